@@ -1,0 +1,34 @@
+# Vigil: two commands on a fresh machine with Python 3.11 -- `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench install clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (set PYTHON=...)"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/vigil demo --out out/demo
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/mypy src/vigil/cli.py
+
+bench: $(STAMP)
+	$(PY) bench/bench_propagation.py
+	$(PY) bench/bench_coverage.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

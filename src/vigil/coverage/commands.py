@@ -1,0 +1,123 @@
+"""``vigil coverage``: who sees where, per partner and jointly, and what sharing is worth."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import ConfigError
+from ..progress import progress_bar
+from ..sensors.model import SensorModel
+from ..space.elements import load_constellation
+from ..timescale import parse_utc
+from .analysis import CoverageResult, Partner, compute_coverage, value_of_sharing
+from .grid import Grid
+
+
+def parse_constellation_option(text: str) -> tuple[str | None, Path]:
+    """``[NAME=]FILE`` → (name or None, path)."""
+    name, sep, path = text.partition("=")
+    if not sep:
+        return None, Path(text)
+    if not name.strip():
+        raise ConfigError(f"--constellation: {text!r} has an empty partner name before '='")
+    return name.strip(), Path(path)
+
+
+def load_partners(specs: list[str], sensor: SensorModel, start) -> list[Partner]:
+    partners: list[Partner] = []
+    for spec in specs:
+        name, path = parse_constellation_option(spec)
+        const = load_constellation(path, name)
+        if const.name in {p.name for p in partners}:
+            raise ConfigError(f"--constellation: partner name {const.name!r} is given twice")
+        for line in const.stale_warnings(start):
+            warnings.warn(line, stacklevel=1)
+        partners.append(Partner(const.name, const, sensor))
+    return partners
+
+
+def format_sharing_table(result: CoverageResult) -> Table:
+    """The value-of-sharing table as a rich Table (percent of the Earth's area-weighted time)."""
+    table = Table(title="Value of sharing: area-weighted fraction of time seen")
+    table.add_column("view")
+    table.add_column("≥ 1 satellite", justify="right")
+    table.add_column("≥ 2 satellites (stereo)", justify="right")
+    for row in value_of_sharing(result):
+        table.add_row(row["view"], f"{100 * row['mean_frac_1']:.1f} %", f"{100 * row['mean_frac_2']:.1f} %")
+    return table
+
+
+def _check_span(hours: float, step_s: float) -> None:
+    if not (hours > 0 and hours <= 24 * 366):
+        raise ConfigError(f"--hours: {hours} must be in (0, 8784]")
+    if not (step_s > 0 and step_s <= hours * 3600):
+        raise ConfigError(f"--step-s: {step_s} must be in (0, hours × 3600]")
+
+
+def coverage(
+    constellation: list[str] = typer.Option(..., "--constellation", help="[NAME=]FILE (TLE or OMM); repeat"),
+    start: str = typer.Option(..., "--start", help="start instant, ISO 8601 UTC"),
+    hours: float = typer.Option(24.0, "--hours", help="time span (h)"),
+    step_s: float = typer.Option(60.0, "--step-s", help="time step (s)"),
+    grid_deg: float = typer.Option(1.0, "--grid-deg", help="grid resolution (deg)"),
+    min_elevation_deg: float = typer.Option(5.0, "--min-elevation-deg", help="minimum elevation (deg)"),
+    altitude_km: float = typer.Option(0.0, "--altitude-km", help="target altitude above the ellipsoid (km)"),
+    json_out: Path | None = typer.Option(None, "--json", help="write the summary as JSON here"),
+    png_out: Path | None = typer.Option(None, "--png", help="write coverage maps (PNG) here"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar or table"),
+) -> None:
+    """Coverage by ≥1 and ≥2 satellites per partner and jointly, with the value-of-sharing table."""
+    t0 = parse_utc(start, "--start")
+    _check_span(hours, step_s)
+    sensor = SensorModel(min_elevation_deg=min_elevation_deg)
+    grid = Grid.global_(grid_deg, altitude_km * 1e3)
+    partners = load_partners(constellation, sensor, t0)
+    console = Console(stderr=True, quiet=quiet)
+    with progress_bar("coverage", console=console) as advance:
+        result = compute_coverage(partners, grid, t0, hours * 3600.0, step_s, progress=advance)
+    if json_out:
+        _write(json_out, json.dumps(result.to_json(), indent=2))
+    if png_out:
+        plot_coverage(result, png_out)
+    out = Console(quiet=quiet)
+    out.print(format_sharing_table(result))
+    for label, path in (("summary", json_out), ("maps", png_out)):
+        if path:
+            out.print(f"{label} written to {path}")
+
+
+def plot_coverage(result: CoverageResult, path: Path) -> None:
+    """PNG maps: one row per partner and one for all together; columns ≥1 and ≥2 satellites, longest gap."""
+    from ..report.maps import plot_coverage_maps
+
+    views = [*result.partners.items(), (" + ".join(result.partners) or "joint", result.joint)]
+    panels = []
+    for name, maps in views:
+        panels += [(f"{name}: seen by ≥ 1", maps.frac_1), (f"{name}: seen by ≥ 2", maps.frac_2)]
+    title = (
+        f"Fraction of time seen, {result.times.epoch:%Y-%m-%d %H:%M} UTC + {len(result.times) * result.step_s / 3600:g} h,"
+        f" grid {result.grid.step_deg:g}°"
+    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        plot_coverage_maps(result.grid.lat_deg, result.grid.lon_deg, panels, path, title)
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot write ({err.strerror})") from None
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot write ({err.strerror})") from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("coverage")(coverage)

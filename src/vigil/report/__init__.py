@@ -1,0 +1,1 @@
+"""Reports: PNG maps (:mod:`vigil.report.maps`) over an offline basemap (:mod:`vigil.report.basemap`)."""
