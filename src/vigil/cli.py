@@ -39,6 +39,16 @@ def _warning_line(message, category, filename, lineno, file=None, line=None) -> 
     print(f"warning: {message}", file=sys.stderr)
 
 
+def _usage_line(err) -> str:
+    """One line for a command-line usage error, naming the option when the parser knows it."""
+    message = " ".join(err.format_message().split())
+    param = getattr(err, "param", None)
+    opts = getattr(param, "opts", None)
+    if opts and opts[0] not in message:
+        message = f"{opts[0]}: {message}"
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning any :class:`VigilError` into one line and its exit code."""
     warnings.showwarning = _warning_line
@@ -50,16 +60,14 @@ def main(argv: list[str] | None = None) -> int:
         return err.exit_code
     except typer.Exit as ex:
         return ex.exit_code
-    except (typer.BadParameter, typer.Abort) as err:  # pragma: no cover - click formats these itself
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except Exception as err:  # click usage errors
-        import click
-
-        if isinstance(err, click.ClickException):
-            print(f"error: {err.format_message()}", file=sys.stderr)
-            return err.exit_code
-        raise
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if not hasattr(err, "format_message"):  # not a usage error from Typer's command-line parser
+            raise
+        print(f"error: {_usage_line(err)}", file=sys.stderr)
+        return int(getattr(err, "exit_code", 2))
     return 0
 
 

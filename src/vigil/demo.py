@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from .coverage.analysis import compute_coverage
-from .coverage.commands import format_sharing_table, load_partners, plot_coverage
+from .coverage.commands import format_sharing_table, gap_map_path, load_partners, plot_coverage
 from .coverage.grid import Grid
 from .errors import ConfigError
 from .progress import progress_bar
@@ -44,7 +44,7 @@ def demo(
     console.print(format_sharing_table(result))
     png = out / "coverage.png"
     plot_coverage(result, png)
-    console.print(f"coverage maps written to {png}")
+    console.print(f"coverage maps written to {png} and {gap_map_path(png)}")
 
 
 def register(app: typer.Typer) -> None:

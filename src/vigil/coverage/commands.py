@@ -87,28 +87,36 @@ def coverage(
         plot_coverage(result, png_out)
     out = Console(quiet=quiet)
     out.print(format_sharing_table(result))
-    for label, path in (("summary", json_out), ("maps", png_out)):
-        if path:
-            out.print(f"{label} written to {path}")
+    if json_out:
+        out.print(f"summary written to {json_out}")
+    if png_out:
+        out.print(f"maps written to {png_out} and {gap_map_path(png_out)}")
 
 
 def plot_coverage(result: CoverageResult, path: Path) -> None:
     """PNG maps: one row per partner and one for all together; columns ≥1 and ≥2 satellites, longest gap."""
-    from ..report.maps import plot_coverage_maps
+    from ..report.maps import plot_coverage_maps, plot_gap_map
 
     views = [*result.partners.items(), (" + ".join(result.partners) or "joint", result.joint)]
     panels = []
     for name, maps in views:
         panels += [(f"{name}: seen by ≥ 1", maps.frac_1), (f"{name}: seen by ≥ 2", maps.frac_2)]
-    title = (
-        f"Fraction of time seen, {result.times.epoch:%Y-%m-%d %H:%M} UTC + {len(result.times) * result.step_s / 3600:g} h,"
+    span = (
+        f"{result.times.epoch:%Y-%m-%d %H:%M} UTC + {len(result.times) * result.step_s / 3600:g} h,"
         f" grid {result.grid.step_deg:g}°"
     )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        plot_coverage_maps(result.grid.lat_deg, result.grid.lon_deg, panels, path, title)
+        plot_coverage_maps(result.grid.lat_deg, result.grid.lon_deg, panels, path, f"Fraction of time seen, {span}")
+        gaps = [(f"{name}: longest gap (h), ≥ 1", maps.longest_gap_s / 3600.0) for name, maps in views]
+        plot_gap_map(result.grid.lat_deg, result.grid.lon_deg, gaps, gap_map_path(path), f"Longest gap, {span}", ncols=1)
     except OSError as err:
         raise ConfigError(f"{path}: cannot write ({err.strerror})") from None
+
+
+def gap_map_path(path: Path) -> Path:
+    """Where the longest-gap maps go, beside the coverage maps: ``NAME-gaps.png``."""
+    return path.with_name(f"{path.stem}-gaps{path.suffix or '.png'}")
 
 
 def _write(path: Path, text: str) -> None:
