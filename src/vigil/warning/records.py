@@ -1,0 +1,282 @@
+"""The Event / Warning record (DESIGN.md "Records"): what a warning centre acts on.
+
+A :class:`Warning` is one version of one event; a better estimate of the same event is a new
+``Warning`` with the same ``event_id`` and ``version + 1`` (see :meth:`Warning.revised`).
+
+Units and conventions (a warning is an *edge* record, so degrees and km appear in it):
+
+* times ``launch_time_s``, ``burnout_time_s``, ``impact_time_s`` are float **seconds from the
+  scenario epoch**; the epoch (ISO 8601 UTC) is carried once by the containing document
+  (:func:`warnings_to_document`), as for :class:`vigil.records.ObservationBatch`. ``issued_at`` is
+  an absolute ISO 8601 UTC instant (wall clock of the issuing centre).
+* ``launch_time_sigma_s`` and ``azimuth_sigma_deg`` are one-sigma (1σ) standard deviations.
+* ellipses are ``(bearing_deg, a_km, b_km)``: bearing of the semi-major axis clockwise from true
+  north in [0, 180), semi-major ``a_km`` ≥ semi-minor ``b_km`` ≥ 0, both *semi*-axes, on the local
+  tangent plane, drawn at probability ``containment`` (one value for both ellipses, e.g. 0.95).
+* ``azimuth_deg`` is the launch azimuth (initial heading of the ground track), clockwise from north
+  in [0, 360).
+* the impact fields are ``None`` for an orbital (space launch) or not-yet-estimated event.
+* ``notification`` is the matched notification id, ``"UNANNOUNCED"`` or ``None`` (not yet matched).
+
+JSON form (:meth:`Warning.to_dict`): the attribute names, except ``class_`` → ``"class"`` and the
+sources as ``{"sources": {"sensors": [...], "partners": [...]}}``; ``None`` → ``null``; tuples →
+lists. :meth:`Warning.from_dict` validates and raises one-line :class:`~vigil.errors.DataError`
+naming the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import DataError
+from ..timescale import parse_utc
+
+WARNING_CLASSES = ("ballistic", "space_launch", "unknown")
+UNANNOUNCED = "UNANNOUNCED"
+DEFAULT_CONTAINMENT = 0.95  # probability inside the stated ellipses unless a producer says otherwise
+
+_REQUIRED_FLOATS = ("launch_time_s", "launch_time_sigma_s", "launch_lat_deg", "launch_lon_deg")
+_OPTIONAL_FLOATS = (
+    "azimuth_deg",
+    "azimuth_sigma_deg",
+    "burnout_time_s",
+    "burnout_alt_m",
+    "burnout_speed_m_s",
+    "impact_time_s",
+    "impact_lat_deg",
+    "impact_lon_deg",
+)
+_NON_NEGATIVE = ("launch_time_sigma_s", "azimuth_sigma_deg", "burnout_speed_m_s")
+_LATITUDES = ("launch_lat_deg", "impact_lat_deg")
+_LONGITUDES = ("launch_lon_deg", "impact_lon_deg")
+_ELLIPSES = ("launch_ellipse", "impact_ellipse")
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Who contributed to an event: sensor ids and partner ids (sorted, unique)."""
+
+    sensors: tuple[str, ...] = ()
+    partners: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("sensors", "partners"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not isinstance(value, Iterable):
+                raise DataError(f"sources.{name}: expected a list of ids, got {value!r}")
+            object.__setattr__(self, name, tuple(sorted({str(v) for v in value})))
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"sensors": list(self.sensors), "partners": list(self.partners)}
+
+
+@dataclass(frozen=True)
+class Warning:  # noqa: A001 - the name DESIGN.md gives the record; import it as ``vigil.warning.Warning``
+    """One version of one event. Field units are in their names; see the module docstring.
+
+    Construction validates every field (ranges, types) and raises :class:`DataError` naming the field;
+    numbers are stored as Python ``float`` (numpy scalars are converted), sequences as tuples.
+    """
+
+    event_id: str
+    version: int
+    issued_at: str
+    class_: str
+    launch_time_s: float
+    launch_time_sigma_s: float
+    launch_lat_deg: float
+    launch_lon_deg: float
+    launch_ellipse: tuple[float, float, float] | None = None
+    azimuth_deg: float | None = None
+    azimuth_sigma_deg: float | None = None
+    burnout_time_s: float | None = None
+    burnout_alt_m: float | None = None
+    burnout_speed_m_s: float | None = None
+    impact_time_s: float | None = None
+    impact_lat_deg: float | None = None
+    impact_lon_deg: float | None = None
+    impact_ellipse: tuple[float, float, float] | None = None
+    containment: float = DEFAULT_CONTAINMENT
+    notification: str | None = None
+    sources: Sources = field(default_factory=Sources)
+    confidence: float = 1.0
+    mono: bool = False
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    # --- convenience -------------------------------------------------------------------------
+    @property
+    def has_impact(self) -> bool:
+        """True when an impact point is estimated (ballistic); False for orbital / unknown."""
+        return self.impact_lat_deg is not None and self.impact_lon_deg is not None
+
+    def launch_time_utc(self, epoch: str | dt.datetime) -> dt.datetime:
+        """Absolute launch instant: ``epoch`` (ISO 8601 UTC or aware datetime) + ``launch_time_s``."""
+        base = parse_utc(epoch, "epoch") if isinstance(epoch, str) else epoch.astimezone(dt.UTC)
+        return base + dt.timedelta(seconds=self.launch_time_s)
+
+    def revised(self, **changes: Any) -> Warning:
+        """The next version of this event: ``version + 1`` with ``changes`` applied."""
+        return dataclasses.replace(self, version=self.version + 1, **changes)
+
+    def with_notification(self, notification: str | None) -> Warning:
+        """The same version with its matching outcome set (matching does not make a new estimate)."""
+        return dataclasses.replace(self, notification=notification)
+
+    # --- JSON edge ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (``class_`` → ``"class"``, tuples → lists, ``None`` → null on dump)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "sources":
+                value = value.to_dict()
+            elif isinstance(value, tuple):
+                value = list(value)
+            out["class" if f.name == "class_" else f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "warning") -> Warning:
+        """Build from the JSON form; unknown or missing keys and bad values raise one-line DataError."""
+        if not isinstance(data, Mapping):
+            raise DataError(f"{where}: expected an object, got {type(data).__name__}")
+        names = {("class" if f.name == "class_" else f.name): f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise DataError(f"{where}: unknown field {unknown[0]!r}")
+        missing = [k for k, f in names.items() if _is_required(f) and k not in data]
+        if missing:
+            raise DataError(f"{where}: missing field {missing[0]!r}")
+        kwargs = {names[k].name: v for k, v in data.items()}
+        if isinstance(kwargs.get("sources"), Mapping):
+            kwargs["sources"] = _sources_from(kwargs["sources"], where)
+        try:
+            return cls(**kwargs)
+        except DataError as err:
+            raise DataError(f"{where} {err}") from None
+
+
+def _is_required(f: dataclasses.Field) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def _sources_from(data: Mapping[str, Any], where: str) -> Sources:
+    unknown = sorted(set(data) - {"sensors", "partners"})
+    if unknown:
+        raise DataError(f"{where}: unknown field 'sources.{unknown[0]}'")
+    try:
+        return Sources(data.get("sensors", ()), data.get("partners", ()))
+    except DataError as err:
+        raise DataError(f"{where} {err}") from None
+
+
+# --- validation ------------------------------------------------------------------------------
+def _set(w: Warning, name: str, value: Any) -> None:
+    object.__setattr__(w, name, value)
+
+
+def _label(w: Warning, name: str) -> str:
+    return f"event {w.event_id!r} field {name}"
+
+
+def _as_float(w: Warning, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) and not hasattr(value, "__float__"):
+        raise DataError(f"{_label(w, name)}: expected a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise DataError(f"{_label(w, name)}: {value!r} is not finite (use null when unknown)")
+    return number
+
+
+def _check_range(w: Warning, name: str, lo: float, hi: float) -> None:
+    value = getattr(w, name)
+    if value is not None and not lo <= value <= hi:
+        raise DataError(f"{_label(w, name)}: {value} is outside [{lo:g}, {hi:g}]")
+
+
+def _validate(w: Warning) -> None:
+    _validate_identity(w)
+    for name in _REQUIRED_FLOATS:
+        _set(w, name, _as_float(w, name, getattr(w, name)))
+    for name in _OPTIONAL_FLOATS:
+        value = getattr(w, name)
+        _set(w, name, None if value is None else _as_float(w, name, value))
+    for name in _NON_NEGATIVE:
+        _check_range(w, name, 0.0, math.inf)
+    for name in _LATITUDES:
+        _check_range(w, name, -90.0, 90.0)
+    for name in _LONGITUDES:
+        _check_range(w, name, -180.0, 180.0)
+    _check_range(w, "azimuth_deg", 0.0, 360.0)
+    if w.azimuth_deg is not None:
+        _set(w, "azimuth_deg", w.azimuth_deg % 360.0)
+    if (w.impact_lat_deg is None) != (w.impact_lon_deg is None):
+        raise DataError(f"{_label(w, 'impact')}: impact latitude and longitude must both be set or null")
+    for name in _ELLIPSES:
+        _set(w, name, _ellipse(w, name, getattr(w, name)))
+    _set(w, "containment", _as_float(w, "containment", w.containment))
+    if not 0.0 < w.containment < 1.0:
+        raise DataError(f"{_label(w, 'containment')}: {w.containment} is outside (0, 1)")
+    _set(w, "confidence", _as_float(w, "confidence", w.confidence))
+    _check_range(w, "confidence", 0.0, 1.0)
+    if not isinstance(w.mono, bool):
+        raise DataError(f"{_label(w, 'mono')}: expected true or false, got {w.mono!r}")
+    if w.notification is not None and (not isinstance(w.notification, str) or not w.notification):
+        raise DataError(f"{_label(w, 'notification')}: expected an id, 'UNANNOUNCED' or null")
+    if isinstance(w.sources, Mapping):
+        _set(w, "sources", Sources(w.sources.get("sensors", ()), w.sources.get("partners", ())))
+    elif not isinstance(w.sources, Sources):
+        raise DataError(f"{_label(w, 'sources')}: expected {{sensors: [...], partners: [...]}}")
+
+
+def _validate_identity(w: Warning) -> None:
+    if not isinstance(w.event_id, str) or not w.event_id:
+        raise DataError(f"field event_id: expected a non-empty string, got {w.event_id!r}")
+    if isinstance(w.version, bool) or not isinstance(w.version, int) or w.version < 1:
+        raise DataError(f"{_label(w, 'version')}: expected an integer >= 1, got {w.version!r}")
+    if not isinstance(w.issued_at, str):
+        raise DataError(f"{_label(w, 'issued_at')}: expected an ISO 8601 UTC string, got {w.issued_at!r}")
+    try:
+        parse_utc(w.issued_at, "issued_at")
+    except Exception:
+        raise DataError(f"{_label(w, 'issued_at')}: {w.issued_at!r} is not an ISO 8601 date-time") from None
+    if w.class_ not in WARNING_CLASSES:
+        raise DataError(f"{_label(w, 'class')}: {w.class_!r} is not one of {', '.join(WARNING_CLASSES)}")
+
+
+def _ellipse(w: Warning, name: str, value: Any) -> tuple[float, float, float] | None:
+    if value is None:
+        return None
+    items = None if isinstance(value, str | bytes) or not isinstance(value, Iterable) else list(value)
+    if items is None or len(items) != 3:
+        raise DataError(f"{_label(w, name)}: expected [bearing_deg, a_km, b_km], got {value!r}")
+    bearing, a_km, b_km = (_as_float(w, name, v) for v in items)
+    if not 0.0 <= b_km <= a_km:
+        raise DataError(f"{_label(w, name)}: semi-axes need 0 <= b_km <= a_km, got a={a_km}, b={b_km}")
+    return (bearing % 180.0, a_km, b_km)
+
+
+# --- documents -------------------------------------------------------------------------------
+def warnings_to_document(warnings: Iterable[Warning], epoch: str) -> dict[str, Any]:
+    """``{"epoch": ISO, "warnings": [...]}``: the JSON document that carries the epoch once."""
+    return {"epoch": parse_utc(epoch, "epoch").strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "warnings": [w.to_dict() for w in warnings]}
+
+
+def warnings_from_document(doc: Mapping[str, Any], where: str = "warnings") -> tuple[str, list[Warning]]:
+    """Inverse of :func:`warnings_to_document`: ``(epoch ISO string, warnings)``."""
+    if not isinstance(doc, Mapping) or "epoch" not in doc or not isinstance(doc.get("warnings"), list):
+        raise DataError(f"{where}: expected an object with 'epoch' and a 'warnings' list")
+    try:
+        parse_utc(doc["epoch"], "epoch")
+    except Exception:
+        raise DataError(f"{where} field epoch: {doc['epoch']!r} is not an ISO 8601 date-time") from None
+    items = [Warning.from_dict(item, f"{where} record {i}") for i, item in enumerate(doc["warnings"])]
+    return str(doc["epoch"]), items
