@@ -24,6 +24,7 @@ app = typer.Typer(
 
 _COMMAND_MODULES = (
     "vigil.coverage.commands",
+    "vigil.flight.commands",
     "vigil.demo",
 )
 
