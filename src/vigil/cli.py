@@ -25,6 +25,7 @@ app = typer.Typer(
 _COMMAND_MODULES = (
     "vigil.coverage.commands",
     "vigil.flight.commands",
+    "vigil.sim.commands",
     "vigil.demo",
 )
 

@@ -32,7 +32,8 @@ def satrec(num, ecc, argp_deg, incl_deg, m_deg, period_min, node_deg):
 
 
 def geo(num, lon_deg):
-    """A GEO satellite whose sub-point at the epoch is near ``lon_deg`` (mean anomaly carries the longitude)."""
+    """A GEO satellite with mean anomaly ``lon_deg`` (its sub-point longitude is that plus a fixed offset, the
+    sidereal angle at the epoch: spacing between satellites is kept, absolute longitude is not)."""
     return satrec(num, 0.0001, 0.0, 0.01, lon_deg, SIDEREAL_DAY_MIN, 0.0)
 
 
