@@ -1,0 +1,136 @@
+"""The engine's working state of one event, and its conversion to a :class:`vigil.warning.records.Warning`.
+
+The Warning record itself lives in :mod:`vigil.warning.records` (the contract shared with notifications,
+sharing and the API); this module only fills it. Confidence levels are ordinal, not probabilities:
+:data:`CONFIDENCE_MONO` for one sensor, :data:`CONFIDENCE_STEREO` for two, :data:`CONFIDENCE_MULTI` for
+three or more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vigil.frames import ecef_to_geodetic
+from vigil.timescale import parse_utc
+from vigil.warning.records import Sources, Warning
+
+from .boost import LosExtendedKalmanFilter
+from .classify import Classifier
+from .impact import ImpactPrediction, ImpactPredictor, ellipse_from_cov
+from .launch import LaunchEstimate
+from .polytrack import initial_theta
+from .strings import SensorString
+
+CONFIDENCE_MONO = 0.5
+CONFIDENCE_STEREO = 0.9
+CONFIDENCE_MULTI = 0.99
+INIT_POS_SIGMA_M = 2_000.0  # filter start: triangulation scatter plus seed-fit error, generous
+INIT_VEL_SIGMA_M_S = 1_500.0
+INIT_ACC_MIN_SPAN_S = 15.0  # seeds spanning less than this give no usable acceleration (0.5 km noise)
+INIT_ACC_SIGMA_M_S2 = 30.0
+
+
+@dataclass
+class BurnoutState:
+    """End of boost: time (s), ECEF state (m, m/s) and its 6×6 covariance."""
+
+    time_s: float
+    r: np.ndarray
+    v: np.ndarray
+    cov6: np.ndarray
+
+
+@dataclass
+class FusedEvent:
+    """Mutable per-event state kept by the engine."""
+
+    event_id: str
+    strings: list[SensorString] = field(default_factory=list)
+    filter: LosExtendedKalmanFilter | None = None
+    launch: LaunchEstimate | None = None
+    burnout: BurnoutState | None = None
+    impact: ImpactPrediction | None = None
+    class_: str = "unknown"
+    mono: bool = False
+    version: int = 0
+    dirty: bool = False
+    launch_final: bool = False
+    last_detection_s: float = -math.inf
+    last_issue_s: float = -math.inf
+
+    def detections(self):
+        """All detections of the event's strings, time-sorted: ``(t (T,), pos (T,3), los (T,3), sigma (T,))``."""
+        parts = [s.arrays() for s in self.strings]
+        t, p, u, sigma = (np.concatenate([a[k] for a in parts]) for k in range(4))
+        order = np.argsort(t, kind="stable")
+        return t[order], p[order], u[order], sigma[order]
+
+
+def init_filter(event: FusedEvent, seed_times, seed_points, jerk_psd: float) -> LosExtendedKalmanFilter:
+    """Start the boost filter at the first seed from a polynomial through the seeds, then run all detections."""
+    t0 = float(seed_times[0])
+    span = float(np.ptp(seed_times))
+    degree = 2 if span >= INIT_ACC_MIN_SPAN_S else (1 if span > 0 else 0)
+    coeffs = initial_theta(seed_times, seed_points, degree, t0).reshape(-1, 3)
+    x0 = np.zeros(9)
+    x0[: 3 * (degree + 1)] = coeffs.reshape(-1)
+    p0 = np.diag(np.repeat([INIT_POS_SIGMA_M, INIT_VEL_SIGMA_M_S, INIT_ACC_SIGMA_M_S2], 3) ** 2)
+    f = LosExtendedKalmanFilter(t0, x0, p0, jerk_psd)
+    for t, p, u, sigma in zip(*event.detections(), strict=True):
+        if t >= t0:
+            f.predict(float(t))
+            f.update(p, u, float(sigma))
+    return f
+
+
+def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: ImpactPredictor,
+                     containment: float) -> None:
+    """Burnout at the last detection (end of the plume): state, class and, if ballistic, impact."""
+    if event.filter is None:
+        event.burnout = BurnoutState(event.last_detection_s, np.full(3, np.nan), np.full(3, np.nan), np.eye(6))
+        return
+    f = event.filter
+    event.burnout = BurnoutState(f.t, f.x[:3].copy(), f.x[3:6].copy(), f.P[:6, :6].copy())
+    event.class_ = classifier.classify(f.x[:3], f.x[3:6])
+    event.impact = None
+    if event.class_ == "ballistic":
+        event.impact = predictor.predict(f.t, f.x[:3], f.x[3:6], f.P[:6, :6], containment)
+
+
+def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) -> Warning:
+    """The current estimate of ``event`` as a Warning (version ``event.version``, issued at epoch + now)."""
+    launch = event.launch
+    sensors = sorted({s.sensor_id for s in event.strings})
+    partners = sorted({s.partner_id for s in event.strings})
+    issued = parse_utc(epoch, "epoch") + dt.timedelta(seconds=float(now_s))
+    fields = dict(
+        event_id=event.event_id,
+        version=event.version,
+        issued_at=issued.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        class_=event.class_,
+        launch_time_s=launch.time_s,
+        launch_time_sigma_s=launch.time_sigma_s,
+        launch_lat_deg=math.degrees(launch.lat_rad),
+        launch_lon_deg=math.degrees(launch.lon_rad),
+        launch_ellipse=ellipse_from_cov(launch.cov_en_m2, containment),
+        azimuth_deg=None if launch.azimuth_rad is None else math.degrees(launch.azimuth_rad),
+        azimuth_sigma_deg=None if launch.azimuth_sigma_rad is None else math.degrees(launch.azimuth_sigma_rad),
+        containment=containment,
+        sources=Sources(sensors, partners),
+        confidence=CONFIDENCE_MONO if event.mono else (CONFIDENCE_MULTI if len(sensors) > 2 else CONFIDENCE_STEREO),
+        mono=event.mono,
+    )
+    b = event.burnout
+    if b is not None:
+        fields["burnout_time_s"] = b.time_s
+        if np.all(np.isfinite(b.r)):
+            fields["burnout_alt_m"] = float(ecef_to_geodetic(b.r)[2])
+            fields["burnout_speed_m_s"] = float(np.linalg.norm(b.v))
+    if event.impact is not None:
+        fields.update(impact_time_s=event.impact.time_s, impact_lat_deg=math.degrees(event.impact.lat_rad),
+                      impact_lon_deg=math.degrees(event.impact.lon_rad), impact_ellipse=event.impact.ellipse)
+    return Warning(**fields)

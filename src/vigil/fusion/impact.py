@@ -1,0 +1,145 @@
+"""Impact point and time of a coast state, with an error ellipse, by the unscented transform.
+
+Coast dynamics: two-body + J2 gravity (WGS84) in the rotating ECEF frame (Coriolis and centrifugal
+terms), no drag (the re-entry drag shortens the range by ~km for a slender RV; a documented bias).
+Integrator: classical RK4 with step :data:`RK4_STEP_S`, vectorised over all sigma points at once (the
+flight package's integrator is scalar), the ground crossing (geodetic altitude 0) refined by bisection on
+the cubic Hermite interpolant of the last step. Sigma points: Julier & Uhlmann, "Unscented filtering and
+nonlinear estimation", Proc. IEEE 92(3), 2004, with ``κ`` = :data:`UT_KAPPA`. The ellipse is that of the
+2-D Gaussian in the local tangent plane at the mean impact point, scaled to ``containment`` with
+``k² = -2 ln(1 - p)`` (χ², 2 dof).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from vigil.frames import GM_EARTH_M3_S2, J2_EARTH, OMEGA_EARTH_RAD_S, WGS84_A_M, ecef_to_geodetic, enu_basis
+
+RK4_STEP_S = 2.0  # position error < 1 m over a 30 min flight at this step (checked against DOP853 in tests)
+MAX_FLIGHT_S = 3.0 * 3600.0  # a coast that has not come down by then is treated as orbital
+UT_KAPPA = 1.0  # secondary UT scaling: weights κ/(n+κ) centre, 1/(2(n+κ)) others; all positive for κ > 0
+BISECTION_STEPS = 40
+DEFAULT_CONTAINMENT = 0.95
+
+
+def coast_acceleration(r, v):
+    """ECEF acceleration (m/s²) ``(..., 3)``: J2 gravity, Coriolis and centrifugal."""
+    x, y, z = r[..., 0], r[..., 1], r[..., 2]
+    r2 = x * x + y * y + z * z
+    k = -GM_EARTH_M3_S2 / (r2 * np.sqrt(r2))
+    f = 1.5 * J2_EARTH * WGS84_A_M**2 / r2
+    zz = 5.0 * z * z / r2
+    w = OMEGA_EARTH_RAD_S
+    ax = k * x * (1 + f * (1 - zz)) + 2 * w * v[..., 1] + w * w * x
+    ay = k * y * (1 + f * (1 - zz)) - 2 * w * v[..., 0] + w * w * y
+    az = k * z * (1 + f * (3 - zz))
+    return np.stack([ax, ay, az], axis=-1)
+
+
+def _rk4(r, v, h):
+    k1r, k1v = v, coast_acceleration(r, v)
+    k2r, k2v = v + 0.5 * h * k1v, coast_acceleration(r + 0.5 * h * k1r, v + 0.5 * h * k1v)
+    k3r, k3v = v + 0.5 * h * k2v, coast_acceleration(r + 0.5 * h * k2r, v + 0.5 * h * k2v)
+    k4r, k4v = v + h * k3v, coast_acceleration(r + h * k3r, v + h * k3v)
+    return r + h / 6 * (k1r + 2 * k2r + 2 * k3r + k4r), v + h / 6 * (k1v + 2 * k2v + 2 * k3v + k4v)
+
+
+def propagate_to_ground(r0, v0, step_s: float = RK4_STEP_S, max_s: float = MAX_FLIGHT_S):
+    """Flight times (s) and ECEF impact points ``(K, 3)`` of coast states ``(K, 3)``; NaN for no impact."""
+    r, v = np.array(r0, dtype=float, ndmin=2), np.array(v0, dtype=float, ndmin=2)
+    t_hit = np.full(len(r), np.nan)
+    r_hit = np.full(r.shape, np.nan)
+    alive = np.ones(len(r), bool)
+    t = 0.0
+    while alive.any() and t < max_s:
+        r1, v1 = _rk4(r[alive], v[alive], step_s)
+        down = ecef_to_geodetic(r1)[2] <= 0.0
+        idx = np.flatnonzero(alive)
+        for j in np.flatnonzero(down):
+            t_hit[idx[j]], r_hit[idx[j]] = _refine(r[idx[j]], v[idx[j]], r1[j], v1[j], step_s, t)
+        r[alive], v[alive] = r1, v1
+        alive[idx[down]] = False
+        t += step_s
+    return t_hit, r_hit
+
+
+def _refine(r0, v0, r1, v1, h, t0):
+    """Ground crossing inside one step: bisection on the cubic Hermite interpolant."""
+
+    def point(s):
+        h00, h10, h01, h11 = 2 * s**3 - 3 * s**2 + 1, s**3 - 2 * s**2 + s, -2 * s**3 + 3 * s**2, s**3 - s**2
+        return h00 * r0 + h10 * h * v0 + h01 * r1 + h11 * h * v1
+
+    lo, hi = 0.0, 1.0
+    for _ in range(BISECTION_STEPS):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if ecef_to_geodetic(point(mid))[2] > 0 else (lo, mid)
+    return t0 + hi * h, point(hi)
+
+
+def sigma_points(mean, cov, kappa: float = UT_KAPPA):
+    """``(2n+1, n)`` sigma points and weights ``(2n+1,)`` of a Gaussian (Julier & Uhlmann 2004)."""
+    n = len(mean)
+    root = np.linalg.cholesky((n + kappa) * (cov + 1e-9 * np.eye(n)))  # jitter: keeps semi-definite P usable
+    pts = np.vstack([mean, mean + root.T, mean - root.T])
+    w = np.full(2 * n + 1, 1.0 / (2 * (n + kappa)))
+    w[0] = kappa / (n + kappa)
+    return pts, w
+
+
+@dataclass(frozen=True)
+class ImpactPrediction:
+    """Impact time (s from epoch) ± 1σ, point (rad), ellipse ``(bearing_deg, a_km, b_km)`` at ``containment``."""
+
+    time_s: float
+    time_sigma_s: float
+    lat_rad: float
+    lon_rad: float
+    ellipse: tuple[float, float, float]
+    containment: float
+    cov_en_m2: np.ndarray
+
+
+def ellipse_from_cov(cov_en_m2, containment: float = DEFAULT_CONTAINMENT) -> tuple[float, float, float]:
+    """``(bearing_deg from north, a_km, b_km)`` of the ``containment`` ellipse of a 2-D east/north covariance."""
+    vals, vecs = np.linalg.eigh(np.asarray(cov_en_m2))
+    k = np.sqrt(-2.0 * np.log(1.0 - containment))
+    major = vecs[:, 1]
+    bearing = float(np.degrees(np.arctan2(major[0], major[1])) % 180.0)
+    return bearing, float(k * np.sqrt(max(vals[1], 0.0)) / 1e3), float(k * np.sqrt(max(vals[0], 0.0)) / 1e3)
+
+
+class ImpactPredictor(ABC):
+    """Base of impact predictors: coast state + covariance → :class:`ImpactPrediction` or None (orbital)."""
+
+    @abstractmethod
+    def predict(self, t_s: float, r, v, cov6, containment: float = DEFAULT_CONTAINMENT) -> ImpactPrediction | None:
+        ...
+
+
+class UnscentedImpactPredictor(ImpactPredictor):
+    """Propagate the 6-D coast state's sigma points to the ground (see module docstring)."""
+
+    def __init__(self, step_s: float = RK4_STEP_S, kappa: float = UT_KAPPA) -> None:
+        self.step_s = step_s
+        self.kappa = kappa
+
+    def predict(self, t_s, r, v, cov6, containment=DEFAULT_CONTAINMENT):
+        pts, w = sigma_points(np.concatenate([r, v]), np.asarray(cov6), self.kappa)
+        tof, hit = propagate_to_ground(pts[:, :3], pts[:, 3:], self.step_s)
+        if not np.all(np.isfinite(tof)):
+            return None
+        mean = w @ hit
+        lat, lon, _ = ecef_to_geodetic(mean)
+        east, north, up = enu_basis(lat, lon)
+        d = hit - mean
+        en = np.stack([d @ east, d @ north], -1)
+        cov_en = (w[:, None] * en).T @ en
+        t_mean = float(w @ tof)
+        t_sigma = float(np.sqrt(max(w @ (tof - t_mean) ** 2, 0.0)))
+        return ImpactPrediction(t_s + t_mean, t_sigma, float(lat), float(lon),
+                                ellipse_from_cov(cov_en, containment), containment, cov_en)

@@ -1,0 +1,267 @@
+"""Launch point, launch time and azimuth by back-fitting the early ascent to the ground.
+
+The early ascent is modelled as a low-order polynomial in time that *starts from rest on the ground*:
+``r(t) = r_g(lat, lon) + Σ_{k=2..d} c_k τ^k / k!`` with ``τ = t - t_L`` and ``r_g`` the WGS84 surface point
+(altitude 0). Parameters ``φ = (lat, lon, t_L, c_2, …, c_d)``; it is fitted by Gauss–Newton directly to
+the LOS detections of the first :data:`ASCENT_WINDOW_S` seconds of an event. Why constrained: the plume
+appears only above ~10 km, 30–60 s after liftoff, and an unconstrained cubic extrapolated that far back
+misses the pad by tens of km (26 km on the test profile), while the from-rest quartic fitted to a
+noise-free gravity-turn profile misses it by < 0.5 km (documented in docs/fusion.md).
+The launch azimuth is the initial great-circle azimuth from the launch point to the ground point under
+the last fitted position. Covariances are the inverse information at the solution (lat/lon/t_L direct,
+the azimuth through a central-difference gradient); :mod:`crlb` evaluates the same information at the truth.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from vigil.frames import (
+    WGS84_A_M,
+    WGS84_E2,
+    ecef_to_geodetic,
+    enu_basis,
+    geodetic_to_ecef,
+)
+
+from .polytrack import los_residuals
+
+ASCENT_WINDOW_S = 40.0  # early-ascent span used for the back-fit
+QUARTIC_MIN_SPAN_S = 25.0  # below this span the 4th-order term is not observable at 20 µrad: fit a cubic
+MIN_SPAN_S = 3.0  # no back-fit from less data than this (the engine falls back to the mono estimate)
+LM_MAX_EVALUATIONS = 200
+LM_START_SHIFTS_S = (0.0, -15.0, 15.0)  # launch-time offsets of the Levenberg-Marquardt starts
+TL_GRID_S = np.arange(5.0, 150.0, 5.0)  # launch-time lags scanned to start Gauss-Newton from the seeds
+MAX_BACK_EXTRAPOLATION_S = 200.0  # a launch further back than this before the first detection is a failed fit
+MAX_REDUCED_CHI2 = 3.0  # a converged fit of a true ascent sits at ~1 (model bias < 0.5 km)
+MIN_AZIMUTH_BASELINE_M = 3000.0  # ground displacement below which the azimuth is not reported
+
+
+@dataclass(frozen=True)
+class LaunchEstimate:
+    """Launch time (s from epoch) ± 1σ, point (rad) with east/north covariance (m²), azimuth (rad) ± 1σ."""
+
+    time_s: float
+    time_sigma_s: float
+    lat_rad: float
+    lon_rad: float
+    cov_en_m2: np.ndarray
+    azimuth_rad: float | None
+    azimuth_sigma_rad: float | None
+    method: str = "backfit"
+
+
+@dataclass(frozen=True)
+class AscentModel:
+    """From-rest planar ascent: ``r = r_g + h(τ)·up + s(τ)·(sin az·east + cos az·north)``.
+
+    ``φ = (lat, lon, t_L, az, h_2..h_d, s_m..s_d)`` with ``h, s`` polynomials ``Σ c_k τ^k/k!`` starting
+    from rest (no constant or linear term); ``m = 3`` when ``vertical_liftoff`` (no horizontal acceleration
+    at liftoff: the vertical rise), else 2. The launch plane neglects the Coriolis drift of the ground track
+    over the fitted window (< 0.1 km over 100 s at 2 km/s). ``t_last`` ends the fitted data.
+    """
+
+    degree: int
+    t_last: float
+    vertical_liftoff: bool = True
+
+    @property
+    def first_horizontal(self) -> int:
+        return 3 if self.vertical_liftoff else 2
+
+    @property
+    def size(self) -> int:
+        return 4 + (self.degree - 1) + (self.degree - self.first_horizontal + 1)
+
+    def position(self, t_s, phi) -> np.ndarray:
+        """ECEF position (m) ``(T, 3)`` (the pad before ``t_L``)."""
+        tau = np.maximum(np.atleast_1d(np.asarray(t_s, dtype=float)) - phi[2], 0.0)
+        nh = self.degree - 1
+        h = sum(phi[4 + j] * tau ** (j + 2) / math.factorial(j + 2) for j in range(nh))
+        s = sum(phi[4 + nh + j] * tau ** (k) / math.factorial(k)
+                for j, k in enumerate(range(self.first_horizontal, self.degree + 1)))
+        east, north, up = enu_basis(phi[0], phi[1])
+        along = math.sin(phi[3]) * east + math.cos(phi[3]) * north
+        return geodetic_to_ecef(phi[0], phi[1], 0.0) + np.outer(h, up) + np.outer(s, along)
+
+    def jacobian(self, t_s, phi) -> np.ndarray:
+        """``∂r/∂φ`` ``(T, 3, P)``, analytic (ENU basis derivatives: ∂up/∂lat = north, ∂up/∂lon = cos(lat)·east,
+        ∂north/∂lat = -up, ∂north/∂lon = -sin(lat)·east, ∂east/∂lon = sin(lat)·north - cos(lat)·up)."""
+        phi = np.asarray(phi, dtype=float)
+        tau = np.maximum(np.atleast_1d(np.asarray(t_s, dtype=float)) - phi[2], 0.0)
+        nh, k0 = self.degree - 1, self.first_horizontal
+        hk = np.stack([tau ** (j + 2) / math.factorial(j + 2) for j in range(nh)], -1)
+        sk = np.stack([tau**k / math.factorial(k) for k in range(k0, self.degree + 1)], -1)
+        h_coef, s_coef = phi[4:4 + nh], phi[4 + nh:]
+        h, s = hk @ h_coef, sk @ s_coef
+        dh = np.stack([tau ** (j + 1) / math.factorial(j + 1) for j in range(nh)], -1) @ h_coef
+        ds = np.stack([tau ** (k - 1) / math.factorial(k - 1) for k in range(k0, self.degree + 1)], -1) @ s_coef
+        east, north, up = enu_basis(phi[0], phi[1])
+        sl, cl, sa, ca = math.sin(phi[0]), math.cos(phi[0]), math.sin(phi[3]), math.cos(phi[3])
+        along = sa * east + ca * north
+        s2 = sl * sl
+        n_rad = WGS84_A_M / math.sqrt(1 - WGS84_E2 * s2)
+        m_rad = WGS84_A_M * (1 - WGS84_E2) / (1 - WGS84_E2 * s2) ** 1.5
+        d_along_lat = -ca * up
+        d_along_lon = sa * (sl * north - cl * up) - ca * sl * east
+        out = np.empty((len(tau), 3, self.size))
+        out[:, :, 0] = m_rad * north + np.outer(h, north) + np.outer(s, d_along_lat)
+        out[:, :, 1] = n_rad * cl * east + np.outer(h, cl * east) + np.outer(s, d_along_lon)
+        out[:, :, 2] = -(np.outer(dh, up) + np.outer(ds, along))
+        out[:, :, 3] = np.outer(s, ca * east - sa * north)
+        out[:, :, 4:4 + nh] = hk[:, None, :] * up[None, :, None]
+        out[:, :, 4 + nh:] = sk[:, None, :] * along[None, :, None]
+        return out
+
+    def metric(self, phi) -> np.ndarray:
+        """``(m per rad of lat, m per rad of lon)`` at ``φ``: converts the lat/lon covariance to m²."""
+        s2 = math.sin(phi[0]) ** 2
+        return np.array([WGS84_A_M * (1 - WGS84_E2) / (1 - WGS84_E2 * s2) ** 1.5,
+                         WGS84_A_M / math.sqrt(1 - WGS84_E2 * s2) * math.cos(phi[0])])
+
+
+def information(model: AscentModel, phi, times, pos, sigma, los_meas=None) -> np.ndarray:
+    """Fisher information of LOS detections w.r.t. ``φ`` (noise-free LOS when ``los_meas`` is None)."""
+    r = model.position(times, phi)
+    if los_meas is None:
+        los_meas = (r - pos) / np.linalg.norm(r - pos, axis=-1, keepdims=True)
+    _, h = los_residuals(r, model.jacobian(times, phi), pos, los_meas)
+    w = np.concatenate([1.0 / np.asarray(sigma, dtype=float) ** 2] * 2)
+    return h.T @ (w[:, None] * h)
+
+
+def summarize(model: AscentModel, phi, cov) -> LaunchEstimate:
+    """Launch estimate from parameters and their covariance (the fit's or a CRLB)."""
+    scale = model.metric(phi)
+    jac_en = np.array([[0.0, scale[1]], [scale[0], 0.0]])  # (east, north) from (lat, lon)
+    cov_en = jac_en @ cov[:2, :2] @ jac_en.T
+    base = np.linalg.norm(model.position(model.t_last, phi)[0] - model.position(phi[2], phi)[0])
+    az_ok = base >= MIN_AZIMUTH_BASELINE_M
+    return LaunchEstimate(float(phi[2]), float(np.sqrt(cov[2, 2])), float(phi[0]), float(phi[1]), cov_en,
+                          float(phi[3] % (2 * np.pi)) if az_ok else None,
+                          float(np.sqrt(cov[3, 3])) if az_ok else None)
+
+
+def initial_phi(model: AscentModel, seed_times, seed_points) -> np.ndarray | None:
+    """Start for the fit: scan t_L; for each, a linear fit of ground point + vector coefficients to seeds."""
+    seed_times = np.asarray(seed_times, dtype=float)
+    best = None
+    for lag in TL_GRID_S:
+        t_l = seed_times.min() - lag
+        tau = seed_times - t_l
+        a = np.stack([np.ones_like(tau)] + [tau**k / math.factorial(k) for k in range(2, model.degree + 1)], -1)
+        coef, *_ = np.linalg.lstsq(a, seed_points, rcond=None)
+        lat, lon, alt = ecef_to_geodetic(coef[0])
+        resid = np.sum((a @ coef - seed_points) ** 2) + float(alt) ** 2
+        if best is None or resid < best[0]:
+            best = (resid, float(lat), float(lon), t_l, coef[1:])
+    _, lat, lon, t_l, coef = best
+    east, north, up = enu_basis(lat, lon)
+    horiz = coef @ east, coef @ north
+    az = math.atan2(float(np.sum(horiz[0] * np.abs(horiz[0]))), float(np.sum(horiz[1] * np.abs(horiz[1]))))
+    along = math.sin(az) * east + math.cos(az) * north
+    k0 = model.first_horizontal - 2
+    return np.concatenate([[lat, lon, t_l, az], coef @ up, (coef @ along)[k0:]])
+
+
+def fit_ascent(model: AscentModel, times, pos, los, sigma, phi0):
+    """Levenberg–Marquardt fit of ``model`` to LOS detections; returns ``(φ, covariance)``.
+
+    Plain Gauss–Newton overshoots here: ``t_L`` and the coefficients are strongly correlated (condition
+    number ~1e8 after scaling) and the model is non-linear in ``t_L``.
+    """
+    sw = np.concatenate([1.0 / sigma] * 2)
+
+    def residuals(phi):
+        r = model.position(times, phi)
+        return sw * los_residuals(r, np.zeros((len(r), 3, 0)), pos, los)[0]
+
+    def jacobian(phi):
+        return sw[:, None] * los_residuals(model.position(times, phi), model.jacobian(times, phi), pos, los)[1]
+
+    sol = least_squares(residuals, np.asarray(phi0, dtype=float), jac=jacobian, method="lm", x_scale="jac",
+                        max_nfev=LM_MAX_EVALUATIONS)
+    phi = sol.x
+    if model.position(model.t_last, phi)[0] @ _along(model, phi) < model.position(phi[2], phi)[0] @ _along(model, phi):
+        phi[3] += np.pi  # (az, s) and (az + π, -s) are the same track: report the heading of travel
+        phi[3 + model.degree:] *= -1.0
+    phi[3] %= 2 * np.pi
+    return phi, scaled_inverse(information(model, phi, times, pos, sigma, los))
+
+
+def scaled_inverse(info) -> np.ndarray:
+    """Inverse of an information matrix after equilibration (its parameters span 1e-8 rad to 1e2 m/s²)."""
+    if not np.all(np.isfinite(info)):
+        return np.full(info.shape, np.nan)
+    d = np.sqrt(np.abs(np.diag(info)))
+    d = np.where(d > 0.0, d, 1.0)  # an unobservable parameter keeps its zero row: pinv leaves it at 0
+    return np.linalg.pinv(info / np.outer(d, d)) / np.outer(d, d)
+
+
+def _along(model: AscentModel, phi) -> np.ndarray:
+    east, north, _ = enu_basis(phi[0], phi[1])
+    return math.sin(phi[3]) * east + math.cos(phi[3]) * north
+
+
+class LaunchEstimator(ABC):
+    """Base of launch estimators: LOS detections of one event → :class:`LaunchEstimate` or None."""
+
+    @abstractmethod
+    def estimate(self, times, pos, los, sigma, seed_times, seed_points) -> LaunchEstimate | None:
+        """``seed_*``: rough 3-D points (e.g. triangulations) to start the fit."""
+
+
+class AscentBackFitEstimator(LaunchEstimator):
+    """Back-fit of the first ``window_s`` seconds of detections with :class:`AscentModel`."""
+
+    def __init__(self, window_s: float = ASCENT_WINDOW_S, quartic_min_span_s: float = QUARTIC_MIN_SPAN_S):
+        self.window_s = window_s
+        self.quartic_min_span_s = quartic_min_span_s
+
+    def model_for(self, times) -> tuple[AscentModel, np.ndarray] | None:
+        """The model and the mask of detections it is fitted to (None when the span is too short)."""
+        times = np.asarray(times, dtype=float)
+        keep = times <= times.min() + self.window_s
+        span = float(np.ptp(times[keep]))
+        if span < MIN_SPAN_S:
+            return None
+        degree = 4 if span >= self.quartic_min_span_s else 3
+        return AscentModel(degree, float(times[keep].max())), keep
+
+    def estimate(self, times, pos, los, sigma, seed_times, seed_points) -> LaunchEstimate | None:
+        chosen = self.model_for(times)
+        if chosen is None or len(seed_times) < 3:
+            return None
+        model, keep = chosen
+        seed_times = np.asarray(seed_times, dtype=float)
+        in_window = seed_times <= model.t_last
+        if in_window.sum() < 3:
+            return None
+        phi0 = initial_phi(model, seed_times[in_window], np.asarray(seed_points)[in_window])
+        times, pos, los, sigma = (np.asarray(a, dtype=float)[keep] for a in (times, pos, los, sigma))
+        best = None
+        for shift in LM_START_SHIFTS_S:  # the t_L valley has side minima: start from a few launch times
+            start = phi0.copy()
+            start[2] += shift
+            phi, cov = fit_ascent(model, times, pos, los, sigma, start)
+            z, _ = los_residuals(model.position(times, phi), model.jacobian(times, phi), pos, los)
+            chi2 = float(np.sum((z / np.concatenate([sigma] * 2)) ** 2))
+            if np.all(np.isfinite(cov)) and np.isfinite(chi2) and (best is None or chi2 < best[0]):
+                best = (chi2, phi, cov)
+            if best is not None and best[0] / max(z.size - model.size, 1) <= MAX_REDUCED_CHI2:
+                break  # a good fit from the first start: the side starts are only for stuck fits
+        if best is None:
+            return None
+        _, phi, cov = best
+        if not (np.all(np.isfinite(phi)) and times.min() - MAX_BACK_EXTRAPOLATION_S < phi[2] < times.min()):
+            return None
+        z, _ = los_residuals(model.position(times, phi), model.jacobian(times, phi), pos, los)
+        dof = max(z.size - model.size, 1)
+        if float(np.sum((z / np.concatenate([sigma] * 2)) ** 2)) / dof > MAX_REDUCED_CHI2:
+            return None  # not converged, or the track is not an ascent from rest: keep the previous estimate
+        return summarize(model, phi, cov)

@@ -1,0 +1,126 @@
+"""A polynomial track fitted directly to lines of sight (batch Gauss–Newton), with its Fisher information.
+
+Model: ``r(t) = Σ_k c_k τ^k / k!`` (ECEF, m), ``τ = t - t_ref``, degree ``d`` (2: constant acceleration,
+3: constant jerk), parameters ``θ = (c_0, …, c_d)`` flattened to ``(3(d+1),)``. Each detection gives two
+angle residuals in the tangent plane of its measured LOS ``u_m`` (basis ``e1, e2``):
+``z = (e1·û, e2·û)`` with ``û = unit(r(t) - p)``, 1σ = ``los_sigma_rad``. Jacobian
+``∂z/∂r = eᵀ (I - û ûᵀ) / ρ`` and ``∂r/∂c_k = τ^k/k! · I``. The information matrix ``Hᵀ W H`` evaluated at
+the truth is the Fisher information of the LOS measurements for this model (Kay, *Fundamentals of
+Statistical Signal Processing: Estimation Theory*, 1993, §3.9 — Gaussian case), used by :mod:`crlb`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .triangulate import projector, tangent_basis
+
+GAUSS_NEWTON_ITERATIONS = 6
+CONVERGED_M = 1e-3  # stop when the largest position-coefficient step is below 1 mm
+
+
+def basis(tau, degree: int) -> np.ndarray:
+    """``τ^k / k!`` for k = 0..degree, shape ``(T, degree+1)``."""
+    tau = np.atleast_1d(np.asarray(tau, dtype=float))
+    return np.stack([tau**k / math.factorial(k) for k in range(degree + 1)], axis=-1)
+
+
+@dataclass(frozen=True)
+class PolyTrack:
+    """Fitted polynomial track: ``theta`` ``(3(d+1),)``, ``cov`` (its covariance), about ``t_ref`` (s)."""
+
+    theta: np.ndarray
+    cov: np.ndarray
+    t_ref: float
+    degree: int
+    t_first: float
+    t_last: float
+
+    def coeffs(self, theta=None) -> np.ndarray:
+        return np.asarray(self.theta if theta is None else theta).reshape(self.degree + 1, 3)
+
+    def position(self, t_s, theta=None) -> np.ndarray:
+        """ECEF position (m) ``(T, 3)`` at times ``t_s``."""
+        return basis(np.asarray(t_s) - self.t_ref, self.degree) @ self.coeffs(theta)
+
+    def velocity(self, t_s, theta=None) -> np.ndarray:
+        """ECEF velocity (m/s) ``(T, 3)``."""
+        return basis(np.asarray(t_s) - self.t_ref, self.degree - 1) @ self.coeffs(theta)[1:]
+
+    def acceleration(self, t_s, theta=None) -> np.ndarray:
+        """ECEF acceleration (m/s²) ``(T, 3)``."""
+        return basis(np.asarray(t_s) - self.t_ref, self.degree - 2) @ self.coeffs(theta)[2:]
+
+    def state_jacobian(self, t_s: float) -> np.ndarray:
+        """``∂(r, v)/∂θ`` at one time: ``(6, 3(d+1))``."""
+        tau = float(t_s) - self.t_ref
+        b = basis(tau, self.degree)[0]
+        bv = np.concatenate([[0.0], basis(tau, self.degree - 1)[0]])
+        eye = np.eye(3)
+        return np.vstack([np.kron(b, eye), np.kron(bv, eye)])
+
+
+def los_residuals(r, dr_dphi, pos, los_meas):
+    """Angle residuals ``z`` ``(2T,)`` and Jacobian ``(2T, P)`` of predicted positions ``r`` ``(T, 3)``.
+
+    ``dr_dphi`` ``(T, 3, P)`` is the model's position Jacobian; ``pos`` the sensor positions, ``los_meas``
+    the measured unit LOS (their tangent planes define the two residual axes).
+    """
+    d = r - pos
+    rho = np.linalg.norm(d, axis=-1)
+    u_hat = d / rho[:, None]
+    e1, e2 = tangent_basis(los_meas)
+    z = np.concatenate([np.einsum("ti,ti->t", e1, u_hat), np.einsum("ti,ti->t", e2, u_hat)])
+    proj = projector(u_hat) / rho[:, None, None]
+    g1 = np.einsum("ti,tij,tjp->tp", e1, proj, dr_dphi)
+    g2 = np.einsum("ti,tij,tjp->tp", e2, proj, dr_dphi)
+    return z, np.vstack([g1, g2])
+
+
+def los_design(theta, t_ref, degree, times, pos, los_meas):
+    """Residuals ``z`` ``(2T,)`` and Jacobian ``H`` ``(2T, 3(d+1))`` of the polynomial LOS model at ``theta``."""
+    b = basis(np.asarray(times) - t_ref, degree)  # (T, d+1)
+    r = b @ np.asarray(theta).reshape(degree + 1, 3)
+    dr = np.einsum("tk,ij->tikj", b, np.eye(3)).reshape(len(b), 3, -1)
+    return los_residuals(r, dr, pos, los_meas)
+
+
+def information(theta, t_ref, degree, times, pos, sigma, los_meas=None) -> np.ndarray:
+    """Fisher information ``Hᵀ W H`` of the LOS measurements w.r.t. θ (noise-free LOS when ``los_meas`` is None)."""
+    if los_meas is None:
+        r = basis(np.asarray(times) - t_ref, degree) @ np.asarray(theta).reshape(degree + 1, 3)
+        los_meas = (r - pos) / np.linalg.norm(r - pos, axis=-1, keepdims=True)
+    _, h = los_design(theta, t_ref, degree, times, pos, los_meas)
+    w = np.concatenate([1.0 / np.asarray(sigma) ** 2] * 2)
+    return h.T @ (w[:, None] * h)
+
+
+def initial_theta(times, points, degree: int, t_ref: float) -> np.ndarray:
+    """Least-squares polynomial through 3-D points ``(T, 3)`` (e.g. triangulations): a Gauss–Newton start."""
+    b = basis(np.asarray(times) - t_ref, degree)
+    coeffs, *_ = np.linalg.lstsq(b, np.asarray(points), rcond=None)
+    return coeffs.reshape(-1)
+
+
+def fit_poly_track(times, pos, los, sigma, degree: int, t_ref: float, theta0) -> PolyTrack:
+    """Gauss–Newton fit of the polynomial model to LOS detections.
+
+    ``times`` (T,) s, ``pos`` (T, 3) sensor ECEF m, ``los`` (T, 3) unit, ``sigma`` (T,) rad. Returns a
+    :class:`PolyTrack` whose covariance is the inverse information at the solution.
+    """
+    times, pos, los, sigma = (np.asarray(a, dtype=float) for a in (times, pos, los, sigma))
+    theta = np.asarray(theta0, dtype=float).copy()
+    w = np.concatenate([1.0 / sigma**2] * 2)
+    for _ in range(GAUSS_NEWTON_ITERATIONS):
+        z, h = los_design(theta, t_ref, degree, times, pos, los)
+        info = h.T @ (w[:, None] * h)
+        step = -np.linalg.lstsq(info, h.T @ (w * z), rcond=None)[0]
+        theta += step
+        if np.max(np.abs(step[:3])) < CONVERGED_M:
+            break
+    _, h = los_design(theta, t_ref, degree, times, pos, los)
+    cov = np.linalg.pinv(h.T @ (w[:, None] * h))
+    return PolyTrack(theta, cov, t_ref, degree, float(times.min()), float(times.max()))
