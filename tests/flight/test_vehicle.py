@@ -55,5 +55,5 @@ def test_unknown_name_and_broken_yaml(tmp_path):
         load_vehicle("notional-nothing")
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n")
-    with pytest.raises(ConfigError, match=r"bad.yaml:\d+: invalid YAML"):
+    with pytest.raises(ConfigError, match=r"bad.yaml:\d+: not valid YAML"):
         load_vehicle(bad)

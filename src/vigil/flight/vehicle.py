@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from vigil.config import read_yaml
 from vigil.errors import ConfigError
 from vigil.flight.atmosphere import G0_M_S2
 
@@ -193,12 +192,4 @@ def load_vehicle(name_or_path: str | Path | Vehicle) -> Vehicle:
         if text not in builtin_vehicles():
             raise ConfigError(f"vehicle {text!r}: no such file or built-in ({', '.join(builtin_vehicles())})")
         path = Path(str(resources.files("vigil") / "data" / "vehicles" / f"{text}.yaml"))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read vehicle file ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{line}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
-    return vehicle_from_dict(data, str(path))
+    return vehicle_from_dict(read_yaml(path, "vehicle file"), str(path))

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -28,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..config import read_yaml, validation_message
 from ..errors import ConfigError
 from ..sensors.model import DEFAULT_FRAME_S, DEFAULT_LOS_SIGMA_URAD, DEFAULT_MIN_ELEVATION_DEG, SensorModel
 from ..sensors.signal import (
@@ -182,35 +182,6 @@ class Scenario:
         return self.epoch.isoformat().replace("+00:00", "Z")
 
 
-def _key_path(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif not str(part).startswith(("function-", "constrained-", "nullable")) and part not in ("float", "int", "str"):
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def validation_message(source: str, err: ValidationError) -> str:
-    """One line for the first error of a pydantic ``ValidationError``: ``file: key.path: reason``."""
-    e = err.errors()[0]
-    path = _key_path(tuple(e["loc"]))
-    kind, msg = e["type"], e["msg"].removeprefix("Value error, ")
-    if kind == "extra_forbidden":
-        reason = "unknown key"
-    elif kind == "missing":
-        reason = "required key is missing"
-    elif kind == "value_error":
-        if ": " in msg and not path.endswith(msg.split(": ", 1)[0]):  # a model-level rule names its own key
-            key, msg = msg.split(": ", 1)
-            path = f"{path}.{key}" if path else key
-        reason = msg
-    else:
-        reason = f"{msg} (got {e.get('input')!r})"
-    return f"{source}: {path}: {reason}" if path else f"{source}: {reason}"
-
-
 def parse_scenario(data: object, source: str = "<scenario>") -> ScenarioSpec:
     """Validate a parsed YAML document against the schema; one ConfigError line on failure."""
     if not isinstance(data, dict):
@@ -224,16 +195,7 @@ def parse_scenario(data: object, source: str = "<scenario>") -> ScenarioSpec:
 def load_scenario(path: str | Path) -> Scenario:
     """Read, validate and resolve a scenario YAML file (constellations are loaded, files checked)."""
     path = Path(path)
-    source = path.name
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read the scenario ({err.strerror})") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{source}{line}: not valid YAML ({getattr(err, 'problem', None) or err})") from None
-    spec = parse_scenario(data, source)
+    spec = parse_scenario(read_yaml(path, "scenario"), path.name)
     return resolve(spec, path)
 
 

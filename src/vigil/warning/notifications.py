@@ -37,6 +37,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..config import read_yaml, validation_message
 from ..errors import ConfigError
 from ..timescale import parse_utc
 from .areas import MAX_POLYGON_RADIUS_DEG, angular_difference_deg, polygon_centre_and_radius_deg
@@ -176,28 +177,6 @@ class _NotificationFile(BaseModel):
     notifications: tuple[Notification, ...]
 
 
-def _path_of(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += ("." if text else "") + str(part)
-    return text or "(top level)"
-
-
-def _one_line(err: ValidationError, where: str) -> ConfigError:
-    first = err.errors()[0]
-    message = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif first["type"] == "missing":
-        message = "required key is missing"
-    elif first["type"] not in ("value_error",) and not isinstance(first.get("input"), dict | list):
-        message += f" (got {first.get('input')!r})"
-    return ConfigError(f"{where}: {_path_of(tuple(first['loc']))}: {message}")
-
-
 def parse_notifications(data: Any, where: str = "notifications") -> list[Notification]:
     """Validate the parsed YAML document ``{"notifications": [...]}``; ids must be unique."""
     if not isinstance(data, dict):
@@ -205,7 +184,7 @@ def parse_notifications(data: Any, where: str = "notifications") -> list[Notific
     try:
         items = list(_NotificationFile.model_validate(data).notifications)
     except ValidationError as err:
-        raise _one_line(err, where) from None
+        raise ConfigError(validation_message(where, err)) from None
     seen: set[str] = set()
     for i, item in enumerate(items):
         if item.notification_id in seen:
@@ -216,19 +195,7 @@ def parse_notifications(data: Any, where: str = "notifications") -> list[Notific
 
 def load_notifications(path: str | Path) -> list[Notification]:
     """Read and validate one notifications YAML file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read ({err.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        reason = getattr(err, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}{line}: {reason}") from None
-    return parse_notifications(data, str(path))
+    return parse_notifications(read_yaml(path, "notifications file"), str(path))
 
 
 def dump_notifications(notifications: list[Notification]) -> str:
