@@ -26,6 +26,8 @@ _COMMAND_MODULES = (
     "vigil.coverage.commands",
     "vigil.flight.commands",
     "vigil.sim.commands",
+    "vigil.fusion.commands",
+    "vigil.sharing.commands",
     "vigil.demo",
 )
 
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _warning_line
     _register_all()
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)  # a typer.Exit(code) comes back as the return value
     except VigilError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {_usage_line(err)}", file=sys.stderr)
         return int(getattr(err, "exit_code", 2))
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

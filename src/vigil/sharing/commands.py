@@ -1,0 +1,56 @@
+"""``vigil audit verify`` and ``vigil keys generate``: the sharing commands of the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..errors import DataError
+from .audit import VerifyResult, verify
+from .keys import Signer, check_node_id, load_public_key, write_key_files
+
+audit_app = typer.Typer(help="Audit logs of releases, denials, receipts and rejections.", no_args_is_help=True)
+keys_app = typer.Typer(help="Node signing keys (Ed25519).", no_args_is_help=True)
+
+
+class AuditVerifyFailed(DataError):
+    """A tampered or broken audit log: exit 1 (2 stays for unusable input such as a missing key file)."""
+
+    exit_code = 1
+
+
+def format_verify(log: Path, result: VerifyResult) -> str:
+    """One line: ``ok: …`` or ``audit log LOG: entry N: reason``."""
+    if result.ok:
+        return f"ok: {log}: {result.count} entries, head {result.head}"
+    return f"audit log {log}: entry {result.first_bad_seq}: {result.reason}"
+
+
+@audit_app.command("verify")
+def audit_verify(
+    log: Path = typer.Argument(..., help="Audit log, JSON lines."),
+    key: Path = typer.Option(..., "--key", help="The node's public key (PEM)."),
+    head: str | None = typer.Option(None, "--head", help="Expected head hash, kept elsewhere: detects truncation."),
+) -> None:
+    """Check the hash chain and signatures; exit 1 naming the first bad entry."""
+    result = verify(log, load_public_key(key), head)
+    if not result.ok:  # raised, not typer.Exit: cli.main turns VigilError into one line and its exit code
+        raise AuditVerifyFailed(format_verify(log, result))
+    typer.echo(format_verify(log, result))
+
+
+@keys_app.command("generate")
+def keys_generate(
+    node: str = typer.Option(..., "--node", help="Node id (lower-case letters, digits, '-', '_')."),
+    out: Path = typer.Option(..., "--out", help="Directory for <node>.key and <node>.pub."),
+) -> None:
+    """Write a new Ed25519 key pair for NODE; prints its key id."""
+    signer = Signer.generate(check_node_id(node, "--node"))
+    key_path, pub_path = write_key_files(signer, out)
+    typer.echo(f"{signer.key_id}: private {key_path}, public {pub_path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(keys_app, name="keys")

@@ -1,0 +1,260 @@
+"""The receiver: verifies a partner's message before anything of it is used. Never raises for bad input.
+
+Checks, in this order; the first that fails gives a :class:`Rejected` with its ``kind``:
+
+==================  ================================================================================
+size                ``oversize``: more than :data:`MAX_MESSAGE_BYTES`, before any parsing
+bytes / JSON        ``encoding`` (not UTF-8), ``json`` (malformed), ``duplicate_key``, ``non_finite``
+                    (NaN, ±Infinity, or a number that overflows a double), ``not_object``
+envelope            ``missing_signature``, ``schema`` (fields, types, version; names the field)
+sender and key      ``unknown_sender``, ``unknown_key`` (key id not registered for that sender)
+signature           ``bad_signature``: not Ed25519 over the canonical form by that key (tampering,
+                    another node's key, garbage)
+recipient           ``wrong_recipient``
+agreement           ``no_agreement``, ``not_yet_valid``, ``expired`` (judged at ``created_at``),
+                    ``type_not_agreed``
+payload and policy  ``field_not_released``, ``payload`` (invalid record), ``region``, ``precision``,
+                    ``early_release`` (``release_at`` before ``created_at + delay_s``)
+freshness           ``future`` (``release_at`` beyond now + skew), ``stale`` (older than ``max_age_s``)
+replay              ``replay``: message id accepted before (this process, or ``seen_ids``)
+==================  ================================================================================
+
+Storage and the bus stay outside: ``on_accept`` is called with each accepted record before its id is
+remembered (if it raises, e.g. the store is down, nothing is marked seen and the error propagates: that is
+not bad input); ``seen_ids`` is anything with ``seen(message_id) -> bool`` (a
+:class:`vigil.sharing.store.Store`, or :class:`MemorySeenIds`); ``audit`` gets a receipt or rejection entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from .agreement import Agreement, Direction
+from .audit import AuditLog
+from .envelope import SIGNATURE_BYTES, Envelope, b64url_decode, canonical_bytes
+from .keys import KeyRegistry, verify_signature
+from .precision import precision_violation
+from .records import describe_validation_error, released_fields, validate_record
+
+MAX_MESSAGE_BYTES = 1 << 20  # 1 MiB: far above any record (an observation is ~700 bytes signed)
+DEFAULT_MAX_AGE_S = 300.0  # a release older than this is stale: warning data is worth seconds to minutes
+DEFAULT_MAX_SKEW_S = 5.0  # tolerated clock difference between nodes (NTP keeps them within milliseconds)
+MAX_REASON_CHARS = 300
+_PRUNE_EVERY = 4096  # remembered ids between prunes of those that are stale anyway
+
+
+class SeenIds(Protocol):
+    def seen(self, message_id: str) -> bool: ...
+
+
+class MemorySeenIds:
+    """In-memory ``seen`` set; ``add`` marks an id (a store marks it by storing the record)."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+
+    def seen(self, message_id: str) -> bool:
+        return message_id in self.ids
+
+    def add(self, message_id: str) -> None:
+        self.ids.add(message_id)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    envelope: Envelope
+    record: dict[str, Any]
+    raw: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    kind: str
+    reason: str
+    msg_id: str | None = None
+    sender: str | None = None
+
+
+class _Reject(Exception):
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(kind)
+        self.kind, self.reason = kind, reason
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Reject("duplicate_key", f"key {key[:40]!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise _Reject("non_finite", f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Reject("non_finite", f"number {text[:40]} overflows a double")
+    return value
+
+
+def parse_message(raw: bytes) -> dict[str, Any]:
+    """Size, UTF-8, strict JSON (no duplicate keys, no NaN/Infinity) and object checks; raises _Reject."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise _Reject("oversize", f"{len(raw)} bytes > {MAX_MESSAGE_BYTES}")
+    try:
+        text = bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _Reject("encoding", f"not UTF-8 at byte {err.start}") from None
+    try:
+        obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant,
+                         parse_float=_finite_float)
+    except json.JSONDecodeError as err:
+        raise _Reject("json", f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    except RecursionError:
+        raise _Reject("json", "nested too deeply") from None
+    if not isinstance(obj, dict):
+        raise _Reject("not_object", f"top level is a {type(obj).__name__}, not an object")
+    return obj
+
+
+class Receiver:
+    """Verifies messages addressed to ``node_id``; ``clock()`` gives UTC POSIX seconds."""
+
+    def __init__(self, node_id: str, keys: KeyRegistry, agreements: Iterable[Agreement],
+                 seen_ids: SeenIds | None, clock: Callable[[], float], audit: AuditLog | None = None,
+                 on_accept: Callable[[Accepted], None] | None = None,
+                 max_age_s: float = DEFAULT_MAX_AGE_S, max_skew_s: float = DEFAULT_MAX_SKEW_S) -> None:
+        self.node_id, self.keys, self.agreements = node_id, keys, list(agreements)
+        self.seen_ids, self.clock, self.audit, self.on_accept = seen_ids, clock, audit, on_accept
+        self.max_age_s, self.max_skew_s = max_age_s, max_skew_s
+        self._recent: dict[str, float] = {}  # msg id -> release_at, for ids accepted by this process
+
+    def accept(self, raw: bytes) -> Accepted | Rejected:
+        """Verify one message (bytes as they came off the bus)."""
+        obj: dict[str, Any] | None = None
+        try:
+            obj = parse_message(raw)
+            accepted = self._verify(obj, raw)
+        except _Reject as rej:
+            return self._rejected(rej.kind, rej.reason, obj, raw)
+        except (ValueError, TypeError, KeyError, ArithmeticError, RecursionError) as err:  # safety net
+            return self._rejected("internal", f"{type(err).__name__}: {err}", obj, raw)
+        if self.on_accept is not None:
+            self.on_accept(accepted)
+        self._remember(accepted.envelope)
+        if self.audit is not None:
+            env = accepted.envelope
+            self.audit.append("receipt", {"msg_id": env.msg_id, "sender": env.sender,
+                                          "record_type": env.record_type, "raw_sha256": _sha(raw)})
+        return accepted
+
+    def _verify(self, obj: dict[str, Any], raw: bytes) -> Accepted:
+        env = self._envelope(obj)
+        self._check_signature(obj, env)
+        if env.recipient != self.node_id:
+            raise _Reject("wrong_recipient", f"addressed to {env.recipient!r}, this node is {self.node_id!r}")
+        direction = self._direction(env)
+        self._check_payload(env, direction)
+        self._check_time(env)
+        if env.msg_id in self._recent or (self.seen_ids is not None and self.seen_ids.seen(env.msg_id)):
+            raise _Reject("replay", f"message id {env.msg_id} was received before")
+        return Accepted(env, env.payload, bytes(raw))
+
+    @staticmethod
+    def _envelope(obj: dict[str, Any]) -> Envelope:
+        if "sig" not in obj:
+            raise _Reject("missing_signature", "envelope has no 'sig'")
+        try:
+            return Envelope.model_validate(obj)
+        except ValidationError as err:
+            raise _Reject("schema", describe_validation_error(err, "envelope")) from None
+
+    def _check_signature(self, obj: dict[str, Any], env: Envelope) -> None:
+        if not self.keys.knows(env.sender):
+            raise _Reject("unknown_sender", f"no keys registered for sender {env.sender!r}")
+        key = self.keys.public_key(env.sender, env.key_id)
+        if key is None:
+            raise _Reject("unknown_key", f"key id {env.key_id[:80]!r} is not registered for {env.sender!r}")
+        sig = b64url_decode(env.sig)
+        if sig is None or len(sig) != SIGNATURE_BYTES:
+            raise _Reject("bad_signature", f"sig is not {SIGNATURE_BYTES} bytes of base64url")
+        try:
+            signed = canonical_bytes({k: v for k, v in obj.items() if k != "sig"})
+        except ValueError as err:  # integers beyond 2**53 have no canonical form
+            raise _Reject("schema", f"envelope: {err}") from None
+        if not verify_signature(key, sig, signed):
+            raise _Reject("bad_signature", f"signature does not verify with {env.key_id} over the canonical form")
+
+    def _direction(self, env: Envelope) -> Direction:
+        pair = {env.sender, self.node_id}
+        candidates = [a for a in self.agreements if set(a.parties) == pair]
+        if not candidates:
+            raise _Reject("no_agreement", f"no agreement between {env.sender!r} and {self.node_id!r}")
+        in_force = [a for a in candidates if a.validity_violation(env.created_at) is None]
+        if not in_force:
+            kind, reason = candidates[0].validity_violation(env.created_at)  # type: ignore[misc]
+            raise _Reject(kind, f"{reason}; message created at {env.created_at}")
+        for agreement in in_force:
+            direction = agreement.direction(env.sender, self.node_id)
+            if direction is not None and env.record_type in direction.types:
+                return direction
+        raise _Reject("type_not_agreed", f"no agreement in force releases {env.record_type} records "
+                                         f"{env.sender}->{self.node_id}")
+
+    @staticmethod
+    def _check_payload(env: Envelope, d: Direction) -> None:
+        extra = sorted(set(env.payload) - released_fields(env.record_type))
+        if extra:
+            raise _Reject("field_not_released", f"payload.{extra[0][:60]}: not a releasable {env.record_type} field")
+        reason = validate_record(env.record_type, env.payload)
+        if reason is not None:
+            raise _Reject("payload", reason)
+        reason = d.region_violation(env.record_type, env.payload)
+        if reason is not None:
+            raise _Reject("region", reason)
+        reason = precision_violation(env.record_type, env.payload, d.precision_m)
+        if reason is not None:
+            raise _Reject("precision", reason)
+        if env.release_at < env.created_at + d.delay_s:
+            raise _Reject("early_release", f"release_at is {env.release_at - env.created_at:g} s after created_at, "
+                                           f"the agreement's delay is {d.delay_s:g} s")
+
+    def _check_time(self, env: Envelope) -> None:
+        now = self.clock()
+        if env.release_at > now + self.max_skew_s:
+            raise _Reject("future", f"release_at is {env.release_at - now:.3f} s ahead of this node's clock")
+        if now - env.release_at > self.max_age_s:
+            raise _Reject("stale", f"release_at is {now - env.release_at:.3f} s old (limit {self.max_age_s:g} s)")
+
+    def _remember(self, env: Envelope) -> None:
+        self._recent[env.msg_id] = env.release_at
+        if len(self._recent) % _PRUNE_EVERY == 0:  # ids old enough to be rejected as stale need no memory
+            horizon = self.clock() - self.max_age_s - self.max_skew_s
+            self._recent = {k: t for k, t in self._recent.items() if t >= horizon}
+
+    def _rejected(self, kind: str, reason: str, obj: dict[str, Any] | None, raw: bytes) -> Rejected:
+        reason = " ".join(reason.split())[:MAX_REASON_CHARS]
+        msg_id = obj.get("msg_id") if obj is not None else None
+        sender = obj.get("sender") if obj is not None else None
+        rejected = Rejected(kind, reason, msg_id if isinstance(msg_id, str) else None,
+                            sender if isinstance(sender, str) else None)
+        if self.audit is not None:
+            detail = {"kind": kind, "reason": reason, "raw_sha256": _sha(raw), "size": len(raw),
+                      "msg_id": (rejected.msg_id or "")[:64], "sender": (rejected.sender or "")[:64]}
+            self.audit.append("rejection", detail)
+        return rejected
+
+
+def _sha(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
