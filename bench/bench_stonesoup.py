@@ -12,13 +12,13 @@ Estimators, both given every detection of the launch up to burnout and asked for
 burnout instant:
 
 * Stone Soup: :func:`stonesoup_peer.run_peer` (UKF by default, ``--kind ekf``), then predicted to burnout;
-* vigil: :func:`vigil_estimate`, the hook for the lead (today: vigil's boost EKF,
-  :class:`vigil.fusion.boost.LosExtendedKalmanFilter`, same prior and same process noise as the peer), or
+* vigil: :func:`vigil_estimate` (vigil's compiled boost EKF from the same prior and process noise as the
+  peer, then its burnout smoother; light-time corrected in ``--scenario`` runs), or
   with ``--vigil engine`` :func:`vigil_engine_estimate`, the whole fusion engine (association included).
 
 ``--scenario`` runs the simulator (:func:`vigil.sim.engine.simulate`) and takes each launch's detections
-whose light left before burnout; their ``time_s`` is the reception instant, which both estimators treat
-as the target's time (no light-time correction: a bias of ``v ρ / c``, ~0.9 km at ICBM burnout from GEO).
+whose light left before burnout; their ``time_s`` is the reception instant: Stone Soup treats it as the
+target's time (a bias of ``v ρ / c``, ~0.9 km at ICBM burnout from GEO), vigil corrects it.
 
 Runtime is wall time per observation, each estimator's whole call (Stone Soup's includes the adapter).
 Reported: per-run errors and the median over ``--runs`` seeded runs (default 20).
@@ -43,6 +43,8 @@ from vigil.flight.launch import fly  # noqa: E402
 from vigil.flight.trajectory import Trajectory  # noqa: E402
 from vigil.frames import WGS84_A_M, ecef_to_geodetic, geodetic_to_ecef  # noqa: E402
 from vigil.fusion.boost import JERK_PSD_M2_S5, LosExtendedKalmanFilter  # noqa: E402
+from vigil.fusion.burnout import smooth_burnout  # noqa: E402
+from vigil.fusion.lighttime import correct_light_time  # noqa: E402
 from vigil.fusion.triangulate import tangent_basis  # noqa: E402
 from vigil.records import ObservationBatch  # noqa: E402
 from vigil.sensors.signal import DEFAULT_VISIBLE_ALT_M  # noqa: E402
@@ -58,6 +60,7 @@ GEO_RADIUS_M = 42_164_000.0  # geostationary orbit radius (Vallado, Fundamentals
 HEO_APOGEE_ALT_M = 35_000e3  # notional Molniya-like apogee altitude (Molniya apogee ≈ 39 800 km)
 HEO_APOGEE_LAT_DEG = 63.0  # Molniya apogee latitude ≈ critical inclination 63.4°
 GEO_LON_OFFSETS_DEG = (-35.0, 30.0)  # sub-satellite longitudes relative to the site
+LIGHT_TIME = False  # vigil corrects light time (set for --scenario: reception-stamped detections)
 HEO_LON_OFFSETS_DEG = (-50.0, 45.0)
 TUNE_SEEDS = range(1000, 1010)  # seeds for --tune, disjoint from the reported seeds 0..runs-1
 TUNE_PSD_M2_S5 = (0.25, 1.0, 4.0, 16.0, 64.0)
@@ -112,40 +115,49 @@ def synthetic_launch(seed: int) -> tuple[ObservationBatch, Trajectory]:
 
 
 def vigil_estimate(observations: ObservationBatch, t_eval_s: float | None = None,
-                   jerk_psd_m2_s5: float = JERK_PSD_M2_S5) -> tuple[np.ndarray, np.ndarray]:
-    """HOOK for the lead: vigil's estimate of ``(r (3,) m, v (3,) m/s)`` at ``t_eval_s`` from one launch's LOS.
+                   jerk_psd_m2_s5: float = JERK_PSD_M2_S5, light_time: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """vigil's estimate of ``(r (3,) m, v (3,) m/s)`` at ``t_eval_s`` from one launch's LOS.
 
-    Today: vigil's boost EKF over the time-sorted detections from the same prior as the Stone Soup peer
-    (:func:`stonesoup_peer.prior`, reordered to vigil's ``[r, v, a]``), then predicted to ``t_eval_s``
-    (default: the last detection). Replace the body with the fusion chain's single-launch entry point
-    once it exists.
+    The fusion chain's per-event path: (light-time correction, :mod:`vigil.fusion.lighttime`, for
+    reception-stamped detections — the ``--scenario`` runs), the compiled boost EKF
+    (:meth:`~vigil.fusion.boost.LosExtendedKalmanFilter.run`) from the same prior as the Stone Soup peer
+    (:func:`stonesoup_peer.prior`, reordered to vigil's ``[r, v, a]``), then the burnout smoother
+    (:func:`vigil.fusion.burnout.smooth_burnout`: polynomial fit of the final stage's last LOS) started from
+    the filter; the state at the last detection is carried to ``t_eval_s`` (default: the last detection).
     """
     obs = observations.sorted_by_time()
+    if LIGHT_TIME if light_time is None else light_time:
+        obs = correct_light_time(obs)
     pair = first_pair(obs)
     t0, mean, cov = prior(obs, pair)
     kf = LosExtendedKalmanFilter(t0, mean[SS_TO_VIGIL], cov[np.ix_(SS_TO_VIGIL, SS_TO_VIGIL)], jerk_psd_m2_s5)
-    skip = set(pair)
-    for i in range(len(obs)):
-        if i in skip:
-            continue
-        kf.predict(obs.time_s[i])
-        kf.update(obs.sensor_pos_ecef_m[i], obs.los_ecef[i], obs.los_sigma_rad[i])
-    x, _ = kf.state_at(obs.time_s[-1] if t_eval_s is None else t_eval_s)
-    return x[:3], x[3:6]
+    rest = np.setdiff1d(np.arange(len(obs)), np.asarray(pair))
+    kf.run(obs.time_s[rest], obs.sensor_pos_ecef_m[rest], obs.los_ecef[rest], obs.los_sigma_rad[rest])
+    smoothed = smooth_burnout(obs.time_s, obs.sensor_pos_ecef_m, obs.los_ecef, obs.los_sigma_rad, kf.x)
+    if smoothed is None:
+        x, _ = kf.state_at(obs.time_s[-1] if t_eval_s is None else t_eval_s)
+        return x[:3], x[3:6]
+    t_b, r, v, _ = smoothed
+    dt = 0.0 if t_eval_s is None else t_eval_s - t_b
+    return r + v * dt, v
 
 
 def vigil_engine_estimate(observations: ObservationBatch, t_eval_s: float | None = None,
                           jerk_psd_m2_s5: float = JERK_PSD_M2_S5) -> tuple[np.ndarray, np.ndarray]:
     """The whole fusion chain (:class:`vigil.fusion.engine.FusionEngine`: strings, association, boost filter,
-    launch back-fits, impact predictions) on one launch's detections; its event's filter state at ``t_eval_s``."""
+    launch back-fits, impact predictions) on one launch's detections; its event's burnout state (else its
+    filter state) carried to ``t_eval_s``."""
     from vigil.fusion.engine import FusionConfig, FusionEngine
 
-    engine = FusionEngine(FusionConfig(jerk_psd_m2_s5=jerk_psd_m2_s5))
+    engine = FusionEngine(FusionConfig(jerk_psd_m2_s5=jerk_psd_m2_s5, light_time=LIGHT_TIME))
     for _ in engine.run(observations):
         pass
     tracked = [e for e in engine.events if e.filter is not None]
     if len(tracked) != 1:
         raise DataError(f"vigil engine: expected one filtered event for one launch, got {len(tracked)}")
+    b = tracked[0].burnout
+    if b is not None and np.all(np.isfinite(b.r)):  # the smoothed burnout state (burnout.py)
+        return b.r + b.v * (0.0 if t_eval_s is None else t_eval_s - b.time_s), b.v
     f = tracked[0].filter
     x, _ = f.state_at(f.t if t_eval_s is None else t_eval_s)
     return x[:3], x[3:6]
@@ -228,9 +240,11 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(a: argparse.Namespace) -> None:
     """The benchmark proper (see the module docstring), for parsed arguments ``a``."""
+    global LIGHT_TIME
     if a.tune:
         tune(a.kind)
         return
+    LIGHT_TIME = bool(a.scenario)
     t_start = time.perf_counter()
     print(f"Stone Soup {a.kind.upper()} vs vigil {a.vigil}, jerk PSD {a.psd} m²/s⁵, state at true burnout")
     print(HEAD)

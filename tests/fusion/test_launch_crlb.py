@@ -28,7 +28,7 @@ def _true_phi(truth, b, estimator):
     r, _ = truth.state(b.time_s[keep])
     u = (r - b.sensor_pos_ecef_m[keep]) / np.linalg.norm(r - b.sensor_pos_ecef_m[keep], axis=1, keepdims=True)
     phi0 = initial_phi(model, *_seeds(truth, b, np.random.default_rng(0)))
-    phi, _ = fit_ascent(model, b.time_s[keep], b.sensor_pos_ecef_m[keep], u, b.los_sigma_rad[keep], phi0)
+    phi, _, _ = fit_ascent(model, b.time_s[keep], b.sensor_pos_ecef_m[keep], u, b.los_sigma_rad[keep], phi0)
     return model, keep, phi
 
 

@@ -21,7 +21,7 @@ from .strings import SensorString
 from .triangulate import closest_approach
 
 GATE_CHI2_MEAN = 9.0  # mean normalised miss² accepted (true pairs average 1; 9 leaves room for heavy tails)
-MIN_OVERLAP = 3  # common instants needed before two strings may be paired
+MIN_OVERLAP = 2  # common instants needed before two strings may be paired
 MIN_RANGE_M = 1.0e6  # a closest approach nearer than this to a sensor (or behind it) is not a target
 FORBIDDEN = 1e9
 
@@ -59,11 +59,13 @@ def triangulation_seeds(strings: list[SensorString]):
     pos, los, sig = np.stack(ps, 1), np.stack(us, 1), np.stack(ss, 1)
     good = np.isfinite(los).all(-1)  # (T, S)
     keep = good.sum(1) >= 2
-    pts = []
-    for k in np.flatnonzero(keep):
-        x, _ = triangulate(pos[k][good[k]], los[k][good[k]], sig[k][good[k]])
-        pts.append(x)
-    return t[keep], np.array(pts).reshape(-1, 3)
+    pts = np.zeros((len(t), 3))
+    patterns, which = np.unique(good, axis=0, return_inverse=True)
+    for k, pattern in enumerate(patterns):  # one batched solve per set of sensors in view
+        rows = np.flatnonzero((which.reshape(-1) == k) & keep)
+        if len(rows):
+            pts[rows], _ = triangulate(pos[rows][:, pattern], los[rows][:, pattern], sig[rows][:, pattern])
+    return t[keep], pts[keep]
 
 
 class Associator(ABC):

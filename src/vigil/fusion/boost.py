@@ -10,13 +10,84 @@ in Joseph form for symmetric, positive covariances.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 
+import numba
 import numpy as np
 
 from .triangulate import projector, tangent_basis
 
 JERK_PSD_M2_S5 = 9.0  # thrust acceleration ramps up to ~2 m/s³ near burnout; (3 m/s³)² per Hz covers it
+STAGING_GAP_S = 3.0  # a gap in detections longer than this may hide a staging (coast, new thrust)
+STAGING_ACC_SIGMA_M_S2 = 50.0  # acceleration uncertainty added across such a gap (thrust 0 to 5 g)
+NIS_REJECT = 50.0  # a single LOS this far off (χ², 2 dof) is not applied (clutter in the gate)
+
+
+@numba.njit(cache=True)
+def _predict(x, p, dt, q):
+    """``(F x, F P Fᵀ + Q)`` over ``dt`` (compiled :func:`transition` / :func:`process_noise`)."""
+    f = np.eye(9)
+    qm = np.zeros((9, 9))
+    adt = abs(dt)
+    q1 = np.array([[adt**5 / 20, adt**4 / 8, adt**3 / 6], [adt**4 / 8, adt**3 / 3, adt**2 / 2],
+                   [adt**3 / 6, adt**2 / 2, adt]]) * q
+    for k in range(3):
+        f[k, 3 + k] = dt
+        f[k, 6 + k] = 0.5 * dt * dt
+        f[3 + k, 6 + k] = dt
+        for a in range(3):
+            for b in range(3):
+                qm[3 * a + k, 3 * b + k] = q1[a, b]
+    return f @ x, f @ p @ f.T + qm
+
+
+@numba.njit(cache=True)
+def _ekf_sequence(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var):
+    """Predict/update the 9-state filter through detections in time order (compiled); returns ``t``."""
+    t = t0
+    f = np.eye(9)
+    qm = np.zeros((9, 9))
+    h = np.zeros((2, 9))
+    for i in range(times.size):
+        dt = times[i] - t
+        if dt < 0.0:
+            continue  # out of sequence: the batch fits still use it
+        if dt > gap_s:
+            for k in range(6, 9):
+                p[k, k] += acc_var
+        if dt > 0.0:
+            for k in range(3):
+                f[k, 3 + k] = dt
+                f[k, 6 + k] = 0.5 * dt * dt
+                f[3 + k, 6 + k] = dt
+            q1 = np.array([[dt**5 / 20, dt**4 / 8, dt**3 / 6], [dt**4 / 8, dt**3 / 3, dt**2 / 2],
+                           [dt**3 / 6, dt**2 / 2, dt]]) * q
+            for a in range(3):
+                for b in range(3):
+                    for k in range(3):
+                        qm[3 * a + k, 3 * b + k] = q1[a, b]
+            x = f @ x
+            p = f @ p @ f.T + qm
+            t = times[i]
+        d = x[:3] - pos[i]
+        rho = math.sqrt(d[0] ** 2 + d[1] ** 2 + d[2] ** 2)
+        u = d / rho
+        z = np.array([e1[i] @ u, e2[i] @ u])
+        h[0, :3] = (e1[i] - z[0] * u) / rho
+        h[1, :3] = (e2[i] - z[1] * u) / rho
+        ph = p @ h.T
+        s = h @ ph
+        s[0, 0] += sigma[i] ** 2
+        s[1, 1] += sigma[i] ** 2
+        s_inv = np.linalg.inv(s)
+        if z @ s_inv @ z > nis_max:
+            continue
+        k = ph @ s_inv
+        x = x - k @ z
+        ikh = np.eye(9) - k @ h
+        p = ikh @ p @ ikh.T + sigma[i] ** 2 * (k @ k.T)
+    return x, p, t
 
 
 def transition(dt: float) -> np.ndarray:
@@ -84,8 +155,21 @@ class LosExtendedKalmanFilter(BoostFilter):
         self.P = ikh @ self.P @ ikh.T + sigma_rad**2 * k @ k.T
         return float(z @ np.linalg.solve(s, z))
 
+    def run(self, times, pos, los, sigma, nis_max: float = NIS_REJECT) -> None:
+        """Apply time-ordered detections (compiled); LOS with χ² > ``nis_max`` are skipped, and a gap longer
+        than :data:`STAGING_GAP_S` widens the acceleration (a staging may hide in it)."""
+        if not len(times):
+            return
+        e1, e2 = tangent_basis(np.asarray(los, dtype=float))
+        self.x, self.P, self.t = _ekf_sequence(self.x, self.P, self.t, float(self.q), np.asarray(times, float),
+                                               np.asarray(pos, float), e1, e2, np.asarray(sigma, float),
+                                               float(nis_max), STAGING_GAP_S, STAGING_ACC_SIGMA_M_S2**2)
+
     def state_at(self, t_s: float):
         """Predicted ``(x, P)`` at ``t_s`` without changing the filter."""
-        dt = float(t_s) - self.t
-        f = transition(dt)
-        return f @ self.x, f @ self.P @ f.T + process_noise(abs(dt), self.q)
+        return _predict(self.x, self.P, float(t_s) - self.t, float(self.q))
+
+    def position_at(self, t_s) -> np.ndarray:
+        """Predicted position (m) ``(T, 3)`` at times ``t_s`` (no covariance)."""
+        dt = np.atleast_1d(np.asarray(t_s, dtype=float)) - self.t
+        return self.x[:3] + dt[:, None] * self.x[3:6] + 0.5 * dt[:, None] ** 2 * self.x[6:]

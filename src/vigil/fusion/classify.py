@@ -3,7 +3,12 @@
 A state is orbital when its osculating two-body perigee is above :data:`PERIGEE_MIN_ALT_M` (it will not
 come down within an orbit; equivalently the specific energy exceeds that of a circular orbit at that
 altitude *and* the orbit does not dip below it). Reuses :mod:`vigil.flight.orbit` (inertial velocity
-``v + ω×r``, WGS84 GM).
+``v + ω×r``, WGS84 GM). The perigee of a near-circular insertion is very sensitive to the speed
+(δr_p ≈ 4 r δv / v: 100 m/s — the burnout bound from GEO at 20 µrad — moves it by ~350 km), so a state is
+also orbital when it *looks like an insertion*: above :data:`PERIGEE_MIN_ALT_M`, flight-path angle within
+:data:`INSERTION_MAX_GAMMA_DEG` of horizontal and inertial speed ≥ :data:`INSERTION_MIN_SPEED_RATIO` of the
+circular speed there. A ballistic missile burns out climbing (γ ≥ 15° for the notional ICBM) below
+circular speed; both margins are several σ of the burnout estimate (σ_γ ≈ 0.8°, σ_v/v_c ≈ 0.013).
 """
 
 from __future__ import annotations
@@ -13,8 +18,12 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from vigil.flight.orbit import perigee_altitude_m
+from vigil.frames import GM_EARTH_M3_S2, OMEGA_EARTH_RAD_S, ecef_to_geodetic
 
 PERIGEE_MIN_ALT_M = 150e3  # lowest perigee that survives a revolution (drag); a common orbital threshold
+INSERTION_MAX_GAMMA_DEG = 5.0  # |flight-path angle| of an orbital insertion (measured: ≤ 1° for the launchers
+#   and Falcon 9 replays; ≥ 15° for the ICBMs, ~30° IRBMs, ~45° SRBMs)
+INSERTION_MIN_SPEED_RATIO = 0.97  # inertial speed / circular speed (measured: 1.00–1.03 orbital, ≤ 0.94 ICBMs)
 
 
 class Classifier(ABC):
@@ -31,7 +40,16 @@ class EnergyClassifier(Classifier):
         self.perigee_min_alt_m = perigee_min_alt_m
 
     def classify(self, r_ecef_m, v_ecef_m_s) -> str:
-        perigee = float(perigee_altitude_m(np.asarray(r_ecef_m), np.asarray(v_ecef_m_s)))
+        r, v = np.asarray(r_ecef_m, dtype=float), np.asarray(v_ecef_m_s, dtype=float)
+        perigee = float(perigee_altitude_m(r, v))
         if not np.isfinite(perigee):
             return "unknown"
-        return "space_launch" if perigee > self.perigee_min_alt_m else "ballistic"
+        return "space_launch" if perigee > self.perigee_min_alt_m or self._insertion(r, v) else "ballistic"
+
+    def _insertion(self, r, v) -> bool:
+        """Near-horizontal, near-circular state above the perigee threshold (see module docstring)."""
+        v_in = v + np.cross([0.0, 0.0, OMEGA_EARTH_RAD_S], r)
+        rn, vn = np.linalg.norm(r), np.linalg.norm(v_in)
+        gamma = np.degrees(np.arcsin(np.clip(v_in @ r / (rn * vn), -1.0, 1.0)))
+        return bool(ecef_to_geodetic(r)[2] > self.perigee_min_alt_m and abs(gamma) < INSERTION_MAX_GAMMA_DEG
+                    and vn / np.sqrt(GM_EARTH_M3_S2 / rn) >= INSERTION_MIN_SPEED_RATIO)

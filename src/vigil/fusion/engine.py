@@ -26,11 +26,14 @@ from .classify import Classifier, EnergyClassifier
 from .event import FusedEvent, estimate_burnout, init_filter, to_warning
 from .impact import ImpactPredictor, UnscentedImpactPredictor
 from .launch import ASCENT_WINDOW_S, AscentBackFitEstimator, LaunchEstimator
+from .lighttime import correct_light_time
 from .mono import mono_launch, point_launch
 from .strings import GatedAssignmentStringer, SensorString, Stringer
 
 TRACK_GATE_CHI2_MEAN = 16.0  # mean normalised miss² of a new string's rays to an event's predicted position
-NIS_REJECT = 50.0  # a single LOS this far off (χ², 2 dof) is not applied to the filter (clutter in the gate)
+REFIT_SPANS_S = (3.0, 6.0, 10.0, 15.0, 20.0, 30.0, 40.0)  # launch refits when the data span passes these
+PREGATE_M = 30_000.0  # a string's ray this far from an event's prediction is not tested (σ ≲ 2 km)
+MERGE_DISTANCE_M = 50_000.0  # two live events whose filters are this close are tested as one object
 DEGRADE_FACTOR = 4.0  # a refit whose launch covariance grows this much is a side minimum: keep the old
 RECENT_RAYS = 5  # rays of a new string tested against an event's prediction
 
@@ -41,12 +44,13 @@ class FusionConfig:
 
     chunk_s: float = 1.0
     update_interval_s: float = 5.0
-    burnout_gap_s: float = 8.0
+    burnout_gap_s: float = 15.0  # > the longest staging coast seen (Falcon 9 MECO→SES: 8-12 s)
     containment: float = 0.95
     mono_after_s: float = 15.0
     mono_min_detections: int = 10
     jerk_psd_m2_s5: float = JERK_PSD_M2_S5
     launch_window_s: float = ASCENT_WINDOW_S
+    light_time: bool = True  # correct detections to emission time and axes (lighttime.py)
 
 
 class FusionEngine:
@@ -76,21 +80,29 @@ class FusionEngine:
             batch = batch.sorted_by_time()
             if not len(batch):
                 continue
+            emitted = correct_light_time(batch) if self.config.light_time else batch
             edges = np.floor(batch.time_s / self.config.chunk_s)
-            for key in np.unique(edges):
-                rows = np.flatnonzero(edges == key)
-                now = (key + 1) * self.config.chunk_s
-                yield now, self.step(batch.take(rows), now)
+            bounds = np.flatnonzero(np.diff(edges)) + 1
+            for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(edges)], strict=True):
+                rows = np.arange(lo, hi)
+                now = (edges[lo] + 1) * self.config.chunk_s
+                yield now, self.step(emitted.take(rows), now, frame_key=batch.time_s[rows])
         yield now, self.finish(now)
 
-    def step(self, chunk: ObservationBatch, now: float) -> list:
-        """Process one chunk of detections at time ``now`` (s); return the warnings it issues."""
+    def step(self, chunk: ObservationBatch, now: float, frame_key=None) -> list:
+        """Process one chunk of (light-time corrected) detections at reception time ``now`` (s); return the
+        warnings it issues. ``frame_key``: per-row sensor-frame key (reception time; default ``time_s``)."""
         changed = self.stringer.update(chunk.obs_id, chunk.sensor_id, chunk.partner_id, chunk.time_s,
-                                       chunk.sensor_pos_ecef_m, chunk.los_ecef, chunk.los_sigma_rad)
+                                       chunk.sensor_pos_ecef_m, chunk.los_ecef, chunk.los_sigma_rad,
+                                       frame_key=frame_key)
         self._filter(chunk, changed)
+        self.stringer.prune(now)
         free = [s for s in self.stringer.strings.values() if s.confirmed and s.string_id not in self._owner]
         free = self._extend(free)
         self._pair(free + self._mono_strings())
+        for event in self.events:
+            if event.filter is None and not event.mono and event.burnout is None:
+                self._start_filter(event)  # pairs of young strings may not share two instants yet
         self._mono(now)
         return self._estimate(now, final=False)
 
@@ -100,27 +112,31 @@ class FusionEngine:
 
     # --- stages ----------------------------------------------------------------------------------
     def _filter(self, chunk: ObservationBatch, changed: list[SensorString]) -> None:
-        by_obs = {i: s for s in changed for i in s.obs_index[-5:]}
-        for k in np.argsort(chunk.time_s, kind="stable"):
-            s = by_obs.get(int(chunk.obs_id[k]))
-            event = self._owner.get(s.string_id) if s is not None else None
+        """Run each live event's filter through its new detections of this chunk (compiled, in time order)."""
+        rows: dict[int, list[int]] = {}
+        index = {int(i): k for k, i in enumerate(chunk.obs_id)}
+        events = {}
+        for s in changed:
+            event = self._owner.get(s.string_id)
             if event is None or event.filter is None or event.burnout is not None:
                 continue
-            if chunk.time_s[k] < event.filter.t:
-                continue  # out of sequence (a string attached late); the batch back-fit still uses it
-            event.filter.predict(float(chunk.time_s[k]))
-            x, p = event.filter.x.copy(), event.filter.P.copy()
-            nis = event.filter.update(chunk.sensor_pos_ecef_m[k], chunk.los_ecef[k], float(chunk.los_sigma_rad[k]))
-            if nis > NIS_REJECT:
-                event.filter.x, event.filter.P = x, p
-            event.last_detection_s = max(event.last_detection_s, float(chunk.time_s[k]))
+            new = [index[i] for i in s.obs_index[-RECENT_RAYS:] if i in index]
+            rows.setdefault(id(event), []).extend(new)
+            events[id(event)] = event
+        for key, event in events.items():
+            k = np.array(sorted(rows[key], key=lambda r: chunk.time_s[r]), dtype=int)
+            event.filter.run(chunk.time_s[k], chunk.sensor_pos_ecef_m[k], chunk.los_ecef[k], chunk.los_sigma_rad[k])
+            event.last_detection_s = max(event.last_detection_s, float(chunk.time_s[k].max()))
 
     def _extend(self, free: list[SensorString]) -> list[SensorString]:
         """Attach free strings to live stereo events by global assignment; return those left free."""
         live = [e for e in self.events if e.filter is not None and e.burnout is None]
         if not free or not live:
             return free
-        cost = np.array([[self._track_cost(s, e) for e in live] for s in free])
+        near = self._near(free, live)
+        cost = np.full(near.shape, 1e9)
+        for i, j in zip(*np.nonzero(near), strict=True):
+            cost[i, j] = self._track_cost(free[i], live[j])
         cost = np.where(cost <= TRACK_GATE_CHI2_MEAN, cost, 1e9)
         taken = set()
         for i, j in zip(*linear_sum_assignment(cost), strict=True):
@@ -128,6 +144,19 @@ class FusionEngine:
                 self._attach(live[j], free[i])
                 taken.add(i)
         return [s for i, s in enumerate(free) if i not in taken]
+
+    @staticmethod
+    def _near(strings: list[SensorString], events: list[FusedEvent]) -> np.ndarray:
+        """``(S, E)`` mask: the last ray of each string passes within :data:`PREGATE_M` of each event's
+        predicted position (a cheap pre-gate before :meth:`_track_cost`)."""
+        t = np.array([s.times[-1] for s in strings])
+        p = np.array([s.positions[-1] for s in strings])
+        u = np.array([s.los[-1] for s in strings])
+        x = np.stack([e.filter.position_at(t) for e in events], axis=1)  # (S, E, 3)
+        d = x - p[:, None, :]
+        along = np.einsum("sei,si->se", d, u)
+        miss = np.linalg.norm(d - along[..., None] * u[:, None, :], axis=-1)
+        return (miss < PREGATE_M) & (along > 0.0)
 
     def _track_cost(self, s: SensorString, event: FusedEvent) -> float:
         t, p, u, sigma = (a[-RECENT_RAYS:] for a in s.arrays())
@@ -149,10 +178,14 @@ class FusionEngine:
             for s in group:
                 if s.string_id not in self._owner:
                     self._attach(event, s)
-            times, points = triangulation_seeds(event.strings)
-            if len(times) >= 2:
-                event.filter = init_filter(event, times, points, self.config.jerk_psd_m2_s5)
-                event.dirty = True
+            self._start_filter(event)
+
+    def _start_filter(self, event: FusedEvent) -> None:
+        """(Re)start the event's boost filter from triangulated seeds (needs two common instants)."""
+        times, points = triangulation_seeds(event.strings)
+        if len(times) >= 2:
+            event.filter = init_filter(event, times, points, self.config.jerk_psd_m2_s5)
+            event.dirty = True
 
     def _consistent_event(self, group: list[SensorString]) -> FusedEvent | None:
         """A live stereo event of other sensors whose prediction every string of ``group`` fits (a pair of
@@ -182,14 +215,14 @@ class FusionEngine:
 
     def _estimate(self, now: float, final: bool) -> list:
         out = []
+        self._merge_duplicates()
         for event in self.events:
             if event.burnout is None and (final or now - event.last_detection_s > self.config.burnout_gap_s):
                 if not event.mono and not event.launch_final:
                     self._launch(event)
                 estimate_burnout(event, self.classifier, self.impact_predictor, self.config.containment)
                 event.dirty = True
-            elif (event.burnout is None and not event.mono and not event.launch_final
-                  and now - event.last_issue_s >= self.config.update_interval_s):
+            elif event.burnout is None and not event.mono and not event.launch_final and self._refit_due(event):
                 self._launch(event)
             if event.dirty and event.launch is not None:
                 event.version += 1
@@ -198,19 +231,77 @@ class FusionEngine:
                 out.append(to_warning(event, self.epoch, now, self.config.containment))
         return out
 
+    def _refit_due(self, event: FusedEvent) -> bool:
+        """A launch refit is due when the event's data span passed the next of :data:`REFIT_SPANS_S`."""
+        span = max(s.times[-1] for s in event.strings) - min(s.times[0] for s in event.strings)
+        due = [m for m in REFIT_SPANS_S if m <= span and m > event.fitted_span_s]
+        return bool(due) or event.launch is None
+
     def _launch(self, event: FusedEvent) -> None:
         t, p, u, sigma = event.detections()
         times, points = triangulation_seeds(event.strings)
-        est = self.launch_estimator.estimate(t, p, u, sigma, times, points) if len(times) >= 3 else None
-        if est is None and event.launch is None and len(times):
-            est = point_launch(float(t.min()), points[0])
         previous = event.launch
+        est = None
+        if len(times) >= 3:
+            est = self.launch_estimator.estimate(t, p, u, sigma, times, points, previous=previous)
+        if est is None and previous is None and len(times):
+            est = point_launch(float(t.min()), points[0])
         worse = (previous is not None and est is not None and previous.method == est.method
                  and np.trace(est.cov_en_m2) > DEGRADE_FACTOR * np.trace(previous.cov_en_m2))
         if est is not None and not worse:
             event.launch = est
             event.dirty = True
-        event.launch_final = float(np.ptp(t)) > self.config.launch_window_s + self.config.update_interval_s
+        event.fitted_span_s = float(np.ptp(t))
+        event.launch_final = event.fitted_span_s > self.config.launch_window_s + self.config.update_interval_s
+
+    def _merge_duplicates(self) -> None:
+        """Merge live stereo events that track one object (pairs formed in different chunks by different
+        sensor pairs, or a broken string re-paired): close filter positions, no sensor seeing both at once
+        (:func:`_overlapping`), and each one's rays fit the other's filter."""
+        self._absorb_monos()
+        live = [e for e in self.events if e.filter is not None and e.burnout is None and not e.mono]
+        if len(live) < 2:
+            return
+        t = max(e.filter.t for e in live)
+        pos = np.array([e.filter.state_at(t)[0][:3] for e in live])
+        close = np.linalg.norm(pos[:, None] - pos[None], axis=-1) < MERGE_DISTANCE_M
+        gone: set[int] = set()
+        for i, j in zip(*np.nonzero(np.triu(close, 1)), strict=True):
+            a, b = live[i], live[j]
+            if id(a) in gone or id(b) in gone:
+                continue
+            if _overlapping(a, b):
+                continue
+            if all(self._track_cost(s, a) <= TRACK_GATE_CHI2_MEAN for s in b.strings):
+                self._absorb(a, b)
+                gone.add(id(b))
+        if gone:
+            self.events = [e for e in self.events if id(e) not in gone]
+
+    def _absorb_monos(self) -> None:
+        """A live mono event whose string fits a stereo event of other sensors joins it (same id kept)."""
+        monos = [e for e in self.events if e.mono and e.burnout is None]
+        live = [e for e in self.events if e.filter is not None and e.burnout is None and not e.mono]
+        if not monos or not live:
+            return
+        strings = [e.strings[0] for e in monos]
+        near = self._near(strings, live)
+        gone = set()
+        for i, j in zip(*np.nonzero(near), strict=True):
+            if id(monos[i]) in gone or strings[i].sensor_id in {s.sensor_id for s in live[j].strings}:
+                continue
+            if all(self._track_cost(s, live[j]) <= TRACK_GATE_CHI2_MEAN for s in monos[i].strings):
+                self._absorb(live[j], monos[i])
+                gone.add(id(monos[i]))
+        if gone:
+            self.events = [e for e in self.events if id(e) not in gone]
+
+    def _absorb(self, keep: FusedEvent, other: FusedEvent) -> None:
+        for s in other.strings:
+            self._attach(keep, s)
+        keep.mono = keep.mono and other.mono
+        self._start_filter(keep)
+        keep.dirty = True
 
     def _new_event(self) -> FusedEvent:
         event = FusedEvent(f"E{next(self._ids):04d}")
@@ -221,6 +312,16 @@ class FusionEngine:
         event.strings.append(s)
         self._owner[s.string_id] = event
         event.last_detection_s = max(event.last_detection_s, s.times[-1])
+
+
+def _overlapping(a: FusedEvent, b: FusedEvent) -> bool:
+    """True when one sensor has strings in both events over a common time span (two objects in its view);
+    time-disjoint strings of one sensor are a string that broke (a gap, a crossing) and may be one object."""
+    for sa in a.strings:
+        for sb in b.strings:
+            if sa.sensor_id == sb.sensor_id and sa.times[0] <= sb.times[-1] and sb.times[0] <= sa.times[-1]:
+                return True
+    return False
 
 
 def fuse(observations: ObservationBatch | Iterable[ObservationBatch], config: FusionConfig | None = None) -> list:

@@ -18,7 +18,9 @@ from vigil.frames import ecef_to_geodetic
 from vigil.timescale import parse_utc
 from vigil.warning.records import Sources, Warning
 
+from .associate import triangulation_seeds
 from .boost import LosExtendedKalmanFilter
+from .burnout import smooth_burnout
 from .classify import Classifier
 from .impact import ImpactPrediction, ImpactPredictor, ellipse_from_cov
 from .launch import LaunchEstimate
@@ -59,6 +61,7 @@ class FusedEvent:
     version: int = 0
     dirty: bool = False
     launch_final: bool = False
+    fitted_span_s: float = -1.0  # data span (s) of the last launch fit
     last_detection_s: float = -math.inf
     last_issue_s: float = -math.inf
 
@@ -80,10 +83,7 @@ def init_filter(event: FusedEvent, seed_times, seed_points, jerk_psd: float) -> 
     x0[: 3 * (degree + 1)] = coeffs.reshape(-1)
     p0 = np.diag(np.repeat([INIT_POS_SIGMA_M, INIT_VEL_SIGMA_M_S, INIT_ACC_SIGMA_M_S2], 3) ** 2)
     f = LosExtendedKalmanFilter(t0, x0, p0, jerk_psd)
-    for t, p, u, sigma in zip(*event.detections(), strict=True):
-        if t >= t0:
-            f.predict(float(t))
-            f.update(p, u, float(sigma))
+    f.run(*event.detections())
     return f
 
 
@@ -94,11 +94,16 @@ def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: Impac
         event.burnout = BurnoutState(event.last_detection_s, np.full(3, np.nan), np.full(3, np.nan), np.eye(6))
         return
     f = event.filter
-    event.burnout = BurnoutState(f.t, f.x[:3].copy(), f.x[3:6].copy(), f.P[:6, :6].copy())
-    event.class_ = classifier.classify(f.x[:3], f.x[3:6])
+    smoothed = smooth_burnout(*event.detections(), f.x, seeds=triangulation_seeds(event.strings))
+    if smoothed is None:
+        event.burnout = BurnoutState(f.t, f.x[:3].copy(), f.x[3:6].copy(), f.P[:6, :6].copy())
+    else:
+        event.burnout = BurnoutState(*smoothed)
+    b = event.burnout
+    event.class_ = classifier.classify(b.r, b.v)
     event.impact = None
     if event.class_ == "ballistic":
-        event.impact = predictor.predict(f.t, f.x[:3], f.x[3:6], f.P[:6, :6], containment)
+        event.impact = predictor.predict(b.time_s, b.r, b.v, b.cov6, containment)
 
 
 def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) -> Warning:

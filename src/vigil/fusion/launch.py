@@ -19,7 +19,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from vigil.frames import (
     WGS84_A_M,
@@ -29,17 +28,22 @@ from vigil.frames import (
     geodetic_to_ecef,
 )
 
+from .ascentfit import levenberg_marquardt
 from .polytrack import los_residuals
+from .triangulate import tangent_basis
 
 ASCENT_WINDOW_S = 40.0  # early-ascent span used for the back-fit
 QUARTIC_MIN_SPAN_S = 25.0  # below this span the 4th-order term is not observable at 20 µrad: fit a cubic
 MIN_SPAN_S = 3.0  # no back-fit from less data than this (the engine falls back to the mono estimate)
-LM_MAX_EVALUATIONS = 200
+LM_MAX_ITERATIONS = 60
 LM_START_SHIFTS_S = (0.0, -15.0, 15.0)  # launch-time offsets of the Levenberg-Marquardt starts
 TL_GRID_S = np.arange(5.0, 150.0, 5.0)  # launch-time lags scanned to start Gauss-Newton from the seeds
 MAX_BACK_EXTRAPOLATION_S = 200.0  # a launch further back than this before the first detection is a failed fit
 MAX_REDUCED_CHI2 = 3.0  # a converged fit of a true ascent sits at ~1 (model bias < 0.5 km)
 MIN_AZIMUTH_BASELINE_M = 3000.0  # ground displacement below which the azimuth is not reported
+TIME_TO_VISIBLE_S = 40.0  # prior on first sight - launch (same as mono.TIME_TO_VISIBLE_S: 30-60 s to 10 km)
+TIME_TO_VISIBLE_SIGMA_S = 15.0
+PRIOR_SPAN_S = 20.0  # fits of less data than this carry the launch-time prior (t_L barely observable)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class LaunchEstimate:
     azimuth_rad: float | None
     azimuth_sigma_rad: float | None
     method: str = "backfit"
+    phi: np.ndarray | None = None  # the fitted model parameters (warm start of the next fit)
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,7 @@ def summarize(model: AscentModel, phi, cov) -> LaunchEstimate:
     az_ok = base >= MIN_AZIMUTH_BASELINE_M
     return LaunchEstimate(float(phi[2]), float(np.sqrt(cov[2, 2])), float(phi[0]), float(phi[1]), cov_en,
                           float(phi[3] % (2 * np.pi)) if az_ok else None,
-                          float(np.sqrt(cov[3, 3])) if az_ok else None)
+                          float(np.sqrt(cov[3, 3])) if az_ok else None, phi=np.array(phi, dtype=float))
 
 
 def initial_phi(model: AscentModel, seed_times, seed_points) -> np.ndarray | None:
@@ -169,29 +174,25 @@ def initial_phi(model: AscentModel, seed_times, seed_points) -> np.ndarray | Non
     return np.concatenate([[lat, lon, t_l, az], coef @ up, (coef @ along)[k0:]])
 
 
-def fit_ascent(model: AscentModel, times, pos, los, sigma, phi0):
-    """Levenberg–Marquardt fit of ``model`` to LOS detections; returns ``(φ, covariance)``.
+def fit_ascent(model: AscentModel, times, pos, los, sigma, phi0, prior_time_s: float = 0.0,
+               prior_time_sigma_s: float | None = None, max_iterations: int = LM_MAX_ITERATIONS):
+    """Levenberg–Marquardt fit of ``model`` to LOS detections; returns ``(φ, covariance, χ²)``.
 
-    Plain Gauss–Newton overshoots here: ``t_L`` and the coefficients are strongly correlated (condition
-    number ~1e8 after scaling) and the model is non-linear in ``t_L``.
+    Compiled (:mod:`ascentfit`). Plain Gauss–Newton overshoots here: ``t_L`` and the coefficients are
+    strongly correlated (condition number ~1e8 after scaling) and the model is non-linear in ``t_L``.
+    ``prior_time_*``: optional Gaussian prior on ``t_L`` (s); the covariance then includes it.
     """
-    sw = np.concatenate([1.0 / sigma] * 2)
-
-    def residuals(phi):
-        r = model.position(times, phi)
-        return sw * los_residuals(r, np.zeros((len(r), 3, 0)), pos, los)[0]
-
-    def jacobian(phi):
-        return sw[:, None] * los_residuals(model.position(times, phi), model.jacobian(times, phi), pos, los)[1]
-
-    sol = least_squares(residuals, np.asarray(phi0, dtype=float), jac=jacobian, method="lm", x_scale="jac",
-                        max_nfev=LM_MAX_EVALUATIONS)
-    phi = sol.x
+    times, pos, los, sigma = (np.ascontiguousarray(a, dtype=float) for a in (times, pos, los, sigma))
+    e1, e2 = tangent_basis(los)
+    prior_w = 0.0 if prior_time_sigma_s is None else 1.0 / prior_time_sigma_s**2
+    phi, info, chi2, _ = levenberg_marquardt(np.asarray(phi0, dtype=float), model.degree, model.first_horizontal,
+                                             times, pos, np.ascontiguousarray(e1), np.ascontiguousarray(e2),
+                                             1.0 / sigma**2, float(prior_time_s), prior_w, max_iterations)
     if model.position(model.t_last, phi)[0] @ _along(model, phi) < model.position(phi[2], phi)[0] @ _along(model, phi):
         phi[3] += np.pi  # (az, s) and (az + π, -s) are the same track: report the heading of travel
-        phi[3 + model.degree:] *= -1.0
+        phi[4 + model.degree - 1:] *= -1.0
     phi[3] %= 2 * np.pi
-    return phi, scaled_inverse(information(model, phi, times, pos, sigma, los))
+    return phi, scaled_inverse(info), float(chi2)
 
 
 def scaled_inverse(info) -> np.ndarray:
@@ -233,7 +234,8 @@ class AscentBackFitEstimator(LaunchEstimator):
         degree = 4 if span >= self.quartic_min_span_s else 3
         return AscentModel(degree, float(times[keep].max())), keep
 
-    def estimate(self, times, pos, los, sigma, seed_times, seed_points) -> LaunchEstimate | None:
+    def estimate(self, times, pos, los, sigma, seed_times, seed_points, previous=None) -> LaunchEstimate | None:
+        """``previous``: an earlier :class:`LaunchEstimate` of this estimator, used as the first start."""
         chosen = self.model_for(times)
         if chosen is None or len(seed_times) < 3:
             return None
@@ -242,26 +244,43 @@ class AscentBackFitEstimator(LaunchEstimator):
         in_window = seed_times <= model.t_last
         if in_window.sum() < 3:
             return None
-        phi0 = initial_phi(model, seed_times[in_window], np.asarray(seed_points)[in_window])
         times, pos, los, sigma = (np.asarray(a, dtype=float)[keep] for a in (times, pos, los, sigma))
+        prior = (times.min() - TIME_TO_VISIBLE_S, TIME_TO_VISIBLE_SIGMA_S) if np.ptp(times) < PRIOR_SPAN_S else (0, None)
+
+        def starts():  # lazily: the seed scan costs more than a warm-started fit
+            if previous is not None and previous.phi is not None:
+                yield _resize(previous.phi, model)
+            phi0 = initial_phi(model, seed_times[in_window], np.asarray(seed_points)[in_window])
+            for shift in LM_START_SHIFTS_S:  # the t_L valley has side minima: start from a few launch times
+                yield phi0 + np.eye(phi0.size)[2] * shift
+
         best = None
-        for shift in LM_START_SHIFTS_S:  # the t_L valley has side minima: start from a few launch times
-            start = phi0.copy()
-            start[2] += shift
-            phi, cov = fit_ascent(model, times, pos, los, sigma, start)
-            z, _ = los_residuals(model.position(times, phi), model.jacobian(times, phi), pos, los)
-            chi2 = float(np.sum((z / np.concatenate([sigma] * 2)) ** 2))
+        dof = max(2 * times.size - model.size, 1)
+        for start in starts():
+            phi, cov, chi2 = fit_ascent(model, times, pos, los, sigma, start, *prior)
             if np.all(np.isfinite(cov)) and np.isfinite(chi2) and (best is None or chi2 < best[0]):
                 best = (chi2, phi, cov)
-            if best is not None and best[0] / max(z.size - model.size, 1) <= MAX_REDUCED_CHI2:
-                break  # a good fit from the first start: the side starts are only for stuck fits
+            if best is not None and best[0] / dof <= MAX_REDUCED_CHI2:
+                break  # a good fit: the other starts are only for stuck fits
         if best is None:
             return None
-        _, phi, cov = best
+        chi2, phi, cov = best
         if not (np.all(np.isfinite(phi)) and times.min() - MAX_BACK_EXTRAPOLATION_S < phi[2] < times.min()):
             return None
-        z, _ = los_residuals(model.position(times, phi), model.jacobian(times, phi), pos, los)
-        dof = max(z.size - model.size, 1)
-        if float(np.sum((z / np.concatenate([sigma] * 2)) ** 2)) / dof > MAX_REDUCED_CHI2:
+        if chi2 / dof > MAX_REDUCED_CHI2:
             return None  # not converged, or the track is not an ascent from rest: keep the previous estimate
         return summarize(model, phi, cov)
+
+
+def _resize(phi, model: AscentModel) -> np.ndarray:
+    """An earlier fit's parameters for ``model`` (a cubic's grown to a quartic with zero new terms)."""
+    phi = np.asarray(phi, dtype=float)
+    old_degree = (phi.size - 1) // 2  # size = 4 + (d-1) + (d-2) for a vertical liftoff
+    if old_degree == model.degree:
+        return phi.copy()
+    nh_old = old_degree - 1
+    h = np.zeros(model.degree - 1)
+    s_ = np.zeros(model.degree - 2)
+    h[:nh_old] = phi[4:4 + nh_old]
+    s_[:old_degree - 2] = phi[4 + nh_old:]
+    return np.concatenate([phi[:4], h, s_])

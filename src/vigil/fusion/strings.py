@@ -22,7 +22,7 @@ GATE_SIGMAS = 6.0  # gate half-width in LOS standard deviations around the predi
 PREDICTION_SIGMA_GROWTH = 3.0  # 1σ of a 2-point linear LOS prediction one frame ahead is ≈ √5·σ; rounded up
 MAX_ANGULAR_ACCEL_RAD_S2 = 2.0e-5  # LOS acceleration margin (plume accel + HEO sensor motion), generous
 MAX_GAP_S = 20.0  # a string survives missed detections (and staging) for this long
-MIN_CONFIRMED = 3  # detections before a string is used (clutter rarely reaches 3)
+MIN_CONFIRMED = 2  # detections before a string is used (clutter: two false alarms in one 6σ gate ~1e-6)
 
 
 @dataclass
@@ -82,12 +82,32 @@ class SensorString:
         return pos, los / np.linalg.norm(los, axis=-1, keepdims=True)
 
 
+def _predictions(strings: list[SensorString], t: float) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`SensorString.predict_los` and :meth:`SensorString.gate_rad` of many strings at once."""
+    n = np.array([len(s.times) for s in strings])
+    last = np.array([s.los[-1] for s in strings])
+    prev = np.array([s.los[-2] if len(s.los) > 1 else s.los[-1] for s in strings])
+    t1 = np.array([s.times[-1] for s in strings])
+    t0 = np.array([s.times[-2] if len(s.times) > 1 else s.times[-1] for s in strings])
+    sigma = np.array([s.sigmas[-1] for s in strings])
+    rate = (last - prev) / np.maximum(t1 - t0, 1e-9)[:, None]
+    u = last + rate * (t - t1)[:, None]
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    dt = np.abs(t - t1)
+    gate = np.where(n < 2, GATE_SIGMAS * sigma + MAX_ANGULAR_RATE_RAD_S * dt,
+                    GATE_SIGMAS * PREDICTION_SIGMA_GROWTH * sigma * np.maximum(1.0, dt) + MAX_ANGULAR_ACCEL_RAD_S2 * dt**2)
+    return u, gate
+
+
 class Stringer(ABC):
     """Base of string builders: consume detections frame by frame, keep the strings."""
 
     @abstractmethod
-    def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma) -> list[SensorString]:
-        """Add detections (parallel arrays of one chunk); return the strings that changed."""
+    def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None) -> list[SensorString]:
+        """Add detections (parallel arrays of one chunk); return the strings that changed.
+
+        ``frame_key`` (optional, parallel) groups detections into one sensor frame (default: ``time_s``; the
+        engine passes the reception time, since light-time-corrected times differ within a frame)."""
 
 
 class GatedAssignmentStringer(Stringer):
@@ -103,12 +123,14 @@ class GatedAssignmentStringer(Stringer):
         self._open: dict[str, list[SensorString]] = {}
         self._ids = itertools.count(1)
 
-    def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma) -> list[SensorString]:
+    def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None) -> list[SensorString]:
         changed: dict[int, SensorString] = {}
-        keys = np.array([f"{s}\x00{t!r}" for s, t in zip(sensor_id, time_s, strict=True)])
-        order = np.argsort(np.asarray(time_s), kind="stable")
-        for key in dict.fromkeys(keys[order]):
-            rows = np.flatnonzero(keys == key)
+        frame_key = np.asarray(time_s if frame_key is None else frame_key)
+        order = np.lexsort((np.asarray(sensor_id).astype(str), frame_key))
+        keys = [(sensor_id[i], frame_key[i]) for i in order]
+        starts = [k for k in range(len(keys)) if k == 0 or keys[k] != keys[k - 1]] + [len(keys)]
+        for a, b in zip(starts[:-1], starts[1:], strict=True):
+            rows = order[a:b]
             sensor = str(sensor_id[rows[0]])
             for s in self._link_frame(sensor, str(partner_id[rows[0]]), rows, index, time_s, pos, los, sigma):
                 changed[s.string_id] = s
@@ -120,8 +142,7 @@ class GatedAssignmentStringer(Stringer):
         self._open[sensor] = [s for s in self._open.get(sensor, []) if t - s.times[-1] <= self.max_gap_s]
         pairs = []
         if open_:
-            pred = np.array([s.predict_los(t) for s in open_])
-            gate = np.array([s.gate_rad(t) for s in open_])
+            pred, gate = _predictions(open_, t)
             ang = np.arccos(np.clip(np.asarray(los)[rows] @ pred.T, -1.0, 1.0))  # (detections, strings)
             cost = np.where(ang <= gate, ang / gate, 1e6)
             ri, ci = linear_sum_assignment(cost)
@@ -130,13 +151,13 @@ class GatedAssignmentStringer(Stringer):
         linked = set()
         for r, c in pairs:
             i = rows[r]
-            open_[c].append(index[i], t, pos[i], los[i], sigma[i])
+            open_[c].append(index[i], time_s[i], pos[i], los[i], sigma[i])
             touched.append(open_[c])
             linked.add(r)
         for r, i in enumerate(rows):
             if r not in linked:
                 s = SensorString(next(self._ids), sensor, partner)
-                s.append(index[i], t, pos[i], los[i], sigma[i])
+                s.append(index[i], time_s[i], pos[i], los[i], sigma[i])
                 self.strings[s.string_id] = s
                 self._open[sensor].append(s)
                 touched.append(s)

@@ -11,6 +11,9 @@ efficient for Gaussian LOS noise to first order). Ranges ρ_i depend on ``x``; t
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 
 RANGE_PASSES = 2  # re-weighting passes with the ranges of the previous solution (see module docstring)
@@ -25,10 +28,30 @@ def projector(u):
 def tangent_basis(u):
     """Two unit vectors ``(e1, e2)``, each ``(..., 3)``, completing unit ``u`` to a right-handed basis."""
     u = np.asarray(u, dtype=float)
+    if u.ndim == 2:
+        return _tangent_basis_rows(np.ascontiguousarray(u))
     helper = np.where(np.abs(u[..., 2:3]) < 0.9, np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0]))
     e1 = np.cross(helper, u)
     e1 /= np.linalg.norm(e1, axis=-1, keepdims=True)
     return e1, np.cross(u, e1)
+
+
+@numba.njit(cache=True)
+def _tangent_basis_rows(u):
+    """:func:`tangent_basis` of ``(N, 3)`` rows, compiled (same helper axis and handedness)."""
+    e1 = np.empty_like(u)
+    e2 = np.empty_like(u)
+    for i in range(u.shape[0]):
+        x, y, z = u[i, 0], u[i, 1], u[i, 2]
+        if abs(z) < 0.9:  # helper (0, 0, 1): e1 = helper × u
+            a, b, c = -y, x, 0.0
+        else:  # helper (1, 0, 0)
+            a, b, c = 0.0, -z, y
+        n = math.sqrt(a * a + b * b + c * c)
+        a, b, c = a / n, b / n, c / n
+        e1[i, 0], e1[i, 1], e1[i, 2] = a, b, c
+        e2[i, 0], e2[i, 1], e2[i, 2] = y * c - z * b, z * a - x * c, x * b - y * a
+    return e1, e2
 
 
 def closest_approach(p1, u1, p2, u2):

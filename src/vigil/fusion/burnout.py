@@ -1,0 +1,76 @@
+"""Burnout state by a batch smoother: a polynomial fitted directly to the last LOS of the final stage.
+
+The boost filter's constant-acceleration model lags a rising thrust acceleration (``F/m`` grows as the
+propellant burns): its velocity at burnout was ~3 % low. Here the last :data:`BURNOUT_WINDOW_S` of
+detections *of the final stage* (after the last gap longer than :data:`~vigil.fusion.boost.STAGING_GAP_S`,
+where a staging hides) are fitted with a polynomial in time (:mod:`polytrack`, Gauss–Newton on the LOS), and
+``(r, v)`` at the last detection with its 6×6 covariance is the burnout state. Window and degree trade model
+bias against noise; measured on noise-free LOS of the simulator's vehicles and the Falcon 9 replays
+(two-partner and a 20-launch scenario, 20 µrad): quartic over 80 s — velocity bias 7–100 m/s for a bound
+of 75–110 m/s (RMS of 3 axes); cubic over 40 s — bias 7–75 m/s, bound 105–160 m/s; quadratic over 20 s —
+bias 77–108 m/s. So: quartic over the last 80 s when the final stage is seen ≥ 60 s, else a cubic
+(an SRBM seen 40 s: bias ~60 m/s, bound ~145 m/s). Detections more than :data:`OUTLIER_CHI2` off the fit
+are dropped and the fit repeated: a 2-D string can swap onto another plume where two cross in one view. :func:`vigil.fusion.crlb.burnout_crlb` bounds this
+same model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .boost import STAGING_GAP_S
+from .polytrack import fit_poly_track, initial_theta, los_design
+
+BURNOUT_WINDOW_S = 80.0
+OUTLIER_CHI2 = 25.0  # a detection this far off the fit (χ², 2 dof; p ≈ 4e-6) belongs to another object
+OUTLIER_PASSES = 4  # refits without the outliers (a string that swapped onto a crossing plume)
+QUARTIC_MIN_SPAN_S = 60.0  # a final stage seen this long is fitted with a quartic, a shorter one with a cubic
+
+
+def final_stage(times, window_s: float = BURNOUT_WINDOW_S, gap_s: float = STAGING_GAP_S) -> np.ndarray:
+    """Mask of the detections ``times`` (s, any order) in the last ``window_s`` of the final stage."""
+    times = np.asarray(times, dtype=float)
+    ut = np.unique(times)
+    gaps = np.flatnonzero(np.diff(ut) > gap_s)
+    start = ut[gaps[-1] + 1] if len(gaps) else ut[0]
+    return times >= max(ut[-1] - window_s, start)
+
+
+def burnout_model(times) -> tuple[np.ndarray, int]:
+    """The detections fitted (mask) and the polynomial degree, for the estimator and its bound alike."""
+    keep = final_stage(times)
+    span = float(np.ptp(np.asarray(times, dtype=float)[keep])) if keep.any() else 0.0
+    return keep, (4 if span >= QUARTIC_MIN_SPAN_S else 3)
+
+
+def smooth_burnout(times, pos, los, sigma, x9, seeds=None):
+    """``(t_b, r (3,), v (3,), cov6 (6, 6))`` at the last detection, or None if too few detections.
+
+    ``x9``: a start ``[r, v, a]`` at the last detection (the boost filter's state there), used when
+    ``seeds`` — triangulated ``(times (K,), points (K, 3))`` — do not cover the fitted span.
+    """
+    times = np.asarray(times, dtype=float)
+    keep, degree = burnout_model(times)
+    if keep.sum() < 2 * (degree + 1):
+        return None
+    t_b = float(times.max())
+    theta0 = np.concatenate([np.asarray(x9, dtype=float), np.zeros(3 * (degree - 2))])
+    if seeds is not None:
+        in_fit = np.asarray(seeds[0]) >= times[keep].min()
+        if in_fit.sum() >= 2 * (degree + 1):
+            theta0 = initial_theta(np.asarray(seeds[0])[in_fit], np.asarray(seeds[1])[in_fit], degree, t_b)
+    t, p, u, sg = times[keep], np.asarray(pos)[keep], np.asarray(los)[keep], np.asarray(sigma)[keep]
+    use = np.ones(len(t), bool)
+    for _ in range(OUTLIER_PASSES):
+        track = fit_poly_track(t[use], p[use], u[use], sg[use], degree, t_b, theta0)
+        z, _ = los_design(track.theta, t_b, degree, t, p, u)
+        chi2 = (z[: len(t)] ** 2 + z[len(t):] ** 2) / sg**2
+        bad = chi2 > OUTLIER_CHI2
+        if np.array_equal(bad, ~use) or (~bad).sum() < 2 * (degree + 1):
+            break
+        use, theta0 = ~bad, track.theta
+    jac = track.state_jacobian(t_b)
+    cov6 = jac @ track.cov @ jac.T
+    if not np.all(np.isfinite(cov6)):
+        return None
+    return t_b, track.position(t_b)[0], track.velocity(t_b)[0], cov6
