@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "vigil.coverage.commands",
     "vigil.flight.commands",
     "vigil.sim.commands",
+    "vigil.fusion.commands",
     "vigil.sharing.commands",
     "vigil.demo",
 )

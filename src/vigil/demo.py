@@ -12,10 +12,15 @@ from .coverage.analysis import compute_coverage
 from .coverage.commands import format_sharing_table, gap_map_path, load_partners, plot_coverage
 from .coverage.grid import Grid
 from .errors import ConfigError
+from .fusion.commands import run_scored
 from .progress import progress_bar
+from .scoring.report import format_score_footer, format_score_table
 from .sensors.model import SensorModel
 
 DEMO_START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+DEMO_SCENARIO = "scenarios/two-partner.yaml"
+COVERAGE_CELL_DEG = 2.0  # coarse enough to keep the whole demo well under a minute
+COVERAGE_STEP_S = 60.0
 
 
 def _example(root: Path, rel: str) -> Path:
@@ -31,20 +36,29 @@ def demo(
     out: Path = typer.Option(Path("out/demo"), "--out", help="output folder"),
     examples: Path = typer.Option(Path("examples"), "--examples", help="folder of the shipped examples"),
 ) -> None:
-    """Two-partner coverage study (north GEO + east HEO): value-of-sharing table and maps."""
+    """Two-partner demo (north GEO + east HEO): coverage and the value of sharing, then the full warning
+    chain (simulate, fuse, match notifications, score) on the shipped scenario."""
     console = Console()
     specs = [
         f"north={_example(examples, 'constellations/north.tle')}",
         f"east={_example(examples, 'constellations/east.json')}",
     ]
     partners = load_partners(specs, SensorModel(min_elevation_deg=5.0), DEMO_START)
-    console.rule("Vigil demo: coverage and the value of sharing (24 h, 1° grid, 60 s step, min elevation 5°)")
+    console.rule(f"Vigil demo: coverage and the value of sharing (24 h, {COVERAGE_CELL_DEG:g}° grid, "
+                 f"{COVERAGE_STEP_S:g} s step, min elevation 5°)")
     with progress_bar("coverage") as advance:
-        result = compute_coverage(partners, Grid.global_(1.0), DEMO_START, 86400.0, 60.0, progress=advance)
+        result = compute_coverage(partners, Grid.global_(COVERAGE_CELL_DEG), DEMO_START, 86400.0, COVERAGE_STEP_S,
+                                  progress=advance)
     console.print(format_sharing_table(result))
     png = out / "coverage.png"
     plot_coverage(result, png)
     console.print(f"coverage maps written to {png} and {gap_map_path(png)}")
+    scenario = _example(examples, DEMO_SCENARIO)
+    console.rule(f"Vigil demo: the warning chain on {scenario} (simulate, fuse, match notifications, score)")
+    run = run_scored(scenario, out / "run")
+    console.print(format_score_table(run.score, f"{run.score['scenario']} (seed {run.score['seed']})"))
+    console.print(format_score_footer(run.score))
+    console.print(f"score, warnings and observations written to {out / 'run'}")
 
 
 def register(app: typer.Typer) -> None:

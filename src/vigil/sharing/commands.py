@@ -51,6 +51,30 @@ def keys_generate(
     typer.echo(f"{signer.key_id}: private {key_path}, public {pub_path}")
 
 
+def node_command(
+    config: Path = typer.Option(..., "--config", help="Node configuration YAML (see examples/nodes/)."),
+) -> None:
+    """Run one partner's node until SIGTERM/SIGINT: own observations and partners' releases in, fusion,
+    releases out, store, audit. Prints 'ready' once started and its counts as one JSON line at the end."""
+    import asyncio
+    import json
+    import signal
+
+    from .node_config import load_node_config, run_node
+
+    cfg = load_node_config(config)
+
+    async def main() -> dict:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return await run_node(cfg, stop, ready=lambda node: typer.echo(f"ready: node {node.node_id}"))
+
+    typer.echo(json.dumps(asyncio.run(main()), sort_keys=True))
+
+
 def register(app: typer.Typer) -> None:
+    app.command("node")(node_command)
     app.add_typer(audit_app, name="audit")
     app.add_typer(keys_app, name="keys")

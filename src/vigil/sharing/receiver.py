@@ -22,7 +22,18 @@ replay              ``replay``: message id accepted before (this process, or ``s
 Storage and the bus stay outside: ``on_accept`` is called with each accepted record before its id is
 remembered (if it raises, e.g. the store is down, nothing is marked seen and the error propagates: that is
 not bad input); ``seen_ids`` is anything with ``seen(message_id) -> bool`` (a
-:class:`vigil.sharing.store.Store`, or :class:`MemorySeenIds`); ``audit`` gets a receipt or rejection entry.
+:class:`vigil.sharing.store.Store`, or :class:`MemorySeenIds`), and optionally
+``seen_many(ids) -> set`` (one query per batch); ``audit`` gets a receipt or rejection entry.
+
+:meth:`Receiver.accept_many` checks a fetched batch: every check above per message, then the replay
+check for the whole batch at once (a second copy of an id inside the batch is a replay too). A batch
+envelope (``records``) is accepted only if *every* record passes the payload and policy checks; the
+reason of a rejection names the record (``records[3].los_ecef: …``).
+
+The signature is checked over the received bytes with the ``sig`` member cut out when the wire form ends
+the canonical way (:func:`vigil.sharing.envelope.split_signed`), and the envelope is then parsed from
+those signed bytes, so nothing is used that was not signed; otherwise (or if that fails) over the
+RFC 8785 form of what was parsed.
 """
 
 from __future__ import annotations
@@ -30,7 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -38,9 +49,9 @@ from pydantic import ValidationError
 
 from .agreement import Agreement, Direction
 from .audit import AuditLog
-from .envelope import SIGNATURE_BYTES, Envelope, b64url_decode, canonical_bytes
+from .envelope import SIGNATURE_BYTES, Envelope, b64url_decode, canonical_bytes, split_signed
 from .keys import KeyRegistry, verify_signature
-from .precision import precision_violation
+from .precision import precision_violations
 from .records import describe_validation_error, released_fields, validate_record
 
 MAX_MESSAGE_BYTES = 1 << 20  # 1 MiB: far above any record (an observation is ~700 bytes signed)
@@ -63,15 +74,24 @@ class MemorySeenIds:
     def seen(self, message_id: str) -> bool:
         return message_id in self.ids
 
+    def seen_many(self, message_ids: Iterable[str]) -> set[str]:
+        return self.ids.intersection(message_ids)
+
     def add(self, message_id: str) -> None:
         self.ids.add(message_id)
 
 
 @dataclass(frozen=True)
 class Accepted:
+    """An accepted envelope; ``record`` is its (first) record, :attr:`records` all of them."""
+
     envelope: Envelope
     record: dict[str, Any]
     raw: bytes = field(repr=False)
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return self.envelope.contents
 
 
 @dataclass(frozen=True)
@@ -142,58 +162,118 @@ class Receiver:
 
     def accept(self, raw: bytes) -> Accepted | Rejected:
         """Verify one message (bytes as they came off the bus)."""
-        obj: dict[str, Any] | None = None
-        try:
-            obj = parse_message(raw)
-            accepted = self._verify(obj, raw)
-        except _Reject as rej:
-            return self._rejected(rej.kind, rej.reason, obj, raw)
-        except (ValueError, TypeError, KeyError, ArithmeticError, RecursionError) as err:  # safety net
-            return self._rejected("internal", f"{type(err).__name__}: {err}", obj, raw)
-        if self.on_accept is not None:
-            self.on_accept(accepted)
-        self._remember(accepted.envelope)
-        if self.audit is not None:
-            env = accepted.envelope
-            self.audit.append("receipt", {"msg_id": env.msg_id, "sender": env.sender,
-                                          "record_type": env.record_type, "raw_sha256": _sha(raw)})
-        return accepted
+        return self.accept_many([raw])[0]
 
-    def _verify(self, obj: dict[str, Any], raw: bytes) -> Accepted:
+    def accept_many(self, raws: Sequence[bytes],
+                    vet: Callable[[int, Accepted], bool] | None = None) -> list[Accepted | Rejected]:
+        """Verify a batch of messages; outcomes in order. Replay is checked once for the batch.
+
+        ``vet(index, accepted)``, if given, runs right after each acceptance (as a caller's own check
+        after :meth:`accept` would): False means the caller does not use it, and its id is forgotten at
+        once, so a later copy in the same batch is not taken for a replay."""
+        outcomes: list[Accepted | Rejected] = []
+        for raw in raws:
+            obj: dict[str, Any] | None = None
+            try:
+                obj, signed = self._parse(raw)
+                outcomes.append(self._verify(obj, raw, signed))
+            except _Reject as rej:
+                outcomes.append(self._rejected(rej.kind, rej.reason, obj, raw))
+            except (ValueError, TypeError, KeyError, ArithmeticError, RecursionError) as err:  # safety net
+                outcomes.append(self._rejected("internal", f"{type(err).__name__}: {err}", obj, raw))
+        return self._replay_checked(outcomes, vet)
+
+    def _replay_checked(self, outcomes: list[Accepted | Rejected],
+                        vet: Callable[[int, Accepted], bool] | None) -> list[Accepted | Rejected]:
+        ids = [o.envelope.msg_id for o in outcomes if isinstance(o, Accepted)]
+        stored = self._seen_many(ids) if ids else set()
+        batch: set[str] = set()
+        for i, outcome in enumerate(outcomes):
+            if not isinstance(outcome, Accepted):
+                continue
+            env = outcome.envelope
+            if env.msg_id in self._recent or env.msg_id in stored or env.msg_id in batch:
+                outcomes[i] = self._rejected("replay", f"message id {env.msg_id} was received before",
+                                             {"msg_id": env.msg_id, "sender": env.sender}, outcome.raw)
+                continue
+            batch.add(env.msg_id)
+            if self.on_accept is not None:
+                self.on_accept(outcome)
+            self._remember(env)
+            if self.audit is not None:
+                self.audit.append("receipt", {"msg_id": env.msg_id, "sender": env.sender,
+                                              "record_type": env.record_type, "raw_sha256": _sha(outcome.raw)})
+            if vet is not None and not vet(i, outcome):
+                self.forget([env.msg_id])
+                batch.discard(env.msg_id)
+        return outcomes
+
+    def _seen_many(self, ids: list[str]) -> set[str]:
+        if self.seen_ids is None:
+            return set()
+        many = getattr(self.seen_ids, "seen_many", None)
+        if many is not None:
+            return set(many(ids))
+        return {i for i in ids if self.seen_ids.seen(i)}
+
+    def forget(self, msg_ids: Iterable[str]) -> None:
+        """Unmark ids accepted by this process whose records were then NOT stored (the store commit failed),
+        so that their redelivery is accepted again instead of being rejected as a replay."""
+        for msg_id in msg_ids:
+            self._recent.pop(msg_id, None)
+
+    @staticmethod
+    def _parse(raw: bytes) -> tuple[dict[str, Any], bytes | None]:
+        """The envelope object and, when the wire form ends the canonical way, the signed bytes it was
+        parsed from (``sig`` put back from the cut-out member); else ``(parse_message(raw), None)``."""
+        split = split_signed(raw) if len(raw) <= MAX_MESSAGE_BYTES else None
+        if split is not None:
+            try:
+                obj = parse_message(split[0])
+            except _Reject:
+                obj = None  # report the error as found in the bytes that came
+            if obj is not None and "sig" not in obj:
+                obj["sig"] = split[1]
+                return obj, split[0]
+        return parse_message(raw), None
+
+    def _verify(self, obj: dict[str, Any], raw: bytes, signed: bytes | None) -> Accepted:
         env = self._envelope(obj)
-        self._check_signature(obj, env)
+        self._check_signature(obj, env, signed)
         if env.recipient != self.node_id:
             raise _Reject("wrong_recipient", f"addressed to {env.recipient!r}, this node is {self.node_id!r}")
         direction = self._direction(env)
         self._check_payload(env, direction)
         self._check_time(env)
-        if env.msg_id in self._recent or (self.seen_ids is not None and self.seen_ids.seen(env.msg_id)):
-            raise _Reject("replay", f"message id {env.msg_id} was received before")
-        return Accepted(env, env.payload, bytes(raw))
+        return Accepted(env, env.payload if env.payload is not None else env.contents[0], bytes(raw))
 
     @staticmethod
     def _envelope(obj: dict[str, Any]) -> Envelope:
         if "sig" not in obj:
             raise _Reject("missing_signature", "envelope has no 'sig'")
+        if "payload" not in obj and "records" not in obj:
+            raise _Reject("schema", "envelope.payload: Field required")
         try:
             return Envelope.model_validate(obj)
         except ValidationError as err:
             raise _Reject("schema", describe_validation_error(err, "envelope")) from None
 
-    def _check_signature(self, obj: dict[str, Any], env: Envelope) -> None:
+    def _check_signature(self, obj: dict[str, Any], env: Envelope, signed: bytes | None) -> None:
         if not self.keys.knows(env.sender):
             raise _Reject("unknown_sender", f"no keys registered for sender {env.sender!r}")
-        key = self.keys.public_key(env.sender, env.key_id)
+        key = self.keys.verifier(env.sender, env.key_id)
         if key is None:
             raise _Reject("unknown_key", f"key id {env.key_id[:80]!r} is not registered for {env.sender!r}")
         sig = b64url_decode(env.sig)
         if sig is None or len(sig) != SIGNATURE_BYTES:
             raise _Reject("bad_signature", f"sig is not {SIGNATURE_BYTES} bytes of base64url")
+        if signed is not None and verify_signature(key, sig, signed):
+            return  # the bytes as received are what was signed (and what obj was parsed from)
         try:
-            signed = canonical_bytes({k: v for k, v in obj.items() if k != "sig"})
+            canonical = canonical_bytes({k: v for k, v in obj.items() if k != "sig"})
         except ValueError as err:  # integers beyond 2**53 have no canonical form
             raise _Reject("schema", f"envelope: {err}") from None
-        if not verify_signature(key, sig, signed):
+        if canonical == signed or not verify_signature(key, sig, canonical):
             raise _Reject("bad_signature", f"signature does not verify with {env.key_id} over the canonical form")
 
     def _direction(self, env: Envelope) -> Direction:
@@ -214,18 +294,23 @@ class Receiver:
 
     @staticmethod
     def _check_payload(env: Envelope, d: Direction) -> None:
-        extra = sorted(set(env.payload) - released_fields(env.record_type))
-        if extra:
-            raise _Reject("field_not_released", f"payload.{extra[0][:60]}: not a releasable {env.record_type} field")
-        reason = validate_record(env.record_type, env.payload)
-        if reason is not None:
-            raise _Reject("payload", reason)
-        reason = d.region_violation(env.record_type, env.payload)
-        if reason is not None:
-            raise _Reject("region", reason)
-        reason = precision_violation(env.record_type, env.payload, d.precision_m)
-        if reason is not None:
-            raise _Reject("precision", reason)
+        records = env.contents
+        names = ["payload"] if env.payload is not None else [f"records[{i}]" for i in range(len(records))]
+        allowed = released_fields(env.record_type)
+        for name, record in zip(names, records, strict=True):
+            extra = sorted(set(record) - allowed)
+            if extra:
+                raise _Reject("field_not_released",
+                              f"{name}.{extra[0][:60]}: not a releasable {env.record_type} field")
+            reason = validate_record(env.record_type, record)
+            if reason is not None:
+                raise _Reject("payload", name + reason.removeprefix("payload"))
+            reason = d.region_violation(env.record_type, record)
+            if reason is not None:
+                raise _Reject("region", reason if len(records) == 1 else f"{name}: {reason}")
+        for name, reason in zip(names, precision_violations(env.record_type, records, d.precision_m), strict=True):
+            if reason is not None:
+                raise _Reject("precision", reason if len(records) == 1 else f"{name}: {reason}")
         if env.release_at < env.created_at + d.delay_s:
             raise _Reject("early_release", f"release_at is {env.release_at - env.created_at:g} s after created_at, "
                                            f"the agreement's delay is {d.delay_s:g} s")
@@ -244,6 +329,7 @@ class Receiver:
             self._recent = {k: t for k, t in self._recent.items() if t >= horizon}
 
     def _rejected(self, kind: str, reason: str, obj: dict[str, Any] | None, raw: bytes) -> Rejected:
+        """A Rejected (and its audit entry); ``obj`` only lends its msg_id and sender."""
         reason = " ".join(reason.split())[:MAX_REASON_CHARS]
         msg_id = obj.get("msg_id") if obj is not None else None
         sender = obj.get("sender") if obj is not None else None

@@ -1,0 +1,317 @@
+"""All partners' nodes of a scenario in one process: a real bus, a simulated clock.
+
+:func:`run_network` simulates the scenario (or takes a simulation), gives each partner a
+:class:`~vigil.sharing.node.Node` with its own store, audit log and fresh Ed25519 key, and steps every node
+through the scenario in lockstep ticks of the fusion chunk (:attr:`vigil.fusion.FusionConfig.chunk_s`). At
+tick ``t`` (seconds from the epoch), for every node in turn:
+
+1. its own detections with ``time_s`` in ``[t - chunk, t)`` are offered to its partners (releaser:
+   filter, coarsen, sign, queue with ``release_at = created_at + delay_s``);
+2. envelopes due at ``t`` are published on the bus; 3. each node receives everything published to it so
+   far (verify → store commit → ack); 4. each node fuses (own alone; own + received) and offers its new
+   warnings; 5. and 6. those warnings are published and received within the same tick.
+
+**The bus and the stores are real; the clock is simulated.** Every timestamp (``created_at``,
+``release_at``, the receiver's freshness window, agreement validity, a warning's ``issued_at``) is the
+scenario's instant, so an agreement's ``delay_s`` delays data by that much *simulated* time and a run of a
+half-hour scenario takes seconds. Message transport takes zero simulated time.
+
+:func:`sharing_summary` turns the result into the ``sharing`` block of ``score.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import statistics
+import tempfile
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ..errors import ConfigError
+from ..fusion import FusionConfig
+from ..records import ObservationBatch
+from ..scoring import Gate, assign_events, final_versions
+from ..scoring.assign import cost_matrix, launch_distance_km
+from ..scoring.metrics import issued_s
+from ..sim import SimulationResult, simulate
+from ..sim.scenario import Scenario
+from ..timescale import parse_utc
+from ..warning.records import Warning
+from .agreement import Agreement, load_agreement
+from .audit import AuditLog, JsonlAuditSink
+from .bus import SUBJECT_ROOT, Bus
+from .bus_memory import MemoryBus
+from .keys import KeyRegistry, Signer
+from .node import Node, NodeCounts
+from .store import Store
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class PartnerResult:
+    """One partner's outcome: every warning version issued ``alone`` (own detections only), by its fusion
+    of own + received detections (``fused``), and received from partners (``received``); ``counts``; the
+    node's public key (fresh per run) and its audit log's file (kept runs only) and head hash."""
+
+    node_id: str
+    alone: list[Warning]
+    fused: list[Warning]
+    received: list[Warning]
+    counts: NodeCounts
+    public_key: Ed25519PublicKey
+    audit_path: Path | None = None
+    audit_head: str = ""
+
+    @property
+    def shared(self) -> list[Warning]:
+        """What the partner has with sharing: its own fusion of everything plus partners' warnings."""
+        return self.fused + self.received
+
+
+@dataclass
+class NetworkResult:
+    """Per partner results, the simulation they came from, where the data went (``bus``, ``db``)."""
+
+    epoch: str
+    partners: dict[str, PartnerResult]
+    simulation: SimulationResult
+    bus: str
+    db: str
+    stores: dict[str, str] = field(default_factory=dict)
+
+
+def _agreements(scenario: Scenario, agreements: Sequence[Agreement | str | Path] | None) -> list[Agreement]:
+    items = scenario.agreements if agreements is None else agreements
+    return [a if isinstance(a, Agreement) else load_agreement(Path(a)) for a in items]
+
+
+async def _open_bus(bus: str, run_id: str) -> tuple[Bus, str]:
+    """(bus, subject root). NATS runs get a stream ``VIGIL_RUN_<id>`` and subject root of their own."""
+    if bus == "memory://":
+        return MemoryBus(), SUBJECT_ROOT
+    if bus.startswith(("nats://", "tls://")):
+        from .bus_nats import NatsBus
+
+        root = f"vigil.run{run_id}.share"
+        return await NatsBus.connect(bus, stream=f"VIGIL_RUN_{run_id}", subject_root=root), root
+    raise ConfigError(f"bus {bus!r}: expected memory:// or nats://host:port")
+
+
+def _open_store(db: str, node_id: str, run_id: str, workdir: Path) -> tuple[Store, str, Callable[[], None]]:
+    """(store, description, cleanup): ``sqlite://`` → a file per node in ``workdir``; ``sqlite:///DIR`` →
+    ``DIR/<node>.db`` (kept); ``postgresql://…`` → schema ``vigil_run_<id>_<node>`` (dropped unless kept)."""
+    from .store_sqlite import SqliteStore
+
+    if db == "sqlite://":
+        path = workdir / f"{node_id}.db"
+        store = SqliteStore(path)
+        return store, f"sqlite:///{path}", store.close
+    if db.startswith("sqlite:///"):
+        directory = Path(db.removeprefix("sqlite://"))
+        directory.mkdir(parents=True, exist_ok=True)
+        store = SqliteStore(directory / f"{node_id}.db")
+        return store, f"sqlite:///{directory / f'{node_id}.db'}", store.close
+    if db.startswith(("postgresql://", "postgres://")) or "dbname=" in db:
+        from .store_postgres import PostgresStore
+
+        schema = f"vigil_run_{run_id}_{node_id.replace('-', '_')}"
+        pg = PostgresStore(db, schema=schema)
+        return pg, f"postgresql schema {schema}", pg.close
+    raise ConfigError(f"db {db!r}: expected sqlite://, sqlite:///DIR or postgresql://…")
+
+
+def _chunks(obs: ObservationBatch, partner: str, chunk_s: float) -> dict[int, ObservationBatch]:
+    """The partner's own detections, time-ordered, split by tick index ``floor(time_s / chunk_s)``."""
+    mine = obs.take(obs.partner_id.astype(str) == partner).sorted_by_time()
+    keys = np.floor(mine.time_s / chunk_s).astype(np.int64)
+    return {int(k): mine.take(keys == k) for k in np.unique(keys)}
+
+
+async def _tick(nodes: list[Node], expected: dict[str, int], own: dict[str, dict[int, ObservationBatch]],
+                k: int, now_s: float) -> None:
+    for node in nodes:
+        node.advance(now_s)
+        chunk = own[node.node_id].get(k)
+        if chunk is not None:
+            node.observe(chunk)
+    await _exchange(nodes, expected)
+    for node in nodes:
+        node.step()
+    await _exchange(nodes, expected)
+
+
+async def _exchange(nodes: list[Node], expected: dict[str, int]) -> None:
+    for node in nodes:
+        for recipient, n in (await node.publish_due()).items():
+            expected[recipient] = expected.get(recipient, 0) + n
+    for node in nodes:
+        if node.counts.ingest.fetched < expected.get(node.node_id, 0):
+            await node.receive(expected[node.node_id])
+
+
+async def run_network_async(scenario: Scenario, rng_or_seed: np.random.Generator | int | None = None, *,
+                            agreements: Sequence[Agreement | str | Path] | None = None, bus: str = "memory://",
+                            db: str = "sqlite://", simulation: SimulationResult | None = None,
+                            fusion: FusionConfig | None = None, workdir: Path | None = None, keep: bool = False,
+                            progress: Progress | None = None) -> NetworkResult:
+    """See :func:`run_network`."""
+    if simulation is None:
+        rng = rng_or_seed if isinstance(rng_or_seed, np.random.Generator) else np.random.default_rng(
+            scenario.seed if rng_or_seed is None else rng_or_seed)
+        simulation = simulate(scenario, rng)
+    fusion = fusion or FusionConfig()
+    run_id = uuid.uuid4().hex[:10]
+    temp = workdir is None
+    work = Path(tempfile.mkdtemp(prefix="vigil-run-")) if workdir is None else Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    ids = [p.id for p in scenario.partners]
+    signers = {n: Signer.generate(n) for n in ids}
+    keys = KeyRegistry.from_signers(*signers.values())
+    accords = _agreements(scenario, agreements)
+    the_bus, root = await _open_bus(bus, run_id)
+    stores: dict[str, tuple[Store, str, Callable[[], None]]] = {}
+    try:
+        nodes = []
+        for n in ids:
+            stores[n] = _open_store(db, n, run_id, work)
+            audit = AuditLog(JsonlAuditSink(work / f"{n}-audit.jsonl", fsync=False), signers[n])
+            nodes.append(Node(n, signers[n], keys, accords, the_bus, stores[n][0], simulation.epoch, audit,
+                              subject_root=root, fusion=fusion))
+        for node in nodes:
+            await node.start()
+        await _drive(nodes, simulation, scenario.duration_s, fusion.chunk_s, progress)
+        result = NetworkResult(simulation.epoch, {
+            node.node_id: PartnerResult(node.node_id, node.alone_warnings, node.fused_warnings,
+                                        node.received_warnings, node.counts, signers[node.node_id].public_key,
+                                        None if temp and not keep else work / f"{node.node_id}-audit.jsonl",
+                                        node.audit.head if node.audit else "")
+            for node in nodes}, simulation, bus, db, {n: s[1] for n, s in stores.items()})
+        for node in nodes:
+            await node.close()
+        return result
+    finally:
+        await _cleanup(stores, the_bus, keep, work if temp else None)
+
+
+async def _drive(nodes: list[Node], simulation: SimulationResult, duration_s: float, chunk_s: float,
+                 progress: Progress | None) -> None:
+    own = {node.node_id: _chunks(simulation.observations, node.node_id, chunk_s) for node in nodes}
+    epoch_s = parse_utc(simulation.epoch, "epoch").timestamp()
+    expected: dict[str, int] = {}
+    ticks = int(np.ceil(duration_s / chunk_s)) + 1
+    for k in range(ticks):
+        await _tick(nodes, expected, own, k, epoch_s + (k + 1) * chunk_s)
+        if progress is not None:
+            progress(k + 1, ticks)
+    for node in nodes:
+        node.finish()
+    await _exchange(nodes, expected)
+
+
+async def _cleanup(stores: dict[str, tuple[Store, str, Callable[[], None]]], bus: Bus, keep: bool,
+                   temp: Path | None) -> None:
+    for store, _, close in stores.values():
+        if not keep and hasattr(store, "drop_schema"):
+            store.drop_schema()
+        close()
+    if not keep and hasattr(bus, "delete_stream"):
+        await bus.delete_stream()
+    await bus.close()
+    if temp is not None and not keep:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def run_network(scenario: Scenario, rng_or_seed: np.random.Generator | int | None = None, *,
+                agreements: Sequence[Agreement | str | Path] | None = None, bus: str = "memory://",
+                db: str = "sqlite://", simulation: SimulationResult | None = None,
+                fusion: FusionConfig | None = None, workdir: Path | None = None, keep: bool = False,
+                progress: Progress | None = None) -> NetworkResult:
+    """Run every partner of ``scenario`` as a node in this process (module docstring) and return, per
+    partner, the warnings alone and with sharing.
+
+    ``rng_or_seed``: generator or seed for :func:`vigil.sim.simulate` (default: the scenario's seed), unused
+    when ``simulation`` is given. ``agreements``: Agreement objects or YAML paths (default: the scenario's
+    ``agreements:``). ``bus``: ``memory://`` or ``nats://[user:password@]host:port`` (a stream
+    ``VIGIL_RUN_<id>`` over ``vigil.run<id>.share.>`` of its own). ``db``: ``sqlite://`` (a file per node in a
+    temporary folder), ``sqlite:///DIR`` (``DIR/<node>.db``) or a PostgreSQL URI (schema
+    ``vigil_run_<id>_<node>`` per node). ``keep``: leave the stores, stream and audit logs (in ``workdir``)
+    in place; otherwise they are removed at the end. Audit logs are JSON lines, not fsynced (a run, not a
+    deployment). Must not be called from a running event loop: use :func:`run_network_async` there.
+    """
+    return asyncio.run(run_network_async(scenario, rng_or_seed, agreements=agreements, bus=bus, db=db,
+                                         simulation=simulation, fusion=fusion, workdir=workdir, keep=keep,
+                                         progress=progress))
+
+
+# --- value of sharing -------------------------------------------------------------------------------
+def _median(values: list[float]) -> float | None:
+    return float(statistics.median(values)) if values else None
+
+
+def launch_view(warnings: Sequence[Warning], truths: Sequence[dict], epoch: str, gate: Gate | None = None) -> dict:
+    """Per true launch: ``seen`` (an event inside the gate), ``triangulated`` (one of the node's own fusion,
+    not mono; received warnings name no sensors), the first
+    warning latency (earliest issue among its events − launch time, s) and the launch-point error (km) of the
+    event assigned to it (optimal assignment, :func:`vigil.scoring.assign_events`)."""
+    gate = gate or Gate()
+    finals = final_versions(warnings)
+    event_of = assign_events(finals, truths, gate).event_of
+    cost = cost_matrix(finals, truths, gate) if finals and truths else np.zeros((len(finals), len(truths)))
+    base = parse_utc(epoch, "epoch")
+    first_issue: dict[str, float] = {}
+    for w in warnings:
+        first_issue[w.event_id] = min(first_issue.get(w.event_id, np.inf), issued_s(w, base))
+    out = {}
+    for j, truth in enumerate(truths):
+        lid = str(truth["id"])
+        near = [finals[i] for i in range(len(finals)) if cost[i, j] <= 1.0 and int(np.argmin(cost[i])) == j]
+        assigned = next((w for w in finals if w.event_id == event_of.get(lid)), None)
+        near = near + ([assigned] if assigned is not None and assigned not in near else [])
+        out[lid] = {
+            "seen": bool(near),
+            "triangulated": any(not w.mono and w.sources.sensors for w in near),
+            "latency_s": min(first_issue[w.event_id] for w in near) - float(truth["launch_time_s"]) if near else None,
+            "launch_error_km": None if assigned is None else launch_distance_km(assigned, truth),
+        }
+    return out
+
+
+def _block(view: dict) -> dict:
+    rows = list(view.values())
+    return {
+        "events_seen": sum(r["seen"] for r in rows),
+        "triangulated": sum(r["triangulated"] for r in rows),
+        "first_warning_latency_s": _median([r["latency_s"] for r in rows if r["latency_s"] is not None]),
+        "launch_error_km": _median([r["launch_error_km"] for r in rows if r["launch_error_km"] is not None]),
+        "seen_ids": sorted(k for k, r in view.items() if r["seen"]),
+    }
+
+
+def sharing_summary(result: NetworkResult, truth: Sequence[dict] | None = None, gate: Gate | None = None) -> dict:
+    """The ``sharing`` block of ``score.json``: per partner, ``alone`` vs ``shared`` (see docs/sharing.md).
+
+    ``truth``: the simulation's launch truth dicts (default: ``result.simulation.truth``).
+    """
+    truths = list(result.simulation.truth if truth is None else truth)
+    partners = {}
+    for pid, part in result.partners.items():
+        alone = launch_view(part.alone, truths, result.epoch, gate)
+        shared = launch_view(part.shared, truths, result.epoch, gate)
+        c = part.counts
+        partners[pid] = {
+            "alone": _block(alone), "shared": _block(shared),
+            "gained": sorted(k for k in shared if shared[k]["seen"] and not alone[k]["seen"]),
+            "gained_triangulation": sorted(k for k in shared if shared[k]["triangulated"]
+                                           and not alone[k]["triangulated"]),
+            "messages": {"released": c.released, "denied": c.denied, "published": c.published,
+                         "received": c.received, "rejected": sum(c.rejected.values()),
+                         "received_detections": c.fused_received, "received_warnings": len(part.received)},
+        }
+    return {"launches": len(truths), "bus": result.bus, "db": result.db, "partners": partners}

@@ -1,0 +1,376 @@
+"""A partner's node: own observations in, partners' releases in, fusion, releases out, store, audit.
+
+One :class:`Node` per partner. It is driven by *time*, not by a thread of its own, so the same object runs
+live (``vigil node``, clock = wall time, :mod:`vigil.sharing.node_config`) and in simulated time
+(:func:`vigil.sharing.network.run_network`, clock = the scenario's instant):
+
+1. :meth:`Node.observe` takes a chunk of the node's own detections (an ObservationBatch) and offers each
+   one to every partner whose agreement lists ``observation`` (the :class:`~vigil.sharing.releaser.Releaser`
+   filters, coarsens, signs and queues it until ``release_at``; denials go to the audit log);
+2. :meth:`Node.publish_due` publishes the queued envelopes whose ``release_at`` has come to
+   ``<root>.<me>.<partner>.<type>`` (``Nats-Msg-Id`` = message id);
+3. :meth:`Node.receive` pulls from the node's durable consumer ``node-<me>`` over ``<root>.*.<me>.>``:
+   every message goes through the :class:`~vigil.sharing.receiver.Receiver` (bad ones are rejected and
+   audited, never raised), accepted ones are committed to the store in one transaction per batch and
+   only then acked (:func:`vigil.sharing.ingest.ingest_batch`) and handed to fusion;
+4. :meth:`Node.step` fuses: one :class:`~vigil.fusion.FusionEngine` on the node's own detections
+   ("alone") and one on own + received detections ("shared"); the shared engine's warnings are offered
+   to partners whose agreement lists ``warning``. Received warnings are kept as records (and in
+   :attr:`Node.received_warnings`); received tracks and notifications are stored only.
+
+On the wire, times inside records are **UTC POSIX seconds** (partners need not share a scenario epoch);
+inside the node they are seconds from the node's ``epoch`` as everywhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, DataError, MessageError
+from ..fusion import FusionConfig, FusionEngine
+from ..records import ObservationBatch
+from ..timescale import parse_utc
+from ..warning.records import Sources, Warning
+from .agreement import Agreement
+from .audit import AuditLog
+from .bus import SUBJECT_ROOT, Bus, Message, Subscription, share_subject
+from .envelope import MAX_RECORDS, Envelope
+from .ingest import FETCH_BATCH, IngestStats, ingest_batch
+from .keys import KeyRegistry, Signer
+from .receiver import Accepted, Receiver, Rejected
+from .releaser import Releaser
+from .store import Store, StoredRecord
+
+RECEIVED_OBS_ID_BASE = 1 << 40
+"""Local ids of received detections start here (own ids from a simulation are far below), so partners'
+``obs_id`` values, unique only at their source, never collide with the node's own inside fusion."""
+RECEIVE_TIMEOUT_S = 10.0
+"""Seconds :meth:`Node.receive` waits for messages known to be on the bus before giving up."""
+_OPTIONAL_OBS = ("los_sigma_rad", "snr", "intensity_w_sr")
+
+
+def posix_s(epoch: str | dt.datetime) -> float:
+    """UTC POSIX seconds of an ISO 8601 UTC string or an aware datetime."""
+    return (parse_utc(epoch, "epoch") if isinstance(epoch, str) else epoch).timestamp()
+
+
+def _time_s(value: float | str, epoch_s: float) -> float:
+    return (parse_utc(value, "time").timestamp() if isinstance(value, str) else float(value)) - epoch_s
+
+
+# --- records <-> the node's own types -------------------------------------------------------------
+def observation_records(batch: ObservationBatch, epoch_s: float) -> list[dict[str, Any]]:
+    """One observation record per row (``time`` = UTC POSIX s, ``epoch_s`` = POSIX s of the batch epoch)."""
+    out = []
+    for i in range(len(batch)):
+        out.append({
+            "obs_id": int(batch.obs_id[i]), "time": epoch_s + float(batch.time_s[i]),
+            "sensor_id": str(batch.sensor_id[i]), "partner_id": str(batch.partner_id[i]),
+            "sensor_pos_ecef_m": [float(x) for x in batch.sensor_pos_ecef_m[i]],
+            "los_ecef": [float(x) for x in batch.los_ecef[i] / np.linalg.norm(batch.los_ecef[i])],
+            "los_sigma_rad": float(batch.los_sigma_rad[i]), "snr": float(batch.snr[i]),
+            "intensity_w_sr": float(batch.intensity_w_sr[i]), "frame_id": int(batch.frame_id[i]),
+        })
+    return out
+
+
+def observations_from_records(records: Sequence[tuple[str, dict[str, Any]]], epoch: str, first_id: int,
+                              own_sensors: frozenset[str] = frozenset()) -> ObservationBatch:
+    """``(sender, record)`` pairs → a batch with local ids ``first_id…``; a partner's sensor whose name
+    clashes with one of ``own_sensors`` is renamed ``<sender>/<name>``. Missing optionals become NaN / -1."""
+    if not records:
+        return ObservationBatch.empty(epoch)
+    e = posix_s(epoch)
+    sensors = []
+    for sender, rec in records:
+        name = str(rec.get("sensor_id") or f"{sender}/unnamed")
+        sensors.append(f"{sender}/{name}" if name in own_sensors else name)
+    cols = {k: np.array([np.nan if r.get(k) is None else float(r[k]) for _, r in records]) for k in _OPTIONAL_OBS}
+    return ObservationBatch(
+        epoch, np.arange(first_id, first_id + len(records), dtype=np.int64), np.array(sensors, dtype=object),
+        np.array([str(r.get("partner_id") or s) for s, r in records], dtype=object),
+        np.array([_time_s(r["time"], e) for _, r in records]),
+        np.array([r["sensor_pos_ecef_m"] for _, r in records], dtype=float),
+        np.array([r["los_ecef"] for _, r in records], dtype=float),
+        cols["los_sigma_rad"], cols["snr"], cols["intensity_w_sr"],
+        np.array([-1 if r.get("frame_id") is None else int(r["frame_id"]) for _, r in records], dtype=np.int64),
+    )
+
+
+def warning_record(w: Warning, epoch_s: float) -> dict[str, Any]:
+    """The sharing warning record of a Warning (times → UTC POSIX s; ``sources`` → partner ids)."""
+    def abs_s(t: float | None) -> float | None:
+        return None if t is None else epoch_s + t
+
+    rec = {"event_id": w.event_id, "version": w.version, "issued_at": w.issued_at, "class": w.class_,
+           "launch_time": abs_s(w.launch_time_s), "launch_time_sigma_s": w.launch_time_sigma_s,
+           "launch_lat_deg": w.launch_lat_deg, "launch_lon_deg": w.launch_lon_deg,
+           "launch_ellipse": None if w.launch_ellipse is None else list(w.launch_ellipse),
+           "azimuth_deg": w.azimuth_deg, "azimuth_sigma_deg": w.azimuth_sigma_deg,
+           "burnout_time": abs_s(w.burnout_time_s), "burnout_alt_m": w.burnout_alt_m,
+           "burnout_speed_m_s": w.burnout_speed_m_s, "impact_time": abs_s(w.impact_time_s),
+           "impact_lat_deg": w.impact_lat_deg, "impact_lon_deg": w.impact_lon_deg,
+           "impact_ellipse": None if w.impact_ellipse is None else list(w.impact_ellipse),
+           "notification": w.notification, "sources": list(w.sources.partners), "confidence": w.confidence}
+    return {k: v for k, v in rec.items() if v is not None}
+
+
+def warning_from_record(sender: str, rec: dict[str, Any], epoch: str, received_at: str) -> Warning:
+    """A partner's warning record as a Warning of this node: ``event_id`` ``<sender>:<id>``, issued when
+    received (``received_at``, ISO UTC), times relative to this node's ``epoch``. DataError if unusable."""
+    e = posix_s(epoch)
+
+    def rel(key: str) -> float | None:
+        return None if rec.get(key) is None else _time_s(rec[key], e)
+
+    ellipse = {k: None if rec.get(k) is None else tuple(rec[k]) for k in ("launch_ellipse", "impact_ellipse")}
+    try:
+        return Warning(
+            event_id=f"{sender}:{rec['event_id']}", version=int(rec.get("version") or 1), issued_at=received_at,
+            class_=rec.get("class") or "unknown", launch_time_s=rel("launch_time") or 0.0,
+            launch_time_sigma_s=float(rec.get("launch_time_sigma_s") or 0.0),
+            launch_lat_deg=rec["launch_lat_deg"], launch_lon_deg=rec["launch_lon_deg"], **ellipse,
+            azimuth_deg=rec.get("azimuth_deg"), azimuth_sigma_deg=rec.get("azimuth_sigma_deg"),
+            burnout_time_s=rel("burnout_time"), burnout_alt_m=rec.get("burnout_alt_m"),
+            burnout_speed_m_s=rec.get("burnout_speed_m_s"), impact_time_s=rel("impact_time"),
+            impact_lat_deg=rec.get("impact_lat_deg"), impact_lon_deg=rec.get("impact_lon_deg"),
+            notification=rec.get("notification"),
+            sources=Sources((), sorted({sender, *(rec.get("sources") or [])})),
+            confidence=float(rec["confidence"]) if rec.get("confidence") is not None else 1.0)
+    except (KeyError, TypeError, ValueError) as err:
+        raise DataError(f"warning from {sender}: {type(err).__name__}: {err}") from None
+
+
+@dataclass
+class NodeCounts:
+    """What a node did: ``offered`` records, ``released`` / ``denied`` by the agreements, ``published``
+    envelopes; ``received`` records (accepted and stored) in ``received_messages`` envelopes, ``rejected``
+    envelopes (by kind), ``fused_received`` detections. Without batching, records = envelopes."""
+
+    offered: int = 0
+    released: int = 0
+    denied: int = 0
+    published: int = 0
+    received: int = 0
+    received_messages: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    fused_received: int = 0
+    ingest: IngestStats = field(default_factory=IngestStats)
+
+
+class Node:
+    """One partner's node (see the module docstring). ``clock()`` gives UTC POSIX seconds; by default the
+    node's own :attr:`now_s`, which a simulated-time driver sets with :meth:`advance`. ``batch_records``
+    (1 … MAX_RECORDS, default 1: one record per envelope) packs up to that many released detections of
+    one :meth:`observe` call into one envelope signed once (docs/sharing.md, "Batch envelopes")."""
+
+    def __init__(self, node_id: str, signer: Signer, keys: KeyRegistry, agreements: Sequence[Agreement],
+                 bus: Bus, store: Store, epoch: str, audit: AuditLog | None = None, *,
+                 subject_root: str = SUBJECT_ROOT, fusion: FusionConfig | None = None,
+                 clock: Callable[[], float] | None = None, new_id: Callable[[], str] | None = None,
+                 batch_records: int = 1) -> None:
+        self.node_id, self.bus, self.store, self.audit, self.epoch = node_id, bus, store, audit, epoch
+        if not 1 <= batch_records <= MAX_RECORDS:
+            raise ConfigError(f"node {node_id}: batch_records {batch_records} is not in 1..{MAX_RECORDS}")
+        self.batch_records = batch_records
+        self.subject_root, self.epoch_s = subject_root, posix_s(epoch)
+        self.now_s = self.epoch_s
+        self.clock = clock or (lambda: self.now_s)
+        mine = [a for a in agreements if node_id in a.parties]
+        extra = {"new_id": new_id} if new_id is not None else {}
+        self.releasers = [Releaser(a, node_id, signer, audit, **extra) for a in mine if a.direction(node_id, a.other(node_id))]
+        self.receiver = Receiver(node_id, keys, mine, store, self.clock, audit)
+        self.alone, self.shared = FusionEngine(fusion), FusionEngine(fusion)
+        for engine in (self.alone, self.shared):
+            engine.epoch = epoch
+        self.alone_warnings: list[Warning] = []
+        self.fused_warnings: list[Warning] = []
+        self.received_warnings: list[Warning] = []
+        self.counts = NodeCounts()
+        self._own: list[ObservationBatch] = []
+        self._received_obs: list[tuple[str, dict[str, Any]]] = []
+        self._accepted: list[Accepted] = []
+        self._own_sensors: set[str] = set()
+        self._next_local_id = RECEIVED_OBS_ID_BASE
+        self._sub: Subscription | None = None
+
+    @property
+    def durable(self) -> str:
+        return f"node-{self.node_id}"
+
+    @property
+    def inbound_filter(self) -> str:
+        return f"{self.subject_root}.*.{self.node_id}.>"
+
+    @property
+    def time_s(self) -> float:
+        """The node's current instant in seconds from its epoch."""
+        return self.clock() - self.epoch_s
+
+    async def start(self) -> None:
+        """Bind the node's durable consumer (created on first start; resumes where it stopped)."""
+        self._sub = await self.bus.subscribe(self.durable, self.inbound_filter)
+
+    def advance(self, now_s: float) -> None:
+        """Set the simulated clock (UTC POSIX s); only meaningful with the default clock."""
+        self.now_s = float(now_s)
+
+    # --- out ------------------------------------------------------------------------------------
+    def offer(self, record_type: str, record: dict[str, Any]) -> int:
+        """Offer one record to every partner whose agreement lists its type; return envelopes queued."""
+        return self.offer_many(record_type, [record])
+
+    def offer_many(self, record_type: str, records: Sequence[dict[str, Any]]) -> int:
+        """Offer records of one type to every partner whose agreement lists it, ``batch_records`` per
+        envelope; return envelopes queued."""
+        queued = 0
+        for releaser in self.releasers:
+            if releaser.direction is None or record_type not in releaser.direction.types:
+                continue
+            self.counts.offered += len(records)
+            envelopes, denials = releaser.release_many(record_type, records, self.clock(), self.batch_records)
+            self.counts.denied += len(denials)
+            self.counts.released += len(records) - len(denials)
+            queued += len(envelopes)
+        return queued
+
+    def observe(self, batch: ObservationBatch) -> int:
+        """Take a chunk of own detections (times from the node's epoch): fuse later, offer now."""
+        if not len(batch):
+            return 0
+        self._own.append(batch)
+        self._own_sensors.update(str(s) for s in batch.sensor_id)
+        if not any(r.direction and "observation" in r.direction.types for r in self.releasers):
+            return 0
+        return self.offer_many("observation", observation_records(batch, self.epoch_s))
+
+    async def publish_due(self) -> dict[str, int]:
+        """Publish every queued envelope whose release time has come; return counts per recipient."""
+        sent: dict[str, int] = {}
+        now = self.clock()
+        for releaser in self.releasers:
+            for env in releaser.due(now):
+                await self.publish(env)
+                sent[env.recipient] = sent.get(env.recipient, 0) + 1
+        return sent
+
+    async def publish(self, env: Envelope) -> None:
+        subject = share_subject(env.sender, env.recipient, env.record_type, self.subject_root)
+        await self.bus.publish(subject, env.to_bytes(), env.msg_id)
+        self.counts.published += 1
+
+    # --- in -------------------------------------------------------------------------------------
+    def _handle_many(self, messages: list[Message]) -> list[StoredRecord | None]:
+        """Receiver on the whole fetched batch (one replay query); an envelope must come on its own subject."""
+        misrouted: set[int] = set()
+
+        def on_its_subject(i: int, accepted: Accepted) -> bool:
+            env, subject = accepted.envelope, messages[i].subject
+            if subject == share_subject(env.sender, env.recipient, env.record_type, self.subject_root):
+                return True
+            misrouted.add(i)  # not used; the receiver forgets its id so a correctly addressed copy passes
+            self.counts.rejected["subject"] = self.counts.rejected.get("subject", 0) + 1
+            if self.audit is not None:
+                self.audit.append("rejection", {"kind": "subject", "msg_id": env.msg_id, "sender": env.sender,
+                                                "reason": f"came on {subject[:120]!r}, not its own subject"})
+            return False
+
+        out: list[StoredRecord | None] = []
+        for i, outcome in enumerate(self.receiver.accept_many([m.data for m in messages], on_its_subject)):
+            if isinstance(outcome, Rejected):
+                self.counts.rejected[outcome.kind] = self.counts.rejected.get(outcome.kind, 0) + 1
+            if isinstance(outcome, Rejected) or i in misrouted:
+                out.append(None)
+                continue
+            env = outcome.envelope
+            self._accepted.append(outcome)
+            out.append(StoredRecord(env.msg_id, env.sender, env.recipient, env.record_type, env.created_at,
+                                    outcome.raw.decode("utf-8")))
+        return out
+
+    async def receive_batch(self, timeout_s: float = 0.5) -> int:
+        """One fetch → verify → commit → ack round; accepted records go to fusion only after the commit."""
+        if self._sub is None:
+            raise MessageError(f"node {self.node_id}: receive before start()")
+        self._accepted = []
+        try:
+            fetched = await ingest_batch(self._sub, self.store, None, self.counts.ingest, FETCH_BATCH, timeout_s,
+                                         handle_many=self._handle_many)
+        except BaseException:
+            self.receiver.forget(a.envelope.msg_id for a in self._accepted)  # not stored: redelivery must pass
+            raise
+        for accepted in self._accepted:
+            self._use(accepted)
+        self.counts.received += sum(len(a.records) for a in self._accepted)
+        self.counts.received_messages += len(self._accepted)
+        return fetched
+
+    async def receive(self, expected: int | None = None, timeout_s: float = RECEIVE_TIMEOUT_S) -> int:
+        """Receive until ``expected`` deliveries in all have been handled (or one round when None)."""
+        if expected is None:
+            return await self.receive_batch()
+        got = 0
+        while self.counts.ingest.fetched < expected:
+            n = await self.receive_batch(timeout_s)
+            if n == 0:
+                raise MessageError(f"node {self.node_id}: {expected - self.counts.ingest.fetched} expected "
+                                   f"messages did not arrive within {timeout_s:g} s")
+            got += n
+        return got
+
+    def _use(self, accepted: Accepted) -> None:
+        env = accepted.envelope
+        if env.record_type == "observation":
+            self._received_obs.extend((env.sender, record) for record in accepted.records)
+        elif env.record_type == "warning":
+            received_at = dt.datetime.fromtimestamp(self.clock(), dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            for record in accepted.records:
+                try:
+                    self.received_warnings.append(warning_from_record(env.sender, record, self.epoch, received_at))
+                except DataError:
+                    pass  # stored and audited as received; not usable as a Warning here
+
+    # --- fusion ---------------------------------------------------------------------------------
+    def step(self) -> list[Warning]:
+        """Fuse what came since the last step at the node's current instant; offer new shared warnings."""
+        now = self.time_s
+        own = ObservationBatch.concatenate(self.epoch, self._own)
+        received = observations_from_records(self._received_obs, self.epoch, self._next_local_id,
+                                             frozenset(self._own_sensors))
+        self._next_local_id += len(received)
+        self.counts.fused_received += len(received)
+        self._own, self._received_obs = [], []
+        if len(own):
+            self.alone_warnings += self.alone.step(own.sorted_by_time(), now)
+        both = ObservationBatch.concatenate(self.epoch, [b for b in (own, received) if len(b)])
+        issued = self.shared.step(both.sorted_by_time(), now) if len(both) else []
+        return self._issue(issued)
+
+    def finish(self) -> list[Warning]:
+        """End of data: final versions of every event (both engines); offer the shared ones."""
+        now = self.time_s
+        self.alone_warnings += self.alone.finish(now)
+        return self._issue(self.shared.finish(now))
+
+    def _issue(self, warnings: list[Warning]) -> list[Warning]:
+        self.fused_warnings += warnings
+        for w in warnings:
+            self.offer("warning", warning_record(w, self.epoch_s))
+        return warnings
+
+    @property
+    def shared_warnings(self) -> list[Warning]:
+        """Every version this node has with sharing: its fusion of own + received detections, and the
+        warnings partners released to it (event ids ``<partner>:<id>``)."""
+        return self.fused_warnings + self.received_warnings
+
+    async def close(self) -> None:
+        """Stop pulling (the durable consumer stays on the bus); the bus and the store belong to the caller."""
+        if self._sub is not None:
+            await self._sub.close()
+            self._sub = None
