@@ -172,3 +172,22 @@ def test_demo_runs_coverage_then_the_scored_chain(tmp_path, capsys):
     score = json.loads((out / "run" / "score.json").read_text())
     assert [r["id"] for r in score["launches"]] == ["L1", "IR1", "SR1", "SL1", "F9", "S1", "S2", "S3"]
     assert (out / "coverage.png").is_file() and (out / "run" / "warnings.json").is_file()
+
+
+def test_run_with_an_agreement_adds_the_sharing_block(run_dir):
+    root, _ = run_dir
+    scenario = root / "shared.yaml"
+    agreement = EXAMPLES / "agreements" / "north-east.yaml"
+    scenario.write_text(SCENARIO.replace("name: small", "name: shared") + f"agreements: [{agreement}]\n")
+    out = root / "shared-out"
+    assert main(["run", str(scenario), "--out", str(out), "--seed", "3", "--json"]) == 0
+    sharing = json.loads((out / "score.json").read_text())["sharing"]
+    assert sharing["launches"] == 1 and set(sharing["partners"]) == {"north", "east"}
+    for part in sharing["partners"].values():
+        # sharing never makes a partner see fewer launches or triangulate fewer
+        assert part["shared"]["events_seen"] >= part["alone"]["events_seen"]
+        assert part["shared"]["triangulated"] >= part["alone"]["triangulated"]
+    # east releases observations whose line of sight meets the Earth inside its region box (false alarms
+    # there included) to north; north releases no observations to east, only tracks and warnings
+    assert sharing["partners"]["north"]["messages"]["received_detections"] > 0
+    assert sharing["partners"]["east"]["messages"]["received_detections"] == 0

@@ -15,6 +15,7 @@ from typing import Annotated
 import numpy as np
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from ..errors import DataError
 from ..progress import progress_bar
@@ -57,8 +58,13 @@ def fuse_command(
                f"(fusion {split['fusion_wall_s']:.2f} s wall); wrote {out}")
 
 
-def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_progress: bool = True):
-    """Simulate, fuse, match and score a scenario; write the simulation files, score.json, warnings.json."""
+def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_progress: bool = True,
+               bus: str = "memory://", db: str = "sqlite://"):
+    """Simulate, fuse, match and score a scenario; write the simulation files, score.json, warnings.json.
+
+    When the scenario lists agreements, the partners' nodes also run on ``bus`` / ``db`` (embedded by
+    default) and ``score.json`` gains the ``sharing`` block: each partner alone vs with what it received.
+    """
     scenario = load_scenario(scenario_path)
     chosen = seed if seed is not None else (scenario.seed if scenario.seed is not None else DEFAULT_SEED)
     rng = np.random.default_rng(chosen)
@@ -69,6 +75,8 @@ def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_pro
             run = score_result(scenario, result, progress=advance)
     else:
         run = score_result(scenario, simulate(scenario, rng))
+    if scenario.agreements:
+        run.score["sharing"] = _value_of_sharing(scenario, run.result, bus, db, show_progress)
     run.result.summary["seed"] = chosen
     run.score["seed"] = chosen
     run.score["scenario"] = scenario.name
@@ -78,20 +86,58 @@ def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_pro
     return run
 
 
+def _value_of_sharing(scenario, result, bus: str, db: str, show_progress: bool) -> dict:
+    from ..sharing.network import run_network, sharing_summary
+
+    if show_progress:
+        with progress_bar("partner nodes") as advance:
+            network = run_network(scenario, simulation=result, bus=bus, db=db, progress=advance)
+    else:
+        network = run_network(scenario, simulation=result, bus=bus, db=db)
+    return sharing_summary(network)
+
+
+def format_sharing(sharing: dict) -> Table:
+    """Per partner: alone vs with its partners' releases (events seen, latency, launch-point error)."""
+    table = Table(title=f"Value of sharing ({sharing['bus']}, {sharing['db']})")
+    for col in ("partner", "view", "launches seen", "triangulated", "first warning (median s)",
+                "launch error (median km)", "messages in / rejected"):
+        table.add_column(col, justify="left" if col in ("partner", "view") else "right")
+    for pid, part in sharing["partners"].items():
+        for view in ("alone", "shared"):
+            b = part[view]
+            msgs = part["messages"]
+            table.add_row(pid if view == "alone" else "", view, f"{b['events_seen']} / {sharing['launches']}",
+                          str(b["triangulated"]), _fmt(b["first_warning_latency_s"], ".1f"),
+                          _fmt(b["launch_error_km"], ".2f"),
+                          f"{msgs['received']} / {msgs['rejected']}" if view == "shared" else "")
+    return table
+
+
+def _fmt(value, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
 def run_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print score.json instead of the table.")] = False,
+    bus: Annotated[str, typer.Option("--bus", help="memory:// or nats://[user:pw@]host:port")] = "memory://",
+    db: Annotated[str, typer.Option("--db", help="sqlite:// (temporary), sqlite:///DIR or postgresql://…")] = (
+        "sqlite://"
+    ),
 ) -> None:
     """Simulate + fuse + score a scenario: per-launch table, DIR/score.json and DIR/warnings.json."""
-    run = run_scored(scenario, out, seed, show_progress=not json_out)
+    run = run_scored(scenario, out, seed, show_progress=not json_out, bus=bus, db=db)
     if json_out:
         typer.echo(json.dumps(run.score))
         return
     console = Console()
     console.print(format_score_table(run.score, f"{run.score['scenario']} (seed {run.score['seed']})"))
     console.print(format_score_footer(run.score))
+    if "sharing" in run.score:
+        console.print(format_sharing(run.score["sharing"]))
     console.print(f"wrote {out / 'score.json'} and {out / 'warnings.json'}")
 
 
