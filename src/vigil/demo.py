@@ -12,7 +12,7 @@ from .coverage.analysis import compute_coverage
 from .coverage.commands import format_sharing_table, gap_map_path, load_partners, plot_coverage
 from .coverage.grid import Grid
 from .errors import ConfigError
-from .fusion.commands import run_scored
+from .fusion.commands import format_sharing, run_scored
 from .progress import progress_bar
 from .scoring.report import format_score_footer, format_score_table
 from .sensors.model import SensorModel
@@ -58,6 +58,8 @@ def demo(
     run = run_scored(scenario, out / "run")
     console.print(format_score_table(run.score, f"{run.score['scenario']} (seed {run.score['seed']})"))
     console.print(format_score_footer(run.score))
+    if "sharing" in run.score:
+        console.print(format_sharing(run.score["sharing"]))
     console.print(f"score, warnings and observations written to {out / 'run'}")
 
 
