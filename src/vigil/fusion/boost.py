@@ -44,8 +44,10 @@ def _predict(x, p, dt, q):
 
 @numba.njit(cache=True)
 def _ekf_sequence(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var):
-    """Predict/update the 9-state filter through detections in time order (compiled); returns ``t``."""
+    """Predict/update the 9-state filter through detections in time order (compiled); returns ``(x, P, t,
+    accepted)`` with ``accepted`` (N,) false for detections rejected (out of sequence or χ² > ``nis_max``)."""
     t = t0
+    accepted = np.zeros(times.size, dtype=np.bool_)
     f = np.eye(9)
     qm = np.zeros((9, 9))
     h = np.zeros((2, 9))
@@ -83,11 +85,12 @@ def _ekf_sequence(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_va
         s_inv = np.linalg.inv(s)
         if z @ s_inv @ z > nis_max:
             continue
+        accepted[i] = True
         k = ph @ s_inv
         x = x - k @ z
         ikh = np.eye(9) - k @ h
         p = ikh @ p @ ikh.T + sigma[i] ** 2 * (k @ k.T)
-    return x, p, t
+    return x, p, t, accepted
 
 
 def transition(dt: float) -> np.ndarray:
@@ -155,15 +158,17 @@ class LosExtendedKalmanFilter(BoostFilter):
         self.P = ikh @ self.P @ ikh.T + sigma_rad**2 * k @ k.T
         return float(z @ np.linalg.solve(s, z))
 
-    def run(self, times, pos, los, sigma, nis_max: float = NIS_REJECT) -> None:
+    def run(self, times, pos, los, sigma, nis_max: float = NIS_REJECT) -> np.ndarray:
         """Apply time-ordered detections (compiled); LOS with χ² > ``nis_max`` are skipped, and a gap longer
-        than :data:`STAGING_GAP_S` widens the acceleration (a staging may hide in it)."""
+        than :data:`STAGING_GAP_S` widens the acceleration (a staging may hide in it). Returns the ``(N,)``
+        mask of detections applied."""
         if not len(times):
-            return
+            return np.zeros(0, dtype=bool)
         e1, e2 = tangent_basis(np.asarray(los, dtype=float))
-        self.x, self.P, self.t = _ekf_sequence(self.x, self.P, self.t, float(self.q), np.asarray(times, float),
+        self.x, self.P, self.t, accepted = _ekf_sequence(self.x, self.P, self.t, float(self.q), np.asarray(times, float),
                                                np.asarray(pos, float), e1, e2, np.asarray(sigma, float),
                                                float(nis_max), STAGING_GAP_S, STAGING_ACC_SIGMA_M_S2**2)
+        return accepted
 
     def state_at(self, t_s: float):
         """Predicted ``(x, P)`` at ``t_s`` without changing the filter."""

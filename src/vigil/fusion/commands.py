@@ -100,8 +100,8 @@ def _value_of_sharing(scenario, result, bus: str, db: str, show_progress: bool) 
 def format_sharing(sharing: dict) -> Table:
     """Per partner: alone vs with its partners' releases (events seen, latency, launch-point error)."""
     table = Table(title=f"Value of sharing ({sharing['bus']}, {sharing['db']})")
-    for col in ("partner", "view", "launches seen", "triangulated", "first warning (median s)",
-                "launch error (median km)", "messages in / rejected"):
+    table.caption = "medians over launches; 'stereo': launches triangulated from two or more satellites"
+    for col in ("partner", "view", "seen", "stereo", "1st warning s", "launch err km", "msgs in/rej"):
         table.add_column(col, justify="left" if col in ("partner", "view") else "right")
     for pid, part in sharing["partners"].items():
         for view in ("alone", "shared"):

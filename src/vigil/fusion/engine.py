@@ -36,6 +36,7 @@ PREGATE_M = 30_000.0  # a string's ray this far from an event's prediction is no
 MERGE_DISTANCE_M = 50_000.0  # two live events whose filters are this close are tested as one object
 DEGRADE_FACTOR = 4.0  # a refit whose launch covariance grows this much is a side minimum: keep the old
 RECENT_RAYS = 5  # rays of a new string tested against an event's prediction
+CUT_REJECTIONS = 3  # a string whose last detections are this many consecutive filter rejections is cut there
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class FusionEngine:
         warnings it issues. ``frame_key``: per-row sensor-frame key (reception time; default ``time_s``)."""
         changed = self.stringer.update(chunk.obs_id, chunk.sensor_id, chunk.partner_id, chunk.time_s,
                                        chunk.sensor_pos_ecef_m, chunk.los_ecef, chunk.los_sigma_rad,
-                                       frame_key=frame_key)
+                                       frame_key=frame_key, predictor=self._los_predictor())
         self._filter(chunk, changed)
         self.stringer.prune(now)
         free = [s for s in self.stringer.strings.values() if s.confirmed and s.string_id not in self._owner]
@@ -111,22 +112,76 @@ class FusionEngine:
         return self._estimate(now, final=True)
 
     # --- stages ----------------------------------------------------------------------------------
+    def _los_predictor(self):
+        """String continuation by the events' filters (see :meth:`GatedAssignmentStringer.update`): a string of a
+        live stereo event is continued where its event's filter predicts the object, not where the string's own
+        2-point extrapolation points — two plumes crossing in one sensor's view keep their identities, and a
+        string back from a gap (staging) is not captured by another plume near its stale extrapolation."""
+        live = [e for e in self.events if e.filter is not None and e.burnout is None and not e.mono]
+        if not live:
+            return None
+        index = {id(e): k for k, e in enumerate(live)}
+        x = np.array([e.filter.x for e in live])
+        cov = np.array([e.filter.P for e in live])
+        t_f = np.array([e.filter.t for e in live])
+        q = self.config.jerk_psd_m2_s5
+
+        def predict(strings, t, sensor_pos):
+            which = np.array([index.get(id(self._owner.get(s.string_id)), -1) for s in strings])
+            mask = which >= 0
+            k = which[mask]
+            dt = t - t_f[k]
+            c = np.stack([np.ones_like(dt), dt, 0.5 * dt**2], -1)  # position row of F(dt), per block
+            pos = np.einsum("sb,sbi->si", c, x[k].reshape(-1, 3, 3))
+            blocks = cov[k].reshape(-1, 3, 3, 3, 3)  # (S, a, i, b, j)
+            p_pos = np.einsum("sa,saibj,sb->sij", c, blocks, c) + (q * np.abs(dt) ** 5 / 20)[:, None, None] * np.eye(3)
+            d = pos - sensor_pos
+            rho = np.linalg.norm(d, axis=-1)
+            u = d / rho[:, None]
+            proj = np.eye(3) - u[:, :, None] * u[:, None, :]
+            u_all = np.zeros((len(strings), 3))
+            cov_all = np.zeros((len(strings), 3, 3))
+            u_all[mask] = u
+            cov_all[mask] = proj @ p_pos @ proj / rho[:, None, None] ** 2
+            return mask, u_all, cov_all
+
+        return predict
+
     def _filter(self, chunk: ObservationBatch, changed: list[SensorString]) -> None:
-        """Run each live event's filter through its new detections of this chunk (compiled, in time order)."""
-        rows: dict[int, list[int]] = {}
+        """Run each live event's filter through its new detections of this chunk (compiled, in time order);
+        cut strings whose latest detections the filter keeps rejecting (:meth:`_count_rejections`)."""
+        rows: dict[int, list[tuple[int, SensorString]]] = {}
         index = {int(i): k for k, i in enumerate(chunk.obs_id)}
         events = {}
         for s in changed:
             event = self._owner.get(s.string_id)
             if event is None or event.filter is None or event.burnout is not None:
                 continue
-            new = [index[i] for i in s.obs_index[-RECENT_RAYS:] if i in index]
+            new = [(index[i], s) for i in s.obs_index[-RECENT_RAYS:] if i in index]
             rows.setdefault(id(event), []).extend(new)
             events[id(event)] = event
         for key, event in events.items():
-            k = np.array(sorted(rows[key], key=lambda r: chunk.time_s[r]), dtype=int)
-            event.filter.run(chunk.time_s[k], chunk.sensor_pos_ecef_m[k], chunk.los_ecef[k], chunk.los_sigma_rad[k])
+            pairs = sorted(rows[key], key=lambda rs: chunk.time_s[rs[0]])
+            k = np.array([r for r, _ in pairs], dtype=int)
+            ok = event.filter.run(chunk.time_s[k], chunk.sensor_pos_ecef_m[k], chunk.los_ecef[k],
+                                  chunk.los_sigma_rad[k])
             event.last_detection_s = max(event.last_detection_s, float(chunk.time_s[k].max()))
+            self._count_rejections(event, [s for _, s in pairs], ok)
+
+    def _count_rejections(self, event: FusedEvent, strings: list[SensorString], accepted: np.ndarray) -> None:
+        """Count each string's consecutive rejected detections; a string reaching :data:`CUT_REJECTIONS` while
+        its event's filter accepts other detections is cut before them (it jumped to another object). The tail
+        is a free string: it may join another event, pair, or die."""
+        for s, ok in zip(strings, accepted, strict=True):
+            s.rejections = 0 if ok else s.rejections + 1
+        if accepted.all() or not accepted.any():
+            return
+        for s in {id(s): s for s in strings}.values():
+            if s.rejections >= CUT_REJECTIONS and len(s) > s.rejections:
+                tail = self.stringer.split(s, len(s) - s.rejections)
+                event.dirty = True
+                if len(tail) and tail.string_id in self._owner:
+                    del self._owner[tail.string_id]
 
     def _extend(self, free: list[SensorString]) -> list[SensorString]:
         """Attach free strings to live stereo events by global assignment; return those left free."""

@@ -127,7 +127,12 @@ def _hermite(r0, v0, r1, v1, h, s):
 def sigma_points(mean, cov, kappa: float = UT_KAPPA):
     """``(2n+1, n)`` sigma points and weights ``(2n+1,)`` of a Gaussian (Julier & Uhlmann 2004)."""
     n = len(mean)
-    root = np.linalg.cholesky((n + kappa) * (cov + 1e-9 * np.eye(n)))  # jitter: keeps semi-definite P usable
+    cov = 0.5 * (cov + cov.T)
+    try:
+        root = np.linalg.cholesky((n + kappa) * (cov + 1e-9 * np.eye(n)))  # jitter: keeps semi-definite P usable
+    except np.linalg.LinAlgError:  # indefinite (round-off of an ill-conditioned fit): clip negative eigenvalues
+        vals, vecs = np.linalg.eigh(cov)
+        root = vecs * np.sqrt((n + kappa) * np.maximum(vals, 0.0))  # root @ root.T = (n + κ) cov
     pts = np.vstack([mean, mean + root.T, mean - root.T])
     w = np.full(2 * n + 1, 1.0 / (2 * (n + kappa)))
     w[0] = kappa / (n + kappa)

@@ -23,6 +23,7 @@ PREDICTION_SIGMA_GROWTH = 3.0  # 1σ of a 2-point linear LOS prediction one fram
 MAX_ANGULAR_ACCEL_RAD_S2 = 2.0e-5  # LOS acceleration margin (plume accel + HEO sensor motion), generous
 MAX_GAP_S = 20.0  # a string survives missed detections (and staging) for this long
 MIN_CONFIRMED = 2  # detections before a string is used (clutter: two false alarms in one 6σ gate ~1e-6)
+PREDICTED_NIS_GATE = 36.0  # χ² (2 dof) gate around a filter-predicted LOS (tail probability e^-18)
 
 
 @dataclass
@@ -37,6 +38,7 @@ class SensorString:
     positions: list[np.ndarray] = field(default_factory=list)
     los: list[np.ndarray] = field(default_factory=list)
     sigmas: list[float] = field(default_factory=list)
+    rejections: int = 0  # consecutive latest detections rejected by the owning event's filter
 
     def append(self, index: int, time_s: float, pos, los, sigma: float) -> None:
         self.obs_index.append(int(index))
@@ -83,7 +85,8 @@ class SensorString:
 
 
 def _predictions(strings: list[SensorString], t: float) -> tuple[np.ndarray, np.ndarray]:
-    """:meth:`SensorString.predict_los` and :meth:`SensorString.gate_rad` of many strings at once."""
+    """:meth:`SensorString.predict_los` and :meth:`SensorString.gate_rad` of many strings at once
+    (``(S, 3)``, ``(S,)``)."""
     n = np.array([len(s.times) for s in strings])
     last = np.array([s.los[-1] for s in strings])
     prev = np.array([s.los[-2] if len(s.los) > 1 else s.los[-1] for s in strings])
@@ -99,11 +102,56 @@ def _predictions(strings: list[SensorString], t: float) -> tuple[np.ndarray, np.
     return u, gate
 
 
+FORBIDDEN = 1e6  # assignment cost of a pair outside the gate
+
+
+def link_cost(strings: list[SensorString], t: float, los, sigma, predictor=None, sensor_pos=None) -> np.ndarray:
+    """``(D, S)`` cost of linking detections (unit ``los`` ``(D, 3)``, noise ``sigma`` ``(D,)``) to strings at
+    ``t``: the negative log-likelihood ``NIS + ln det(S/σ²)`` of the detection under each string's predicted
+    LOS (covariance ``S``), :data:`FORBIDDEN` outside the gate. The determinant term makes a stale string
+    with a wide gate lose a detection to a fresh string that predicts it well (the plain normalised angle
+    favoured the wide gate). Own extrapolation: isotropic ``S = (gate/6)²``, gated at 6σ; a ``predictor``
+    (see :meth:`GatedAssignmentStringer.update`; ``sensor_pos`` (3,) m is passed to it) replaces it, gated at
+    :data:`PREDICTED_NIS_GATE`."""
+    los = np.asarray(los, dtype=float)
+    u, gate = _predictions(strings, t)
+    sp = gate / GATE_SIGMAS
+    ang = np.arccos(np.clip(los @ u.T, -1.0, 1.0))  # (D, S)
+    nis = (ang / sp) ** 2
+    logdet = 4.0 * np.log(sp[None, :] / np.asarray(sigma)[:, None])
+    cost = np.where(ang <= gate, nis + logdet, FORBIDDEN)
+    if predictor is not None:
+        mask, up, cov = predictor(strings, t, sensor_pos)
+        if np.any(mask):
+            cols = np.flatnonzero(mask)
+            cost[:, cols] = _predicted_cost(los, np.asarray(sigma, dtype=float), up[cols], cov[cols])
+    return cost
+
+
+def _predicted_cost(los, sigma, u, cov) -> np.ndarray:
+    """``(D, S)`` NIS + ln det(S/σ²) of detections against predicted LOS ``u`` ``(S, 3)`` with angular
+    covariance ``cov`` ``(S, 3, 3)`` (rad²), gated at :data:`PREDICTED_NIS_GATE`."""
+    from .triangulate import tangent_basis
+
+    e1, e2 = tangent_basis(u)
+    e = np.stack([e1, e2], axis=1)  # (S, 2, 3)
+    s2 = np.einsum("sij,sjk,slk->sil", e, cov, e)  # (S, 2, 2)
+    var = np.asarray(sigma, dtype=float) ** 2  # (D,)
+    s_full = s2[None, :, :, :] + var[:, None, None, None] * np.eye(2)  # (D, S, 2, 2)
+    z = np.einsum("sij,dj->dsi", e, los)  # (D, S, 2) small angles off the prediction
+    inv = np.linalg.inv(s_full)
+    nis = np.einsum("dsi,dsij,dsj->ds", z, inv, z)
+    logdet = np.log(np.linalg.det(s_full) / var[:, None] ** 2)
+    ahead = los @ u.T > 0.0
+    return np.where((nis <= PREDICTED_NIS_GATE) & ahead, nis + logdet, FORBIDDEN)
+
+
 class Stringer(ABC):
     """Base of string builders: consume detections frame by frame, keep the strings."""
 
     @abstractmethod
-    def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None) -> list[SensorString]:
+    def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None,
+               predictor=None) -> list[SensorString]:
         """Add detections (parallel arrays of one chunk); return the strings that changed.
 
         ``frame_key`` (optional, parallel) groups detections into one sensor frame (default: ``time_s``; the
@@ -123,7 +171,12 @@ class GatedAssignmentStringer(Stringer):
         self._open: dict[str, list[SensorString]] = {}
         self._ids = itertools.count(1)
 
-    def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None) -> list[SensorString]:
+    def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None,
+               predictor=None) -> list[SensorString]:
+        """See :meth:`Stringer.update`. ``predictor(strings, t, sensor_pos)``, optional, returns
+        ``(mask (S,), u (S, 3), cov (S, 3, 3))`` — for the strings where ``mask`` is set, the LOS predicted by something better than the string's own
+        extrapolation (the engine passes its events' filters) and that prediction's angular covariance (rad²,
+        measurement noise excluded)."""
         changed: dict[int, SensorString] = {}
         frame_key = np.asarray(time_s if frame_key is None else frame_key)
         order = np.lexsort((np.asarray(sensor_id).astype(str), frame_key))
@@ -132,21 +185,21 @@ class GatedAssignmentStringer(Stringer):
         for a, b in zip(starts[:-1], starts[1:], strict=True):
             rows = order[a:b]
             sensor = str(sensor_id[rows[0]])
-            for s in self._link_frame(sensor, str(partner_id[rows[0]]), rows, index, time_s, pos, los, sigma):
+            for s in self._link_frame(sensor, str(partner_id[rows[0]]), rows, index, time_s, pos, los, sigma,
+                                      predictor):
                 changed[s.string_id] = s
         return list(changed.values())
 
-    def _link_frame(self, sensor, partner, rows, index, time_s, pos, los, sigma):
+    def _link_frame(self, sensor, partner, rows, index, time_s, pos, los, sigma, predictor=None):
         t = float(time_s[rows[0]])
         open_ = [s for s in self._open.get(sensor, []) if t - s.times[-1] <= self.max_gap_s and s.times[-1] < t]
         self._open[sensor] = [s for s in self._open.get(sensor, []) if t - s.times[-1] <= self.max_gap_s]
         pairs = []
         if open_:
-            pred, gate = _predictions(open_, t)
-            ang = np.arccos(np.clip(np.asarray(los)[rows] @ pred.T, -1.0, 1.0))  # (detections, strings)
-            cost = np.where(ang <= gate, ang / gate, 1e6)
+            cost = link_cost(open_, t, np.asarray(los)[rows], np.asarray(sigma)[rows], predictor,
+                             np.asarray(pos)[rows[0]])
             ri, ci = linear_sum_assignment(cost)
-            pairs = [(r, c) for r, c in zip(ri, ci, strict=True) if cost[r, c] < 1e6]
+            pairs = [(r, c) for r, c in zip(ri, ci, strict=True) if cost[r, c] < FORBIDDEN]
         touched = []
         linked = set()
         for r, c in pairs:
@@ -162,6 +215,18 @@ class GatedAssignmentStringer(Stringer):
                 self._open[sensor].append(s)
                 touched.append(s)
         return touched
+
+    def split(self, s: SensorString, k: int) -> SensorString:
+        """Cut ``s`` before its ``k``-th detection: ``s`` keeps the head and is closed; the tail becomes a new
+        open string (returned). Used when the owning event's filter rejects the tail (a swapped string)."""
+        tail = SensorString(next(self._ids), s.sensor_id, s.partner_id, s.obs_index[k:], s.times[k:],
+                            s.positions[k:], s.los[k:], s.sigmas[k:])
+        del s.obs_index[k:], s.times[k:], s.positions[k:], s.los[k:], s.sigmas[k:]
+        s.rejections = 0
+        self.strings[tail.string_id] = tail
+        group = self._open.setdefault(s.sensor_id, [])
+        self._open[s.sensor_id] = [o for o in group if o is not s] + [tail]
+        return tail
 
     def prune(self, now_s: float) -> None:
         """Forget unconfirmed strings that can no longer grow (keeps memory bounded on long runs)."""

@@ -21,6 +21,10 @@ Handler = Callable[[Message], StoredRecord | None]
 """Turns a bus message into the record to store, or ``None`` to drop it (it is acked, not stored);
 it may raise :class:`~vigil.errors.MessageError`, which drops the message the same way."""
 
+BatchHandler = Callable[[list[Message]], list[StoredRecord | None]]
+"""Handles a whole fetched batch at once (e.g. one replay query for all of it): one record or ``None``
+per message, in order. A :class:`~vigil.errors.MessageError` drops the whole batch's records (acked)."""
+
 FETCH_BATCH = 256
 """Messages pulled, stored in one transaction, and acked per round."""
 FETCH_TIMEOUT_S = 0.5
@@ -55,26 +59,43 @@ def subject_record(message: Message) -> StoredRecord:
     return StoredRecord(message.msg_id, sender, recipient, record_type, created_at, message.data.decode())
 
 
+def handle_each(handler: Handler) -> BatchHandler:
+    """A batch handler that calls ``handler`` per message (a MessageError drops that message only)."""
+
+    def handle(messages: list[Message]) -> list[StoredRecord | None]:
+        out: list[StoredRecord | None] = []
+        for message in messages:
+            try:
+                out.append(handler(message))
+            except MessageError:
+                out.append(None)
+        return out
+
+    return handle
+
+
 async def ingest_batch(
     sub: Subscription,
     store: Store,
-    handler: Handler,
+    handler: Handler | None,
     stats: IngestStats,
     batch: int = FETCH_BATCH,
     timeout: float = FETCH_TIMEOUT_S,
+    *,
+    handle_many: BatchHandler | None = None,
 ) -> int:
-    """One round: fetch up to ``batch``, handle, commit, then ack. Returns the number fetched."""
+    """One round: fetch up to ``batch``, handle (``handle_many`` if given, else ``handler`` per message),
+    commit, then ack. Returns the number fetched."""
     messages = await sub.fetch(batch, timeout)
-    records: list[StoredRecord] = []
-    for message in messages:
-        try:
-            record = handler(message)
-        except MessageError:
-            record = None
-        if record is None:
-            stats.dropped += 1
-        else:
-            records.append(record)
+    if not messages:
+        return 0
+    many = handle_many or handle_each(handler or subject_record)
+    try:
+        outcomes = many(messages)
+    except MessageError:
+        outcomes = [None] * len(messages)
+    records = [r for r in outcomes if r is not None]
+    stats.dropped += len(messages) - len(records)
     new = await asyncio.to_thread(store.put_many, records) if records else 0
     for message in messages:  # only after the commit above
         await message.ack()

@@ -21,6 +21,7 @@ Three grids, each chosen so that the receiver can check *exactly* (up to float r
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -101,64 +102,77 @@ def latlon_on_grid(lat_deg: float, lon_deg: float, precision_m: float) -> bool:
     return _on_grid(lon_deg, lon_step(lat_deg, _lon_q_deg(precision_m), 180.0))
 
 
-def ellipsoid_hit(r_m: np.ndarray, u: np.ndarray) -> float | None:
+def ellipsoid_hit(r_m: Sequence[float], u: Sequence[float]) -> float | None:
     """Distance (m) along unit ``u`` from ``r_m`` (ECEF, outside the Earth) to the WGS84 ellipsoid, or None.
 
     Scales ECEF by (1/a, 1/a, 1/b) so that the ellipsoid is the unit sphere, then solves the quadratic
     for the nearer root; None when the line misses or the ellipsoid lies behind the sensor.
+    (Plain floats: on one 3-vector, ``math`` is ~10x faster than numpy.)
     """
-    s = np.array([1.0 / WGS84_A_M, 1.0 / WGS84_A_M, 1.0 / WGS84_B_M])
-    p, d = r_m * s, u * s
-    aa, bb, cc = d @ d, 2.0 * (p @ d), p @ p - 1.0
+    px, py, pz = r_m[0] / WGS84_A_M, r_m[1] / WGS84_A_M, r_m[2] / WGS84_B_M
+    dx, dy, dz = u[0] / WGS84_A_M, u[1] / WGS84_A_M, u[2] / WGS84_B_M
+    aa = dx * dx + dy * dy + dz * dz
+    bb = 2.0 * (px * dx + py * dy + pz * dz)
+    cc = px * px + py * py + pz * pz - 1.0
     disc = bb * bb - 4.0 * aa * cc
     if disc < 0.0:
         return None
     t = (-bb - math.sqrt(disc)) / (2.0 * aa)
-    return t if t > 0.0 else None
+    return float(t) if t > 0.0 else None
 
 
-def height_m(r_m: np.ndarray) -> float:
+def height_m(r_m: Sequence[float]) -> float:
     """Height (m) above the WGS84 ellipsoid of ECEF ``r_m`` (3,)."""
-    return float(ecef_to_geodetic(r_m)[2])
+    return float(ecef_to_geodetic(np.asarray(r_m, dtype=float))[2])
 
 
-def earth_range_m(r_m: np.ndarray, u: np.ndarray) -> float:
-    """Range (m) used for the line-of-sight quantum: to the ellipsoid, or to closest approach on a miss."""
+def heights_m(r_m: np.ndarray) -> np.ndarray:
+    """Heights (m) above the WGS84 ellipsoid of ECEF positions ``(N, 3)``: one vectorised call per batch."""
+    return np.asarray(ecef_to_geodetic(np.asarray(r_m, dtype=float).reshape(-1, 3))[2], dtype=float)
+
+
+def earth_range_m(r_m: Sequence[float], u: Sequence[float], floor_m: float | None = None) -> float:
+    """Range (m) used for the line-of-sight quantum: to the ellipsoid, or to closest approach on a miss;
+    never below ``floor_m``, the height of ``r_m`` (computed when not given)."""
     hit = ellipsoid_hit(r_m, u)
-    floor_m = height_m(r_m)
+    if floor_m is None:
+        floor_m = height_m(r_m)
     if hit is not None:
         return max(hit, floor_m)
-    along = float(r_m @ u)
-    closest_m = -along if along < 0.0 else float(np.linalg.norm(r_m))  # pointing away: to the centre
-    return max(closest_m, floor_m)
+    along = r_m[0] * u[0] + r_m[1] * u[1] + r_m[2] * u[2]
+    closest_m = -along if along < 0.0 else math.hypot(r_m[0], r_m[1], r_m[2])  # pointing away: to the centre
+    return float(max(closest_m, floor_m))
 
 
-def _snap_unit(u: np.ndarray, q: float) -> np.ndarray:
+def _snap_unit(u: Sequence[float], q: float) -> list[float]:
     el, az = _snap_angle_pair(math.atan2(u[2], math.hypot(u[0], u[1])), math.atan2(u[1], u[0]), q, math.pi)
-    return np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
+    return [math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)]
 
 
-def coarsen_los(r_m: np.ndarray, u: np.ndarray, precision_m: float) -> tuple[np.ndarray, float]:
+def coarsen_los(r_m: Sequence[float], u: Sequence[float], precision_m: float,
+                floor_m: float | None = None) -> tuple[np.ndarray, float]:
     """Line of sight ``u`` (3,) from the coarsened sensor position ``r_m`` rounded to precision_m / range.
 
     Returns the rounded unit vector and its quantum ``q`` (rad) with ``q >= precision_m / range(rounded)``.
     The range depends on the rounded direction, so iterate; if that does not settle, use the sensor
-    height, a lower bound of every range.
+    height (``floor_m``, computed when not given), a lower bound of every range.
     """
-    q = precision_m / earth_range_m(r_m, u)
+    floor_m = height_m(r_m) if floor_m is None else floor_m
+    q = precision_m / earth_range_m(r_m, u, floor_m)
     for _ in range(_LOS_ITERATIONS):
         u_s = _snap_unit(u, q)
-        needed = precision_m / earth_range_m(r_m, u_s)
+        needed = precision_m / earth_range_m(r_m, u_s, floor_m)
         if q >= needed:
-            return u_s, q
+            return np.array(u_s), q
         q = needed * (1.0 + 1e3 * QUANTUM_REL_TOL)
-    q = precision_m / height_m(r_m) * (1.0 + 1e3 * QUANTUM_REL_TOL)
-    return _snap_unit(u, q), q
+    q = precision_m / floor_m * (1.0 + 1e3 * QUANTUM_REL_TOL)
+    return np.array(_snap_unit(u, q)), q
 
 
-def los_violation(r_m: np.ndarray, u: np.ndarray, q: float, precision_m: float) -> str | None:
+def los_violation(r_m: Sequence[float], u: Sequence[float], q: float, precision_m: float,
+                  floor_m: float | None = None) -> str | None:
     """Why the line of sight ``u`` with quantum ``q`` is finer than ``precision_m``, or None when it is not."""
-    needed = precision_m / earth_range_m(r_m, u)
+    needed = precision_m / earth_range_m(r_m, u, floor_m)
     if q < needed * (1.0 - QUANTUM_REL_TOL):
         return f"los_quantum_rad {q:.3e} is finer than precision_m / range = {needed:.3e}"
     el = math.atan2(u[2], math.hypot(u[0], u[1]))
@@ -183,17 +197,38 @@ def coarsen_record(record_type: str, payload: dict[str, Any], precision_m: float
     diagonal by ``precision_m²/12`` and an observation's ``los_sigma_rad`` by ``q²/12`` in quadrature.
     Raises ValueError when an observation's sensor is not above the ellipsoid.
     """
-    out = dict(payload)
+    out = coarsen_records(record_type, [payload], precision_m)[0]
+    if isinstance(out, str):
+        raise ValueError(out)
+    return out
+
+
+def coarsen_records(record_type: str, payloads: Sequence[dict[str, Any]], precision_m: float) -> list[dict[str, Any] | str]:
+    """:func:`coarsen_record` over a batch of *valid* records: each coarsened copy, or the reason (str) it
+    cannot be coarsened. Sensor heights are computed in one vectorised call for the whole batch."""
+    if record_type != "observation":
+        return [_coarsen_other(record_type, payload, precision_m) for payload in payloads]
+    if not payloads:
+        return []
     p = precision_m
-    if record_type == "observation":
-        r = np.asarray(snap_ecef(payload["sensor_pos_ecef_m"], p))
-        if height_m(r) <= 0.0:
-            raise ValueError("sensor_pos_ecef_m is not above the WGS84 ellipsoid")
-        u, q = coarsen_los(r, np.asarray(payload["los_ecef"], dtype=float), p)
-        out["sensor_pos_ecef_m"], out["los_ecef"], out["los_quantum_rad"] = r.tolist(), u.tolist(), float(q)
+    snapped = np.round(np.array([pl["sensor_pos_ecef_m"] for pl in payloads], dtype=float) / p) * p
+    out: list[dict[str, Any] | str] = []
+    for payload, r, h in zip(payloads, snapped.tolist(), heights_m(snapped).tolist(), strict=True):
+        if not h > 0.0:
+            out.append("sensor_pos_ecef_m is not above the WGS84 ellipsoid")
+            continue
+        u, q = coarsen_los(r, payload["los_ecef"], p, h)
+        rec = dict(payload)
+        rec["sensor_pos_ecef_m"], rec["los_ecef"], rec["los_quantum_rad"] = r, u.tolist(), float(q)
         if payload.get("los_sigma_rad") is not None:
-            out["los_sigma_rad"] = math.sqrt(payload["los_sigma_rad"] ** 2 + q * q / 12.0)
-    elif record_type == "track":
+            rec["los_sigma_rad"] = math.sqrt(payload["los_sigma_rad"] ** 2 + q * q / 12.0)
+        out.append(rec)
+    return out
+
+
+def _coarsen_other(record_type: str, payload: dict[str, Any], p: float) -> dict[str, Any]:
+    out = dict(payload)
+    if record_type == "track":
         out["pos_ecef_m"] = snap_ecef(payload["pos_ecef_m"], p)
         if payload.get("cov") is not None:
             out["cov"] = [list(row) for row in payload["cov"]]
@@ -219,16 +254,33 @@ def _area_on_grid(area: dict[str, Any], p: float) -> bool:
 
 def precision_violation(record_type: str, payload: dict[str, Any], precision_m: float) -> str | None:
     """None when every position of a *valid* record is on the grids of ``precision_m``; else why not."""
+    return precision_violations(record_type, [payload], precision_m)[0]
+
+
+def precision_violations(record_type: str, payloads: Sequence[dict[str, Any]], precision_m: float) -> list[str | None]:
+    """:func:`precision_violation` over a batch of *valid* records (sensor heights in one vectorised call)."""
     p = precision_m
-    if record_type == "observation":
-        r = np.asarray(payload["sensor_pos_ecef_m"], dtype=float)
+    if record_type != "observation":
+        return [_other_violation(record_type, payload, p) for payload in payloads]
+    out: list[str | None] = [None] * len(payloads)
+    on_grid = []
+    for i, payload in enumerate(payloads):
         if not ecef_on_grid(payload["sensor_pos_ecef_m"], p):
-            return f"sensor_pos_ecef_m is finer than the {p:g} m grid"
-        if height_m(r) <= 0.0:
-            return "sensor_pos_ecef_m is not above the WGS84 ellipsoid"
-        if payload.get("los_quantum_rad") is None:
-            return "los_quantum_rad is missing, so the line of sight may be finer than agreed"
-        return los_violation(r, np.asarray(payload["los_ecef"], dtype=float), payload["los_quantum_rad"], p)
+            out[i] = f"sensor_pos_ecef_m is finer than the {p:g} m grid"
+        elif payload.get("los_quantum_rad") is None:
+            out[i] = "los_quantum_rad is missing, so the line of sight may be finer than agreed"
+        else:
+            on_grid.append(i)
+    if on_grid:
+        heights = heights_m(np.array([payloads[i]["sensor_pos_ecef_m"] for i in on_grid], dtype=float)).tolist()
+        for i, h in zip(on_grid, heights, strict=True):
+            r, payload = payloads[i]["sensor_pos_ecef_m"], payloads[i]
+            out[i] = ("sensor_pos_ecef_m is not above the WGS84 ellipsoid" if not h > 0.0 else
+                      los_violation(r, payload["los_ecef"], payload["los_quantum_rad"], p, h))
+    return out
+
+
+def _other_violation(record_type: str, payload: dict[str, Any], p: float) -> str | None:
     if record_type == "track":
         return None if ecef_on_grid(payload["pos_ecef_m"], p) else f"pos_ecef_m is finer than the {p:g} m grid"
     if record_type == "warning":

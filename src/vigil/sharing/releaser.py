@@ -10,6 +10,10 @@ Steps, in order (each failing step is a :class:`Denial` naming the clause):
    decide on the very same numbers;
 5. sign (Ed25519 over RFC 8785 canonical JSON) and queue until ``release_at = now_s + delay_s``;
    :meth:`Releaser.due` hands out the envelopes whose time has come, in release order.
+
+:meth:`Releaser.release_many` does the same for a batch of records of one type (steps 1–4 per record,
+coarsening vectorised over the batch) and may pack up to ``per_envelope`` released records into one
+envelope signed once; :meth:`Releaser.release` is the one-record case.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +30,9 @@ import numpy as np
 from ..errors import ConfigError
 from .agreement import Agreement, Direction
 from .audit import AuditLog
-from .envelope import Envelope, canonical_bytes, new_msg_id, sign_envelope
+from .envelope import MAX_RECORDS, Envelope, canonical_bytes, new_msg_id, sign_envelope
 from .keys import Signer
-from .precision import coarsen_record
+from .precision import coarsen_records
 from .records import RECORD_TYPES, released_fields, validate_record
 
 
@@ -51,11 +55,19 @@ def _json_types(value: Any) -> Any:
     return value
 
 
+def _body_digest(env: Envelope) -> dict[str, Any]:
+    """What the audit keeps of a released body: SHA-256 of the canonical payload (or records list)."""
+    if env.payload is not None:
+        return {"payload_sha256": hashlib.sha256(canonical_bytes(env.payload)).hexdigest()}
+    return {"records": len(env.records or ()),
+            "records_sha256": hashlib.sha256(canonical_bytes(env.records)).hexdigest()}
+
+
 class Releaser:
     """Releases records from ``sender_id`` to the other party of ``agreement``.
 
-    ``audit`` (optional) receives one ``release`` or ``denial`` entry per call; ``new_id`` makes message
-    ids (uuid4 by default; inject a counter for reproducible tests).
+    ``audit`` (optional) receives one ``denial`` entry per denied record and one ``release`` entry per
+    envelope; ``new_id`` makes message ids (uuid4 by default; inject a counter for reproducible tests).
     """
 
     def __init__(self, agreement: Agreement, sender_id: str, signer: Signer, audit: AuditLog | None = None,
@@ -76,16 +88,40 @@ class Releaser:
 
         Returns the signed envelopes (one per recipient; one here), also queued for :meth:`due`, or a Denial.
         """
-        outcome = self._apply(record_type, record, now_s)
-        if isinstance(outcome, Denial):
+        envelopes, denials = self.release_many(record_type, [record], now_s)
+        return denials[0][1] if denials else envelopes
+
+    def release_many(self, record_type: str, records: Sequence[dict[str, Any]], now_s: float,
+                     per_envelope: int = 1) -> tuple[list[Envelope], list[tuple[int, Denial]]]:
+        """:meth:`release` for a batch of records of one type at ``now_s`` (UTC POSIX s).
+
+        Every record is judged on its own (denials are ``(index, Denial)`` pairs, each audited); the
+        released ones are signed ``per_envelope`` at a time (1 ≤ per_envelope ≤ MAX_RECORDS), in order:
+        a group of one goes out as a single-record envelope, larger ones as one batch envelope.
+        """
+        if not 1 <= per_envelope <= MAX_RECORDS:
+            raise ConfigError(f"releaser: per_envelope {per_envelope} is not in 1..{MAX_RECORDS}")
+        denials: list[tuple[int, Denial]] = []
+        common = self._policy_denial(record_type, now_s)
+        released: list[tuple[int, dict[str, Any]]] = []
+        if common is not None:
+            denials = [(i, common) for i in range(len(records))]
+        else:
+            released = self._judge(record_type, records, denials)
+        envelopes: list[Envelope] = []
+        for start in range(0, len(released), per_envelope):
+            envelopes += self._sign_group(record_type, released[start:start + per_envelope], now_s, denials)
+        denials.sort(key=lambda pair: pair[0])
+        for _, denial in denials:
             self._log("denial", {"recipient": self.recipient, "record_type": record_type,
-                                 "clause": outcome.clause, "reason": outcome.reason})
-            return outcome
-        heapq.heappush(self._queue, (outcome.release_at, next(self._order), outcome))
-        self._log("release", {"msg_id": outcome.msg_id, "recipient": self.recipient, "record_type": record_type,
-                              "release_at": outcome.release_at,
-                              "payload_sha256": hashlib.sha256(canonical_bytes(outcome.payload)).hexdigest()})
-        return [outcome]
+                                 "clause": denial.clause, "reason": denial.reason})
+        for env in envelopes:
+            heapq.heappush(self._queue, (env.release_at, next(self._order), env))
+            if self.audit is not None:
+                self._log("release", {"msg_id": env.msg_id, "recipient": self.recipient,
+                                      "record_type": record_type, "release_at": env.release_at,
+                                      **_body_digest(env)})
+        return envelopes, denials
 
     def due(self, now_s: float) -> list[Envelope]:
         """Queued envelopes with ``release_at <= now_s``, removed from the queue, earliest first."""
@@ -98,7 +134,7 @@ class Releaser:
     def pending(self) -> int:
         return len(self._queue)
 
-    def _apply(self, record_type: str, record: dict[str, Any], now_s: float) -> Envelope | Denial:
+    def _policy_denial(self, record_type: str, now_s: float) -> Denial | None:
         invalid = self.agreement.validity_violation(now_s)
         if invalid is not None:
             return Denial("validity", invalid[1])
@@ -108,27 +144,55 @@ class Releaser:
         if d is None or record_type not in d.types:
             return Denial("types", f"{self.agreement.label} does not release {record_type} records "
                                    f"{self.sender_id}->{self.recipient}")
-        if not isinstance(record, dict):
-            return Denial("record", f"record is a {type(record).__name__}, not an object")
+        return None
+
+    def _judge(self, record_type: str, records: Sequence[Any],
+               denials: list[tuple[int, Denial]]) -> list[tuple[int, dict[str, Any]]]:
+        """Strip, validate, coarsen (one vectorised pass) and judge the region of each record."""
+        d = self.direction
+        assert d is not None  # _policy_denial passed
         allowed = released_fields(record_type)
-        payload = {k: _json_types(v) for k, v in record.items() if k in allowed}
-        reason = validate_record(record_type, payload)
-        if reason is not None:
-            return Denial("record", reason)
-        try:
-            payload = coarsen_record(record_type, payload, d.precision_m)
-        except ValueError as err:
-            return Denial("record", str(err))
-        outside = d.region_violation(record_type, payload)
-        if outside is not None:
-            return Denial("region", outside)
+        valid: list[tuple[int, dict[str, Any]]] = []
+        for i, record in enumerate(records):
+            if not isinstance(record, dict):
+                denials.append((i, Denial("record", f"record is a {type(record).__name__}, not an object")))
+                continue
+            payload = {k: _json_types(v) for k, v in record.items() if k in allowed}
+            reason = validate_record(record_type, payload)
+            if reason is not None:
+                denials.append((i, Denial("record", reason)))
+            else:
+                valid.append((i, payload))
+        coarse = coarsen_records(record_type, [pl for _, pl in valid], d.precision_m)
+        released = []
+        for (i, _), payload in zip(valid, coarse, strict=True):
+            if isinstance(payload, str):  # e.g. a sensor not above the ellipsoid
+                denials.append((i, Denial("record", payload)))
+                continue
+            outside = d.region_violation(record_type, payload)
+            if outside is None:
+                released.append((i, payload))
+            else:
+                denials.append((i, Denial("region", outside)))
+        return released
+
+    def _sign_group(self, record_type: str, group: list[tuple[int, dict[str, Any]]], now_s: float,
+                    denials: list[tuple[int, Denial]]) -> list[Envelope]:
+        """One signed envelope for ``group`` (single-record form for one record); a record without a
+        canonical form (e.g. an integer beyond 2**53) is denied on its own and the rest still go out."""
+        d = self.direction
+        assert d is not None
+        body = {"payload": group[0][1]} if len(group) == 1 else {"records": [pl for _, pl in group]}
         envelope = Envelope(msg_id=self._new_id(), sender=self.sender_id, recipient=self.recipient,
                             key_id=self.signer.key_id, record_type=record_type, created_at=float(now_s),
-                            release_at=float(now_s) + d.delay_s, payload=payload)
+                            release_at=float(now_s) + d.delay_s, **body)
         try:
-            return sign_envelope(envelope, self.signer)
-        except ValueError as err:  # rfc8785: a number JSON cannot carry exactly (e.g. an id beyond 2**53)
-            return Denial("record", f"payload: {err}")
+            return [sign_envelope(envelope, self.signer)]
+        except ValueError as err:  # a number JSON cannot carry exactly (e.g. an id beyond 2**53)
+            if len(group) == 1:
+                denials.append((group[0][0], Denial("record", f"payload: {err}")))
+                return []
+        return [env for one in group for env in self._sign_group(record_type, [one], now_s, denials)]
 
     def _log(self, kind: str, detail: dict[str, Any]) -> None:
         if self.audit is not None:

@@ -25,6 +25,7 @@ from vigil.sharing.migrations import MIGRATIONS
 T = TypeVar("T")
 
 _COLUMNS = "message_id, sender, recipient, record_type, created_at, payload_json"
+_SEEN_CHUNK = 500  # ids per IN (...) list: under SQLite's 999 host parameters of old builds
 _INSERT = f"INSERT INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING"
 
 
@@ -83,6 +84,10 @@ class Store(ABC):
     def seen(self, message_id: str) -> bool:
         """Whether ``message_id`` is stored."""
         return self.get(message_id) is not None
+
+    def seen_many(self, message_ids: Sequence[str]) -> set[str]:
+        """Those of ``message_ids`` that are stored (SQL stores: one query per 500 ids)."""
+        return {m for m in message_ids if self.seen(m)}
 
     @abstractmethod
     def append_audit(self, entry: Mapping[str, Any]) -> int:
@@ -168,6 +173,20 @@ class SqlStore(Store):
             return int(cur.rowcount)
 
         return self._run(work)
+
+    def seen_many(self, message_ids: Sequence[str]) -> set[str]:
+        ids = list(dict.fromkeys(message_ids))
+
+        def work(cur: Any) -> set[str]:
+            found: set[str] = set()
+            for start in range(0, len(ids), _SEEN_CHUNK):
+                chunk = ids[start:start + _SEEN_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                cur.execute(self._sql(f"SELECT message_id FROM records WHERE message_id IN ({marks})"), chunk)
+                found.update(row[0] for row in cur.fetchall())
+            return found
+
+        return self._run(work) if ids else set()
 
     def get(self, message_id: str) -> StoredRecord | None:
         def work(cur: Any) -> Any:
