@@ -80,6 +80,9 @@ def _lon_q_deg(precision_m: float) -> float:
     return precision_m * 180.0 / (math.pi * WGS84_A_M)
 
 
+_SEAM_TOL_DEG = 1e-9  # longitudes this close to ±180 are the same meridian
+
+
 def snap_latlon(lat_deg: float, lon_deg: float, precision_m: float) -> tuple[float, float]:
     """Geodetic point (deg) snapped to the grid of ``precision_m`` (module docstring)."""
     q_lat = lat_step_deg(precision_m)
@@ -89,9 +92,11 @@ def snap_latlon(lat_deg: float, lon_deg: float, precision_m: float) -> tuple[flo
     lat_s = k * q_lat
     step = lon_step(lat_s, _lon_q_deg(precision_m), 180.0)
     lon_s = round(lon_deg / step) * step
-    if lon_s > 180.0:
+    # One representative for the meridian ±180: rounding can land a hair either side of it, and a value just
+    # below +180 would snap again to just above it and wrap; the grid point there is always written -180.
+    if lon_s >= 180.0 - _SEAM_TOL_DEG:
         lon_s -= 360.0
-    elif lon_s < -180.0:
+    elif lon_s < -180.0 - _SEAM_TOL_DEG:
         lon_s += 360.0
     return lat_s, lon_s
 
