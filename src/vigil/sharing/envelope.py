@@ -26,6 +26,7 @@ import base64
 import binascii
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_serializer, model_validator
@@ -95,7 +96,7 @@ class Envelope(BaseModel):
             self._wire = canonical_bytes(self.model_dump())
         return self._wire
 
-    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Envelope:
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Envelope:
         copy = super().model_copy(update=update, deep=deep)
         copy._wire = None  # a changed copy must not reuse the original's bytes
         return copy

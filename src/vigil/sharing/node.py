@@ -128,19 +128,23 @@ def warning_from_record(sender: str, rec: dict[str, Any], epoch: str, received_a
     def rel(key: str) -> float | None:
         return None if rec.get(key) is None else _time_s(rec[key], e)
 
-    ellipse = {k: None if rec.get(k) is None else tuple(rec[k]) for k in ("launch_ellipse", "impact_ellipse")}
+    def ellipse(key: str) -> tuple[float, float, float] | None:
+        value = rec.get(key)
+        return None if value is None else (float(value[0]), float(value[1]), float(value[2]))
+
     try:
         return Warning(
             event_id=f"{sender}:{rec['event_id']}", version=int(rec.get("version") or 1), issued_at=received_at,
             class_=rec.get("class") or "unknown", launch_time_s=rel("launch_time") or 0.0,
             launch_time_sigma_s=float(rec.get("launch_time_sigma_s") or 0.0),
-            launch_lat_deg=rec["launch_lat_deg"], launch_lon_deg=rec["launch_lon_deg"], **ellipse,
+            launch_lat_deg=rec["launch_lat_deg"], launch_lon_deg=rec["launch_lon_deg"],
+            launch_ellipse=ellipse("launch_ellipse"), impact_ellipse=ellipse("impact_ellipse"),
             azimuth_deg=rec.get("azimuth_deg"), azimuth_sigma_deg=rec.get("azimuth_sigma_deg"),
             burnout_time_s=rel("burnout_time"), burnout_alt_m=rec.get("burnout_alt_m"),
             burnout_speed_m_s=rec.get("burnout_speed_m_s"), impact_time_s=rel("impact_time"),
             impact_lat_deg=rec.get("impact_lat_deg"), impact_lon_deg=rec.get("impact_lon_deg"),
             notification=rec.get("notification"),
-            sources=Sources((), sorted({sender, *(rec.get("sources") or [])})),
+            sources=Sources((), tuple(sorted({sender, *(rec.get("sources") or [])}))),
             confidence=float(rec["confidence"]) if rec.get("confidence") is not None else 1.0)
     except (KeyError, TypeError, ValueError) as err:
         raise DataError(f"warning from {sender}: {type(err).__name__}: {err}") from None

@@ -107,7 +107,7 @@ def latlon_on_grid(lat_deg: float, lon_deg: float, precision_m: float) -> bool:
     return _on_grid(lon_deg, lon_step(lat_deg, _lon_q_deg(precision_m), 180.0))
 
 
-def ellipsoid_hit(r_m: Sequence[float], u: Sequence[float]) -> float | None:
+def ellipsoid_hit(r_m: Sequence[float] | np.ndarray, u: Sequence[float] | np.ndarray) -> float | None:
     """Distance (m) along unit ``u`` from ``r_m`` (ECEF, outside the Earth) to the WGS84 ellipsoid, or None.
 
     Scales ECEF by (1/a, 1/a, 1/b) so that the ellipsoid is the unit sphere, then solves the quadratic

@@ -23,7 +23,7 @@ import heapq
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -33,7 +33,7 @@ from .audit import AuditLog
 from .envelope import MAX_RECORDS, Envelope, canonical_bytes, new_msg_id, sign_envelope
 from .keys import Signer
 from .precision import coarsen_records
-from .records import RECORD_TYPES, released_fields, validate_record
+from .records import RECORD_TYPES, RecordType, released_fields, validate_record
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,10 @@ def _body_digest(env: Envelope) -> dict[str, Any]:
     """What the audit keeps of a released body: SHA-256 of the canonical payload (or records list)."""
     if env.payload is not None:
         return {"payload_sha256": hashlib.sha256(canonical_bytes(env.payload)).hexdigest()}
-    return {"records": len(env.records or ()),
-            "records_sha256": hashlib.sha256(canonical_bytes(env.records)).hexdigest()}
+    return {
+        "records": len(env.records or ()),
+        "records_sha256": hashlib.sha256(canonical_bytes(env.records)).hexdigest(),
+    }
 
 
 class Releaser:
@@ -70,8 +72,14 @@ class Releaser:
     envelope; ``new_id`` makes message ids (uuid4 by default; inject a counter for reproducible tests).
     """
 
-    def __init__(self, agreement: Agreement, sender_id: str, signer: Signer, audit: AuditLog | None = None,
-                 new_id: Callable[[], str] = new_msg_id) -> None:
+    def __init__(
+        self,
+        agreement: Agreement,
+        sender_id: str,
+        signer: Signer,
+        audit: AuditLog | None = None,
+        new_id: Callable[[], str] = new_msg_id,
+    ) -> None:
         if sender_id not in agreement.parties:
             raise ConfigError(f"releaser: {sender_id!r} is not a party to agreement {agreement.label}")
         if signer.node_id != sender_id:
@@ -91,8 +99,9 @@ class Releaser:
         envelopes, denials = self.release_many(record_type, [record], now_s)
         return denials[0][1] if denials else envelopes
 
-    def release_many(self, record_type: str, records: Sequence[dict[str, Any]], now_s: float,
-                     per_envelope: int = 1) -> tuple[list[Envelope], list[tuple[int, Denial]]]:
+    def release_many(
+        self, record_type: str, records: Sequence[dict[str, Any]], now_s: float, per_envelope: int = 1
+    ) -> tuple[list[Envelope], list[tuple[int, Denial]]]:
         """:meth:`release` for a batch of records of one type at ``now_s`` (UTC POSIX s).
 
         Every record is judged on its own (denials are ``(index, Denial)`` pairs, each audited); the
@@ -110,17 +119,31 @@ class Releaser:
             released = self._judge(record_type, records, denials)
         envelopes: list[Envelope] = []
         for start in range(0, len(released), per_envelope):
-            envelopes += self._sign_group(record_type, released[start:start + per_envelope], now_s, denials)
+            envelopes += self._sign_group(record_type, released[start : start + per_envelope], now_s, denials)
         denials.sort(key=lambda pair: pair[0])
         for _, denial in denials:
-            self._log("denial", {"recipient": self.recipient, "record_type": record_type,
-                                 "clause": denial.clause, "reason": denial.reason})
+            self._log(
+                "denial",
+                {
+                    "recipient": self.recipient,
+                    "record_type": record_type,
+                    "clause": denial.clause,
+                    "reason": denial.reason,
+                },
+            )
         for env in envelopes:
             heapq.heappush(self._queue, (env.release_at, next(self._order), env))
             if self.audit is not None:
-                self._log("release", {"msg_id": env.msg_id, "recipient": self.recipient,
-                                      "record_type": record_type, "release_at": env.release_at,
-                                      **_body_digest(env)})
+                self._log(
+                    "release",
+                    {
+                        "msg_id": env.msg_id,
+                        "recipient": self.recipient,
+                        "record_type": record_type,
+                        "release_at": env.release_at,
+                        **_body_digest(env),
+                    },
+                )
         return envelopes, denials
 
     def due(self, now_s: float) -> list[Envelope]:
@@ -142,12 +165,16 @@ class Releaser:
         if record_type not in RECORD_TYPES:
             return Denial("types", f"{record_type!r} is not a record type ({', '.join(RECORD_TYPES)})")
         if d is None or record_type not in d.types:
-            return Denial("types", f"{self.agreement.label} does not release {record_type} records "
-                                   f"{self.sender_id}->{self.recipient}")
+            return Denial(
+                "types",
+                f"{self.agreement.label} does not release {record_type} records "
+                f"{self.sender_id}->{self.recipient}",
+            )
         return None
 
-    def _judge(self, record_type: str, records: Sequence[Any],
-               denials: list[tuple[int, Denial]]) -> list[tuple[int, dict[str, Any]]]:
+    def _judge(
+        self, record_type: str, records: Sequence[Any], denials: list[tuple[int, Denial]]
+    ) -> list[tuple[int, dict[str, Any]]]:
         """Strip, validate, coarsen (one vectorised pass) and judge the region of each record."""
         d = self.direction
         assert d is not None  # _policy_denial passed
@@ -165,27 +192,39 @@ class Releaser:
                 valid.append((i, payload))
         coarse = coarsen_records(record_type, [pl for _, pl in valid], d.precision_m)
         released = []
-        for (i, _), payload in zip(valid, coarse, strict=True):
-            if isinstance(payload, str):  # e.g. a sensor not above the ellipsoid
-                denials.append((i, Denial("record", payload)))
+        for (i, _), coarsened in zip(valid, coarse, strict=True):
+            if isinstance(coarsened, str):  # e.g. a sensor not above the ellipsoid
+                denials.append((i, Denial("record", coarsened)))
                 continue
-            outside = d.region_violation(record_type, payload)
+            outside = d.region_violation(record_type, coarsened)
             if outside is None:
-                released.append((i, payload))
+                released.append((i, coarsened))
             else:
                 denials.append((i, Denial("region", outside)))
         return released
 
-    def _sign_group(self, record_type: str, group: list[tuple[int, dict[str, Any]]], now_s: float,
-                    denials: list[tuple[int, Denial]]) -> list[Envelope]:
+    def _sign_group(
+        self,
+        record_type: str,
+        group: list[tuple[int, dict[str, Any]]],
+        now_s: float,
+        denials: list[tuple[int, Denial]],
+    ) -> list[Envelope]:
         """One signed envelope for ``group`` (single-record form for one record); a record without a
         canonical form (e.g. an integer beyond 2**53) is denied on its own and the rest still go out."""
         d = self.direction
         assert d is not None
         body = {"payload": group[0][1]} if len(group) == 1 else {"records": [pl for _, pl in group]}
-        envelope = Envelope(msg_id=self._new_id(), sender=self.sender_id, recipient=self.recipient,
-                            key_id=self.signer.key_id, record_type=record_type, created_at=float(now_s),
-                            release_at=float(now_s) + d.delay_s, **body)
+        envelope = Envelope(
+            msg_id=self._new_id(),
+            sender=self.sender_id,
+            recipient=self.recipient,
+            key_id=self.signer.key_id,
+            record_type=cast(RecordType, record_type),
+            created_at=float(now_s),
+            release_at=float(now_s) + d.delay_s,
+            **body,
+        )
         try:
             return [sign_envelope(envelope, self.signer)]
         except ValueError as err:  # a number JSON cannot carry exactly (e.g. an id beyond 2**53)
