@@ -48,3 +48,24 @@ def test_clutter_alone_rarely_forms_confirmed_strings():
     assert len(b) > 100  # ~144 false alarms over an hour from 4 sensors
     stringer = _string_all(b)
     assert not [s for s in stringer.strings.values() if s.confirmed]
+
+
+def test_an_event_takes_new_strings_of_two_sensors_in_one_chunk():
+    """Strings of two more sensors confirmed in the same chunk both join the live event at once (before: one
+    per event and chunk; the other stayed free and, in a 100-launch salvo, paired with a ghost: 101 events)."""
+    from vigil.fusion import FusionEngine
+
+    truth = boost_truth()
+    b = observe([truth], sensors(), np.random.default_rng(4))
+    late = np.isin(b.sensor_id, ["geo-b", "heo-b"])
+    start = np.floor(b.time_s[late].min()) + 6.0  # integer: both late sensors' first frames share a chunk
+    b = b.take(np.flatnonzero(~late | (b.time_s >= start)))
+    engine = FusionEngine()
+    checked = False
+    for _ in engine.run(b):
+        confirmed = {s.sensor_id for s in engine.stringer.strings.values() if s.confirmed}
+        if len(confirmed) == 4 and not checked:
+            (event,) = engine.events
+            assert {s.sensor_id for s in event.strings} == confirmed
+            checked = True
+    assert checked

@@ -81,3 +81,16 @@ def test_burnout_crlb_scales_as_sigma_squared_and_is_positive():
     c2 = burnout_crlb(b.time_s, b.sensor_pos_ecef_m, 2 * b.los_sigma_rad, r)
     np.testing.assert_allclose(c2, 4 * c1, rtol=1e-6, atol=1e-9)
     assert np.all(np.linalg.eigvalsh(c1) > 0)
+
+
+def test_launch_point_angles_are_wrapped_to_their_ranges():
+    """A fit may leave lat/lon outside their ranges (reference campaign: 134.96° and 239.32°); the estimate
+    names the same ECEF point inside [-90°, 90°] × [-180°, 180°)."""
+    from vigil.frames import geodetic_to_ecef
+    from vigil.fusion.launch import wrap_lat_lon
+
+    for lat, lon in [(134.96, 20.0), (-100.0, 170.0), (45.0, 239.32), (-30.0, -200.0), (270.0, 0.0)]:
+        w_lat, w_lon = wrap_lat_lon(np.radians(lat), np.radians(lon))
+        assert -np.pi / 2 <= w_lat <= np.pi / 2 and -np.pi <= w_lon < np.pi
+        same = geodetic_to_ecef(w_lat, w_lon, 0.0) - geodetic_to_ecef(np.radians(lat), np.radians(lon), 0.0)
+        assert np.linalg.norm(same) < 1e-6

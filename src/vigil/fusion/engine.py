@@ -184,20 +184,25 @@ class FusionEngine:
                     del self._owner[tail.string_id]
 
     def _extend(self, free: list[SensorString]) -> list[SensorString]:
-        """Attach free strings to live stereo events by global assignment; return those left free."""
+        """Attach free strings to live stereo events by global assignment, one per sensor (an event takes at
+        most one new string of each sensor per chunk, and may take strings of several sensors at once);
+        return those left free."""
         live = [e for e in self.events if e.filter is not None and e.burnout is None]
         if not free or not live:
             return free
         near = self._near(free, live)
-        cost = np.full(near.shape, 1e9)
-        for i, j in zip(*np.nonzero(near), strict=True):
-            cost[i, j] = self._track_cost(free[i], live[j])
-        cost = np.where(cost <= TRACK_GATE_CHI2_MEAN, cost, 1e9)
         taken = set()
-        for i, j in zip(*linear_sum_assignment(cost), strict=True):
-            if cost[i, j] < 1e9:
-                self._attach(live[j], free[i])
-                taken.add(i)
+        sensors = np.array([s.sensor_id for s in free])
+        for sensor in np.unique(sensors):
+            rows = np.flatnonzero(sensors == sensor)
+            cost = np.full((len(rows), len(live)), 1e9)
+            for i, j in zip(*np.nonzero(near[rows]), strict=True):
+                cost[i, j] = self._track_cost(free[rows[i]], live[j])
+            cost = np.where(cost <= TRACK_GATE_CHI2_MEAN, cost, 1e9)
+            for i, j in zip(*linear_sum_assignment(cost), strict=True):
+                if cost[i, j] < 1e9:
+                    self._attach(live[j], free[rows[i]])
+                    taken.add(int(rows[i]))
         return [s for i, s in enumerate(free) if i not in taken]
 
     @staticmethod

@@ -23,7 +23,7 @@ from .boost import LosExtendedKalmanFilter
 from .burnout import smooth_burnout
 from .classify import Classifier
 from .impact import ImpactPrediction, ImpactPredictor, ellipse_from_cov
-from .launch import LaunchEstimate
+from .launch import LaunchEstimate, track_azimuth
 from .polytrack import initial_theta
 from .strings import SensorString
 
@@ -101,6 +101,8 @@ def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: Impac
         event.burnout = BurnoutState(*smoothed)
     b = event.burnout
     event.class_ = classifier.classify(b.r, b.v)
+    if event.class_ == "space_launch" and event.launch is not None and np.all(np.isfinite(b.r)):
+        event.launch = track_azimuth(event.launch, b.r, b.cov6[:3, :3])
     event.impact = None
     if event.class_ == "ballistic":
         event.impact = predictor.predict(b.time_s, b.r, b.v, b.cov6, containment)
