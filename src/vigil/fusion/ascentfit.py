@@ -126,3 +126,29 @@ def levenberg_marquardt(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, m
             if lam > 1e12:
                 break
     return phi, jtj, chi2, iterations
+
+
+def seed_start(degree: int, first_horizontal: int, seed_times, seed_points, lags_s) -> np.ndarray:
+    """Batched :func:`vigil.fusion.launch.initial_phi`: the same launch-time scan (``t_L = min(seed_times) -
+    lag`` for each of ``lags_s``; per lag, the least-squares ground point + from-rest polynomial through the
+    triangulated ``seed_points`` ``(K, 3)`` m, scored by residual² + altitude²) solved for all lags at once by
+    one stacked QR instead of one SVD per lag; returns the start ``φ`` (same layout and rounding-level values:
+    tests/fusion check both agree)."""
+    from vigil.frames import ecef_to_geodetic, enu_basis
+
+    seed_times = np.asarray(seed_times, dtype=float)
+    seed_points = np.asarray(seed_points, dtype=float)
+    t_l = seed_times.min() - np.asarray(lags_s, dtype=float)  # (L,)
+    tau = seed_times[None, :] - t_l[:, None]  # (L, K)
+    a = np.stack([np.ones_like(tau)] + [tau**k / FACTORIALS[k] for k in range(2, degree + 1)], -1)  # (L, K, d)
+    q, r = np.linalg.qr(a)
+    coef = np.linalg.solve(r, np.einsum("lkd,kc->ldc", q, seed_points))  # (L, d, 3)
+    lat, lon, alt = ecef_to_geodetic(coef[:, 0])
+    resid = np.sum((a @ coef - seed_points) ** 2, axis=(1, 2)) + alt**2
+    best = int(np.argmin(resid))
+    lat, lon, coef = float(lat[best]), float(lon[best]), coef[best, 1:]
+    east, north, up = enu_basis(lat, lon)
+    horiz = coef @ east, coef @ north
+    az = math.atan2(float(np.sum(horiz[0] * np.abs(horiz[0]))), float(np.sum(horiz[1] * np.abs(horiz[1]))))
+    along = math.sin(az) * east + math.cos(az) * north
+    return np.concatenate([[lat, lon, t_l[best], az], coef @ up, (coef @ along)[first_horizontal - 2:]])

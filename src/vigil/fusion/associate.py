@@ -11,14 +11,16 @@ overlap, gated at :data:`GATE_CHI2_MEAN`. Among sensor pairs, ambiguities (salvo
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from itertools import combinations
 
+import numba
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .strings import SensorString
-from .triangulate import closest_approach
+from .strings import SensorString, _interpolate_rays
+from .triangulate import RANGE_PASSES
 
 GATE_CHI2_MEAN = 9.0  # mean normalised miss² accepted (true pairs average 1; 9 leaves room for heavy tails)
 MIN_OVERLAP = 2  # common instants needed before two strings may be paired
@@ -28,44 +30,114 @@ FORBIDDEN = 1e9
 
 def pair_cost(a: SensorString, b: SensorString) -> float:
     """Mean normalised miss² of ``a``'s rays against ``b`` interpolated to ``a``'s times (inf if unusable)."""
-    t, p, u, sigma = a.arrays()
-    pb, ub = b.interpolate(t)
-    ok = np.all(np.isfinite(ub), axis=-1)
-    if ok.sum() < MIN_OVERLAP:
+    ta, pa, ua, sa = a.arrays()
+    tb, pb, ub, sb = b.arrays()
+    return _pair_cost(ta, pa, ua, sa, tb, pb, ub, float(sb[-1]))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _closest(p1, u1, p2, u2):
+    """:func:`~vigil.fusion.triangulate.closest_approach` of one ray pair, compiled: ``(miss, s, t)``."""
+    w0, w1, w2 = p1[0] - p2[0], p1[1] - p2[1], p1[2] - p2[2]
+    b = u1[0] * u2[0] + u1[1] * u2[1] + u1[2] * u2[2]
+    d = u1[0] * w0 + u1[1] * w1 + u1[2] * w2
+    e = u2[0] * w0 + u2[1] * w1 + u2[2] * w2
+    den = 1.0 - b * b
+    s = (b * e - d) / den
+    t = (e - b * d) / den
+    miss = 0.0
+    for c in range(3):
+        q = p1[c] + s * u1[c] - p2[c] - t * u2[c]
+        miss += q * q
+    return math.sqrt(miss), s, t
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _pair_cost(ta, pa, ua, sa, tb, pb, ub, sigma_b):
+    """Compiled :func:`pair_cost` on the two strings' arrays (``sigma_b``: ``b``'s latest σ)."""
+    pbi, ubi = _interpolate_rays(tb, pb, ub, ta)
+    total = 0.0
+    count = 0
+    for k in range(ta.size):
+        if not (np.isfinite(ubi[k, 0]) and np.isfinite(ubi[k, 1]) and np.isfinite(ubi[k, 2])):
+            continue
+        miss, s, t = _closest(pa[k], ua[k], pbi[k], ubi[k])
+        if s < MIN_RANGE_M or t < MIN_RANGE_M:
+            return np.inf
+        total += miss * miss / ((sa[k] * s) ** 2 + (sigma_b * t) ** 2)
+        count += 1
+    if count < MIN_OVERLAP:
         return np.inf
-    miss, _, s, tb = closest_approach(p[ok], u[ok], pb[ok], ub[ok])
-    if np.any(s < MIN_RANGE_M) or np.any(tb < MIN_RANGE_M):
-        return np.inf
-    var = (sigma[ok] * s) ** 2 + (b.sigmas[-1] * tb) ** 2
-    return float(np.mean(miss**2 / var))
+    return total / count
 
 
 def triangulation_seeds(strings: list[SensorString]):
-    """Triangulated points at the detection times of the longest string: ``(times (T,), points (T, 3))``."""
-    from .triangulate import triangulate
+    """Triangulated points at the detection times of the longest string: ``(times (T,), points (T, 3))``.
 
+    Every other sensor's strings are interpolated to those times (:meth:`SensorString.interpolate`, latest σ);
+    instants seen by < 2 rays are dropped; each point is :func:`~vigil.fusion.triangulate.triangulate` of its
+    rays (compiled, one call for all instants)."""
     ref = max(strings, key=len)
+    others = [s for s in strings if s is not ref and s.sensor_id != ref.sensor_id]
     t, p, u, sigma = ref.arrays()
-    ps, us, ss = [p], [u], [sigma]
-    for other in strings:
-        if other is ref or other.sensor_id == ref.sensor_id:
-            continue
-        po, uo = other.interpolate(t)
-        ps.append(po)
-        us.append(uo)
-        ss.append(np.full(len(t), other.sigmas[-1]))
-    if len(ps) < 2:
+    if not others:
         return np.zeros(0), np.zeros((0, 3))
-    pos, los, sig = np.stack(ps, 1), np.stack(us, 1), np.stack(ss, 1)
-    good = np.isfinite(los).all(-1)  # (T, S)
-    keep = good.sum(1) >= 2
-    pts = np.zeros((len(t), 3))
-    patterns, which = np.unique(good, axis=0, return_inverse=True)
-    for k, pattern in enumerate(patterns):  # one batched solve per set of sensors in view
-        rows = np.flatnonzero((which.reshape(-1) == k) & keep)
-        if len(rows):
-            pts[rows], _ = triangulate(pos[rows][:, pattern], los[rows][:, pattern], sig[rows][:, pattern])
-    return t[keep], pts[keep]
+    parts = [s.arrays() for s in others]
+    stops = np.cumsum([len(s) for s in others])
+    ot, op, ou = (np.concatenate([a[k] for a in parts]) for k in range(3))
+    osig = np.array([a[3][-1] for a in parts])
+    pts, keep = _seeds(t, p, u, sigma, ot, op, ou, osig, stops)
+    return t[keep].copy(), pts[keep]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _seeds(t, p, u, sigma, ot, op, ou, osig, stops):
+    """Compiled core of :func:`triangulation_seeds` (others' rays concatenated, string ``j`` ending at
+    ``stops[j]``): ``(points (T, 3), keep (T,))``."""
+    n_other = stops.size
+    pts = np.zeros((t.size, 3))
+    keep = np.zeros(t.size, dtype=np.bool_)
+    rp = np.empty((n_other + 1, 3))
+    ru = np.empty((n_other + 1, 3))
+    rs = np.empty(n_other + 1)
+    one = np.empty(1)
+    for k in range(t.size):
+        rp[0], ru[0], rs[0] = p[k], u[k], sigma[k]
+        m = 1
+        lo = 0
+        one[0] = t[k]
+        for j in range(n_other):
+            hi = stops[j]
+            ip, iu = _interpolate_rays(ot[lo:hi], op[lo:hi], ou[lo:hi], one)
+            lo = hi
+            if np.isfinite(iu[0, 0]) and np.isfinite(iu[0, 1]) and np.isfinite(iu[0, 2]):
+                rp[m], ru[m], rs[m] = ip[0], iu[0], osig[j]
+                m += 1
+        if m >= 2:
+            pts[k] = _triangulate_one(rp[:m], ru[:m], rs[:m])
+            keep[k] = True
+    return pts, keep
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _triangulate_one(p, u, sigma):
+    """:func:`~vigil.fusion.triangulate.triangulate` of one set of rays (same passes), compiled: ``x (3,)``."""
+    rng = np.ones(sigma.size)
+    x = np.zeros(3)
+    for _ in range(RANGE_PASSES):
+        a = np.zeros((3, 3))
+        b = np.zeros(3)
+        for n in range(sigma.size):
+            w = 1.0 / (sigma[n] * rng[n]) ** 2
+            for i in range(3):
+                for j in range(3):
+                    pij = (1.0 if i == j else 0.0) - u[n, i] * u[n, j]
+                    a[i, j] += w * pij
+                    b[i] += w * pij * p[n, j]
+        x = np.linalg.solve(a, b)
+        for n in range(sigma.size):
+            rng[n] = (x[0] - p[n, 0]) * u[n, 0] + (x[1] - p[n, 1]) * u[n, 1] + (x[2] - p[n, 2]) * u[n, 2]
+    return x
 
 
 class Associator(ABC):

@@ -93,6 +93,42 @@ def _ekf_sequence(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_va
     return x, p, t, accepted
 
 
+@numba.njit(cache=True)
+def _ekf_batch(xs, ps, ts, qs, stops, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var):
+    """:func:`_ekf_sequence` for many filters in one call: filter ``k`` (rows ``k`` of ``xs`` (K, 9), ``ps``
+    (K, 9, 9), ``ts``, ``qs``, updated in place) takes detections ``stops[k-1]:stops[k]``; returns the
+    accepted mask of all detections."""
+    accepted = np.zeros(times.size, dtype=np.bool_)
+    lo = 0
+    for k in range(stops.size):
+        hi = stops[k]
+        x, p, t, acc = _ekf_sequence(xs[k].copy(), ps[k].copy(), ts[k], qs[k], times[lo:hi], pos[lo:hi],
+                                     e1[lo:hi], e2[lo:hi], sigma[lo:hi], nis_max, gap_s, acc_var)
+        xs[k], ps[k], ts[k] = x, p, t
+        accepted[lo:hi] = acc
+        lo = hi
+    return accepted
+
+
+def run_filters(filters, stops, times, pos, los, sigma, nis_max: float = NIS_REJECT) -> np.ndarray:
+    """:meth:`LosExtendedKalmanFilter.run` of many filters in one compiled call: ``filters[k]`` takes the
+    time-ordered detections ``stops[k-1]:stops[k]`` of the concatenated ``times`` (N,) s, ``pos`` (N, 3) m,
+    ``los`` (N, 3), ``sigma`` (N,) rad. Returns the ``(N,)`` mask of detections applied."""
+    if not len(filters):
+        return np.zeros(0, dtype=bool)
+    xs = np.array([f.x for f in filters])
+    ps = np.array([f.P for f in filters])
+    ts = np.array([f.t for f in filters], dtype=float)
+    qs = np.array([f.q for f in filters], dtype=float)
+    e1, e2 = tangent_basis(np.ascontiguousarray(los, dtype=float))
+    accepted = _ekf_batch(xs, ps, ts, qs, np.asarray(stops, dtype=np.int64), np.ascontiguousarray(times, float),
+                          np.ascontiguousarray(pos, float), e1, e2, np.ascontiguousarray(sigma, float),
+                          float(nis_max), STAGING_GAP_S, STAGING_ACC_SIGMA_M_S2**2)
+    for k, f in enumerate(filters):
+        f.x, f.P, f.t = xs[k], ps[k], float(ts[k])
+    return accepted
+
+
 def transition(dt: float) -> np.ndarray:
     """State transition ``F(dt)`` (9×9) of the constant-acceleration model."""
     f1 = np.array([[1.0, dt, 0.5 * dt * dt], [0.0, 1.0, dt], [0.0, 0.0, 1.0]])

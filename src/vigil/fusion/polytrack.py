@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .triangulate import projector, tangent_basis
+from .triangulate import tangent_basis
 
 GAUSS_NEWTON_ITERATIONS = 6
 CONVERGED_M = 1e-3  # stop when the largest position-coefficient step is below 1 mm
@@ -69,23 +69,30 @@ def los_residuals(r, dr_dphi, pos, los_meas):
     ``dr_dphi`` ``(T, 3, P)`` is the model's position Jacobian; ``pos`` the sensor positions, ``los_meas``
     the measured unit LOS (their tangent planes define the two residual axes).
     """
-    d = r - pos
+    z, g1, g2 = _residual_gradients(r, pos, los_meas)
+    return z, np.vstack([np.einsum("ti,tip->tp", g1, dr_dphi), np.einsum("ti,tip->tp", g2, dr_dphi)])
+
+
+def _residual_gradients(r, pos, los_meas):
+    """``z`` ``(2T,)`` and ``∂z/∂r`` of both axes, ``(T, 3)`` each: ``eᵀ(I - û ûᵀ)/ρ = (e - (e·û) û)/ρ``."""
+    d = np.asarray(r, dtype=float) - pos
     rho = np.linalg.norm(d, axis=-1)
     u_hat = d / rho[:, None]
     e1, e2 = tangent_basis(los_meas)
-    z = np.concatenate([np.einsum("ti,ti->t", e1, u_hat), np.einsum("ti,ti->t", e2, u_hat)])
-    proj = projector(u_hat) / rho[:, None, None]
-    g1 = np.einsum("ti,tij,tjp->tp", e1, proj, dr_dphi)
-    g2 = np.einsum("ti,tij,tjp->tp", e2, proj, dr_dphi)
-    return z, np.vstack([g1, g2])
+    z1, z2 = np.einsum("ti,ti->t", e1, u_hat), np.einsum("ti,ti->t", e2, u_hat)
+    g1 = (e1 - z1[:, None] * u_hat) / rho[:, None]
+    g2 = (e2 - z2[:, None] * u_hat) / rho[:, None]
+    return np.concatenate([z1, z2]), g1, g2
 
 
 def los_design(theta, t_ref, degree, times, pos, los_meas):
-    """Residuals ``z`` ``(2T,)`` and Jacobian ``H`` ``(2T, 3(d+1))`` of the polynomial LOS model at ``theta``."""
+    """Residuals ``z`` ``(2T,)`` and Jacobian ``H`` ``(2T, 3(d+1))`` of the polynomial LOS model at ``theta``
+    (``∂r/∂c_k = τ^k/k! · I``, so each row is ``basis ⊗ ∂z/∂r``)."""
     b = basis(np.asarray(times) - t_ref, degree)  # (T, d+1)
     r = b @ np.asarray(theta).reshape(degree + 1, 3)
-    dr = np.einsum("tk,ij->tikj", b, np.eye(3)).reshape(len(b), 3, -1)
-    return los_residuals(r, dr, pos, los_meas)
+    z, g1, g2 = _residual_gradients(r, pos, los_meas)
+    n = len(b)
+    return z, np.vstack([(b[:, :, None] * g1[:, None, :]).reshape(n, -1), (b[:, :, None] * g2[:, None, :]).reshape(n, -1)])
 
 
 def information(theta, t_ref, degree, times, pos, sigma, los_meas=None) -> np.ndarray:

@@ -11,9 +11,10 @@ their identity.
 from __future__ import annotations
 
 import itertools
+import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
@@ -23,44 +24,113 @@ PREDICTION_SIGMA_GROWTH = 3.0  # 1σ of a 2-point linear LOS prediction one fram
 MAX_ANGULAR_ACCEL_RAD_S2 = 2.0e-5  # LOS acceleration margin (plume accel + HEO sensor motion), generous
 MAX_GAP_S = 20.0  # a string survives missed detections (and staging) for this long
 MIN_CONFIRMED = 2  # detections before a string is used (clutter: two false alarms in one 6σ gate ~1e-6)
+INITIAL_CAPACITY = 64  # detections a new string can hold before its arrays grow (doubling)
 PREDICTED_NIS_GATE = 36.0  # χ² (2 dof) gate around a filter-predicted LOS (tail probability e^-18)
 
 
-@dataclass
 class SensorString:
-    """Detections of one object by one sensor, in time order (SI, ECEF)."""
+    """Detections of one object by one sensor, in time order (SI, ECEF).
 
-    string_id: int
-    sensor_id: str
-    partner_id: str
-    obs_index: list[int] = field(default_factory=list)  # rows of the engine's observation store
-    times: list[float] = field(default_factory=list)
-    positions: list[np.ndarray] = field(default_factory=list)
-    los: list[np.ndarray] = field(default_factory=list)
-    sigmas: list[float] = field(default_factory=list)
-    rejections: int = 0  # consecutive latest detections rejected by the owning event's filter
+    Stored in growable arrays (no per-detection Python objects): ``times`` ``(K,)`` s, ``positions``
+    ``(K, 3)`` m, ``los`` ``(K, 3)`` unit, ``sigmas`` ``(K,)`` rad and ``obs_index`` ``(K,)`` (rows of the
+    engine's observation store) are read-only views of the first ``K`` rows.
+    """
+
+    __slots__ = ("string_id", "sensor_id", "partner_id", "rejections", "first_time", "last_time", "_n", "_t", "_p",
+                 "_u", "_s", "_i")
+
+    def __init__(self, string_id: int, sensor_id: str, partner_id: str, obs_index=(), times=(), positions=(),
+                 los=(), sigmas=()) -> None:
+        self.string_id = string_id
+        self.sensor_id = sensor_id
+        self.partner_id = partner_id
+        self.rejections = 0  # consecutive latest detections rejected by the owning event's filter
+        n = len(times)
+        cap = max(INITIAL_CAPACITY, n)
+        self._n = n
+        self._t = np.empty(cap)
+        self._p = np.empty((cap, 3))
+        self._u = np.empty((cap, 3))
+        self._s = np.empty(cap)
+        self._i = np.empty(cap, dtype=np.int64)
+        if n:
+            self._t[:n] = times
+            self._p[:n] = np.reshape(positions, (n, 3))
+            self._u[:n] = np.reshape(los, (n, 3))
+            self._s[:n] = sigmas
+            self._i[:n] = obs_index
+        self._ends()
+
+    def _ends(self) -> None:
+        """Cache the first and last detection times (s; NaN when empty): read every frame by the engine."""
+        n = self._n
+        self.first_time = float(self._t[0]) if n else math.nan
+        self.last_time = float(self._t[n - 1]) if n else math.nan
+
+    @property
+    def times(self) -> np.ndarray:
+        return self._t[: self._n]
+
+    @property
+    def positions(self) -> np.ndarray:
+        return self._p[: self._n]
+
+    @property
+    def los(self) -> np.ndarray:
+        return self._u[: self._n]
+
+    @property
+    def sigmas(self) -> np.ndarray:
+        return self._s[: self._n]
+
+    @property
+    def obs_index(self) -> np.ndarray:
+        return self._i[: self._n]
 
     def append(self, index: int, time_s: float, pos, los, sigma: float) -> None:
-        self.obs_index.append(int(index))
-        self.times.append(float(time_s))
-        self.positions.append(np.asarray(pos, dtype=float))
-        self.los.append(np.asarray(los, dtype=float))
-        self.sigmas.append(float(sigma))
+        n = self._n
+        if n == self._t.size:
+            self._grow()
+        self._t[n] = time_s
+        self._p[n] = pos
+        self._u[n] = los
+        self._s[n] = sigma
+        self._i[n] = index
+        self._n = n + 1
+        self.last_time = float(time_s)
+        if n == 0:
+            self.first_time = self.last_time
+
+    def _grow(self) -> None:
+        cap = 2 * self._t.size
+        for name in ("_t", "_p", "_u", "_s", "_i"):
+            old = getattr(self, name)
+            new = np.empty((cap,) + old.shape[1:], dtype=old.dtype)
+            new[: self._n] = old[: self._n]
+            setattr(self, name, new)
+
+    def truncate(self, k: int) -> None:
+        """Keep the first ``k`` detections (fresh buffers: views handed out earlier stay valid)."""
+        for name in ("_t", "_p", "_u", "_s", "_i"):
+            setattr(self, name, getattr(self, name)[:max(k, INITIAL_CAPACITY)].copy())
+        self._n = k
+        self._ends()
 
     def __len__(self) -> int:
-        return len(self.times)
+        return self._n
 
     @property
     def confirmed(self) -> bool:
-        return len(self.times) >= MIN_CONFIRMED
+        return self._n >= MIN_CONFIRMED
 
     def arrays(self):
-        """``(times (K,), positions (K,3), los (K,3), sigmas (K,))`` as arrays."""
-        return np.array(self.times), np.array(self.positions), np.array(self.los), np.array(self.sigmas)
+        """``(times (K,), positions (K,3), los (K,3), sigmas (K,))`` as arrays (views; do not modify)."""
+        n = self._n
+        return self._t[:n], self._p[:n], self._u[:n], self._s[:n]
 
     def predict_los(self, time_s: float) -> np.ndarray:
         """Unit LOS at ``time_s`` by linear extrapolation of the last two detections (last one if alone)."""
-        if len(self.times) < 2:
+        if self._n < 2:
             return self.los[-1]
         t0, t1 = self.times[-2], self.times[-1]
         rate = (self.los[-1] - self.los[-2]) / max(t1 - t0, 1e-9)
@@ -71,7 +141,7 @@ class SensorString:
         """Gate half-angle (rad) around :meth:`predict_los` at ``time_s``."""
         dt = abs(time_s - self.times[-1])
         sigma = self.sigmas[-1]
-        if len(self.times) < 2:
+        if self._n < 2:
             return GATE_SIGMAS * sigma + MAX_ANGULAR_RATE_RAD_S * dt
         return GATE_SIGMAS * PREDICTION_SIGMA_GROWTH * sigma * max(1.0, dt) + MAX_ANGULAR_ACCEL_RAD_S2 * dt**2
 
@@ -79,20 +149,56 @@ class SensorString:
         """Sensor position and unit LOS at ``time_s`` ``(T,)`` by linear interpolation (NaN outside the span)."""
         t, p, u, _ = self.arrays()
         ts = np.atleast_1d(np.asarray(time_s, dtype=float))
-        pos = np.stack([np.interp(ts, t, p[:, k], left=np.nan, right=np.nan) for k in range(3)], axis=-1)
-        los = np.stack([np.interp(ts, t, u[:, k], left=np.nan, right=np.nan) for k in range(3)], axis=-1)
-        return pos, los / np.linalg.norm(los, axis=-1, keepdims=True)
+        pos, los = _interpolate_rays(t, p, u, ts)
+        return pos, los
+
+
+@numba.njit(cache=True)
+def _interpolate_rays(t, p, u, ts):
+    """Linear interpolation of positions ``p`` and LOS ``u`` (renormalised) sampled at increasing ``t`` to
+    ``ts``; NaN outside ``[t[0], t[-1]]`` (same values as :func:`numpy.interp` per axis)."""
+    m = ts.size
+    pos = np.full((m, 3), np.nan)
+    los = np.full((m, 3), np.nan)
+    n = t.size
+    for j in range(m):
+        x = ts[j]
+        if n == 0 or not (t[0] <= x <= t[n - 1]):
+            continue
+        k = np.searchsorted(t, x, side="right") - 1
+        if k >= n - 1:
+            k = n - 1
+            f = 0.0
+        else:
+            f = (x - t[k]) / (t[k + 1] - t[k])
+        k1 = min(k + 1, n - 1)
+        norm = 0.0
+        for c in range(3):
+            pos[j, c] = p[k, c] + f * (p[k1, c] - p[k, c])
+            v = u[k, c] + f * (u[k1, c] - u[k, c])
+            los[j, c] = v
+            norm += v * v
+        norm = math.sqrt(norm)
+        for c in range(3):
+            los[j, c] /= norm
+    return pos, los
 
 
 def _predictions(strings: list[SensorString], t: float) -> tuple[np.ndarray, np.ndarray]:
     """:meth:`SensorString.predict_los` and :meth:`SensorString.gate_rad` of many strings at once
     (``(S, 3)``, ``(S,)``)."""
-    n = np.array([len(s.times) for s in strings])
-    last = np.array([s.los[-1] for s in strings])
-    prev = np.array([s.los[-2] if len(s.los) > 1 else s.los[-1] for s in strings])
-    t1 = np.array([s.times[-1] for s in strings])
-    t0 = np.array([s.times[-2] if len(s.times) > 1 else s.times[-1] for s in strings])
-    sigma = np.array([s.sigmas[-1] for s in strings])
+    m = len(strings)
+    n = np.empty(m, dtype=np.int64)
+    last, prev = np.empty((m, 3)), np.empty((m, 3))
+    t0, t1, sigma = np.empty(m), np.empty(m), np.empty(m)
+    for j, s in enumerate(strings):
+        k = s._n
+        n[j] = k
+        last[j] = s._u[k - 1]
+        prev[j] = s._u[max(k - 2, 0)]
+        t1[j] = s._t[k - 1]
+        t0[j] = s._t[max(k - 2, 0)]
+        sigma[j] = s._s[k - 1]
     rate = (last - prev) / np.maximum(t1 - t0, 1e-9)[:, None]
     u = last + rate * (t - t1)[:, None]
     u /= np.linalg.norm(u, axis=1, keepdims=True)
@@ -135,10 +241,10 @@ def _predicted_cost(los, sigma, u, cov) -> np.ndarray:
 
     e1, e2 = tangent_basis(u)
     e = np.stack([e1, e2], axis=1)  # (S, 2, 3)
-    s2 = np.einsum("sij,sjk,slk->sil", e, cov, e)  # (S, 2, 2)
+    s2 = e @ cov @ e.transpose(0, 2, 1)  # (S, 2, 2)
     var = np.asarray(sigma, dtype=float)[:, None] ** 2  # (D, 1)
     a, b, d = s2[None, :, 0, 0] + var, s2[None, :, 0, 1], s2[None, :, 1, 1] + var  # (D, S) each, closed form
-    z = np.einsum("sij,dj->dsi", e, los)  # (D, S, 2) small angles off the prediction
+    z = (los @ e.reshape(-1, 3).T).reshape(len(los), -1, 2)  # (D, S, 2) small angles off the prediction
     det = a * d - b * b
     nis = (d * z[..., 0] ** 2 - 2.0 * b * z[..., 0] * z[..., 1] + a * z[..., 1] ** 2) / det
     logdet = np.log(det / var**2)
@@ -170,6 +276,7 @@ class GatedAssignmentStringer(Stringer):
         self.strings: dict[int, SensorString] = {}
         self._open: dict[str, list[SensorString]] = {}
         self._ids = itertools.count(1)
+        self.new_rows: dict[int, list[int]] = {}  # string_id -> rows of the last update's arrays it took
 
     def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None,
                predictor=None) -> list[SensorString]:
@@ -178,6 +285,7 @@ class GatedAssignmentStringer(Stringer):
         extrapolation (the engine passes its events' filters) and that prediction's angular covariance (rad²,
         measurement noise excluded)."""
         changed: dict[int, SensorString] = {}
+        self.new_rows = {}
         frame_key = np.asarray(time_s if frame_key is None else frame_key)
         order = np.lexsort((np.asarray(sensor_id).astype(str), frame_key))
         keys = [(sensor_id[i], frame_key[i]) for i in order]
@@ -192,8 +300,9 @@ class GatedAssignmentStringer(Stringer):
 
     def _link_frame(self, sensor, partner, rows, index, time_s, pos, los, sigma, predictor=None):
         t = float(time_s[rows[0]])
-        open_ = [s for s in self._open.get(sensor, []) if t - s.times[-1] <= self.max_gap_s and s.times[-1] < t]
-        self._open[sensor] = [s for s in self._open.get(sensor, []) if t - s.times[-1] <= self.max_gap_s]
+        alive = [s for s in self._open.get(sensor, []) if t - s.last_time <= self.max_gap_s]
+        self._open[sensor] = alive
+        open_ = [s for s in alive if s.last_time < t]
         pairs = []
         if open_:
             cost = link_cost(open_, t, np.asarray(los)[rows], np.asarray(sigma)[rows], predictor,
@@ -205,12 +314,14 @@ class GatedAssignmentStringer(Stringer):
         for r, c in pairs:
             i = rows[r]
             open_[c].append(index[i], time_s[i], pos[i], los[i], sigma[i])
+            self.new_rows.setdefault(open_[c].string_id, []).append(int(i))
             touched.append(open_[c])
             linked.add(r)
         for r, i in enumerate(rows):
             if r not in linked:
                 s = SensorString(next(self._ids), sensor, partner)
                 s.append(index[i], time_s[i], pos[i], los[i], sigma[i])
+                self.new_rows[s.string_id] = [int(i)]
                 self.strings[s.string_id] = s
                 self._open[sensor].append(s)
                 touched.append(s)
@@ -221,7 +332,7 @@ class GatedAssignmentStringer(Stringer):
         open string (returned). Used when the owning event's filter rejects the tail (a swapped string)."""
         tail = SensorString(next(self._ids), s.sensor_id, s.partner_id, s.obs_index[k:], s.times[k:],
                             s.positions[k:], s.los[k:], s.sigmas[k:])
-        del s.obs_index[k:], s.times[k:], s.positions[k:], s.los[k:], s.sigmas[k:]
+        s.truncate(k)
         s.rejections = 0
         self.strings[tail.string_id] = tail
         group = self._open.setdefault(s.sensor_id, [])
@@ -230,6 +341,6 @@ class GatedAssignmentStringer(Stringer):
 
     def prune(self, now_s: float) -> None:
         """Forget unconfirmed strings that can no longer grow (keeps memory bounded on long runs)."""
-        dead = [k for k, s in self.strings.items() if not s.confirmed and now_s - s.times[-1] > self.max_gap_s]
+        dead = [k for k, s in self.strings.items() if s._n < MIN_CONFIRMED and now_s - s.last_time > self.max_gap_s]
         for k in dead:
             del self.strings[k]

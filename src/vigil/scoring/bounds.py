@@ -3,9 +3,14 @@
 Here (and only here) the truth associations of observations are used: a bound needs the actual geometry
 and noise of the detections of that launch, not what the fusion made of them.
 
-* **Launch**: :func:`vigil.fusion.crlb.launch_crlb` for the fusion's own ascent model (the degree and window
-  that :class:`~vigil.fusion.launch.AscentBackFitEstimator` chooses for these detection times), evaluated at
-  ``φ_true``, the model's least-squares fit to the true positions at the detections' emission instants.
+* **Launch**: :func:`vigil.fusion.crlb.launch_crlb` on exactly what the final launch estimate used: the
+  launch's detections, light-time corrected as the engine corrects them
+  (:func:`vigil.fusion.lighttime.correct_light_time`), inside the estimate's fitted window
+  ``[t_first_s, t_last_s]``, with its model degree and its Gaussian prior on ``t_L`` (all recorded in the
+  :class:`~vigil.fusion.launch.LaunchEstimate`); evaluated at the pseudo-true ``φ``
+  (:func:`vigil.fusion.crlb.pseudo_true_phi`: the estimator's objective on noise-free LOS). A launch with no
+  back-fit estimate (undetected, mono) gets the bound of the estimator's own rule on its detections
+  (:meth:`~vigil.fusion.launch.AscentBackFitEstimator.model_for` / ``prior_for``).
 * **Impact**: :func:`vigil.fusion.crlb.impact_crlb` (the burnout-state bound of the final stage carried
   through the impact map) about the true state at the last detection; ballistic launches only.
 
@@ -26,10 +31,13 @@ from scipy.optimize import least_squares
 from ..flight.trajectory import Trajectory
 from ..fusion import crlb
 from ..fusion.burnout import final_stage
-from ..fusion.launch import AscentBackFitEstimator, AscentModel, initial_phi
+from ..fusion.launch import AscentBackFitEstimator, AscentModel, LaunchEstimate, initial_phi
+from ..fusion.lighttime import correct_light_time
 
 MIN_SENSORS = 2  # distinct sensors needed before a bound is reported
-_NO_BOUND = {"launch_crlb_km": None, "azimuth_crlb_deg": None, "time_crlb_s": None, "impact_crlb_km": None}
+WINDOW_TOL_S = 1e-6  # detections at the window's ends (same float arithmetic as the engine's) are inside
+_NO_BOUND = {"launch_crlb_km": None, "azimuth_crlb_deg": None, "time_crlb_s": None, "launch_crlb_n": None,
+             "impact_crlb_km": None}
 
 
 def fit_true_phi(model: AscentModel, t_s: np.ndarray, r_true_m: np.ndarray) -> np.ndarray:
@@ -45,22 +53,45 @@ def fit_true_phi(model: AscentModel, t_s: np.ndarray, r_true_m: np.ndarray) -> n
     return least_squares(residuals, phi0, jac=jacobian, method="lm", x_scale="jac").x
 
 
-def launch_bound(traj: Trajectory, times, t_emit_s, pos, sigma, sensor_ids) -> dict | None:
-    """Launch CRLB of one launch: ``{"launch_crlb_km", "azimuth_crlb_deg", "time_crlb_s"}`` or None.
-
-    ``times`` (T,) detection times (s); ``t_emit_s`` (T,) emission instants; ``pos`` (T, 3) sensor ECEF (m);
-    ``sigma`` (T,) LOS noise (rad); ``sensor_ids`` (T,) — the detections of this launch only.
-    """
+def launch_data(times, estimate: LaunchEstimate | None = None):
+    """``(model, keep mask, (prior mean s, prior σ s or None))`` of the launch fit over detections at
+    ``times`` (s, emission): the recorded choice of ``estimate`` when it is a back-fit, else the estimator's
+    rule. None when no model applies (span too short)."""
     times = np.asarray(times, dtype=float)
-    chosen = AscentBackFitEstimator().model_for(times) if len(times) else None
+    if estimate is not None and estimate.t_first_s is not None and estimate.degree is not None:
+        keep = (times >= estimate.t_first_s - WINDOW_TOL_S) & (times <= estimate.t_last_s + WINDOW_TOL_S)
+        if keep.sum() < 2:
+            return None
+        model = AscentModel(estimate.degree, float(estimate.t_last_s))
+        return model, keep, (estimate.prior_time_s or 0.0, estimate.prior_time_sigma_s)
+    rule = AscentBackFitEstimator()
+    chosen = rule.model_for(times) if len(times) else None
     if chosen is None:
         return None
     model, keep = chosen
+    return model, keep, rule.prior_for(times[keep])
+
+
+def launch_bound(traj: Trajectory, times, t_emit_s, pos, sigma, sensor_ids,
+                 estimate: LaunchEstimate | None = None) -> dict | None:
+    """Launch CRLB of one launch: ``{"launch_crlb_km", "azimuth_crlb_deg", "time_crlb_s", "launch_crlb_n"}``
+    or None.
+
+    ``times`` (T,) detection times (s; emission, as the engine fits them); ``t_emit_s`` (T,) true emission
+    instants; ``pos`` (T, 3) sensor ECEF (m); ``sigma`` (T,) LOS noise (rad); ``sensor_ids`` (T,) — the
+    detections of this launch only; ``estimate``: the final launch estimate of its event (its window,
+    degree and prior are used; see :func:`launch_data`). ``launch_crlb_n``: detections in the bound.
+    """
+    chosen = launch_data(times, estimate)
+    if chosen is None:
+        return None
+    model, keep, prior = chosen
     if len(set(np.asarray(sensor_ids)[keep].tolist())) < MIN_SENSORS:
         return None
-    t, p, s = times[keep], np.asarray(pos, dtype=float)[keep], np.asarray(sigma, dtype=float)[keep]
-    phi = fit_true_phi(model, t, traj.state_at(np.asarray(t_emit_s, dtype=float)[keep])[0])
-    bound = crlb.launch_crlb(model, phi, t, p, s)
+    t, p, s = (np.asarray(a, dtype=float)[keep] for a in (times, pos, sigma))
+    r_true = traj.state_at(np.asarray(t_emit_s, dtype=float)[keep])[0]
+    phi = crlb.pseudo_true_phi(model, fit_true_phi(model, t, r_true), t, p, s, r_true, *prior)
+    bound = crlb.launch_crlb(model, phi, t, p, s, prior[1])
     rms_m = math.sqrt(float(np.trace(bound.cov_en_m2)))
     if not math.isfinite(rms_m):
         return None
@@ -68,6 +99,7 @@ def launch_bound(traj: Trajectory, times, t_emit_s, pos, sigma, sensor_ids) -> d
         "launch_crlb_km": rms_m / 1000.0,
         "azimuth_crlb_deg": None if bound.azimuth_sigma_rad is None else math.degrees(bound.azimuth_sigma_rad),
         "time_crlb_s": bound.time_sigma_s,
+        "launch_crlb_n": int(keep.sum()),
     }
 
 
@@ -89,10 +121,16 @@ def impact_bound_km(traj: Trajectory, times, t_emit_s, pos, sigma, sensor_ids) -
     return rms_m / 1000.0 if math.isfinite(rms_m) else None
 
 
-def simulation_bounds(result) -> dict[str, dict]:
-    """Launch id → ``{"launch_crlb_km", "azimuth_crlb_deg", "time_crlb_s", "impact_crlb_km"}`` (None where
-    unknown) for every launch of a :class:`vigil.sim.SimulationResult`."""
+def simulation_bounds(result, estimates: dict[str, LaunchEstimate | None] | None = None,
+                      light_time: bool = True) -> dict[str, dict]:
+    """Launch id → ``{"launch_crlb_km", "azimuth_crlb_deg", "time_crlb_s", "impact_crlb_km", …}`` (None where
+    unknown) for every launch of a :class:`vigil.sim.SimulationResult`.
+
+    ``estimates``: launch id → the final :class:`LaunchEstimate` of the event scored against it (the bound
+    then uses that estimate's data and prior); ``light_time``: correct the detections to emission as the
+    engine does (:attr:`vigil.fusion.FusionConfig.light_time`)."""
     obs = result.observations
+    estimates = estimates or {}
     ballistic = {t["id"] for t in result.truth if t.get("impact")}
     out: dict[str, dict] = {}
     for launch_id, traj in result.trajectories.items():
@@ -101,9 +139,9 @@ def simulation_bounds(result) -> dict[str, dict]:
         out[launch_id] = dict(_NO_BOUND)
         if not len(rows):
             continue
-        cols = (obs.time_s[rows], result.t_emit_s[rows], obs.sensor_pos_ecef_m[rows], obs.los_sigma_rad[rows],
-                obs.sensor_id[rows])
-        out[launch_id].update(launch_bound(traj, *cols) or {})
+        mine = correct_light_time(obs.take(rows)) if light_time else obs.take(rows)
+        cols = (mine.time_s, result.t_emit_s[rows], mine.sensor_pos_ecef_m, mine.los_sigma_rad, mine.sensor_id)
+        out[launch_id].update(launch_bound(traj, *cols, estimate=estimates.get(launch_id)) or {})
         if launch_id in ballistic:
             out[launch_id]["impact_crlb_km"] = impact_bound_km(traj, *cols)
     return out

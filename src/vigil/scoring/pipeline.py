@@ -17,6 +17,7 @@ import numpy as np
 
 from ..flight.trajectory import Trajectory
 from ..fusion import FusionConfig, FusionEngine
+from ..fusion.launch import LaunchEstimate
 from ..records import ObservationBatch
 from ..sim import SimulationResult, simulate
 from ..sim.scenario import Scenario
@@ -41,18 +42,25 @@ class ScoredRun:
 
 
 def timed_fusion(batch: ObservationBatch, duration_s: float, config: FusionConfig | None = None,
-                 progress: Progress | None = None) -> tuple[list[Warning], dict]:
-    """Fuse ``batch``; return every issued version and the processing split (wall s vs simulated s)."""
+                 progress: Progress | None = None,
+                 launches: dict[str, LaunchEstimate | None] | None = None) -> tuple[list[Warning], dict]:
+    """Fuse ``batch``; return every issued version and the processing split (wall s vs simulated s).
+
+    ``launches``: if given, filled with event id → the engine's final :class:`LaunchEstimate` of that
+    event (what the bound must be computed from: :func:`vigil.scoring.bounds.simulation_bounds`)."""
     versions: list[Warning] = []
     longest, start = 0.0, time.perf_counter()
     last = start
-    for now, issued in FusionEngine(config).run(batch):
+    engine = FusionEngine(config)
+    for now, issued in engine.run(batch):
         versions += issued
         tick = time.perf_counter()
         longest, last = max(longest, tick - last), tick
         if progress is not None:
             progress(int(min(now, duration_s)), int(duration_s))
     wall = time.perf_counter() - start
+    if launches is not None:
+        launches.update({e.event_id: e.launch for e in engine.events})
     split = {
         "fusion_wall_s": wall,
         "simulated_s": float(duration_s),
@@ -80,13 +88,17 @@ def score_result(scenario: Scenario, result: SimulationResult, config: FusionCon
                  notifications: Sequence | None = None, progress: Progress | None = None) -> ScoredRun:
     """Fuse a simulation, match the scenario's notifications (or ``notifications``) and score it; the
     score carries the processing split, the notification statuses and the stereo-visible launches."""
-    versions, split = timed_fusion(result.observations, scenario.duration_s, config, progress)
+    estimates: dict[str, LaunchEstimate | None] = {}
+    versions, split = timed_fusion(result.observations, scenario.duration_s, config, progress, estimates)
     if notifications is None:
         notifications = [n for path in scenario.notifications for n in load_notifications(path)]
     matched = match(final_versions(versions), notifications, result.epoch)
     versions = _with_final_notifications(versions, {w.event_id: w.notification for w in matched.warnings})
     stereo = _stereo_times(result.summary)
-    scored = score(versions, result.truth, stereo, result.epoch, simulation_bounds(result))
+    matches = score(versions, result.truth, stereo, result.epoch)["matches"]  # launch id → event id
+    light_time = (config or FusionConfig()).light_time
+    bounds = simulation_bounds(result, {lid: estimates.get(eid) for lid, eid in matches.items()}, light_time)
+    scored = score(versions, result.truth, stereo, result.epoch, bounds)
     scored["processing"] = split
     scored["notifications"] = [{"notification_id": n.notification_id, "status": n.status,
                                 "event_ids": list(n.event_ids)} for n in matched.notifications]
