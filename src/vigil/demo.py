@@ -12,9 +12,8 @@ from .coverage.analysis import compute_coverage
 from .coverage.commands import format_sharing_table, gap_map_path, load_partners, plot_coverage
 from .coverage.grid import Grid
 from .errors import ConfigError
-from .fusion.commands import format_sharing, run_scored
+from .fusion.commands import print_run, run_scored
 from .progress import progress_bar
-from .scoring.report import format_score_footer, format_score_table
 from .sensors.model import SensorModel
 
 DEMO_START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
@@ -56,10 +55,7 @@ def demo(
     scenario = _example(examples, DEMO_SCENARIO)
     console.rule(f"Vigil demo: the warning chain on {scenario} (simulate, fuse, match notifications, score)")
     run = run_scored(scenario, out / "run")
-    console.print(format_score_table(run.score, f"{run.score['scenario']} (seed {run.score['seed']})"))
-    console.print(format_score_footer(run.score))
-    if "sharing" in run.score:
-        console.print(format_sharing(run.score["sharing"]))
+    print_run(console, run.score)
     console.print(f"score, warnings and observations written to {out / 'run'}")
 
 

@@ -118,6 +118,14 @@ def _fmt(value, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
+def print_run(console: Console, score: dict) -> None:
+    """The per-launch table, its footer and, when the partners' nodes ran, the value-of-sharing table."""
+    console.print(format_score_table(score, f"{score['scenario']} (seed {score['seed']})"))
+    console.print(format_score_footer(score))
+    if "sharing" in score:
+        console.print(format_sharing(score["sharing"]))
+
+
 def run_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
@@ -133,12 +141,8 @@ def run_command(
     if json_out:
         typer.echo(json.dumps(run.score))
         return
-    console = Console()
-    console.print(format_score_table(run.score, f"{run.score['scenario']} (seed {run.score['seed']})"))
-    console.print(format_score_footer(run.score))
-    if "sharing" in run.score:
-        console.print(format_sharing(run.score["sharing"]))
-    console.print(f"wrote {out / 'score.json'} and {out / 'warnings.json'}")
+    print_run(Console(), run.score)
+    typer.echo(f"wrote {out / 'score.json'} and {out / 'warnings.json'}")
 
 
 def register(app: typer.Typer) -> None:
