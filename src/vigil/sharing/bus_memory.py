@@ -67,10 +67,14 @@ class MemoryBus(Bus):
         self._wake()
 
     def _forget_old_ids(self, now: float) -> None:
-        for msg_id, t in list(self._seen.items()):
-            if now - t < self.duplicate_window_s:
+        # Insertion order is publish order: drop from the front while too old. (Copying the whole dict
+        # each time made every publish O(ids in the window) — the bench's memory-path p99 of ~0.3–2 s.)
+        seen = self._seen
+        while seen:
+            msg_id = next(iter(seen))
+            if now - seen[msg_id] < self.duplicate_window_s:
                 break
-            del self._seen[msg_id]
+            del seen[msg_id]
 
     async def subscribe(self, durable: str, subject_filter: str) -> Subscription:
         consumer = self._consumers.get(durable)
