@@ -68,7 +68,10 @@ def test_compiled_coast_kernels_match_numpy():
         r = rng.normal(size=3)
         r *= rng.uniform(6.36e6, 7.0e6) / np.linalg.norm(r)
         v = rng.normal(0, 3000, 3)
-        np.testing.assert_allclose(_acc(r, v), coast_acceleration(r[None], v[None])[0], rtol=1e-12)
+        out = np.empty(6)
+        _acc(np.concatenate([r, v]), out)
+        np.testing.assert_array_equal(out[:3], v)
+        np.testing.assert_allclose(out[3:], coast_acceleration(r[None], v[None])[0], rtol=1e-12)
         assert _altitude(r) == pytest.approx(float(ecef_to_geodetic(r)[2]), abs=1e-3)
 
 

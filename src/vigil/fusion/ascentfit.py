@@ -48,36 +48,41 @@ def normal_equations(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w):
     chi2 = 0.0
     dr = np.zeros((3, n_par))
     row = np.zeros(n_par)
+    pw = np.empty(degree + 1)  # τ^k / k!, k = 0..degree (recurrence: no powers)
     for i in range(t.size):
         tau = max(t[i] - t_l, 0.0)
+        pw[0] = 1.0
+        for k in range(1, degree + 1):
+            pw[k] = pw[k - 1] * tau / k
         h = 0.0
         dh = 0.0
         for j in range(nh):
-            h += phi[4 + j] * tau ** (j + 2) / FACTORIALS[j + 2]
-            dh += phi[4 + j] * tau ** (j + 1) / FACTORIALS[j + 1]
+            h += phi[4 + j] * pw[j + 2]
+            dh += phi[4 + j] * pw[j + 1]
         s = 0.0
         ds = 0.0
-        for m, k in enumerate(range(k0, degree + 1)):
-            s += phi[4 + nh + m] * tau**k / FACTORIALS[k]
-            ds += phi[4 + nh + m] * tau ** (k - 1) / FACTORIALS[k - 1]
+        for m in range(degree - k0 + 1):
+            s += phi[4 + nh + m] * pw[k0 + m]
+            ds += phi[4 + nh + m] * pw[k0 + m - 1]
         for c in range(3):
             dr[c, 0] = mr * north[c] + h * north[c] + s * d_along_lat[c]
             dr[c, 1] = nr * cl * east[c] + h * cl * east[c] + s * d_along_lon[c]
             dr[c, 2] = -(dh * up[c] + ds * along[c])
             dr[c, 3] = s * d_along_az[c]
             for j in range(nh):
-                dr[c, 4 + j] = tau ** (j + 2) / FACTORIALS[j + 2] * up[c]
-            for m, k in enumerate(range(k0, degree + 1)):
-                dr[c, 4 + nh + m] = tau**k / FACTORIALS[k] * along[c]
+                dr[c, 4 + j] = pw[j + 2] * up[c]
+            for m in range(degree - k0 + 1):
+                dr[c, 4 + nh + m] = pw[k0 + m] * along[c]
         d0 = rg[0] + h * up[0] + s * along[0] - pos[i, 0]
         d1 = rg[1] + h * up[1] + s * along[1] - pos[i, 1]
         d2 = rg[2] + h * up[2] + s * along[2] - pos[i, 2]
         rho = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
         u0, u1, u2 = d0 / rho, d1 / rho, d2 / rho
         for axis in range(2):
-            e = e1[i] if axis == 0 else e2[i]
-            z = e[0] * u0 + e[1] * u1 + e[2] * u2
-            g0, g1, g2 = (e[0] - z * u0) / rho, (e[1] - z * u1) / rho, (e[2] - z * u2) / rho
+            e = e1 if axis == 0 else e2
+            ex, ey, ez = e[i, 0], e[i, 1], e[i, 2]
+            z = ex * u0 + ey * u1 + ez * u2
+            g0, g1, g2 = (ex - z * u0) / rho, (ey - z * u1) / rho, (ez - z * u2) / rho
             for c in range(n_par):
                 row[c] = g0 * dr[0, c] + g1 * dr[1, c] + g2 * dr[2, c]
             wi = w[i]
@@ -101,6 +106,13 @@ def normal_equations(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w):
 @numba.njit(cache=True)
 def levenberg_marquardt(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations):
     """Minimise χ² from ``phi0``; returns ``(φ, JᵀWJ at φ, χ², iterations)``."""
+    phi, jtj, _, chi2, iterations = _lm(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations)
+    return phi, jtj, chi2, iterations
+
+
+@numba.njit(cache=True)
+def _lm(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations):
+    """:func:`levenberg_marquardt`, also returning ``JᵀWz`` at the solution: ``(φ, JᵀWJ, JᵀWz, χ², iterations)``."""
     phi = phi0.copy()
     jtj, jtz, chi2 = normal_equations(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w)
     lam = LM_LAMBDA0
@@ -125,7 +137,76 @@ def levenberg_marquardt(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, m
             lam *= 10.0
             if lam > 1e12:
                 break
-    return phi, jtj, chi2, iterations
+    return phi, jtj, jtz, chi2, iterations
+
+
+@numba.njit(cache=True)
+def _polish(phi, info, jtz, chi2, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, steps, tol):
+    """Undamped Gauss–Newton steps while χ² decreases (see :func:`vigil.fusion.launch.polish`)."""
+    for _ in range(steps):
+        if not np.all(np.isfinite(info)):
+            break
+        d = np.sqrt(np.abs(np.diag(info)))
+        if not np.all(d > 0.0):
+            break
+        try:
+            step = -np.linalg.solve(info / np.outer(d, d), jtz / d) / d
+        except Exception:  # noqa: BLE001 - numba raises a plain exception on a singular matrix
+            break
+        info2, jtz2, chi22 = normal_equations(phi + step, degree, k0, t, pos, e1, e2, w, prior_t, prior_w)
+        if not (np.isfinite(chi22) and chi22 < chi2):
+            break
+        done = chi2 - chi22 < tol
+        phi, info, jtz, chi2 = phi + step, info2, jtz2, chi22
+        if done:
+            break
+    return phi, info, chi2
+
+
+@numba.njit(cache=True)
+def scaled_inverse(info):
+    """Inverse of an information matrix after equilibration (its parameters span 1e-8 rad to 1e2 m/s²);
+    NaN when ``info`` is not finite; an unobservable parameter (zero row) keeps a zero row (pseudo-inverse)."""
+    if not np.all(np.isfinite(info)):
+        return np.full(info.shape, np.nan)
+    d = np.sqrt(np.abs(np.diag(info)))
+    for k in range(d.size):
+        if not d[k] > 0.0:
+            d[k] = 1.0
+    dd = np.outer(d, d)
+    return np.linalg.pinv(info / dd) / dd
+
+
+@numba.njit(cache=True)
+def profile_at(phi, degree, k0, tau):
+    """``(h, s)``: height and along-track distance (m) of the ascent model ``τ ≥ 0`` s after launch."""
+    nh = degree - 1
+    h = 0.0
+    for j in range(nh):
+        h += phi[4 + j] * tau ** (j + 2) / FACTORIALS[j + 2]
+    s = 0.0
+    for m in range(degree - k0 + 1):
+        s += phi[4 + nh + m] * tau ** (k0 + m) / FACTORIALS[k0 + m]
+    return h, s
+
+
+@numba.njit(cache=True)
+def fit(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations, polish_steps, polish_tol, t_last):
+    """One compiled back-fit: Levenberg–Marquardt, Gauss–Newton polish, heading of travel, covariance.
+
+    Returns ``(φ, covariance (P, P), χ²)``; ``φ[3]`` in [0, 2π) and the along-track terms signed so that the
+    object moves along ``+az`` at ``t_last`` (``(az, s)`` and ``(az + π, -s)`` are the same track)."""
+    phi, info, jtz, chi2, _ = _lm(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations)
+    phi, info, chi2 = _polish(phi, info, jtz, chi2, degree, k0, t, pos, e1, e2, w, prior_t, prior_w,
+                              polish_steps, polish_tol)
+    phi = phi.copy()
+    _, s_last = profile_at(phi, degree, k0, max(t_last - phi[2], 0.0))
+    if s_last < 0.0:
+        phi[3] += np.pi
+        for k in range(4 + degree - 1, phi.size):
+            phi[k] = -phi[k]
+    phi[3] = phi[3] % (2.0 * np.pi)
+    return phi, scaled_inverse(info), chi2
 
 
 def seed_start(degree: int, first_horizontal: int, seed_times, seed_points, lags_s) -> np.ndarray:

@@ -43,14 +43,90 @@ def _predict(x, p, dt, q):
 
 
 @numba.njit(cache=True)
+def _predict_in_place(x, p, dt, q, tmp):
+    """``x ← F x``, ``P ← F P Fᵀ + Q`` over ``dt`` without allocation (``F = F₁ ⊗ I₃``: each row of ``F``
+    has at most three non-zeros; ``tmp`` (9, 9) scratch). Same values as :func:`_predict`."""
+    h2 = 0.5 * dt * dt
+    for k in range(3):
+        x[k] += dt * x[3 + k] + h2 * x[6 + k]
+        x[3 + k] += dt * x[6 + k]
+    for j in range(9):  # tmp = F P
+        for k in range(3):
+            tmp[k, j] = p[k, j] + dt * p[3 + k, j] + h2 * p[6 + k, j]
+            tmp[3 + k, j] = p[3 + k, j] + dt * p[6 + k, j]
+            tmp[6 + k, j] = p[6 + k, j]
+    for i in range(9):  # P = tmp Fᵀ
+        for k in range(3):
+            p[i, k] = tmp[i, k] + dt * tmp[i, 3 + k] + h2 * tmp[i, 6 + k]
+            p[i, 3 + k] = tmp[i, 3 + k] + dt * tmp[i, 6 + k]
+            p[i, 6 + k] = tmp[i, 6 + k]
+    adt = abs(dt)
+    q00, q01, q02 = q * adt**5 / 20, q * adt**4 / 8, q * adt**3 / 6
+    q11, q12, q22 = q * adt**3 / 3, q * adt**2 / 2, q * adt
+    for k in range(3):
+        p[k, k] += q00
+        p[k, 3 + k] += q01
+        p[3 + k, k] += q01
+        p[k, 6 + k] += q02
+        p[6 + k, k] += q02
+        p[3 + k, 3 + k] += q11
+        p[3 + k, 6 + k] += q12
+        p[6 + k, 3 + k] += q12
+        p[6 + k, 6 + k] += q22
+
+
+@numba.njit(cache=True)
+def _update_in_place(x, p, pos, e1, e2, sigma, nis_max, ph, kg):
+    """One LOS update in place; returns False (nothing changed) when its χ² exceeds ``nis_max``.
+
+    ``H`` is non-zero in the position columns only; the Joseph form ``(I-KH) P (I-KH)ᵀ + σ² K Kᵀ`` with the
+    optimal gain ``K = P Hᵀ S⁻¹`` expands to ``P - K (PHᵀ)ᵀ - PHᵀ Kᵀ + K S Kᵀ``, formed for ``i ≤ j`` and
+    mirrored (exactly symmetric; no 9×9 products). Scratch: ``ph``, ``kg`` (9, 2)."""
+    d0, d1, d2 = x[0] - pos[0], x[1] - pos[1], x[2] - pos[2]
+    rho = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+    u0, u1, u2 = d0 / rho, d1 / rho, d2 / rho
+    z0 = e1[0] * u0 + e1[1] * u1 + e1[2] * u2
+    z1 = e2[0] * u0 + e2[1] * u1 + e2[2] * u2
+    h00, h01, h02 = (e1[0] - z0 * u0) / rho, (e1[1] - z0 * u1) / rho, (e1[2] - z0 * u2) / rho
+    h10, h11, h12 = (e2[0] - z1 * u0) / rho, (e2[1] - z1 * u1) / rho, (e2[2] - z1 * u2) / rho
+    for i in range(9):
+        ph[i, 0] = p[i, 0] * h00 + p[i, 1] * h01 + p[i, 2] * h02
+        ph[i, 1] = p[i, 0] * h10 + p[i, 1] * h11 + p[i, 2] * h12
+    var = sigma * sigma
+    s00 = h00 * ph[0, 0] + h01 * ph[1, 0] + h02 * ph[2, 0] + var
+    s01 = h00 * ph[0, 1] + h01 * ph[1, 1] + h02 * ph[2, 1]
+    s10 = h10 * ph[0, 0] + h11 * ph[1, 0] + h12 * ph[2, 0]
+    s11 = h10 * ph[0, 1] + h11 * ph[1, 1] + h12 * ph[2, 1] + var
+    det = s00 * s11 - s01 * s10
+    i00, i01, i10, i11 = s11 / det, -s01 / det, -s10 / det, s00 / det
+    nis = z0 * (i00 * z0 + i01 * z1) + z1 * (i10 * z0 + i11 * z1)
+    if not nis <= nis_max:
+        return False
+    for i in range(9):
+        kg[i, 0] = ph[i, 0] * i00 + ph[i, 1] * i10
+        kg[i, 1] = ph[i, 0] * i01 + ph[i, 1] * i11
+        x[i] -= kg[i, 0] * z0 + kg[i, 1] * z1
+    for i in range(9):  # Joseph form expanded with K = P Hᵀ S⁻¹: P - K (PHᵀ)ᵀ - PHᵀ Kᵀ + K S Kᵀ, symmetric
+        ks0 = kg[i, 0] * s00 + kg[i, 1] * s10
+        ks1 = kg[i, 0] * s01 + kg[i, 1] * s11
+        for j in range(i, 9):
+            v = (p[i, j] - kg[i, 0] * ph[j, 0] - kg[i, 1] * ph[j, 1] - ph[i, 0] * kg[j, 0] - ph[i, 1] * kg[j, 1]
+                 + ks0 * kg[j, 0] + ks1 * kg[j, 1])
+            p[i, j] = v
+            p[j, i] = v
+    return True
+
+
+@numba.njit(cache=True)
 def _ekf_sequence(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var):
-    """Predict/update the 9-state filter through detections in time order (compiled); returns ``(x, P, t,
-    accepted)`` with ``accepted`` (N,) false for detections rejected (out of sequence or χ² > ``nis_max``)."""
+    """Predict/update the 9-state filter through detections in time order (compiled, in place on copies);
+    returns ``(x, P, t, accepted)`` with ``accepted`` (N,) false for detections rejected (out of sequence or
+    χ² > ``nis_max``)."""
+    x, p = x.copy(), p.copy()
     t = t0
     accepted = np.zeros(times.size, dtype=np.bool_)
-    f = np.eye(9)
-    qm = np.zeros((9, 9))
-    h = np.zeros((2, 9))
+    tmp = np.empty((9, 9))
+    ph, kg = np.empty((9, 2)), np.empty((9, 2))
     for i in range(times.size):
         dt = times[i] - t
         if dt < 0.0:
@@ -59,37 +135,9 @@ def _ekf_sequence(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_va
             for k in range(6, 9):
                 p[k, k] += acc_var
         if dt > 0.0:
-            for k in range(3):
-                f[k, 3 + k] = dt
-                f[k, 6 + k] = 0.5 * dt * dt
-                f[3 + k, 6 + k] = dt
-            q1 = np.array([[dt**5 / 20, dt**4 / 8, dt**3 / 6], [dt**4 / 8, dt**3 / 3, dt**2 / 2],
-                           [dt**3 / 6, dt**2 / 2, dt]]) * q
-            for a in range(3):
-                for b in range(3):
-                    for k in range(3):
-                        qm[3 * a + k, 3 * b + k] = q1[a, b]
-            x = f @ x
-            p = f @ p @ f.T + qm
+            _predict_in_place(x, p, dt, q, tmp)
             t = times[i]
-        d = x[:3] - pos[i]
-        rho = math.sqrt(d[0] ** 2 + d[1] ** 2 + d[2] ** 2)
-        u = d / rho
-        z = np.array([e1[i] @ u, e2[i] @ u])
-        h[0, :3] = (e1[i] - z[0] * u) / rho
-        h[1, :3] = (e2[i] - z[1] * u) / rho
-        ph = p @ h.T
-        s = h @ ph
-        s[0, 0] += sigma[i] ** 2
-        s[1, 1] += sigma[i] ** 2
-        s_inv = np.linalg.inv(s)
-        if z @ s_inv @ z > nis_max:
-            continue
-        accepted[i] = True
-        k = ph @ s_inv
-        x = x - k @ z
-        ikh = np.eye(9) - k @ h
-        p = ikh @ p @ ikh.T + sigma[i] ** 2 * (k @ k.T)
+        accepted[i] = _update_in_place(x, p, pos[i], e1[i], e2[i], sigma[i], nis_max, ph, kg)
     return x, p, t, accepted
 
 

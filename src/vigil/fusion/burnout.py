@@ -16,10 +16,12 @@ same model.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from .boost import STAGING_GAP_S
-from .polytrack import fit_poly_track, initial_theta, los_design
+from .polytrack import gauss_newton, initial_theta, normal_equations
+from .triangulate import tangent_basis
 
 BURNOUT_WINDOW_S = 80.0
 OUTLIER_CHI2 = 25.0  # a detection this far off the fit (χ², 2 dof; p ≈ 4e-6) belongs to another object
@@ -59,18 +61,29 @@ def smooth_burnout(times, pos, los, sigma, x9, seeds=None):
         in_fit = np.asarray(seeds[0]) >= times[keep].min()
         if in_fit.sum() >= 2 * (degree + 1):
             theta0 = initial_theta(np.asarray(seeds[0])[in_fit], np.asarray(seeds[1])[in_fit], degree, t_b)
-    t, p, u, sg = times[keep], np.asarray(pos)[keep], np.asarray(los)[keep], np.asarray(sigma)[keep]
-    use = np.ones(len(t), bool)
-    for _ in range(OUTLIER_PASSES):
-        track = fit_poly_track(t[use], p[use], u[use], sg[use], degree, t_b, theta0)
-        z, _ = los_design(track.theta, t_b, degree, t, p, u)
-        chi2 = (z[: len(t)] ** 2 + z[len(t):] ** 2) / sg**2
-        bad = chi2 > OUTLIER_CHI2
-        if np.array_equal(bad, ~use) or (~bad).sum() < 2 * (degree + 1):
-            break
-        use, theta0 = ~bad, track.theta
-    jac = track.state_jacobian(t_b)
-    cov6 = jac @ track.cov @ jac.T
+    t, p, u, sg = (np.ascontiguousarray(np.asarray(a, dtype=float)[keep]) for a in (times, pos, los, sigma))
+    e1, e2 = tangent_basis(u)
+    theta, cov = _fit_without_outliers(np.array(theta0, dtype=float), t_b, degree, t, p, np.ascontiguousarray(e1),
+                                       np.ascontiguousarray(e2), 1.0 / sg**2)
+    cov6 = cov[:6, :6]  # (r, v) at τ = 0 are the first two coefficient triples
     if not np.all(np.isfinite(cov6)):
         return None
-    return t_b, track.position(t_b)[0], track.velocity(t_b)[0], cov6
+    return t_b, theta[:3].copy(), theta[3:6].copy(), cov6.copy()
+
+
+@numba.njit(cache=True)
+def _fit_without_outliers(theta0, t_b, degree, t, p, e1, e2, w):
+    """Gauss–Newton fit, then refits without detections > :data:`OUTLIER_CHI2` (≤ :data:`OUTLIER_PASSES`
+    fits in all; stops when the outliers are those already left out or too few detections would remain):
+    ``(θ, covariance)``."""
+    use = np.ones(t.size, dtype=np.bool_)
+    theta, cov = theta0, np.empty((0, 0))
+    for _ in range(OUTLIER_PASSES):
+        idx = np.flatnonzero(use)
+        theta, cov, _ = gauss_newton(theta0, t_b, degree, t[idx], p[idx], e1[idx], e2[idx], w[idx])
+        chi2 = normal_equations(theta, t_b, degree, t, p, e1, e2, w)[2]
+        bad = chi2 > OUTLIER_CHI2
+        if np.all(bad == ~use) or (~bad).sum() < 2 * (degree + 1):
+            break
+        use, theta0 = ~bad, theta
+    return theta, cov

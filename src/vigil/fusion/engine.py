@@ -11,35 +11,31 @@ window plus :attr:`FusionConfig.update_interval_s` is covered), and at burnout (
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from vigil.records import ObservationBatch
 
 from .ascentfit import seed_start
+from .assembly import EventAssembly
 from .associate import Associator, MissDistanceAssociator, triangulation_seeds
 from .boost import JERK_PSD_M2_S5, run_filters
 from .classify import Classifier, EnergyClassifier
-from .event import FusedEvent, estimate_burnout, init_filter, to_warning
+from .event import FusedEvent, estimate_burnout, to_warning
+from .gating import RECENT_RAYS, filter_los_predictor
 from .impact import ImpactPredictor, UnscentedImpactPredictor
 from .launch import ASCENT_WINDOW_S, TL_GRID_S, AscentBackFitEstimator, LaunchEstimator
 from .lighttime import correct_light_time
-from .mono import mono_launch, point_launch
+from .mono import point_launch
 from .strings import GatedAssignmentStringer, SensorString, Stringer
 
-TRACK_GATE_CHI2_MEAN = 16.0  # mean normalised miss² of a new string's rays to an event's predicted position
 # Launch refits when the event's data span passes these (s), then once at launch window + update interval (the
 # final fit). Fewer than the 3/6/10/15/20/30/40 s of round 2 (the fits were ~40 % of the 100-launch salvo's
 # time); on the 88 launches of the /tmp/fz check the medians moved within noise (launch error 0.80 → 0.79 km).
 REFIT_SPANS_S = (3.0, 10.0, 20.0)
-PREGATE_M = 30_000.0  # a string's ray this far from an event's prediction is not tested (σ ≲ 2 km)
-MERGE_DISTANCE_M = 50_000.0  # two live events whose filters are this close are tested as one object
 DEGRADE_FACTOR = 4.0  # a refit whose launch covariance grows this much is a side minimum: keep the old
-RECENT_RAYS = 5  # rays of a new string tested against an event's prediction
 CUT_REJECTIONS = 3  # a string whose last detections are this many consecutive filter rejections is cut there
 
 
@@ -58,8 +54,9 @@ class FusionConfig:
     light_time: bool = True  # correct detections to emission time and axes (lighttime.py)
 
 
-class FusionEngine:
-    """Iterator of ``(time_s, warnings)`` over time-ordered observations (see module docstring)."""
+class FusionEngine(EventAssembly):
+    """Iterator of ``(time_s, warnings)`` over time-ordered observations (see module docstring); the event
+    bookkeeping (attach, pair, mono, merge) is inherited from :class:`~vigil.fusion.assembly.EventAssembly`."""
 
     def __init__(self, config: FusionConfig | None = None, stringer: Stringer | None = None,
                  associator: Associator | None = None, launch_estimator: LaunchEstimator | None = None,
@@ -70,9 +67,7 @@ class FusionEngine:
         self.launch_estimator = launch_estimator or AscentBackFitEstimator(self.config.launch_window_s)
         self.impact_predictor = impact_predictor or UnscentedImpactPredictor()
         self.classifier = classifier or EnergyClassifier()
-        self.events: list[FusedEvent] = []
-        self._owner: dict[int, FusedEvent] = {}  # string_id -> event
-        self._ids = itertools.count(1)
+        super().__init__()
         self.epoch = "1970-01-01T00:00:00Z"
 
     # --- the loop --------------------------------------------------------------------------------
@@ -99,7 +94,9 @@ class FusionEngine:
         warnings it issues. ``frame_key``: per-row sensor-frame key (reception time; default ``time_s``)."""
         changed = self.stringer.update(chunk.obs_id, chunk.sensor_id, chunk.partner_id, chunk.time_s,
                                        chunk.sensor_pos_ecef_m, chunk.los_ecef, chunk.los_sigma_rad,
-                                       frame_key=frame_key, predictor=self._los_predictor())
+                                       frame_key=frame_key,
+                                       predictor=filter_los_predictor(self._live(), self._owner,
+                                                                      self.config.jerk_psd_m2_s5))
         self._filter(chunk, changed)
         self.stringer.prune(now)
         free = [s for s in self.stringer.strings.values() if s.confirmed and s.string_id not in self._owner]
@@ -116,76 +113,45 @@ class FusionEngine:
         return self._estimate(now, final=True)
 
     # --- stages ----------------------------------------------------------------------------------
-    def _los_predictor(self):
-        """String continuation by the events' filters (see :meth:`GatedAssignmentStringer.update`): a string of a
-        live stereo event is continued where its event's filter predicts the object, not where the string's own
-        2-point extrapolation points — two plumes crossing in one sensor's view keep their identities, and a
-        string back from a gap (staging) is not captured by another plume near its stale extrapolation."""
-        live = [e for e in self.events if e.filter is not None and e.burnout is None and not e.mono]
-        if not live:
-            return None
-        index = {id(e): k for k, e in enumerate(live)}
-        x = np.array([e.filter.x for e in live])
-        cov = np.array([e.filter.P for e in live])
-        cov_ij = cov.reshape(-1, 3, 3, 3, 3).transpose(0, 2, 4, 1, 3).reshape(-1, 9, 9)
-        t_f = np.array([e.filter.t for e in live])
-        q = self.config.jerk_psd_m2_s5
-
-        def predict(strings, t, sensor_pos):
-            which = np.array([index.get(id(self._owner.get(s.string_id)), -1) for s in strings])
-            mask = which >= 0
-            k = which[mask]
-            dt = t - t_f[k]
-            c = np.stack([np.ones_like(dt), dt, 0.5 * dt**2], -1)  # position row of F(dt), per block
-            pos = (c[:, None, :] @ x[k].reshape(-1, 3, 3))[:, 0]
-            blocks = cov_ij[k]  # (S, i·j, a·b): P[3a+i, 3b+j]
-            p_pos = (blocks @ (c[:, :, None] * c[:, None, :]).reshape(-1, 9, 1)).reshape(-1, 3, 3)
-            p_pos = p_pos + (q * np.abs(dt) ** 5 / 20)[:, None, None] * np.eye(3)
-            d = pos - sensor_pos
-            rho = np.linalg.norm(d, axis=-1)
-            u = d / rho[:, None]
-            proj = np.eye(3) - u[:, :, None] * u[:, None, :]
-            u_all = np.zeros((len(strings), 3))
-            cov_all = np.zeros((len(strings), 3, 3))
-            u_all[mask] = u
-            cov_all[mask] = proj @ p_pos @ proj / rho[:, None, None] ** 2
-            return mask, u_all, cov_all
-
-        return predict
-
     def _filter(self, chunk: ObservationBatch, changed: list[SensorString]) -> None:
         """Run each live event's filter through its new detections of this chunk (one compiled call for all
         events, each in time order); cut strings whose latest detections the filter keeps rejecting
         (:meth:`_count_rejections`)."""
-        rows: dict[int, list[tuple[int, SensorString]]] = {}
         new_rows = getattr(self.stringer, "new_rows", None)
         index = None if new_rows is not None else {int(i): k for k, i in enumerate(chunk.obs_id)}
-        events = {}
+        slot: dict[int, int] = {}  # id(event) -> position in `events`
+        events: list[FusedEvent] = []
+        rows: list[int] = []
+        owners: list[int] = []
+        strings: list[SensorString] = []
         for s in changed:
             event = self._owner.get(s.string_id)
             if event is None or event.filter is None or event.burnout is not None:
                 continue
             if new_rows is not None:
-                new = [(r, s) for r in new_rows.get(s.string_id, ())[-RECENT_RAYS:]]
+                new = new_rows.get(s.string_id, ())[-RECENT_RAYS:]
             else:
-                new = [(index[int(i)], s) for i in s.obs_index[-RECENT_RAYS:] if int(i) in index]
-            rows.setdefault(id(event), []).extend(new)
-            events[id(event)] = event
+                new = [index[int(i)] for i in s.obs_index[-RECENT_RAYS:] if int(i) in index]
+            if not new:
+                continue
+            k = slot.setdefault(id(event), len(events))
+            if k == len(events):
+                events.append(event)
+            rows.extend(new)
+            owners.extend([k] * len(new))
+            strings.extend([s] * len(new))
         if not events:
             return
-        order, stops, strings = [], [], []
-        for key in events:
-            pairs = sorted(rows[key], key=lambda rs: chunk.time_s[rs[0]])
-            order.extend(r for r, _ in pairs)
-            strings.append([s for _, s in pairs])
-            stops.append(len(order))
-        k = np.array(order, dtype=int)
-        ok = run_filters([e.filter for e in events.values()], stops, chunk.time_s[k], chunk.sensor_pos_ecef_m[k],
+        rows_a = np.asarray(rows, dtype=np.int64)
+        order = np.lexsort((chunk.time_s[rows_a], owners))  # by event, then time (stable: arrival order on ties)
+        k = rows_a[order]
+        stops = np.cumsum(np.bincount(owners, minlength=len(events)))
+        ok = run_filters([e.filter for e in events], stops, chunk.time_s[k], chunk.sensor_pos_ecef_m[k],
                          chunk.los_ecef[k], chunk.los_sigma_rad[k])
         lo = 0
-        for event, hi, group in zip(events.values(), stops, strings, strict=True):
+        for event, hi in zip(events, stops.tolist(), strict=True):
             event.last_detection_s = max(event.last_detection_s, float(chunk.time_s[k[hi - 1]]))
-            self._count_rejections(event, group, ok[lo:hi])
+            self._count_rejections(event, [strings[j] for j in order[lo:hi]], ok[lo:hi])
             lo = hi
 
     def _count_rejections(self, event: FusedEvent, strings: list[SensorString], accepted: np.ndarray) -> None:
@@ -202,96 +168,6 @@ class FusionEngine:
                 event.dirty = True
                 if len(tail) and tail.string_id in self._owner:
                     del self._owner[tail.string_id]
-
-    def _extend(self, free: list[SensorString]) -> list[SensorString]:
-        """Attach free strings to live stereo events by global assignment, one per sensor (an event takes at
-        most one new string of each sensor per chunk, and may take strings of several sensors at once);
-        return those left free."""
-        live = [e for e in self.events if e.filter is not None and e.burnout is None]
-        if not free or not live:
-            return free
-        near = self._near(free, live)
-        taken = set()
-        sensors = np.array([s.sensor_id for s in free])
-        for sensor in np.unique(sensors):
-            rows = np.flatnonzero(sensors == sensor)
-            cost = np.full((len(rows), len(live)), 1e9)
-            for i, j in zip(*np.nonzero(near[rows]), strict=True):
-                cost[i, j] = self._track_cost(free[rows[i]], live[j])
-            cost = np.where(cost <= TRACK_GATE_CHI2_MEAN, cost, 1e9)
-            for i, j in zip(*linear_sum_assignment(cost), strict=True):
-                if cost[i, j] < 1e9:
-                    self._attach(live[j], free[rows[i]])
-                    taken.add(int(rows[i]))
-        return [s for i, s in enumerate(free) if i not in taken]
-
-    @staticmethod
-    def _near(strings: list[SensorString], events: list[FusedEvent]) -> np.ndarray:
-        """``(S, E)`` mask: the last ray of each string passes within :data:`PREGATE_M` of each event's
-        predicted position (a cheap pre-gate before :meth:`_track_cost`)."""
-        t = np.array([s.last_time for s in strings])
-        p = np.array([s.positions[-1] for s in strings])
-        u = np.array([s.los[-1] for s in strings])
-        x = np.stack([e.filter.position_at(t) for e in events], axis=1)  # (S, E, 3)
-        d = x - p[:, None, :]
-        along = np.einsum("sei,si->se", d, u)
-        miss = np.linalg.norm(d - along[..., None] * u[:, None, :], axis=-1)
-        return (miss < PREGATE_M) & (along > 0.0)
-
-    def _track_cost(self, s: SensorString, event: FusedEvent) -> float:
-        t, p, u, sigma = (a[-RECENT_RAYS:] for a in s.arrays())
-        total = 0.0
-        for k in range(len(t)):
-            x, cov = event.filter.state_at(float(t[k]))
-            d = x[:3] - p[k]
-            rho = d @ u[k]
-            perp = d - rho * u[k]
-            var = (sigma[k] * rho) ** 2 + np.trace(cov[:3, :3]) / 3
-            total += perp @ perp / var / 2
-        return total / len(t)
-
-    def _pair(self, free: list[SensorString]) -> None:
-        for group in self.associator.pair(free):
-            owners = {id(self._owner[s.string_id]): self._owner[s.string_id] for s in group if s.string_id in self._owner}
-            event = next(iter(owners.values())) if owners else (self._consistent_event(group) or self._new_event())
-            event.mono = False
-            for s in group:
-                if s.string_id not in self._owner:
-                    self._attach(event, s)
-            self._start_filter(event)
-
-    def _start_filter(self, event: FusedEvent) -> None:
-        """(Re)start the event's boost filter from triangulated seeds (needs two common instants)."""
-        times, points = triangulation_seeds(event.strings)
-        if len(times) >= 2:
-            event.filter = init_filter(event, times, points, self.config.jerk_psd_m2_s5)
-            event.dirty = True
-
-    def _consistent_event(self, group: list[SensorString]) -> FusedEvent | None:
-        """A live stereo event of other sensors whose prediction every string of ``group`` fits (a pair of
-        the same object formed by another sensor pair in the same chunk), or None."""
-        for event in self.events:
-            if event.filter is None or event.burnout is not None:
-                continue
-            if {s.sensor_id for s in group} & {s.sensor_id for s in event.strings}:
-                continue
-            if all(self._track_cost(s, event) <= TRACK_GATE_CHI2_MEAN for s in group):
-                return event
-        return None
-
-    def _mono_strings(self) -> list[SensorString]:
-        return [s for e in self.events if e.mono and e.burnout is None for s in e.strings]
-
-    def _mono(self, now: float) -> None:
-        for s in list(self.stringer.strings.values()):
-            if (s.string_id in self._owner or len(s) < self.config.mono_min_detections
-                    or now - s.first_time < self.config.mono_after_s):
-                continue
-            event = self._new_event()
-            event.mono = True
-            self._attach(event, s)
-            event.launch = mono_launch(s.first_time, s.positions[0], s.los[0])
-            event.dirty = event.launch is not None
 
     def _estimate(self, now: float, final: bool) -> list:
         out = []
@@ -352,81 +228,11 @@ class FusionEngine:
         return _Start(seed_start(model.degree, model.first_horizontal, seed_times[in_window], seed_points[in_window],
                                  TL_GRID_S))
 
-    def _merge_duplicates(self) -> None:
-        """Merge live stereo events that track one object (pairs formed in different chunks by different
-        sensor pairs, or a broken string re-paired): close filter positions, no sensor seeing both at once
-        (:func:`_overlapping`), and each one's rays fit the other's filter."""
-        self._absorb_monos()
-        live = [e for e in self.events if e.filter is not None and e.burnout is None and not e.mono]
-        if len(live) < 2:
-            return
-        t = max(e.filter.t for e in live)
-        pos = np.array([e.filter.position_at(t)[0] for e in live])
-        close = np.linalg.norm(pos[:, None] - pos[None], axis=-1) < MERGE_DISTANCE_M
-        gone: set[int] = set()
-        for i, j in zip(*np.nonzero(np.triu(close, 1)), strict=True):
-            a, b = live[i], live[j]
-            if id(a) in gone or id(b) in gone:
-                continue
-            if _overlapping(a, b):
-                continue
-            if all(self._track_cost(s, a) <= TRACK_GATE_CHI2_MEAN for s in b.strings):
-                self._absorb(a, b)
-                gone.add(id(b))
-        if gone:
-            self.events = [e for e in self.events if id(e) not in gone]
-
-    def _absorb_monos(self) -> None:
-        """A live mono event whose string fits a stereo event of other sensors joins it (same id kept)."""
-        monos = [e for e in self.events if e.mono and e.burnout is None]
-        live = [e for e in self.events if e.filter is not None and e.burnout is None and not e.mono]
-        if not monos or not live:
-            return
-        strings = [e.strings[0] for e in monos]
-        near = self._near(strings, live)
-        gone = set()
-        for i, j in zip(*np.nonzero(near), strict=True):
-            if id(monos[i]) in gone or strings[i].sensor_id in {s.sensor_id for s in live[j].strings}:
-                continue
-            if all(self._track_cost(s, live[j]) <= TRACK_GATE_CHI2_MEAN for s in monos[i].strings):
-                self._absorb(live[j], monos[i])
-                gone.add(id(monos[i]))
-        if gone:
-            self.events = [e for e in self.events if id(e) not in gone]
-
-    def _absorb(self, keep: FusedEvent, other: FusedEvent) -> None:
-        for s in other.strings:
-            self._attach(keep, s)
-        keep.mono = keep.mono and other.mono
-        self._start_filter(keep)
-        keep.dirty = True
-
-    def _new_event(self) -> FusedEvent:
-        event = FusedEvent(f"E{next(self._ids):04d}")
-        self.events.append(event)
-        return event
-
-    def _attach(self, event: FusedEvent, s: SensorString) -> None:
-        event.strings.append(s)
-        self._owner[s.string_id] = event
-        event.last_detection_s = max(event.last_detection_s, s.last_time)
-
-
 @dataclass(frozen=True)
 class _Start:
     """A start of the launch back-fit passed where the estimator takes its previous estimate (only ``phi``)."""
 
     phi: np.ndarray
-
-
-def _overlapping(a: FusedEvent, b: FusedEvent) -> bool:
-    """True when one sensor has strings in both events over a common time span (two objects in its view);
-    time-disjoint strings of one sensor are a string that broke (a gap, a crossing) and may be one object."""
-    for sa in a.strings:
-        for sb in b.strings:
-            if sa.sensor_id == sb.sensor_id and sa.first_time <= sb.last_time and sb.first_time <= sa.last_time:
-                return True
-    return False
 
 
 def fuse(observations: ObservationBatch | Iterable[ObservationBatch], config: FusionConfig | None = None) -> list:

@@ -78,15 +78,35 @@ def _altitude(r):
 
 
 @numba.njit(cache=True)
-def _acc(r, v):
-    r2 = r[0] ** 2 + r[1] ** 2 + r[2] ** 2
+def _acc(x, out):
+    """:func:`coast_acceleration` of the state ``x = (r, v)`` (6,) into ``out[3:]`` (``out[:3] = v``)."""
+    r0, r1, r2c = x[0], x[1], x[2]
+    r2 = r0 * r0 + r1 * r1 + r2c * r2c
     k = -GM_EARTH_M3_S2 / (r2 * math.sqrt(r2))
     f = 1.5 * J2_EARTH * WGS84_A_M**2 / r2
-    zz = 5.0 * r[2] ** 2 / r2
+    zz = 5.0 * r2c * r2c / r2
     w = OMEGA_EARTH_RAD_S
-    return np.array([k * r[0] * (1 + f * (1 - zz)) + 2 * w * v[1] + w * w * r[0],
-                     k * r[1] * (1 + f * (1 - zz)) - 2 * w * v[0] + w * w * r[1],
-                     k * r[2] * (1 + f * (3 - zz))])
+    out[0], out[1], out[2] = x[3], x[4], x[5]
+    out[3] = k * r0 * (1 + f * (1 - zz)) + 2 * w * x[4] + w * w * r0
+    out[4] = k * r1 * (1 + f * (1 - zz)) - 2 * w * x[3] + w * w * r1
+    out[5] = k * r2c * (1 + f * (3 - zz))
+
+
+@numba.njit(cache=True)
+def _rk4_step(x, h, out, k1, k2, k3, k4, tmp):
+    """One classical RK4 step of the coast state ``x`` (6,) into ``out`` (scratch arrays: no allocation)."""
+    _acc(x, k1)
+    for c in range(6):
+        tmp[c] = x[c] + 0.5 * h * k1[c]
+    _acc(tmp, k2)
+    for c in range(6):
+        tmp[c] = x[c] + 0.5 * h * k2[c]
+    _acc(tmp, k3)
+    for c in range(6):
+        tmp[c] = x[c] + h * k3[c]
+    _acc(tmp, k4)
+    for c in range(6):
+        out[c] = x[c] + h / 6.0 * (k1[c] + 2.0 * k2[c] + 2.0 * k3[c] + k4[c])
 
 
 @numba.njit(cache=True)
@@ -94,16 +114,17 @@ def _propagate(r_all, v_all, h, max_s):
     n = r_all.shape[0]
     t_hit = np.full(n, np.nan)
     r_hit = np.full((n, 3), np.nan)
+    x, x1 = np.empty(6), np.empty(6)
+    k1, k2, k3, k4, tmp = np.empty(6), np.empty(6), np.empty(6), np.empty(6), np.empty(6)
     for i in range(n):
-        r, v, t = r_all[i].copy(), v_all[i].copy(), 0.0
+        x[:3], x[3:] = r_all[i], v_all[i]
+        t = 0.0
         while t < max_s:
-            k1r, k1v = v, _acc(r, v)
-            k2r, k2v = v + 0.5 * h * k1v, _acc(r + 0.5 * h * k1r, v + 0.5 * h * k1v)
-            k3r, k3v = v + 0.5 * h * k2v, _acc(r + 0.5 * h * k2r, v + 0.5 * h * k2v)
-            k4r, k4v = v + h * k3v, _acc(r + h * k3r, v + h * k3v)
-            r1 = r + h / 6 * (k1r + 2 * k2r + 2 * k3r + k4r)
-            v1 = v + h / 6 * (k1v + 2 * k2v + 2 * k3v + k4v)
-            if _altitude(r1) <= 0.0:
+            _rk4_step(x, h, x1, k1, k2, k3, k4, tmp)
+            # the ellipsoid lies inside the sphere of radius a: above it the altitude is positive (skip it)
+            above = x1[0] * x1[0] + x1[1] * x1[1] + x1[2] * x1[2] > WGS84_A_M * WGS84_A_M
+            if not above and _altitude(x1[:3]) <= 0.0:
+                r, v, r1, v1 = x[:3], x[3:], x1[:3], x1[3:]
                 lo, hi = 0.0, 1.0
                 for _ in range(BISECTION_STEPS):
                     mid = 0.5 * (lo + hi)
@@ -114,7 +135,8 @@ def _propagate(r_all, v_all, h, max_s):
                 t_hit[i] = t + hi * h
                 r_hit[i] = _hermite(r, v, r1, v1, h, hi)
                 break
-            r, v, t = r1, v1, t + h
+            x[:] = x1
+            t += h
     return t_hit, r_hit
 
 

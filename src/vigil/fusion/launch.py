@@ -37,7 +37,8 @@ from vigil.frames import (
     initial_azimuth_rad,
 )
 
-from .ascentfit import levenberg_marquardt, normal_equations
+from .ascentfit import _polish, normal_equations, profile_at, scaled_inverse  # noqa: F401 (crlb, scoring)
+from .ascentfit import fit as compiled_fit
 from .polytrack import los_residuals
 from .triangulate import tangent_basis
 
@@ -171,16 +172,19 @@ def wrap_lat_lon(lat_rad: float, lon_rad: float) -> tuple[float, float]:
 
 
 def summarize(model: AscentModel, phi, cov) -> LaunchEstimate:
-    """Launch estimate from parameters and their covariance (the fit's or a CRLB)."""
+    """Launch estimate from parameters and their covariance (the fit's or a CRLB). The azimuth is reported
+    when the modelled ground displacement from the pad to ``t_last`` — ``√(h² + s²)``, ``up ⊥ along`` — is at
+    least :data:`MIN_AZIMUTH_BASELINE_M`."""
+    phi = np.asarray(phi, dtype=float)
     scale = model.metric(phi)
     jac_en = np.array([[0.0, scale[1]], [scale[0], 0.0]])  # (east, north) from (lat, lon)
     cov_en = jac_en @ cov[:2, :2] @ jac_en.T
-    base = np.linalg.norm(model.position(model.t_last, phi)[0] - model.position(phi[2], phi)[0])
-    az_ok = base >= MIN_AZIMUTH_BASELINE_M
+    h, s = profile_at(phi, model.degree, model.first_horizontal, max(model.t_last - float(phi[2]), 0.0))
+    az_ok = math.hypot(h, s) >= MIN_AZIMUTH_BASELINE_M
     lat, lon = wrap_lat_lon(float(phi[0]), float(phi[1]))
     return LaunchEstimate(float(phi[2]), float(np.sqrt(cov[2, 2])), lat, lon, cov_en,
                           float(phi[3] % (2 * np.pi)) if az_ok else None,
-                          float(np.sqrt(cov[3, 3])) if az_ok else None, phi=np.array(phi, dtype=float))
+                          float(np.sqrt(cov[3, 3])) if az_ok else None, phi=phi.copy())
 
 
 def track_azimuth(launch: LaunchEstimate, r_end_m, cov_end_m2) -> LaunchEstimate:
@@ -237,24 +241,32 @@ def initial_phi(model: AscentModel, seed_times, seed_points) -> np.ndarray | Non
 
 def fit_ascent(model: AscentModel, times, pos, los, sigma, phi0, prior_time_s: float = 0.0,
                prior_time_sigma_s: float | None = None, max_iterations: int = LM_MAX_ITERATIONS):
-    """Levenberg–Marquardt fit of ``model`` to LOS detections; returns ``(φ, covariance, χ²)``.
+    """Levenberg–Marquardt fit of ``model`` to LOS detections, then Gauss–Newton polishing (:func:`polish`);
+    returns ``(φ, covariance, χ²)``.
 
-    Compiled (:mod:`ascentfit`). Plain Gauss–Newton overshoots here: ``t_L`` and the coefficients are
-    strongly correlated (condition number ~1e8 after scaling) and the model is non-linear in ``t_L``.
-    ``prior_time_*``: optional Gaussian prior on ``t_L`` (s); the covariance then includes it.
+    One compiled call (:func:`vigil.fusion.ascentfit.fit`). Plain Gauss–Newton overshoots from a rough start:
+    ``t_L`` and the coefficients are strongly correlated (condition number ~1e8 after scaling) and the model
+    is non-linear in ``t_L``. ``prior_time_*``: optional Gaussian prior on ``t_L`` (s); the covariance then
+    includes it.
     """
+    return fit_prepared(model, _prepare(times, pos, los, sigma, prior_time_s, prior_time_sigma_s), phi0,
+                        max_iterations)
+
+
+def _prepare(times, pos, los, sigma, prior_time_s, prior_time_sigma_s) -> tuple:
+    """The compiled fit's data arguments (tangent bases and weights computed once for all starts)."""
     times, pos, los, sigma = (np.ascontiguousarray(a, dtype=float) for a in (times, pos, los, sigma))
     e1, e2 = tangent_basis(los)
     prior_w = 0.0 if prior_time_sigma_s is None else 1.0 / prior_time_sigma_s**2
-    args = (model.degree, model.first_horizontal, times, pos, np.ascontiguousarray(e1), np.ascontiguousarray(e2),
-            1.0 / sigma**2, float(prior_time_s), prior_w)
-    phi, info, chi2, _ = levenberg_marquardt(np.asarray(phi0, dtype=float), *args, max_iterations)
-    phi, info, chi2 = polish(phi, info, chi2, args)
-    if model.position(model.t_last, phi)[0] @ _along(model, phi) < model.position(phi[2], phi)[0] @ _along(model, phi):
-        phi[3] += np.pi  # (az, s) and (az + π, -s) are the same track: report the heading of travel
-        phi[4 + model.degree - 1:] *= -1.0
-    phi[3] %= 2 * np.pi
-    return phi, scaled_inverse(info), float(chi2)
+    return (times, pos, np.ascontiguousarray(e1), np.ascontiguousarray(e2), 1.0 / sigma**2, float(prior_time_s),
+            prior_w)
+
+
+def fit_prepared(model: AscentModel, data: tuple, phi0, max_iterations: int = LM_MAX_ITERATIONS):
+    """:func:`fit_ascent` on data from :func:`_prepare`: ``(φ, covariance, χ²)``."""
+    phi, cov, chi2 = compiled_fit(np.array(phi0, dtype=float), model.degree, model.first_horizontal, *data,
+                                  max_iterations, POLISH_STEPS, POLISH_CHI2_TOL, float(model.t_last))
+    return phi, cov, float(chi2)
 
 
 def polish(phi, info, chi2, args, steps: int = POLISH_STEPS):
@@ -263,38 +275,12 @@ def polish(phi, info, chi2, args, steps: int = POLISH_STEPS):
     Why: LM's damping (λ ≥ 1e-3 of the scaled diagonal) shrinks steps along the weak ``t_L`` direction
     (scaled eigenvalue ~1e-8) and its stop rule (Δχ² < 0.01) then ends the fit near its start. Measured
     on the reference ICBM-1 (200 noise draws): RMS launch error / bound 0.82 with LM alone, 0.87 polished.
-    ``args``: the arguments of :func:`vigil.fusion.ascentfit.normal_equations` after ``φ``."""
+    ``args``: the arguments of :func:`vigil.fusion.ascentfit.normal_equations` after ``φ``. (The fit runs the
+    compiled twin ``ascentfit._polish`` inside :func:`vigil.fusion.ascentfit.fit`; this entry point is for
+    studies.)"""
+    phi = np.asarray(phi, dtype=float)
     jtz = normal_equations(phi, *args)[1]
-    for _ in range(steps):
-        d = np.sqrt(np.abs(np.diag(info)))
-        if not (np.all(np.isfinite(info)) and np.all(d > 0.0)):
-            break
-        try:
-            step = -np.linalg.solve(info / np.outer(d, d), jtz / d) / d
-        except np.linalg.LinAlgError:
-            break
-        info2, jtz2, chi22 = normal_equations(phi + step, *args)
-        if not (np.isfinite(chi22) and chi22 < chi2):
-            break
-        done = chi2 - chi22 < POLISH_CHI2_TOL
-        phi, info, jtz, chi2 = phi + step, info2, jtz2, chi22
-        if done:
-            break
-    return phi, info, chi2
-
-
-def scaled_inverse(info) -> np.ndarray:
-    """Inverse of an information matrix after equilibration (its parameters span 1e-8 rad to 1e2 m/s²)."""
-    if not np.all(np.isfinite(info)):
-        return np.full(info.shape, np.nan)
-    d = np.sqrt(np.abs(np.diag(info)))
-    d = np.where(d > 0.0, d, 1.0)  # an unobservable parameter keeps its zero row: pinv leaves it at 0
-    return np.linalg.pinv(info / np.outer(d, d)) / np.outer(d, d)
-
-
-def _along(model: AscentModel, phi) -> np.ndarray:
-    east, north, _ = enu_basis(phi[0], phi[1])
-    return math.sin(phi[3]) * east + math.cos(phi[3]) * north
+    return _polish(phi, np.asarray(info, dtype=float), jtz, float(chi2), *args, steps, POLISH_CHI2_TOL)
 
 
 class LaunchEstimator(ABC):
@@ -353,8 +339,9 @@ class AscentBackFitEstimator(LaunchEstimator):
 
         best = None
         dof = max(2 * times.size - model.size, 1)
+        data = _prepare(times, pos, los, sigma, *prior)
         for start in starts():
-            phi, cov, chi2 = fit_ascent(model, times, pos, los, sigma, start, *prior)
+            phi, cov, chi2 = fit_prepared(model, data, start)
             if np.all(np.isfinite(cov)) and np.isfinite(chi2) and (best is None or chi2 < best[0]):
                 best = (chi2, phi, cov)
             if best is not None and best[0] / dof <= MAX_REDUCED_CHI2:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from .triangulate import tangent_basis
 
 GAUSS_NEWTON_ITERATIONS = 6
 CONVERGED_M = 1e-3  # stop when the largest position-coefficient step is below 1 mm
+LSTSQ_RCOND = float(np.finfo(float).eps)  # singular-value cut-off per unknown (numpy.linalg.lstsq's default)
 
 
 def basis(tau, degree: int) -> np.ndarray:
@@ -113,21 +115,71 @@ def initial_theta(times, points, degree: int, t_ref: float) -> np.ndarray:
 
 
 def fit_poly_track(times, pos, los, sigma, degree: int, t_ref: float, theta0) -> PolyTrack:
-    """Gauss–Newton fit of the polynomial model to LOS detections.
+    """Gauss–Newton fit of the polynomial model to LOS detections (compiled: :func:`gauss_newton`).
 
     ``times`` (T,) s, ``pos`` (T, 3) sensor ECEF m, ``los`` (T, 3) unit, ``sigma`` (T,) rad. Returns a
     :class:`PolyTrack` whose covariance is the inverse information at the solution.
     """
-    times, pos, los, sigma = (np.asarray(a, dtype=float) for a in (times, pos, los, sigma))
-    theta = np.asarray(theta0, dtype=float).copy()
-    w = np.concatenate([1.0 / sigma**2] * 2)
-    for _ in range(GAUSS_NEWTON_ITERATIONS):
-        z, h = los_design(theta, t_ref, degree, times, pos, los)
-        info = h.T @ (w[:, None] * h)
-        step = -np.linalg.lstsq(info, h.T @ (w * z), rcond=None)[0]
-        theta += step
-        if np.max(np.abs(step[:3])) < CONVERGED_M:
-            break
-    _, h = los_design(theta, t_ref, degree, times, pos, los)
-    cov = np.linalg.pinv(h.T @ (w[:, None] * h))
+    times, pos, los, sigma = (np.ascontiguousarray(a, dtype=float) for a in (times, pos, los, sigma))
+    e1, e2 = tangent_basis(los)
+    theta, cov, _ = gauss_newton(np.array(theta0, dtype=float), float(t_ref), degree, times, pos,
+                                 np.ascontiguousarray(e1), np.ascontiguousarray(e2), 1.0 / sigma**2)
     return PolyTrack(theta, cov, t_ref, degree, float(times.min()), float(times.max()))
+
+
+@numba.njit(cache=True)
+def normal_equations(theta, t_ref, degree, t, pos, e1, e2, w):
+    """``(HᵀWH (P, P), HᵀWz (P,), χ² per detection (T,))`` of the polynomial LOS model at ``θ``, accumulated
+    detection by detection (the same rows as :func:`los_design`: ``basis ⊗ ∂z/∂r``; tests compare)."""
+    n_par = 3 * (degree + 1)
+    info = np.zeros((n_par, n_par))
+    jtz = np.zeros(n_par)
+    chi2 = np.empty(t.size)
+    b = np.empty(degree + 1)
+    row = np.empty(n_par)
+    for i in range(t.size):
+        tau = t[i] - t_ref
+        f = 1.0
+        for k in range(degree + 1):
+            b[k] = f
+            f = f * tau / (k + 1)
+        d0, d1, d2 = -pos[i, 0], -pos[i, 1], -pos[i, 2]
+        for k in range(degree + 1):
+            d0 += b[k] * theta[3 * k]
+            d1 += b[k] * theta[3 * k + 1]
+            d2 += b[k] * theta[3 * k + 2]
+        rho = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+        u0, u1, u2 = d0 / rho, d1 / rho, d2 / rho
+        chi2[i] = 0.0
+        for axis in range(2):
+            e = e1[i] if axis == 0 else e2[i]
+            z = e[0] * u0 + e[1] * u1 + e[2] * u2
+            g0, g1, g2 = (e[0] - z * u0) / rho, (e[1] - z * u1) / rho, (e[2] - z * u2) / rho
+            for k in range(degree + 1):
+                row[3 * k], row[3 * k + 1], row[3 * k + 2] = b[k] * g0, b[k] * g1, b[k] * g2
+            wi = w[i]
+            chi2[i] += wi * z * z
+            for c in range(n_par):
+                wr = wi * row[c]
+                jtz[c] += wr * z
+                for c2 in range(c, n_par):
+                    info[c, c2] += wr * row[c2]
+    for c in range(n_par):
+        for c2 in range(c):
+            info[c, c2] = info[c2, c]
+    return info, jtz, chi2
+
+
+@numba.njit(cache=True)
+def gauss_newton(theta0, t_ref, degree, t, pos, e1, e2, w):
+    """Gauss–Newton from ``θ0`` (at most :data:`GAUSS_NEWTON_ITERATIONS` steps, stop when the position
+    coefficients move < :data:`CONVERGED_M`): ``(θ, covariance = pinv(HᵀWH) at θ, χ² per detection)``."""
+    theta = theta0.copy()
+    for _ in range(GAUSS_NEWTON_ITERATIONS):
+        info, jtz, _ = normal_equations(theta, t_ref, degree, t, pos, e1, e2, w)
+        step = -np.linalg.lstsq(info, jtz, rcond=LSTSQ_RCOND * info.shape[0])[0]  # numpy's default cut-off
+        theta += step
+        if max(abs(step[0]), abs(step[1]), abs(step[2])) < CONVERGED_M:
+            break
+    info, _, chi2 = normal_equations(theta, t_ref, degree, t, pos, e1, e2, w)
+    return theta, np.linalg.pinv(info), chi2

@@ -37,7 +37,7 @@ class SensorString:
     """
 
     __slots__ = ("string_id", "sensor_id", "partner_id", "rejections", "first_time", "last_time", "_n", "_t", "_p",
-                 "_u", "_s", "_i")
+                 "_u", "_s", "_i", "_tail")
 
     def __init__(self, string_id: int, sensor_id: str, partner_id: str, obs_index=(), times=(), positions=(),
                  los=(), sigmas=()) -> None:
@@ -62,10 +62,14 @@ class SensorString:
         self._ends()
 
     def _ends(self) -> None:
-        """Cache the first and last detection times (s; NaN when empty): read every frame by the engine."""
+        """Cache the first and last detection times (s; NaN when empty) and the tail (both read every frame)."""
         n = self._n
         self.first_time = float(self._t[0]) if n else math.nan
         self.last_time = float(self._t[n - 1]) if n else math.nan
+        self._tail = np.zeros((2, 5))  # rows (second last, last) of (t, los, σ): the 2-point prediction's input
+        for row, k in enumerate((max(n - 2, 0), n - 1)):
+            if n:
+                self._tail[row] = (self._t[k], *self._u[k], self._s[k])
 
     @property
     def times(self) -> np.ndarray:
@@ -98,8 +102,12 @@ class SensorString:
         self._i[n] = index
         self._n = n + 1
         self.last_time = float(time_s)
+        tail = self._tail
+        tail[0] = tail[1]
+        tail[1, 0], tail[1, 1:4], tail[1, 4] = time_s, los, sigma
         if n == 0:
             self.first_time = self.last_time
+            tail[0] = tail[1]
 
     def _grow(self) -> None:
         cap = 2 * self._t.size
@@ -186,25 +194,35 @@ def _interpolate_rays(t, p, u, ts):
 
 def _predictions(strings: list[SensorString], t: float) -> tuple[np.ndarray, np.ndarray]:
     """:meth:`SensorString.predict_los` and :meth:`SensorString.gate_rad` of many strings at once
-    (``(S, 3)``, ``(S,)``)."""
-    m = len(strings)
-    n = np.empty(m, dtype=np.int64)
-    last, prev = np.empty((m, 3)), np.empty((m, 3))
-    t0, t1, sigma = np.empty(m), np.empty(m), np.empty(m)
-    for j, s in enumerate(strings):
-        k = s._n
-        n[j] = k
-        last[j] = s._u[k - 1]
-        prev[j] = s._u[max(k - 2, 0)]
-        t1[j] = s._t[k - 1]
-        t0[j] = s._t[max(k - 2, 0)]
-        sigma[j] = s._s[k - 1]
-    rate = (last - prev) / np.maximum(t1 - t0, 1e-9)[:, None]
-    u = last + rate * (t - t1)[:, None]
-    u /= np.linalg.norm(u, axis=1, keepdims=True)
-    dt = np.abs(t - t1)
-    gate = np.where(n < 2, GATE_SIGMAS * sigma + MAX_ANGULAR_RATE_RAD_S * dt,
-                    GATE_SIGMAS * PREDICTION_SIGMA_GROWTH * sigma * np.maximum(1.0, dt) + MAX_ANGULAR_ACCEL_RAD_S2 * dt**2)
+    (``(S, 3)``, ``(S,)``), from each string's cached tail (its last two detections)."""
+    tails = np.array([s._tail for s in strings])  # (S, 2, 5)
+    two = np.fromiter((s._n >= 2 for s in strings), dtype=np.bool_, count=len(strings))
+    return _predict_kernel(tails, two, float(t))
+
+
+@numba.njit(cache=True)
+def _predict_kernel(tails, two, t):
+    """Compiled body of :func:`_predictions` on the strings' tails ``(S, 2, 5)``: rows (second last, last) of
+    ``(t, los, σ)``."""
+    m = tails.shape[0]
+    u = np.empty((m, 3))
+    gate = np.empty(m)
+    sigma = tails[:, 1, 4]
+    for j in range(m):
+        t0, t1 = tails[j, 0, 0], tails[j, 1, 0]
+        rate_dt = (t - t1) / max(t1 - t0, 1e-9)
+        norm = 0.0
+        for c in range(3):
+            u[j, c] = tails[j, 1, 1 + c] + (tails[j, 1, 1 + c] - tails[j, 0, 1 + c]) * rate_dt
+            norm += u[j, c] * u[j, c]
+        norm = math.sqrt(norm)
+        for c in range(3):
+            u[j, c] /= norm
+        dt = abs(t - t1)
+        if two[j]:
+            gate[j] = GATE_SIGMAS * PREDICTION_SIGMA_GROWTH * sigma[j] * max(1.0, dt) + MAX_ANGULAR_ACCEL_RAD_S2 * dt**2
+        else:
+            gate[j] = GATE_SIGMAS * sigma[j] + MAX_ANGULAR_RATE_RAD_S * dt
     return u, gate
 
 
@@ -218,38 +236,64 @@ def link_cost(strings: list[SensorString], t: float, los, sigma, predictor=None,
     with a wide gate lose a detection to a fresh string that predicts it well (the plain normalised angle
     favoured the wide gate). Own extrapolation: isotropic ``S = (gate/6)²``, gated at 6σ; a ``predictor``
     (see :meth:`GatedAssignmentStringer.update`; ``sensor_pos`` (3,) m is passed to it) replaces it, gated at
-    :data:`PREDICTED_NIS_GATE`."""
-    los = np.asarray(los, dtype=float)
+    :data:`PREDICTED_NIS_GATE`. One compiled call (:func:`_cost_kernel`)."""
+    los = np.ascontiguousarray(los, dtype=float)
+    sigma = np.ascontiguousarray(sigma, dtype=float)
     u, gate = _predictions(strings, t)
-    sp = gate / GATE_SIGMAS
-    ang = np.arccos(np.clip(los @ u.T, -1.0, 1.0))  # (D, S)
-    nis = (ang / sp) ** 2
-    logdet = 4.0 * np.log(sp[None, :] / np.asarray(sigma)[:, None])
-    cost = np.where(ang <= gate, nis + logdet, FORBIDDEN)
+    mask, up, cov = None, None, None
     if predictor is not None:
         mask, up, cov = predictor(strings, t, sensor_pos)
-        if np.any(mask):
-            cols = np.flatnonzero(mask)
-            cost[:, cols] = _predicted_cost(los, np.asarray(sigma, dtype=float), up[cols], cov[cols])
+    if mask is None or not np.any(mask):
+        mask, up, cov = np.zeros(len(strings), dtype=np.bool_), np.zeros((1, 3)), np.zeros((1, 3, 3))
+    return _cost_kernel(los, sigma, u, gate, np.asarray(mask, dtype=np.bool_), np.ascontiguousarray(up),
+                        np.ascontiguousarray(cov))
+
+
+@numba.njit(cache=True)
+def _cost_kernel(los, sigma, u, gate, mask, up, cov):
+    """``(D, S)`` link costs: own extrapolation (``u``, ``gate``) where ``mask`` is false, else the predicted
+    LOS ``up`` with angular covariance ``cov`` (closed-form 2×2 in the tangent plane of ``up``)."""
+    n_d, n_s = los.shape[0], u.shape[0]
+    cost = np.empty((n_d, n_s))
+    for j in range(n_s):
+        if mask[j]:
+            _predicted_column(los, sigma, up[j], cov[j], cost, j)
+            continue
+        sp = gate[j] / GATE_SIGMAS
+        cos_gate = math.cos(min(gate[j], math.pi))
+        for i in range(n_d):
+            dot = min(max(los[i, 0] * u[j, 0] + los[i, 1] * u[j, 1] + los[i, 2] * u[j, 2], -1.0), 1.0)
+            cost[i, j] = FORBIDDEN
+            if dot >= cos_gate:  # cheap pre-test; the gate itself is on the angle
+                ang = math.acos(dot)
+                if ang <= gate[j]:
+                    cost[i, j] = (ang / sp) ** 2 + 4.0 * math.log(sp / sigma[i])
     return cost
 
 
-def _predicted_cost(los, sigma, u, cov) -> np.ndarray:
-    """``(D, S)`` NIS + ln det(S/σ²) of detections against predicted LOS ``u`` ``(S, 3)`` with angular
-    covariance ``cov`` ``(S, 3, 3)`` (rad²), gated at :data:`PREDICTED_NIS_GATE`."""
-    from .triangulate import tangent_basis
-
-    e1, e2 = tangent_basis(u)
-    e = np.stack([e1, e2], axis=1)  # (S, 2, 3)
-    s2 = e @ cov @ e.transpose(0, 2, 1)  # (S, 2, 2)
-    var = np.asarray(sigma, dtype=float)[:, None] ** 2  # (D, 1)
-    a, b, d = s2[None, :, 0, 0] + var, s2[None, :, 0, 1], s2[None, :, 1, 1] + var  # (D, S) each, closed form
-    z = (los @ e.reshape(-1, 3).T).reshape(len(los), -1, 2)  # (D, S, 2) small angles off the prediction
-    det = a * d - b * b
-    nis = (d * z[..., 0] ** 2 - 2.0 * b * z[..., 0] * z[..., 1] + a * z[..., 1] ** 2) / det
-    logdet = np.log(det / var**2)
-    ahead = los @ u.T > 0.0
-    return np.where((nis <= PREDICTED_NIS_GATE) & ahead, nis + logdet, FORBIDDEN)
+@numba.njit(cache=True)
+def _predicted_column(los, sigma, u, cov, cost, j):
+    """Column ``j`` of :func:`_cost_kernel` for a filter-predicted LOS ``u`` (3,) with covariance ``cov``
+    (3, 3) rad²: NIS + ln det(S/σ²), gated at :data:`PREDICTED_NIS_GATE` and to the hemisphere ahead."""
+    x, y, z = u[0], u[1], u[2]
+    if abs(z) < 0.9:  # the helper axis and handedness of triangulate.tangent_basis
+        a, b, c = -y, x, 0.0
+    else:
+        a, b, c = 0.0, -z, y
+    n = math.sqrt(a * a + b * b + c * c)
+    e1 = np.array([a / n, b / n, c / n])
+    e2 = np.array([y * e1[2] - z * e1[1], z * e1[0] - x * e1[2], x * e1[1] - y * e1[0]])
+    ce1, ce2 = cov @ e1, cov @ e2
+    s00, s01, s11 = e1 @ ce1, e1 @ ce2, e2 @ ce2
+    for i in range(los.shape[0]):
+        var = sigma[i] * sigma[i]
+        aa, bb, dd = s00 + var, s01, s11 + var
+        z0 = los[i, 0] * e1[0] + los[i, 1] * e1[1] + los[i, 2] * e1[2]
+        z1 = los[i, 0] * e2[0] + los[i, 1] * e2[1] + los[i, 2] * e2[2]
+        det = aa * dd - bb * bb
+        nis = (dd * z0 * z0 - 2.0 * bb * z0 * z1 + aa * z1 * z1) / det
+        ahead = los[i, 0] * x + los[i, 1] * y + los[i, 2] * z > 0.0
+        cost[i, j] = nis + math.log(det / var**2) if (nis <= PREDICTED_NIS_GATE and ahead) else FORBIDDEN
 
 
 class Stringer(ABC):

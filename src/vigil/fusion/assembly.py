@@ -1,0 +1,161 @@
+"""Event assembly: strings → events. Attaching free strings to live events, pairing strings into new events,
+mono events, and merging duplicates (the engine's bookkeeping, separate from its loop in :mod:`engine`).
+
+:class:`EventAssembly` is the base of :class:`~vigil.fusion.engine.FusionEngine`; it holds the events, the
+string → event map, and uses the engine's ``stringer``, ``associator`` and ``config``. Gating against the
+events' filters is in :mod:`gating`.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .associate import triangulation_seeds
+from .event import FusedEvent, init_filter
+from .gating import TRACK_GATE_CHI2_MEAN, fits, near, overlapping, positions_at, track_cost
+from .mono import mono_launch
+from .strings import SensorString
+
+MERGE_DISTANCE_M = 50_000.0  # two live events whose filters are this close are tested as one object
+
+
+class EventAssembly:
+    """Events and their strings: attach, pair, mono, merge (see module docstring). The subclass provides
+    ``stringer`` (:class:`~vigil.fusion.strings.Stringer`), ``associator``
+    (:class:`~vigil.fusion.associate.Associator`) and ``config`` (:class:`~vigil.fusion.engine.FusionConfig`)."""
+
+    def __init__(self) -> None:
+        self.events: list[FusedEvent] = []
+        self._owner: dict[int, FusedEvent] = {}  # string_id -> event
+        self._ids = itertools.count(1)
+
+    def _live(self, stereo_only: bool = True) -> list[FusedEvent]:
+        """Events with a running filter and no burnout yet (stereo only by default)."""
+        return [e for e in self.events if e.filter is not None and e.burnout is None and not (stereo_only and e.mono)]
+
+    def _extend(self, free: list[SensorString]) -> list[SensorString]:
+        """Attach free strings to live stereo events by global assignment, one per sensor (an event takes at
+        most one new string of each sensor per chunk, and may take strings of several sensors at once);
+        return those left free."""
+        live = self._live(stereo_only=False)
+        if not free or not live:
+            return free
+        close = near(free, live)
+        taken = set()
+        sensors = np.array([s.sensor_id for s in free])
+        for sensor in np.unique(sensors):
+            rows = np.flatnonzero(sensors == sensor)
+            cost = np.full((len(rows), len(live)), 1e9)
+            for i, j in zip(*np.nonzero(close[rows]), strict=True):
+                cost[i, j] = track_cost(free[rows[i]], live[j])
+            cost = np.where(cost <= TRACK_GATE_CHI2_MEAN, cost, 1e9)
+            for i, j in zip(*linear_sum_assignment(cost), strict=True):
+                if cost[i, j] < 1e9:
+                    self._attach(live[j], free[rows[i]])
+                    taken.add(int(rows[i]))
+        return [s for i, s in enumerate(free) if i not in taken]
+
+    def _pair(self, free: list[SensorString]) -> None:
+        for group in self.associator.pair(free):
+            owners = {id(self._owner[s.string_id]): self._owner[s.string_id] for s in group if s.string_id in self._owner}
+            event = next(iter(owners.values())) if owners else (self._consistent_event(group) or self._new_event())
+            event.mono = False
+            for s in group:
+                if s.string_id not in self._owner:
+                    self._attach(event, s)
+            self._start_filter(event)
+
+    def _start_filter(self, event: FusedEvent) -> None:
+        """(Re)start the event's boost filter from triangulated seeds (needs two common instants)."""
+        times, points = triangulation_seeds(event.strings)
+        if len(times) >= 2:
+            event.filter = init_filter(event, times, points, self.config.jerk_psd_m2_s5)
+            event.dirty = True
+
+    def _consistent_event(self, group: list[SensorString]) -> FusedEvent | None:
+        """A live stereo event of other sensors whose prediction every string of ``group`` fits (a pair of
+        the same object formed by another sensor pair in the same chunk), or None."""
+        for event in self.events:
+            if event.filter is None or event.burnout is not None:
+                continue
+            if {s.sensor_id for s in group} & {s.sensor_id for s in event.strings}:
+                continue
+            if fits(group, event):
+                return event
+        return None
+
+    def _mono_strings(self) -> list[SensorString]:
+        return [s for e in self.events if e.mono and e.burnout is None for s in e.strings]
+
+    def _mono(self, now: float) -> None:
+        for s in list(self.stringer.strings.values()):
+            if (s.string_id in self._owner or len(s) < self.config.mono_min_detections
+                    or now - s.first_time < self.config.mono_after_s):
+                continue
+            event = self._new_event()
+            event.mono = True
+            self._attach(event, s)
+            event.launch = mono_launch(s.first_time, s.positions[0], s.los[0])
+            event.dirty = event.launch is not None
+
+    def _merge_duplicates(self) -> None:
+        """Merge live stereo events that track one object (pairs formed in different chunks by different
+        sensor pairs, or a broken string re-paired): close filter positions, no sensor seeing both at once
+        (:func:`~vigil.fusion.gating.overlapping`), and each one's rays fit the other's filter."""
+        self._absorb_monos()
+        live = self._live()
+        if len(live) < 2:
+            return
+        t = max(e.filter.t for e in live)
+        pos = positions_at(live, np.array([t]))[0]
+        close = np.linalg.norm(pos[:, None] - pos[None], axis=-1) < MERGE_DISTANCE_M
+        gone: set[int] = set()
+        for i, j in zip(*np.nonzero(np.triu(close, 1)), strict=True):
+            a, b = live[i], live[j]
+            if id(a) in gone or id(b) in gone:
+                continue
+            if overlapping(a, b):
+                continue
+            if fits(b.strings, a):
+                self._absorb(a, b)
+                gone.add(id(b))
+        if gone:
+            self.events = [e for e in self.events if id(e) not in gone]
+
+    def _absorb_monos(self) -> None:
+        """A live mono event whose string fits a stereo event of other sensors joins it (same id kept)."""
+        monos = [e for e in self.events if e.mono and e.burnout is None]
+        live = self._live()
+        if not monos or not live:
+            return
+        strings = [e.strings[0] for e in monos]
+        close = near(strings, live)
+        gone = set()
+        for i, j in zip(*np.nonzero(close), strict=True):
+            if id(monos[i]) in gone or strings[i].sensor_id in {s.sensor_id for s in live[j].strings}:
+                continue
+            if fits(monos[i].strings, live[j]):
+                self._absorb(live[j], monos[i])
+                gone.add(id(monos[i]))
+        if gone:
+            self.events = [e for e in self.events if id(e) not in gone]
+
+    def _absorb(self, keep: FusedEvent, other: FusedEvent) -> None:
+        for s in other.strings:
+            self._attach(keep, s)
+        keep.mono = keep.mono and other.mono
+        self._start_filter(keep)
+        keep.dirty = True
+
+    def _new_event(self) -> FusedEvent:
+        event = FusedEvent(f"E{next(self._ids):04d}")
+        self.events.append(event)
+        return event
+
+    def _attach(self, event: FusedEvent, s: SensorString) -> None:
+        event.strings.append(s)
+        self._owner[s.string_id] = event
+        event.last_detection_s = max(event.last_detection_s, s.last_time)

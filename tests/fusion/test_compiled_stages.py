@@ -1,0 +1,134 @@
+"""Round-4 compiled stages against their plain numpy definitions (throughput: bench/bench_fusion.py).
+
+The allocation-free EKF, the compiled link cost, the compiled polynomial-track normal equations and the
+closed-form launch summary must give what the textbook forms give: the numpy Joseph-form EKF of
+:class:`LosExtendedKalmanFilter`, the link-cost formulas written out here, ``HᵀWH`` from
+:func:`vigil.fusion.polytrack.los_design`, and the model's own positions.
+"""
+
+import math
+
+import numpy as np
+from fusion_truth import boost_truth, observe, sensors
+
+from vigil.fusion.boost import NIS_REJECT, STAGING_ACC_SIGMA_M_S2, STAGING_GAP_S, LosExtendedKalmanFilter
+from vigil.fusion.launch import MIN_AZIMUTH_BASELINE_M, AscentModel, summarize
+from vigil.fusion.polytrack import los_design, normal_equations
+from vigil.fusion.strings import FORBIDDEN, GATE_SIGMAS, PREDICTED_NIS_GATE, SensorString, link_cost
+from vigil.fusion.triangulate import tangent_basis
+
+SIGMA = 20e-6
+
+
+def _numpy_filter(b, x0, p0):
+    """The plain EKF: numpy predict / Joseph update per detection, same gate and staging widening."""
+    f = LosExtendedKalmanFilter(b.time_s[0], x0, p0)
+    accepted = []
+    for t, p, u, s in zip(b.time_s, b.sensor_pos_ecef_m, b.los_ecef, b.los_sigma_rad, strict=True):
+        if t - f.t > STAGING_GAP_S:
+            f.P[6:, 6:] += np.eye(3) * STAGING_ACC_SIGMA_M_S2**2
+        f.predict(t)
+        d = f.x[:3] - p
+        rho = np.linalg.norm(d)
+        e = np.stack(tangent_basis(u))
+        z = e @ (d / rho)
+        h = np.zeros((2, 9))
+        h[:, :3] = (e - np.outer(z, d / rho)) / rho
+        nis = z @ np.linalg.solve(h @ f.P @ h.T + s**2 * np.eye(2), z)
+        accepted.append(nis <= NIS_REJECT)
+        if accepted[-1]:
+            f.update(p, u, s)
+    return f, np.array(accepted)
+
+
+def test_compiled_filter_equals_the_numpy_joseph_form():
+    truth = boost_truth()
+    b = observe([truth], sensors(), np.random.default_rng(7))
+    b = b.take(np.argsort(b.time_s, kind="stable"))
+    b = b.take(np.flatnonzero((b.time_s < 175.0) | (b.time_s > 180.0)))  # a 5 s gap: the staging widening
+    x0 = np.concatenate([truth.state([b.time_s[0]])[0][0] + 500.0, np.zeros(6)])
+    p0 = np.diag(np.repeat([2e3, 1.5e3, 30.0], 3) ** 2)
+    ref, ok_ref = _numpy_filter(b, x0, p0)
+    fast = LosExtendedKalmanFilter(b.time_s[0], x0, p0)
+    ok = fast.run(b.time_s, b.sensor_pos_ecef_m, b.los_ecef, b.los_sigma_rad)
+    np.testing.assert_array_equal(ok, ok_ref)
+    assert np.abs(fast.x[:3] - ref.x[:3]).max() < 1e-6  # m
+    np.testing.assert_allclose(fast.P, ref.P, rtol=1e-7, atol=1e-9 * np.abs(ref.P).max())
+    np.testing.assert_array_equal(fast.P, fast.P.T)
+
+
+def _plain_cost(strings, t, los, sigma, predicted=None):
+    """The link cost written out: own 2-point extrapolation (isotropic, 6σ gate) or a predicted LOS."""
+    cost = np.full((len(los), len(strings)), FORBIDDEN)
+    for j, s in enumerate(strings):
+        u = s.predict_los(t)
+        gate = s.gate_rad(t)
+        sp = gate / GATE_SIGMAS
+        for i, (d, sg) in enumerate(zip(los, sigma, strict=True)):
+            if predicted is not None and predicted[0][j]:
+                up, cov = predicted[1][j], predicted[2][j]
+                e = np.stack(tangent_basis(up))
+                s2 = e @ cov @ e.T + sg**2 * np.eye(2)
+                z = e @ d
+                nis = z @ np.linalg.solve(s2, z)
+                if nis <= PREDICTED_NIS_GATE and d @ up > 0:
+                    cost[i, j] = nis + math.log(np.linalg.det(s2) / sg**4)
+                continue
+            ang = math.acos(min(max(d @ u, -1.0), 1.0))
+            if ang <= gate:
+                cost[i, j] = (ang / sp) ** 2 + 4 * math.log(sp / sg)
+    return cost
+
+
+def test_compiled_link_cost_equals_the_written_out_likelihood():
+    rng = np.random.default_rng(3)
+    strings = []
+    for k in range(12):
+        s = SensorString(k, "a", "p")
+        base = rng.normal(size=3)
+        for i in range(1 + k % 3):  # strings of 1, 2 and 3 detections
+            u = base / np.linalg.norm(base) + rng.normal(0, 1e-4, 3) * i
+            s.append(i, 10.0 + i, [4e7, 0.0, 0.0], u / np.linalg.norm(u), SIGMA)
+        strings.append(s)
+    los = np.array([s.los[-1] + rng.normal(0, 4e-5, 3) for s in strings[:10]])
+    los /= np.linalg.norm(los, axis=1, keepdims=True)
+    sigma = np.full(len(los), SIGMA)
+    mask = np.arange(len(strings)) % 2 == 0
+    up = np.array([s.los[-1] for s in strings])
+    cov = np.array([np.diag(rng.uniform(1e-10, 1e-9, 3)) for _ in strings])
+    predicted = (mask, up, cov)
+    own = link_cost(strings, 13.0, los, sigma)
+    both = link_cost(strings, 13.0, los, sigma, lambda *_: predicted, np.zeros(3))
+    for fast, ref in ((own, _plain_cost(strings, 13.0, los, sigma)),
+                      (both, _plain_cost(strings, 13.0, los, sigma, predicted))):
+        np.testing.assert_array_equal(fast >= FORBIDDEN, ref >= FORBIDDEN)
+        assert (ref < FORBIDDEN).sum() > 5
+        np.testing.assert_allclose(fast[ref < FORBIDDEN], ref[ref < FORBIDDEN], rtol=1e-9, atol=1e-9)
+
+
+def test_compiled_polynomial_normal_equations_equal_the_design_matrix():
+    truth = boost_truth()
+    b = observe([truth], sensors(), np.random.default_rng(2))
+    keep = b.time_s < 190.0
+    t, p, u, s = b.time_s[keep], b.sensor_pos_ecef_m[keep], b.los_ecef[keep], b.los_sigma_rad[keep]
+    r, v = truth.state([185.0])
+    theta = np.concatenate([r[0] + 300.0, v[0], [10.0, 5.0, 20.0], [0.1, 0.0, 0.2]])
+    e1, e2 = tangent_basis(u)
+    info, jtz, chi2 = normal_equations(theta, 185.0, 3, t, p, e1, e2, 1 / s**2)
+    z, h = los_design(theta, 185.0, 3, t, p, u)
+    w = np.concatenate([1 / s**2] * 2)
+    np.testing.assert_allclose(info, h.T @ (w[:, None] * h), rtol=1e-9, atol=1e-12 * np.abs(info).max())
+    np.testing.assert_allclose(jtz, h.T @ (w * z), rtol=1e-8, atol=1e-10 * np.abs(jtz).max())
+    np.testing.assert_allclose(chi2, (z[: t.size] ** 2 + z[t.size:] ** 2) / s**2, rtol=1e-10)
+
+
+def test_closed_form_azimuth_baseline_equals_the_model_displacement():
+    for degree, t_last in ((3, 60.0), (4, 80.0), (4, 41.0)):
+        phi = np.r_[0.6, 0.9, 40.0, 1.2, [12.0, 0.4, 0.01][: degree - 1], [0.3, 0.02][: degree - 2]]
+        model = AscentModel(degree, t_last)
+        base = np.linalg.norm(model.position(t_last, phi)[0] - model.position(phi[2], phi)[0])
+        est = summarize(model, phi, np.eye(phi.size))
+        assert (est.azimuth_rad is not None) == (base >= MIN_AZIMUTH_BASELINE_M)
+    # a short, slow arc: no azimuth
+    phi = np.r_[0.6, 0.9, 40.0, 1.2, 1.0, 0.0, 0.0]
+    assert summarize(AscentModel(3, 45.0), phi, np.eye(7)).azimuth_rad is None
