@@ -191,3 +191,14 @@ def test_run_with_an_agreement_adds_the_sharing_block(run_dir):
     # there included) to north; north releases no observations to east, only tracks and warnings
     assert sharing["partners"]["north"]["messages"]["received_detections"] > 0
     assert sharing["partners"]["east"]["messages"]["received_detections"] == 0
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--bus", "foo://x"), ("--db", "mysql://x")])
+def test_run_with_a_bad_bus_or_db_url_is_one_line_before_any_work(flag, value, tmp_path, capsys):
+    scenario = tmp_path / "shared.yaml"
+    agreement = EXAMPLES / "agreements" / "north-east.yaml"
+    scenario.write_text(SCENARIO + f"agreements: [{agreement}]\n")
+    assert main(["run", str(scenario), "--out", str(tmp_path / "out"), flag, value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {flag} '{value}'") and "\n" not in err
+    assert not (tmp_path / "out").exists()  # rejected before simulating

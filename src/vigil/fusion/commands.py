@@ -66,6 +66,10 @@ def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_pro
     default) and ``score.json`` gains the ``sharing`` block: each partner alone vs with what it received.
     """
     scenario = load_scenario(scenario_path)
+    if scenario.agreements:
+        from ..sharing.network import check_urls
+
+        check_urls(bus, db)
     chosen = seed if seed is not None else (scenario.seed if scenario.seed is not None else DEFAULT_SEED)
     rng = np.random.default_rng(chosen)
     if show_progress:

@@ -92,6 +92,14 @@ def _agreements(scenario: Scenario, agreements: Sequence[Agreement | str | Path]
     return [a if isinstance(a, Agreement) else load_agreement(Path(a)) for a in items]
 
 
+def check_urls(bus: str, db: str) -> None:
+    """ConfigError (one line) for a bus or database URL this module cannot open, before any work is done."""
+    if bus != "memory://" and not bus.startswith(("nats://", "tls://")):
+        raise ConfigError(f"--bus {bus!r}: expected memory:// or nats://host:port")
+    if not (db == "sqlite://" or db.startswith(("sqlite:///", "postgresql://", "postgres://")) or "dbname=" in db):
+        raise ConfigError(f"--db {db!r}: expected sqlite://, sqlite:///DIR or postgresql://…")
+
+
 async def _open_bus(bus: str, run_id: str) -> tuple[Bus, str]:
     """(bus, subject root). NATS runs get a stream ``VIGIL_RUN_<id>`` and subject root of their own."""
     if bus == "memory://":
