@@ -243,3 +243,22 @@ def test_audit_is_jsonl_signed_by_the_node(tmp_path: Path) -> None:
 
     asyncio.run(run())
     assert verify(tmp_path / "a.jsonl", EAST.public_key).count == 1
+
+
+def test_replay_skip_s_starts_the_recording_that_far_in(tmp_path: Path) -> None:
+    from vigil.sharing.node_config import _replay
+
+    n = 10
+    batch = ObservationBatch("2026-03-01T12:00:00Z", np.arange(n), np.array(["north-1"] * n, dtype=object),
+                             np.array(["north"] * n, dtype=object), np.arange(n) * 100.0,
+                             np.tile([4.2e7, 0.0, 0.0], (n, 1)), np.tile([-1.0, 0.0, 0.0], (n, 1)),
+                             np.full(n, 2e-5), np.full(n, 10.0), np.full(n, 1e6), np.arange(n))
+    obs = write_observations(batch, tmp_path / "obs.parquet")
+    data = {"node": "north", "key": "k", "partner_keys": ".", "agreements": ["a.yaml"], "audit_log": "a.jsonl",
+            "observations": {"path": str(obs), "skip_s": 450.0}}
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump(data))
+    cfg = load_node_config(tmp_path / "node.yaml")
+    start_s = 1_800_000_000.0
+    epoch, own = _replay(cfg, start_s)
+    assert own is not None and own.time_s.tolist() == [500.0, 600.0, 700.0, 800.0, 900.0]  # 0…400 s skipped
+    assert dt.datetime.fromisoformat(epoch.replace("Z", "+00:00")).timestamp() == pytest.approx(start_s - 450.0)

@@ -140,7 +140,11 @@ class NatsBus(Bus):
                     raise ServiceError(f"nats {what}: no answer for {self.retry_s:g} s ({err!r})") from err
                 await asyncio.sleep(RECONNECT_WAIT_S)  # back-off between retries, not a wait for a condition
             except nats.js.errors.APIError as err:
-                raise ServiceError(f"nats {what}: {err.description or err}") from err
+                hint = ""
+                if "stream not found" in str(err.description or err):
+                    hint = (f" (stream {self.stream} does not exist: the broker's operator creates it, see"
+                            " docs/deployment.md, or connect once with create_stream)")
+                raise ServiceError(f"nats {what}: {err.description or err}{hint}") from err
 
     def _raise_if_denied(self, what: str) -> None:
         if self.permission_errors:

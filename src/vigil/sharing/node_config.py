@@ -13,7 +13,8 @@ Example (``examples/nodes/north.yaml``; relative paths are relative to the file)
     warnings_out: north-warnings.jsonl
 
 Live means wall-clock time: the recorded observations are replayed as if their epoch were
-``replay_epoch`` (an ISO 8601 UTC instant, or ``start``: when the node starts), each chunk offered to the
+``replay_epoch`` (an ISO 8601 UTC instant, or ``start``: when the node starts, less ``skip_s`` seconds of the
+recording, which are not replayed), each chunk offered to the
 partners and fused when its time comes; partners' releases are received all the time. SIGTERM or SIGINT
 stop it cleanly: the batch in hand is committed and acked, envelopes already due are published, the
 consumer, bus and store are closed, the counts are printed as one JSON line, exit status 0. Envelopes still
@@ -51,6 +52,7 @@ RECEIVE_POLL_S = 0.5
 """Seconds one fetch of the live receive loop waits; bounds how long a stop takes to be noticed."""
 
 
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -70,6 +72,7 @@ class BusConfig(_Strict):
 class ObservationSource(_Strict):
     path: str
     replay_epoch: str | Literal["start"] = "start"
+    skip_s: float = Field(0.0, ge=0.0)  # replay from this many seconds into the recording (start only)
 
 
 class NodeConfig(_Strict):
@@ -137,7 +140,11 @@ def _replay(cfg: NodeConfig, start_s: float) -> tuple[str, ObservationBatch | No
         raise ConfigError(f"{cfg.observations.path}: no observation has partner_id {cfg.node!r}")
     batch = batch.take(mine).sorted_by_time()  # a simulation file holds every partner's rows: keep ours
     when = cfg.observations.replay_epoch
-    epoch_s = start_s if when == "start" else parse_utc(when, f"{cfg.node}: observations.replay_epoch").timestamp()
+    if when == "start":  # the recording's instant skip_s is now
+        epoch_s = start_s - cfg.observations.skip_s
+        batch = batch.take(batch.time_s >= cfg.observations.skip_s)
+    else:
+        epoch_s = parse_utc(when, f"{cfg.node}: observations.replay_epoch").timestamp()
     return _iso(epoch_s), dataclasses.replace(batch, epoch=_iso(epoch_s))  # same time_s, replayed epoch
 
 
