@@ -13,7 +13,7 @@ from fusion_truth import boost_truth, observe, sensors
 
 from vigil.fusion.boost import NIS_REJECT, STAGING_ACC_SIGMA_M_S2, STAGING_GAP_S, LosExtendedKalmanFilter
 from vigil.fusion.launch import MIN_AZIMUTH_BASELINE_M, AscentModel, summarize
-from vigil.fusion.polytrack import los_design, normal_equations
+from vigil.fusion.polytrack import chi2_per_detection, los_design, normal_equations
 from vigil.fusion.strings import FORBIDDEN, GATE_SIGMAS, PREDICTED_NIS_GATE, SensorString, link_cost
 from vigil.fusion.triangulate import tangent_basis
 
@@ -120,6 +120,8 @@ def test_compiled_polynomial_normal_equations_equal_the_design_matrix():
     np.testing.assert_allclose(info, h.T @ (w[:, None] * h), rtol=1e-9, atol=1e-12 * np.abs(info).max())
     np.testing.assert_allclose(jtz, h.T @ (w * z), rtol=1e-8, atol=1e-10 * np.abs(jtz).max())
     np.testing.assert_allclose(chi2, (z[: t.size] ** 2 + z[t.size:] ** 2) / s**2, rtol=1e-10)
+    # the outlier test's χ²-only kernel: bit-identical to the normal equations' χ² (same smoother decisions)
+    np.testing.assert_array_equal(chi2_per_detection(theta, 185.0, 3, t, p, e1, e2, 1 / s**2), chi2)
 
 
 def test_closed_form_azimuth_baseline_equals_the_model_displacement():
@@ -132,3 +134,59 @@ def test_closed_form_azimuth_baseline_equals_the_model_displacement():
     # a short, slow arc: no azimuth
     phi = np.r_[0.6, 0.9, 40.0, 1.2, 1.0, 0.0, 0.0]
     assert summarize(AscentModel(3, 45.0), phi, np.eye(7)).azimuth_rad is None
+
+
+def test_chi2_pretest_equals_the_normal_equations_chi2_bit_for_bit():
+    """The LM rejection pre-test (ascentfit.chi2_below) must give exactly the χ² of the normal equations (same
+    accept/reject decisions), and stop early only once the partial sum has reached the limit."""
+    from vigil.fusion.ascentfit import chi2_below
+    from vigil.fusion.ascentfit import normal_equations as ascent_normal_equations
+
+    truth = boost_truth()
+    b = observe([truth], sensors(), np.random.default_rng(5))
+    keep = b.time_s < b.time_s.min() + 40.0
+    t, p, u, s = b.time_s[keep], b.sensor_pos_ecef_m[keep], b.los_ecef[keep], b.los_sigma_rad[keep]
+    e1, e2 = (np.ascontiguousarray(a) for a in tangent_basis(u))
+    rng = np.random.default_rng(6)
+    for degree, k0, prior_w in ((3, 2, 0.0), (4, 2, 0.04), (4, 3, 0.01)):
+        for _ in range(20):
+            n_h, n_s = degree - 1, degree - k0 + 1
+            phi = np.r_[math.radians(28.5) + rng.normal(0, 1e-3), math.radians(-80.6) + rng.normal(0, 1e-3),
+                        t.min() - 60.0 + rng.normal(0, 5), rng.uniform(0, 2 * math.pi),
+                        rng.uniform(5, 30, n_h) / 10 ** np.arange(n_h), rng.uniform(0, 5, n_s) / 10 ** np.arange(n_s)]
+            full = ascent_normal_equations(phi, degree, k0, t, p, e1, e2, 1 / s**2, t.min() - 60.0, prior_w)[2]
+            assert chi2_below(phi, degree, k0, t, p, e1, e2, 1 / s**2, t.min() - 60.0, prior_w, np.inf) == full
+            limit = 0.3 * full
+            part = chi2_below(phi, degree, k0, t, p, e1, e2, 1 / s**2, t.min() - 60.0, prior_w, limit)
+            assert limit <= part <= full
+
+
+def test_compiled_filter_los_prediction_equals_the_numpy_form():
+    """gating._predict_los against the block form F P Fᵀ + Q projected on the view (written out in numpy)."""
+    from types import SimpleNamespace
+
+    from vigil.fusion.gating import filter_los_predictor
+
+    rng = np.random.default_rng(7)
+    live, owner, jerk = [], {}, 1e3
+    for _ in range(4):
+        a = rng.normal(size=(9, 9))
+        x = np.r_[rng.normal(0, 1e6, 3) + [6.4e6, 0, 0], rng.normal(0, 2e3, 3), rng.normal(0, 30, 3)]
+        live.append(SimpleNamespace(filter=SimpleNamespace(x=x, P=a @ a.T * 1e4, t=100.0 + rng.uniform(0, 2))))
+    strings = [SimpleNamespace(string_id=k) for k in range(7)]
+    for k in range(5):
+        owner[k] = live[k % 4]
+    sensor = np.array([4.2e7, 1e6, 2e5])
+    mask, u, cov = filter_los_predictor(live, owner, jerk)(strings, 103.0, sensor)
+    np.testing.assert_array_equal(mask, [True] * 5 + [False] * 2)
+    for k in range(5):
+        f = owner[k].filter
+        dt = 103.0 - f.t
+        fm = np.kron(np.array([[1.0, dt, dt**2 / 2]]), np.eye(3))  # position rows of F(dt)
+        pos, p_pos = fm @ f.x, fm @ f.P @ fm.T + jerk * abs(dt) ** 5 / 20 * np.eye(3)
+        d = pos - sensor
+        rho = np.linalg.norm(d)
+        proj = np.eye(3) - np.outer(d, d) / rho**2
+        np.testing.assert_allclose(u[k], d / rho, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(cov[k], proj @ p_pos @ proj / rho**2, rtol=1e-9, atol=1e-12 * np.abs(cov[k]).max())
+    assert not u[5:].any() and not cov[5:].any()

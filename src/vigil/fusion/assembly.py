@@ -111,9 +111,11 @@ class EventAssembly:
             return
         t = max(e.filter.t for e in live)
         pos = positions_at(live, np.array([t]))[0]
-        close = np.linalg.norm(pos[:, None] - pos[None], axis=-1) < MERGE_DISTANCE_M
+        diff = pos[:, None] - pos[None]
+        close = np.einsum("ijk,ijk->ij", diff, diff) < MERGE_DISTANCE_M**2
         gone: set[int] = set()
-        for i, j in zip(*np.nonzero(np.triu(close, 1)), strict=True):
+        ii, jj = np.nonzero(close)
+        for i, j in zip(*(ii[ii < jj].tolist(), jj[ii < jj].tolist()), strict=True):
             a, b = live[i], live[j]
             if id(a) in gone or id(b) in gone:
                 continue

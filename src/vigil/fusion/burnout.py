@@ -20,7 +20,7 @@ import numba
 import numpy as np
 
 from .boost import STAGING_GAP_S
-from .polytrack import gauss_newton, initial_theta, normal_equations
+from .polytrack import chi2_per_detection, gauss_newton, initial_theta
 from .triangulate import tangent_basis
 
 BURNOUT_WINDOW_S = 80.0
@@ -81,7 +81,7 @@ def _fit_without_outliers(theta0, t_b, degree, t, p, e1, e2, w):
     for _ in range(OUTLIER_PASSES):
         idx = np.flatnonzero(use)
         theta, cov, _ = gauss_newton(theta0, t_b, degree, t[idx], p[idx], e1[idx], e2[idx], w[idx])
-        chi2 = normal_equations(theta, t_b, degree, t, p, e1, e2, w)[2]
+        chi2 = chi2_per_detection(theta, t_b, degree, t, p, e1, e2, w)
         bad = chi2 > OUTLIER_CHI2
         if np.all(bad == ~use) or (~bad).sum() < 2 * (degree + 1):
             break

@@ -83,8 +83,8 @@ class FusionEngine(EventAssembly):
             emitted = correct_light_time(batch) if self.config.light_time else batch
             edges = np.floor(batch.time_s / self.config.chunk_s)
             bounds = np.flatnonzero(np.diff(edges)) + 1
-            for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(edges)], strict=True):
-                rows = np.arange(lo, hi)
+            for lo, hi in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(edges)].tolist(), strict=True):
+                rows = slice(lo, hi)  # views, not copies: the chunk's arrays are only read
                 now = (edges[lo] + 1) * self.config.chunk_s
                 yield now, self.step(emitted.take(rows), now, frame_key=batch.time_s[rows])
         yield now, self.finish(now)
@@ -123,6 +123,7 @@ class FusionEngine(EventAssembly):
         events: list[FusedEvent] = []
         rows: list[int] = []
         owners: list[int] = []
+        which: list[int] = []  # position in `strings` of each row
         strings: list[SensorString] = []
         for s in changed:
             event = self._owner.get(s.string_id)
@@ -139,7 +140,8 @@ class FusionEngine(EventAssembly):
                 events.append(event)
             rows.extend(new)
             owners.extend([k] * len(new))
-            strings.extend([s] * len(new))
+            which.extend([len(strings)] * len(new))
+            strings.append(s)
         if not events:
             return
         rows_a = np.asarray(rows, dtype=np.int64)
@@ -148,26 +150,32 @@ class FusionEngine(EventAssembly):
         stops = np.cumsum(np.bincount(owners, minlength=len(events)))
         ok = run_filters([e.filter for e in events], stops, chunk.time_s[k], chunk.sensor_pos_ecef_m[k],
                          chunk.los_ecef[k], chunk.los_sigma_rad[k])
-        lo = 0
-        for event, hi in zip(events, stops.tolist(), strict=True):
-            event.last_detection_s = max(event.last_detection_s, float(chunk.time_s[k[hi - 1]]))
-            self._count_rejections(event, [strings[j] for j in order[lo:hi]], ok[lo:hi])
-            lo = hi
+        for event, t_last in zip(events, chunk.time_s[k[stops - 1]].tolist(), strict=True):
+            event.last_detection_s = max(event.last_detection_s, t_last)
+        self._count_rejections(events, stops, strings, np.asarray(which)[order], ok)
 
-    def _count_rejections(self, event: FusedEvent, strings: list[SensorString], accepted: np.ndarray) -> None:
-        """Count each string's consecutive rejected detections; a string reaching :data:`CUT_REJECTIONS` while
-        its event's filter accepts other detections is cut before them (it jumped to another object). The tail
-        is a free string: it may join another event, pair, or die."""
-        for s, ok in zip(strings, accepted, strict=True):
-            s.rejections = 0 if ok else s.rejections + 1
-        if accepted.all() or not accepted.any():
-            return
-        for s in {id(s): s for s in strings}.values():
-            if s.rejections >= CUT_REJECTIONS and len(s) > s.rejections:
-                tail = self.stringer.split(s, len(s) - s.rejections)
-                event.dirty = True
-                if len(tail) and tail.string_id in self._owner:
-                    del self._owner[tail.string_id]
+    def _count_rejections(self, events: list[FusedEvent], stops: np.ndarray, strings: list[SensorString],
+                          which: np.ndarray, accepted: np.ndarray) -> None:
+        """Count each string's consecutive rejected detections (rows grouped by event up to ``stops``, in time
+        order; ``which`` indexes ``strings``); a string reaching :data:`CUT_REJECTIONS` while its event's filter
+        accepts other detections of the chunk is cut before them (it jumped to another object). The tail is
+        a free string: it may join another event, pair, or die."""
+        count = [s.rejections for s in strings]
+        for j, ok in zip(which.tolist(), accepted.tolist(), strict=True):
+            count[j] = 0 if ok else count[j] + 1
+        for s, c in zip(strings, count, strict=True):
+            s.rejections = c
+        starts = np.r_[0, stops[:-1]]
+        n_ok = np.add.reduceat(accepted.astype(np.int64), starts)
+        for e in np.flatnonzero((n_ok > 0) & (n_ok < stops - starts)).tolist():
+            event = events[e]
+            for j in dict.fromkeys(which[starts[e]:stops[e]].tolist()):
+                s = strings[j]
+                if s.rejections >= CUT_REJECTIONS and len(s) > s.rejections:
+                    tail = self.stringer.split(s, len(s) - s.rejections)
+                    event.dirty = True
+                    if len(tail) and tail.string_id in self._owner:
+                        del self._owner[tail.string_id]
 
     def _estimate(self, now: float, final: bool) -> list:
         out = []

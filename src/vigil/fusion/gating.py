@@ -8,8 +8,10 @@ event's filter predicts the object (:func:`filter_los_predictor`), to attach new
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
+import numba
 import numpy as np
 
 from .event import FusedEvent
@@ -81,29 +83,61 @@ def filter_los_predictor(live: list[FusedEvent], owner: dict[int, FusedEvent], j
     if not live:
         return None
     index = {id(e): k for k, e in enumerate(live)}
+    slot = {sid: index[id(e)] for sid, e in owner.items() if id(e) in index}  # string id -> row of `live`
     x = np.array([e.filter.x for e in live])
     cov = np.array([e.filter.P for e in live])
-    cov_ij = cov.reshape(-1, 3, 3, 3, 3).transpose(0, 2, 4, 1, 3).reshape(-1, 9, 9)
     t_f = np.array([e.filter.t for e in live])
 
     def predict(strings, t, sensor_pos):
-        which = np.array([index.get(id(owner.get(s.string_id)), -1) for s in strings])
-        mask = which >= 0
-        k = which[mask]
-        dt = t - t_f[k]
-        c = np.stack([np.ones_like(dt), dt, 0.5 * dt**2], -1)  # position row of F(dt), per block
-        pos = (c[:, None, :] @ x[k].reshape(-1, 3, 3))[:, 0]
-        blocks = cov_ij[k]  # (S, i·j, a·b): P[3a+i, 3b+j]
-        p_pos = (blocks @ (c[:, :, None] * c[:, None, :]).reshape(-1, 9, 1)).reshape(-1, 3, 3)
-        p_pos = p_pos + (jerk_psd * np.abs(dt) ** 5 / 20)[:, None, None] * np.eye(3)
-        d = pos - sensor_pos
-        rho = np.linalg.norm(d, axis=-1)
-        u = d / rho[:, None]
-        proj = np.eye(3) - u[:, :, None] * u[:, None, :]
-        u_all = np.zeros((len(strings), 3))
-        cov_all = np.zeros((len(strings), 3, 3))
-        u_all[mask] = u
-        cov_all[mask] = proj @ p_pos @ proj / rho[:, None, None] ** 2
-        return mask, u_all, cov_all
+        which = np.fromiter([slot.get(s.string_id, -1) for s in strings], dtype=np.int64, count=len(strings))
+        u_all, cov_all = _predict_los(x, cov, t_f, which, float(t), np.asarray(sensor_pos, dtype=float),
+                                      float(jerk_psd))
+        return which >= 0, u_all, cov_all
 
     return predict
+
+
+@numba.njit(cache=True)
+def _predict_los(x, cov, t_f, which, t, sensor_pos, jerk_psd):
+    """Compiled body of :func:`filter_los_predictor`'s ``predict``: for string ``j`` of event row ``which[j]``
+    (-1: none, zeros), the unit LOS ``(S, 3)`` from ``sensor_pos`` to the filter-predicted position at ``t``
+    and its angular covariance ``(S, 3, 3)`` rad²: ``Π P_pos Π / ρ²`` with ``Π = I − u uᵀ`` and ``P_pos`` the
+    position block of ``F P Fᵀ`` plus white jerk ``jerk_psd |Δt|⁵/20`` per axis (state (r, v, a), blocks of 3)."""
+    m = which.size
+    u_all = np.zeros((m, 3))
+    cov_all = np.zeros((m, 3, 3))
+    c = np.empty(3)
+    p_pos = np.empty((3, 3))
+    proj = np.empty((3, 3))
+    for j in range(m):
+        k = which[j]
+        if k < 0:
+            continue
+        dt = t - t_f[k]
+        c[0], c[1], c[2] = 1.0, dt, 0.5 * dt * dt
+        q = jerk_psd * abs(dt) ** 5 / 20.0
+        rho2 = 0.0
+        for i in range(3):
+            d = c[0] * x[k, i] + c[1] * x[k, 3 + i] + c[2] * x[k, 6 + i] - sensor_pos[i]
+            u_all[j, i] = d
+            rho2 += d * d
+            for jj in range(3):
+                acc = 0.0
+                for a in range(3):
+                    for b in range(3):
+                        acc += c[a] * c[b] * cov[k, 3 * a + i, 3 * b + jj]
+                p_pos[i, jj] = acc + (q if i == jj else 0.0)
+        rho = math.sqrt(rho2)
+        for i in range(3):
+            u_all[j, i] /= rho
+        for i in range(3):
+            for jj in range(3):
+                proj[i, jj] = (1.0 if i == jj else 0.0) - u_all[j, i] * u_all[j, jj]
+        for i in range(3):
+            for jj in range(3):
+                acc = 0.0
+                for a in range(3):
+                    for b in range(3):
+                        acc += proj[i, a] * p_pos[a, b] * proj[b, jj]
+                cov_all[j, i, jj] = acc / rho2
+    return u_all, cov_all

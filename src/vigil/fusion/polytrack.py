@@ -136,7 +136,51 @@ def normal_equations(theta, t_ref, degree, t, pos, e1, e2, w):
     jtz = np.zeros(n_par)
     chi2 = np.empty(t.size)
     b = np.empty(degree + 1)
-    row = np.empty(n_par)
+    rows = np.empty((2, n_par))
+    zz = np.empty(2)
+    for i in range(t.size):
+        tau = t[i] - t_ref
+        f = 1.0
+        for k in range(degree + 1):
+            b[k] = f
+            f = f * tau / (k + 1)
+        d0, d1, d2 = -pos[i, 0], -pos[i, 1], -pos[i, 2]
+        for k in range(degree + 1):
+            d0 += b[k] * theta[3 * k]
+            d1 += b[k] * theta[3 * k + 1]
+            d2 += b[k] * theta[3 * k + 2]
+        rho = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+        u0, u1, u2 = d0 / rho, d1 / rho, d2 / rho
+        chi2[i] = 0.0
+        wi = w[i]
+        for axis in range(2):  # both axes' rows first, then one pass over HᵀWH (per element: axis 0, then 1)
+            e = e1[i] if axis == 0 else e2[i]
+            z = e[0] * u0 + e[1] * u1 + e[2] * u2
+            zz[axis] = z
+            g0, g1, g2 = (e[0] - z * u0) / rho, (e[1] - z * u1) / rho, (e[2] - z * u2) / rho
+            for k in range(degree + 1):
+                rows[axis, 3 * k], rows[axis, 3 * k + 1], rows[axis, 3 * k + 2] = b[k] * g0, b[k] * g1, b[k] * g2
+            chi2[i] += wi * z * z
+        z0, z1 = zz[0], zz[1]
+        for c in range(n_par):
+            wr0, wr1 = wi * rows[0, c], wi * rows[1, c]
+            jtz[c] += wr0 * z0
+            jtz[c] += wr1 * z1
+            for c2 in range(c, n_par):
+                acc = info[c, c2] + wr0 * rows[0, c2]
+                info[c, c2] = acc + wr1 * rows[1, c2]
+    for c in range(n_par):
+        for c2 in range(c):
+            info[c, c2] = info[c2, c]
+    return info, jtz, chi2
+
+
+@numba.njit(cache=True)
+def chi2_per_detection(theta, t_ref, degree, t, pos, e1, e2, w):
+    """The ``χ²`` per detection ``(T,)`` of :func:`normal_equations` (same expressions and order: bit-identical),
+    without the normal equations (the burnout smoother's outlier test needs only this)."""
+    chi2 = np.empty(t.size)
+    b = np.empty(degree + 1)
     for i in range(t.size):
         tau = t[i] - t_ref
         f = 1.0
@@ -154,20 +198,8 @@ def normal_equations(theta, t_ref, degree, t, pos, e1, e2, w):
         for axis in range(2):
             e = e1[i] if axis == 0 else e2[i]
             z = e[0] * u0 + e[1] * u1 + e[2] * u2
-            g0, g1, g2 = (e[0] - z * u0) / rho, (e[1] - z * u1) / rho, (e[2] - z * u2) / rho
-            for k in range(degree + 1):
-                row[3 * k], row[3 * k + 1], row[3 * k + 2] = b[k] * g0, b[k] * g1, b[k] * g2
-            wi = w[i]
-            chi2[i] += wi * z * z
-            for c in range(n_par):
-                wr = wi * row[c]
-                jtz[c] += wr * z
-                for c2 in range(c, n_par):
-                    info[c, c2] += wr * row[c2]
-    for c in range(n_par):
-        for c2 in range(c):
-            info[c, c2] = info[c2, c]
-    return info, jtz, chi2
+            chi2[i] += w[i] * z * z
+    return chi2
 
 
 @numba.njit(cache=True)

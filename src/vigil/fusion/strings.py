@@ -91,7 +91,9 @@ class SensorString:
     def obs_index(self) -> np.ndarray:
         return self._i[: self._n]
 
-    def append(self, index: int, time_s: float, pos, los, sigma: float) -> None:
+    def append(self, index: int, time_s: float, pos, los, sigma: float, tail_row=None) -> None:
+        """Add one detection. ``tail_row`` (optional) is ``(t, los, σ)`` as one (5,) row (the stringer passes
+        a row of its per-chunk array: one copy instead of three)."""
         n = self._n
         if n == self._t.size:
             self._grow()
@@ -103,8 +105,10 @@ class SensorString:
         self._n = n + 1
         self.last_time = float(time_s)
         tail = self._tail
+        if tail_row is None:
+            tail_row = (time_s, *los, sigma)
         tail[0] = tail[1]
-        tail[1, 0], tail[1, 1:4], tail[1, 4] = time_s, los, sigma
+        tail[1] = tail_row
         if n == 0:
             self.first_time = self.last_time
             tail[0] = tail[1]
@@ -308,6 +312,26 @@ class Stringer(ABC):
         engine passes the reception time, since light-time-corrected times differ within a frame)."""
 
 
+class _Chunk:
+    """One update's detection arrays, with Python lists of the scalars and ``(t, los, σ)`` rows made once per
+    chunk (appending reads them per detection)."""
+
+    __slots__ = ("index", "t", "pos", "los", "sigma", "_sig", "_tail")
+
+    def __init__(self, index, time_s, pos, los, sigma) -> None:
+        self.los = np.asarray(los, dtype=float)
+        self.sigma = np.asarray(sigma, dtype=float)
+        self.pos = np.asarray(pos, dtype=float)
+        self.index = np.asarray(index).tolist()
+        self.t = np.asarray(time_s, dtype=float).tolist()
+        self._sig = self.sigma.tolist()
+        self._tail = np.column_stack([np.asarray(time_s, dtype=float), self.los, self.sigma])
+
+    def push(self, s: SensorString, i: int) -> None:
+        """Append detection ``i`` of the chunk to ``s``."""
+        s.append(self.index[i], self.t[i], self.pos[i], self.los[i], self._sig[i], self._tail[i])
+
+
 class GatedAssignmentStringer(Stringer):
     """Link each sensor frame's detections to open strings by angular distance to the predicted LOS.
 
@@ -331,44 +355,45 @@ class GatedAssignmentStringer(Stringer):
         changed: dict[int, SensorString] = {}
         self.new_rows = {}
         frame_key = np.asarray(time_s if frame_key is None else frame_key)
-        order = np.lexsort((np.asarray(sensor_id).astype(str), frame_key))
-        keys = [(sensor_id[i], frame_key[i]) for i in order]
-        starts = [k for k in range(len(keys)) if k == 0 or keys[k] != keys[k - 1]] + [len(keys)]
+        sensor_str = np.asarray(sensor_id).astype(str)
+        order = np.lexsort((sensor_str, frame_key))
+        if not len(order):
+            return []
+        ks, kf = sensor_str[order], frame_key[order]
+        starts = np.r_[0, np.flatnonzero((ks[1:] != ks[:-1]) | (kf[1:] != kf[:-1])) + 1, len(order)].tolist()
+        chunk = _Chunk(index, time_s, pos, los, sigma)
         for a, b in zip(starts[:-1], starts[1:], strict=True):
             rows = order[a:b]
             sensor = str(sensor_id[rows[0]])
-            for s in self._link_frame(sensor, str(partner_id[rows[0]]), rows, index, time_s, pos, los, sigma,
-                                      predictor):
+            for s in self._link_frame(sensor, str(partner_id[rows[0]]), rows, chunk, predictor):
                 changed[s.string_id] = s
         return list(changed.values())
 
-    def _link_frame(self, sensor, partner, rows, index, time_s, pos, los, sigma, predictor=None):
-        t = float(time_s[rows[0]])
+    def _link_frame(self, sensor, partner, rows, chunk, predictor=None):
+        t = chunk.t[int(rows[0])]
         alive = [s for s in self._open.get(sensor, []) if t - s.last_time <= self.max_gap_s]
         self._open[sensor] = alive
         open_ = [s for s in alive if s.last_time < t]
-        pairs = []
-        if open_:
-            cost = link_cost(open_, t, np.asarray(los)[rows], np.asarray(sigma)[rows], predictor,
-                             np.asarray(pos)[rows[0]])
-            ri, ci = linear_sum_assignment(cost)
-            pairs = [(r, c) for r, c in zip(ri, ci, strict=True) if cost[r, c] < FORBIDDEN]
+        linked = np.zeros(len(rows), dtype=np.bool_)
         touched = []
-        linked = set()
-        for r, c in pairs:
-            i = rows[r]
-            open_[c].append(index[i], time_s[i], pos[i], los[i], sigma[i])
-            self.new_rows.setdefault(open_[c].string_id, []).append(int(i))
-            touched.append(open_[c])
-            linked.add(r)
-        for r, i in enumerate(rows):
-            if r not in linked:
-                s = SensorString(next(self._ids), sensor, partner)
-                s.append(index[i], time_s[i], pos[i], los[i], sigma[i])
-                self.new_rows[s.string_id] = [int(i)]
-                self.strings[s.string_id] = s
-                self._open[sensor].append(s)
+        if open_:
+            cost = link_cost(open_, t, chunk.los[rows], chunk.sigma[rows], predictor, chunk.pos[rows[0]])
+            ri, ci = linear_sum_assignment(cost)
+            good = cost[ri, ci] < FORBIDDEN
+            ri, ci = ri[good], ci[good]
+            linked[ri] = True
+            for c, i in zip(ci.tolist(), rows[ri].tolist(), strict=True):
+                s = open_[c]
+                chunk.push(s, i)
+                self.new_rows.setdefault(s.string_id, []).append(i)
                 touched.append(s)
+        for i in rows[~linked].tolist():
+            s = SensorString(next(self._ids), sensor, partner)
+            chunk.push(s, i)
+            self.new_rows[s.string_id] = [i]
+            self.strings[s.string_id] = s
+            self._open[sensor].append(s)
+            touched.append(s)
         return touched
 
     def split(self, s: SensorString, k: int) -> SensorString:
