@@ -25,21 +25,30 @@ LM_CHI2_TOL = 1e-2  # stop when χ² improves by less than this: ≪ 1, the 1σ 
 FACTORIALS = np.array([float(math.factorial(k)) for k in range(12)])
 
 
-@numba.njit(cache=True)
-def normal_equations(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w):
-    """``(JᵀWJ (P,P), JᵀWz (P,), χ²)`` of the ascent model at ``phi`` (see module docstring)."""
-    n_par = phi.size
-    nh = degree - 1
-    lat, lon, t_l, az = phi[0], phi[1], phi[2], phi[3]
+@numba.njit(cache=True, inline="always")
+def _site_frame(phi):
+    """The pad's frame at ``φ`` (lat, lon, t_L, azimuth, …): ``(sin lat, cos lat, sin az, cos az, east, north,
+    up, prime-vertical radius, pad ECEF, along-track unit)`` — shared by the normal equations and the χ² test."""
+    lat, lon, az = phi[0], phi[1], phi[3]
     sl, cl, so, co = math.sin(lat), math.cos(lat), math.sin(lon), math.cos(lon)
     sa, ca = math.sin(az), math.cos(az)
     east = np.array([-so, co, 0.0])
     north = np.array([-sl * co, -sl * so, cl])
     up = np.array([cl * co, cl * so, sl])
     nr = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sl * sl)
-    mr = WGS84_A_M * (1.0 - WGS84_E2) / (1.0 - WGS84_E2 * sl * sl) ** 1.5
     rg = np.array([nr * cl * co, nr * cl * so, nr * (1.0 - WGS84_E2) * sl])
     along = sa * east + ca * north
+    return sl, cl, sa, ca, east, north, up, nr, rg, along
+
+
+@numba.njit(cache=True)
+def normal_equations(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w):
+    """``(JᵀWJ (P,P), JᵀWz (P,), χ²)`` of the ascent model at ``phi`` (see module docstring)."""
+    n_par = phi.size
+    nh = degree - 1
+    t_l = phi[2]
+    sl, cl, sa, ca, east, north, up, nr, rg, along = _site_frame(phi)
+    mr = WGS84_A_M * (1.0 - WGS84_E2) / (1.0 - WGS84_E2 * sl * sl) ** 1.5
     d_along_lat = -ca * up
     d_along_lon = sa * (sl * north - cl * up) - ca * sl * east
     d_along_az = ca * east - sa * north
@@ -115,15 +124,8 @@ def chi2_below(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, limit):
     or a partial sum ≥ ``limit``. A rejected Levenberg–Marquardt trial (45 % of them on the 100-launch salvo)
     then costs a fraction of the normal equations."""
     nh = degree - 1
-    lat, lon, t_l, az = phi[0], phi[1], phi[2], phi[3]
-    sl, cl, so, co = math.sin(lat), math.cos(lat), math.sin(lon), math.cos(lon)
-    sa, ca = math.sin(az), math.cos(az)
-    east = np.array([-so, co, 0.0])
-    north = np.array([-sl * co, -sl * so, cl])
-    up = np.array([cl * co, cl * so, sl])
-    nr = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sl * sl)
-    rg = np.array([nr * cl * co, nr * cl * so, nr * (1.0 - WGS84_E2) * sl])
-    along = sa * east + ca * north
+    t_l = phi[2]
+    _, _, _, _, _, _, up, _, rg, along = _site_frame(phi)
     chi2 = 0.0
     pw = np.empty(degree + 1)
     for i in range(t.size):

@@ -127,6 +127,23 @@ def fit_poly_track(times, pos, los, sigma, degree: int, t_ref: float, theta0) ->
     return PolyTrack(theta, cov, t_ref, degree, float(times.min()), float(times.max()))
 
 
+@numba.njit(cache=True, inline="always")
+def _unit_los(theta, degree, tau, p, b):
+    """Unit LOS ``(u0, u1, u2)`` and range from sensor ``p`` to the polynomial position at ``τ``; fills the
+    basis ``b[k] = τ^k / k!`` (shared by :func:`normal_equations` and :func:`chi2_per_detection`)."""
+    f = 1.0
+    for k in range(degree + 1):
+        b[k] = f
+        f = f * tau / (k + 1)
+    d0, d1, d2 = -p[0], -p[1], -p[2]
+    for k in range(degree + 1):
+        d0 += b[k] * theta[3 * k]
+        d1 += b[k] * theta[3 * k + 1]
+        d2 += b[k] * theta[3 * k + 2]
+    rho = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+    return d0 / rho, d1 / rho, d2 / rho, rho
+
+
 @numba.njit(cache=True)
 def normal_equations(theta, t_ref, degree, t, pos, e1, e2, w):
     """``(HᵀWH (P, P), HᵀWz (P,), χ² per detection (T,))`` of the polynomial LOS model at ``θ``, accumulated
@@ -139,18 +156,7 @@ def normal_equations(theta, t_ref, degree, t, pos, e1, e2, w):
     rows = np.empty((2, n_par))
     zz = np.empty(2)
     for i in range(t.size):
-        tau = t[i] - t_ref
-        f = 1.0
-        for k in range(degree + 1):
-            b[k] = f
-            f = f * tau / (k + 1)
-        d0, d1, d2 = -pos[i, 0], -pos[i, 1], -pos[i, 2]
-        for k in range(degree + 1):
-            d0 += b[k] * theta[3 * k]
-            d1 += b[k] * theta[3 * k + 1]
-            d2 += b[k] * theta[3 * k + 2]
-        rho = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
-        u0, u1, u2 = d0 / rho, d1 / rho, d2 / rho
+        u0, u1, u2, rho = _unit_los(theta, degree, t[i] - t_ref, pos[i], b)
         chi2[i] = 0.0
         wi = w[i]
         for axis in range(2):  # both axes' rows first, then one pass over HᵀWH (per element: axis 0, then 1)
@@ -182,18 +188,7 @@ def chi2_per_detection(theta, t_ref, degree, t, pos, e1, e2, w):
     chi2 = np.empty(t.size)
     b = np.empty(degree + 1)
     for i in range(t.size):
-        tau = t[i] - t_ref
-        f = 1.0
-        for k in range(degree + 1):
-            b[k] = f
-            f = f * tau / (k + 1)
-        d0, d1, d2 = -pos[i, 0], -pos[i, 1], -pos[i, 2]
-        for k in range(degree + 1):
-            d0 += b[k] * theta[3 * k]
-            d1 += b[k] * theta[3 * k + 1]
-            d2 += b[k] * theta[3 * k + 2]
-        rho = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
-        u0, u1, u2 = d0 / rho, d1 / rho, d2 / rho
+        u0, u1, u2, rho = _unit_los(theta, degree, t[i] - t_ref, pos[i], b)
         chi2[i] = 0.0
         for axis in range(2):
             e = e1[i] if axis == 0 else e2[i]
