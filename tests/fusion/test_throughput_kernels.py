@@ -5,13 +5,23 @@ scan and the polynomial LOS Jacobian replace per-object Python for throughput (b
 each must give what the plain computation gives.
 """
 
+from types import SimpleNamespace
+
 import numpy as np
 from fusion_truth import boost_truth, noisy_los, observe, sensors
 
 from vigil.fusion.ascentfit import seed_start
-from vigil.fusion.associate import pair_cost, triangulation_seeds
+from vigil.fusion.associate import detections_and_seeds, pair_cost, triangulation_seeds
 from vigil.fusion.boost import LosExtendedKalmanFilter, run_filters
-from vigil.fusion.launch import TL_GRID_S, AscentModel, initial_phi
+from vigil.fusion.event import FusedEvent
+from vigil.fusion.launch import (
+    TL_GRID_S,
+    AscentBackFitEstimator,
+    AscentModel,
+    fit_ascent,
+    initial_phi,
+    summarize,
+)
 from vigil.fusion.polytrack import los_design
 from vigil.fusion.strings import INITIAL_CAPACITY, SensorString
 from vigil.fusion.triangulate import closest_approach, triangulate
@@ -72,6 +82,50 @@ def test_seeds_equal_the_batched_triangulation_of_interpolated_rays():
         row = int(np.flatnonzero(ref_t == tk)[0])
         x, _ = triangulate(pos[row][keep[row]], los[row][keep[row]], np.full(keep[row].sum(), SIGMA))
         assert np.linalg.norm(pts[k] - x) < ONE_MM
+
+
+def test_one_pass_detections_and_seeds_equal_the_event_detections_and_the_seeds():
+    truth = boost_truth()
+    rng = np.random.default_rng(5)
+    early, _ = _strings(truth, np.arange(160.0, 196.0, 1.0), SIGMA, rng)
+    late, _ = _strings(truth, np.arange(170.3, 200.3, 1.0), SIGMA, rng)
+    # reference early[0] (longest); late[0] is its sensor's (not a ray of another sensor); early[1] ties in time
+    group = [late[1], early[0], late[2], late[0], early[1]]
+    (t, p, u, sigma), (seed_t, seed_p) = detections_and_seeds(group)
+    for got, want in zip((t, p, u, sigma), FusedEvent("E", list(group)).detections(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    want_t, want_p = triangulation_seeds(group)
+    np.testing.assert_array_equal(seed_t, want_t)
+    np.testing.assert_array_equal(seed_p, want_p)
+    _, (times_only, none) = detections_and_seeds(group, triangulate=False)
+    np.testing.assert_array_equal(times_only, want_t)
+    assert none is None
+    _, (alone_t, alone_p) = detections_and_seeds([early[0], late[0]])  # one sensor: no seeds
+    assert alone_t.shape == (0,) and alone_p.shape == (0, 3)
+
+
+def test_back_fit_estimate_is_the_plain_window_fit_and_summary():
+    """The estimator's compiled window and fit (``window_data``, ``backfit``) give what ``model_for``,
+    ``fit_ascent`` and ``summarize`` give, bit for bit; seed points given as a function are the same."""
+    truth = boost_truth()
+    b = observe([truth], sensors(), np.random.default_rng(7))
+    args = (b.time_s, b.sensor_pos_ecef_m, b.los_ecef, b.los_sigma_rad)
+    seed_t = np.linspace(b.time_s.min(), b.time_s.min() + 20, 6)
+    seed_p = truth.state(seed_t)[0] + np.random.default_rng(8).normal(0, 500.0, (6, 3))
+    est = AscentBackFitEstimator()
+    model, keep = est.model_for(b.time_s)
+    phi0 = initial_phi(model, seed_t, seed_p)
+    phi, cov, _ = fit_ascent(model, *(a[keep] for a in args), phi0, *est.prior_for(b.time_s[keep]))
+    want = summarize(model, phi, cov)
+    got = est.estimate(*args, seed_t, seed_p, previous=SimpleNamespace(phi=phi0))
+    for name in ("time_s", "time_sigma_s", "lat_rad", "lon_rad", "azimuth_rad", "azimuth_sigma_rad"):
+        assert getattr(got, name) == getattr(want, name)
+    np.testing.assert_array_equal(got.cov_en_m2, want.cov_en_m2)
+    np.testing.assert_array_equal(got.phi, want.phi)
+    assert (got.t_first_s, got.t_last_s, got.n_detections) == (b.time_s.min(), model.t_last, keep.sum())
+    scanned = est.estimate(*args, seed_t, seed_p)
+    lazily = est.estimate(*args, seed_t, lambda: seed_p)
+    np.testing.assert_array_equal(lazily.phi, scanned.phi)
 
 
 def test_pair_cost_is_zero_for_one_object_and_matches_closest_approach():

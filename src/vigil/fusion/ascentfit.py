@@ -19,6 +19,8 @@ import numpy as np
 
 from vigil.frames import WGS84_A_M, WGS84_E2
 
+from .triangulate import _tangent_basis_rows
+
 LM_MAX_ITERATIONS = 60
 LM_LAMBDA0 = 1e-3
 LM_CHI2_TOL = 1e-2  # stop when χ² improves by less than this: ≪ 1, the 1σ change (the t_L valley is flat)
@@ -32,13 +34,15 @@ def _site_frame(phi):
     lat, lon, az = phi[0], phi[1], phi[3]
     sl, cl, so, co = math.sin(lat), math.cos(lat), math.sin(lon), math.cos(lon)
     sa, ca = math.sin(az), math.cos(az)
-    east = np.array([-so, co, 0.0])
-    north = np.array([-sl * co, -sl * so, cl])
-    up = np.array([cl * co, cl * so, sl])
     nr = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sl * sl)
-    rg = np.array([nr * cl * co, nr * cl * so, nr * (1.0 - WGS84_E2) * sl])
-    along = sa * east + ca * north
-    return sl, cl, sa, ca, east, north, up, nr, rg, along
+    f = np.empty((5, 3))  # one allocation (this runs once per χ² evaluation): rows east, north, up, pad, along
+    f[0, 0], f[0, 1], f[0, 2] = -so, co, 0.0
+    f[1, 0], f[1, 1], f[1, 2] = -sl * co, -sl * so, cl
+    f[2, 0], f[2, 1], f[2, 2] = cl * co, cl * so, sl
+    f[3, 0], f[3, 1], f[3, 2] = nr * cl * co, nr * cl * so, nr * (1.0 - WGS84_E2) * sl
+    for c in range(3):
+        f[4, c] = sa * f[0, c] + ca * f[1, c]
+    return sl, cl, sa, ca, f[0], f[1], f[2], nr, f[3], f[4]
 
 
 @numba.njit(cache=True)
@@ -49,9 +53,12 @@ def normal_equations(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w):
     t_l = phi[2]
     sl, cl, sa, ca, east, north, up, nr, rg, along = _site_frame(phi)
     mr = WGS84_A_M * (1.0 - WGS84_E2) / (1.0 - WGS84_E2 * sl * sl) ** 1.5
-    d_along_lat = -ca * up
-    d_along_lon = sa * (sl * north - cl * up) - ca * sl * east
-    d_along_az = ca * east - sa * north
+    d_along = np.empty((3, 3))  # rows ∂along/∂(lat, lon, az): -ca·up, sa·(sl·north - cl·up) - ca·sl·east, …
+    for c in range(3):
+        d_along[0, c] = -ca * up[c]
+        d_along[1, c] = sa * (sl * north[c] - cl * up[c]) - ca * sl * east[c]
+        d_along[2, c] = ca * east[c] - sa * north[c]
+    d_along_lat, d_along_lon, d_along_az = d_along[0], d_along[1], d_along[2]
     jtj = np.zeros((n_par, n_par))
     jtz = np.zeros(n_par)
     chi2 = 0.0
@@ -171,14 +178,26 @@ def _lm(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations):
     lam = LM_LAMBDA0
     n = phi.size
     iterations = 0
+    # the scaled system in place: d = sqrt(max(diag JᵀWJ, 1e-300)), a = JᵀWJ / (d dᵀ) + λI, b = JᵀWz / d, step =
+    # -solve(a, b) / d (element by element, the operations of the array expressions: same values, ~10 fewer
+    # allocations per iteration; the fits of the 100-launch salvo ~10 % faster)
+    d = np.empty(n)
+    a = np.empty((n, n))
+    b = np.empty(n)
     for _ in range(max_iterations):
         iterations += 1
-        d = np.sqrt(np.maximum(np.diag(jtj), 1e-300))
-        a = jtj / np.outer(d, d)
         for k in range(n):
-            a[k, k] += lam
-        step = -np.linalg.solve(a, jtz / d) / d
-        trial = phi + step
+            v = jtj[k, k]
+            d[k] = math.sqrt(1e-300 if v < 1e-300 else v)  # np.maximum: NaN stays NaN
+        for i in range(n):
+            for j in range(n):
+                a[i, j] = jtj[i, j] / (d[i] * d[j])
+            a[i, i] += lam
+            b[i] = jtz[i] / d[i]
+        x = np.linalg.solve(a, b)
+        trial = np.empty(n)
+        for k in range(n):
+            trial[k] = phi[k] + -x[k] / d[k]
         chi22 = chi2_below(trial, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, chi2)
         if np.isfinite(chi22) and chi22 < chi2:
             jtj2, jtz2, chi22 = normal_equations(trial, degree, k0, t, pos, e1, e2, w, prior_t, prior_w)
@@ -266,27 +285,82 @@ def fit(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations, p
     return phi, scaled_inverse(info), chi2
 
 
+@numba.njit(cache=True)
+def window_data(times, pos, los, sigma, window_s):
+    """The back-fit's data in one call: the detections within ``window_s`` of the first (in their order) as
+    :func:`fit` takes them, ``(t, pos, e1, e2, w, t_first, t_last)`` (tangent bases of the LOS, weights 1/σ²).
+    Same values as the mask, the copies, :func:`~vigil.fusion.triangulate.tangent_basis` and ``1/σ**2`` done
+    one by one in numpy (the engine refits ~400 times a salvo; each of those steps cost a few µs of Python)."""
+    t_first = np.min(times)
+    limit = t_first + window_s
+    n = 0
+    for i in range(times.size):
+        if times[i] <= limit:
+            n += 1
+    t = np.empty(n)
+    p = np.empty((n, 3))
+    u = np.empty((n, 3))
+    w = np.empty(n)
+    t_last = -np.inf
+    k = 0
+    for i in range(times.size):
+        if times[i] <= limit:
+            t[k] = times[i]
+            for c in range(3):
+                p[k, c] = pos[i, c]
+                u[k, c] = los[i, c]
+            w[k] = 1.0 / (sigma[i] * sigma[i])
+            t_last = max(t_last, times[i])
+            k += 1
+    e1, e2 = _tangent_basis_rows(u)
+    return t, p, e1, e2, w, t_first, t_last
+
+
+@numba.njit(cache=True)
+def backfit(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations, polish_steps, polish_tol, t_last):
+    """:func:`fit` and what its caller checks and reports, in the same compiled call: ``(φ, covariance, χ²,
+    usable, φ finite, h, s)``; usable: covariance and χ² finite; ``(h, s)``: :func:`profile_at` at ``t_last``
+    (the azimuth baseline)."""
+    phi, cov, chi2 = fit(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations, polish_steps,
+                         polish_tol, t_last)
+    usable = np.all(np.isfinite(cov)) and np.isfinite(chi2)
+    finite = np.all(np.isfinite(phi))
+    tau = t_last - phi[2]
+    h, s = profile_at(phi, degree, k0, 0.0 if 0.0 > tau else tau)  # Python's max(tau, 0.0), NaN included
+    return phi, cov, chi2, usable, finite, h, s
+
+
 def seed_start(degree: int, first_horizontal: int, seed_times, seed_points, lags_s) -> np.ndarray:
     """Batched :func:`vigil.fusion.launch.initial_phi`: the same launch-time scan (``t_L = min(seed_times) -
     lag`` for each of ``lags_s``; per lag, the least-squares ground point + from-rest polynomial through the
     triangulated ``seed_points`` ``(K, 3)`` m, scored by residual² + altitude²) solved for all lags at once by
     one stacked QR instead of one SVD per lag; returns the start ``φ`` (same layout and rounding-level values:
     tests/fusion check both agree)."""
-    from vigil.frames import ecef_to_geodetic, enu_basis
+    from vigil.frames import ecef_to_geodetic
 
     seed_times = np.asarray(seed_times, dtype=float)
     seed_points = np.asarray(seed_points, dtype=float)
     t_l = seed_times.min() - np.asarray(lags_s, dtype=float)  # (L,)
     tau = seed_times[None, :] - t_l[:, None]  # (L, K)
-    a = np.stack([np.ones_like(tau)] + [tau**k / FACTORIALS[k] for k in range(2, degree + 1)], -1)  # (L, K, d)
+    a = np.empty(tau.shape + (degree,))  # (L, K, d): 1, τ²/2!, …, τ^d/d!
+    a[..., 0] = 1.0
+    for k in range(2, degree + 1):
+        a[..., k - 1] = tau**k / FACTORIALS[k]
     q, r = np.linalg.qr(a)
     coef = np.linalg.solve(r, np.einsum("lkd,kc->ldc", q, seed_points))  # (L, d, 3)
     lat, lon, alt = ecef_to_geodetic(coef[:, 0])
     resid = np.sum((a @ coef - seed_points) ** 2, axis=(1, 2)) + alt**2
     best = int(np.argmin(resid))
     lat, lon, coef = float(lat[best]), float(lon[best]), coef[best, 1:]
-    east, north, up = enu_basis(lat, lon)
+    east, north, up = _enu(lat, lon)
     horiz = coef @ east, coef @ north
     az = math.atan2(float(np.sum(horiz[0] * np.abs(horiz[0]))), float(np.sum(horiz[1] * np.abs(horiz[1]))))
     along = math.sin(az) * east + math.cos(az) * north
     return np.concatenate([[lat, lon, t_l[best], az], coef @ up, (coef @ along)[first_horizontal - 2:]])
+
+
+def _enu(lat: float, lon: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`vigil.frames.enu_basis` of one point: the same ufuncs and products on scalars (same values),
+    without its broadcasting (~20 µs → ~2 µs)."""
+    sl, cl, so, co = np.sin(lat), np.cos(lat), np.sin(lon), np.cos(lon)
+    return np.array([-so, co, 0.0]), np.array([-sl * co, -sl * so, cl]), np.array([cl * co, cl * so, sl])

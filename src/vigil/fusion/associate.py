@@ -83,38 +83,96 @@ def triangulation_seeds(strings: list[SensorString]):
     if not others:
         return np.zeros(0), np.zeros((0, 3))
     parts = [s.arrays() for s in others]
-    stops = np.cumsum([len(s) for s in others])
-    ot, op, ou = (np.concatenate([a[k] for a in parts]) for k in range(3))
-    osig = np.array([a[3][-1] for a in parts])
+    if len(parts) == 1:  # one other string: its arrays as they are (no copies)
+        ot, op, ou, os_ = parts[0]
+        stops = np.array([ot.size])
+        osig = os_[-1:]
+    else:
+        stops = np.cumsum(np.array([a[0].size for a in parts]))
+        ot, op, ou = (np.concatenate([a[k] for a in parts]) for k in range(3))
+        osig = np.array([a[3][-1] for a in parts])
     pts, keep = _seeds(t, p, u, sigma, ot, op, ou, osig, stops)
-    return t[keep].copy(), pts[keep]
+    return t[keep], pts[keep]
+
+
+def detections_and_seeds(strings: list[SensorString], triangulate: bool = True):
+    """All detections of ``strings`` time-sorted and their :func:`triangulation_seeds`, from one concatenation
+    of the strings' arrays and one compiled call: ``((t, pos, los, sigma), (seed_times, seed_points))``, the
+    same values as :meth:`~vigil.fusion.event.FusedEvent.detections` (stable sort) and
+    :func:`triangulation_seeds` (the launch refit needs both; separately they cost ~70 µs of Python).
+    ``triangulate`` False: the seed times only, ``seed_points`` None (a warm-started refit needs the points
+    only if its fit fails; the triangulation is most of the compiled time)."""
+    parts = [s.arrays() for s in strings]
+    sizes = [a[0].size for a in parts]
+    ref = sizes.index(max(sizes))  # max(strings, key=len)
+    other = np.array([s is not strings[ref] and s.sensor_id != strings[ref].sensor_id for s in strings])
+    t, p, u, sigma = (np.concatenate([a[k] for a in parts]) for k in range(4))
+    detections, times, points = _sorted_and_seeds(t, p, u, sigma, np.cumsum(np.array(sizes)), ref, other,
+                                                  triangulate)
+    return detections, (times, points if triangulate else None)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _sorted_and_seeds(t, p, u, sigma, stops, ref, other, triangulate):
+    """Compiled core of :func:`detections_and_seeds` (string ``j`` ends at ``stops[j]``; ``ref``: the longest,
+    ``other``: the strings of other sensors than its): ``((t, p, u, σ) sorted, seed times, seed points)``."""
+    order = np.argsort(t, kind="mergesort")  # stable
+    lo = 0 if ref == 0 else stops[ref - 1]
+    tr, pr, ur, sr = t[lo:stops[ref]], p[lo:stops[ref]], u[lo:stops[ref]], sigma[lo:stops[ref]]
+    n_other = 0
+    for j in range(stops.size):
+        n_other += other[j]
+    ip = np.empty((n_other, tr.size, 3))
+    iu = np.empty((n_other, tr.size, 3))
+    osig = np.empty(n_other)
+    m = 0
+    for j in range(stops.size):
+        if other[j]:
+            lo = 0 if j == 0 else stops[j - 1]
+            ip[m], iu[m] = _interpolate_rays(t[lo:stops[j]], p[lo:stops[j]], u[lo:stops[j]], tr)
+            osig[m] = sigma[stops[j] - 1]
+            m += 1
+    pts, keep = _triangulate_instants(pr, ur, sr, ip, iu, osig, triangulate)  # none kept without others
+    return (t[order], p[order], u[order], sigma[order]), tr[keep], pts[keep]
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _seeds(t, p, u, sigma, ot, op, ou, osig, stops):
     """Compiled core of :func:`triangulation_seeds` (others' rays concatenated, string ``j`` ending at
-    ``stops[j]``): ``(points (T, 3), keep (T,))``."""
+    ``stops[j]``): ``(points (T, 3), keep (T,))``. Each other string is interpolated to all of ``t`` in one
+    call (per instant the same arithmetic as one at a time)."""
     n_other = stops.size
-    pts = np.zeros((t.size, 3))
-    keep = np.zeros(t.size, dtype=np.bool_)
+    ip = np.empty((n_other, t.size, 3))
+    iu = np.empty((n_other, t.size, 3))
+    lo = 0
+    for j in range(n_other):
+        hi = stops[j]
+        ip[j], iu[j] = _interpolate_rays(ot[lo:hi], op[lo:hi], ou[lo:hi], t)
+        lo = hi
+    return _triangulate_instants(p, u, sigma, ip, iu, osig, True)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _triangulate_instants(p, u, sigma, ip, iu, osig, solve):
+    """Each instant ``k``'s ray ``(p[k], u[k], sigma[k])`` with the other strings' rays interpolated to it
+    (``ip, iu`` ``(S, T, 3)``, NaN where a string does not cover it; σ ``osig``) triangulated when ≥ 2 rays:
+    ``(points (T, 3), keep (T,))``; ``solve`` False: ``keep`` only (points zero)."""
+    n_other = osig.size
+    pts = np.zeros((p.shape[0], 3))
+    keep = np.zeros(p.shape[0], dtype=np.bool_)
     rp = np.empty((n_other + 1, 3))
     ru = np.empty((n_other + 1, 3))
     rs = np.empty(n_other + 1)
-    one = np.empty(1)
-    for k in range(t.size):
+    for k in range(p.shape[0]):
         rp[0], ru[0], rs[0] = p[k], u[k], sigma[k]
         m = 1
-        lo = 0
-        one[0] = t[k]
         for j in range(n_other):
-            hi = stops[j]
-            ip, iu = _interpolate_rays(ot[lo:hi], op[lo:hi], ou[lo:hi], one)
-            lo = hi
-            if np.isfinite(iu[0, 0]) and np.isfinite(iu[0, 1]) and np.isfinite(iu[0, 2]):
-                rp[m], ru[m], rs[m] = ip[0], iu[0], osig[j]
+            if np.isfinite(iu[j, k, 0]) and np.isfinite(iu[j, k, 1]) and np.isfinite(iu[j, k, 2]):
+                rp[m], ru[m], rs[m] = ip[j, k], iu[j, k], osig[j]
                 m += 1
         if m >= 2:
-            pts[k] = _triangulate_one(rp[:m], ru[:m], rs[:m])
+            if solve:
+                pts[k] = _triangulate_one(rp[:m], ru[:m], rs[:m])
             keep[k] = True
     return pts, keep
 

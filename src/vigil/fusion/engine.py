@@ -20,7 +20,7 @@ from vigil.records import ObservationBatch
 
 from .ascentfit import seed_start
 from .assembly import EventAssembly
-from .associate import Associator, MissDistanceAssociator, triangulation_seeds
+from .associate import Associator, MissDistanceAssociator, detections_and_seeds, triangulation_seeds
 from .boost import JERK_PSD_M2_S5, run_filters
 from .classify import Classifier, EnergyClassifier
 from .event import FusedEvent, estimate_burnout, to_warning
@@ -198,27 +198,39 @@ class FusionEngine(EventAssembly):
     def _refit_due(self, event: FusedEvent) -> bool:
         """A launch refit is due when the event's data span passed the next of :data:`REFIT_SPANS_S` or the final
         span (launch window + update interval), or when it has no launch estimate yet."""
-        span = max(s.last_time for s in event.strings) - min(s.first_time for s in event.strings)
-        final = self.config.launch_window_s + self.config.update_interval_s
-        due = [m for m in (*REFIT_SPANS_S, final) if event.fitted_span_s < m <= span]
-        return bool(due) or event.launch is None
+        strings = event.strings
+        span = max([s.last_time for s in strings]) - min([s.first_time for s in strings])
+        if event.launch is None:
+            return True
+        fitted = event.fitted_span_s
+        for mark in (*REFIT_SPANS_S, self.config.launch_window_s + self.config.update_interval_s):
+            if fitted < mark <= span:
+                return True
+        return False
 
     def _launch(self, event: FusedEvent) -> None:
-        t, p, u, sigma = event.detections()
-        times, points = triangulation_seeds(event.strings)
         previous = event.launch
+        # a warm start needs the seeds' times only (their points only if its fit fails: then triangulated)
+        warm = (previous is not None and previous.phi is not None
+                and isinstance(self.launch_estimator, AscentBackFitEstimator))
+        (t, p, u, sigma), (times, points) = detections_and_seeds(event.strings, triangulate=not warm)
+        if warm:
+            strings = list(event.strings)
+            points = lambda: triangulation_seeds(strings)[1]  # noqa: E731
         est = None
         if len(times) >= 3:
             start = previous if previous is not None and previous.phi is not None else self._seed_start(t, times, points)
             est = self.launch_estimator.estimate(t, p, u, sigma, times, points, previous=start)
         if est is None and previous is None and len(times):
-            est = point_launch(float(t.min()), points[0])
-        worse = (previous is not None and est is not None and previous.method == est.method
-                 and np.trace(est.cov_en_m2) > DEGRADE_FACTOR * np.trace(previous.cov_en_m2))
+            est = point_launch(float(t[0]), points[0])
+        worse = False
+        if previous is not None and est is not None and previous.method == est.method:
+            c1, c0 = est.cov_en_m2, previous.cov_en_m2  # traces (2×2)
+            worse = c1[0, 0] + c1[1, 1] > DEGRADE_FACTOR * (c0[0, 0] + c0[1, 1])
         if est is not None and not worse:
             event.launch = est
             event.dirty = True
-        event.fitted_span_s = float(np.ptp(t))
+        event.fitted_span_s = float(t[-1] - t[0])
         event.launch_final = event.fitted_span_s > self.config.launch_window_s + self.config.update_interval_s
 
     def _seed_start(self, t, seed_times, seed_points) -> _Start | None:

@@ -37,7 +37,14 @@ from vigil.frames import (
     initial_azimuth_rad,
 )
 
-from .ascentfit import _polish, normal_equations, profile_at, scaled_inverse  # noqa: F401 (crlb, scoring)
+from .ascentfit import (
+    _polish,  # noqa: F401 (crlb, scoring)
+    backfit,
+    normal_equations,
+    profile_at,
+    scaled_inverse,  # noqa: F401 (crlb, scoring)
+    window_data,
+)
 from .ascentfit import fit as compiled_fit
 from .polytrack import los_residuals
 from .triangulate import tangent_basis
@@ -176,15 +183,29 @@ def summarize(model: AscentModel, phi, cov) -> LaunchEstimate:
     when the modelled ground displacement from the pad to ``t_last`` — ``√(h² + s²)``, ``up ⊥ along`` — is at
     least :data:`MIN_AZIMUTH_BASELINE_M`."""
     phi = np.asarray(phi, dtype=float)
-    scale = model.metric(phi)
-    jac_en = np.array([[0.0, scale[1]], [scale[0], 0.0]])  # (east, north) from (lat, lon)
-    cov_en = jac_en @ cov[:2, :2] @ jac_en.T
     h, s = profile_at(phi, model.degree, model.first_horizontal, max(model.t_last - float(phi[2]), 0.0))
+    return _summary(phi.copy(), cov, h, s)
+
+
+def _summary(phi: np.ndarray, cov, h: float, s: float, **used) -> LaunchEstimate:
+    """:func:`summarize` given the profile ``(h, s)`` at ``t_last``; ``phi`` is kept (not copied); ``used``: the
+    fit's record (:class:`LaunchEstimate` fields). The east/north covariance is ``J C Jᵀ`` with
+    ``J = [[0, m_lon], [m_lat, 0]]`` (:meth:`AscentModel.metric`) written out in scalars, the products and sums
+    of the 2×2 matrix products in their order (zero terms included: same values, NaN included)."""
+    lat0 = float(phi[0])
+    s2 = math.sin(lat0) ** 2
+    m_lat = WGS84_A_M * (1 - WGS84_E2) / (1 - WGS84_E2 * s2) ** 1.5
+    m_lon = WGS84_A_M / math.sqrt(1 - WGS84_E2 * s2) * math.cos(lat0)
+    (c00, c01), (c10, c11) = cov[:2, :2].tolist()
+    a00, a01 = 0.0 * c00 + m_lon * c10, 0.0 * c01 + m_lon * c11  # J C
+    a10, a11 = m_lat * c00 + 0.0 * c10, m_lat * c01 + 0.0 * c11
+    cov_en = np.array([[a00 * 0.0 + a01 * m_lon, a00 * m_lat + a01 * 0.0],  # (J C) Jᵀ
+                       [a10 * 0.0 + a11 * m_lon, a10 * m_lat + a11 * 0.0]])
     az_ok = math.hypot(h, s) >= MIN_AZIMUTH_BASELINE_M
-    lat, lon = wrap_lat_lon(float(phi[0]), float(phi[1]))
+    lat, lon = wrap_lat_lon(lat0, float(phi[1]))
     return LaunchEstimate(float(phi[2]), float(np.sqrt(cov[2, 2])), lat, lon, cov_en,
                           float(phi[3] % (2 * np.pi)) if az_ok else None,
-                          float(np.sqrt(cov[3, 3])) if az_ok else None, phi=phi.copy())
+                          float(np.sqrt(cov[3, 3])) if az_ok else None, phi=phi, **used)
 
 
 def track_azimuth(launch: LaunchEstimate, r_end_m, cov_end_m2) -> LaunchEstimate:
@@ -257,9 +278,13 @@ def _prepare(times, pos, los, sigma, prior_time_s, prior_time_sigma_s) -> tuple:
     """The compiled fit's data arguments (tangent bases and weights computed once for all starts)."""
     times, pos, los, sigma = (np.ascontiguousarray(a, dtype=float) for a in (times, pos, los, sigma))
     e1, e2 = tangent_basis(los)
-    prior_w = 0.0 if prior_time_sigma_s is None else 1.0 / prior_time_sigma_s**2
     return (times, pos, np.ascontiguousarray(e1), np.ascontiguousarray(e2), 1.0 / sigma**2, float(prior_time_s),
-            prior_w)
+            _prior_weight(prior_time_sigma_s))
+
+
+def _prior_weight(sigma_s: float | None) -> float:
+    """Weight ``1/σ²`` of the launch-time prior (0: none)."""
+    return 0.0 if sigma_s is None else 1.0 / sigma_s**2
 
 
 def fit_prepared(model: AscentModel, data: tuple, phi0, max_iterations: int = LM_MAX_ITERATIONS):
@@ -307,55 +332,72 @@ class AscentBackFitEstimator(LaunchEstimator):
         """The model and the mask of detections it is fitted to (None when the span is too short)."""
         times = np.asarray(times, dtype=float)
         keep = times <= times.min() + self.window_s
-        span = float(np.ptp(times[keep]))
-        if span < MIN_SPAN_S:
+        model = self._model(float(times.min()), float(times[keep].max()))
+        return None if model is None else (model, keep)
+
+    def _model(self, t_first: float, t_last: float) -> AscentModel | None:
+        """:meth:`model_for` of a window of detections from ``t_first`` to ``t_last`` (s)."""
+        span = t_last - t_first
+        if not span >= MIN_SPAN_S:  # (NaN too)
             return None
-        degree = 4 if span >= self.quartic_min_span_s else 3
-        return AscentModel(degree, float(times[keep].max())), keep
+        return AscentModel(4 if span >= self.quartic_min_span_s else 3, t_last)
 
     def prior_for(self, times) -> tuple[float, float | None]:
         """``(mean, σ)`` of the launch-time prior (s) for detections at ``times`` (σ None: no prior)."""
-        return float(np.min(times)) - self.time_to_visible_s, self.time_to_visible_sigma_s
+        return self._prior(float(np.min(times)))
+
+    def _prior(self, t_first: float) -> tuple[float, float | None]:
+        """:meth:`prior_for` detections from ``t_first`` (s) on."""
+        return t_first - self.time_to_visible_s, self.time_to_visible_sigma_s
 
     def estimate(self, times, pos, los, sigma, seed_times, seed_points, previous=None) -> LaunchEstimate | None:
-        """``previous``: an earlier :class:`LaunchEstimate` of this estimator, used as the first start."""
-        chosen = self.model_for(times)
-        if chosen is None or len(seed_times) < 3:
+        """``previous``: an earlier :class:`LaunchEstimate` of this estimator, used as the first start.
+        ``seed_points`` may be a function returning them: it is called only if the seed scan runs (a
+        warm-started fit that fails).
+
+        The window, tangent bases and weights are one compiled call (:func:`~vigil.fusion.ascentfit.window_data`)
+        and each start's fit with its checks another (:func:`~vigil.fusion.ascentfit.backfit`): the same
+        numbers as :meth:`model_for`, :func:`fit_ascent` and :func:`summarize` in turn, less Python."""
+        if len(times) == 0 or len(seed_times) < 3:
             return None
-        model, keep = chosen
+        arrays = (np.asarray(a, dtype=float) for a in (times, pos, los, sigma))
+        t, pos_w, e1, e2, w, t_first, t_last = window_data(*arrays, float(self.window_s))
+        model = self._model(t_first, t_last)
+        if model is None:
+            return None
         seed_times = np.asarray(seed_times, dtype=float)
         in_window = seed_times <= model.t_last
-        if in_window.sum() < 3:
+        if np.count_nonzero(in_window) < 3:
             return None
-        times, pos, los, sigma = (np.asarray(a, dtype=float)[keep] for a in (times, pos, los, sigma))
-        prior = self.prior_for(times)
+        prior = self._prior(t_first)
+        prior_w = _prior_weight(prior[1])
 
         def starts():  # lazily: the seed scan costs more than a warm-started fit
             if previous is not None and previous.phi is not None:
                 yield _resize(previous.phi, model)
-            phi0 = initial_phi(model, seed_times[in_window], np.asarray(seed_points)[in_window])
+            points = seed_points() if callable(seed_points) else seed_points
+            phi0 = initial_phi(model, seed_times[in_window], np.asarray(points)[in_window])
             for shift in LM_START_SHIFTS_S:  # the t_L valley has side minima: start from a few launch times
                 yield phi0 + np.eye(phi0.size)[2] * shift
 
         best = None
-        dof = max(2 * times.size - model.size, 1)
-        data = _prepare(times, pos, los, sigma, *prior)
+        dof = max(2 * t.size - model.size, 1)
         for start in starts():
-            phi, cov, chi2 = fit_prepared(model, data, start)
-            if np.all(np.isfinite(cov)) and np.isfinite(chi2) and (best is None or chi2 < best[0]):
-                best = (chi2, phi, cov)
-            if best is not None and best[0] / dof <= MAX_REDUCED_CHI2:
+            out = backfit(np.asarray(start, dtype=float), model.degree, model.first_horizontal, t, pos_w, e1, e2, w,
+                          float(prior[0]), prior_w, LM_MAX_ITERATIONS, POLISH_STEPS, POLISH_CHI2_TOL, t_last)
+            if out[3] and (best is None or out[2] < best[2]):  # usable: finite covariance and χ²
+                best = out
+            if best is not None and best[2] / dof <= MAX_REDUCED_CHI2:
                 break  # a good fit: the other starts are only for stuck fits
         if best is None:
             return None
-        chi2, phi, cov = best
-        if not (np.all(np.isfinite(phi)) and times.min() - MAX_BACK_EXTRAPOLATION_S < phi[2] < times.min()):
+        phi, cov, chi2, _, finite, h, s = best
+        if not (finite and t_first - MAX_BACK_EXTRAPOLATION_S < phi[2] < t_first):
             return None
         if chi2 / dof > MAX_REDUCED_CHI2:
             return None  # not converged, or the track is not an ascent from rest: keep the previous estimate
-        return replace(summarize(model, phi, cov), t_first_s=float(times.min()), t_last_s=float(times.max()),
-                       n_detections=int(times.size), degree=model.degree, prior_time_s=prior[0],
-                       prior_time_sigma_s=prior[1])
+        return _summary(phi, cov, h, s, t_first_s=t_first, t_last_s=t_last, n_detections=int(t.size),
+                        degree=model.degree, prior_time_s=prior[0], prior_time_sigma_s=prior[1])
 
 
 def _resize(phi, model: AscentModel) -> np.ndarray:
