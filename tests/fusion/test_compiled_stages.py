@@ -126,6 +126,52 @@ def test_compiled_polynomial_normal_equations_equal_the_design_matrix():
     np.testing.assert_allclose(chi2_per_detection(theta, 185.0, 3, t, p, e1, e2, 1 / s**2), chi2, rtol=1e-13)
 
 
+def _plain_normal_equations(theta, t_ref, degree, t, pos, e1, e2, w):
+    """The round-6 accumulation written plainly: detection by detection, axis 0 then 1, upper triangle."""
+    n_par = 3 * (degree + 1)
+    info, jtz, chi2 = np.zeros((n_par, n_par)), np.zeros(n_par), np.zeros(t.size)
+    for i in range(t.size):
+        tau, f, b = t[i] - t_ref, 1.0, []
+        for k in range(degree + 1):
+            b.append(f)
+            f = f * tau / (k + 1)
+        d = [-pos[i][c] for c in range(3)]
+        for k in range(degree + 1):
+            d = [d[c] + b[k] * theta[3 * k + c] for c in range(3)]
+        rho = math.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
+        u = [d[c] / rho for c in range(3)]
+        rows, zz = [], []
+        for e in (e1[i], e2[i]):
+            z = e[0] * u[0] + e[1] * u[1] + e[2] * u[2]
+            g = [(e[c] - z * u[c]) / rho for c in range(3)]
+            rows.append([b[k] * g[c] for k in range(degree + 1) for c in range(3)])
+            zz.append(z)
+            chi2[i] += w[i] * z * z
+        for c in range(n_par):
+            wr0, wr1 = w[i] * rows[0][c], w[i] * rows[1][c]
+            jtz[c] += wr0 * zz[0]
+            jtz[c] += wr1 * zz[1]
+            for c2 in range(c, n_par):
+                info[c, c2] = (info[c, c2] + wr0 * rows[0][c2]) + wr1 * rows[1][c2]
+    return info + np.triu(info, 1).T, jtz, chi2
+
+
+@pytest.mark.parametrize(("degree", "n"), [(2, 12), (3, 31), (4, 40), (4, 41)])
+def test_padded_paired_normal_equations_equal_the_plain_accumulation(degree, n):
+    """Padded rows and two detections per pass keep every element's additions in the same order (bit for
+    bit on the development machine; 1e-13 here, as compiled multiply-adds may contract on another CPU)."""
+    truth = boost_truth()
+    b = observe([truth], sensors(), np.random.default_rng(3))
+    t, p, u, s = b.time_s[:n], b.sensor_pos_ecef_m[:n], b.los_ecef[:n], b.los_sigma_rad[:n]
+    r, v = truth.state([t[-1]])
+    theta = np.concatenate([r[0] + 300.0, v[0], [10.0, 5.0, 20.0], [0.1, 0.0, 0.2], [0.01, 0.0, 0.0]])[: 3 * degree + 3]
+    e1, e2 = tangent_basis(u)
+    fast = normal_equations(theta, float(t[-1]), degree, t, p, e1, e2, 1 / s**2)
+    plain = _plain_normal_equations(theta, float(t[-1]), degree, t, p, e1, e2, 1 / s**2)
+    for got, want in zip(fast, plain, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13 * np.abs(want).max())
+
+
 def test_closed_form_azimuth_baseline_equals_the_model_displacement():
     for degree, t_last in ((3, 60.0), (4, 80.0), (4, 41.0)):
         phi = np.r_[0.6, 0.9, 40.0, 1.2, [12.0, 0.4, 0.01][: degree - 1], [0.3, 0.02][: degree - 2]]

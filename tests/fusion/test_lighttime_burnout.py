@@ -9,7 +9,7 @@ from vigil.fusion.ascentfit import normal_equations
 from vigil.fusion.boost import LosExtendedKalmanFilter
 from vigil.fusion.burnout import smooth_burnout
 from vigil.fusion.crlb import burnout_crlb, impact_crlb
-from vigil.fusion.impact import _acc, _altitude, coast_acceleration
+from vigil.fusion.impact import _acc, _acc_all, _altitude, coast_acceleration
 from vigil.fusion.launch import AscentModel, information
 from vigil.fusion.lighttime import correct_light_time
 from vigil.fusion.polytrack import los_residuals
@@ -73,6 +73,9 @@ def test_compiled_coast_kernels_match_numpy():
         np.testing.assert_array_equal(out[:3], v)
         np.testing.assert_allclose(out[3:], coast_acceleration(r[None], v[None])[0], rtol=1e-12)
         assert _altitude(r) == pytest.approx(float(ecef_to_geodetic(r)[2]), abs=1e-3)
+        many = np.empty((6, 5))
+        _acc_all(np.repeat(np.concatenate([r, v])[:, None], 5, axis=1), many)  # the batched form: same bits
+        np.testing.assert_array_equal(many, np.repeat(out[:, None], 5, axis=1))
 
 
 def _smoothed(seed, sigma=20e-6):

@@ -21,7 +21,7 @@ import numpy as np
 
 from .boost import STAGING_GAP_S
 from .polytrack import chi2_per_detection, gauss_newton, initial_theta
-from .triangulate import tangent_basis
+from .triangulate import _tangent_basis_rows
 
 BURNOUT_WINDOW_S = 80.0
 OUTLIER_CHI2 = 25.0  # a detection this far off the fit (χ², 2 dof; p ≈ 4e-6) belongs to another object
@@ -32,17 +32,38 @@ QUARTIC_MIN_SPAN_S = 60.0  # a final stage seen this long is fitted with a quart
 def final_stage(times, window_s: float = BURNOUT_WINDOW_S, gap_s: float = STAGING_GAP_S) -> np.ndarray:
     """Mask of the detections ``times`` (s, any order) in the last ``window_s`` of the final stage."""
     times = np.asarray(times, dtype=float)
-    ut = np.unique(times)
-    gaps = np.flatnonzero(np.diff(ut) > gap_s)
-    start = ut[gaps[-1] + 1] if len(gaps) else ut[0]
-    return times >= max(ut[-1] - window_s, start)
+    if not times.size:
+        raise IndexError("final_stage: no detection times")
+    return _final_stage(times, float(window_s), float(gap_s))[0]
 
 
 def burnout_model(times) -> tuple[np.ndarray, int]:
     """The detections fitted (mask) and the polynomial degree, for the estimator and its bound alike."""
-    keep = final_stage(times)
-    span = float(np.ptp(np.asarray(times, dtype=float)[keep])) if keep.any() else 0.0
-    return keep, (4 if span >= QUARTIC_MIN_SPAN_S else 3)
+    times = np.asarray(times, dtype=float)
+    if not times.size:
+        raise IndexError("burnout_model: no detection times")
+    keep, _, t_lo, t_hi = _final_stage(times, BURNOUT_WINDOW_S, STAGING_GAP_S)
+    return keep, (4 if t_hi - t_lo >= QUARTIC_MIN_SPAN_S else 3)
+
+
+@numba.njit(cache=True)
+def _final_stage(times, window_s, gap_s):
+    """:func:`final_stage` compiled: ``(mask, count, first and last time kept)``. The start is the first
+    distinct time after the last gap > ``gap_s`` between distinct times (the first time if none)."""
+    ut = np.unique(times)
+    start = ut[0]
+    for k in range(ut.size - 1, 0, -1):
+        if ut[k] - ut[k - 1] > gap_s:
+            start = ut[k]
+            break
+    lo = max(ut[-1] - window_s, start)
+    keep = times >= lo
+    n, t_lo, t_hi = 0, np.inf, -np.inf
+    for i in range(times.size):
+        if keep[i]:
+            n += 1
+            t_lo, t_hi = min(t_lo, times[i]), max(t_hi, times[i])
+    return keep, n, t_lo, t_hi
 
 
 def smooth_burnout(times, pos, los, sigma, x9, seeds=None):
@@ -52,19 +73,18 @@ def smooth_burnout(times, pos, los, sigma, x9, seeds=None):
     ``seeds`` — triangulated ``(times (K,), points (K, 3))`` — do not cover the fitted span.
     """
     times = np.asarray(times, dtype=float)
-    keep, degree = burnout_model(times)
-    if keep.sum() < 2 * (degree + 1):
+    keep, n_keep, t_lo, t_hi = _final_stage(times, BURNOUT_WINDOW_S, STAGING_GAP_S)
+    degree = 4 if t_hi - t_lo >= QUARTIC_MIN_SPAN_S else 3
+    if n_keep < 2 * (degree + 1):
         return None
     t_b = float(times.max())
     theta0 = np.concatenate([np.asarray(x9, dtype=float), np.zeros(3 * (degree - 2))])
     if seeds is not None:
-        in_fit = np.asarray(seeds[0]) >= times[keep].min()
+        in_fit = np.asarray(seeds[0]) >= t_lo
         if in_fit.sum() >= 2 * (degree + 1):
             theta0 = initial_theta(np.asarray(seeds[0])[in_fit], np.asarray(seeds[1])[in_fit], degree, t_b)
-    t, p, u, sg = (np.ascontiguousarray(np.asarray(a, dtype=float)[keep]) for a in (times, pos, los, sigma))
-    e1, e2 = tangent_basis(u)
-    theta, cov = _fit_without_outliers(np.array(theta0, dtype=float), t_b, degree, t, p, np.ascontiguousarray(e1),
-                                       np.ascontiguousarray(e2), 1.0 / sg**2)
+    theta, cov = _fit_final_stage(np.array(theta0, dtype=float), t_b, degree, times, np.asarray(pos, dtype=float),
+                                  np.asarray(los, dtype=float), np.asarray(sigma, dtype=float), keep)
     cov6 = cov[:6, :6]  # (r, v) at τ = 0 are the first two coefficient triples
     if not np.all(np.isfinite(cov6)):
         return None
@@ -72,16 +92,29 @@ def smooth_burnout(times, pos, los, sigma, x9, seeds=None):
 
 
 @numba.njit(cache=True)
+def _fit_final_stage(theta0, t_b, degree, times, pos, los, sigma, keep):
+    """The kept detections, their tangent bases and weights ``1/σ²``, then :func:`_fit_without_outliers`."""
+    idx = np.flatnonzero(keep)
+    t, p, u, sg = times[idx], pos[idx], los[idx], sigma[idx]
+    e1, e2 = _tangent_basis_rows(u)
+    return _fit_without_outliers(theta0, t_b, degree, t, p, e1, e2, 1.0 / (sg * sg))
+
+
+@numba.njit(cache=True)
 def _fit_without_outliers(theta0, t_b, degree, t, p, e1, e2, w):
     """Gauss–Newton fit, then refits without detections > :data:`OUTLIER_CHI2` (≤ :data:`OUTLIER_PASSES`
     fits in all; stops when the outliers are those already left out or too few detections would remain):
-    ``(θ, covariance)``."""
+    ``(θ, covariance)``. A fit of all detections already has their χ² (bit-identical to
+    :func:`~vigil.fusion.polytrack.chi2_per_detection`)."""
     use = np.ones(t.size, dtype=np.bool_)
     theta, cov = theta0, np.empty((0, 0))
     for _ in range(OUTLIER_PASSES):
         idx = np.flatnonzero(use)
-        theta, cov, _ = gauss_newton(theta0, t_b, degree, t[idx], p[idx], e1[idx], e2[idx], w[idx])
-        chi2 = chi2_per_detection(theta, t_b, degree, t, p, e1, e2, w)
+        if idx.size == t.size:
+            theta, cov, chi2 = gauss_newton(theta0, t_b, degree, t, p, e1, e2, w)
+        else:
+            theta, cov, _ = gauss_newton(theta0, t_b, degree, t[idx], p[idx], e1[idx], e2[idx], w[idx])
+            chi2 = chi2_per_detection(theta, t_b, degree, t, p, e1, e2, w)
         bad = chi2 > OUTLIER_CHI2
         if np.all(bad == ~use) or (~bad).sum() < 2 * (degree + 1):
             break

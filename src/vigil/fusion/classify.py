@@ -13,12 +13,13 @@ circular speed; both margins are several σ of the burnout estimate (σ_γ ≈ 0
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 
 import numpy as np
 
 from vigil.flight.orbit import perigee_altitude_m
-from vigil.frames import GM_EARTH_M3_S2, OMEGA_EARTH_RAD_S, ecef_to_geodetic
+from vigil.frames import GM_EARTH_M3_S2, OMEGA_EARTH_RAD_S, WGS84_A_M, ecef_to_geodetic
 
 PERIGEE_MIN_ALT_M = 150e3  # lowest perigee that survives a revolution (drag); a common orbital threshold
 INSERTION_MAX_GAMMA_DEG = 5.0  # |flight-path angle| of an orbital insertion (measured: ≤ 1° for the launchers
@@ -40,6 +41,9 @@ class EnergyClassifier(Classifier):
         self.perigee_min_alt_m = perigee_min_alt_m
 
     def classify(self, r_ecef_m, v_ecef_m_s) -> str:
+        clear = _clear_class(r_ecef_m, v_ecef_m_s, self.perigee_min_alt_m)
+        if clear is not None:
+            return clear
         r, v = np.asarray(r_ecef_m, dtype=float), np.asarray(v_ecef_m_s, dtype=float)
         perigee = float(perigee_altitude_m(r, v))
         if not np.isfinite(perigee):
@@ -53,3 +57,39 @@ class EnergyClassifier(Classifier):
         gamma = np.degrees(np.arcsin(np.clip(v_in @ r / (rn * vn), -1.0, 1.0)))
         return bool(ecef_to_geodetic(r)[2] > self.perigee_min_alt_m and abs(gamma) < INSERTION_MAX_GAMMA_DEG
                     and vn / np.sqrt(GM_EARTH_M3_S2 / rn) >= INSERTION_MIN_SPEED_RATIO)
+
+
+DECISION_MARGIN_M = 100.0  # perigee this far from the threshold: the scalar test decides (round-off < 1 m, circular)
+DECISION_MARGIN_REL = 1e-9  # relative margin on the insertion ratios (round-off ~1e-15)
+
+
+def _clear_class(r_ecef_m, v_ecef_m_s, perigee_min_alt_m: float) -> str | None:
+    """The class when the state is clear of every threshold, by scalar arithmetic (~10× cheaper than the
+    array path, the same formulas as :func:`vigil.flight.orbit.perigee_altitude_m` and
+    :meth:`EnergyClassifier._insertion`); None near a threshold or for non-finite input, where the array path
+    decides, so that the result is always the array path's."""
+    try:
+        x, y, z = (float(c) for c in r_ecef_m)
+        vx, vy, vz = (float(c) for c in v_ecef_m_s)
+    except (TypeError, ValueError):  # not one 3-vector each: the array path
+        return None
+    w = OMEGA_EARTH_RAD_S
+    vx, vy = vx - w * y, vy + w * x  # inertial velocity v + ω×r
+    rn = math.sqrt(x * x + y * y + z * z)
+    v2 = vx * vx + vy * vy + vz * vz
+    hx, hy, hz = y * vz - z * vy, z * vx - x * vz, x * vy - y * vx
+    h2 = hx * hx + hy * hy + hz * hz
+    energy = 0.5 * v2 - GM_EARTH_M3_S2 / rn
+    e = math.sqrt(max(1.0 + 2.0 * energy * h2 / GM_EARTH_M3_S2**2, 0.0))
+    perigee = h2 / GM_EARTH_M3_S2 / (1.0 + e) - WGS84_A_M
+    if not math.isfinite(perigee) or abs(perigee - perigee_min_alt_m) <= DECISION_MARGIN_M:
+        return None
+    if perigee > perigee_min_alt_m:
+        return "space_launch"
+    vn = math.sqrt(v2)
+    speed_ratio = vn / math.sqrt(GM_EARTH_M3_S2 / rn)
+    sin_gamma = (vx * x + vy * y + vz * z) / (rn * vn)
+    if speed_ratio < INSERTION_MIN_SPEED_RATIO * (1.0 - DECISION_MARGIN_REL) or (
+            abs(sin_gamma) > math.sin(math.radians(INSERTION_MAX_GAMMA_DEG)) * (1.0 + DECISION_MARGIN_REL)):
+        return "ballistic"  # not an insertion: one of its conditions clearly fails
+    return None

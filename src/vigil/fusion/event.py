@@ -9,6 +9,7 @@ three or more.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -64,6 +65,10 @@ class FusedEvent:
     fitted_span_s: float = -1.0  # data span (s) of the last launch fit
     last_detection_s: float = -math.inf
     last_issue_s: float = -math.inf
+    # (launch estimate, containment, its ellipse) of the last warning: versions that keep the estimate (burnout,
+    # a refit rejected as worse) reuse the ellipse; the estimate is frozen, so identity is enough
+    launch_ellipse_of: tuple | None = field(default=None, repr=False, compare=False)
+    sources: Sources | None = field(default=None, repr=False, compare=False)  # of the last warning (reused)
 
     def detections(self):
         """All detections of the event's strings, time-sorted: ``(t (T,), pos (T,3), los (T,3), sigma (T,))``."""
@@ -71,6 +76,9 @@ class FusedEvent:
         t, p, u, sigma = (np.concatenate([a[k] for a in parts]) for k in range(4))
         order = np.argsort(t, kind="stable")
         return t[order], p[order], u[order], sigma[order]
+
+
+_INIT_P0 = np.diag(np.repeat([INIT_POS_SIGMA_M, INIT_VEL_SIGMA_M_S, INIT_ACC_SIGMA_M_S2], 3) ** 2)
 
 
 def init_filter(event: FusedEvent, seed_times, seed_points, jerk_psd: float) -> LosExtendedKalmanFilter:
@@ -81,8 +89,7 @@ def init_filter(event: FusedEvent, seed_times, seed_points, jerk_psd: float) -> 
     coeffs = initial_theta(seed_times, seed_points, degree, t0).reshape(-1, 3)
     x0 = np.zeros(9)
     x0[: 3 * (degree + 1)] = coeffs.reshape(-1)
-    p0 = np.diag(np.repeat([INIT_POS_SIGMA_M, INIT_VEL_SIGMA_M_S, INIT_ACC_SIGMA_M_S2], 3) ** 2)
-    f = LosExtendedKalmanFilter(t0, x0, p0, jerk_psd)
+    f = LosExtendedKalmanFilter(t0, x0, _INIT_P0, jerk_psd)  # the filter copies it
     f.run(*event.detections())
     return f
 
@@ -109,35 +116,61 @@ def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: Impac
 
 
 def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) -> Warning:
-    """The current estimate of ``event`` as a Warning (version ``event.version``, issued at epoch + now)."""
+    """The current estimate of ``event`` as a Warning (version ``event.version``, issued at epoch + now).
+
+    Every number is handed over as a Python ``float`` (what the record stores), so the record's validation
+    takes its no-conversion path (:func:`vigil.warning.records._check_stored`; same checks)."""
     launch = event.launch
-    sensors = sorted({s.sensor_id for s in event.strings})
-    partners = sorted({s.partner_id for s in event.strings})
-    issued = parse_utc(epoch, "epoch") + dt.timedelta(seconds=float(now_s))
-    fields = dict(
+    sensors = tuple(sorted({s.sensor_id for s in event.strings}))
+    partners = tuple(sorted({s.partner_id for s in event.strings}))
+    if event.sources is None or event.sources.sensors != sensors or event.sources.partners != partners:
+        event.sources = Sources(sensors, partners)  # frozen: one object serves every version it is true of
+    burnout_time = burnout_alt = burnout_speed = None
+    b = event.burnout
+    if b is not None:
+        burnout_time = float(b.time_s)
+        if np.all(np.isfinite(b.r)):
+            burnout_alt = float(ecef_to_geodetic(b.r)[2])
+            burnout_speed = float(np.linalg.norm(b.v))
+    impact = event.impact
+    return Warning(
         event_id=event.event_id,
         version=event.version,
-        issued_at=issued.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        issued_at=_issued_at(epoch, float(now_s)),
         class_=event.class_,
-        launch_time_s=launch.time_s,
-        launch_time_sigma_s=launch.time_sigma_s,
+        launch_time_s=float(launch.time_s),
+        launch_time_sigma_s=float(launch.time_sigma_s),
         launch_lat_deg=math.degrees(launch.lat_rad),
         launch_lon_deg=math.degrees(launch.lon_rad),
-        launch_ellipse=ellipse_from_cov(launch.cov_en_m2, containment),
+        launch_ellipse=_launch_ellipse(event, containment),
         azimuth_deg=None if launch.azimuth_rad is None else math.degrees(launch.azimuth_rad),
         azimuth_sigma_deg=None if launch.azimuth_sigma_rad is None else math.degrees(launch.azimuth_sigma_rad),
-        containment=containment,
-        sources=Sources(sensors, partners),
+        burnout_time_s=burnout_time,
+        burnout_alt_m=burnout_alt,
+        burnout_speed_m_s=burnout_speed,
+        impact_time_s=None if impact is None else float(impact.time_s),
+        impact_lat_deg=None if impact is None else math.degrees(impact.lat_rad),
+        impact_lon_deg=None if impact is None else math.degrees(impact.lon_rad),
+        impact_ellipse=None if impact is None else impact.ellipse,
+        containment=float(containment),
+        sources=event.sources,
         confidence=CONFIDENCE_MONO if event.mono else (CONFIDENCE_MULTI if len(sensors) > 2 else CONFIDENCE_STEREO),
         mono=event.mono,
     )
-    b = event.burnout
-    if b is not None:
-        fields["burnout_time_s"] = b.time_s
-        if np.all(np.isfinite(b.r)):
-            fields["burnout_alt_m"] = float(ecef_to_geodetic(b.r)[2])
-            fields["burnout_speed_m_s"] = float(np.linalg.norm(b.v))
-    if event.impact is not None:
-        fields.update(impact_time_s=event.impact.time_s, impact_lat_deg=math.degrees(event.impact.lat_rad),
-                      impact_lon_deg=math.degrees(event.impact.lon_rad), impact_ellipse=event.impact.ellipse)
-    return Warning(**fields)
+
+
+def _launch_ellipse(event: FusedEvent, containment: float) -> tuple[float, float, float]:
+    """:func:`~vigil.fusion.impact.ellipse_from_cov` of the event's launch covariance, once per estimate."""
+    cached = event.launch_ellipse_of
+    if cached is not None and cached[0] is event.launch and cached[1] == containment:
+        return cached[2]
+    ellipse = ellipse_from_cov(event.launch.cov_en_m2, containment)
+    event.launch_ellipse_of = (event.launch, containment, ellipse)
+    return ellipse
+
+
+@functools.lru_cache(maxsize=64)
+def _issued_at(epoch: str, now_s: float) -> str:
+    """``epoch + now_s`` as the record's ISO 8601 UTC string (cached: every event warned in a chunk shares it)."""
+    issued = parse_utc(epoch, "epoch") + dt.timedelta(seconds=now_s)
+    return issued.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
