@@ -19,7 +19,7 @@ from vigil.frames import ecef_to_geodetic
 from vigil.timescale import parse_utc
 from vigil.warning.records import Sources, Warning
 
-from .associate import triangulation_seeds
+from .associate import detections_and_seeds
 from .boost import LosExtendedKalmanFilter
 from .burnout import smooth_burnout
 from .classify import Classifier
@@ -101,7 +101,8 @@ def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: Impac
         event.burnout = BurnoutState(event.last_detection_s, np.full(3, np.nan), np.full(3, np.nan), np.eye(6))
         return
     f = event.filter
-    smoothed = smooth_burnout(*event.detections(), f.x, seeds=triangulation_seeds(event.strings))
+    detections, seeds = detections_and_seeds(event.strings)  # one concatenation for both
+    smoothed = smooth_burnout(*detections, f.x, seeds=seeds)
     if smoothed is None:
         event.burnout = BurnoutState(f.t, f.x[:3].copy(), f.x[3:6].copy(), f.P[:6, :6].copy())
     else:
