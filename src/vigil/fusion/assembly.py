@@ -15,8 +15,9 @@ from scipy.optimize import linear_sum_assignment
 
 from .associate import triangulation_seeds
 from .event import FusedEvent, init_filter
-from .gating import TRACK_GATE_CHI2_MEAN, fits, near, overlapping, positions_at, track_cost
+from .gating import TRACK_GATE_CHI2_MEAN, close_pairs, fits, near, overlapping, positions_at, track_cost
 from .mono import mono_launch
+from .owners import Owners
 from .strings import SensorString
 
 MERGE_DISTANCE_M = 50_000.0  # two live events whose filters are this close are tested as one object
@@ -29,12 +30,23 @@ class EventAssembly:
 
     def __init__(self) -> None:
         self.events: list[FusedEvent] = []
-        self._owner: dict[int, FusedEvent] = {}  # string_id -> event
+        self._owner: dict[int, FusedEvent] = Owners()  # string_id -> event (with an array mirror)
         self._ids = itertools.count(1)
 
     def _live(self, stereo_only: bool = True) -> list[FusedEvent]:
         """Events with a running filter and no burnout yet (stereo only by default)."""
         return [e for e in self.events if e.filter is not None and e.burnout is None and not (stereo_only and e.mono)]
+
+    def _free_strings(self) -> list[SensorString]:
+        """Confirmed strings no event owns, in the stringer's order (by array where the stringer and the
+        owner map have them: :meth:`~vigil.fusion.strings.GatedAssignmentStringer.confirmed_ids`)."""
+        confirmed = getattr(self.stringer, "confirmed_ids", None)
+        if confirmed is None or not isinstance(self._owner, Owners):
+            return [s for s in self.stringer.strings.values() if s.confirmed and s.string_id not in self._owner]
+        ids = confirmed()
+        row = self._owner.row
+        ids = ids[(ids >= row.size) | (row[np.minimum(ids, row.size - 1)] < 0)]
+        return [self.stringer.strings[i] for i in ids.tolist()]
 
     def _extend(self, free: list[SensorString]) -> list[SensorString]:
         """Attach free strings to live stereo events by global assignment, one per sensor (an event takes at
@@ -78,10 +90,11 @@ class EventAssembly:
     def _consistent_event(self, group: list[SensorString]) -> FusedEvent | None:
         """A live stereo event of other sensors whose prediction every string of ``group`` fits (a pair of
         the same object formed by another sensor pair in the same chunk), or None."""
+        sensors = {s.sensor_id for s in group}
         for event in self.events:
             if event.filter is None or event.burnout is not None:
                 continue
-            if {s.sensor_id for s in group} & {s.sensor_id for s in event.strings}:
+            if any(s.sensor_id in sensors for s in event.strings):
                 continue
             if fits(group, event):
                 return event
@@ -111,11 +124,8 @@ class EventAssembly:
             return
         t = max(e.filter.t for e in live)
         pos = positions_at(live, np.array([t]))[0]
-        diff = pos[:, None] - pos[None]
-        close = np.einsum("ijk,ijk->ij", diff, diff) < MERGE_DISTANCE_M**2
         gone: set[int] = set()
-        ii, jj = np.nonzero(close)
-        for i, j in zip(*(ii[ii < jj].tolist(), jj[ii < jj].tolist()), strict=True):
+        for i, j in zip(*(k.tolist() for k in close_pairs(pos, MERGE_DISTANCE_M)), strict=True):
             a, b = live[i], live[j]
             if id(a) in gone or id(b) in gone:
                 continue

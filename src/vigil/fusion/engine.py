@@ -24,11 +24,13 @@ from .associate import Associator, MissDistanceAssociator, detections_and_seeds,
 from .boost import JERK_PSD_M2_S5, run_filters
 from .classify import Classifier, EnergyClassifier
 from .event import FusedEvent, estimate_burnout, to_warning
+from .filterrows import filter_rows, rejection_counts
 from .gating import RECENT_RAYS, filter_los_predictor
 from .impact import ImpactPredictor, UnscentedImpactPredictor
 from .launch import ASCENT_WINDOW_S, TL_GRID_S, AscentBackFitEstimator, LaunchEstimator
 from .lighttime import correct_light_time
 from .mono import point_launch
+from .owners import live_rows, lookup
 from .strings import GatedAssignmentStringer, SensorString, Stringer
 
 # Launch refits when the event's data span passes these (s), then once at launch window + update interval (the
@@ -99,7 +101,7 @@ class FusionEngine(EventAssembly):
                                                                       self.config.jerk_psd_m2_s5))
         self._filter(chunk, changed)
         self.stringer.prune(now)
-        free = [s for s in self.stringer.strings.values() if s.confirmed and s.string_id not in self._owner]
+        free = self._free_strings()
         free = self._extend(free)
         self._pair(free + self._mono_strings())
         for event in self.events:
@@ -115,44 +117,35 @@ class FusionEngine(EventAssembly):
     # --- stages ----------------------------------------------------------------------------------
     def _filter(self, chunk: ObservationBatch, changed: list[SensorString]) -> None:
         """Run each live event's filter through its new detections of this chunk (one compiled call for all
-        events, each in time order); cut strings whose latest detections the filter keeps rejecting
-        (:meth:`_count_rejections`)."""
-        new_rows = getattr(self.stringer, "new_rows", None)
-        index = None if new_rows is not None else {int(i): k for k, i in enumerate(chunk.obs_id)}
-        slot: dict[int, int] = {}  # id(event) -> position in `events`
-        events: list[FusedEvent] = []
-        rows: list[int] = []
-        owners: list[int] = []
-        which: list[int] = []  # position in `strings` of each row
-        strings: list[SensorString] = []
-        for s in changed:
-            event = self._owner.get(s.string_id)
-            if event is None or event.filter is None or event.burnout is not None:
-                continue
-            if new_rows is not None:
-                new = new_rows.get(s.string_id, ())[-RECENT_RAYS:]
-            else:
-                new = [index[int(i)] for i in s.obs_index[-RECENT_RAYS:] if int(i) in index]
-            if not new:
-                continue
-            k = slot.setdefault(id(event), len(events))
-            if k == len(events):
-                events.append(event)
-            rows.extend(new)
-            owners.extend([k] * len(new))
-            which.extend([len(strings)] * len(new))
-            strings.append(s)
-        if not events:
+        events, each in time order: :func:`~vigil.fusion.filterrows.filter_rows`); cut strings whose latest
+        detections the filter keeps rejecting (:meth:`_count_rejections`)."""
+        sid, row = self._new_detections(chunk, changed)
+        if not sid.size:
             return
-        rows_a = np.asarray(rows, dtype=np.int64)
-        order = np.lexsort((chunk.time_s[rows_a], owners))  # by event, then time (stable: arrival order on ties)
-        k = rows_a[order]
-        stops = np.cumsum(np.bincount(owners, minlength=len(events)))
+        live = self._live(stereo_only=False)
+        ids = np.array([s.string_id for s in changed], dtype=np.int64)
+        event_of = lookup(live_rows(self._owner, live), ids)
+        k, stops, number, taken, which = filter_rows(sid, row, ids, event_of, chunk.time_s, RECENT_RAYS)
+        if not stops.size:
+            return
+        events = [live[e] for e in number.tolist()]
+        strings = [changed[j] for j in taken.tolist()]
         ok = run_filters([e.filter for e in events], stops, chunk.time_s[k], chunk.sensor_pos_ecef_m[k],
                          chunk.los_ecef[k], chunk.los_sigma_rad[k])
         for event, t_last in zip(events, chunk.time_s[k[stops - 1]].tolist(), strict=True):
-            event.last_detection_s = max(event.last_detection_s, t_last)
-        self._count_rejections(events, stops, strings, np.asarray(which)[order], ok)
+            if t_last > event.last_detection_s:  # (max(), without the call)
+                event.last_detection_s = t_last
+        self._count_rejections(events, stops, strings, which, ok)
+
+    def _new_detections(self, chunk: ObservationBatch, changed: list[SensorString]) -> tuple[np.ndarray, np.ndarray]:
+        """The stringer's appends of this chunk: string ids and chunk rows, in append order (from
+        ``new_detections``, or each changed string's detections found among the chunk's ``obs_id``)."""
+        new = getattr(self.stringer, "new_detections", None)
+        if new is not None:
+            return new
+        index = {int(i): k for k, i in enumerate(chunk.obs_id)}
+        pairs = [(s.string_id, index[i]) for s in changed for i in s.obs_index[-RECENT_RAYS:].tolist() if i in index]
+        return np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64)
 
     def _count_rejections(self, events: list[FusedEvent], stops: np.ndarray, strings: list[SensorString],
                           which: np.ndarray, accepted: np.ndarray) -> None:
@@ -160,22 +153,17 @@ class FusionEngine(EventAssembly):
         order; ``which`` indexes ``strings``); a string reaching :data:`CUT_REJECTIONS` while its event's filter
         accepts other detections of the chunk is cut before them (it jumped to another object). The tail is
         a free string: it may join another event, pair, or die."""
-        count = [s.rejections for s in strings]
-        for j, ok in zip(which.tolist(), accepted.tolist(), strict=True):
-            count[j] = 0 if ok else count[j] + 1
-        for s, c in zip(strings, count, strict=True):
-            s.rejections = c
-        starts = np.r_[0, stops[:-1]]
-        n_ok = np.add.reduceat(accepted.astype(np.int64), starts)
-        for e in np.flatnonzero((n_ok > 0) & (n_ok < stops - starts)).tolist():
-            event = events[e]
-            for j in dict.fromkeys(which[starts[e]:stops[e]].tolist()):
-                s = strings[j]
-                if s.rejections >= CUT_REJECTIONS and len(s) > s.rejections:
-                    tail = self.stringer.split(s, len(s) - s.rejections)
-                    event.dirty = True
-                    if len(tail) and tail.string_id in self._owner:
-                        del self._owner[tail.string_id]
+        old = np.array([s.rejections for s in strings], dtype=np.int64)
+        count, cut_events, cut_strings = rejection_counts(which, accepted, old, stops, CUT_REJECTIONS)
+        for j in np.flatnonzero(count != old).tolist():
+            strings[j].rejections = int(count[j])
+        for e, j in zip(cut_events.tolist(), cut_strings.tolist(), strict=True):
+            s = strings[j]
+            if len(s) > s.rejections:
+                tail = self.stringer.split(s, len(s) - s.rejections)
+                events[e].dirty = True
+                if len(tail) and tail.string_id in self._owner:
+                    del self._owner[tail.string_id]
 
     def _estimate(self, now: float, final: bool) -> list:
         out = []

@@ -14,7 +14,9 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
+from .boost import LosExtendedKalmanFilter, _predict
 from .event import FusedEvent
+from .owners import live_rows, lookup
 from .strings import SensorString
 
 TRACK_GATE_CHI2_MEAN = 16.0  # mean normalised miss² of a new string's rays to an event's predicted position
@@ -30,32 +32,88 @@ def positions_at(events: list[FusedEvent], t) -> np.ndarray:
     return x[None, :, :3] + dt[..., None] * x[None, :, 3:6] + 0.5 * dt[..., None] ** 2 * x[None, :, 6:]
 
 
+def close_pairs(pos: np.ndarray, distance_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs ``i < j`` (row-major order) of positions ``pos`` ``(E, 3)`` m closer than ``distance_m``
+    (squared distances compared; compiled: the ``(E, E, 3)`` difference array cost more than the test)."""
+    return _close_pairs(np.ascontiguousarray(pos, dtype=float), float(distance_m) ** 2)
+
+
+@numba.njit(cache=True)
+def _close_pairs(pos, limit2):
+    n = pos.shape[0]
+    ii = np.empty(n * (n - 1) // 2, dtype=np.int64)
+    jj = np.empty(n * (n - 1) // 2, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            d0, d1, d2 = pos[i, 0] - pos[j, 0], pos[i, 1] - pos[j, 1], pos[i, 2] - pos[j, 2]
+            if d0 * d0 + d1 * d1 + d2 * d2 < limit2:
+                ii[m], jj[m] = i, j
+                m += 1
+    return ii[:m], jj[:m]
+
+
 def near(strings: list[SensorString], events: list[FusedEvent]) -> np.ndarray:
     """``(S, E)`` mask: the last ray of each string passes within :data:`PREGATE_M` of each event's
-    predicted position, ahead of the sensor (a cheap pre-gate before :func:`track_cost`)."""
+    predicted position, ahead of the sensor (a cheap pre-gate before :func:`track_cost`; compiled)."""
+    if not strings or not events:
+        return np.zeros((len(strings), len(events)), dtype=np.bool_)
     t = np.array([s.last_time for s in strings])
     p = np.array([s.positions[-1] for s in strings])
     u = np.array([s.los[-1] for s in strings])
-    x = positions_at(events, t)  # (S, E, 3)
-    d = x - p[:, None, :]
-    along = np.einsum("sei,si->se", d, u)
-    miss = np.linalg.norm(d - along[..., None] * u[:, None, :], axis=-1)
-    return (miss < PREGATE_M) & (along > 0.0)
+    x = np.array([e.filter.x for e in events])  # (E, 9)
+    t_f = np.array([e.filter.t for e in events])
+    return _near(t, p, u, x, t_f, PREGATE_M)
+
+
+@numba.njit(cache=True)
+def _near(t, p, u, x, t_f, pregate):
+    """Body of :func:`near`: positions as :func:`positions_at`, miss and range along each ray."""
+    out = np.zeros((t.size, t_f.size), dtype=np.bool_)
+    for i in range(t.size):
+        for k in range(t_f.size):
+            dt = t[i] - t_f[k]
+            d0 = x[k, 0] + dt * x[k, 3] + 0.5 * dt**2 * x[k, 6] - p[i, 0]
+            d1 = x[k, 1] + dt * x[k, 4] + 0.5 * dt**2 * x[k, 7] - p[i, 1]
+            d2 = x[k, 2] + dt * x[k, 5] + 0.5 * dt**2 * x[k, 8] - p[i, 2]
+            along = d0 * u[i, 0] + d1 * u[i, 1] + d2 * u[i, 2]
+            m0, m1, m2 = d0 - along * u[i, 0], d1 - along * u[i, 1], d2 - along * u[i, 2]
+            out[i, k] = math.sqrt(m0 * m0 + m1 * m1 + m2 * m2) < pregate and along > 0.0
+    return out
 
 
 def track_cost(s: SensorString, event: FusedEvent) -> float:
     """Mean normalised miss² of the last :data:`RECENT_RAYS` rays of ``s`` to ``event``'s predicted position
-    (ray noise ``σρ`` and the filter's position variance per axis); compare with :data:`TRACK_GATE_CHI2_MEAN`."""
+    (ray noise ``σρ`` and the filter's position variance per axis); compare with :data:`TRACK_GATE_CHI2_MEAN`.
+    One compiled call for an EKF (:func:`_track_cost`), else per ray through ``state_at``."""
     t, p, u, sigma = (a[-RECENT_RAYS:] for a in s.arrays())
+    f = event.filter
+    if isinstance(f, LosExtendedKalmanFilter):
+        return _track_cost(f.x, f.P, f.t, float(f.q), t, p, u, sigma)
     total = 0.0
     for k in range(len(t)):
-        x, cov = event.filter.state_at(float(t[k]))
+        x, cov = f.state_at(float(t[k]))
         d = x[:3] - p[k]
         rho = d @ u[k]
         perp = d - rho * u[k]
         var = (sigma[k] * rho) ** 2 + np.trace(cov[:3, :3]) / 3
         total += perp @ perp / var / 2
     return total / len(t)
+
+
+@numba.njit(cache=True)
+def _track_cost(x0, p0, t0, q, t, p, u, sigma):
+    """:func:`track_cost` of an EKF (state ``x0``, covariance ``p0`` at ``t0``, jerk PSD ``q``) against rays
+    ``(t, p, u, sigma)``: its :meth:`~vigil.fusion.boost.LosExtendedKalmanFilter.state_at` per ray, compiled."""
+    total = 0.0
+    for k in range(t.size):
+        x, cov = _predict(x0, p0, t[k] - t0, q)
+        d0, d1, d2 = x[0] - p[k, 0], x[1] - p[k, 1], x[2] - p[k, 2]
+        rho = d0 * u[k, 0] + d1 * u[k, 1] + d2 * u[k, 2]
+        e0, e1, e2 = d0 - rho * u[k, 0], d1 - rho * u[k, 1], d2 - rho * u[k, 2]
+        var = (sigma[k] * rho) ** 2 + (cov[0, 0] + cov[1, 1] + cov[2, 2]) / 3
+        total += (e0 * e0 + e1 * e1 + e2 * e2) / var / 2
+    return total / t.size
 
 
 def fits(strings: list[SensorString], event: FusedEvent) -> bool:
@@ -78,18 +136,19 @@ def filter_los_predictor(live: list[FusedEvent], owner: dict[int, FusedEvent], j
     live stereo event (``live``; ``owner``: string id → event) is continued where its event's filter predicts
     the object, not where the string's own 2-point extrapolation points — two plumes crossing in one sensor's
     view keep their identities, and a string back from a gap (staging) is not captured by another plume near
-    its stale extrapolation. Returns ``predict(strings, t, sensor_pos) → (mask (S,), u (S, 3), cov (S, 3, 3))``
-    (position covariance propagated with white jerk ``jerk_psd`` m²/s⁵ and projected on the view), or None."""
+    its stale extrapolation. Returns ``predict(strings or their ids (int array), t, sensor_pos) → (mask (S,),
+    u (S, 3), cov (S, 3, 3))`` (position covariance propagated with white jerk ``jerk_psd`` m²/s⁵ and projected
+    on the view), or None."""
     if not live:
         return None
-    index = {id(e): k for k, e in enumerate(live)}
-    slot = {sid: index[id(e)] for sid, e in owner.items() if id(e) in index}  # string id -> row of `live`
+    slot = live_rows(owner, live)  # string id -> row of `live` (-1: none)
     x = np.array([e.filter.x for e in live])
     cov = np.array([e.filter.P for e in live])
     t_f = np.array([e.filter.t for e in live])
 
     def predict(strings, t, sensor_pos):
-        which = np.fromiter([slot.get(s.string_id, -1) for s in strings], dtype=np.int64, count=len(strings))
+        ids = strings if isinstance(strings, np.ndarray) else np.array([s.string_id for s in strings], dtype=np.int64)
+        which = lookup(slot, ids)
         u_all, cov_all = _predict_los(x, cov, t_f, which, float(t), np.asarray(sensor_pos, dtype=float),
                                       float(jerk_psd))
         return which >= 0, u_all, cov_all

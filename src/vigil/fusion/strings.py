@@ -13,19 +13,27 @@ from __future__ import annotations
 import itertools
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
 
 import numba
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
-MAX_ANGULAR_RATE_RAD_S = 1.0e-3  # gate for a 1-detection string: 36 km/s across the line of sight at GEO range
-GATE_SIGMAS = 6.0  # gate half-width in LOS standard deviations around the predicted LOS
-PREDICTION_SIGMA_GROWTH = 3.0  # 1σ of a 2-point linear LOS prediction one frame ahead is ≈ √5·σ; rounded up
-MAX_ANGULAR_ACCEL_RAD_S2 = 2.0e-5  # LOS acceleration margin (plume accel + HEO sensor motion), generous
+from .linkcost import (  # noqa: F401 (FORBIDDEN, PREDICTED_NIS_GATE: re-exported, as before the split)
+    FORBIDDEN,
+    GATE_SIGMAS,
+    MAX_ANGULAR_ACCEL_RAD_S2,
+    MAX_ANGULAR_RATE_RAD_S,
+    PREDICTED_NIS_GATE,
+    PREDICTION_SIGMA_GROWTH,
+    _costs,
+    _predict_kernel,
+    frame_costs,
+    solve_components,
+)
+
 MAX_GAP_S = 20.0  # a string survives missed detections (and staging) for this long
 MIN_CONFIRMED = 2  # detections before a string is used (clutter: two false alarms in one 6σ gate ~1e-6)
 INITIAL_CAPACITY = 64  # detections a new string can hold before its arrays grow (doubling)
-PREDICTED_NIS_GATE = 36.0  # χ² (2 dof) gate around a filter-predicted LOS (tail probability e^-18)
 
 
 class SensorString:
@@ -33,11 +41,13 @@ class SensorString:
 
     Stored in growable arrays (no per-detection Python objects): ``times`` ``(K,)`` s, ``positions``
     ``(K, 3)`` m, ``los`` ``(K, 3)`` unit, ``sigmas`` ``(K,)`` rad and ``obs_index`` ``(K,)`` (rows of the
-    engine's observation store) are read-only views of the first ``K`` rows.
+    engine's observation store) are read-only views of the first ``K`` rows. A stringer's strings are blocks
+    of its :class:`StringPool` (so that a sensor frame's detections are appended in one compiled call); a
+    string made on its own has its own arrays.
     """
 
     __slots__ = ("string_id", "sensor_id", "partner_id", "rejections", "first_time", "last_time", "_n", "_t", "_p",
-                 "_u", "_s", "_i", "_tail")
+                 "_u", "_s", "_i", "_pool", "_a", "_views")
 
     def __init__(self, string_id: int, sensor_id: str, partner_id: str, obs_index=(), times=(), positions=(),
                  los=(), sigmas=()) -> None:
@@ -47,6 +57,9 @@ class SensorString:
         self.rejections = 0  # consecutive latest detections rejected by the owning event's filter
         n = len(times)
         cap = max(INITIAL_CAPACITY, n)
+        self._pool = None  # or the StringPool holding this string's block, which starts at row `_a`
+        self._a = 0
+        self._views = None
         self._n = n
         self._t = np.empty(cap)
         self._p = np.empty((cap, 3))
@@ -62,14 +75,13 @@ class SensorString:
         self._ends()
 
     def _ends(self) -> None:
-        """Cache the first and last detection times (s; NaN when empty) and the tail (both read every frame)."""
+        """Cache the first and last detection times (s; NaN when empty)."""
         n = self._n
         self.first_time = float(self._t[0]) if n else math.nan
         self.last_time = float(self._t[n - 1]) if n else math.nan
-        self._tail = np.zeros((2, 5))  # rows (second last, last) of (t, los, σ): the 2-point prediction's input
-        for row, k in enumerate((max(n - 2, 0), n - 1)):
-            if n:
-                self._tail[row] = (self._t[k], *self._u[k], self._s[k])
+        if self._pool is not None:
+            self._pool.n[self.string_id] = n
+            self._pool.last[self.string_id] = self.last_time
 
     @property
     def times(self) -> np.ndarray:
@@ -91,9 +103,8 @@ class SensorString:
     def obs_index(self) -> np.ndarray:
         return self._i[: self._n]
 
-    def append(self, index: int, time_s: float, pos, los, sigma: float, tail_row=None) -> None:
-        """Add one detection. ``tail_row`` (optional) is ``(t, los, σ)`` as one (5,) row (the stringer passes
-        a row of its per-chunk array: one copy instead of three)."""
+    def append(self, index: int, time_s: float, pos, los, sigma: float) -> None:
+        """Add one detection (the stringer appends a whole sensor frame at once instead)."""
         n = self._n
         if n == self._t.size:
             self._grow()
@@ -104,28 +115,33 @@ class SensorString:
         self._i[n] = index
         self._n = n + 1
         self.last_time = float(time_s)
-        tail = self._tail
-        if tail_row is None:
-            tail_row = (time_s, *los, sigma)
-        tail[0] = tail[1]
-        tail[1] = tail_row
         if n == 0:
             self.first_time = self.last_time
-            tail[0] = tail[1]
+        if self._pool is not None:
+            self._pool.n[self.string_id] = n + 1
+            self._pool.last[self.string_id] = self.last_time
 
     def _grow(self) -> None:
+        if self._pool is not None:
+            self._pool.move(self, 2 * self._t.size)
+            return
         cap = 2 * self._t.size
         for name in ("_t", "_p", "_u", "_s", "_i"):
             old = getattr(self, name)
             new = np.empty((cap,) + old.shape[1:], dtype=old.dtype)
             new[: self._n] = old[: self._n]
             setattr(self, name, new)
+        self._views = None
 
     def truncate(self, k: int) -> None:
         """Keep the first ``k`` detections (fresh buffers: views handed out earlier stay valid)."""
-        for name in ("_t", "_p", "_u", "_s", "_i"):
-            setattr(self, name, getattr(self, name)[:max(k, INITIAL_CAPACITY)].copy())
         self._n = k
+        if self._pool is not None:
+            self._pool.move(self, max(k, INITIAL_CAPACITY))
+        else:
+            for name in ("_t", "_p", "_u", "_s", "_i"):
+                setattr(self, name, getattr(self, name)[:max(k, INITIAL_CAPACITY)].copy())
+            self._views = None
         self._ends()
 
     def __len__(self) -> int:
@@ -137,8 +153,11 @@ class SensorString:
 
     def arrays(self):
         """``(times (K,), positions (K,3), los (K,3), sigmas (K,))`` as arrays (views; do not modify)."""
-        n = self._n
-        return self._t[:n], self._p[:n], self._u[:n], self._s[:n]
+        views = self._views  # (cached: read many times per launch refit; dropped when the arrays move)
+        if views is None or len(views[0]) != self._n:
+            n = self._n
+            views = self._views = self._t[:n], self._p[:n], self._u[:n], self._s[:n]
+        return views
 
     def predict_los(self, time_s: float) -> np.ndarray:
         """Unit LOS at ``time_s`` by linear extrapolation of the last two detections (last one if alone)."""
@@ -198,39 +217,14 @@ def _interpolate_rays(t, p, u, ts):
 
 def _predictions(strings: list[SensorString], t: float) -> tuple[np.ndarray, np.ndarray]:
     """:meth:`SensorString.predict_los` and :meth:`SensorString.gate_rad` of many strings at once
-    (``(S, 3)``, ``(S,)``), from each string's cached tail (its last two detections)."""
-    tails = np.array([s._tail for s in strings])  # (S, 2, 5)
-    two = np.fromiter((s._n >= 2 for s in strings), dtype=np.bool_, count=len(strings))
-    return _predict_kernel(tails, two, float(t))
-
-
-@numba.njit(cache=True)
-def _predict_kernel(tails, two, t):
-    """Compiled body of :func:`_predictions` on the strings' tails ``(S, 2, 5)``: rows (second last, last) of
-    ``(t, los, σ)``."""
-    m = tails.shape[0]
-    u = np.empty((m, 3))
-    gate = np.empty(m)
-    sigma = tails[:, 1, 4]
-    for j in range(m):
-        t0, t1 = tails[j, 0, 0], tails[j, 1, 0]
-        rate_dt = (t - t1) / max(t1 - t0, 1e-9)
-        norm = 0.0
-        for c in range(3):
-            u[j, c] = tails[j, 1, 1 + c] + (tails[j, 1, 1 + c] - tails[j, 0, 1 + c]) * rate_dt
-            norm += u[j, c] * u[j, c]
-        norm = math.sqrt(norm)
-        for c in range(3):
-            u[j, c] /= norm
-        dt = abs(t - t1)
-        if two[j]:
-            gate[j] = GATE_SIGMAS * PREDICTION_SIGMA_GROWTH * sigma[j] * max(1.0, dt) + MAX_ANGULAR_ACCEL_RAD_S2 * dt**2
-        else:
-            gate[j] = GATE_SIGMAS * sigma[j] + MAX_ANGULAR_RATE_RAD_S * dt
-    return u, gate
-
-
-FORBIDDEN = 1e6  # assignment cost of a pair outside the gate
+    (``(S, 3)``, ``(S,)``), from each string's last two detections."""
+    rows = [(s, k) for s in strings for k in (max(s._n - 2, 0), s._n - 1)]
+    pt = np.array([s._t[k] for s, k in rows])
+    pu = np.array([s._u[k] for s, k in rows]).reshape(-1, 3)
+    ps = np.array([s._s[k] for s, k in rows])
+    n = np.array([min(s._n, 2) for s in strings], dtype=np.int64)  # string j: rows 2j (and 2j + 1)
+    a = np.arange(0, 2 * len(strings), 2) + (n == 1)
+    return _predict_kernel(pt, pu, ps, a, n, np.arange(len(strings)), float(t))
 
 
 def link_cost(strings: list[SensorString], t: float, los, sigma, predictor=None, sensor_pos=None) -> np.ndarray:
@@ -239,65 +233,135 @@ def link_cost(strings: list[SensorString], t: float, los, sigma, predictor=None,
     LOS (covariance ``S``), :data:`FORBIDDEN` outside the gate. The determinant term makes a stale string
     with a wide gate lose a detection to a fresh string that predicts it well (the plain normalised angle
     favoured the wide gate). Own extrapolation: isotropic ``S = (gate/6)²``, gated at 6σ; a ``predictor``
-    (see :meth:`GatedAssignmentStringer.update`; ``sensor_pos`` (3,) m is passed to it) replaces it, gated at
-    :data:`PREDICTED_NIS_GATE`. One compiled call (:func:`_cost_kernel`)."""
-    los = np.ascontiguousarray(los, dtype=float)
-    sigma = np.ascontiguousarray(sigma, dtype=float)
+    (see :meth:`GatedAssignmentStringer.update`; called with ``strings``, ``t`` and ``sensor_pos`` (3,) m)
+    replaces it, gated at :data:`PREDICTED_NIS_GATE`. One compiled call (:func:`~vigil.fusion.linkcost._cost_kernel`)."""
     u, gate = _predictions(strings, t)
-    mask, up, cov = None, None, None
-    if predictor is not None:
-        mask, up, cov = predictor(strings, t, sensor_pos)
-    if mask is None or not np.any(mask):
-        mask, up, cov = np.zeros(len(strings), dtype=np.bool_), np.zeros((1, 3)), np.zeros((1, 3, 3))
-    return _cost_kernel(los, sigma, u, gate, np.asarray(mask, dtype=np.bool_), np.ascontiguousarray(up),
-                        np.ascontiguousarray(cov))
+    predicted = predictor(strings, t, sensor_pos) if predictor is not None else None
+    return _costs(u, gate, los, sigma, predicted)
+
+
+class StringPool:
+    """The detection arrays of all a stringer's strings: each string owns a block of rows, and its views
+    (:attr:`SensorString.times`, …) are slices of that block. Per string id: ``a`` (first row), ``cap``
+    (rows), ``n`` (used) and ``last`` (last detection time, s), so that a sensor frame is linked and appended
+    with array operations and one compiled scatter instead of one Python call per detection. A full block
+    moves to a fresh one of twice the size; full arrays are reallocated holding only the blocks of the
+    strings ``live()`` returns (views handed out earlier keep the old buffers, whose rows never change)."""
+
+    min_rows = 1 << 16  # smallest reallocation (rows): ~4.7 MB, a few reallocations in a 100-launch salvo
+
+    def __init__(self, live: Callable[[], Iterable[SensorString]]) -> None:
+        self._live = live
+        self.used = 0
+        self.t, self.p, self.u, self.s = np.empty(0), np.empty((0, 3)), np.empty((0, 3)), np.empty(0)
+        self.i = np.empty(0, dtype=np.int64)
+        self.a, self.cap, self.n, self.stamp = (np.zeros(0, dtype=np.int64) for _ in range(4))
+        self.last = np.zeros(0)
+        self.known = np.zeros(0, dtype=np.bool_)  # in the stringer's `strings` (created, not yet pruned)
+
+    def new_strings(self, ids: list[int], sensor: str, partner: str) -> list[SensorString]:
+        """Empty strings ``ids`` of one sensor, each with a block of :data:`INITIAL_CAPACITY` rows."""
+        if ids[-1] >= self.n.size:
+            size = max(2 * self.n.size, ids[-1] + 1, 256)
+            for name in ("a", "cap", "n", "last", "stamp", "known"):
+                old = getattr(self, name)
+                setattr(self, name, np.concatenate([old, np.zeros(size - old.size, dtype=old.dtype)]))
+        start = self._reserve(len(ids) * INITIAL_CAPACITY)
+        out = []
+        for k, sid in enumerate(ids):
+            s = SensorString.__new__(SensorString)
+            s.string_id, s.sensor_id, s.partner_id, s.rejections, s._pool, s._n = sid, sensor, partner, 0, self, 0
+            s.first_time = s.last_time = math.nan
+            self._place(s, start + k * INITIAL_CAPACITY, INITIAL_CAPACITY)
+            out.append(s)
+        self.n[ids] = 0
+        self.last[ids] = math.nan
+        self.stamp[ids] = -1
+        self.known[ids] = True
+        return out
+
+    def move(self, s: SensorString, cap: int) -> None:
+        """Give ``s`` a fresh block of ``cap`` rows holding its detections."""
+        start = self._reserve(cap)
+        n = s._n
+        for dst, src in ((self.t, s._t), (self.p, s._p), (self.u, s._u), (self.s, s._s), (self.i, s._i)):
+            dst[start:start + n] = src[:n]
+        self._place(s, start, cap)
+
+    def scatter(self, sids, strings: list[SensorString], rows, chunk: _Chunk, stamp: int) -> list[SensorString]:
+        """Append detection ``rows[k]`` of ``chunk`` to string ``sids[k]`` (``strings[k]``; each at most once);
+        return the strings not yet appended to under ``stamp`` (one per update), in order."""
+        while True:
+            full, fresh = _scatter(self.t, self.p, self.u, self.s, self.i, self.a, self.n, self.cap, self.last,
+                                   self.stamp, sids, rows, chunk.t, chunk.pos, chunk.los, chunk.sigma, chunk.index,
+                                   stamp)
+            if not full.size:
+                break
+            for k in full.tolist():
+                self.move(strings[k], 2 * int(self.cap[sids[k]]))
+        for s, k, t in zip(strings, self.n[sids].tolist(), chunk.t[rows].tolist(), strict=True):
+            s._n = k
+            s.last_time = t
+        return list(itertools.compress(strings, fresh.tolist()))
+
+    def _place(self, s: SensorString, start: int, cap: int) -> None:
+        end = start + cap
+        s._a = start
+        s._views = None
+        s._t, s._p, s._u, s._s, s._i = self.t[start:end], self.p[start:end], self.u[start:end], self.s[start:end], \
+            self.i[start:end]
+        self.a[s.string_id] = start
+        self.cap[s.string_id] = cap
+
+    def _reserve(self, rows: int) -> int:
+        """First row of ``rows`` free rows at the end (reallocating, with only the live blocks, when full)."""
+        if self.used + rows > self.t.size:
+            live = {id(s): s for s in self._live() if s._pool is self}.values()
+            size = max(2 * (sum(s._t.size for s in live) + rows), self.min_rows)
+            old = (self.t, self.p, self.u, self.s, self.i)
+            self.t, self.p, self.u, self.s = np.empty(size), np.empty((size, 3)), np.empty((size, 3)), np.empty(size)
+            self.i = np.empty(size, dtype=np.int64)
+            self.used = 0
+            for s in live:
+                a, n, cap = s._a, s._n, s._t.size
+                for dst, src in zip((self.t, self.p, self.u, self.s, self.i), old, strict=True):
+                    dst[self.used:self.used + n] = src[a:a + n]
+                self._place(s, self.used, cap)
+                self.used += cap
+        start = self.used
+        self.used += rows
+        return start
 
 
 @numba.njit(cache=True)
-def _cost_kernel(los, sigma, u, gate, mask, up, cov):
-    """``(D, S)`` link costs: own extrapolation (``u``, ``gate``) where ``mask`` is false, else the predicted
-    LOS ``up`` with angular covariance ``cov`` (closed-form 2×2 in the tangent plane of ``up``)."""
-    n_d, n_s = los.shape[0], u.shape[0]
-    cost = np.empty((n_d, n_s))
-    for j in range(n_s):
-        if mask[j]:
-            _predicted_column(los, sigma, up[j], cov[j], cost, j)
-            continue
-        sp = gate[j] / GATE_SIGMAS
-        cos_gate = math.cos(min(gate[j], math.pi))
-        for i in range(n_d):
-            dot = min(max(los[i, 0] * u[j, 0] + los[i, 1] * u[j, 1] + los[i, 2] * u[j, 2], -1.0), 1.0)
-            cost[i, j] = FORBIDDEN
-            if dot >= cos_gate:  # cheap pre-test; the gate itself is on the angle
-                ang = math.acos(dot)
-                if ang <= gate[j]:
-                    cost[i, j] = (ang / sp) ** 2 + 4.0 * math.log(sp / sigma[i])
-    return cost
-
-
-@numba.njit(cache=True)
-def _predicted_column(los, sigma, u, cov, cost, j):
-    """Column ``j`` of :func:`_cost_kernel` for a filter-predicted LOS ``u`` (3,) with covariance ``cov``
-    (3, 3) rad²: NIS + ln det(S/σ²), gated at :data:`PREDICTED_NIS_GATE` and to the hemisphere ahead."""
-    x, y, z = u[0], u[1], u[2]
-    if abs(z) < 0.9:  # the helper axis and handedness of triangulate.tangent_basis
-        a, b, c = -y, x, 0.0
-    else:
-        a, b, c = 0.0, -z, y
-    n = math.sqrt(a * a + b * b + c * c)
-    e1 = np.array([a / n, b / n, c / n])
-    e2 = np.array([y * e1[2] - z * e1[1], z * e1[0] - x * e1[2], x * e1[1] - y * e1[0]])
-    ce1, ce2 = cov @ e1, cov @ e2
-    s00, s01, s11 = e1 @ ce1, e1 @ ce2, e2 @ ce2
-    for i in range(los.shape[0]):
-        var = sigma[i] * sigma[i]
-        aa, bb, dd = s00 + var, s01, s11 + var
-        z0 = los[i, 0] * e1[0] + los[i, 1] * e1[1] + los[i, 2] * e1[2]
-        z1 = los[i, 0] * e2[0] + los[i, 1] * e2[1] + los[i, 2] * e2[2]
-        det = aa * dd - bb * bb
-        nis = (dd * z0 * z0 - 2.0 * bb * z0 * z1 + aa * z1 * z1) / det
-        ahead = los[i, 0] * x + los[i, 1] * y + los[i, 2] * z > 0.0
-        cost[i, j] = nis + math.log(det / var**2) if (nis <= PREDICTED_NIS_GATE and ahead) else FORBIDDEN
+def _scatter(t, p, u, s, i, a, n, cap, last, stamp, sids, rows, ct, cp, cu, cs, ci, now):
+    """Body of :meth:`StringPool.scatter`: chunk rows ``rows`` of ``(ct, cp, cu, cs, ci)`` to the ends of the
+    blocks of strings ``sids`` (pool arrays ``t, p, u, s, i``; per id ``a, n, cap, last, stamp``). Returns
+    ``(full, fresh)``: the positions in ``sids`` of full blocks (then nothing is written), and which strings
+    had not been stamped ``now``."""
+    full = np.empty(sids.size, dtype=np.int64)
+    m = 0
+    for k in range(sids.size):
+        if n[sids[k]] == cap[sids[k]]:
+            full[m] = k
+            m += 1
+    fresh = np.zeros(sids.size, dtype=np.bool_)
+    if m:
+        return full[:m], fresh
+    for k in range(sids.size):
+        j, r = sids[k], rows[k]
+        d = a[j] + n[j]
+        t[d] = ct[r]
+        s[d] = cs[r]
+        i[d] = ci[r]
+        for c in range(3):
+            p[d, c] = cp[r, c]
+            u[d, c] = cu[r, c]
+        n[j] += 1
+        last[j] = ct[r]
+        fresh[k] = stamp[j] != now
+        stamp[j] = now
+    return full[:0], fresh
 
 
 class Stringer(ABC):
@@ -313,103 +377,159 @@ class Stringer(ABC):
 
 
 class _Chunk:
-    """One update's detection arrays, with Python lists of the scalars and ``(t, los, σ)`` rows made once per
-    chunk (appending reads them per detection)."""
+    """One update's detection arrays (contiguous, as the compiled scatter and cost take them)."""
 
-    __slots__ = ("index", "t", "pos", "los", "sigma", "_sig", "_tail")
+    __slots__ = ("index", "t", "pos", "los", "sigma")
 
     def __init__(self, index, time_s, pos, los, sigma) -> None:
-        self.los = np.asarray(los, dtype=float)
-        self.sigma = np.asarray(sigma, dtype=float)
-        self.pos = np.asarray(pos, dtype=float)
-        self.index = np.asarray(index).tolist()
-        self.t = np.asarray(time_s, dtype=float).tolist()
-        self._sig = self.sigma.tolist()
-        self._tail = np.column_stack([np.asarray(time_s, dtype=float), self.los, self.sigma])
+        self.index = np.ascontiguousarray(index, dtype=np.int64)
+        self.t = np.ascontiguousarray(time_s, dtype=float)
+        self.pos = np.ascontiguousarray(pos, dtype=float)
+        self.los = np.ascontiguousarray(los, dtype=float)
+        self.sigma = np.ascontiguousarray(sigma, dtype=float)
 
-    def push(self, s: SensorString, i: int) -> None:
-        """Append detection ``i`` of the chunk to ``s``."""
-        s.append(self.index[i], self.t[i], self.pos[i], self.los[i], self._sig[i], self._tail[i])
+
+_NO_IDS = np.zeros(0, dtype=np.int64)
+
+
+def _predicted(predictor, sids, t, sensor_pos):
+    """``predictor``'s ``(mask, u, cov)`` for strings ``sids`` as the compiled cost takes them (none: mask off)."""
+    out = predictor(sids, t, sensor_pos) if predictor is not None else None
+    if out is None or out[0] is None:
+        return np.zeros(sids.size, dtype=np.bool_), np.zeros((1, 3)), np.zeros((1, 3, 3))
+    mask, up, cov = out
+    return (np.asarray(mask, dtype=np.bool_), np.ascontiguousarray(up, dtype=float),
+            np.ascontiguousarray(cov, dtype=float))
 
 
 class GatedAssignmentStringer(Stringer):
     """Link each sensor frame's detections to open strings by angular distance to the predicted LOS.
 
     Cost is the angle to :meth:`SensorString.predict_los`; pairs outside :meth:`SensorString.gate_rad`
-    are forbidden; the frame is solved by global assignment. Unlinked detections open new strings.
+    are forbidden; the frame is solved by global assignment. Unlinked detections open new strings. Per frame:
+    one compiled call for the predictions, in-gate costs and components of the assignment
+    (:func:`~vigil.fusion.linkcost.frame_costs`), and one compiled append of all its detections to the
+    strings' blocks of the :class:`StringPool` (no Python call per detection but the scalar caches).
     """
 
     def __init__(self, max_gap_s: float = MAX_GAP_S) -> None:
         self.max_gap_s = max_gap_s
         self.strings: dict[int, SensorString] = {}
-        self._open: dict[str, list[SensorString]] = {}
+        self._open: dict[str, tuple[np.ndarray, list[SensorString]]] = {}  # sensor -> (ids, strings) in order
         self._ids = itertools.count(1)
-        self.new_rows: dict[int, list[int]] = {}  # string_id -> rows of the last update's arrays it took
+        self._pool = StringPool(self._held)
+        self._stamp = 0  # updates so far (strings appended to in this one are stamped with it)
+        # the last update's appends, in order: string ids (R,) and rows (R,) of its arrays
+        self.new_detections: tuple[np.ndarray, np.ndarray] = (_NO_IDS, _NO_IDS)
+
+    def _held(self) -> Iterator[SensorString]:
+        """Strings whose detections must be kept: the known ones and the open ones (a pruned string may stay
+        open until its sensor's next frame)."""
+        yield from self.strings.values()
+        for _, group in self._open.values():
+            yield from group
+
+    @property
+    def new_rows(self) -> dict[int, list[int]]:
+        """``string_id -> rows`` of the last update's arrays it took (from :attr:`new_detections`)."""
+        out: dict[int, list[int]] = {}
+        for sid, row in zip(*(a.tolist() for a in self.new_detections), strict=True):
+            out.setdefault(sid, []).append(row)
+        return out
 
     def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None,
                predictor=None) -> list[SensorString]:
-        """See :meth:`Stringer.update`. ``predictor(strings, t, sensor_pos)``, optional, returns
-        ``(mask (S,), u (S, 3), cov (S, 3, 3))`` — for the strings where ``mask`` is set, the LOS predicted by something better than the string's own
+        """See :meth:`Stringer.update`. ``predictor(ids, t, sensor_pos)``, optional, is called with the ids
+        (int array) of the strings open in a frame and returns ``(mask (S,), u (S, 3), cov (S, 3, 3))`` — for
+        the strings where ``mask`` is set, the LOS predicted by something better than the string's own
         extrapolation (the engine passes its events' filters) and that prediction's angular covariance (rad²,
-        measurement noise excluded)."""
-        changed: dict[int, SensorString] = {}
-        self.new_rows = {}
+        measurement noise excluded). The strings are returned in the order they were first appended to in this
+        update (frames by key, then sensor; the filter stage takes their rows in that order)."""
+        self.new_detections = (_NO_IDS, _NO_IDS)
         frame_key = np.asarray(time_s if frame_key is None else frame_key)
-        sensor_str = np.asarray(sensor_id).astype(str)
-        order = np.lexsort((sensor_str, frame_key))
-        if not len(order):
+        if not frame_key.size:
             return []
-        ks, kf = sensor_str[order], frame_key[order]
-        starts = np.r_[0, np.flatnonzero((ks[1:] != ks[:-1]) | (kf[1:] != kf[:-1])) + 1, len(order)].tolist()
+        ids = np.asarray(sensor_id)
+        ids = ids if ids.dtype.kind == "U" else ids.astype(str)
+        names = np.array(sorted(set(ids.tolist())))  # (a few sensors: faster than np.unique on strings)
+        code = np.searchsorted(names, ids)
+        order = np.lexsort((code, frame_key))  # frames by key, then sensor name (codes are in name order)
+        kc, kf = code[order], frame_key[order]
+        starts = np.r_[0, np.flatnonzero((kc[1:] != kc[:-1]) | (kf[1:] != kf[:-1])) + 1, len(order)].tolist()
         chunk = _Chunk(index, time_s, pos, los, sigma)
+        self._stamp += 1
+        log = ([], [], [])  # string ids and rows of every append; strings in the order first appended to
         for a, b in zip(starts[:-1], starts[1:], strict=True):
-            rows = order[a:b]
-            sensor = str(sensor_id[rows[0]])
-            for s in self._link_frame(sensor, str(partner_id[rows[0]]), rows, chunk, predictor):
-                changed[s.string_id] = s
-        return list(changed.values())
+            frame = order[a:b]
+            self._link_frame(str(names[kc[a]]), str(partner_id[frame[0]]), frame, chunk, predictor, log)
+        self.new_detections = (np.concatenate(log[0]), np.concatenate(log[1]))
+        return log[2]
 
-    def _link_frame(self, sensor, partner, rows, chunk, predictor=None):
-        t = chunk.t[int(rows[0])]
-        alive = [s for s in self._open.get(sensor, []) if t - s.last_time <= self.max_gap_s]
-        self._open[sensor] = alive
-        open_ = [s for s in alive if s.last_time < t]
+    def _link_frame(self, sensor, partner, rows, chunk, predictor, log) -> None:
+        """Link one sensor frame (``rows`` of ``chunk``) to the sensor's open strings; open new strings for the
+        rest; append ``(string ids, rows, strings)`` of every detection placed to ``log``'s three lists."""
+        pool = self._pool
+        t = float(chunk.t[rows[0]])
+        ids, group = self._open.get(sensor, (_NO_IDS, []))
+        alive = t - pool.last[ids] <= self.max_gap_s
+        if not alive.all():
+            ids, group = ids[alive], list(itertools.compress(group, alive.tolist()))
         linked = np.zeros(len(rows), dtype=np.bool_)
-        touched = []
-        if open_:
-            cost = link_cost(open_, t, chunk.los[rows], chunk.sigma[rows], predictor, chunk.pos[rows[0]])
-            ri, ci = linear_sum_assignment(cost)
-            good = cost[ri, ci] < FORBIDDEN
-            ri, ci = ri[good], ci[good]
+        cols = np.flatnonzero(pool.last[ids] < t)
+        if cols.size:
+            sids = ids[cols]
+            mask, up, cov = _predicted(predictor, sids, t, chunk.pos[rows[0]])
+            frame = frame_costs(pool.t, pool.u, pool.s, pool.a, pool.n, sids, t, chunk.los, chunk.sigma, rows,
+                                 mask, up, cov)
+            ri, ci = solve_components(*frame)
+            ci = cols[ci]
             linked[ri] = True
-            for c, i in zip(ci.tolist(), rows[ri].tolist(), strict=True):
-                s = open_[c]
-                chunk.push(s, i)
-                self.new_rows.setdefault(s.string_id, []).append(i)
-                touched.append(s)
-        for i in rows[~linked].tolist():
-            s = SensorString(next(self._ids), sensor, partner)
-            chunk.push(s, i)
-            self.new_rows[s.string_id] = [i]
-            self.strings[s.string_id] = s
-            self._open[sensor].append(s)
-            touched.append(s)
-        return touched
+            strings = [group[c] for c in ci.tolist()]
+            log[0].append(ids[ci])
+            log[1].append(rows[ri])
+            log[2].extend(pool.scatter(ids[ci], strings, rows[ri], chunk, self._stamp))
+        new = rows[~linked]
+        if new.size:
+            sids = [next(self._ids) for _ in range(new.size)]
+            strings = pool.new_strings(sids, sensor, partner)
+            sids = np.asarray(sids, dtype=np.int64)
+            log[0].append(sids)
+            log[1].append(new)
+            log[2].extend(pool.scatter(sids, strings, new, chunk, self._stamp))
+            for s in strings:
+                s.first_time = s.last_time
+            self.strings.update(zip(sids.tolist(), strings, strict=True))
+            ids, group = np.concatenate([ids, sids]), group + strings
+        self._open[sensor] = (ids, group)
 
     def split(self, s: SensorString, k: int) -> SensorString:
         """Cut ``s`` before its ``k``-th detection: ``s`` keeps the head and is closed; the tail becomes a new
         open string (returned). Used when the owning event's filter rejects the tail (a swapped string)."""
-        tail = SensorString(next(self._ids), s.sensor_id, s.partner_id, s.obs_index[k:], s.times[k:],
-                            s.positions[k:], s.los[k:], s.sigmas[k:])
+        tail = self._pool.new_strings([next(self._ids)], s.sensor_id, s.partner_id)[0]
+        self.strings[tail.string_id] = tail  # held before any reallocation below
+        m = len(s) - k
+        if m > INITIAL_CAPACITY:
+            self._pool.move(tail, m)
+        for name in ("_t", "_p", "_u", "_s", "_i"):
+            getattr(tail, name)[:m] = getattr(s, name)[k:k + m]
+        tail._n = m
+        tail._ends()
         s.truncate(k)
         s.rejections = 0
-        self.strings[tail.string_id] = tail
-        group = self._open.setdefault(s.sensor_id, [])
-        self._open[s.sensor_id] = [o for o in group if o is not s] + [tail]
+        ids, group = self._open.get(s.sensor_id, (_NO_IDS, []))
+        keep = ids != s.string_id
+        self._open[s.sensor_id] = (np.r_[ids[keep], tail.string_id], [o for o in group if o is not s] + [tail])
         return tail
 
     def prune(self, now_s: float) -> None:
         """Forget unconfirmed strings that can no longer grow (keeps memory bounded on long runs)."""
-        dead = [k for k, s in self.strings.items() if s._n < MIN_CONFIRMED and now_s - s.last_time > self.max_gap_s]
-        for k in dead:
+        pool = self._pool
+        dead = np.flatnonzero(pool.known & (pool.n < MIN_CONFIRMED) & (now_s - pool.last > self.max_gap_s))
+        for k in dead.tolist():
             del self.strings[k]
+        pool.known[dead] = False
+
+    def confirmed_ids(self) -> np.ndarray:
+        """Ids of the confirmed strings in :attr:`strings`, ascending (their order there: ids grow)."""
+        pool = self._pool
+        return np.flatnonzero(pool.known & (pool.n >= MIN_CONFIRMED))
