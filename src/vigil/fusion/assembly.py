@@ -13,9 +13,9 @@ import itertools
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .associate import triangulation_seeds
+from .associate import detections_and_seeds
 from .event import FusedEvent, init_filter
-from .gating import TRACK_GATE_CHI2_MEAN, close_pairs, fits, near, overlapping, positions_at, track_cost
+from .gating import TRACK_GATE_CHI2_MEAN, close_pairs, fits, latest_positions, near, overlapping, track_cost
 from .mono import mono_launch
 from .owners import Owners
 from .strings import SensorString
@@ -43,7 +43,19 @@ class EventAssembly:
         confirmed = getattr(self.stringer, "confirmed_ids", None)
         if confirmed is None or not isinstance(self._owner, Owners):
             return [s for s in self.stringer.strings.values() if s.confirmed and s.string_id not in self._owner]
-        ids = confirmed()
+        return self._unowned(confirmed())
+
+    def _unowned_strings(self, min_detections: int) -> list[SensorString]:
+        """The stringer's strings, in its order, less (where the stringer and the owner map have arrays:
+        :meth:`~vigil.fusion.strings.GatedAssignmentStringer.long_ids`) those owned or shorter than
+        ``min_detections`` (a superset of what :meth:`_mono` takes; it tests each one)."""
+        long_ids = getattr(self.stringer, "long_ids", None)
+        if long_ids is None or not isinstance(self._owner, Owners):
+            return list(self.stringer.strings.values())
+        return self._unowned(long_ids(min_detections))
+
+    def _unowned(self, ids: np.ndarray) -> list[SensorString]:
+        """The stringer's strings ``ids`` that no event owns (owner map's array)."""
         row = self._owner.row
         ids = ids[(ids >= row.size) | (row[np.minimum(ids, row.size - 1)] < 0)]
         return [self.stringer.strings[i] for i in ids.tolist()]
@@ -52,8 +64,10 @@ class EventAssembly:
         """Attach free strings to live stereo events by global assignment, one per sensor (an event takes at
         most one new string of each sensor per chunk, and may take strings of several sensors at once);
         return those left free."""
+        if not free:
+            return free
         live = self._live(stereo_only=False)
-        if not free or not live:
+        if not live:
             return free
         close = near(free, live)
         taken = set()
@@ -81,10 +95,12 @@ class EventAssembly:
             self._start_filter(event)
 
     def _start_filter(self, event: FusedEvent) -> None:
-        """(Re)start the event's boost filter from triangulated seeds (needs two common instants)."""
-        times, points = triangulation_seeds(event.strings)
+        """(Re)start the event's boost filter from triangulated seeds (needs two common instants); the seeds
+        and the time-sorted detections the filter then runs through come from one compiled call
+        (:func:`~vigil.fusion.associate.detections_and_seeds`)."""
+        detections, (times, points) = detections_and_seeds(event.strings)
         if len(times) >= 2:
-            event.filter = init_filter(event, times, points, self.config.jerk_psd_m2_s5)
+            event.filter = init_filter(event, times, points, self.config.jerk_psd_m2_s5, detections)
             event.dirty = True
 
     def _consistent_event(self, group: list[SensorString]) -> FusedEvent | None:
@@ -94,17 +110,20 @@ class EventAssembly:
         for event in self.events:
             if event.filter is None or event.burnout is not None:
                 continue
-            if any(s.sensor_id in sensors for s in event.strings):
-                continue
-            if fits(group, event):
-                return event
+            for s in event.strings:  # (a loop, not any() of a generator: most events stop here)
+                if s.sensor_id in sensors:
+                    break
+            else:
+                if fits(group, event):
+                    return event
         return None
 
     def _mono_strings(self) -> list[SensorString]:
         return [s for e in self.events if e.mono and e.burnout is None for s in e.strings]
 
     def _mono(self, now: float) -> None:
-        for s in list(self.stringer.strings.values()):
+        """Strings no event owns with enough detections over a long enough span become mono events."""
+        for s in self._unowned_strings(self.config.mono_min_detections):
             if (s.string_id in self._owner or len(s) < self.config.mono_min_detections
                     or now - s.first_time < self.config.mono_after_s):
                 continue
@@ -122,8 +141,7 @@ class EventAssembly:
         live = self._live()
         if len(live) < 2:
             return
-        t = max(e.filter.t for e in live)
-        pos = positions_at(live, np.array([t]))[0]
+        pos = latest_positions(live, getattr(self, "_filter_states", None))  # (the engine keeps them)
         gone: set[int] = set()
         for i, j in zip(*(k.tolist() for k in close_pairs(pos, MERGE_DISTANCE_M)), strict=True):
             a, b = live[i], live[j]

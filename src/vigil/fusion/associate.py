@@ -35,6 +35,26 @@ def pair_cost(a: SensorString, b: SensorString) -> float:
     return _pair_cost(ta, pa, ua, sa, tb, pb, ub, float(sb[-1]))
 
 
+def _stacked(strings: list[SensorString]):
+    """The strings' arrays concatenated: ``(t, p, u, sigma, stops)`` (string ``k`` ends at ``stops[k]``)."""
+    parts = [s.arrays() for s in strings]
+    stops = np.cumsum(np.array([a[0].size for a in parts], dtype=np.int64))
+    return (*(np.concatenate([a[k] for a in parts]) for k in range(4)), stops)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _cost_matrix(t, p, u, sigma, stops, ia, ib):
+    """``(A, B)`` :func:`pair_cost` of strings ``ia`` against strings ``ib`` of :func:`_stacked` arrays."""
+    cost = np.empty((ia.size, ib.size))
+    for i in range(ia.size):
+        a0, a1 = (0 if ia[i] == 0 else stops[ia[i] - 1]), stops[ia[i]]
+        for j in range(ib.size):
+            b0, b1 = (0 if ib[j] == 0 else stops[ib[j] - 1]), stops[ib[j]]
+            cost[i, j] = _pair_cost(t[a0:a1], p[a0:a1], u[a0:a1], sigma[a0:a1], t[b0:b1], p[b0:b1], u[b0:b1],
+                                    sigma[b1 - 1])
+    return cost
+
+
 @numba.njit(cache=True, error_model="numpy")
 def _closest(p1, u1, p2, u2):
     """:func:`~vigil.fusion.triangulate.closest_approach` of one ray pair, compiled: ``(miss, s, t)``."""
@@ -212,17 +232,23 @@ class MissDistanceAssociator(Associator):
         self.gate = gate_chi2_mean
 
     def pair(self, strings: list[SensorString]) -> list[list[SensorString]]:
-        by_sensor: dict[str, list[SensorString]] = {}
-        for s in strings:
-            by_sensor.setdefault(s.sensor_id, []).append(s)
+        """Groups of ``strings`` seen as one object. The pair costs of each sensor pair are one compiled call
+        on the strings' arrays concatenated once (:func:`_cost_matrix`; :func:`pair_cost` per entry)."""
+        by_sensor: dict[str, list[int]] = {}
+        for k, s in enumerate(strings):
+            by_sensor.setdefault(s.sensor_id, []).append(k)
+        if len(by_sensor) < 2:
+            return []
+        stacked = _stacked(strings)
         used: set[int] = set()
         groups = []
         for sa, sb in combinations(sorted(by_sensor), 2):
-            a = [s for s in by_sensor[sa] if s.string_id not in used]
-            b = [s for s in by_sensor[sb] if s.string_id not in used]
-            if not a or not b:
+            ia = [k for k in by_sensor[sa] if strings[k].string_id not in used]
+            ib = [k for k in by_sensor[sb] if strings[k].string_id not in used]
+            if not ia or not ib:
                 continue
-            cost = np.array([[pair_cost(x, y) for y in b] for x in a])
+            a, b = [strings[k] for k in ia], [strings[k] for k in ib]
+            cost = _cost_matrix(*stacked, np.array(ia, dtype=np.int64), np.array(ib, dtype=np.int64))
             cost = np.where(cost <= self.gate, cost, FORBIDDEN)
             for i, j in zip(*linear_sum_assignment(cost), strict=True):
                 if cost[i, j] < FORBIDDEN:

@@ -25,7 +25,7 @@ from .boost import JERK_PSD_M2_S5, run_filters
 from .classify import Classifier, EnergyClassifier
 from .event import FusedEvent, estimate_burnout, to_warning
 from .filterrows import filter_rows, rejection_counts
-from .gating import RECENT_RAYS, filter_los_predictor
+from .gating import RECENT_RAYS, FilterLosPredictor, filter_los_predictor
 from .impact import ImpactPredictor, UnscentedImpactPredictor
 from .launch import ASCENT_WINDOW_S, TL_GRID_S, AscentBackFitEstimator, LaunchEstimator
 from .lighttime import correct_light_time
@@ -94,12 +94,13 @@ class FusionEngine(EventAssembly):
     def step(self, chunk: ObservationBatch, now: float, frame_key=None) -> list:
         """Process one chunk of (light-time corrected) detections at reception time ``now`` (s); return the
         warnings it issues. ``frame_key``: per-row sensor-frame key (reception time; default ``time_s``)."""
+        predictor = filter_los_predictor(self._live(), self._owner, self.config.jerk_psd_m2_s5,
+                                         getattr(self, "_filter_states", None))
+        self._filter_states = predictor.states if predictor is not None else None  # (kept if _filter keeps them)
         changed = self.stringer.update(chunk.obs_id, chunk.sensor_id, chunk.partner_id, chunk.time_s,
                                        chunk.sensor_pos_ecef_m, chunk.los_ecef, chunk.los_sigma_rad,
-                                       frame_key=frame_key,
-                                       predictor=filter_los_predictor(self._live(), self._owner,
-                                                                      self.config.jerk_psd_m2_s5))
-        self._filter(chunk, changed)
+                                       frame_key=frame_key, predictor=predictor)
+        self._filter(chunk, changed, predictor)
         self.stringer.prune(now)
         free = self._free_strings()
         free = self._extend(free)
@@ -115,23 +116,34 @@ class FusionEngine(EventAssembly):
         return self._estimate(now, final=True)
 
     # --- stages ----------------------------------------------------------------------------------
-    def _filter(self, chunk: ObservationBatch, changed: list[SensorString]) -> None:
+    def _filter(self, chunk: ObservationBatch, changed: list[SensorString],
+                predictor: FilterLosPredictor | None = None) -> None:
         """Run each live event's filter through its new detections of this chunk (one compiled call for all
         events, each in time order: :func:`~vigil.fusion.filterrows.filter_rows`); cut strings whose latest
-        detections the filter keeps rejecting (:meth:`_count_rejections`)."""
+        detections the filter keeps rejecting (:meth:`_count_rejections`). ``predictor``: this step's
+        :func:`~vigil.fusion.gating.filter_los_predictor`; where its events are all the live ones (no mono
+        event has a filter), its string → event array and filter states serve here too."""
         sid, row = self._new_detections(chunk, changed)
         if not sid.size:
             return
         live = self._live(stereo_only=False)
-        ids = np.array([s.string_id for s in changed], dtype=np.int64)
-        event_of = lookup(live_rows(self._owner, live), ids)
+        shared = isinstance(predictor, FilterLosPredictor) and len(predictor.live) == len(live)  # (a sub-list)
+        ids = getattr(self.stringer, "changed_ids", None)  # (the ids of `changed`, the update's return)
+        if ids is None or len(ids) != len(changed):
+            ids = np.array([s.string_id for s in changed], dtype=np.int64)
+        event_of = lookup(predictor.slot if shared else live_rows(self._owner, live), ids)
         k, stops, number, taken, which = filter_rows(sid, row, ids, event_of, chunk.time_s, RECENT_RAYS)
         if not stops.size:
             return
         events = [live[e] for e in number.tolist()]
         strings = [changed[j] for j in taken.tolist()]
+        states = (predictor.x[number], predictor.cov[number], predictor.t_f[number]) if shared else None
         ok = run_filters([e.filter for e in events], stops, chunk.time_s[k], chunk.sensor_pos_ecef_m[k],
-                         chunk.los_ecef[k], chunk.los_sigma_rad[k])
+                         chunk.los_ecef[k], chunk.los_sigma_rad[k], states=states)
+        if shared:  # the kept states follow the filters (for the next step's predictor)
+            predictor.x[number], predictor.cov[number], predictor.t_f[number] = states
+        else:
+            self._filter_states = None
         for event, t_last in zip(events, chunk.time_s[k[stops - 1]].tolist(), strict=True):
             if t_last > event.last_detection_s:  # (max(), without the call)
                 event.last_detection_s = t_last

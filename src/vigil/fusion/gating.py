@@ -9,7 +9,6 @@ event's filter predicts the object (:func:`filter_los_predictor`), to attach new
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numba
 import numpy as np
@@ -28,8 +27,33 @@ def positions_at(events: list[FusedEvent], t) -> np.ndarray:
     """Filter-predicted positions (m) ``(T, E, 3)`` of ``events`` at times ``t`` ``(T,)`` s (no covariance;
     :meth:`~vigil.fusion.boost.LosExtendedKalmanFilter.position_at` of all events at once)."""
     x = np.array([e.filter.x for e in events])  # (E, 9)
-    dt = np.asarray(t, dtype=float)[:, None] - np.array([e.filter.t for e in events])[None, :]  # (T, E)
-    return x[None, :, :3] + dt[..., None] * x[None, :, 3:6] + 0.5 * dt[..., None] ** 2 * x[None, :, 6:]
+    t_f = np.array([e.filter.t for e in events])
+    return _positions_at(x, t_f, np.atleast_1d(np.asarray(t, dtype=float)))
+
+
+def latest_positions(events: list[FusedEvent], states: FilterStates | None = None) -> np.ndarray:
+    """:func:`positions_at` of ``events`` ``(E, 3)`` at the latest of their filters' times (``states``: the
+    filters' states where the caller keeps them, used if they are still those of ``events``' filters)."""
+    filters = [e.filter for e in events]
+    if states is None or states.filters != filters:  # (identity: the filters define no __eq__)
+        states = FilterStates(filters, np.array([f.x for f in filters]), None,
+                              np.array([f.t for f in filters], dtype=float))
+    t_f = states.t_f
+    return _positions_at(states.x, t_f, t_f[np.argmax(t_f)][None])[0]
+
+
+@numba.njit(cache=True)
+def _positions_at(x, t_f, t):
+    """Body of :func:`positions_at`, compiled (numpy's operation order: ``(r + dt v) + (0.5 dt²) a``, ``dt²``
+    as ``dt · dt``, as numpy's square)."""
+    out = np.empty((t.size, t_f.size, 3))
+    for i in range(t.size):
+        for k in range(t_f.size):
+            dt = t[i] - t_f[k]
+            h = 0.5 * (dt * dt)
+            for c in range(3):
+                out[i, k, c] = (x[k, c] + dt * x[k, 3 + c]) + h * x[k, 6 + c]
+    return out
 
 
 def close_pairs(pos: np.ndarray, distance_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -131,60 +155,96 @@ def overlapping(a: FusedEvent, b: FusedEvent) -> bool:
     return False
 
 
-def filter_los_predictor(live: list[FusedEvent], owner: dict[int, FusedEvent], jerk_psd: float) -> Callable | None:
+def filter_los_predictor(live: list[FusedEvent], owner: dict[int, FusedEvent], jerk_psd: float,
+                         states: FilterStates | None = None) -> FilterLosPredictor | None:
     """String continuation by the events' filters (see :meth:`GatedAssignmentStringer.update`): a string of a
     live stereo event (``live``; ``owner``: string id → event) is continued where its event's filter predicts
     the object, not where the string's own 2-point extrapolation points — two plumes crossing in one sensor's
     view keep their identities, and a string back from a gap (staging) is not captured by another plume near
-    its stale extrapolation. Returns ``predict(strings or their ids (int array), t, sensor_pos) → (mask (S,),
-    u (S, 3), cov (S, 3, 3))`` (position covariance propagated with white jerk ``jerk_psd`` m²/s⁵ and projected
-    on the view), or None."""
-    if not live:
-        return None
-    slot = live_rows(owner, live)  # string id -> row of `live` (-1: none)
-    x = np.array([e.filter.x for e in live])
-    cov = np.array([e.filter.P for e in live])
-    t_f = np.array([e.filter.t for e in live])
+    its stale extrapolation. Returns a :class:`FilterLosPredictor` (position covariance propagated with white
+    jerk ``jerk_psd`` m²/s⁵ and projected on the view), or None. ``states``: the filters' states kept from the
+    previous step (:class:`FilterStates`), used where they are still those of ``live``'s filters."""
+    return FilterLosPredictor(live, owner, jerk_psd, states) if live else None
 
-    def predict(strings, t, sensor_pos):
+
+class FilterStates:
+    """Copies of the states of ``filters`` (in order): ``x`` (E, 9), ``cov`` (E, 9, 9), ``t_f`` (E,). Kept by
+    the engine from one step to the next (its filter stage writes the new states of the filters it runs into
+    them), so that an unchanged set of live filters is not gathered again."""
+
+    def __init__(self, filters: list, x: np.ndarray, cov: np.ndarray, t_f: np.ndarray) -> None:
+        self.filters, self.x, self.cov, self.t_f = filters, x, cov, t_f
+
+    @classmethod
+    def of(cls, filters: list) -> FilterStates:
+        return cls(filters, np.array([f.x for f in filters]), np.array([f.P for f in filters]),
+                   np.array([f.t for f in filters], dtype=float))
+
+
+class FilterLosPredictor:
+    """``predict(strings or their ids (int array), t, sensor_pos) → (mask (S,), u (S, 3), cov (S, 3, 3))`` of
+    :func:`filter_los_predictor`; :meth:`per_string` is the same with a time and sensor position per string
+    (the strings of several sensor frames in one compiled call). Holds the events ``live``, the
+    string id → row array ``slot`` (:func:`~vigil.fusion.owners.live_rows`) and copies of their filters' states
+    ``x`` (E, 9), ``cov`` (E, 9, 9), ``t_f`` (E,) as of its making (:attr:`states`; the engine's filter stage
+    reuses them: the filters do not change in between)."""
+
+    def __init__(self, live: list[FusedEvent], owner: dict[int, FusedEvent], jerk_psd: float,
+                 states: FilterStates | None = None) -> None:
+        self.live = live
+        self.slot = live_rows(owner, live)  # string id -> row of `live` (-1: none)
+        filters = [e.filter for e in live]
+        if states is None or states.filters != filters:  # (identity: the filters define no __eq__)
+            states = FilterStates.of(filters)
+        self.states = states
+        self.x, self.cov, self.t_f = states.x, states.cov, states.t_f
+        self.jerk_psd = float(jerk_psd)
+
+    def __call__(self, strings, t, sensor_pos):
         ids = strings if isinstance(strings, np.ndarray) else np.array([s.string_id for s in strings], dtype=np.int64)
-        which = lookup(slot, ids)
-        u_all, cov_all = _predict_los(x, cov, t_f, which, float(t), np.asarray(sensor_pos, dtype=float),
-                                      float(jerk_psd))
-        return which >= 0, u_all, cov_all
+        return self.per_string(ids, np.full(ids.size, float(t)),
+                               np.repeat(np.asarray(sensor_pos, dtype=float).reshape(1, 3), ids.size, axis=0))
 
-    return predict
+    def per_string(self, ids: np.ndarray, t: np.ndarray, sensor_pos: np.ndarray):
+        which = lookup(self.slot, ids)
+        u_all, cov_all = _predict_los(self.x, self.cov, self.t_f, which, t, sensor_pos, self.jerk_psd)
+        return which >= 0, u_all, cov_all
 
 
 @numba.njit(cache=True)
 def _predict_los(x, cov, t_f, which, t, sensor_pos, jerk_psd):
     """Compiled body of :func:`filter_los_predictor`'s ``predict``: for string ``j`` of event row ``which[j]``
-    (-1: none, zeros), the unit LOS ``(S, 3)`` from ``sensor_pos`` to the filter-predicted position at ``t``
+    (-1: none, zeros), the unit LOS ``(S, 3)`` from ``sensor_pos[j]`` to the filter-predicted position at ``t[j]``
     and its angular covariance ``(S, 3, 3)`` rad²: ``Π P_pos Π / ρ²`` with ``Π = I − u uᵀ`` and ``P_pos`` the
     position block of ``F P Fᵀ`` plus white jerk ``jerk_psd |Δt|⁵/20`` per axis (state (r, v, a), blocks of 3)."""
     m = which.size
     u_all = np.zeros((m, 3))
     cov_all = np.zeros((m, 3, 3))
     c = np.empty(3)
+    cc = np.empty((3, 3))  # c[a] c[b], and below proj[i, a] p_pos[a, b]: products formed once, not per entry
+    pp = np.empty((3, 3))  # (the same operations in the same order: the same values as the 4-deep loops)
     p_pos = np.empty((3, 3))
     proj = np.empty((3, 3))
     for j in range(m):
         k = which[j]
         if k < 0:
             continue
-        dt = t - t_f[k]
+        dt = t[j] - t_f[k]
         c[0], c[1], c[2] = 1.0, dt, 0.5 * dt * dt
+        for a in range(3):
+            for b in range(3):
+                cc[a, b] = c[a] * c[b]
         q = jerk_psd * abs(dt) ** 5 / 20.0
         rho2 = 0.0
         for i in range(3):
-            d = c[0] * x[k, i] + c[1] * x[k, 3 + i] + c[2] * x[k, 6 + i] - sensor_pos[i]
+            d = c[0] * x[k, i] + c[1] * x[k, 3 + i] + c[2] * x[k, 6 + i] - sensor_pos[j, i]
             u_all[j, i] = d
             rho2 += d * d
             for jj in range(3):
                 acc = 0.0
                 for a in range(3):
                     for b in range(3):
-                        acc += c[a] * c[b] * cov[k, 3 * a + i, 3 * b + jj]
+                        acc += cc[a, b] * cov[k, 3 * a + i, 3 * b + jj]
                 p_pos[i, jj] = acc + (q if i == jj else 0.0)
         rho = math.sqrt(rho2)
         for i in range(3):
@@ -193,10 +253,13 @@ def _predict_los(x, cov, t_f, which, t, sensor_pos, jerk_psd):
             for jj in range(3):
                 proj[i, jj] = (1.0 if i == jj else 0.0) - u_all[j, i] * u_all[j, jj]
         for i in range(3):
+            for a in range(3):
+                for b in range(3):
+                    pp[a, b] = proj[i, a] * p_pos[a, b]
             for jj in range(3):
                 acc = 0.0
                 for a in range(3):
                     for b in range(3):
-                        acc += proj[i, a] * p_pos[a, b] * proj[b, jj]
+                        acc += pp[a, b] * proj[b, jj]
                 cov_all[j, i, jj] = acc / rho2
     return u_all, cov_all

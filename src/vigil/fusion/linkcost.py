@@ -31,10 +31,18 @@ def _predict_kernel(pt, pu, ps, a, n, sids, t):
     """Compiled body of :func:`_predictions` on detection arrays (times ``pt``, LOS ``pu``, σ ``ps``): string
     ``sids[j]`` has ``n[sids[j]]`` detections, rows ``a[sids[j]]`` on; its prediction is from the last two (the
     last one alone: zero rate)."""
+    return _predict_unmasked(pt, pu, ps, a, n, sids, t, np.zeros(sids.shape[0], dtype=np.bool_))
+
+
+@numba.njit(cache=True)
+def _predict_unmasked(pt, pu, ps, a, n, sids, t, mask):
+    """:func:`_predict_kernel` of the strings where ``mask`` is false (the rest: zeros, unused by the cost)."""
     m = sids.shape[0]
-    u = np.empty((m, 3))
-    gate = np.empty(m)
+    u = np.zeros((m, 3))
+    gate = np.zeros(m)
     for j in range(m):
+        if mask[j]:
+            continue
         k1 = a[sids[j]] + n[sids[j]] - 1
         k0 = a[sids[j]] + max(n[sids[j]] - 2, 0)
         t0, t1 = pt[k0], pt[k1]
@@ -122,7 +130,7 @@ def _cost_edges(los, sigma, u, gate, mask, up, cov):
     return edge_i[:m], edge_j[:m], edge_c[:m]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _window(xs, x, angle):
     """Range ``[lo, hi)`` of the sorted x-components ``xs`` within ``angle`` (rad, plus a margin far above
     the round-off of ``acos``) of ``x``: every unit vector within that angle of one with x-component ``x``."""
@@ -132,7 +140,7 @@ def _window(xs, x, angle):
     return np.searchsorted(xs, x - w), np.searchsorted(xs, x + w, side="right")
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")  # (inlined per column, as _window: a third of the frame's cost was calls)
 def _predicted_column(los, sigma, u, cov, j, candidates, edge_i, edge_j, edge_c, m):
     """Column ``j`` of :func:`_cost_kernel` for a filter-predicted LOS ``u`` (3,) with covariance ``cov``
     (3, 3) rad²: NIS + ln det(S/σ²), gated at :data:`PREDICTED_NIS_GATE` and to the hemisphere ahead, for the
@@ -210,9 +218,62 @@ def frame_costs(pt, pu, ps, pa, pn, sids, t, los_all, sigma_all, rows, mask, up,
         sigma[k] = sigma_all[rows[k]]
         for c in range(3):
             los[k, c] = los_all[rows[k], c]
-    u, gate = _predict_kernel(pt, pu, ps, pa, pn, sids, t)
+    u, gate = _predict_unmasked(pt, pu, ps, pa, pn, sids, t, mask)  # (masked strings: the filter predicts)
     edge_i, edge_j, edge_c = _cost_edges(los, sigma, u, gate, mask, up, cov)
     return (edge_i, edge_j, edge_c) + _components(rows.size, sids.size, edge_i, edge_j, edge_c)
+
+
+@numba.njit(cache=True)
+def segment_links(pt, pu, ps, pa, pn, sids, sid_stops, ts, los_all, sigma_all, rows, row_stops, mask, up, cov):
+    """:func:`frame_costs` of several sensor frames in one call (frame ``f``: detections
+    ``rows[row_stops[f]:row_stops[f + 1]]`` at time ``ts[f]``, strings ``sids[sid_stops[f]:sid_stops[f + 1]]``
+    with their ``mask, up, cov`` rows), each frame's components solved where that needs no solver. Returns
+    ``(ri, ci, pair_stops, n_multi, edges, edge_stops, label)``: frame ``f``'s pairs
+    ``pair_stops[f]:pair_stops[f + 1]`` (positions in its rows and strings, rows ascending) and its count of
+    components left to :func:`solve_components`; for such a frame (else none) its in-gate entries
+    ``edges = (edge_i, edge_j, edge_c)`` ``edge_stops[f]:edge_stops[f + 1]`` and its rows' component labels
+    ``label[row_stops[f]:row_stops[f + 1]]`` (what the solver takes besides the pairs)."""
+    n_f = ts.size
+    ri = np.empty(rows.size, dtype=np.int64)
+    ci = np.empty(rows.size, dtype=np.int64)
+    pair_stops = np.zeros(n_f + 1, dtype=np.int64)
+    edge_stops = np.zeros(n_f + 1, dtype=np.int64)
+    n_multi = np.zeros(n_f, dtype=np.int64)
+    label = np.full(rows.size, -1, dtype=np.int64)
+    ei = np.empty(0, dtype=np.int64)
+    ej = np.empty(0, dtype=np.int64)
+    ec = np.empty(0)
+    m = n_e = 0
+    for f in range(n_f):
+        s0, s1, r0, r1 = sid_stops[f], sid_stops[f + 1], row_stops[f], row_stops[f + 1]
+        if s1 > s0:
+            edge_i, edge_j, edge_c, pr, pc, lab, multi = frame_costs(
+                pt, pu, ps, pa, pn, sids[s0:s1], ts[f], los_all, sigma_all, rows[r0:r1], mask[s0:s1], up[s0:s1],
+                cov[s0:s1])
+            for k in range(pr.size):
+                ri[m], ci[m] = pr[k], pc[k]
+                m += 1
+            if multi:
+                n_multi[f] = multi
+                label[r0:r1] = lab[:r1 - r0]
+                if n_e + edge_i.size > ei.size:
+                    size = max(2 * ei.size, n_e + edge_i.size)
+                    ei, ej, ec = _grown(ei, size, n_e), _grown(ej, size, n_e), _grown(ec, size, n_e)
+                ei[n_e:n_e + edge_i.size] = edge_i
+                ej[n_e:n_e + edge_i.size] = edge_j
+                ec[n_e:n_e + edge_i.size] = edge_c
+                n_e += edge_i.size
+        pair_stops[f + 1] = m
+        edge_stops[f + 1] = n_e
+    return ri[:m], ci[:m], pair_stops, n_multi, (ei[:n_e], ej[:n_e], ec[:n_e]), edge_stops, label
+
+
+@numba.njit(cache=True)
+def _grown(a, size, n):
+    """A fresh array of ``size`` holding the first ``n`` entries of ``a``."""
+    out = np.empty(size, dtype=a.dtype)
+    out[:n] = a[:n]
+    return out
 
 
 @numba.njit(cache=True)
@@ -266,7 +327,7 @@ def _components(n_d, n_s, edge_i, edge_j, edge_c):
     return rows[:n_pairs], cols[:n_pairs], label, n_multi
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _root(parent, k):
     """Union-find root of ``k`` (path halving)."""
     while parent[k] != k:

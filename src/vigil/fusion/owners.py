@@ -45,11 +45,11 @@ class Owners(dict):
     def live_rows(self, live: list) -> np.ndarray:
         """``(N,)`` array: string id (< N; larger ids: use the last entry, −1) → the position in ``live`` of its
         owner (−1: none, or not in ``live``)."""
-        live_of = np.full(len(self._events) + 1, -1, dtype=np.int64)  # event number -> position (last: none)
-        for k, e in enumerate(live):
-            number = self._number.get(id(e))
-            if number is not None:
-                live_of[number] = k
+        none = len(self._events)
+        live_of = np.full(none + 1, -1, dtype=np.int64)  # event number -> position (last: none)
+        get = self._number.get
+        live_of[[get(id(e), none) for e in live]] = np.arange(len(live))  # (distinct events, distinct numbers;
+        live_of[none] = -1  # the events never numbered all land on the last entry: reset)
         return live_of[self.row]
 
 

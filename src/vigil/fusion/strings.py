@@ -27,13 +27,16 @@ from .linkcost import (  # noqa: F401 (FORBIDDEN, PREDICTED_NIS_GATE: re-exporte
     PREDICTION_SIGMA_GROWTH,
     _costs,
     _predict_kernel,
-    frame_costs,
+    frame_costs,  # noqa: F401 (re-exported)
+    segment_links,
     solve_components,
 )
 
 MAX_GAP_S = 20.0  # a string survives missed detections (and staging) for this long
 MIN_CONFIRMED = 2  # detections before a string is used (clutter: two false alarms in one 6σ gate ~1e-6)
 INITIAL_CAPACITY = 64  # detections a new string can hold before its arrays grow (doubling)
+POOL_BLOCK = 128  # rows of a stringer string's first block (a 1 Hz boost string runs 60-300 detections: moving
+# a block costs ~15 µs of Python, keeping 128 rows ~10 kB)
 
 
 class SensorString:
@@ -260,19 +263,19 @@ class StringPool:
         self.known = np.zeros(0, dtype=np.bool_)  # in the stringer's `strings` (created, not yet pruned)
 
     def new_strings(self, ids: list[int], sensor: str, partner: str) -> list[SensorString]:
-        """Empty strings ``ids`` of one sensor, each with a block of :data:`INITIAL_CAPACITY` rows."""
+        """Empty strings ``ids`` of one sensor, each with a block of :data:`POOL_BLOCK` rows."""
         if ids[-1] >= self.n.size:
             size = max(2 * self.n.size, ids[-1] + 1, 256)
             for name in ("a", "cap", "n", "last", "stamp", "known"):
                 old = getattr(self, name)
                 setattr(self, name, np.concatenate([old, np.zeros(size - old.size, dtype=old.dtype)]))
-        start = self._reserve(len(ids) * INITIAL_CAPACITY)
+        start = self._reserve(len(ids) * POOL_BLOCK)
         out = []
         for k, sid in enumerate(ids):
             s = SensorString.__new__(SensorString)
             s.string_id, s.sensor_id, s.partner_id, s.rejections, s._pool, s._n = sid, sensor, partner, 0, self, 0
             s.first_time = s.last_time = math.nan
-            self._place(s, start + k * INITIAL_CAPACITY, INITIAL_CAPACITY)
+            self._place(s, start + k * POOL_BLOCK, POOL_BLOCK)
             out.append(s)
         self.n[ids] = 0
         self.last[ids] = math.nan
@@ -288,9 +291,10 @@ class StringPool:
             dst[start:start + n] = src[:n]
         self._place(s, start, cap)
 
-    def scatter(self, sids, strings: list[SensorString], rows, chunk: _Chunk, stamp: int) -> list[SensorString]:
+    def scatter(self, sids, strings: list[SensorString], rows, chunk: _Chunk,
+                stamp: int) -> tuple[list[SensorString], np.ndarray]:
         """Append detection ``rows[k]`` of ``chunk`` to string ``sids[k]`` (``strings[k]``; each at most once);
-        return the strings not yet appended to under ``stamp`` (one per update), in order."""
+        return the strings not yet appended to under ``stamp`` (one per update), in order, and their ids."""
         while True:
             full, fresh = _scatter(self.t, self.p, self.u, self.s, self.i, self.a, self.n, self.cap, self.last,
                                    self.stamp, sids, rows, chunk.t, chunk.pos, chunk.los, chunk.sigma, chunk.index,
@@ -302,7 +306,7 @@ class StringPool:
         for s, k, t in zip(strings, self.n[sids].tolist(), chunk.t[rows].tolist(), strict=True):
             s._n = k
             s.last_time = t
-        return list(itertools.compress(strings, fresh.tolist()))
+        return list(itertools.compress(strings, fresh.tolist())), sids[fresh]
 
     def _place(self, s: SensorString, start: int, cap: int) -> None:
         end = start + cap
@@ -402,13 +406,58 @@ def _predicted(predictor, sids, t, sensor_pos):
             np.ascontiguousarray(cov, dtype=float))
 
 
+def _segment_predicted(predictor, sids, counts, ts, sensor_pos):
+    """:func:`_predicted` of several frames' strings at once: frame ``f`` (time ``ts[f]``, sensor position
+    ``sensor_pos[f]``) has the next ``counts[f]`` of ``sids``. One call of ``predictor.per_string`` where it
+    has one (:func:`~vigil.fusion.gating.filter_los_predictor`), else one call per frame. Full-size arrays."""
+    n = sids.size
+    per_string = getattr(predictor, "per_string", None)
+    if per_string is not None:
+        mask, up, cov = per_string(sids, np.repeat(ts, counts), np.repeat(sensor_pos, counts, axis=0))
+        return (np.asarray(mask, dtype=np.bool_), np.ascontiguousarray(up, dtype=float),
+                np.ascontiguousarray(cov, dtype=float))
+    mask, up, cov = np.zeros(n, dtype=np.bool_), np.zeros((n, 3)), np.zeros((n, 3, 3))
+    if predictor is None:
+        return mask, up, cov
+    lo = 0
+    for t, pos, k in zip(ts.tolist(), sensor_pos, counts.tolist(), strict=True):
+        if k:
+            m, u, c = _predicted(predictor, sids[lo:lo + k], t, pos)
+            mask[lo:lo + k] = m
+            if m.any():
+                up[lo:lo + k], cov[lo:lo + k] = u, c
+        lo += k
+    return mask, up, cov
+
+
+def _frames(sensor_id: np.ndarray, frame_key: np.ndarray) -> tuple[np.ndarray, list[int], list[str]]:
+    """A chunk's sensor frames, by key then sensor name: ``(order, starts, sensors)`` — frame ``f`` is rows
+    ``order[starts[f]:starts[f + 1]]`` of sensor ``sensors[f]``. The common chunk (keys ascending, each run of
+    one key from one sensor) is recognised in a few array operations; else the rows are sorted by key and
+    sensor code (a dict of the few names: faster than np.unique or searchsorted on strings)."""
+    n = frame_key.size
+    if n > 1 and bool(np.all(frame_key[1:] >= frame_key[:-1])):
+        runs = [0, *(np.flatnonzero(frame_key[1:] != frame_key[:-1]) + 1).tolist(), n]
+        if set((np.flatnonzero(sensor_id[1:] != sensor_id[:-1]) + 1).tolist()) <= set(runs):  # sensor: per run
+            return np.arange(n), runs, [str(v) for v in sensor_id[runs[:-1]].tolist()]
+    values = sensor_id.tolist() if sensor_id.dtype.kind == "U" else [str(v) for v in sensor_id.tolist()]
+    names = sorted(set(values))
+    number = {name: k for k, name in enumerate(names)}
+    code = np.array([number[v] for v in values], dtype=np.int64)
+    order = np.lexsort((code, frame_key))  # (stable: rows of a frame keep their order)
+    kc, kf = code[order], frame_key[order]
+    starts = [0, *(np.flatnonzero((kc[1:] != kc[:-1]) | (kf[1:] != kf[:-1])) + 1).tolist(), n]
+    return order, starts, [names[kc[a]] for a in starts[:-1]]
+
+
 class GatedAssignmentStringer(Stringer):
     """Link each sensor frame's detections to open strings by angular distance to the predicted LOS.
 
     Cost is the angle to :meth:`SensorString.predict_los`; pairs outside :meth:`SensorString.gate_rad`
-    are forbidden; the frame is solved by global assignment. Unlinked detections open new strings. Per frame:
-    one compiled call for the predictions, in-gate costs and components of the assignment
-    (:func:`~vigil.fusion.linkcost.frame_costs`), and one compiled append of all its detections to the
+    are forbidden; the frame is solved by global assignment. Unlinked detections open new strings. Frames of
+    different sensors do not interact: consecutive frames of distinct sensors (a chunk's, usually) are linked
+    together, with one compiled call for their predictions, in-gate costs and components of the assignment
+    (:func:`~vigil.fusion.linkcost.segment_links`), and one compiled append of all their detections to the
     strings' blocks of the :class:`StringPool` (no Python call per detection but the scalar caches).
     """
 
@@ -421,6 +470,7 @@ class GatedAssignmentStringer(Stringer):
         self._stamp = 0  # updates so far (strings appended to in this one are stamped with it)
         # the last update's appends, in order: string ids (R,) and rows (R,) of its arrays
         self.new_detections: tuple[np.ndarray, np.ndarray] = (_NO_IDS, _NO_IDS)
+        self.changed_ids = _NO_IDS  # ids of the strings the last update returned, in that order
 
     def _held(self) -> Iterator[SensorString]:
         """Strings whose detections must be kept: the known ones and the open ones (a pruned string may stay
@@ -446,61 +496,98 @@ class GatedAssignmentStringer(Stringer):
         measurement noise excluded). The strings are returned in the order they were first appended to in this
         update (frames by key, then sensor; the filter stage takes their rows in that order)."""
         self.new_detections = (_NO_IDS, _NO_IDS)
+        self.changed_ids = _NO_IDS
         frame_key = np.asarray(time_s if frame_key is None else frame_key)
         if not frame_key.size:
             return []
-        ids = np.asarray(sensor_id)
-        ids = ids if ids.dtype.kind == "U" else ids.astype(str)
-        names = np.array(sorted(set(ids.tolist())))  # (a few sensors: faster than np.unique on strings)
-        code = np.searchsorted(names, ids)
-        order = np.lexsort((code, frame_key))  # frames by key, then sensor name (codes are in name order)
-        kc, kf = code[order], frame_key[order]
-        starts = np.r_[0, np.flatnonzero((kc[1:] != kc[:-1]) | (kf[1:] != kf[:-1])) + 1, len(order)].tolist()
+        order, starts, sensors = _frames(np.asarray(sensor_id), frame_key)
         chunk = _Chunk(index, time_s, pos, los, sigma)
         self._stamp += 1
-        log = ([], [], [])  # string ids and rows of every append; strings in the order first appended to
-        for a, b in zip(starts[:-1], starts[1:], strict=True):
-            frame = order[a:b]
-            self._link_frame(str(names[kc[a]]), str(partner_id[frame[0]]), frame, chunk, predictor, log)
+        log = ([], [], [], [])  # string ids and rows of every append; strings in the order first appended to, ids
+        segment = []  # consecutive frames of distinct sensors: independent, linked together
+        for a, b, sensor in zip(starts[:-1], starts[1:], sensors, strict=True):
+            if any(f[0] == sensor for f in segment):
+                self._link_segment(segment, chunk, predictor, log)
+                segment = []
+            segment.append((sensor, str(partner_id[order[a]]), order[a:b]))
+        self._link_segment(segment, chunk, predictor, log)
         self.new_detections = (np.concatenate(log[0]), np.concatenate(log[1]))
+        self.changed_ids = np.concatenate(log[3])
         return log[2]
 
-    def _link_frame(self, sensor, partner, rows, chunk, predictor, log) -> None:
-        """Link one sensor frame (``rows`` of ``chunk``) to the sensor's open strings; open new strings for the
-        rest; append ``(string ids, rows, strings)`` of every detection placed to ``log``'s three lists."""
+    def _open_columns(self, frames, chunk):
+        """Per frame of ``frames`` (``(sensor, partner, rows)``): its time, the sensor's open strings still
+        alive ``(ids, group)`` and the positions among them of the strings it may extend (last detection
+        earlier)."""
         pool = self._pool
-        t = float(chunk.t[rows[0]])
-        ids, group = self._open.get(sensor, (_NO_IDS, []))
-        alive = t - pool.last[ids] <= self.max_gap_s
-        if not alive.all():
-            ids, group = ids[alive], list(itertools.compress(group, alive.tolist()))
-        linked = np.zeros(len(rows), dtype=np.bool_)
-        cols = np.flatnonzero(pool.last[ids] < t)
-        if cols.size:
-            sids = ids[cols]
-            mask, up, cov = _predicted(predictor, sids, t, chunk.pos[rows[0]])
-            frame = frame_costs(pool.t, pool.u, pool.s, pool.a, pool.n, sids, t, chunk.los, chunk.sigma, rows,
-                                 mask, up, cov)
-            ri, ci = solve_components(*frame)
-            ci = cols[ci]
-            linked[ri] = True
-            strings = [group[c] for c in ci.tolist()]
-            log[0].append(ids[ci])
-            log[1].append(rows[ri])
-            log[2].extend(pool.scatter(ids[ci], strings, rows[ri], chunk, self._stamp))
-        new = rows[~linked]
-        if new.size:
-            sids = [next(self._ids) for _ in range(new.size)]
-            strings = pool.new_strings(sids, sensor, partner)
-            sids = np.asarray(sids, dtype=np.int64)
-            log[0].append(sids)
-            log[1].append(new)
-            log[2].extend(pool.scatter(sids, strings, new, chunk, self._stamp))
-            for s in strings:
-                s.first_time = s.last_time
-            self.strings.update(zip(sids.tolist(), strings, strict=True))
-            ids, group = np.concatenate([ids, sids]), group + strings
-        self._open[sensor] = (ids, group)
+        out = []
+        for sensor, _, rows in frames:
+            t = float(chunk.t[rows[0]])
+            ids, group = self._open.get(sensor, (_NO_IDS, []))
+            last = pool.last[ids]
+            alive = t - last <= self.max_gap_s
+            if not alive.all():
+                ids, group, last = ids[alive], list(itertools.compress(group, alive.tolist())), last[alive]
+            out.append((t, ids, group, np.flatnonzero(last < t)))
+        return out
+
+    def _link_segment(self, frames, chunk, predictor, log) -> None:
+        """Link consecutive sensor frames of distinct sensors (``(sensor, partner, rows of chunk)``; frames of
+        different sensors do not interact) to their sensors' open strings: one predictor call, one compiled
+        call for all frames' costs and components (:func:`~vigil.fusion.linkcost.segment_links`; the solver
+        only for a frame whose components need it), new strings for the rest (ids in frame order), and one
+        compiled append of every detection. Appends ``(string ids, rows)`` of every detection placed to
+        ``log``'s first two lists, frame by frame (linked, then new), and the strings first appended to in this
+        update and their ids to the last two."""
+        pool = self._pool
+        heads = self._open_columns(frames, chunk)
+        counts = np.array([h[3].size for h in heads], dtype=np.int64)
+        sids = np.concatenate([h[1][h[3]] for h in heads])
+        ts = np.array([h[0] for h in heads])
+        rows = np.concatenate([f[2] for f in frames])
+        row_stops = np.zeros(len(frames) + 1, dtype=np.int64)
+        np.cumsum([f[2].size for f in frames], out=row_stops[1:])
+        sid_stops = np.zeros(len(frames) + 1, dtype=np.int64)
+        np.cumsum(counts, out=sid_stops[1:])
+        mask, up, cov = _segment_predicted(predictor, sids, counts, ts, chunk.pos[rows[row_stops[:-1]]])
+        ri, ci, pair_stops, n_multi, edges, edge_stops, label = segment_links(
+            pool.t, pool.u, pool.s, pool.a, pool.n, sids, sid_stops, ts, chunk.los, chunk.sigma, rows, row_stops, mask,
+            up, cov)
+        pairs = []
+        for f, multi in enumerate(n_multi.tolist()):
+            r, c = ri[pair_stops[f]:pair_stops[f + 1]], ci[pair_stops[f]:pair_stops[f + 1]]
+            if multi:  # (rare) components for the solver
+                e = slice(edge_stops[f], edge_stops[f + 1])
+                r, c = solve_components(*(a[e] for a in edges), r, c, label[row_stops[f]:row_stops[f + 1]], multi)
+            pairs.append((r, c))
+        app_ids, app_rows, app_strings, created = [], [], [], []
+        for (sensor, partner, frame), (_, ids, group, cols), (r, c) in zip(frames, heads, pairs, strict=True):
+            c = cols[c]
+            app_ids.append(ids[c])
+            app_rows.append(frame[r])
+            app_strings.extend([group[k] for k in c.tolist()])
+            linked = np.zeros(frame.size, dtype=np.bool_)
+            linked[r] = True
+            new = frame[~linked]
+            if new.size:
+                new_ids = [next(self._ids) for _ in range(new.size)]
+                strings = pool.new_strings(new_ids, sensor, partner)
+                self.strings.update(zip(new_ids, strings, strict=True))  # held before any reallocation
+                new_ids = np.asarray(new_ids, dtype=np.int64)
+                app_ids.append(new_ids)
+                app_rows.append(new)
+                app_strings.extend(strings)
+                created.extend(strings)
+                ids, group = np.concatenate([ids, new_ids]), group + strings
+            self._open[sensor] = (ids, group)
+        app_ids, app_rows = np.concatenate(app_ids), np.concatenate(app_rows)
+        log[0].append(app_ids)
+        log[1].append(app_rows)
+        fresh, fresh_ids = pool.scatter(app_ids, app_strings, app_rows, chunk, self._stamp)
+        log[2].extend(fresh)
+        log[3].append(fresh_ids)
+        for s in created:
+            s.first_time = s.last_time
 
     def split(self, s: SensorString, k: int) -> SensorString:
         """Cut ``s`` before its ``k``-th detection: ``s`` keeps the head and is closed; the tail becomes a new
@@ -508,7 +595,7 @@ class GatedAssignmentStringer(Stringer):
         tail = self._pool.new_strings([next(self._ids)], s.sensor_id, s.partner_id)[0]
         self.strings[tail.string_id] = tail  # held before any reallocation below
         m = len(s) - k
-        if m > INITIAL_CAPACITY:
+        if m > POOL_BLOCK:
             self._pool.move(tail, m)
         for name in ("_t", "_p", "_u", "_s", "_i"):
             getattr(tail, name)[:m] = getattr(s, name)[k:k + m]
@@ -531,5 +618,9 @@ class GatedAssignmentStringer(Stringer):
 
     def confirmed_ids(self) -> np.ndarray:
         """Ids of the confirmed strings in :attr:`strings`, ascending (their order there: ids grow)."""
+        return self.long_ids(MIN_CONFIRMED)
+
+    def long_ids(self, min_detections: int) -> np.ndarray:
+        """Ids of the strings in :attr:`strings` with at least ``min_detections`` detections, ascending."""
         pool = self._pool
-        return np.flatnonzero(pool.known & (pool.n >= MIN_CONFIRMED))
+        return np.flatnonzero(pool.known & (pool.n >= min_detections))
