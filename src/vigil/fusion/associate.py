@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from itertools import combinations
+from itertools import accumulate, combinations
 
 import numba
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .lapack import pivots
+from .lapack import solve as lapack_solve
 from .strings import SensorString, _interpolate_rays
 from .triangulate import RANGE_PASSES
 
@@ -125,10 +127,13 @@ def detections_and_seeds(strings: list[SensorString], triangulate: bool = True):
     parts = [s.arrays() for s in strings]
     sizes = [a[0].size for a in parts]
     ref = sizes.index(max(sizes))  # max(strings, key=len)
-    other = np.array([s is not strings[ref] and s.sensor_id != strings[ref].sensor_id for s in strings])
-    t, p, u, sigma = (np.concatenate([a[k] for a in parts]) for k in range(4))
-    detections, times, points = _sorted_and_seeds(t, p, u, sigma, np.cumsum(np.array(sizes)), ref, other,
-                                                  triangulate)
+    ref_string = strings[ref]
+    ref_sensor = ref_string.sensor_id
+    other = np.array([s is not ref_string and s.sensor_id != ref_sensor for s in strings])
+    t, p, u, sigma = zip(*parts, strict=True)
+    detections, times, points = _sorted_and_seeds(np.concatenate(t), np.concatenate(p), np.concatenate(u),
+                                                  np.concatenate(sigma), np.array(list(accumulate(sizes))), ref,
+                                                  other, triangulate)
     return detections, (times, points if triangulate else None)
 
 
@@ -199,9 +204,13 @@ def _triangulate_instants(p, u, sigma, ip, iu, osig, solve):
 
 @numba.njit(cache=True, error_model="numpy")
 def _triangulate_one(p, u, sigma):
-    """:func:`~vigil.fusion.triangulate.triangulate` of one set of rays (same passes), compiled: ``x (3,)``."""
+    """:func:`~vigil.fusion.triangulate.triangulate` of one set of rays (same passes), compiled: ``x (3,)``.
+    The 3×3 solves are :func:`vigil.fusion.lapack.solve` (``numpy.linalg.solve``'s LAPACK call, bit for bit,
+    without its wrapping: ~2× faster per instant)."""
     rng = np.ones(sigma.size)
     x = np.zeros(3)
+    lu = np.empty((3, 3))
+    ipiv = pivots(3)
     for _ in range(RANGE_PASSES):
         a = np.zeros((3, 3))
         b = np.zeros(3)
@@ -212,7 +221,7 @@ def _triangulate_one(p, u, sigma):
                     pij = (1.0 if i == j else 0.0) - u[n, i] * u[n, j]
                     a[i, j] += w * pij
                     b[i] += w * pij * p[n, j]
-        x = np.linalg.solve(a, b)
+        x = lapack_solve(a, b, lu, x, ipiv)
         for n in range(sigma.size):
             rng[n] = (x[0] - p[n, 0]) * u[n, 0] + (x[1] - p[n, 1]) * u[n, 1] + (x[2] - p[n, 2]) * u[n, 2]
     return x

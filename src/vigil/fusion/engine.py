@@ -197,16 +197,24 @@ class FusionEngine(EventAssembly):
 
     def _refit_due(self, event: FusedEvent) -> bool:
         """A launch refit is due when the event's data span passed the next of :data:`REFIT_SPANS_S` or the final
-        span (launch window + update interval), or when it has no launch estimate yet."""
-        strings = event.strings
-        span = max([s.last_time for s in strings]) - min([s.first_time for s in strings])
+        span (launch window + update interval), or when it has no launch estimate yet. Called per event per chunk:
+        the next mark after the fitted span is cached on the event (:attr:`FusedEvent.next_refit_s`, recomputed
+        when the fitted span changes), so the check is the span and one comparison."""
         if event.launch is None:
             return True
         fitted = event.fitted_span_s
-        for mark in (*REFIT_SPANS_S, self.config.launch_window_s + self.config.update_interval_s):
-            if fitted < mark <= span:
-                return True
-        return False
+        cached = event.next_refit_s
+        if cached is None or cached[0] != fitted:
+            marks = [m for m in (*REFIT_SPANS_S, self.config.launch_window_s + self.config.update_interval_s)
+                     if fitted < m]
+            cached = event.next_refit_s = (fitted, min(marks) if marks else float("nan"))  # NaN: none (<= is False)
+        strings = event.strings
+        if len(strings) == 2:  # (a pair: the same max/min as over the lists, without them)
+            a, b = strings
+            span = max(a.last_time, b.last_time) - min(a.first_time, b.first_time)
+        else:
+            span = max([s.last_time for s in strings]) - min([s.first_time for s in strings])
+        return cached[1] <= span
 
     def _launch(self, event: FusedEvent) -> None:
         previous = event.launch

@@ -69,6 +69,7 @@ class FusedEvent:
     # a refit rejected as worse) reuse the ellipse; the estimate is frozen, so identity is enough
     launch_ellipse_of: tuple | None = field(default=None, repr=False, compare=False)
     sources: Sources | None = field(default=None, repr=False, compare=False)  # of the last warning (reused)
+    next_refit_s: tuple | None = field(default=None, repr=False, compare=False)  # (fitted span, next refit mark)
 
     def detections(self):
         """All detections of the event's strings, time-sorted: ``(t (T,), pos (T,3), los (T,3), sigma (T,))``."""

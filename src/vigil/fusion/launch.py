@@ -46,7 +46,7 @@ from .ascentfit import (
     window_data,
 )
 from .ascentfit import fit as compiled_fit
-from .polytrack import los_residuals
+from .polytrack import least_squares, los_residuals
 from .triangulate import tangent_basis
 
 ASCENT_WINDOW_S = 40.0  # early-ascent span used for the back-fit
@@ -239,14 +239,15 @@ def track_azimuth(launch: LaunchEstimate, r_end_m, cov_end_m2) -> LaunchEstimate
 
 
 def initial_phi(model: AscentModel, seed_times, seed_points) -> np.ndarray | None:
-    """Start for the fit: scan t_L; for each, a linear fit of ground point + vector coefficients to seeds."""
+    """Start for the fit: scan t_L; for each, a linear fit of ground point + vector coefficients to seeds
+    (:func:`~vigil.fusion.polytrack.least_squares`: ``numpy.linalg.lstsq``'s numbers, less wrapping)."""
     seed_times = np.asarray(seed_times, dtype=float)
     best = None
     for lag in TL_GRID_S:
         t_l = seed_times.min() - lag
         tau = seed_times - t_l
         a = np.stack([np.ones_like(tau)] + [tau**k / math.factorial(k) for k in range(2, model.degree + 1)], -1)
-        coef, *_ = np.linalg.lstsq(a, seed_points, rcond=None)
+        coef = least_squares(a, seed_points)
         lat, lon, alt = ecef_to_geodetic(coef[0])
         resid = np.sum((a @ coef - seed_points) ** 2) + float(alt) ** 2
         if best is None or resid < best[0]:
