@@ -12,9 +12,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 from numba.core import types
-from numba.np.linalg import _LAPACK, F_INT_nptype
 
-_XGESV = _LAPACK().numba_xgesv(types.float64)  # numba's binding of LAPACK dgesv (what np.linalg.solve calls)
+try:  # numba's own (private) binding of LAPACK dgesv: what np.linalg.solve calls inside numba (numba 0.59-0.68)
+    from numba.np.linalg import _LAPACK, F_INT_nptype
+
+    _XGESV = _LAPACK().numba_xgesv(types.float64)
+except (ImportError, AttributeError):  # a numba without it: the public path, same dgesv and bits, ~2x slower
+    _XGESV = None
+    F_INT_nptype = np.int32
 _KIND_DOUBLE = ord("d")
 
 
@@ -31,6 +36,9 @@ def solve(a, b, lu, x, ipiv):
     solution, ``ipiv`` (:func:`pivots`) the pivots. Raises ``LinAlgError`` as numpy's would in numba (non-finite
     input, singular matrix)."""
     n = a.shape[0]
+    if _XGESV is None:
+        x[:] = np.linalg.solve(a, b)
+        return x
     for i in range(n):
         if not np.isfinite(b[i]):
             raise np.linalg.LinAlgError("Array must not contain infs or NaNs.")
