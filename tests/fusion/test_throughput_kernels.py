@@ -10,7 +10,6 @@ from types import SimpleNamespace
 import numpy as np
 from fusion_truth import boost_truth, noisy_los, observe, sensors
 
-from vigil.fusion.ascentfit import seed_start
 from vigil.fusion.associate import detections_and_seeds, pair_cost, triangulation_seeds
 from vigil.fusion.boost import LosExtendedKalmanFilter, run_filters
 from vigil.fusion.event import FusedEvent
@@ -23,6 +22,7 @@ from vigil.fusion.launch import (
     summarize,
 )
 from vigil.fusion.polytrack import los_design
+from vigil.fusion.seedscan import seed_start
 from vigil.fusion.strings import INITIAL_CAPACITY, SensorString
 from vigil.fusion.triangulate import closest_approach, triangulate
 

@@ -18,7 +18,6 @@ import numpy as np
 
 from vigil.records import ObservationBatch
 
-from .ascentfit import seed_start
 from .assembly import EventAssembly
 from .associate import Associator, MissDistanceAssociator, detections_and_seeds, triangulation_seeds
 from .boost import JERK_PSD_M2_S5, run_filters
@@ -31,6 +30,7 @@ from .launch import ASCENT_WINDOW_S, TL_GRID_S, AscentBackFitEstimator, LaunchEs
 from .lighttime import correct_light_time
 from .mono import point_launch
 from .owners import live_rows, lookup
+from .seedscan import seed_start
 from .strings import GatedAssignmentStringer, SensorString, Stringer
 
 # Launch refits when the event's data span passes these (s), then once at launch window + update interval (the
@@ -242,7 +242,7 @@ class FusionEngine(EventAssembly):
         event.launch_final = event.fitted_span_s > self.config.launch_window_s + self.config.update_interval_s
 
     def _seed_start(self, t, seed_times, seed_points) -> _Start | None:
-        """First start of an event's first back-fit: :func:`~vigil.fusion.ascentfit.seed_start` (the batched
+        """First start of an event's first back-fit: :func:`~vigil.fusion.seedscan.seed_start` (the batched
         seed scan, ~6× faster than the estimator's own, same start), handed over as the ``previous`` estimate."""
         if not isinstance(self.launch_estimator, AscentBackFitEstimator):
             return None
