@@ -220,3 +220,37 @@ def test_compiled_near_equals_the_numpy_form():
     plain = (miss < PREGATE_M) & (along > 0.0)
     assert 0 < plain.sum() < plain.size
     np.testing.assert_array_equal(near(strings, events), plain)
+
+
+class _PlainCounts(GatedAssignmentStringer):
+    """The stringer without the array of rejection counts (the engine then counts string by string)."""
+
+    rejections = None
+
+
+def test_engine_rejection_counts_in_the_pool_array_equal_the_per_string_ones():
+    from types import SimpleNamespace
+
+    from vigil.fusion.engine import CUT_REJECTIONS, FusionEngine
+
+    outcomes = []
+    for stringer_type in (GatedAssignmentStringer, _PlainCounts):
+        stringer, _ = _salvo_stringer(min_rows=1 << 16)
+        stringer.__class__ = stringer_type
+        engine = FusionEngine(stringer=stringer)
+        strings = [x for x in stringer.strings.values() if len(x) > 70][:3]
+        ids = np.array([x.string_id for x in strings], dtype=np.int64)
+        strings[2].rejections = 1
+        events = [SimpleNamespace(dirty=False), SimpleNamespace(dirty=False)]
+        # event 0: string 0 rejected CUT_REJECTIONS times while string 1 is accepted (a cut); event 1: string 2
+        # rejected once more (no cut: its event accepts nothing)
+        which = np.array([0] * CUT_REJECTIONS + [1, 2])
+        accepted = np.array([False] * CUT_REJECTIONS + [True, False])
+        stops = np.array([CUT_REJECTIONS + 1, CUT_REJECTIONS + 2])
+        before = [len(x) for x in strings]
+        engine._count_rejections(events, stops, strings, np.arange(3), which, accepted, ids)
+        outcomes.append(([len(x) for x in strings], [x.rejections for x in strings], [e.dirty for e in events],
+                         len(stringer.strings)))
+        assert outcomes[-1][0] == [before[0] - CUT_REJECTIONS, before[1], before[2]]
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][1] == [0, 0, 2] and outcomes[0][2] == [True, False]

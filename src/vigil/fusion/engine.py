@@ -136,7 +136,6 @@ class FusionEngine(EventAssembly):
         if not stops.size:
             return
         events = [live[e] for e in number.tolist()]
-        strings = [changed[j] for j in taken.tolist()]
         states = (predictor.x[number], predictor.cov[number], predictor.t_f[number]) if shared else None
         ok = run_filters([e.filter for e in events], stops, chunk.time_s[k], chunk.sensor_pos_ecef_m[k],
                          chunk.los_ecef[k], chunk.los_sigma_rad[k], states=states)
@@ -147,7 +146,7 @@ class FusionEngine(EventAssembly):
         for event, t_last in zip(events, chunk.time_s[k[stops - 1]].tolist(), strict=True):
             if t_last > event.last_detection_s:  # (max(), without the call)
                 event.last_detection_s = t_last
-        self._count_rejections(events, stops, strings, which, ok)
+        self._count_rejections(events, stops, changed, taken, which, ok, ids)
 
     def _new_detections(self, chunk: ObservationBatch, changed: list[SensorString]) -> tuple[np.ndarray, np.ndarray]:
         """The stringer's appends of this chunk: string ids and chunk rows, in append order (from
@@ -159,18 +158,28 @@ class FusionEngine(EventAssembly):
         pairs = [(s.string_id, index[i]) for s in changed for i in s.obs_index[-RECENT_RAYS:].tolist() if i in index]
         return np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64)
 
-    def _count_rejections(self, events: list[FusedEvent], stops: np.ndarray, strings: list[SensorString],
-                          which: np.ndarray, accepted: np.ndarray) -> None:
+    def _count_rejections(self, events: list[FusedEvent], stops: np.ndarray, changed: list[SensorString],
+                          taken: np.ndarray, which: np.ndarray, accepted: np.ndarray, ids: np.ndarray) -> None:
         """Count each string's consecutive rejected detections (rows grouped by event up to ``stops``, in time
-        order; ``which`` indexes ``strings``); a string reaching :data:`CUT_REJECTIONS` while its event's filter
-        accepts other detections of the chunk is cut before them (it jumped to another object). The tail is
-        a free string: it may join another event, pair, or die."""
-        old = np.array([s.rejections for s in strings], dtype=np.int64)
-        count, cut_events, cut_strings = rejection_counts(which, accepted, old, stops, CUT_REJECTIONS)
-        for j in np.flatnonzero(count != old).tolist():
-            strings[j].rejections = int(count[j])
+        order; row ``k`` is of string ``changed[taken[which[k]]]``, id ``ids[taken[which[k]]]``); a string reaching
+        :data:`CUT_REJECTIONS` while its event's filter accepts other detections of the chunk is cut before them
+        (it jumped to another object). The tail is a free string: it may join another event, pair, or die. Where
+        the stringer keeps the counts in an array by id
+        (:attr:`~vigil.fusion.strings.GatedAssignmentStringer.rejections`), they are read and written there
+        at once (no per-string Python but for the cuts)."""
+        table = getattr(self.stringer, "rejections", None)
+        if table is not None:
+            sids = ids[taken]
+            count, cut_events, cut_strings = rejection_counts(which, accepted, table[sids], stops, CUT_REJECTIONS)
+            table[sids] = count
+        else:
+            strings = [changed[j] for j in taken.tolist()]
+            old = np.array([s.rejections for s in strings], dtype=np.int64)
+            count, cut_events, cut_strings = rejection_counts(which, accepted, old, stops, CUT_REJECTIONS)
+            for j in np.flatnonzero(count != old).tolist():
+                strings[j].rejections = int(count[j])
         for e, j in zip(cut_events.tolist(), cut_strings.tolist(), strict=True):
-            s = strings[j]
+            s = changed[int(taken[j])]
             if len(s) > s.rejections:
                 tail = self.stringer.split(s, len(s) - s.rejections)
                 events[e].dirty = True

@@ -6,16 +6,17 @@ gate around a string's predicted line of sight: the chance per frame is ~0.01·�
 0.5 mrad gate, so clutter rarely forms strings of ≥ 3. Detections are linked frame by frame with a
 global assignment (:func:`scipy.optimize.linear_sum_assignment`) so that crossing plumes of a salvo keep
 their identity.
+
+This module links; the string itself is :mod:`~vigil.fusion.sensorstring`, the stringer's storage of all its
+strings :mod:`~vigil.fusion.stringpool`, the compiled costs and components :mod:`~vigil.fusion.linkcost`.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 
-import numba
 import numpy as np
 
 from .linkcost import (  # noqa: F401 (FORBIDDEN, PREDICTED_NIS_GATE: re-exported, as before the split)
@@ -27,195 +28,14 @@ from .linkcost import (  # noqa: F401 (FORBIDDEN, PREDICTED_NIS_GATE: re-exporte
     PREDICTION_SIGMA_GROWTH,
     _costs,
     _predict_kernel,
-    frame_costs,  # noqa: F401 (re-exported)
+    frame_costs,
     segment_links,
     solve_components,
 )
+from .sensorstring import INITIAL_CAPACITY, MIN_CONFIRMED, SensorString, _interpolate_rays  # noqa: F401 (re-exported)
+from .stringpool import POOL_BLOCK, StringPool
 
 MAX_GAP_S = 20.0  # a string survives missed detections (and staging) for this long
-MIN_CONFIRMED = 2  # detections before a string is used (clutter: two false alarms in one 6σ gate ~1e-6)
-INITIAL_CAPACITY = 64  # detections a new string can hold before its arrays grow (doubling)
-POOL_BLOCK = 128  # rows of a stringer string's first block (a 1 Hz boost string runs 60-300 detections: moving
-# a block costs ~15 µs of Python, keeping 128 rows ~10 kB)
-
-
-class SensorString:
-    """Detections of one object by one sensor, in time order (SI, ECEF).
-
-    Stored in growable arrays (no per-detection Python objects): ``times`` ``(K,)`` s, ``positions``
-    ``(K, 3)`` m, ``los`` ``(K, 3)`` unit, ``sigmas`` ``(K,)`` rad and ``obs_index`` ``(K,)`` (rows of the
-    engine's observation store) are read-only views of the first ``K`` rows. A stringer's strings are blocks
-    of its :class:`StringPool` (so that a sensor frame's detections are appended in one compiled call); a
-    string made on its own has its own arrays.
-    """
-
-    __slots__ = ("string_id", "sensor_id", "partner_id", "rejections", "first_time", "last_time", "_n", "_t", "_p",
-                 "_u", "_s", "_i", "_pool", "_a", "_views")
-
-    def __init__(self, string_id: int, sensor_id: str, partner_id: str, obs_index=(), times=(), positions=(),
-                 los=(), sigmas=()) -> None:
-        self.string_id = string_id
-        self.sensor_id = sensor_id
-        self.partner_id = partner_id
-        self.rejections = 0  # consecutive latest detections rejected by the owning event's filter
-        n = len(times)
-        cap = max(INITIAL_CAPACITY, n)
-        self._pool = None  # or the StringPool holding this string's block, which starts at row `_a`
-        self._a = 0
-        self._views = None
-        self._n = n
-        self._t = np.empty(cap)
-        self._p = np.empty((cap, 3))
-        self._u = np.empty((cap, 3))
-        self._s = np.empty(cap)
-        self._i = np.empty(cap, dtype=np.int64)
-        if n:
-            self._t[:n] = times
-            self._p[:n] = np.reshape(positions, (n, 3))
-            self._u[:n] = np.reshape(los, (n, 3))
-            self._s[:n] = sigmas
-            self._i[:n] = obs_index
-        self._ends()
-
-    def _ends(self) -> None:
-        """Cache the first and last detection times (s; NaN when empty)."""
-        n = self._n
-        self.first_time = float(self._t[0]) if n else math.nan
-        self.last_time = float(self._t[n - 1]) if n else math.nan
-        if self._pool is not None:
-            self._pool.n[self.string_id] = n
-            self._pool.last[self.string_id] = self.last_time
-
-    @property
-    def times(self) -> np.ndarray:
-        return self._t[: self._n]
-
-    @property
-    def positions(self) -> np.ndarray:
-        return self._p[: self._n]
-
-    @property
-    def los(self) -> np.ndarray:
-        return self._u[: self._n]
-
-    @property
-    def sigmas(self) -> np.ndarray:
-        return self._s[: self._n]
-
-    @property
-    def obs_index(self) -> np.ndarray:
-        return self._i[: self._n]
-
-    def append(self, index: int, time_s: float, pos, los, sigma: float) -> None:
-        """Add one detection (the stringer appends a whole sensor frame at once instead)."""
-        n = self._n
-        if n == self._t.size:
-            self._grow()
-        self._t[n] = time_s
-        self._p[n] = pos
-        self._u[n] = los
-        self._s[n] = sigma
-        self._i[n] = index
-        self._n = n + 1
-        self.last_time = float(time_s)
-        if n == 0:
-            self.first_time = self.last_time
-        if self._pool is not None:
-            self._pool.n[self.string_id] = n + 1
-            self._pool.last[self.string_id] = self.last_time
-
-    def _grow(self) -> None:
-        if self._pool is not None:
-            self._pool.move(self, 2 * self._t.size)
-            return
-        cap = 2 * self._t.size
-        for name in ("_t", "_p", "_u", "_s", "_i"):
-            old = getattr(self, name)
-            new = np.empty((cap,) + old.shape[1:], dtype=old.dtype)
-            new[: self._n] = old[: self._n]
-            setattr(self, name, new)
-        self._views = None
-
-    def truncate(self, k: int) -> None:
-        """Keep the first ``k`` detections (fresh buffers: views handed out earlier stay valid)."""
-        self._n = k
-        if self._pool is not None:
-            self._pool.move(self, max(k, INITIAL_CAPACITY))
-        else:
-            for name in ("_t", "_p", "_u", "_s", "_i"):
-                setattr(self, name, getattr(self, name)[:max(k, INITIAL_CAPACITY)].copy())
-            self._views = None
-        self._ends()
-
-    def __len__(self) -> int:
-        return self._n
-
-    @property
-    def confirmed(self) -> bool:
-        return self._n >= MIN_CONFIRMED
-
-    def arrays(self):
-        """``(times (K,), positions (K,3), los (K,3), sigmas (K,))`` as arrays (views; do not modify)."""
-        views = self._views  # (cached: read many times per launch refit; dropped when the arrays move)
-        if views is None or len(views[0]) != self._n:
-            n = self._n
-            views = self._views = self._t[:n], self._p[:n], self._u[:n], self._s[:n]
-        return views
-
-    def predict_los(self, time_s: float) -> np.ndarray:
-        """Unit LOS at ``time_s`` by linear extrapolation of the last two detections (last one if alone)."""
-        if self._n < 2:
-            return self.los[-1]
-        t0, t1 = self.times[-2], self.times[-1]
-        rate = (self.los[-1] - self.los[-2]) / max(t1 - t0, 1e-9)
-        u = self.los[-1] + rate * (time_s - t1)
-        return u / np.linalg.norm(u)
-
-    def gate_rad(self, time_s: float) -> float:
-        """Gate half-angle (rad) around :meth:`predict_los` at ``time_s``."""
-        dt = abs(time_s - self.times[-1])
-        sigma = self.sigmas[-1]
-        if self._n < 2:
-            return GATE_SIGMAS * sigma + MAX_ANGULAR_RATE_RAD_S * dt
-        return GATE_SIGMAS * PREDICTION_SIGMA_GROWTH * sigma * max(1.0, dt) + MAX_ANGULAR_ACCEL_RAD_S2 * dt**2
-
-    def interpolate(self, time_s):
-        """Sensor position and unit LOS at ``time_s`` ``(T,)`` by linear interpolation (NaN outside the span)."""
-        t, p, u, _ = self.arrays()
-        ts = np.atleast_1d(np.asarray(time_s, dtype=float))
-        pos, los = _interpolate_rays(t, p, u, ts)
-        return pos, los
-
-
-@numba.njit(cache=True)
-def _interpolate_rays(t, p, u, ts):
-    """Linear interpolation of positions ``p`` and LOS ``u`` (renormalised) sampled at increasing ``t`` to
-    ``ts``; NaN outside ``[t[0], t[-1]]`` (same values as :func:`numpy.interp` per axis)."""
-    m = ts.size
-    pos = np.full((m, 3), np.nan)
-    los = np.full((m, 3), np.nan)
-    n = t.size
-    for j in range(m):
-        x = ts[j]
-        if n == 0 or not (t[0] <= x <= t[n - 1]):
-            continue
-        k = np.searchsorted(t, x, side="right") - 1
-        if k >= n - 1:
-            k = n - 1
-            f = 0.0
-        else:
-            f = (x - t[k]) / (t[k + 1] - t[k])
-        k1 = min(k + 1, n - 1)
-        norm = 0.0
-        for c in range(3):
-            pos[j, c] = p[k, c] + f * (p[k1, c] - p[k, c])
-            v = u[k, c] + f * (u[k1, c] - u[k, c])
-            los[j, c] = v
-            norm += v * v
-        norm = math.sqrt(norm)
-        for c in range(3):
-            los[j, c] /= norm
-    return pos, los
 
 
 def _predictions(strings: list[SensorString], t: float) -> tuple[np.ndarray, np.ndarray]:
@@ -241,131 +61,6 @@ def link_cost(strings: list[SensorString], t: float, los, sigma, predictor=None,
     u, gate = _predictions(strings, t)
     predicted = predictor(strings, t, sensor_pos) if predictor is not None else None
     return _costs(u, gate, los, sigma, predicted)
-
-
-class StringPool:
-    """The detection arrays of all a stringer's strings: each string owns a block of rows, and its views
-    (:attr:`SensorString.times`, …) are slices of that block. Per string id: ``a`` (first row), ``cap``
-    (rows), ``n`` (used) and ``last`` (last detection time, s), so that a sensor frame is linked and appended
-    with array operations and one compiled scatter instead of one Python call per detection. A full block
-    moves to a fresh one of twice the size; full arrays are reallocated holding only the blocks of the
-    strings ``live()`` returns (views handed out earlier keep the old buffers, whose rows never change)."""
-
-    min_rows = 1 << 16  # smallest reallocation (rows): ~4.7 MB, a few reallocations in a 100-launch salvo
-
-    def __init__(self, live: Callable[[], Iterable[SensorString]]) -> None:
-        self._live = live
-        self.used = 0
-        self.t, self.p, self.u, self.s = np.empty(0), np.empty((0, 3)), np.empty((0, 3)), np.empty(0)
-        self.i = np.empty(0, dtype=np.int64)
-        self.a, self.cap, self.n, self.stamp = (np.zeros(0, dtype=np.int64) for _ in range(4))
-        self.last = np.zeros(0)
-        self.known = np.zeros(0, dtype=np.bool_)  # in the stringer's `strings` (created, not yet pruned)
-
-    def new_strings(self, ids: list[int], sensor: str, partner: str) -> list[SensorString]:
-        """Empty strings ``ids`` of one sensor, each with a block of :data:`POOL_BLOCK` rows."""
-        if ids[-1] >= self.n.size:
-            size = max(2 * self.n.size, ids[-1] + 1, 256)
-            for name in ("a", "cap", "n", "last", "stamp", "known"):
-                old = getattr(self, name)
-                setattr(self, name, np.concatenate([old, np.zeros(size - old.size, dtype=old.dtype)]))
-        start = self._reserve(len(ids) * POOL_BLOCK)
-        out = []
-        for k, sid in enumerate(ids):
-            s = SensorString.__new__(SensorString)
-            s.string_id, s.sensor_id, s.partner_id, s.rejections, s._pool, s._n = sid, sensor, partner, 0, self, 0
-            s.first_time = s.last_time = math.nan
-            self._place(s, start + k * POOL_BLOCK, POOL_BLOCK)
-            out.append(s)
-        self.n[ids] = 0
-        self.last[ids] = math.nan
-        self.stamp[ids] = -1
-        self.known[ids] = True
-        return out
-
-    def move(self, s: SensorString, cap: int) -> None:
-        """Give ``s`` a fresh block of ``cap`` rows holding its detections."""
-        start = self._reserve(cap)
-        n = s._n
-        for dst, src in ((self.t, s._t), (self.p, s._p), (self.u, s._u), (self.s, s._s), (self.i, s._i)):
-            dst[start:start + n] = src[:n]
-        self._place(s, start, cap)
-
-    def scatter(self, sids, strings: list[SensorString], rows, chunk: _Chunk,
-                stamp: int) -> tuple[list[SensorString], np.ndarray]:
-        """Append detection ``rows[k]`` of ``chunk`` to string ``sids[k]`` (``strings[k]``; each at most once);
-        return the strings not yet appended to under ``stamp`` (one per update), in order, and their ids."""
-        while True:
-            full, fresh = _scatter(self.t, self.p, self.u, self.s, self.i, self.a, self.n, self.cap, self.last,
-                                   self.stamp, sids, rows, chunk.t, chunk.pos, chunk.los, chunk.sigma, chunk.index,
-                                   stamp)
-            if not full.size:
-                break
-            for k in full.tolist():
-                self.move(strings[k], 2 * int(self.cap[sids[k]]))
-        for s, k, t in zip(strings, self.n[sids].tolist(), chunk.t[rows].tolist(), strict=True):
-            s._n = k
-            s.last_time = t
-        return list(itertools.compress(strings, fresh.tolist())), sids[fresh]
-
-    def _place(self, s: SensorString, start: int, cap: int) -> None:
-        end = start + cap
-        s._a = start
-        s._views = None
-        s._t, s._p, s._u, s._s, s._i = self.t[start:end], self.p[start:end], self.u[start:end], self.s[start:end], \
-            self.i[start:end]
-        self.a[s.string_id] = start
-        self.cap[s.string_id] = cap
-
-    def _reserve(self, rows: int) -> int:
-        """First row of ``rows`` free rows at the end (reallocating, with only the live blocks, when full)."""
-        if self.used + rows > self.t.size:
-            live = {id(s): s for s in self._live() if s._pool is self}.values()
-            size = max(2 * (sum(s._t.size for s in live) + rows), self.min_rows)
-            old = (self.t, self.p, self.u, self.s, self.i)
-            self.t, self.p, self.u, self.s = np.empty(size), np.empty((size, 3)), np.empty((size, 3)), np.empty(size)
-            self.i = np.empty(size, dtype=np.int64)
-            self.used = 0
-            for s in live:
-                a, n, cap = s._a, s._n, s._t.size
-                for dst, src in zip((self.t, self.p, self.u, self.s, self.i), old, strict=True):
-                    dst[self.used:self.used + n] = src[a:a + n]
-                self._place(s, self.used, cap)
-                self.used += cap
-        start = self.used
-        self.used += rows
-        return start
-
-
-@numba.njit(cache=True)
-def _scatter(t, p, u, s, i, a, n, cap, last, stamp, sids, rows, ct, cp, cu, cs, ci, now):
-    """Body of :meth:`StringPool.scatter`: chunk rows ``rows`` of ``(ct, cp, cu, cs, ci)`` to the ends of the
-    blocks of strings ``sids`` (pool arrays ``t, p, u, s, i``; per id ``a, n, cap, last, stamp``). Returns
-    ``(full, fresh)``: the positions in ``sids`` of full blocks (then nothing is written), and which strings
-    had not been stamped ``now``."""
-    full = np.empty(sids.size, dtype=np.int64)
-    m = 0
-    for k in range(sids.size):
-        if n[sids[k]] == cap[sids[k]]:
-            full[m] = k
-            m += 1
-    fresh = np.zeros(sids.size, dtype=np.bool_)
-    if m:
-        return full[:m], fresh
-    for k in range(sids.size):
-        j, r = sids[k], rows[k]
-        d = a[j] + n[j]
-        t[d] = ct[r]
-        s[d] = cs[r]
-        i[d] = ci[r]
-        for c in range(3):
-            p[d, c] = cp[r, c]
-            u[d, c] = cu[r, c]
-        n[j] += 1
-        last[j] = ct[r]
-        fresh[k] = stamp[j] != now
-        stamp[j] = now
-    return full[:0], fresh
 
 
 class Stringer(ABC):
@@ -471,6 +166,12 @@ class GatedAssignmentStringer(Stringer):
         # the last update's appends, in order: string ids (R,) and rows (R,) of its arrays
         self.new_detections: tuple[np.ndarray, np.ndarray] = (_NO_IDS, _NO_IDS)
         self.changed_ids = _NO_IDS  # ids of the strings the last update returned, in that order
+
+    @property
+    def rejections(self) -> np.ndarray:
+        """String id -> :attr:`SensorString.rejections` (the pool's array: read and write it at once, before
+        strings are made)."""
+        return self._pool.rej
 
     def _held(self) -> Iterator[SensorString]:
         """Strings whose detections must be kept: the known ones and the open ones (a pruned string may stay
