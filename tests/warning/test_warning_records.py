@@ -142,3 +142,20 @@ def test_stored_form_takes_the_fast_path_and_normalises_as_the_converting_path()
                         ("notification", ""), ("mono", 0)]:
         with pytest.raises(DataError, match=name.split("_deg")[0] if name != "impact_lon_deg" else "impact"):
             Warning(**{**fields, name: value})
+
+
+def test_of_fields_is_the_constructor_without_its_init():
+    import dataclasses
+
+    ref = full_warning()
+    fields = {f.name: getattr(ref, f.name) for f in dataclasses.fields(ref)}
+    fast = Warning.of_fields(**fields)
+    assert fast == Warning(**fields) and fast.to_dict() == ref.to_dict() and vars(fast) == vars(ref)
+    converted = Warning.of_fields(**{**fields, "launch_lat_deg": np.float64(45.0), "azimuth_deg": 360.0})
+    assert type(converted.launch_lat_deg) is float and converted.azimuth_deg == 0.0
+    with pytest.raises(DataError, match="launch_lat"):
+        Warning.of_fields(**{**fields, "launch_lat_deg": 91.0})
+    partial = {k: v for k, v in fields.items() if k != "notification"}
+    assert Warning.of_fields(**partial) == Warning(**partial)  # missing fields: the constructor's defaults
+    with pytest.raises(TypeError):
+        Warning.of_fields(**{**fields, "bogus": 1})

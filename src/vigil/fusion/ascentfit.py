@@ -20,6 +20,8 @@ import numpy as np
 
 from vigil.frames import WGS84_A_M, WGS84_E2
 
+from .lapack import pivots
+from .lapack import solve as lapack_solve
 from .triangulate import _tangent_basis_rows
 
 LM_MAX_ITERATIONS = 60
@@ -44,6 +46,18 @@ def _site_frame(phi):
     for c in range(3):
         f[4, c] = sa * f[0, c] + ca * f[1, c]
     return sl, cl, sa, ca, f[0], f[1], f[2], nr, f[3], f[4]
+
+
+@numba.njit(cache=True, inline="always")
+def _pad_up_along(phi):
+    """``(pad ECEF, up, along-track unit)`` of :func:`_site_frame` as 9 scalars: its expressions, without its
+    array (the χ² pass needs only these, and runs ~20,000 times a salvo)."""
+    lat, lon, az = phi[0], phi[1], phi[3]
+    sl, cl, so, co = math.sin(lat), math.cos(lat), math.sin(lon), math.cos(lon)
+    sa, ca = math.sin(az), math.cos(az)
+    nr = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sl * sl)
+    return (nr * cl * co, nr * cl * so, nr * (1.0 - WGS84_E2) * sl, cl * co, cl * so, sl,
+            sa * -so + ca * (-sl * co), sa * co + ca * (-sl * so), sa * 0.0 + ca * cl)
 
 
 LANES = 4  # each JᵀWJ row is updated from the chunk of this many columns that holds its diagonal on
@@ -102,13 +116,12 @@ def _chi2_pass(phi, degree, k0, n, data, prior_t, prior_w, limit, ws):
     """:func:`chi2_below` of the ``n`` detections in ``data`` (:func:`blocked_data`), block by block; when it
     returns the total, ``ws`` holds every detection's residual terms (the normal equations of an accepted
     trial reuse them). ``limit`` NaN: no early stop."""
-    _, _, _, _, _, _, up, _, rg, along = _site_frame(phi)
+    r0, r1, r2, v0, v1, v2, a0, a1, a2 = _pad_up_along(phi)
     b = degree + 1
     chi2 = 0.0
     for blk in range(data.shape[0]):
         d, s = data[blk], ws[blk]
-        _residual_terms(phi, degree, k0, d, s, rg[0], rg[1], rg[2], up[0], up[1], up[2], along[0], along[1],
-                        along[2])
+        _residual_terms(phi, degree, k0, d, s, r0, r1, r2, v0, v1, v2, a0, a1, a2)
         for i in range(min(BLOCK, n - blk * BLOCK)):  # per detection, in order (the sum is sequential)
             chi2 += d[10, i] * s[b + _Z, i] * s[b + _Z, i]
             chi2 += d[10, i] * s[b + _Z + 1, i] * s[b + _Z + 1, i]
@@ -226,7 +239,27 @@ def _jacobian_terms(degree, k0, s, cl, f):
 
 @numba.njit(cache=True, error_model="numpy")
 def _normal_pass(phi, degree, k0, n, data, prior_t, prior_w, chi2, ws):
-    """``(JᵀWJ, JᵀWz, χ²)`` at ``phi`` once :func:`_chi2_pass` ran to the end on ``ws`` (``chi2``: its total).
+    """``(JᵀWJ, JᵀWz, χ²)`` at ``phi`` once :func:`_chi2_pass` ran to the end on ``ws`` (``chi2``: its total):
+    :func:`_normal_pass_into` new arrays."""
+    n_par = phi.size
+    jtj = np.empty((n_par, n_par))
+    jtz = np.empty(n_par)
+    _normal_pass_into(phi, degree, k0, n, data, prior_t, prior_w, ws, normal_scratch(n_par), jtj, jtz)
+    return jtj, jtz, chi2
+
+
+@numba.njit(cache=True)
+def normal_scratch(n_par):
+    """Scratch of :func:`_normal_pass_into`: ``(the upper JᵀWJ accumulator, 4 rows of a detection pair, the
+    frame vectors of _jacobian_terms)``, the first two's columns padded to a multiple of :data:`LANES`."""
+    width = (n_par + LANES - 1) // LANES * LANES
+    return np.empty((n_par, width)), np.empty((4, width)), np.empty((9, 3))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _normal_pass_into(phi, degree, k0, n, data, prior_t, prior_w, ws, scratch, jtj, jtz):
+    """``JᵀWJ`` into ``jtj`` and ``JᵀWz`` into ``jtz`` at ``phi`` once :func:`_chi2_pass` ran to the end on ``ws``
+    (``scratch``: :func:`normal_scratch`; the Levenberg–Marquardt loop reuses its buffers across iterations).
     Per element of ``JᵀWJ`` and ``JᵀWz``: detection by detection, axis 0 then axis 1, a product then an
     addition (the plain loop's order: bit-identical), laid out like
     :func:`vigil.fusion.polytrack.normal_equations`: rows updated from their first :data:`LANES`-chunk over
@@ -235,16 +268,15 @@ def _normal_pass(phi, degree, k0, n, data, prior_t, prior_w, chi2, ws):
     n_par = phi.size
     sl, cl, sa, ca, east, north, up, nr, _, along = _site_frame(phi)
     mr = WGS84_A_M * (1.0 - WGS84_E2) / (1.0 - WGS84_E2 * sl * sl) ** 1.5
-    f = np.empty((9, 3))  # see _jacobian_terms
+    acc, rows, f = scratch  # f: see _jacobian_terms; rows (axis 0, axis 1) of a detection, then of the next one
     for c in range(3):
         f[0, c], f[1, c], f[2, c] = mr * north[c], nr * cl * east[c], -ca * up[c]
         f[3, c] = sa * (sl * north[c] - cl * up[c]) - ca * sl * east[c]
         f[4, c] = ca * east[c] - sa * north[c]
         f[5, c], f[6, c], f[7, c], f[8, c] = north[c], east[c], up[c], along[c]
-    width = (n_par + LANES - 1) // LANES * LANES
-    acc = np.zeros((n_par, width))
-    jtz = np.zeros(n_par)
-    rows = np.zeros((4, width))  # rows (axis 0, axis 1) of a detection, then of the next one
+    acc[:] = 0.0  # (np.zeros: the padding columns must stay 0)
+    rows[:] = 0.0
+    jtz[:] = 0.0
     b = degree + 1
     j0 = b + _J
     for blk in range(data.shape[0]):
@@ -259,7 +291,6 @@ def _normal_pass(phi, degree, k0, n, data, prior_t, prior_w, chi2, ws):
                 rows[2, c], rows[3, c] = s[j0 + 2 * c, i1], s[j0 + 2 * c + 1, i1]
             _accumulate(acc, jtz, rows, d[10, i0], d[10, i1], s[b + _Z, i0], s[b + _Z + 1, i0], s[b + _Z, i1],
                         s[b + _Z + 1, i1], i1 > i0)
-    jtj = np.empty((n_par, n_par))
     for c in range(n_par):
         for c2 in range(c, n_par):
             jtj[c, c2] = acc[c, c2]
@@ -267,7 +298,6 @@ def _normal_pass(phi, degree, k0, n, data, prior_t, prior_w, chi2, ws):
     if prior_w > 0.0:
         jtz[2] += prior_w * (phi[2] - prior_t)
         jtj[2, 2] += prior_w
-    return jtj, jtz, chi2
 
 
 @numba.njit(cache=True, inline="always")
@@ -301,20 +331,34 @@ def levenberg_marquardt(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, m
 @numba.njit(cache=True)
 def _lm(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations):
     """:func:`levenberg_marquardt`, also returning ``JᵀWz`` at the solution: ``(φ, JᵀWJ, JᵀWz, χ², iterations)``."""
+    data = blocked_data(t, pos, e1, e2, w)
+    ws = workspace(degree, phi0.size, data)
+    return _lm_blocked(phi0, degree, k0, t.size, data, ws, prior_t, prior_w, max_iterations)
+
+
+@numba.njit(cache=True)
+def _lm_blocked(phi0, degree, k0, n_det, data, ws, prior_t, prior_w, max_iterations):
+    """:func:`_lm` on the blocked data (:func:`blocked_data`) and scratch of its ``n_det`` detections."""
     phi = phi0.copy()
     n = phi.size
-    data = blocked_data(t, pos, e1, e2, w)
-    ws = workspace(degree, n, data)
-    chi2 = _chi2_pass(phi, degree, k0, t.size, data, prior_t, prior_w, np.nan, ws)
-    jtj, jtz, chi2 = _normal_pass(phi, degree, k0, t.size, data, prior_t, prior_w, chi2, ws)
+    chi2 = _chi2_pass(phi, degree, k0, n_det, data, prior_t, prior_w, np.nan, ws)
+    scratch = normal_scratch(n)
+    jtj, jtz, jtj2, jtz2 = np.empty((n, n)), np.empty(n), np.empty((n, n)), np.empty(n)  # current, trial
+    _normal_pass_into(phi, degree, k0, n_det, data, prior_t, prior_w, ws, scratch, jtj, jtz)
     lam = LM_LAMBDA0
     iterations = 0
     # the scaled system in place: d = sqrt(max(diag JᵀWJ, 1e-300)), a = JᵀWJ / (d dᵀ) + λI, b = JᵀWz / d, step =
     # -solve(a, b) / d (element by element, the operations of the array expressions: same values, ~10 fewer
-    # allocations per iteration; the fits of the 100-launch salvo ~10 % faster)
+    # allocations per iteration; the fits of the 100-launch salvo ~10 % faster); the solve is LAPACK's dgesv
+    # called as np.linalg.solve calls it (lapack.solve: same bits) into these buffers, and the trial point
+    # alternates between two buffers (an accepted trial becomes φ, the old φ the next trial's buffer)
     d = np.empty(n)
     a = np.empty((n, n))
     b = np.empty(n)
+    lu = np.empty((n, n))
+    x = np.empty(n)
+    ipiv = pivots(n)
+    trial = np.empty(n)
     for _ in range(max_iterations):
         iterations += 1
         for k in range(n):
@@ -325,16 +369,15 @@ def _lm(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations):
                 a[i, j] = jtj[i, j] / (d[i] * d[j])
             a[i, i] += lam
             b[i] = jtz[i] / d[i]
-        x = np.linalg.solve(a, b)
-        trial = np.empty(n)
+        lapack_solve(a, b, lu, x, ipiv)
         for k in range(n):
             trial[k] = phi[k] + -x[k] / d[k]
-        chi22 = _chi2_pass(trial, degree, k0, t.size, data, prior_t, prior_w, chi2, ws)
+        chi22 = _chi2_pass(trial, degree, k0, n_det, data, prior_t, prior_w, chi2, ws)
         if np.isfinite(chi22) and chi22 < chi2:  # (it ran to the end: ws holds every detection's terms)
-            jtj2, jtz2, chi22 = _normal_pass(trial, degree, k0, t.size, data, prior_t, prior_w, chi22, ws)
-        if np.isfinite(chi22) and chi22 < chi2:
+            _normal_pass_into(trial, degree, k0, n_det, data, prior_t, prior_w, ws, scratch, jtj2, jtz2)
             done = chi2 - chi22 < LM_CHI2_TOL
-            phi, jtj, jtz, chi2 = trial, jtj2, jtz2, chi22
+            phi, trial, jtj, jtj2, jtz, jtz2 = trial, phi, jtj2, jtj, jtz2, jtz
+            chi2 = chi22
             lam = max(lam / 10.0, 1e-12)
             if done:
                 break
@@ -350,24 +393,47 @@ def _polish(phi, info, jtz, chi2, degree, k0, t, pos, e1, e2, w, prior_t, prior_
     """Undamped Gauss–Newton steps while χ² decreases (see :func:`vigil.fusion.launch.polish`)."""
     data = blocked_data(t, pos, e1, e2, w)
     ws = workspace(degree, phi.size, data)
+    return _polish_blocked(phi, info, jtz, chi2, degree, k0, t.size, data, ws, prior_t, prior_w, steps, tol)
+
+
+@numba.njit(cache=True)
+def _polish_blocked(phi, info, jtz, chi2, degree, k0, n_det, data, ws, prior_t, prior_w, steps, tol):
+    """:func:`_polish` on blocked data and scratch (:func:`_lm_blocked`'s). The step ``-solve(info / (d dᵀ),
+    jtz / d) / d`` element by element into buffers (the array expressions' operations: same values; the solve
+    :func:`~vigil.fusion.lapack.solve`, the dgesv of np.linalg.solve with its checks and errors)."""
+    n = phi.size
+    d = np.empty(n)
+    a = np.empty((n, n))
+    b = np.empty(n)
+    lu = np.empty((n, n))
+    x = np.empty(n)
+    ipiv = pivots(n)
     for _ in range(steps):
         if not np.all(np.isfinite(info)):
             break
-        d = np.sqrt(np.abs(np.diag(info)))
+        for k in range(n):
+            d[k] = math.sqrt(abs(info[k, k]))
         if not np.all(d > 0.0):
             break
+        for i in range(n):
+            for j in range(n):
+                a[i, j] = info[i, j] / (d[i] * d[j])
+            b[i] = jtz[i] / d[i]
         try:
-            step = -np.linalg.solve(info / np.outer(d, d), jtz / d) / d
+            lapack_solve(a, b, lu, x, ipiv)
         except Exception:  # noqa: BLE001 - numba raises a plain exception on a singular matrix
             break
-        chi22 = _chi2_pass(phi + step, degree, k0, t.size, data, prior_t, prior_w, chi2, ws)
+        trial = np.empty(n)
+        for k in range(n):
+            trial[k] = phi[k] + -x[k] / d[k]
+        chi22 = _chi2_pass(trial, degree, k0, n_det, data, prior_t, prior_w, chi2, ws)
         if not chi22 < chi2:
             break  # (NaN compares false: rejected too)
-        info2, jtz2, chi22 = _normal_pass(phi + step, degree, k0, t.size, data, prior_t, prior_w, chi22, ws)
+        info2, jtz2, chi22 = _normal_pass(trial, degree, k0, n_det, data, prior_t, prior_w, chi22, ws)
         if not (np.isfinite(chi22) and chi22 < chi2):
             break
         done = chi2 - chi22 < tol
-        phi, info, jtz, chi2 = phi + step, info2, jtz2, chi22
+        phi, info, jtz, chi2 = trial, info2, jtz2, chi22
         if done:
             break
     return phi, info, chi2
@@ -406,9 +472,11 @@ def fit(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations, p
 
     Returns ``(φ, covariance (P, P), χ²)``; ``φ[3]`` in [0, 2π) and the along-track terms signed so that the
     object moves along ``+az`` at ``t_last`` (``(az, s)`` and ``(az + π, -s)`` are the same track)."""
-    phi, info, jtz, chi2, _ = _lm(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations)
-    phi, info, chi2 = _polish(phi, info, jtz, chi2, degree, k0, t, pos, e1, e2, w, prior_t, prior_w,
-                              polish_steps, polish_tol)
+    data = blocked_data(t, pos, e1, e2, w)  # one blocked copy and scratch for both stages
+    ws = workspace(degree, phi0.size, data)
+    phi, info, jtz, chi2, _ = _lm_blocked(phi0, degree, k0, t.size, data, ws, prior_t, prior_w, max_iterations)
+    phi, info, chi2 = _polish_blocked(phi, info, jtz, chi2, degree, k0, t.size, data, ws, prior_t, prior_w,
+                                      polish_steps, polish_tol)
     phi = phi.copy()
     _, s_last = profile_at(phi, degree, k0, max(t_last - phi[2], 0.0))
     if s_last < 0.0:

@@ -191,9 +191,10 @@ class FusionEngine(EventAssembly):
         self._merge_duplicates()
         for event in self.events:
             if event.burnout is None and (final or now - event.last_detection_s > self.config.burnout_gap_s):
+                shared = None
                 if not event.mono and not event.launch_final:
-                    self._launch(event)
-                estimate_burnout(event, self.classifier, self.impact_predictor, self.config.containment)
+                    shared = self._launch(event, final=True)
+                estimate_burnout(event, self.classifier, self.impact_predictor, self.config.containment, shared)
                 event.dirty = True
             elif event.burnout is None and not event.mono and not event.launch_final and self._refit_due(event):
                 self._launch(event)
@@ -225,13 +226,18 @@ class FusionEngine(EventAssembly):
             span = max([s.last_time for s in strings]) - min([s.first_time for s in strings])
         return cached[1] <= span
 
-    def _launch(self, event: FusedEvent) -> None:
+    def _launch(self, event: FusedEvent, final: bool = False):
+        """Refit the event's launch; returns :func:`detections_and_seeds` of its strings where it triangulated
+        them (None otherwise). ``final``: the refit before the burnout estimate, which takes them from here."""
         previous = event.launch
-        # a warm start needs the seeds' times only (their points only if its fit fails: then triangulated)
+        # a warm start needs the seeds' times only (their points only if its fit fails: then triangulated), unless
+        # the burnout estimate that follows needs them (the same values: one concatenation instead of two)
         warm = (previous is not None and previous.phi is not None
                 and isinstance(self.launch_estimator, AscentBackFitEstimator))
-        (t, p, u, sigma), (times, points) = detections_and_seeds(event.strings, triangulate=not warm)
-        if warm:
+        triangulate = final or not warm
+        shared = detections_and_seeds(event.strings, triangulate=triangulate)
+        (t, p, u, sigma), (times, points) = shared
+        if not triangulate:
             strings = list(event.strings)
             points = lambda: triangulation_seeds(strings)[1]  # noqa: E731
         est = None
@@ -249,6 +255,7 @@ class FusionEngine(EventAssembly):
             event.dirty = True
         event.fitted_span_s = float(t[-1] - t[0])
         event.launch_final = event.fitted_span_s > self.config.launch_window_s + self.config.update_interval_s
+        return shared if triangulate else None
 
     def _seed_start(self, t, seed_times, seed_points) -> _Start | None:
         """First start of an event's first back-fit: :func:`~vigil.fusion.seedscan.seed_start` (the batched

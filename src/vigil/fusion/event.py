@@ -99,13 +99,17 @@ def init_filter(event: FusedEvent, seed_times, seed_points, jerk_psd: float,
 
 
 def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: ImpactPredictor,
-                     containment: float) -> None:
-    """Burnout at the last detection (end of the plume): state, class and, if ballistic, impact."""
+                     containment: float, detections_seeds=None) -> None:
+    """Burnout at the last detection (end of the plume): state, class and, if ballistic, impact.
+    ``detections_seeds``: :func:`~vigil.fusion.associate.detections_and_seeds` of the event's strings (with
+    points) where the caller has them already."""
     if event.filter is None:
         event.burnout = BurnoutState(event.last_detection_s, np.full(3, np.nan), np.full(3, np.nan), np.eye(6))
         return
     f = event.filter
-    detections, seeds = detections_and_seeds(event.strings)  # one concatenation for both
+    if detections_seeds is None:
+        detections_seeds = detections_and_seeds(event.strings)  # one concatenation for both
+    detections, seeds = detections_seeds
     smoothed = smooth_burnout(*detections, f.x, seeds=seeds)
     if smoothed is None:
         event.burnout = BurnoutState(f.t, f.x[:3].copy(), f.x[3:6].copy(), f.P[:6, :6].copy())
@@ -124,7 +128,8 @@ def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) 
     """The current estimate of ``event`` as a Warning (version ``event.version``, issued at epoch + now).
 
     Every number is handed over as a Python ``float`` (what the record stores), so the record's validation
-    takes its no-conversion path (:func:`vigil.warning.records._check_stored`; same checks)."""
+    takes its no-conversion path (:func:`vigil.warning.records._check_stored`; same checks); every field is
+    given, in order, for :meth:`Warning.of_fields` (the same record without the dataclass ``__init__``)."""
     launch = event.launch
     sensors = tuple(sorted({s.sensor_id for s in event.strings}))
     partners = tuple(sorted({s.partner_id for s in event.strings}))
@@ -138,7 +143,7 @@ def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) 
             burnout_alt = float(ecef_to_geodetic(b.r)[2])
             burnout_speed = float(np.linalg.norm(b.v))
     impact = event.impact
-    return Warning(
+    return Warning.of_fields(
         event_id=event.event_id,
         version=event.version,
         issued_at=_issued_at(epoch, float(now_s)),
@@ -158,6 +163,7 @@ def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) 
         impact_lon_deg=None if impact is None else math.degrees(impact.lon_rad),
         impact_ellipse=None if impact is None else impact.ellipse,
         containment=float(containment),
+        notification=None,
         sources=event.sources,
         confidence=CONFIDENCE_MONO if event.mono else (CONFIDENCE_MULTI if len(sensors) > 2 else CONFIDENCE_STEREO),
         mono=event.mono,
