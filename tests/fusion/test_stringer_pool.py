@@ -12,7 +12,7 @@ from vigil.fusion.filterrows import filter_rows, rejection_counts
 from vigil.fusion.gating import close_pairs, track_cost
 from vigil.fusion.linkcost import FORBIDDEN, GATE_SIGMAS, PREDICTED_NIS_GATE, _cost_kernel, assign
 from vigil.fusion.owners import Owners, live_rows, lookup
-from vigil.fusion.strings import GatedAssignmentStringer, SensorString
+from vigil.fusion.strings import GatedAssignmentStringer, SensorString, _frames, sensor_codes
 
 
 def _salvo_stringer(min_rows):
@@ -254,3 +254,27 @@ def test_engine_rejection_counts_in_the_pool_array_equal_the_per_string_ones():
         assert outcomes[-1][0] == [before[0] - CUT_REJECTIONS, before[1], before[2]]
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][1] == [0, 0, 2] and outcomes[0][2] == [True, False]
+
+
+def test_compiled_frames_equal_the_sort_by_key_then_sensor_name():
+    """_frames (compiled, on integer sensor codes given or computed) against a stable sort of the rows by key
+    then sensor name, for in-order, shuffled and coarse-keyed chunks."""
+    rng = np.random.default_rng(5)
+    names = np.array(["south-2", "north-1", "heo-b", "heo-a"], dtype=object)
+    for case in range(60):
+        n = int(rng.integers(1, 40))
+        key = np.sort(rng.integers(0, 6, n).astype(float))
+        sensor = names[rng.integers(0, 4, n)]
+        if case % 3 == 1:
+            sensor = names[(key.astype(int) % 4)]  # one sensor per key: the in-order chunk
+        if case % 3 == 2:
+            p = rng.permutation(n)
+            key, sensor = key[p], sensor[p]
+        sensor = np.array([str(v) for v in sensor], dtype=object)  # distinct str objects, as a batch has
+        ref = sorted(range(n), key=lambda k: (key[k], sensor[k]))
+        starts = [0] + [k for k in range(1, n) if (key[ref[k]], sensor[ref[k]]) != (key[ref[k - 1]], sensor[ref[k - 1]])]
+        for code in (None, sensor_codes(sensor)):
+            order, got_starts, got_sensors = _frames(sensor, key, code)
+            assert order.tolist() == ref
+            assert got_starts == starts + [n]
+            assert got_sensors == [sensor[ref[k]] for k in starts]

@@ -31,7 +31,7 @@ from .lighttime import correct_light_time
 from .mono import point_launch
 from .owners import live_rows, lookup
 from .seedscan import seed_start
-from .strings import GatedAssignmentStringer, SensorString, Stringer
+from .strings import GatedAssignmentStringer, SensorString, Stringer, sensor_codes
 
 # Launch refits when the event's data span passes these (s), then once at launch window + update interval (the
 # final fit). Fewer than the 3/6/10/15/20/30/40 s of round 2 (the fits were ~40 % of the 100-launch salvo's
@@ -83,23 +83,26 @@ class FusionEngine(EventAssembly):
             if not len(batch):
                 continue
             emitted = correct_light_time(batch) if self.config.light_time else batch
+            code, names = sensor_codes(batch.sensor_id)  # (once per batch: chunks' frames found on integers)
             edges = np.floor(batch.time_s / self.config.chunk_s)
             bounds = np.flatnonzero(np.diff(edges)) + 1
             for lo, hi in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(edges)].tolist(), strict=True):
                 rows = slice(lo, hi)  # views, not copies: the chunk's arrays are only read
                 now = (edges[lo] + 1) * self.config.chunk_s
-                yield now, self.step(emitted.take(rows), now, frame_key=batch.time_s[rows])
+                yield now, self.step(emitted.take(rows), now, frame_key=batch.time_s[rows],
+                                     sensor_code=(code[rows], names))
         yield now, self.finish(now)
 
-    def step(self, chunk: ObservationBatch, now: float, frame_key=None) -> list:
+    def step(self, chunk: ObservationBatch, now: float, frame_key=None, sensor_code=None) -> list:
         """Process one chunk of (light-time corrected) detections at reception time ``now`` (s); return the
-        warnings it issues. ``frame_key``: per-row sensor-frame key (reception time; default ``time_s``)."""
+        warnings it issues. ``frame_key``: per-row sensor-frame key (reception time; default ``time_s``);
+        ``sensor_code``: the rows' :func:`~vigil.fusion.strings.sensor_codes` (default: computed per chunk)."""
         predictor = filter_los_predictor(self._live(), self._owner, self.config.jerk_psd_m2_s5,
                                          getattr(self, "_filter_states", None))
         self._filter_states = predictor.states if predictor is not None else None  # (kept if _filter keeps them)
         changed = self.stringer.update(chunk.obs_id, chunk.sensor_id, chunk.partner_id, chunk.time_s,
                                        chunk.sensor_pos_ecef_m, chunk.los_ecef, chunk.los_sigma_rad,
-                                       frame_key=frame_key, predictor=predictor)
+                                       frame_key=frame_key, predictor=predictor, sensor_code=sensor_code)
         self._filter(chunk, changed, predictor)
         self.stringer.prune(now)
         free = self._free_strings()

@@ -191,13 +191,10 @@ def solve_components(edge_i, edge_j, edge_c, rows, cols, label, n_multi) -> tupl
     if not n_multi:
         return rows, cols
     rows, cols = [rows], [cols]
-    of_edge = label[edge_i]
+    of_edge = np.ascontiguousarray(label[edge_i])
+    edge_i, edge_j, edge_c = (np.ascontiguousarray(a) for a in (edge_i, edge_j, edge_c))
     for m in range(n_multi):
-        mine = of_edge == m
-        ei, ej = edge_i[mine], edge_j[mine]
-        r, c = np.unique(ei), np.unique(ej)
-        sub = np.full((r.size, c.size), FORBIDDEN)
-        sub[np.searchsorted(r, ei), np.searchsorted(c, ej)] = edge_c[mine]
+        r, c, sub = _component_cost(edge_i, edge_j, edge_c, of_edge, m)
         ri, ci = linear_sum_assignment(sub)
         good = sub[ri, ci] < FORBIDDEN
         rows.append(r[ri[good]])
@@ -205,6 +202,19 @@ def solve_components(edge_i, edge_j, edge_c, rows, cols, label, n_multi) -> tupl
     rows, cols = np.concatenate(rows), np.concatenate(cols)
     order = np.argsort(rows)
     return rows[order], cols[order]
+
+
+@numba.njit(cache=True)
+def _component_cost(edge_i, edge_j, edge_c, of_edge, m):
+    """Component ``m``'s rows and columns (ascending) and its dense cost (:data:`FORBIDDEN` off its in-gate
+    entries), the solver's input, in one call (was ~10 array operations per component)."""
+    sel = np.flatnonzero(of_edge == m)
+    ei, ej = edge_i[sel], edge_j[sel]
+    r, c = np.unique(ei), np.unique(ej)
+    sub = np.full((r.size, c.size), FORBIDDEN)
+    for k in range(sel.size):
+        sub[np.searchsorted(r, ei[k]), np.searchsorted(c, ej[k])] = edge_c[sel[k]]
+    return r, c, sub
 
 
 @numba.njit(cache=True)

@@ -17,6 +17,7 @@ import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
+import numba
 import numpy as np
 
 from .linkcost import (  # noqa: F401 (FORBIDDEN, PREDICTED_NIS_GATE: re-exported, as before the split)
@@ -68,11 +69,12 @@ class Stringer(ABC):
 
     @abstractmethod
     def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None,
-               predictor=None) -> list[SensorString]:
+               predictor=None, sensor_code=None) -> list[SensorString]:
         """Add detections (parallel arrays of one chunk); return the strings that changed.
 
         ``frame_key`` (optional, parallel) groups detections into one sensor frame (default: ``time_s``; the
-        engine passes the reception time, since light-time-corrected times differ within a frame)."""
+        engine passes the reception time, since light-time-corrected times differ within a frame).
+        ``sensor_code`` (optional): :func:`sensor_codes` of ``sensor_id`` (the engine's, computed per batch)."""
 
 
 class _Chunk:
@@ -125,24 +127,131 @@ def _segment_predicted(predictor, sids, counts, ts, sensor_pos):
     return mask, up, cov
 
 
-def _frames(sensor_id: np.ndarray, frame_key: np.ndarray) -> tuple[np.ndarray, list[int], list[str]]:
-    """A chunk's sensor frames, by key then sensor name: ``(order, starts, sensors)`` — frame ``f`` is rows
-    ``order[starts[f]:starts[f + 1]]`` of sensor ``sensors[f]``. The common chunk (keys ascending, each run of
-    one key from one sensor) is recognised in a few array operations; else the rows are sorted by key and
-    sensor code (a dict of the few names: faster than np.unique or searchsorted on strings)."""
-    n = frame_key.size
-    if n > 1 and bool(np.all(frame_key[1:] >= frame_key[:-1])):
-        runs = [0, *(np.flatnonzero(frame_key[1:] != frame_key[:-1]) + 1).tolist(), n]
-        if set((np.flatnonzero(sensor_id[1:] != sensor_id[:-1]) + 1).tolist()) <= set(runs):  # sensor: per run
-            return np.arange(n), runs, [str(v) for v in sensor_id[runs[:-1]].tolist()]
-    values = sensor_id.tolist() if sensor_id.dtype.kind == "U" else [str(v) for v in sensor_id.tolist()]
+def sensor_codes(sensor_id) -> tuple[np.ndarray, list[str]]:
+    """``(code (N,), names)``: each row's sensor as an index into the sorted names (a dict of the few names:
+    ~10× faster than :func:`numpy.unique` on an object array of distinct str). The engine computes it once per
+    batch so that a chunk's frames are found on integers (comparing str objects was most of :func:`_frames`)."""
+    values = sensor_id.tolist() if isinstance(sensor_id, np.ndarray) else list(sensor_id)
+    values = values if not values or isinstance(values[0], str) else [str(v) for v in values]
     names = sorted(set(values))
     number = {name: k for k, name in enumerate(names)}
-    code = np.array([number[v] for v in values], dtype=np.int64)
-    order = np.lexsort((code, frame_key))  # (stable: rows of a frame keep their order)
-    kc, kf = code[order], frame_key[order]
-    starts = [0, *(np.flatnonzero((kc[1:] != kc[:-1]) | (kf[1:] != kf[:-1])) + 1).tolist(), n]
-    return order, starts, [names[kc[a]] for a in starts[:-1]]
+    return np.fromiter(map(number.__getitem__, values), dtype=np.int64, count=len(values)), names
+
+
+def _stops(sizes) -> np.ndarray:
+    """``[0, cumulative sums of sizes]`` (int64; a few sizes: faster in Python than :func:`numpy.cumsum`)."""
+    return np.array([0, *itertools.accumulate(sizes)], dtype=np.int64)
+
+
+def _frames(sensor_id: np.ndarray, frame_key: np.ndarray, sensor_code=None) -> tuple[np.ndarray, list[int], list[str]]:
+    """A chunk's sensor frames, by key then sensor name: ``(order, starts, sensors)`` — frame ``f`` is rows
+    ``order[starts[f]:starts[f + 1]]`` of sensor ``sensors[f]``. ``sensor_code``: the rows' :func:`sensor_codes`
+    (computed here if None). One compiled call (:func:`_frame_starts`) on the integer codes."""
+    code, names = sensor_codes(sensor_id) if sensor_code is None else sensor_code
+    order, starts, first = _frame_starts(np.ascontiguousarray(code, dtype=np.int64),
+                                         np.ascontiguousarray(frame_key, dtype=float))
+    return order, starts.tolist(), [names[k] for k in first.tolist()]
+
+
+@numba.njit(cache=True)
+def _frame_starts(code, key):
+    """Body of :func:`_frames`: rows ``order`` by key then code (stably: as :func:`numpy.lexsort`; the common
+    chunk, already in that order, is not sorted), the frames' starts (and the end) and each frame's code."""
+    n = key.size
+    ordered = True
+    for k in range(n):  # (a NaN key: sorted, last, as lexsort puts it)
+        if key[k] != key[k] or (k and (key[k] < key[k - 1] or (key[k] == key[k - 1] and code[k] < code[k - 1]))):
+            ordered = False
+            break
+    if ordered:
+        order = np.arange(n)
+    else:
+        order = np.argsort(code, kind="mergesort")
+        order = order[np.argsort(key[order], kind="mergesort")]
+    starts = np.empty(n + 1, dtype=np.int64)
+    first = np.empty(n, dtype=np.int64)
+    m = 0
+    for k in range(n):
+        r = order[k]
+        if k == 0 or code[r] != code[order[k - 1]] or key[r] != key[order[k - 1]]:
+            starts[m] = k
+            first[m] = code[r]
+            m += 1
+    starts[m] = n
+    return order, starts[:m + 1], first[:m]
+
+
+@numba.njit(cache=True)
+def _open_heads(last, ids, id_stops, ts, max_gap):
+    """Body of :meth:`GatedAssignmentStringer._open_columns`: frame ``f`` (time ``ts[f]``) has open strings
+    ``ids[id_stops[f]:id_stops[f + 1]]`` (last detection times ``last[id]``). Returns which are alive (``ts[f] −
+    last ≤ max_gap``), each frame's count of the others, and the alive strings each frame may extend (last
+    detection earlier): their ids ``sids``, positions ``cols`` among the frame's alive ones, and ``sid_stops``."""
+    n_f = ts.size
+    alive = np.empty(ids.size, dtype=np.bool_)
+    n_dead = np.zeros(n_f, dtype=np.int64)
+    sids = np.empty(ids.size, dtype=np.int64)
+    cols = np.empty(ids.size, dtype=np.int64)
+    sid_stops = np.zeros(n_f + 1, dtype=np.int64)
+    m = 0
+    for f in range(n_f):
+        t = ts[f]
+        k = 0  # position among the frame's alive strings
+        for e in range(id_stops[f], id_stops[f + 1]):
+            age = last[ids[e]]
+            alive[e] = t - age <= max_gap
+            if not alive[e]:
+                n_dead[f] += 1
+                continue
+            if age < t:
+                sids[m], cols[m] = ids[e], k
+                m += 1
+            k += 1
+        sid_stops[f + 1] = m
+    return alive, n_dead, sids[:m], cols[:m], sid_stops
+
+
+@numba.njit(cache=True)
+def _forget(known, n, last, now, max_gap, min_n):
+    """Body of :meth:`GatedAssignmentStringer.prune` (one pass instead of five array operations per step): the
+    known strings with fewer than ``min_n`` detections, the last over ``max_gap`` before ``now``; unmarks
+    them in ``known`` and returns their ids, ascending."""
+    out = np.empty(known.size, dtype=np.int64)
+    m = 0
+    for k in range(known.size):
+        if known[k] and n[k] < min_n and now - last[k] > max_gap:
+            known[k] = False
+            out[m] = k
+            m += 1
+    return out[:m]
+
+
+@numba.njit(cache=True)
+def _placements(ri, ci, pair_stops, rows, row_stops, sids, cols, sid_stops):
+    """A segment's detections in the order they are appended: frame by frame, the linked ones (pairs ``ri, ci``
+    ``pair_stops[f]:pair_stops[f + 1]``: positions in the frame's rows and strings), then the rest (new
+    strings) in row order. Returns ``(rows, ids, pos, n_linked)``: chunk rows, string ids (0 for a new
+    string), positions in the frame's open strings (−1: new), and each frame's count of linked ones (frame
+    ``f``'s placements are ``row_stops[f]:row_stops[f + 1]``, as its rows)."""
+    n_f = row_stops.size - 1
+    app_rows = np.empty(rows.size, dtype=np.int64)
+    app_ids = np.zeros(rows.size, dtype=np.int64)
+    app_pos = np.full(rows.size, -1, dtype=np.int64)
+    n_linked = np.zeros(n_f, dtype=np.int64)
+    linked = np.zeros(rows.size, dtype=np.bool_)
+    for f in range(n_f):
+        m = row_stops[f]
+        for p in range(pair_stops[f], pair_stops[f + 1]):
+            r, c = row_stops[f] + ri[p], sid_stops[f] + ci[p]
+            app_rows[m], app_ids[m], app_pos[m] = rows[r], sids[c], cols[c]
+            linked[r] = True
+            m += 1
+        n_linked[f] = m - row_stops[f]
+        for r in range(row_stops[f], row_stops[f + 1]):
+            if not linked[r]:
+                app_rows[m] = rows[r]
+                m += 1
+    return app_rows, app_ids, app_pos, n_linked
 
 
 class GatedAssignmentStringer(Stringer):
@@ -189,7 +298,7 @@ class GatedAssignmentStringer(Stringer):
         return out
 
     def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None,
-               predictor=None) -> list[SensorString]:
+               predictor=None, sensor_code=None) -> list[SensorString]:
         """See :meth:`Stringer.update`. ``predictor(ids, t, sensor_pos)``, optional, is called with the ids
         (int array) of the strings open in a frame and returns ``(mask (S,), u (S, 3), cov (S, 3, 3))`` — for
         the strings where ``mask`` is set, the LOS predicted by something better than the string's own
@@ -201,36 +310,43 @@ class GatedAssignmentStringer(Stringer):
         frame_key = np.asarray(time_s if frame_key is None else frame_key)
         if not frame_key.size:
             return []
-        order, starts, sensors = _frames(np.asarray(sensor_id), frame_key)
+        order, starts, sensors = _frames(np.asarray(sensor_id), frame_key, sensor_code)
         chunk = _Chunk(index, time_s, pos, los, sigma)
         self._stamp += 1
         log = ([], [], [], [])  # string ids and rows of every append; strings in the order first appended to, ids
-        segment = []  # consecutive frames of distinct sensors: independent, linked together
-        for a, b, sensor in zip(starts[:-1], starts[1:], sensors, strict=True):
-            if any(f[0] == sensor for f in segment):
+        segment, seen = [], set()  # consecutive frames of distinct sensors: independent, linked together
+        partners = np.asarray(partner_id)[order[starts[:-1]]].tolist()
+        for a, b, sensor, partner in zip(starts[:-1], starts[1:], sensors, partners, strict=True):
+            if sensor in seen:
                 self._link_segment(segment, chunk, predictor, log)
-                segment = []
-            segment.append((sensor, str(partner_id[order[a]]), order[a:b]))
+                segment, seen = [], set()
+            seen.add(sensor)
+            segment.append((sensor, str(partner), order[a:b]))
         self._link_segment(segment, chunk, predictor, log)
         self.new_detections = (np.concatenate(log[0]), np.concatenate(log[1]))
         self.changed_ids = np.concatenate(log[3])
         return log[2]
 
     def _open_columns(self, frames, chunk):
-        """Per frame of ``frames`` (``(sensor, partner, rows)``): its time, the sensor's open strings still
-        alive ``(ids, group)`` and the positions among them of the strings it may extend (last detection
-        earlier)."""
-        pool = self._pool
-        out = []
-        for sensor, _, rows in frames:
-            t = float(chunk.t[rows[0]])
-            ids, group = self._open.get(sensor, (_NO_IDS, []))
-            last = pool.last[ids]
-            alive = t - last <= self.max_gap_s
-            if not alive.all():
-                ids, group, last = ids[alive], list(itertools.compress(group, alive.tolist())), last[alive]
-            out.append((t, ids, group, np.flatnonzero(last < t)))
-        return out
+        """The segment's arrays: ``rows`` of its frames (``(sensor, partner, rows)``) concatenated, ``row_stops``,
+        frame times ``ts``; per frame the sensor's open strings still alive ``(ids, group)``; and the strings each
+        frame may extend (last detection earlier) — ``sids`` concatenated, ``sid_stops``, and their positions
+        ``cols`` in the frame's ``ids``. Ages and columns in one compiled call (:func:`_open_heads`)."""
+        rows = np.concatenate([f[2] for f in frames])
+        row_stops = _stops(f[2].size for f in frames)
+        ts = chunk.t[rows[row_stops[:-1]]]
+        opened = [self._open.get(sensor, (_NO_IDS, [])) for sensor, _, _ in frames]
+        id_stops = _stops(o[0].size for o in opened)
+        ids_all = np.concatenate([o[0] for o in opened])
+        alive, n_dead, sids, cols, sid_stops = _open_heads(self._pool.last, ids_all, id_stops, ts, self.max_gap_s)
+        heads = []
+        for f, dead in enumerate(n_dead.tolist()):
+            ids, group = opened[f]
+            if dead:
+                keep = alive[id_stops[f]:id_stops[f + 1]]
+                ids, group = ids[keep], list(itertools.compress(group, keep.tolist()))
+            heads.append((ids, group))
+        return rows, row_stops, ts, heads, sids, cols, sid_stops
 
     def _link_segment(self, frames, chunk, predictor, log) -> None:
         """Link consecutive sensor frames of distinct sensors (``(sensor, partner, rows of chunk)``; frames of
@@ -241,47 +357,25 @@ class GatedAssignmentStringer(Stringer):
         ``log``'s first two lists, frame by frame (linked, then new), and the strings first appended to in this
         update and their ids to the last two."""
         pool = self._pool
-        heads = self._open_columns(frames, chunk)
-        counts = np.array([h[3].size for h in heads], dtype=np.int64)
-        sids = np.concatenate([h[1][h[3]] for h in heads])
-        ts = np.array([h[0] for h in heads])
-        rows = np.concatenate([f[2] for f in frames])
-        row_stops = np.zeros(len(frames) + 1, dtype=np.int64)
-        np.cumsum([f[2].size for f in frames], out=row_stops[1:])
-        sid_stops = np.zeros(len(frames) + 1, dtype=np.int64)
-        np.cumsum(counts, out=sid_stops[1:])
-        mask, up, cov = _segment_predicted(predictor, sids, counts, ts, chunk.pos[rows[row_stops[:-1]]])
+        rows, row_stops, ts, heads, sids, all_cols, sid_stops = self._open_columns(frames, chunk)
+        mask, up, cov = _segment_predicted(predictor, sids, sid_stops[1:] - sid_stops[:-1], ts, chunk.pos[rows[row_stops[:-1]]])
         ri, ci, pair_stops, n_multi, edges, edge_stops, label = segment_links(
             pool.t, pool.u, pool.s, pool.a, pool.n, sids, sid_stops, ts, chunk.los, chunk.sigma, rows, row_stops, mask,
             up, cov)
-        pairs = []
-        for f, multi in enumerate(n_multi.tolist()):
-            r, c = ri[pair_stops[f]:pair_stops[f + 1]], ci[pair_stops[f]:pair_stops[f + 1]]
-            if multi:  # (rare) components for the solver
-                e = slice(edge_stops[f], edge_stops[f + 1])
-                r, c = solve_components(*(a[e] for a in edges), r, c, label[row_stops[f]:row_stops[f + 1]], multi)
-            pairs.append((r, c))
-        app_ids, app_rows, app_strings, created = [], [], [], []
-        for (sensor, partner, frame), (_, ids, group, cols), (r, c) in zip(frames, heads, pairs, strict=True):
-            c = cols[c]
-            app_ids.append(ids[c])
-            app_rows.append(frame[r])
-            app_strings.extend([group[k] for k in c.tolist()])
-            linked = np.zeros(frame.size, dtype=np.bool_)
-            linked[r] = True
-            new = frame[~linked]
-            if new.size:
-                new_ids = [next(self._ids) for _ in range(new.size)]
-                strings = pool.new_strings(new_ids, sensor, partner)
-                self.strings.update(zip(new_ids, strings, strict=True))  # held before any reallocation
-                new_ids = np.asarray(new_ids, dtype=np.int64)
-                app_ids.append(new_ids)
-                app_rows.append(new)
-                app_strings.extend(strings)
-                created.extend(strings)
-                ids, group = np.concatenate([ids, new_ids]), group + strings
-            self._open[sensor] = (ids, group)
-        app_ids, app_rows = np.concatenate(app_ids), np.concatenate(app_rows)
+        if n_multi.any():  # (rare) components for the solver: their frames' pairs replaced
+            pairs = []
+            for f, multi in enumerate(n_multi.tolist()):
+                r, c = ri[pair_stops[f]:pair_stops[f + 1]], ci[pair_stops[f]:pair_stops[f + 1]]
+                if multi:
+                    e = slice(edge_stops[f], edge_stops[f + 1])
+                    r, c = solve_components(*(a[e] for a in edges), r, c, label[row_stops[f]:row_stops[f + 1]],
+                                            multi)
+                pairs.append((r, c))
+            ri, ci = np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
+            pair_stops = _stops(p[0].size for p in pairs)
+        app_rows, app_ids, app_pos, n_linked = _placements(ri, ci, pair_stops, rows, row_stops, sids, all_cols,
+                                                           sid_stops)
+        app_strings, created = self._place_frames(frames, heads, row_stops, n_linked, app_ids, app_pos)
         log[0].append(app_ids)
         log[1].append(app_rows)
         fresh, fresh_ids = pool.scatter(app_ids, app_strings, app_rows, chunk, self._stamp)
@@ -289,6 +383,29 @@ class GatedAssignmentStringer(Stringer):
         log[3].append(fresh_ids)
         for s in created:
             s.first_time = s.last_time
+
+    def _place_frames(self, frames, heads, row_stops, n_linked, app_ids, app_pos):
+        """The Python part of placing a segment's detections (:func:`_placements`' order): per frame, the strings
+        of its linked detections, and new strings (ids in frame order; written to ``app_ids``) for the rest,
+        which join the sensor's open strings. Returns the strings of every placement, and the new ones."""
+        app_strings, created = [], []
+        pos = app_pos.tolist()
+        stops = row_stops.tolist()
+        for f, ((sensor, partner, _), (ids, group), linked) in enumerate(zip(frames, heads, n_linked.tolist(),
+                                                                           strict=True)):
+            k, hi = stops[f] + linked, stops[f + 1]
+            app_strings.extend(map(group.__getitem__, pos[stops[f]:k]))
+            if k < hi:
+                new_ids = list(itertools.islice(self._ids, hi - k))
+                strings = self._pool.new_strings(new_ids, sensor, partner)
+                self.strings.update(zip(new_ids, strings, strict=True))  # held before any reallocation
+                new_ids = np.asarray(new_ids, dtype=np.int64)
+                app_ids[k:hi] = new_ids
+                app_strings.extend(strings)
+                created.extend(strings)
+                ids, group = np.concatenate([ids, new_ids]), group + strings
+            self._open[sensor] = (ids, group)
+        return app_strings, created
 
     def split(self, s: SensorString, k: int) -> SensorString:
         """Cut ``s`` before its ``k``-th detection: ``s`` keeps the head and is closed; the tail becomes a new
@@ -312,10 +429,8 @@ class GatedAssignmentStringer(Stringer):
     def prune(self, now_s: float) -> None:
         """Forget unconfirmed strings that can no longer grow (keeps memory bounded on long runs)."""
         pool = self._pool
-        dead = np.flatnonzero(pool.known & (pool.n < MIN_CONFIRMED) & (now_s - pool.last > self.max_gap_s))
-        for k in dead.tolist():
+        for k in _forget(pool.known, pool.n, pool.last, float(now_s), float(self.max_gap_s), MIN_CONFIRMED).tolist():
             del self.strings[k]
-        pool.known[dead] = False
 
     def confirmed_ids(self) -> np.ndarray:
         """Ids of the confirmed strings in :attr:`strings`, ascending (their order there: ids grow)."""
