@@ -15,6 +15,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .associate import detections_and_seeds
 from .event import FusedEvent, init_filter
+from .filterstore import FilterStates
 from .gating import TRACK_GATE_CHI2_MEAN, close_pairs, fits, latest_positions, near, overlapping, track_cost
 from .mono import mono_launch
 from .owners import Owners
@@ -69,10 +70,10 @@ class EventAssembly:
         live = self._live(stereo_only=False)
         if not live:
             return free
-        close = near(free, live)
+        close = near(free, live, getattr(self, "_filter_states", None))  # (the engine keeps them)
         taken = set()
         sensors = np.array([s.sensor_id for s in free])
-        for sensor in np.unique(sensors):
+        for sensor in np.unique(sensors[close.any(axis=1)]).tolist():  # (a sensor with no string near: none taken)
             rows = np.flatnonzero(sensors == sensor)
             cost = np.full((len(rows), len(live)), 1e9)
             for i, j in zip(*np.nonzero(close[rows]), strict=True):
@@ -141,7 +142,7 @@ class EventAssembly:
         live = self._live()
         if len(live) < 2:
             return
-        pos = latest_positions(live, getattr(self, "_filter_states", None))  # (the engine keeps them)
+        pos = latest_positions(live, self._stored_states(live))
         gone: set[int] = set()
         for i, j in zip(*(k.tolist() for k in close_pairs(pos, MERGE_DISTANCE_M)), strict=True):
             a, b = live[i], live[j]
@@ -154,6 +155,15 @@ class EventAssembly:
                 gone.add(id(b))
         if gone:
             self.events = [e for e in self.events if id(e) not in gone]
+
+    def _stored_states(self, live: list[FusedEvent]) -> FilterStates:
+        """The :class:`~vigil.fusion.filterstore.FilterStates` of ``live``'s filters, kept for the engine's next
+        step (``_filter_states``): the filters started since its filter stage join the store now, once."""
+        states = getattr(self, "_filter_states", None)
+        filters = [e.filter for e in live]
+        if states is None or states.filters != filters:  # (identity: the filters define no __eq__)
+            states = self._filter_states = FilterStates.of(filters, states)
+        return states
 
     def _absorb_monos(self) -> None:
         """A live mono event whose string fits a stereo event of other sensors joins it (same id kept)."""

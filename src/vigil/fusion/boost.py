@@ -149,40 +149,49 @@ def _ekf_in_place(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_va
 
 
 @numba.njit(cache=True)
-def _ekf_batch(xs, ps, ts, qs, stops, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var):
-    """:func:`_ekf_sequence` for many filters in one call: filter ``k`` (rows ``k`` of ``xs`` (K, 9), ``ps``
-    (K, 9, 9), ``ts``, ``qs``, updated in place) takes detections ``stops[k-1]:stops[k]``; returns the
+def _ekf_batch(xs, ps, ts, qs, rows, stops, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var):
+    """:func:`_ekf_sequence` for many filters in one call: filter ``k`` (row ``rows[k]`` of ``xs`` (·, 9), ``ps``
+    (·, 9, 9), ``ts``, ``qs``, updated in place) takes detections ``stops[k-1]:stops[k]``; returns the
     accepted mask of all detections (one set of scratch arrays for all filters)."""
     accepted = np.zeros(times.size, dtype=np.bool_)
     tmp, ph, kg = np.empty((9, 9)), np.empty((9, 2)), np.empty((9, 2))
     lo = 0
     for k in range(stops.size):
-        hi = stops[k]
-        ts[k] = _ekf_in_place(xs[k], ps[k], ts[k], qs[k], times[lo:hi], pos[lo:hi], e1[lo:hi], e2[lo:hi],
+        hi, r = stops[k], rows[k]
+        ts[r] = _ekf_in_place(xs[r], ps[r], ts[r], qs[r], times[lo:hi], pos[lo:hi], e1[lo:hi], e2[lo:hi],
                               sigma[lo:hi], nis_max, gap_s, acc_var, accepted[lo:hi], tmp, ph, kg)
         lo = hi
     return accepted
 
 
-def run_filters(filters, stops, times, pos, los, sigma, nis_max: float = NIS_REJECT, states=None) -> np.ndarray:
+def run_filters(filters, stops, times, pos, los, sigma, nis_max: float = NIS_REJECT, store=None,
+                rows=None) -> np.ndarray:
     """:meth:`LosExtendedKalmanFilter.run` of many filters in one compiled call: ``filters[k]`` takes the
     time-ordered detections ``stops[k-1]:stops[k]`` of the concatenated ``times`` (N,) s, ``pos`` (N, 3) m,
-    ``los`` (N, 3), ``sigma`` (N,) rad. ``states``: fresh copies of the filters' ``(x (K, 9), P (K, 9, 9),
-    t (K,))`` where the caller has them (else gathered here; they become the filters' new arrays). Returns the
-    ``(N,)`` mask of detections applied."""
+    ``los`` (N, 3), ``sigma`` (N,) rad. Returns the ``(N,)`` mask of detections applied.
+
+    ``store``, ``rows``: where the caller keeps the filters' states stacked (``store`` = ``(x, P, t, q)``, rows
+    ``rows[k]`` of filter ``k``, whose ``x`` and ``P`` are views of them: :class:`~vigil.fusion.gating.FilterStates`),
+    the filters run in place there and only their times are written back; else their states are gathered
+    here and the filters take the updated copies."""
     if not len(filters):
         return np.zeros(0, dtype=bool)
-    if states is None:
-        states = (np.array([f.x for f in filters]), np.array([f.P for f in filters]),
-                  np.array([f.t for f in filters], dtype=float))
-    xs, ps, ts = states
-    qs = np.array([f.q for f in filters], dtype=float)
+    gathered = store is None
+    if gathered:
+        store = (np.array([f.x for f in filters]), np.array([f.P for f in filters]),
+                 np.array([f.t for f in filters], dtype=float), np.array([f.q for f in filters], dtype=float))
+        rows = np.arange(len(filters))
+    xs, ps, ts, qs = store
     e1, e2 = tangent_basis(np.ascontiguousarray(los, dtype=float))
-    accepted = _ekf_batch(xs, ps, ts, qs, np.asarray(stops, dtype=np.int64), np.ascontiguousarray(times, float),
-                          np.ascontiguousarray(pos, float), e1, e2, np.ascontiguousarray(sigma, float),
-                          float(nis_max), STAGING_GAP_S, STAGING_ACC_SIGMA_M_S2**2)
-    for f, x, p, t in zip(filters, xs, ps, ts.tolist(), strict=True):
-        f.x, f.P, f.t = x, p, t
+    accepted = _ekf_batch(xs, ps, ts, qs, np.asarray(rows, dtype=np.int64), np.asarray(stops, dtype=np.int64),
+                          np.ascontiguousarray(times, float), np.ascontiguousarray(pos, float), e1, e2,
+                          np.ascontiguousarray(sigma, float), float(nis_max), STAGING_GAP_S, STAGING_ACC_SIGMA_M_S2**2)
+    if gathered:
+        for f, x, p, t in zip(filters, xs, ps, ts.tolist(), strict=True):
+            f.x, f.P, f.t = x, p, t
+    else:
+        for f, t in zip(filters, ts[rows].tolist(), strict=True):
+            f.t = t
     return accepted
 
 

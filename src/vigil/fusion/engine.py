@@ -125,7 +125,8 @@ class FusionEngine(EventAssembly):
         events, each in time order: :func:`~vigil.fusion.filterrows.filter_rows`); cut strings whose latest
         detections the filter keeps rejecting (:meth:`_count_rejections`). ``predictor``: this step's
         :func:`~vigil.fusion.gating.filter_los_predictor`; where its events are all the live ones (no mono
-        event has a filter), its string → event array and filter states serve here too."""
+        event has a filter), its string → event array serves here too, and the filters run in place in the
+        :class:`~vigil.fusion.filterstore.FilterStore` of its states."""
         sid, row = self._new_detections(chunk, changed)
         if not sid.size:
             return
@@ -139,12 +140,10 @@ class FusionEngine(EventAssembly):
         if not stops.size:
             return
         events = [live[e] for e in number.tolist()]
-        states = (predictor.x[number], predictor.cov[number], predictor.t_f[number]) if shared else None
         ok = run_filters([e.filter for e in events], stops, chunk.time_s[k], chunk.sensor_pos_ecef_m[k],
-                         chunk.los_ecef[k], chunk.los_sigma_rad[k], states=states)
-        if shared:  # the kept states follow the filters (for the next step's predictor)
-            predictor.x[number], predictor.cov[number], predictor.t_f[number] = states
-        else:
+                         chunk.los_ecef[k], chunk.los_sigma_rad[k], store=predictor.states.arrays if shared else None,
+                         rows=predictor.states.rows[number] if shared else None)  # (shared: in place in the store)
+        if not shared:  # (the filters took new arrays: the kept states are no longer theirs)
             self._filter_states = None
         for event, t_last in zip(events, chunk.time_s[k[stops - 1]].tolist(), strict=True):
             if t_last > event.last_detection_s:  # (max(), without the call)

@@ -68,7 +68,8 @@ def filter_rows(sid, row, changed_ids, event_of, time_s, recent):
 
 @numba.njit(cache=True)
 def _by_event_then_time(rows, owner, which, n_e, time_s):
-    """``(rows, stops, which)`` regrouped by ``owner`` (0…n_e−1) and time-sorted within each group (stable)."""
+    """``(rows, stops, which)`` regrouped by ``owner`` (0…n_e−1) and time-sorted within each group (stable: the
+    order of a stable argsort, for finite times)."""
     stops = np.zeros(n_e, dtype=np.int64)
     for k in range(rows.size):
         stops[owner[k]] += 1
@@ -79,9 +80,14 @@ def _by_event_then_time(rows, owner, which, n_e, time_s):
         grouped[fill[owner[k]]] = k
         fill[owner[k]] += 1
     lo = 0
-    for e in range(n_e):
-        part = grouped[lo:stops[e]]
-        grouped[lo:stops[e]] = part[np.argsort(time_s[rows[part]], kind="mergesort")]
+    for e in range(n_e):  # stable insertion sort of each group by time (a few rows each: no argsort arrays)
+        for a in range(lo + 1, stops[e]):
+            k, t = grouped[a], time_s[rows[grouped[a]]]
+            b = a
+            while b > lo and time_s[rows[grouped[b - 1]]] > t:
+                grouped[b] = grouped[b - 1]
+                b -= 1
+            grouped[b] = k
         lo = stops[e]
     return rows[grouped], stops, which[grouped]
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from .boost import LosExtendedKalmanFilter, _predict
 from .event import FusedEvent
+from .filterstore import FilterStates
 from .owners import live_rows, lookup
 from .strings import SensorString
 
@@ -34,12 +35,17 @@ def positions_at(events: list[FusedEvent], t) -> np.ndarray:
 def latest_positions(events: list[FusedEvent], states: FilterStates | None = None) -> np.ndarray:
     """:func:`positions_at` of ``events`` ``(E, 3)`` at the latest of their filters' times (``states``: the
     filters' states where the caller keeps them, used if they are still those of ``events``' filters)."""
+    x, t_f = _states_of(events, states)
+    return _positions_at(x, t_f, t_f[np.argmax(t_f)][None])[0]
+
+
+def _states_of(events: list[FusedEvent], states: FilterStates | None) -> tuple[np.ndarray, np.ndarray]:
+    """The filters' ``x`` (E, 9) and ``t`` (E,) of ``events``: from the store of ``states`` where they are those
+    of ``events``' filters, else gathered."""
     filters = [e.filter for e in events]
     if states is None or states.filters != filters:  # (identity: the filters define no __eq__)
-        states = FilterStates(filters, np.array([f.x for f in filters]), None,
-                              np.array([f.t for f in filters], dtype=float))
-    t_f = states.t_f
-    return _positions_at(states.x, t_f, t_f[np.argmax(t_f)][None])[0]
+        return np.array([f.x for f in filters]), np.array([f.t for f in filters], dtype=float)
+    return states.store.x[states.rows], states.store.t[states.rows]
 
 
 @numba.njit(cache=True)
@@ -77,16 +83,16 @@ def _close_pairs(pos, limit2):
     return ii[:m], jj[:m]
 
 
-def near(strings: list[SensorString], events: list[FusedEvent]) -> np.ndarray:
+def near(strings: list[SensorString], events: list[FusedEvent], states: FilterStates | None = None) -> np.ndarray:
     """``(S, E)`` mask: the last ray of each string passes within :data:`PREGATE_M` of each event's
-    predicted position, ahead of the sensor (a cheap pre-gate before :func:`track_cost`; compiled)."""
+    predicted position, ahead of the sensor (a cheap pre-gate before :func:`track_cost`; compiled).
+    ``states``: as for :func:`latest_positions`."""
     if not strings or not events:
         return np.zeros((len(strings), len(events)), dtype=np.bool_)
     t = np.array([s.last_time for s in strings])
     p = np.array([s.positions[-1] for s in strings])
     u = np.array([s.los[-1] for s in strings])
-    x = np.array([e.filter.x for e in events])  # (E, 9)
-    t_f = np.array([e.filter.t for e in events])
+    x, t_f = _states_of(events, states)
     return _near(t, p, u, x, t_f, PREGATE_M)
 
 
@@ -167,27 +173,13 @@ def filter_los_predictor(live: list[FusedEvent], owner: dict[int, FusedEvent], j
     return FilterLosPredictor(live, owner, jerk_psd, states) if live else None
 
 
-class FilterStates:
-    """Copies of the states of ``filters`` (in order): ``x`` (E, 9), ``cov`` (E, 9, 9), ``t_f`` (E,). Kept by
-    the engine from one step to the next (its filter stage writes the new states of the filters it runs into
-    them), so that an unchanged set of live filters is not gathered again."""
-
-    def __init__(self, filters: list, x: np.ndarray, cov: np.ndarray, t_f: np.ndarray) -> None:
-        self.filters, self.x, self.cov, self.t_f = filters, x, cov, t_f
-
-    @classmethod
-    def of(cls, filters: list) -> FilterStates:
-        return cls(filters, np.array([f.x for f in filters]), np.array([f.P for f in filters]),
-                   np.array([f.t for f in filters], dtype=float))
-
-
 class FilterLosPredictor:
     """``predict(strings or their ids (int array), t, sensor_pos) → (mask (S,), u (S, 3), cov (S, 3, 3))`` of
     :func:`filter_los_predictor`; :meth:`per_string` is the same with a time and sensor position per string
     (the strings of several sensor frames in one compiled call). Holds the events ``live``, the
-    string id → row array ``slot`` (:func:`~vigil.fusion.owners.live_rows`) and copies of their filters' states
-    ``x`` (E, 9), ``cov`` (E, 9, 9), ``t_f`` (E,) as of its making (:attr:`states`; the engine's filter stage
-    reuses them: the filters do not change in between)."""
+    string id → row array ``slot`` (:func:`~vigil.fusion.owners.live_rows`) and their filters' states
+    (:attr:`states`, rows of a :class:`~vigil.fusion.filterstore.FilterStore` whose arrays it reads: ``x``,
+    ``cov``, ``t_f``; the engine's filter stage then runs the filters in place there)."""
 
     def __init__(self, live: list[FusedEvent], owner: dict[int, FusedEvent], jerk_psd: float,
                  states: FilterStates | None = None) -> None:
@@ -195,9 +187,11 @@ class FilterLosPredictor:
         self.slot = live_rows(owner, live)  # string id -> row of `live` (-1: none)
         filters = [e.filter for e in live]
         if states is None or states.filters != filters:  # (identity: the filters define no __eq__)
-            states = FilterStates.of(filters)
+            states = FilterStates.of(filters, states)
         self.states = states
-        self.x, self.cov, self.t_f = states.x, states.cov, states.t_f
+        store = states.store
+        self.x, self.cov, self.t_f = store.x, store.cov, store.t
+        self.rows = states.rows  # row of `live` -> row of the store
         self.jerk_psd = float(jerk_psd)
 
     def __call__(self, strings, t, sensor_pos):
@@ -207,14 +201,14 @@ class FilterLosPredictor:
 
     def per_string(self, ids: np.ndarray, t: np.ndarray, sensor_pos: np.ndarray):
         which = lookup(self.slot, ids)
-        u_all, cov_all = _predict_los(self.x, self.cov, self.t_f, which, t, sensor_pos, self.jerk_psd)
+        u_all, cov_all = _predict_los(self.x, self.cov, self.t_f, self.rows, which, t, sensor_pos, self.jerk_psd)
         return which >= 0, u_all, cov_all
 
 
 @numba.njit(cache=True)
-def _predict_los(x, cov, t_f, which, t, sensor_pos, jerk_psd):
-    """Compiled body of :func:`filter_los_predictor`'s ``predict``: for string ``j`` of event row ``which[j]``
-    (-1: none, zeros), the unit LOS ``(S, 3)`` from ``sensor_pos[j]`` to the filter-predicted position at ``t[j]``
+def _predict_los(x, cov, t_f, rows, which, t, sensor_pos, jerk_psd):
+    """Compiled body of :func:`filter_los_predictor`'s ``predict``: for string ``j`` of event ``which[j]``
+    (-1: none, zeros; its state in row ``rows[which[j]]`` of ``x``, ``cov``, ``t_f``), the unit LOS ``(S, 3)`` from ``sensor_pos[j]`` to the filter-predicted position at ``t[j]``
     and its angular covariance ``(S, 3, 3)`` rad²: ``Π P_pos Π / ρ²`` with ``Π = I − u uᵀ`` and ``P_pos`` the
     position block of ``F P Fᵀ`` plus white jerk ``jerk_psd |Δt|⁵/20`` per axis (state (r, v, a), blocks of 3)."""
     m = which.size
@@ -226,9 +220,9 @@ def _predict_los(x, cov, t_f, which, t, sensor_pos, jerk_psd):
     p_pos = np.empty((3, 3))
     proj = np.empty((3, 3))
     for j in range(m):
-        k = which[j]
-        if k < 0:
+        if which[j] < 0:
             continue
+        k = rows[which[j]]
         dt = t[j] - t_f[k]
         c[0], c[1], c[2] = 1.0, dt, 0.5 * dt * dt
         for a in range(3):
