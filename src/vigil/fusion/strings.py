@@ -289,14 +289,6 @@ class GatedAssignmentStringer(Stringer):
         for _, group in self._open.values():
             yield from group
 
-    @property
-    def new_rows(self) -> dict[int, list[int]]:
-        """``string_id -> rows`` of the last update's arrays it took (from :attr:`new_detections`)."""
-        out: dict[int, list[int]] = {}
-        for sid, row in zip(*(a.tolist() for a in self.new_detections), strict=True):
-            out.setdefault(sid, []).append(row)
-        return out
-
     def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None,
                predictor=None, sensor_code=None) -> list[SensorString]:
         """See :meth:`Stringer.update`. ``predictor(ids, t, sensor_pos)``, optional, is called with the ids
