@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from fusion_truth import boost_truth, observe, sensors
 
+from vigil.fusion.assembly import _may_seed
+from vigil.fusion.associate import detections_and_seeds
 from vigil.fusion.boost import NIS_REJECT, STAGING_ACC_SIGMA_M_S2, STAGING_GAP_S, LosExtendedKalmanFilter
 from vigil.fusion.launch import MIN_AZIMUTH_BASELINE_M, AscentModel, summarize
 from vigil.fusion.polytrack import chi2_per_detection, los_design, normal_equations
@@ -239,3 +241,25 @@ def test_compiled_filter_los_prediction_equals_the_numpy_form():
         np.testing.assert_allclose(u[k], d / rho, rtol=0, atol=1e-14)
         np.testing.assert_allclose(cov[k], proj @ p_pos @ proj / rho**2, rtol=1e-9, atol=1e-12 * np.abs(cov[k]).max())
     assert not u[5:].any() and not cov[5:].any()
+
+
+def test_seed_precheck_never_skips_a_filter_start():
+    """:func:`vigil.fusion.assembly._may_seed` (the engine's cheap skip of filter starts) is False only where
+    :func:`~vigil.fusion.associate.detections_and_seeds` finds fewer than two seeds."""
+    rng = np.random.default_rng(5)
+    skipped = 0
+    for case in range(400):
+        strings = []
+        for k in range(int(rng.integers(1, 5))):
+            s = SensorString(k, "abc"[int(rng.integers(0, 3))], "p")
+            start = 10.0 + rng.integers(0, 12) * 0.5
+            for i in range(int(rng.integers(0 if k else 1, 8))):
+                u = rng.normal(size=3)
+                s.append(i, start + 0.5 * i + (0.1 if case % 4 == 0 else 0.0), rng.normal(0.0, 7e6, 3),
+                         u / np.linalg.norm(u), SIGMA)
+            strings.append(s)
+        seeds = detections_and_seeds(strings)[1][0]
+        if not _may_seed(strings):
+            skipped += 1
+            assert len(seeds) < 2, case
+    assert 50 < skipped < 350  # both outcomes exercised

@@ -2,7 +2,7 @@
 
 The launch seed scans, the polynomial start and the triangulation solve call LAPACK/BLAS from compiled code
 (:mod:`vigil.fusion.lapack`, :func:`vigil.fusion.seedscan.seed_start`, :func:`~vigil.fusion.launch.initial_phi`,
-:func:`~vigil.fusion.polytrack.initial_theta`) to save numpy's per-call wrapping; the engine's results are
+:func:`~vigil.fusion.polytrack.initial_theta`, :func:`~vigil.fusion.boost.start_filter`) to save numpy's per-call wrapping; the engine's results are
 unchanged only if each returns exactly what the numpy code it replaced returned. Each is compared here, bit for
 bit, with that numpy code written out.
 """
@@ -14,6 +14,7 @@ import pytest
 
 from vigil.frames import ecef_to_geodetic, enu_basis
 from vigil.fusion.ascentfit import FACTORIALS
+from vigil.fusion.boost import LosExtendedKalmanFilter, start_filter
 from vigil.fusion.lapack import pivots, solve
 from vigil.fusion.launch import TL_GRID_S, AscentModel, initial_phi
 from vigil.fusion.polytrack import basis, initial_theta
@@ -96,6 +97,30 @@ def test_initial_theta_is_numpy_lstsq_bit_for_bit():
         points = rng.normal(0.0, 1e6, (n, 3)) + np.outer(t**2, rng.normal(size=3))
         want = np.linalg.lstsq(basis(t - t[-1], degree), points, rcond=None)[0].reshape(-1)
         assert np.array_equal(initial_theta(t, points, degree, float(t[-1])), want), (n, degree)
+
+
+def test_compiled_filter_start_is_the_numpy_start_and_run_bit_for_bit():
+    """:func:`start_filter` (one compiled call) against the filter start it replaced: polynomial through the
+    seeds by :func:`initial_theta`, a new filter, then its :meth:`run` through the detections."""
+    rng = np.random.default_rng(17)
+    p0 = np.diag(np.repeat([2_000.0, 1_500.0, 30.0], 3) ** 2)
+    for k, span in [(1, 0.0), (2, 0.0), (2, 5.0), (2, 20.0), (3, 14.9), (5, 40.0)]:
+        seed_times = 1000.0 + np.sort(rng.uniform(0.0, span, k)) if span else np.full(k, 1000.0)
+        _, seed_points, _ = _seed_case(rng, k)
+        n = int(rng.integers(0, 30))
+        times = np.sort(rng.uniform(seed_times[0] - 5.0, seed_times[0] + 60.0, n))
+        pos = rng.normal(0.0, 6.4e6, (n, 3))
+        los = seed_points[:1] + rng.normal(0.0, 1e4, (n, 3)) - pos
+        los /= np.linalg.norm(los, axis=1, keepdims=True)
+        sigma = rng.uniform(1e-5, 1e-4, n)
+        got = start_filter(seed_times, seed_points, 15.0, p0, 9.0, times, pos, los, sigma)
+        seed_span = float(seed_times.max() - seed_times.min())
+        degree = 2 if seed_span >= 15.0 else (1 if seed_span > 0 else 0)
+        x0 = np.zeros(9)
+        x0[: 3 * (degree + 1)] = initial_theta(seed_times, seed_points, degree, float(seed_times[0]))
+        want = LosExtendedKalmanFilter(float(seed_times[0]), x0, p0, 9.0)
+        want.run(times, pos, los, sigma)
+        assert got.t == want.t and np.array_equal(got.x, want.x) and np.array_equal(got.P, want.P), (k, span)
 
 
 @pytest.mark.parametrize("n", [1, 5, 8, 9, 12, 127, 128, 129, 177, 300, 1000, 4099])

@@ -99,6 +99,8 @@ class EventAssembly:
         """(Re)start the event's boost filter from triangulated seeds (needs two common instants); the seeds
         and the time-sorted detections the filter then runs through come from one compiled call
         (:func:`~vigil.fusion.associate.detections_and_seeds`)."""
+        if not _may_seed(event.strings):
+            return  # (the young pairs the engine retries each step: ~40 µs of sorting and interpolation saved)
         detections, (times, points) = detections_and_seeds(event.strings)
         if len(times) >= 2:
             event.filter = init_filter(event, times, points, self.config.jerk_psd_m2_s5, detections)
@@ -199,3 +201,21 @@ class EventAssembly:
         event.strings.append(s)
         self._owner[s.string_id] = event
         event.last_detection_s = max(event.last_detection_s, s.last_time)
+
+
+def _may_seed(strings: list[SensorString]) -> bool:
+    """False where :func:`~vigil.fusion.associate.detections_and_seeds` surely finds fewer than two seeds: a
+    seed is an instant of the longest string (the first of them) that a string of another sensor spans
+    (its rays interpolate there), so there are two only if two such instants lie between the other strings'
+    earliest start and latest end. (A necessary condition: True lets the full call decide.)"""
+    sizes = [len(s) for s in strings]
+    ref = strings[sizes.index(max(sizes))]
+    lo, hi = np.inf, -np.inf
+    for s in strings:
+        if s is not ref and s.sensor_id != ref.sensor_id and len(s):
+            t = s.arrays()[0]
+            lo, hi = min(lo, t[0]), max(hi, t[-1])  # (a NaN end spans nothing: min/max keep the other)
+    if not lo <= hi:
+        return False
+    t = ref.arrays()[0]
+    return np.count_nonzero((t >= lo) & (t <= hi)) >= 2

@@ -16,7 +16,8 @@ from abc import ABC, abstractmethod
 import numba
 import numpy as np
 
-from .triangulate import projector, tangent_basis
+from .polytrack import _lstsq
+from .triangulate import _tangent_basis_rows, projector, tangent_basis
 
 JERK_PSD_M2_S5 = 9.0  # thrust acceleration ramps up to ~2 m/s³ near burnout; (3 m/s³)² per Hz covers it
 STAGING_GAP_S = 3.0  # a gap in detections longer than this may hide a staging (coast, new thrust)
@@ -162,6 +163,53 @@ def _ekf_batch(xs, ps, ts, qs, rows, stops, times, pos, e1, e2, sigma, nis_max, 
                               sigma[lo:hi], nis_max, gap_s, acc_var, accepted[lo:hi], tmp, ph, kg)
         lo = hi
     return accepted
+
+
+@numba.njit(cache=True)
+def _seeded_run(seed_times, seed_points, min_acc_span, p0, q, times, pos, los, sigma, nis_max, gap_s, acc_var):
+    """:func:`start_filter`'s work in one compiled call: the polynomial start through the seeds (the same
+    basis ``τ^k / k!`` and compiled ``gelsd`` as :func:`~vigil.fusion.polytrack.initial_theta`), then
+    :func:`_ekf_in_place` through the detections; returns ``(t, x, P)``."""
+    t0 = seed_times[0]
+    span = seed_times.max() - seed_times.min()
+    degree = 2 if span >= min_acc_span else (1 if span > 0 else 0)
+    b = np.empty((seed_times.size, degree + 1))
+    for i in range(seed_times.size):
+        tau = seed_times[i] - t0
+        b[i, 0] = 1.0
+        if degree >= 1:
+            b[i, 1] = tau
+        if degree >= 2:
+            b[i, 2] = tau * tau / 2.0  # (numpy's tau**2 is the square)
+    coeffs = _lstsq(b, seed_points)
+    x = np.zeros(9)
+    for k in range(degree + 1):
+        for j in range(3):
+            x[3 * k + j] = coeffs[k, j]
+    p = p0.copy()
+    t = t0
+    if times.size:
+        e1, e2 = _tangent_basis_rows(los)
+        accepted = np.zeros(times.size, dtype=np.bool_)
+        t = _ekf_in_place(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var, accepted,
+                          np.empty((9, 9)), np.empty((9, 2)), np.empty((9, 2)))
+    return t, x, p
+
+
+def start_filter(seed_times, seed_points, min_acc_span: float, p0, jerk_psd: float, times, pos, los, sigma,
+                 nis_max: float = NIS_REJECT) -> LosExtendedKalmanFilter:
+    """A :class:`LosExtendedKalmanFilter` started at the first seed time from a polynomial through the seeds
+    (degree 2 over ``min_acc_span`` s or more, 1 over less, 0 for one instant), covariance ``p0``, then
+    :meth:`~LosExtendedKalmanFilter.run` through the time-ordered detections: the same numbers, bit for bit,
+    from one compiled call instead of ~10 numpy calls (the filter (re)starts of every pairing and merge)."""
+    t, x, p = _seeded_run(np.ascontiguousarray(seed_times, dtype=float), np.ascontiguousarray(seed_points, dtype=float),
+                          float(min_acc_span), p0, float(jerk_psd), np.ascontiguousarray(times, dtype=float),
+                          np.ascontiguousarray(pos, dtype=float), np.ascontiguousarray(los, dtype=float),
+                          np.ascontiguousarray(sigma, dtype=float), float(nis_max), STAGING_GAP_S,
+                          STAGING_ACC_SIGMA_M_S2**2)
+    f = LosExtendedKalmanFilter.__new__(LosExtendedKalmanFilter)  # (the arrays are the kernel's own: no copies)
+    f.t, f.x, f.P, f.q = t, x, p, jerk_psd
+    return f
 
 
 def run_filters(filters, stops, times, pos, los, sigma, nis_max: float = NIS_REJECT, store=None,

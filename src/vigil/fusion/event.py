@@ -20,12 +20,11 @@ from vigil.timescale import parse_utc
 from vigil.warning.records import Sources, Warning
 
 from .associate import detections_and_seeds
-from .boost import LosExtendedKalmanFilter
+from .boost import LosExtendedKalmanFilter, start_filter
 from .burnout import smooth_burnout
 from .classify import Classifier
 from .impact import ImpactPrediction, ImpactPredictor, ellipse_from_cov
 from .launch import LaunchEstimate, track_azimuth
-from .polytrack import initial_theta
 from .strings import SensorString
 
 CONFIDENCE_MONO = 0.5
@@ -85,17 +84,10 @@ _INIT_P0 = np.diag(np.repeat([INIT_POS_SIGMA_M, INIT_VEL_SIGMA_M_S, INIT_ACC_SIG
 def init_filter(event: FusedEvent, seed_times, seed_points, jerk_psd: float,
                 detections=None) -> LosExtendedKalmanFilter:
     """Start the boost filter at the first seed from a polynomial through the seeds, then run all detections
-    (``detections``: the event's :meth:`FusedEvent.detections` where the caller has them already)."""
-    seed_times = np.asarray(seed_times)
-    t0 = float(seed_times[0])
-    span = float(seed_times.max() - seed_times.min())  # (np.ptp, without its wrapper)
-    degree = 2 if span >= INIT_ACC_MIN_SPAN_S else (1 if span > 0 else 0)
-    coeffs = initial_theta(seed_times, seed_points, degree, t0).reshape(-1, 3)
-    x0 = np.zeros(9)
-    x0[: 3 * (degree + 1)] = coeffs.reshape(-1)
-    f = LosExtendedKalmanFilter(t0, x0, _INIT_P0, jerk_psd)  # the filter copies it
-    f.run(*(event.detections() if detections is None else detections))
-    return f
+    (``detections``: the event's :meth:`FusedEvent.detections` where the caller has them already); one
+    compiled call (:func:`~vigil.fusion.boost.start_filter`)."""
+    times, pos, los, sigma = event.detections() if detections is None else detections
+    return start_filter(seed_times, seed_points, INIT_ACC_MIN_SPAN_S, _INIT_P0, jerk_psd, times, pos, los, sigma)
 
 
 def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: ImpactPredictor,
