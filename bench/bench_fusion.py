@@ -5,7 +5,9 @@ grid over a 40°×60° region so that every launch is seen by the same 2 GEO + 2
 truth and observation generator are the test helpers (tests/fusion/fusion_truth.py); every sensor has one
 frame clock (all launches in its frames) and 0.01 false alarms per frame.
 
-After the warm-up the process's start-up objects (numba, llvmlite, scipy: ~1.5·10⁵ tracked objects) are moved out
+A warm-up salvo of the same size on another seed runs first, so that every compiled kernel the timed run uses
+is loaded from the numba cache before the clock starts (as in a running service); a smaller warm-up can miss
+kernels that only crowded frames need. After the warm-up the process's start-up objects (numba, llvmlite, scipy: ~1.5·10⁵ tracked objects) are moved out
 of the garbage collector's view (:func:`gc.freeze`, as a long-running service does after start-up): a full
 collection otherwise walks them once per ~0.8 s run (~7 % of it). ``--no-freeze`` measures without it.
 """
@@ -44,7 +46,9 @@ def main() -> None:
     n = int(args[0]) if args else 100
     seed = int(args[1]) if len(args) > 1 else 1
     batch = scenario(n, seed)
-    list(FusionEngine().run(scenario(9, seed + 1)))  # load every compiled kernel the run uses (numba cache) first
+    list(FusionEngine().run(scenario(n, seed + 1)))  # load every compiled kernel the run uses (numba cache) first:
+    # a salvo of the same size on another seed (a 9-launch warm-up left the linker's component solve, which only
+    # crowded frames need, to load inside the timed run: ~15 ms)
     if "--no-freeze" not in sys.argv:
         gc.freeze()
     engine = FusionEngine()
