@@ -61,6 +61,19 @@ def seed_start(degree: int, first_horizontal: int, seed_times, seed_points, lags
 SCAN_MARGIN = 1e-4  # relative score band re-scored exactly (approximate scores: within 1e-8 over 500 random scans)
 
 
+@numba.njit(cache=True, inline="always")
+def _reflect(m, v, v_norm, j, c_lo, c_hi):
+    """Apply the Householder reflection ``I - 2 v vᵀ / |v|²`` (``v`` nonzero from row ``j``) to columns
+    ``c_lo..c_hi-1`` of ``m`` in place."""
+    for c in range(c_lo, c_hi):
+        f = 0.0
+        for i in range(j, m.shape[0]):
+            f += v[i] * m[i, c]
+        f *= 2.0 / v_norm
+        for i in range(j, m.shape[0]):
+            m[i, c] -= f * v[i]
+
+
 @numba.njit(cache=True)
 def _scan_scores(tau, degree, points):
     """Approximate score (residual² + altitude²) of each lag of :func:`seed_start`: Householder least squares
@@ -90,20 +103,8 @@ def _scan_scores(tau, degree, points):
                 v_norm += v[i] * v[i]
             if v_norm == 0.0:
                 continue
-            for c in range(j, degree):
-                f = 0.0
-                for i in range(j, n_points):
-                    f += v[i] * a[i, c]
-                f *= 2.0 / v_norm
-                for i in range(j, n_points):
-                    a[i, c] -= f * v[i]
-            for c in range(3):
-                f = 0.0
-                for i in range(j, n_points):
-                    f += v[i] * b[i, c]
-                f *= 2.0 / v_norm
-                for i in range(j, n_points):
-                    b[i, c] -= f * v[i]
+            _reflect(a, v, v_norm, j, j, degree)
+            _reflect(b, v, v_norm, j, 0, 3)
         for c in range(3):  # R coef = (Qᵀ b)[:d]; the residual² is the rest of Qᵀ b
             for j in range(degree - 1, -1, -1):
                 acc = b[j, c]
