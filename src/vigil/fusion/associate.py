@@ -118,12 +118,29 @@ def triangulation_seeds(strings: list[SensorString]):
 
 
 def detections_and_seeds(strings: list[SensorString], triangulate: bool = True):
-    """All detections of ``strings`` time-sorted and their :func:`triangulation_seeds`, from one concatenation
-    of the strings' arrays and one compiled call: ``((t, pos, los, sigma), (seed_times, seed_points))``, the
-    same values as :meth:`~vigil.fusion.event.FusedEvent.detections` (stable sort) and
-    :func:`triangulation_seeds` (the launch refit needs both; separately they cost ~70 µs of Python).
+    """All detections of ``strings`` time-sorted and their :func:`triangulation_seeds`, in one compiled call:
+    ``((t, pos, los, sigma), (seed_times, seed_points))``, the same values as
+    :meth:`~vigil.fusion.event.FusedEvent.detections` (stable sort) and :func:`triangulation_seeds` (the launch
+    refit needs both; separately they cost ~70 µs of Python). Strings in the current rows of one
+    :class:`~vigil.fusion.stringpool.StringPool` (the engine's) are read there (:func:`_pooled_sorted_and_seeds`:
+    no ``arrays()`` views or four concatenations: ~8 of ~15 µs a launch refit's call); others are concatenated.
     ``triangulate`` False: the seed times only, ``seed_points`` None (a warm-started refit needs the points
     only if its fit fails; the triangulation is most of the compiled time)."""
+    pool = strings[0]._pool
+    if pool is not None:
+        base = pool.t
+        ref_string, longest = None, -1
+        for s in strings:
+            if s._t.base is not base:  # not a block of the pool's current arrays (a string pruned before it moved)
+                break
+            if s._n > longest:  # (the first longest: max(strings, key=len))
+                ref_string, longest = s, s._n
+        else:
+            ref_sensor = ref_string.sensor_id
+            rows = np.array([(s._a, s._n, s.sensor_id != ref_sensor) for s in strings], dtype=np.int64)
+            detections, times, points = _pooled_sorted_and_seeds(base, pool.p, pool.u, pool.s, rows,
+                                                                 strings.index(ref_string), triangulate)
+            return detections, (times, points if triangulate else None)
     parts = [s.arrays() for s in strings]
     sizes = [a[0].size for a in parts]
     ref = sizes.index(max(sizes))  # max(strings, key=len)
@@ -142,8 +159,57 @@ def _sorted_and_seeds(t, p, u, sigma, stops, ref, other, triangulate):
     """Compiled core of :func:`detections_and_seeds` (string ``j`` ends at ``stops[j]``; ``ref``: the longest,
     ``other``: the strings of other sensors than its): ``((t, p, u, σ) sorted, seed times, seed points)``."""
     order = np.argsort(t, kind="mergesort")  # stable
-    lo = 0 if ref == 0 else stops[ref - 1]
-    tr, pr, ur, sr = t[lo:stops[ref]], p[lo:stops[ref]], u[lo:stops[ref]], sigma[lo:stops[ref]]
+    starts = np.empty_like(stops)
+    starts[0] = 0
+    starts[1:] = stops[:-1]
+    times, points = _ref_seeds(t, p, u, sigma, starts, stops, ref, other, triangulate)
+    return (t[order], p[order], u[order], sigma[order]), times, points
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _pooled_sorted_and_seeds(t, p, u, sigma, rows, ref, triangulate):
+    """:func:`_sorted_and_seeds` of strings stored in the pool arrays ``t, p, u, sigma``: string ``j`` is
+    rows ``rows[j, 0]`` on, ``rows[j, 1]`` long, ``rows[j, 2]`` 1 if of another sensor than ``ref``'s. Strings
+    in time order (as the stringer keeps them) are merged, the earlier string first on ties: the order of
+    a stable sort of their concatenation (which is made otherwise)."""
+    starts, stops = rows[:, 0].copy(), rows[:, 0] + rows[:, 1]
+    idx = np.empty(rows[:, 1].sum(), dtype=np.int64)  # pool rows in stable time order
+    runs = True
+    m = 0
+    for j in range(starts.size):
+        for i in range(starts[j], stops[j]):
+            idx[m] = i  # the concatenation's rows
+            m += 1
+            if i > starts[j] and not t[i] >= t[i - 1]:
+                runs = False
+    if runs:
+        head = starts.copy()
+        for k in range(idx.size):
+            best = -1
+            for j in range(head.size):
+                if head[j] < stops[j] and (best < 0 or t[head[j]] < t[head[best]]):
+                    best = j
+            idx[k] = head[best]
+            head[best] += 1
+    else:
+        idx = idx[np.argsort(t[idx], kind="mergesort")]
+    ts, ps, us, ss = np.empty(idx.size), np.empty((idx.size, 3)), np.empty((idx.size, 3)), np.empty(idx.size)
+    for k in range(idx.size):  # (a loop: numba's p[idx] costs ~10 ns a row)
+        i = idx[k]
+        ts[k], ss[k] = t[i], sigma[i]
+        for c in range(3):
+            ps[k, c] = p[i, c]
+            us[k, c] = u[i, c]
+    times, points = _ref_seeds(t, p, u, sigma, starts, stops, ref, rows[:, 2] != 0, triangulate)
+    return (ts, ps, us, ss), times, points
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _ref_seeds(t, p, u, sigma, starts, stops, ref, other, triangulate):
+    """The seeds of :func:`_sorted_and_seeds`: string ``ref``'s instants (rows ``starts[ref]:stops[ref]``)
+    with the ``other`` strings interpolated to them, triangulated: ``(seed times, seed points)``."""
+    lo, hi = starts[ref], stops[ref]
+    tr, pr, ur, sr = t[lo:hi], p[lo:hi], u[lo:hi], sigma[lo:hi]
     n_other = 0
     for j in range(stops.size):
         n_other += other[j]
@@ -153,12 +219,12 @@ def _sorted_and_seeds(t, p, u, sigma, stops, ref, other, triangulate):
     m = 0
     for j in range(stops.size):
         if other[j]:
-            lo = 0 if j == 0 else stops[j - 1]
-            ip[m], iu[m] = _interpolate_rays(t[lo:stops[j]], p[lo:stops[j]], u[lo:stops[j]], tr)
-            osig[m] = sigma[stops[j] - 1]
+            lo, hi = starts[j], stops[j]
+            ip[m], iu[m] = _interpolate_rays(t[lo:hi], p[lo:hi], u[lo:hi], tr)
+            osig[m] = sigma[hi - 1]
             m += 1
     pts, keep = _triangulate_instants(pr, ur, sr, ip, iu, osig, triangulate)  # none kept without others
-    return (t[order], p[order], u[order], sigma[order]), tr[keep], pts[keep]
+    return tr[keep], pts[keep]
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -181,48 +247,62 @@ def _seeds(t, p, u, sigma, ot, op, ou, osig, stops):
 def _triangulate_instants(p, u, sigma, ip, iu, osig, solve):
     """Each instant ``k``'s ray ``(p[k], u[k], sigma[k])`` with the other strings' rays interpolated to it
     (``ip, iu`` ``(S, T, 3)``, NaN where a string does not cover it; σ ``osig``) triangulated when ≥ 2 rays:
-    ``(points (T, 3), keep (T,))``; ``solve`` False: ``keep`` only (points zero)."""
+    ``(points (T, 3), keep (T,))``; ``solve`` False: ``keep`` only (points zero). One set of work buffers for
+    all instants, rays copied element by element (per-instant allocations and row copies: 79 instants of 4
+    rays took 41 µs, now 36)."""
     n_other = osig.size
     pts = np.zeros((p.shape[0], 3))
     keep = np.zeros(p.shape[0], dtype=np.bool_)
     rp = np.empty((n_other + 1, 3))
     ru = np.empty((n_other + 1, 3))
     rs = np.empty(n_other + 1)
+    rng = np.empty(n_other + 1)
+    a = np.empty((3, 3))
+    b = np.empty(3)
+    x = np.empty(3)
+    lu = np.empty((3, 3))
+    ipiv = pivots(3)
     for k in range(p.shape[0]):
-        rp[0], ru[0], rs[0] = p[k], u[k], sigma[k]
         m = 1
         for j in range(n_other):
             if np.isfinite(iu[j, k, 0]) and np.isfinite(iu[j, k, 1]) and np.isfinite(iu[j, k, 2]):
-                rp[m], ru[m], rs[m] = ip[j, k], iu[j, k], osig[j]
+                if solve:
+                    for c in range(3):
+                        rp[m, c], ru[m, c] = ip[j, k, c], iu[j, k, c]
+                    rs[m] = osig[j]
                 m += 1
         if m >= 2:
             if solve:
-                pts[k] = _triangulate_one(rp[:m], ru[:m], rs[:m])
+                for c in range(3):
+                    rp[0, c], ru[0, c] = p[k, c], u[k, c]
+                rs[0] = sigma[k]
+                _triangulate_one(rp, ru, rs, m, rng, a, b, x, lu, ipiv)
+                for c in range(3):
+                    pts[k, c] = x[c]
             keep[k] = True
     return pts, keep
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _triangulate_one(p, u, sigma):
-    """:func:`~vigil.fusion.triangulate.triangulate` of one set of rays (same passes), compiled: ``x (3,)``.
-    The 3×3 solves are :func:`vigil.fusion.lapack.solve` (``numpy.linalg.solve``'s LAPACK call, bit for bit,
-    without its wrapping: ~2× faster per instant)."""
-    rng = np.ones(sigma.size)
-    x = np.zeros(3)
-    lu = np.empty((3, 3))
-    ipiv = pivots(3)
+def _triangulate_one(p, u, sigma, m, rng, a, b, x, lu, ipiv):
+    """:func:`~vigil.fusion.triangulate.triangulate` of the first ``m`` rays (same passes), compiled, into
+    ``x`` (3,) (``rng`` (≥ m,), ``a``, ``b``, ``lu``, ``ipiv``: work buffers). The 3×3 solves are
+    :func:`vigil.fusion.lapack.solve` (``numpy.linalg.solve``'s LAPACK call, bit for bit, without its
+    wrapping: ~2× faster per instant)."""
+    for n in range(m):
+        rng[n] = 1.0
     for _ in range(RANGE_PASSES):
-        a = np.zeros((3, 3))
-        b = np.zeros(3)
-        for n in range(sigma.size):
+        a[:] = 0.0
+        b[:] = 0.0
+        for n in range(m):
             w = 1.0 / (sigma[n] * rng[n]) ** 2
             for i in range(3):
                 for j in range(3):
                     pij = (1.0 if i == j else 0.0) - u[n, i] * u[n, j]
                     a[i, j] += w * pij
                     b[i] += w * pij * p[n, j]
-        x = lapack_solve(a, b, lu, x, ipiv)
-        for n in range(sigma.size):
+        lapack_solve(a, b, lu, x, ipiv)
+        for n in range(m):
             rng[n] = (x[0] - p[n, 0]) * u[n, 0] + (x[1] - p[n, 1]) * u[n, 1] + (x[2] - p[n, 2]) * u[n, 2]
     return x
 
