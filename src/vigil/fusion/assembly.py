@@ -16,7 +16,7 @@ from scipy.optimize import linear_sum_assignment
 from .associate import detections_and_seeds
 from .event import FusedEvent, init_filter
 from .filterstore import FilterStates
-from .gating import TRACK_GATE_CHI2_MEAN, close_pairs, fits, latest_positions, near, overlapping, track_cost
+from .gating import TRACK_GATE_CHI2_MEAN, fits, latest_close_pairs, near, overlapping, track_cost
 from .mono import mono_launch
 from .owners import Owners
 from .strings import SensorString
@@ -72,17 +72,20 @@ class EventAssembly:
             return free
         close = near(free, live, getattr(self, "_filter_states", None))  # (the engine keeps them)
         taken = set()
-        sensors = np.array([s.sensor_id for s in free])
-        for sensor in np.unique(sensors[close.any(axis=1)]).tolist():  # (a sensor with no string near: none taken)
-            rows = np.flatnonzero(sensors == sensor)
+        sensors = [s.sensor_id for s in free]
+        hit = close.any(axis=1).tolist()
+        for sensor in sorted({x for x, h in zip(sensors, hit, strict=True) if h}):  # (none near: none taken)
+            rows = [k for k, x in enumerate(sensors) if x == sensor]
             cost = np.full((len(rows), len(live)), 1e9)
-            for i, j in zip(*np.nonzero(close[rows]), strict=True):
+            ii, jj = np.nonzero(close[rows])
+            for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
                 cost[i, j] = track_cost(free[rows[i]], live[j])
             cost = np.where(cost <= TRACK_GATE_CHI2_MEAN, cost, 1e9)
-            for i, j in zip(*linear_sum_assignment(cost), strict=True):
+            ii, jj = linear_sum_assignment(cost)
+            for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
                 if cost[i, j] < 1e9:
                     self._attach(live[j], free[rows[i]])
-                    taken.add(int(rows[i]))
+                    taken.add(rows[i])
         return [s for i, s in enumerate(free) if i not in taken]
 
     def _pair(self, free: list[SensorString]) -> None:
@@ -144,9 +147,9 @@ class EventAssembly:
         live = self._live()
         if len(live) < 2:
             return
-        pos = latest_positions(live, self._stored_states(live))
         gone: set[int] = set()
-        for i, j in zip(*(k.tolist() for k in close_pairs(pos, MERGE_DISTANCE_M)), strict=True):
+        for i, j in zip(*(k.tolist() for k in latest_close_pairs(self._stored_states(live), MERGE_DISTANCE_M)),
+                        strict=True):
             a, b = live[i], live[j]
             if id(a) in gone or id(b) in gone:
                 continue
@@ -170,8 +173,10 @@ class EventAssembly:
     def _absorb_monos(self) -> None:
         """A live mono event whose string fits a stereo event of other sensors joins it (same id kept)."""
         monos = [e for e in self.events if e.mono and e.burnout is None]
+        if not monos:
+            return
         live = self._live()
-        if not monos or not live:
+        if not live:
             return
         strings = [e.strings[0] for e in monos]
         close = near(strings, live)

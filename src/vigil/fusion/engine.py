@@ -11,6 +11,7 @@ window plus :attr:`FusionConfig.update_interval_s` is covered), and at burnout (
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -70,6 +71,8 @@ class FusionEngine(EventAssembly):
         self.impact_predictor = impact_predictor or UnscentedImpactPredictor()
         self.classifier = classifier or EnergyClassifier()
         super().__init__()
+        self._latest_s = -math.inf  # the latest detection time of all chunks so far (s)
+        self._span_start: dict[str, tuple[int, float]] = {}  # event id -> (strings, their earliest first time)
         self.epoch = "1970-01-01T00:00:00Z"
 
     # --- the loop --------------------------------------------------------------------------------
@@ -97,6 +100,8 @@ class FusionEngine(EventAssembly):
         """Process one chunk of (light-time corrected) detections at reception time ``now`` (s); return the
         warnings it issues. ``frame_key``: per-row sensor-frame key (reception time; default ``time_s``);
         ``sensor_code``: the rows' :func:`~vigil.fusion.strings.sensor_codes` (default: computed per chunk)."""
+        if len(chunk):
+            self._latest_s = max(self._latest_s, float(np.fmax.reduce(chunk.time_s)))  # (NaN times: none)
         predictor = filter_los_predictor(self._live(), self._owner, self.config.jerk_psd_m2_s5,
                                          getattr(self, "_filter_states", None))
         self._filter_states = predictor.states if predictor is not None else None  # (kept if _filter keeps them)
@@ -191,15 +196,17 @@ class FusionEngine(EventAssembly):
     def _estimate(self, now: float, final: bool) -> list:
         out = []
         self._merge_duplicates()
+        gap = self.config.burnout_gap_s
         for event in self.events:
-            if event.burnout is None and (final or now - event.last_detection_s > self.config.burnout_gap_s):
-                shared = None
-                if not event.mono and not event.launch_final:
-                    shared = self._launch(event, final=True)
-                estimate_burnout(event, self.classifier, self.impact_predictor, self.config.containment, shared)
-                event.dirty = True
-            elif event.burnout is None and not event.mono and not event.launch_final and self._refit_due(event):
-                self._launch(event)
+            if event.burnout is None:
+                if final or now - event.last_detection_s > gap:
+                    shared = None
+                    if not event.mono and not event.launch_final:
+                        shared = self._launch(event, final=True)
+                    estimate_burnout(event, self.classifier, self.impact_predictor, self.config.containment, shared)
+                    event.dirty = True
+                elif not event.mono and not event.launch_final and self._refit_due(event):
+                    self._launch(event)
             if event.dirty and event.launch is not None:
                 event.version += 1
                 event.last_issue_s = now
@@ -211,7 +218,9 @@ class FusionEngine(EventAssembly):
         """A launch refit is due when the event's data span passed the next of :data:`REFIT_SPANS_S` or the final
         span (launch window + update interval), or when it has no launch estimate yet. Called per event per chunk:
         the next mark after the fitted span is cached on the event (:attr:`FusedEvent.next_refit_s`, recomputed
-        when the fitted span changes), so the check is the span and one comparison."""
+        when the fitted span changes), and the earliest start of its strings here (recomputed when a string
+        joins; a string's first time never changes). Most calls end at the latest detection of all
+        (:attr:`_latest_s`, at least any string's last time): the span cannot pass the mark before that does."""
         if event.launch is None:
             return True
         fitted = event.fitted_span_s
@@ -221,12 +230,12 @@ class FusionEngine(EventAssembly):
                      if fitted < m]
             cached = event.next_refit_s = (fitted, min(marks) if marks else float("nan"))  # NaN: none (<= is False)
         strings = event.strings
-        if len(strings) == 2:  # (a pair: the same max/min as over the lists, without them)
-            a, b = strings
-            span = max(a.last_time, b.last_time) - min(a.first_time, b.first_time)
-        else:
-            span = max([s.last_time for s in strings]) - min([s.first_time for s in strings])
-        return cached[1] <= span
+        start = self._span_start.get(event.event_id)
+        if start is None or start[0] != len(strings):
+            start = self._span_start[event.event_id] = (len(strings), min([s.first_time for s in strings]))
+        if not cached[1] <= self._latest_s - start[1]:  # (the span is at most this: rounding is monotonic)
+            return False
+        return cached[1] <= max([s.last_time for s in strings]) - start[1]
 
     def _launch(self, event: FusedEvent, final: bool = False):
         """Refit the event's launch; returns :func:`detections_and_seeds` of its strings where it triangulated

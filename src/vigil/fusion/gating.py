@@ -83,6 +83,35 @@ def _close_pairs(pos, limit2):
     return ii[:m], jj[:m]
 
 
+def latest_close_pairs(states: FilterStates, distance_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`close_pairs` of the :func:`latest_positions` of the filters of ``states`` (one compiled call, read in
+    the store: the merge test's each step, where the gathering and the two calls cost more than the test)."""
+    store = states.store
+    return _latest_close_pairs(store.x, store.t, states.rows, float(distance_m) ** 2)
+
+
+@numba.njit(cache=True)
+def _latest_close_pairs(x, t, rows, limit2):
+    """Body of :func:`latest_close_pairs`: the latest time as ``t_f[np.argmax(t_f)]`` (the first maximum, or
+    the first NaN), the positions as :func:`_positions_at`, the pairs as :func:`_close_pairs`."""
+    n = rows.size
+    latest = t[rows[0]] if n else 0.0
+    for k in range(1, n):
+        if latest != latest:
+            break
+        v = t[rows[k]]
+        if v > latest or v != v:
+            latest = v
+    pos = np.empty((n, 3))
+    for k in range(n):
+        r = rows[k]
+        dt = latest - t[r]
+        h = 0.5 * (dt * dt)
+        for c in range(3):
+            pos[k, c] = (x[r, c] + dt * x[r, 3 + c]) + h * x[r, 6 + c]
+    return _close_pairs(pos, limit2)
+
+
 def near(strings: list[SensorString], events: list[FusedEvent], states: FilterStates | None = None) -> np.ndarray:
     """``(S, E)`` mask: the last ray of each string passes within :data:`PREGATE_M` of each event's
     predicted position, ahead of the sensor (a cheap pre-gate before :func:`track_cost`; compiled).
