@@ -67,7 +67,8 @@ class FusedEvent:
     # (launch estimate, containment, its ellipse) of the last warning: versions that keep the estimate (burnout,
     # a refit rejected as worse) reuse the ellipse; the estimate is frozen, so identity is enough
     launch_ellipse_of: tuple | None = field(default=None, repr=False, compare=False)
-    sources: Sources | None = field(default=None, repr=False, compare=False)  # of the last warning (reused)
+    # (strings, their Sources, number of sensors) of the last warning: reused while the strings are the same objects
+    sources_of: tuple | None = field(default=None, repr=False, compare=False)
     next_refit_s: tuple | None = field(default=None, repr=False, compare=False)  # (fitted span, next refit mark)
 
     def detections(self):
@@ -123,10 +124,7 @@ def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) 
     takes its no-conversion path (:func:`vigil.warning.records._check_stored`; same checks); every field is
     given, in order, for :meth:`Warning.of_fields` (the same record without the dataclass ``__init__``)."""
     launch = event.launch
-    sensors = tuple(sorted({s.sensor_id for s in event.strings}))
-    partners = tuple(sorted({s.partner_id for s in event.strings}))
-    if event.sources is None or event.sources.sensors != sensors or event.sources.partners != partners:
-        event.sources = Sources(sensors, partners)  # frozen: one object serves every version it is true of
+    sources, n_sensors = _sources(event)
     burnout_time = burnout_alt = burnout_speed = None
     b = event.burnout
     if b is not None:
@@ -156,10 +154,29 @@ def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) 
         impact_ellipse=None if impact is None else impact.ellipse,
         containment=float(containment),
         notification=None,
-        sources=event.sources,
-        confidence=CONFIDENCE_MONO if event.mono else (CONFIDENCE_MULTI if len(sensors) > 2 else CONFIDENCE_STEREO),
+        sources=sources,
+        confidence=CONFIDENCE_MONO if event.mono else (CONFIDENCE_MULTI if n_sensors > 2 else CONFIDENCE_STEREO),
         mono=event.mono,
     )
+
+
+def _sources(event: FusedEvent) -> tuple[Sources, int]:
+    """The event's :class:`Sources` and its number of sensors. Recomputed only when the event's strings are no
+    longer the same objects as at the last warning (a string's sensor and partner never change; ~70 % of the
+    warnings of a salvo keep their strings); a recomputed Sources equal to the last one is the last one (frozen:
+    one object serves every version it is true of)."""
+    strings = tuple(event.strings)
+    cached = event.sources_of
+    if cached is not None and cached[0] == strings:  # SensorString has no __eq__: identity, element by element
+        return cached[1], cached[2]
+    sensors = tuple(sorted({s.sensor_id for s in strings}))
+    partners = tuple(sorted({s.partner_id for s in strings}))
+    if cached is not None and cached[1].sensors == sensors and cached[1].partners == partners:
+        sources = cached[1]
+    else:
+        sources = Sources(sensors, partners)
+    event.sources_of = (strings, sources, len(sensors))
+    return sources, len(sensors)
 
 
 def _launch_ellipse(event: FusedEvent, containment: float) -> tuple[float, float, float]:

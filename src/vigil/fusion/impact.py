@@ -201,16 +201,55 @@ def _hermite(r0, v0, r1, v1, h, s):
 def sigma_points(mean, cov, kappa: float = UT_KAPPA):
     """``(2n+1, n)`` sigma points and weights ``(2n+1,)`` of a Gaussian (Julier & Uhlmann 2004)."""
     n = len(mean)
+    root = _ut_root(cov, kappa)
+    pts = np.vstack([mean, mean + root.T, mean - root.T])
+    return pts, _ut_weights(n, kappa).copy()
+
+
+_EYE6 = np.eye(6)
+_EYE6.flags.writeable = False
+
+
+def _ut_root(cov, kappa: float):
+    """Lower Cholesky factor ``L`` of ``(n + κ)·P`` (``L @ L.T``; column ``j`` is sigma point ``j``'s offset)."""
+    n = len(cov)
     cov = 0.5 * (cov + cov.T)
     try:
-        root = np.linalg.cholesky((n + kappa) * (cov + 1e-9 * np.eye(n)))  # jitter: keeps semi-definite P usable
+        eye = _EYE6 if n == 6 else np.eye(n)
+        return np.linalg.cholesky((n + kappa) * (cov + 1e-9 * eye))  # jitter: keeps semi-definite P usable
     except np.linalg.LinAlgError:  # indefinite (round-off of an ill-conditioned fit): clip negative eigenvalues
         vals, vecs = np.linalg.eigh(cov)
-        root = vecs * np.sqrt((n + kappa) * np.maximum(vals, 0.0))  # root @ root.T = (n + κ) cov
-    pts = np.vstack([mean, mean + root.T, mean - root.T])
+        return vecs * np.sqrt((n + kappa) * np.maximum(vals, 0.0))  # root @ root.T = (n + κ) cov
+
+
+@functools.lru_cache(maxsize=8)
+def _ut_weights(n: int, kappa: float) -> np.ndarray:
+    """Weights of the ``2n + 1`` sigma points (read-only, shared): κ/(n+κ) centre, 1/(2(n+κ)) others."""
     w = np.full(2 * n + 1, 1.0 / (2 * (n + kappa)))
     w[0] = kappa / (n + kappa)
-    return pts, w
+    w.flags.writeable = False
+    return w
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _propagate_sigma(mean, root, h, max_s):
+    """:func:`_propagate` of the sigma points of the state ``mean = (r, v)`` (6,) and ``root`` (:func:`_ut_root`),
+    built as :func:`sigma_points` builds them (``mean``, ``mean + root.T``, ``mean - root.T``: the same sums),
+    and whether every point landed (all times finite). One compiled call where the points' stacking, their
+    split into positions and velocities and the check took ~10 numpy calls."""
+    m = mean.shape[0]  # 6: position (0:3), velocity (3:6)
+    r = np.empty((2 * m + 1, 3))
+    v = np.empty((2 * m + 1, 3))
+    for c in range(3):
+        r[0, c], v[0, c] = mean[c], mean[3 + c]
+        for j in range(m):  # column j of the root: the offset of points 1 + j (plus) and 1 + m + j (minus)
+            r[1 + j, c], v[1 + j, c] = mean[c] + root[c, j], mean[3 + c] + root[3 + c, j]
+            r[1 + m + j, c], v[1 + m + j, c] = mean[c] - root[c, j], mean[3 + c] - root[3 + c, j]
+    t_hit, r_hit = _propagate(r, v, h, max_s)
+    landed = True
+    for t in t_hit:
+        landed = landed and np.isfinite(t)
+    return t_hit, r_hit, landed
 
 
 @dataclass(frozen=True)
@@ -314,16 +353,21 @@ class UnscentedImpactPredictor(ImpactPredictor):
         self.kappa = kappa
 
     def predict(self, t_s, r, v, cov6, containment=DEFAULT_CONTAINMENT):
-        pts, w = sigma_points(np.concatenate([r, v]), np.asarray(cov6), self.kappa)
-        tof, hit = propagate_to_ground(pts[:, :3], pts[:, 3:], self.step_s)
-        if not np.all(np.isfinite(tof)):
+        """:func:`sigma_points` through :func:`propagate_to_ground`, fused in :func:`_propagate_sigma` (same
+        points, same impacts); the statistics by the same numpy operations as before (same BLAS calls)."""
+        x = np.concatenate([r, v]).astype(float, copy=False)
+        w = _ut_weights(len(x), self.kappa)
+        tof, hit, landed = _propagate_sigma(x, _ut_root(np.asarray(cov6), self.kappa), float(self.step_s),
+                                            MAX_FLIGHT_S)
+        if not landed:
             return None
         mean = w @ hit
         lat, lon, _ = ecef_to_geodetic(mean)
         sl, cl, so, co = np.sin(lat), np.cos(lat), np.sin(lon), np.cos(lon)
         east, north = np.array([-so, co, 0.0]), np.array([-sl * co, -sl * so, cl])  # enu_basis's, ~15 µs less
         d = hit - mean
-        en = np.stack([d @ east, d @ north], -1)
+        en = np.empty((len(d), 2))  # np.stack's result, filled in place
+        en[:, 0], en[:, 1] = d @ east, d @ north
         cov_en = (w[:, None] * en).T @ en
         t_mean = float(w @ tof)
         t_sigma = float(np.sqrt(max(w @ (tof - t_mean) ** 2, 0.0)))

