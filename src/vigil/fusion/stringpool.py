@@ -77,11 +77,12 @@ class StringPool:
     def scatter(self, sids, strings: list[SensorString], rows, chunk: _Chunk,
                 stamp: int) -> tuple[list[SensorString], np.ndarray]:
         """Append detection ``rows[k]`` of ``chunk`` to string ``sids[k]`` (``strings[k]``; each at most once);
-        return the strings not yet appended to under ``stamp`` (one per update), in order, and their ids."""
+        return the strings not yet appended to under ``stamp`` (one per update), in order, and their ids (all of
+        them, ``strings`` and ``sids`` themselves, in an update's first segment of frames: the common case)."""
         while True:
-            full, fresh = _scatter(self.t, self.p, self.u, self.s, self.i, self.a, self.n, self.cap, self.last,
-                                   self.stamp, sids, rows, chunk.t, chunk.pos, chunk.los, chunk.sigma, chunk.index,
-                                   stamp)
+            full, fresh, n_fresh = _scatter(self.t, self.p, self.u, self.s, self.i, self.a, self.n, self.cap,
+                                            self.last, self.stamp, sids, rows, chunk.t, chunk.pos, chunk.los,
+                                            chunk.sigma, chunk.index, stamp)
             if not full.size:
                 break
             for k in full.tolist():
@@ -89,6 +90,8 @@ class StringPool:
         for s, k, t in zip(strings, self.n[sids].tolist(), chunk.t[rows].tolist(), strict=True):
             s._n = k
             s.last_time = t
+        if n_fresh == len(strings):
+            return strings, sids
         return list(itertools.compress(strings, fresh.tolist())), sids[fresh]
 
     def _place(self, s: SensorString, start: int, cap: int) -> None:
@@ -124,8 +127,8 @@ class StringPool:
 def _scatter(t, p, u, s, i, a, n, cap, last, stamp, sids, rows, ct, cp, cu, cs, ci, now):
     """Body of :meth:`StringPool.scatter`: chunk rows ``rows`` of ``(ct, cp, cu, cs, ci)`` to the ends of the
     blocks of strings ``sids`` (pool arrays ``t, p, u, s, i``; per id ``a, n, cap, last, stamp``). Returns
-    ``(full, fresh)``: the positions in ``sids`` of full blocks (then nothing is written), and which strings
-    had not been stamped ``now``."""
+    ``(full, fresh, n_fresh)``: the positions in ``sids`` of full blocks (then nothing is written), which strings
+    had not been stamped ``now``, and their count."""
     full = np.empty(sids.size, dtype=np.int64)
     m = 0
     for k in range(sids.size):
@@ -134,7 +137,8 @@ def _scatter(t, p, u, s, i, a, n, cap, last, stamp, sids, rows, ct, cp, cu, cs, 
             m += 1
     fresh = np.zeros(sids.size, dtype=np.bool_)
     if m:
-        return full[:m], fresh
+        return full[:m], fresh, 0
+    n_fresh = 0
     for k in range(sids.size):
         j, r = sids[k], rows[k]
         d = a[j] + n[j]
@@ -147,5 +151,6 @@ def _scatter(t, p, u, s, i, a, n, cap, last, stamp, sids, rows, ct, cp, cu, cs, 
         n[j] += 1
         last[j] = ct[r]
         fresh[k] = stamp[j] != now
+        n_fresh += fresh[k]
         stamp[j] = now
-    return full[:0], fresh
+    return full[:0], fresh, n_fresh

@@ -91,6 +91,7 @@ class _Chunk:
 
 
 _NO_IDS = np.zeros(0, dtype=np.int64)
+_NOT_OPEN = (_NO_IDS, [])  # (a sensor's open strings before its first frame; never modified)
 
 
 def _predicted(predictor, sids, t, sensor_pos):
@@ -103,27 +104,27 @@ def _predicted(predictor, sids, t, sensor_pos):
             np.ascontiguousarray(cov, dtype=float))
 
 
-def _segment_predicted(predictor, sids, counts, ts, sensor_pos):
-    """:func:`_predicted` of several frames' strings at once: frame ``f`` (time ``ts[f]``, sensor position
-    ``sensor_pos[f]``) has the next ``counts[f]`` of ``sids``. One call of ``predictor.per_string`` where it
-    has one (:func:`~vigil.fusion.gating.filter_los_predictor`), else one call per frame. Full-size arrays."""
-    n = sids.size
+def _segment_predicted(predictor, sids, sid_stops, st, spos):
+    """:func:`_predicted` of several frames' strings at once: frame ``f`` has strings ``sids[sid_stops[f]:sid_stops[f
+    + 1]]``; string ``j``'s frame time is ``st[j]``, its sensor position ``spos[j]``. One call of
+    ``predictor.per_string`` where it has one (:func:`~vigil.fusion.gating.filter_los_predictor`), else one call
+    per frame. Full-size arrays."""
     per_string = getattr(predictor, "per_string", None)
     if per_string is not None:
-        mask, up, cov = per_string(sids, np.repeat(ts, counts), np.repeat(sensor_pos, counts, axis=0))
+        mask, up, cov = per_string(sids, st, spos)
         return (np.asarray(mask, dtype=np.bool_), np.ascontiguousarray(up, dtype=float),
                 np.ascontiguousarray(cov, dtype=float))
+    n = sids.size
     mask, up, cov = np.zeros(n, dtype=np.bool_), np.zeros((n, 3)), np.zeros((n, 3, 3))
     if predictor is None:
         return mask, up, cov
-    lo = 0
-    for t, pos, k in zip(ts.tolist(), sensor_pos, counts.tolist(), strict=True):
-        if k:
-            m, u, c = _predicted(predictor, sids[lo:lo + k], t, pos)
-            mask[lo:lo + k] = m
+    stops = sid_stops.tolist()
+    for lo, hi in zip(stops[:-1], stops[1:], strict=True):
+        if hi > lo:
+            m, u, c = _predicted(predictor, sids[lo:hi], float(st[lo]), spos[lo])
+            mask[lo:hi] = m
             if m.any():
-                up[lo:lo + k], cov[lo:lo + k] = u, c
-        lo += k
+                up[lo:hi], cov[lo:hi] = u, c
     return mask, up, cov
 
 
@@ -147,10 +148,16 @@ def _frames(sensor_id: np.ndarray, frame_key: np.ndarray, sensor_code=None) -> t
     """A chunk's sensor frames, by key then sensor name: ``(order, starts, sensors)`` — frame ``f`` is rows
     ``order[starts[f]:starts[f + 1]]`` of sensor ``sensors[f]``. ``sensor_code``: the rows' :func:`sensor_codes`
     (computed here if None). One compiled call (:func:`_frame_starts`) on the integer codes."""
+    order, starts, sensors = _frame_table(sensor_id, frame_key, sensor_code)
+    return order, starts.tolist(), sensors
+
+
+def _frame_table(sensor_id, frame_key, sensor_code):
+    """:func:`_frames` with ``starts`` as an array (the stringer slices it per segment of frames)."""
     code, names = sensor_codes(sensor_id) if sensor_code is None else sensor_code
     order, starts, first = _frame_starts(np.ascontiguousarray(code, dtype=np.int64),
                                          np.ascontiguousarray(frame_key, dtype=float))
-    return order, starts.tolist(), [names[k] for k in first.tolist()]
+    return order, starts, [names[k] for k in first.tolist()]
 
 
 @numba.njit(cache=True)
@@ -182,20 +189,26 @@ def _frame_starts(code, key):
 
 
 @numba.njit(cache=True)
-def _open_heads(last, ids, id_stops, ts, max_gap):
-    """Body of :meth:`GatedAssignmentStringer._open_columns`: frame ``f`` (time ``ts[f]``) has open strings
-    ``ids[id_stops[f]:id_stops[f + 1]]`` (last detection times ``last[id]``). Returns which are alive (``ts[f] −
-    last ≤ max_gap``), each frame's count of the others, and the alive strings each frame may extend (last
-    detection earlier): their ids ``sids``, positions ``cols`` among the frame's alive ones, and ``sid_stops``."""
-    n_f = ts.size
+def _open_heads(last, ids, id_stops, ct, cpos, rows, row_stops, max_gap):
+    """Body of :meth:`GatedAssignmentStringer._open_columns`: frame ``f`` (rows ``rows[row_stops[f]:row_stops[f +
+    1]]`` of the chunk arrays ``ct, cpos``; its time ``ts[f]`` and sensor position those of its first row) has open
+    strings ``ids[id_stops[f]:id_stops[f + 1]]`` (last detection times ``last[id]``). Returns which are alive
+    (``ts[f] − last ≤ max_gap``), each frame's count of the others, the alive strings each frame may extend (last
+    detection earlier): their ids ``sids``, positions ``cols`` among the frame's alive ones, and ``sid_stops``;
+    then ``ts`` and, per string of ``sids``, its frame's time and sensor position (what the predictor takes)."""
+    n_f = row_stops.size - 1
+    ts = np.empty(n_f)
     alive = np.empty(ids.size, dtype=np.bool_)
     n_dead = np.zeros(n_f, dtype=np.int64)
     sids = np.empty(ids.size, dtype=np.int64)
     cols = np.empty(ids.size, dtype=np.int64)
+    st = np.empty(ids.size)
+    spos = np.empty((ids.size, 3))
     sid_stops = np.zeros(n_f + 1, dtype=np.int64)
     m = 0
     for f in range(n_f):
-        t = ts[f]
+        head = rows[row_stops[f]]
+        t = ts[f] = ct[head]
         k = 0  # position among the frame's alive strings
         for e in range(id_stops[f], id_stops[f + 1]):
             age = last[ids[e]]
@@ -204,11 +217,13 @@ def _open_heads(last, ids, id_stops, ts, max_gap):
                 n_dead[f] += 1
                 continue
             if age < t:
-                sids[m], cols[m] = ids[e], k
+                sids[m], cols[m], st[m] = ids[e], k, t
+                for c in range(3):
+                    spos[m, c] = cpos[head, c]
                 m += 1
             k += 1
         sid_stops[f + 1] = m
-    return alive, n_dead, sids[:m], cols[:m], sid_stops
+    return alive, n_dead, sids[:m], cols[:m], sid_stops, ts, st[:m], spos[:m]
 
 
 @numba.njit(cache=True)
@@ -302,55 +317,53 @@ class GatedAssignmentStringer(Stringer):
         frame_key = np.asarray(time_s if frame_key is None else frame_key)
         if not frame_key.size:
             return []
-        order, starts, sensors = _frames(np.asarray(sensor_id), frame_key, sensor_code)
+        order, starts, sensors = _frame_table(np.asarray(sensor_id), frame_key, sensor_code)
         chunk = _Chunk(index, time_s, pos, los, sigma)
         self._stamp += 1
         log = ([], [], [], [])  # string ids and rows of every append; strings in the order first appended to, ids
-        segment, seen = [], set()  # consecutive frames of distinct sensors: independent, linked together
         partners = np.asarray(partner_id)[order[starts[:-1]]].tolist()
-        for a, b, sensor, partner in zip(starts[:-1], starts[1:], sensors, partners, strict=True):
+        lo, seen = 0, set()  # frames lo.. of distinct sensors: independent, linked together
+        for f, sensor in enumerate(sensors):
             if sensor in seen:
-                self._link_segment(segment, chunk, predictor, log)
-                segment, seen = [], set()
+                self._link_segment(chunk, order, starts[lo:f + 1], sensors[lo:f], partners[lo:f], predictor, log)
+                lo, seen = f, set()
             seen.add(sensor)
-            segment.append((sensor, str(partner), order[a:b]))
-        self._link_segment(segment, chunk, predictor, log)
+        self._link_segment(chunk, order, starts[lo:], sensors[lo:], partners[lo:], predictor, log)
         self.new_detections = (np.concatenate(log[0]), np.concatenate(log[1]))
         self.changed_ids = np.concatenate(log[3])
         return log[2]
 
-    def _open_columns(self, frames, chunk):
-        """The segment's arrays: ``rows`` of its frames (``(sensor, partner, rows)``) concatenated, ``row_stops``,
-        frame times ``ts``; per frame the sensor's open strings still alive ``(ids, group)``; and the strings each
-        frame may extend (last detection earlier) — ``sids`` concatenated, ``sid_stops``, and their positions
-        ``cols`` in the frame's ``ids``. Ages and columns in one compiled call (:func:`_open_heads`)."""
-        rows = np.concatenate([f[2] for f in frames])
-        row_stops = _stops(f[2].size for f in frames)
-        ts = chunk.t[rows[row_stops[:-1]]]
-        opened = [self._open.get(sensor, (_NO_IDS, [])) for sensor, _, _ in frames]
-        id_stops = _stops(o[0].size for o in opened)
+    def _open_columns(self, chunk, rows, row_stops, sensors):
+        """Per frame (rows ``rows[row_stops[f]:row_stops[f + 1]]`` of sensor ``sensors[f]``) the sensor's open
+        strings still alive ``(ids, group)``, and :func:`_open_heads`' ``sids, cols, sid_stops, ts, st, spos`` (the
+        strings each frame may extend, their frames' times and sensor positions). Ages and columns in one compiled
+        call."""
+        opened = [self._open.get(sensor, _NOT_OPEN) for sensor in sensors]
         ids_all = np.concatenate([o[0] for o in opened])
-        alive, n_dead, sids, cols, sid_stops = _open_heads(self._pool.last, ids_all, id_stops, ts, self.max_gap_s)
-        heads = []
+        id_stops = _stops(o[0].size for o in opened)
+        alive, n_dead, *columns = _open_heads(self._pool.last, ids_all, id_stops, chunk.t, chunk.pos, rows, row_stops,
+                                              self.max_gap_s)
+        heads = opened
         for f, dead in enumerate(n_dead.tolist()):
-            ids, group = opened[f]
             if dead:
+                ids, group = opened[f]
                 keep = alive[id_stops[f]:id_stops[f + 1]]
-                ids, group = ids[keep], list(itertools.compress(group, keep.tolist()))
-            heads.append((ids, group))
-        return rows, row_stops, ts, heads, sids, cols, sid_stops
+                heads[f] = ids[keep], list(itertools.compress(group, keep.tolist()))
+        return heads, columns
 
-    def _link_segment(self, frames, chunk, predictor, log) -> None:
-        """Link consecutive sensor frames of distinct sensors (``(sensor, partner, rows of chunk)``; frames of
-        different sensors do not interact) to their sensors' open strings: one predictor call, one compiled
-        call for all frames' costs and components (:func:`~vigil.fusion.linkcost.segment_links`; the solver
-        only for a frame whose components need it), new strings for the rest (ids in frame order), and one
-        compiled append of every detection. Appends ``(string ids, rows)`` of every detection placed to
-        ``log``'s first two lists, frame by frame (linked, then new), and the strings first appended to in this
-        update and their ids to the last two."""
+    def _link_segment(self, chunk, order, stops, sensors, partners, predictor, log) -> None:
+        """Link consecutive sensor frames of distinct sensors (frame ``f``: rows ``order[stops[f]:stops[f + 1]]``
+        of the chunk, of ``sensors[f]`` and ``partners[f]``; frames of different sensors do not interact) to their
+        sensors' open strings: one predictor call, one compiled call for all frames' costs and components
+        (:func:`~vigil.fusion.linkcost.segment_links`; the solver only for a frame whose components need it), new
+        strings for the rest (ids in frame order), and one compiled append of every detection. Appends ``(string
+        ids, rows)`` of every detection placed to ``log``'s first two lists, frame by frame (linked, then new), and
+        the strings first appended to in this update and their ids to the last two."""
         pool = self._pool
-        rows, row_stops, ts, heads, sids, all_cols, sid_stops = self._open_columns(frames, chunk)
-        mask, up, cov = _segment_predicted(predictor, sids, sid_stops[1:] - sid_stops[:-1], ts, chunk.pos[rows[row_stops[:-1]]])
+        first = int(stops[0])
+        rows, row_stops = order[first:stops[-1]], stops - first if first else stops
+        heads, (sids, all_cols, sid_stops, ts, st, spos) = self._open_columns(chunk, rows, row_stops, sensors)
+        mask, up, cov = _segment_predicted(predictor, sids, sid_stops, st, spos)
         ri, ci, pair_stops, n_multi, edges, edge_stops, label = segment_links(
             pool.t, pool.u, pool.s, pool.a, pool.n, sids, sid_stops, ts, chunk.los, chunk.sigma, rows, row_stops, mask,
             up, cov)
@@ -367,7 +380,7 @@ class GatedAssignmentStringer(Stringer):
             pair_stops = _stops(p[0].size for p in pairs)
         app_rows, app_ids, app_pos, n_linked = _placements(ri, ci, pair_stops, rows, row_stops, sids, all_cols,
                                                            sid_stops)
-        app_strings, created = self._place_frames(frames, heads, row_stops, n_linked, app_ids, app_pos)
+        app_strings, created = self._place_frames(sensors, partners, heads, row_stops, n_linked, app_ids, app_pos)
         log[0].append(app_ids)
         log[1].append(app_rows)
         fresh, fresh_ids = pool.scatter(app_ids, app_strings, app_rows, chunk, self._stamp)
@@ -376,20 +389,19 @@ class GatedAssignmentStringer(Stringer):
         for s in created:
             s.first_time = s.last_time
 
-    def _place_frames(self, frames, heads, row_stops, n_linked, app_ids, app_pos):
+    def _place_frames(self, sensors, partners, heads, row_stops, n_linked, app_ids, app_pos):
         """The Python part of placing a segment's detections (:func:`_placements`' order): per frame, the strings
         of its linked detections, and new strings (ids in frame order; written to ``app_ids``) for the rest,
         which join the sensor's open strings. Returns the strings of every placement, and the new ones."""
         app_strings, created = [], []
         pos = app_pos.tolist()
         stops = row_stops.tolist()
-        for f, ((sensor, partner, _), (ids, group), linked) in enumerate(zip(frames, heads, n_linked.tolist(),
-                                                                           strict=True)):
+        for f, (sensor, (ids, group), linked) in enumerate(zip(sensors, heads, n_linked.tolist(), strict=True)):
             k, hi = stops[f] + linked, stops[f + 1]
             app_strings.extend(map(group.__getitem__, pos[stops[f]:k]))
             if k < hi:
                 new_ids = list(itertools.islice(self._ids, hi - k))
-                strings = self._pool.new_strings(new_ids, sensor, partner)
+                strings = self._pool.new_strings(new_ids, sensor, str(partners[f]))
                 self.strings.update(zip(new_ids, strings, strict=True))  # held before any reallocation
                 new_ids = np.asarray(new_ids, dtype=np.int64)
                 app_ids[k:hi] = new_ids

@@ -1,0 +1,103 @@
+"""The stringer's per-segment paths against the numpy forms they replaced: the open strings' heads with their
+frames' times and sensor positions (was three numpy calls and two ``np.repeat``), the scatter's count of
+fresh strings, and the per-frame predictor calls against the one per-string call."""
+
+import numpy as np
+
+from vigil.fusion.stringpool import _scatter
+from vigil.fusion.strings import _open_heads, _segment_predicted
+
+
+def _plain_heads(last, ids, id_stops, ct, cpos, rows, row_stops, max_gap):
+    """:func:`_open_heads` written with numpy and Python lists (the form before it took the chunk arrays)."""
+    ts = ct[rows[row_stops[:-1]]]
+    alive = np.zeros(ids.size, dtype=bool)
+    n_dead, sids, cols, counts = [], [], [], []
+    for f, t in enumerate(ts.tolist()):
+        k, dead, count = 0, 0, 0
+        for e in range(id_stops[f], id_stops[f + 1]):
+            age = last[ids[e]]
+            alive[e] = t - age <= max_gap
+            if not alive[e]:
+                dead += 1
+                continue
+            if age < t:
+                sids.append(ids[e])
+                cols.append(k)
+                count += 1
+            k += 1
+        n_dead.append(dead)
+        counts.append(count)
+    counts = np.array(counts, dtype=np.int64)
+    return (alive, np.array(n_dead), np.array(sids, dtype=np.int64), np.array(cols, dtype=np.int64),
+            np.r_[0, np.cumsum(counts)], ts, np.repeat(ts, counts), np.repeat(cpos[rows[row_stops[:-1]]], counts, axis=0))
+
+
+def test_open_heads_equal_the_numpy_form():
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n_rows, n_f = int(rng.integers(1, 30)), int(rng.integers(1, 5))
+        ct = np.round(rng.uniform(100.0, 104.0, n_rows), 1)
+        cpos = rng.normal(0.0, 4e7, (n_rows, 3))
+        rows = rng.permutation(n_rows)[: int(rng.integers(n_f, n_rows + 1))] if n_rows >= n_f else np.arange(n_rows)
+        n_f = min(n_f, rows.size)
+        row_stops = np.r_[0, np.sort(rng.choice(np.arange(1, rows.size), n_f - 1, replace=False)), rows.size]
+        last = np.round(rng.uniform(70.0, 105.0, 60), 1)
+        ids = rng.integers(0, 60, int(rng.integers(0, 40)))
+        id_stops = np.r_[0, np.sort(rng.integers(0, ids.size + 1, n_f - 1)), ids.size]
+        got = _open_heads(last, ids, id_stops, ct, cpos, rows, row_stops, 20.0)
+        for a, b in zip(got, _plain_heads(last, ids, id_stops, ct, cpos, rows, row_stops, 20.0), strict=True):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            assert np.array_equal(a, b)
+
+
+def test_scatter_counts_its_fresh_strings():
+    rng = np.random.default_rng(3)
+    n_ids, cap = 40, 8
+    pool = [np.zeros(n_ids * cap), np.zeros((n_ids * cap, 3)), np.zeros((n_ids * cap, 3)), np.zeros(n_ids * cap),
+            np.zeros(n_ids * cap, dtype=np.int64)]
+    a, n = np.arange(n_ids, dtype=np.int64) * cap, np.zeros(n_ids, dtype=np.int64)
+    caps, last, stamp = np.full(n_ids, cap, dtype=np.int64), np.zeros(n_ids), np.full(n_ids, -1, dtype=np.int64)
+    chunk = [rng.uniform(0, 9, 50), rng.normal(size=(50, 3)), rng.normal(size=(50, 3)), rng.uniform(1, 2, 50),
+             np.arange(50, dtype=np.int64)]
+    for now in range(1, 6):
+        for _ in range(2):  # (the second segment of an update: its strings may be stamped already)
+            sids = rng.permutation(n_ids)[: int(rng.integers(1, 12))].astype(np.int64)
+            sids = sids[n[sids] < cap]
+            rows = rng.integers(0, 50, sids.size)
+            before = stamp[sids] != now
+            full, fresh, n_fresh = _scatter(*pool, a, n, caps, last, stamp, sids, rows, *chunk, now)
+            assert not full.size and np.array_equal(fresh, before) and n_fresh == before.sum()
+
+
+class _PerFrame:
+    """A predictor without ``per_string``: the stringer calls it once per frame."""
+
+    def __call__(self, ids, t, sensor_pos):
+        mask = ids % 3 != 0
+        pos = np.asarray(sensor_pos)[None]
+        return mask, (ids + t)[:, None] * pos, (ids * t)[:, None, None] * (pos[:, :, None] * pos[:, None, :])
+
+
+class _PerString(_PerFrame):
+    def per_string(self, ids, t, sensor_pos):
+        mask = ids % 3 != 0
+        return mask, (ids + t)[:, None] * sensor_pos, (ids * t)[:, None, None] * (sensor_pos[:, :, None] *
+                                                                                 sensor_pos[:, None, :])
+
+
+def test_segment_predicted_per_frame_equals_per_string():
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        counts = rng.integers(0, 5, int(rng.integers(1, 5)))
+        sid_stops = np.r_[0, np.cumsum(counts)]
+        sids = rng.permutation(30)[: sid_stops[-1]].astype(np.int64)
+        ts, pos = rng.uniform(100, 110, counts.size), rng.normal(size=(counts.size, 3))
+        st, spos = np.repeat(ts, counts), np.repeat(pos, counts, axis=0)
+        plain = _segment_predicted(_PerFrame(), sids, sid_stops, st, spos)
+        batched = _segment_predicted(_PerString(), sids, sid_stops, st, spos)
+        assert np.array_equal(plain[0], batched[0])
+        for a, b in zip(plain[1:], batched[1:], strict=True):
+            assert np.array_equal(a[plain[0]], b[plain[0]])
+        none = _segment_predicted(None, sids, sid_stops, st, spos)
+        assert not none[0].any() and none[1].shape == (sids.size, 3) and none[2].shape == (sids.size, 3, 3)
