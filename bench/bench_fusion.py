@@ -1,6 +1,6 @@
 """Fusion throughput: observations fused per second for N simultaneous launches on one core.
 
-Usage: ``python bench/bench_fusion.py [N_LAUNCHES] [SEED] [--no-freeze]`` (default 100, 1). Launch sites are spread on a
+Usage: ``python bench/bench_fusion.py [N_LAUNCHES] [SEED] [--repeat R] [--no-freeze]`` (default 100, 1, 5). Launch sites are spread on a
 grid over a 40°×60° region so that every launch is seen by the same 2 GEO + 2 HEO fixed sensors; the
 truth and observation generator are the test helpers (tests/fusion/fusion_truth.py); every sensor has one
 frame clock (all launches in its frames) and 0.01 false alarms per frame.
@@ -10,11 +10,15 @@ is loaded from the numba cache before the clock starts (as in a running service)
 kernels that only crowded frames need. After the warm-up the process's start-up objects (numba, llvmlite, scipy: ~1.5·10⁵ tracked objects) are moved out
 of the garbage collector's view (:func:`gc.freeze`, as a long-running service does after start-up): a full
 collection otherwise walks them once per ~0.8 s run (~7 % of it). ``--no-freeze`` measures without it.
+
+The salvo is then fused ``R`` times, each by a new engine (no state carried over), and the median is the figure
+(each run printed too): single runs on this shared machine scatter by several per cent.
 """
 
 from __future__ import annotations
 
 import gc
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -42,7 +46,13 @@ def scenario(n: int, seed: int) -> ObservationBatch:
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if a != "--no-freeze"]
+    args = sys.argv[1:]
+    repeat = 5
+    if "--repeat" in args:
+        k = args.index("--repeat")
+        repeat = int(args[k + 1])
+        del args[k:k + 2]
+    args = [a for a in args if a != "--no-freeze"]
     n = int(args[0]) if args else 100
     seed = int(args[1]) if len(args) > 1 else 1
     batch = scenario(n, seed)
@@ -51,14 +61,18 @@ def main() -> None:
     # crowded frames need, to load inside the timed run: ~15 ms)
     if "--no-freeze" not in sys.argv:
         gc.freeze()
-    engine = FusionEngine()
-    start, cpu = time.perf_counter(), time.process_time()
-    issued = sum(len(ws) for _, ws in engine.run(batch))
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-    print(f"launches={n} observations={len(batch)} events={len(engine.events)} warnings={issued} "
-          f"seconds={elapsed:.1f} cpu_seconds={cpu:.1f} obs_per_s={len(batch) / elapsed:.0f} "
-          f"obs_per_cpu_s={len(batch) / cpu:.0f}")
-
+    rates = []
+    for _ in range(max(repeat, 1)):
+        engine = FusionEngine()
+        start, cpu = time.perf_counter(), time.process_time()
+        issued = sum(len(ws) for _, ws in engine.run(batch))
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        rates.append(len(batch) / elapsed)
+        print(f"launches={n} observations={len(batch)} events={len(engine.events)} warnings={issued} "
+              f"seconds={elapsed:.3f} cpu_seconds={cpu:.3f} obs_per_s={len(batch) / elapsed:.0f} "
+              f"obs_per_cpu_s={len(batch) / cpu:.0f}")
+    print(f"median of {len(rates)} runs: obs_per_s={statistics.median(rates):.0f} "
+          f"(min {min(rates):.0f}, max {max(rates):.0f})")
 
 if __name__ == "__main__":
     main()
