@@ -38,22 +38,31 @@ def pair_cost(a: SensorString, b: SensorString) -> float:
 
 
 def _stacked(strings: list[SensorString]):
-    """The strings' arrays concatenated: ``(t, p, u, sigma, stops)`` (string ``k`` ends at ``stops[k]``)."""
+    """The strings' arrays and rows: ``(t, p, u, sigma, starts, stops)``, string ``k`` at rows
+    ``starts[k]:stops[k]``. Strings all in the current rows of one
+    :class:`~vigil.fusion.stringpool.StringPool` (the engine's) are read there, in place (the four
+    concatenations and ``arrays()`` views cost ~45 µs a call); others are concatenated."""
+    pool = strings[0]._pool
+    if pool is not None and all(s._t.base is pool.t for s in strings):
+        rows = np.array([(s._a, s._n) for s in strings], dtype=np.int64)
+        return pool.t, pool.p, pool.u, pool.s, rows[:, 0], rows[:, 0] + rows[:, 1]
     parts = [s.arrays() for s in strings]
-    stops = np.cumsum(np.array([a[0].size for a in parts], dtype=np.int64))
-    return (*(np.concatenate([a[k] for a in parts]) for k in range(4)), stops)
+    sizes = np.array([a[0].size for a in parts], dtype=np.int64)
+    stops = np.cumsum(sizes)
+    return (*(np.concatenate([a[k] for a in parts]) for k in range(4)), stops - sizes, stops)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _cost_matrix(t, p, u, sigma, stops, ia, ib):
-    """``(A, B)`` :func:`pair_cost` of strings ``ia`` against strings ``ib`` of :func:`_stacked` arrays."""
+def _cost_matrix(t, p, u, sigma, starts, stops, ia, ib, gate):
+    """``(A, B)`` :func:`pair_cost` of strings ``ia`` against strings ``ib`` of :func:`_stacked` arrays, gated:
+    costs above ``gate`` (or NaN) are :data:`FORBIDDEN`."""
     cost = np.empty((ia.size, ib.size))
     for i in range(ia.size):
-        a0, a1 = (0 if ia[i] == 0 else stops[ia[i] - 1]), stops[ia[i]]
+        a0, a1 = starts[ia[i]], stops[ia[i]]
         for j in range(ib.size):
-            b0, b1 = (0 if ib[j] == 0 else stops[ib[j] - 1]), stops[ib[j]]
-            cost[i, j] = _pair_cost(t[a0:a1], p[a0:a1], u[a0:a1], sigma[a0:a1], t[b0:b1], p[b0:b1], u[b0:b1],
-                                    sigma[b1 - 1])
+            b0, b1 = starts[ib[j]], stops[ib[j]]
+            c = _pair_cost(t[a0:a1], p[a0:a1], u[a0:a1], sigma[a0:a1], t[b0:b1], p[b0:b1], u[b0:b1], sigma[b1 - 1])
+            cost[i, j] = c if c <= gate else FORBIDDEN
     return cost
 
 
@@ -321,14 +330,15 @@ class MissDistanceAssociator(Associator):
         self.gate = gate_chi2_mean
 
     def pair(self, strings: list[SensorString]) -> list[list[SensorString]]:
-        """Groups of ``strings`` seen as one object. The pair costs of each sensor pair are one compiled call
-        on the strings' arrays concatenated once (:func:`_cost_matrix`; :func:`pair_cost` per entry)."""
+        """Groups of ``strings`` seen as one object. The gated pair costs of each sensor pair are one compiled
+        call on the strings' rows (:func:`_stacked`, :func:`_cost_matrix`; :func:`pair_cost` per entry)."""
         by_sensor: dict[str, list[int]] = {}
         for k, s in enumerate(strings):
             by_sensor.setdefault(s.sensor_id, []).append(k)
         if len(by_sensor) < 2:
             return []
         stacked = _stacked(strings)
+        gate = float(self.gate)
         used: set[int] = set()
         groups = []
         for sa, sb in combinations(sorted(by_sensor), 2):
@@ -336,13 +346,13 @@ class MissDistanceAssociator(Associator):
             ib = [k for k in by_sensor[sb] if strings[k].string_id not in used]
             if not ia or not ib:
                 continue
-            a, b = [strings[k] for k in ia], [strings[k] for k in ib]
-            cost = _cost_matrix(*stacked, np.array(ia, dtype=np.int64), np.array(ib, dtype=np.int64))
-            cost = np.where(cost <= self.gate, cost, FORBIDDEN)
-            for i, j in zip(*linear_sum_assignment(cost), strict=True):
-                if cost[i, j] < FORBIDDEN:
-                    groups.append([a[i], b[j]])
-                    used.update((a[i].string_id, b[j].string_id))
+            cost = _cost_matrix(*stacked, np.array(ia, dtype=np.int64), np.array(ib, dtype=np.int64), gate)
+            rows, cols = linear_sum_assignment(cost)
+            for i, j, c in zip(rows.tolist(), cols.tolist(), cost[rows, cols].tolist(), strict=True):
+                if c < FORBIDDEN:
+                    a, b = strings[ia[i]], strings[ib[j]]
+                    groups.append([a, b])
+                    used.update((a.string_id, b.string_id))
         return self._merge(groups)
 
     def _merge(self, groups: list[list[SensorString]]) -> list[list[SensorString]]:

@@ -129,7 +129,8 @@ def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) 
     b = event.burnout
     if b is not None:
         burnout_time = float(b.time_s)
-        if np.all(np.isfinite(b.r)):
+        r = np.asarray(b.r, dtype=float).tolist()
+        if math.isfinite(r[0]) and math.isfinite(r[1]) and math.isfinite(r[2]):
             burnout_alt = float(ecef_to_geodetic(b.r)[2])
             burnout_speed = float(np.linalg.norm(b.v))
     impact = event.impact
