@@ -166,6 +166,22 @@ def _ekf_batch(xs, ps, ts, qs, rows, stops, times, pos, e1, e2, sigma, nis_max, 
 
 
 @numba.njit(cache=True)
+def _ekf_batch_take(xs, ps, ts, qs, rows, stops, take, times, pos, los, sigma, nis_max, gap_s, acc_var):
+    """:func:`_ekf_batch` of detections ``take`` (K,) of the arrays ``times``, ``pos``, ``los`` (unit: its
+    :func:`~vigil.fusion.triangulate.tangent_basis` formed here), ``sigma``: the gathers and the basis in the
+    same call (the engine's chunk rows; ~10 µs of numpy calls per chunk saved)."""
+    t_k, p_k, s_k = np.empty(take.size), np.empty((take.size, 3)), np.empty(take.size)
+    u_k = np.empty((take.size, 3))
+    for i in range(take.size):
+        r = take[i]
+        t_k[i], s_k[i] = times[r], sigma[r]
+        for c in range(3):
+            p_k[i, c], u_k[i, c] = pos[r, c], los[r, c]
+    e1, e2 = _tangent_basis_rows(u_k)
+    return _ekf_batch(xs, ps, ts, qs, rows, stops, t_k, p_k, e1, e2, s_k, nis_max, gap_s, acc_var)
+
+
+@numba.njit(cache=True)
 def _seeded_run(seed_times, seed_points, min_acc_span, p0, q, times, pos, los, sigma, nis_max, gap_s, acc_var):
     """:func:`start_filter`'s work in one compiled call: the polynomial start through the seeds (the same
     basis ``τ^k / k!`` and compiled ``gelsd`` as :func:`~vigil.fusion.polytrack.initial_theta`), then
@@ -213,10 +229,11 @@ def start_filter(seed_times, seed_points, min_acc_span: float, p0, jerk_psd: flo
 
 
 def run_filters(filters, stops, times, pos, los, sigma, nis_max: float = NIS_REJECT, store=None,
-                rows=None) -> np.ndarray:
+                rows=None, take=None) -> np.ndarray:
     """:meth:`LosExtendedKalmanFilter.run` of many filters in one compiled call: ``filters[k]`` takes the
     time-ordered detections ``stops[k-1]:stops[k]`` of the concatenated ``times`` (N,) s, ``pos`` (N, 3) m,
-    ``los`` (N, 3), ``sigma`` (N,) rad. Returns the ``(N,)`` mask of detections applied.
+    ``los`` (N, 3), ``sigma`` (N,) rad. Returns the ``(N,)`` mask of detections applied. ``take`` (N,): the
+    detections are rows ``take`` of the arrays (gathered in the compiled call), not the arrays themselves.
 
     ``store``, ``rows``: where the caller keeps the filters' states stacked (``store`` = ``(x, P, t, q)``, rows
     ``rows[k]`` of filter ``k``, whose ``x`` and ``P`` are views of them: :class:`~vigil.fusion.gating.FilterStates`),
@@ -230,10 +247,15 @@ def run_filters(filters, stops, times, pos, los, sigma, nis_max: float = NIS_REJ
                  np.array([f.t for f in filters], dtype=float), np.array([f.q for f in filters], dtype=float))
         rows = np.arange(len(filters))
     xs, ps, ts, qs = store
-    e1, e2 = tangent_basis(np.ascontiguousarray(los, dtype=float))
-    accepted = _ekf_batch(xs, ps, ts, qs, np.asarray(rows, dtype=np.int64), np.asarray(stops, dtype=np.int64),
-                          np.ascontiguousarray(times, float), np.ascontiguousarray(pos, float), e1, e2,
-                          np.ascontiguousarray(sigma, float), float(nis_max), STAGING_GAP_S, STAGING_ACC_SIGMA_M_S2**2)
+    rows, stops = np.asarray(rows, dtype=np.int64), np.asarray(stops, dtype=np.int64)
+    times, pos, los, sigma = (np.ascontiguousarray(a, dtype=float) for a in (times, pos, los, sigma))
+    if take is not None:
+        accepted = _ekf_batch_take(xs, ps, ts, qs, rows, stops, np.asarray(take, dtype=np.int64), times, pos, los,
+                                   sigma, float(nis_max), STAGING_GAP_S, STAGING_ACC_SIGMA_M_S2**2)
+    else:
+        e1, e2 = tangent_basis(los)
+        accepted = _ekf_batch(xs, ps, ts, qs, rows, stops, times, pos, e1, e2, sigma, float(nis_max), STAGING_GAP_S,
+                              STAGING_ACC_SIGMA_M_S2**2)
     if gathered:
         for f, x, p, t in zip(filters, xs, ps, ts.tolist(), strict=True):
             f.x, f.P, f.t = x, p, t

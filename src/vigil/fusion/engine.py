@@ -145,9 +145,9 @@ class FusionEngine(EventAssembly):
         if not stops.size:
             return
         events = [live[e] for e in number.tolist()]
-        ok = run_filters([e.filter for e in events], stops, chunk.time_s[k], chunk.sensor_pos_ecef_m[k],
-                         chunk.los_ecef[k], chunk.los_sigma_rad[k], store=predictor.states.arrays if shared else None,
-                         rows=predictor.states.rows[number] if shared else None)  # (shared: in place in the store)
+        ok = run_filters([e.filter for e in events], stops, chunk.time_s, chunk.sensor_pos_ecef_m, chunk.los_ecef,
+                         chunk.los_sigma_rad, store=predictor.states.arrays if shared else None,
+                         rows=predictor.states.rows[number] if shared else None, take=k)  # (shared: in the store)
         if not shared:  # (the filters took new arrays: the kept states are no longer theirs)
             self._filter_states = None
         for event, t_last in zip(events, chunk.time_s[k[stops - 1]].tolist(), strict=True):
