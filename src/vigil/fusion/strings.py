@@ -8,7 +8,8 @@ global assignment (:func:`scipy.optimize.linear_sum_assignment`) so that crossin
 their identity.
 
 This module links; the string itself is :mod:`~vigil.fusion.sensorstring`, the stringer's storage of all its
-strings :mod:`~vigil.fusion.stringpool`, the compiled costs and components :mod:`~vigil.fusion.linkcost`.
+strings :mod:`~vigil.fusion.stringpool`, the compiled costs and components :mod:`~vigil.fusion.linkcost`, a
+chunk's sensor frames :mod:`~vigil.fusion.chunkframes`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 import numba
 import numpy as np
 
+from .chunkframes import _frame_table, _frames, _stops, sensor_codes  # noqa: F401 (_frames, sensor_codes: re-exported)
 from .linkcost import (  # noqa: F401 (FORBIDDEN, PREDICTED_NIS_GATE: re-exported, as before the split)
     FORBIDDEN,
     GATE_SIGMAS,
@@ -126,66 +128,6 @@ def _segment_predicted(predictor, sids, sid_stops, st, spos):
             if m.any():
                 up[lo:hi], cov[lo:hi] = u, c
     return mask, up, cov
-
-
-def sensor_codes(sensor_id) -> tuple[np.ndarray, list[str]]:
-    """``(code (N,), names)``: each row's sensor as an index into the sorted names (a dict of the few names:
-    ~10× faster than :func:`numpy.unique` on an object array of distinct str). The engine computes it once per
-    batch so that a chunk's frames are found on integers (comparing str objects was most of :func:`_frames`)."""
-    values = sensor_id.tolist() if isinstance(sensor_id, np.ndarray) else list(sensor_id)
-    values = values if not values or isinstance(values[0], str) else [str(v) for v in values]
-    names = sorted(set(values))
-    number = {name: k for k, name in enumerate(names)}
-    return np.fromiter(map(number.__getitem__, values), dtype=np.int64, count=len(values)), names
-
-
-def _stops(sizes) -> np.ndarray:
-    """``[0, cumulative sums of sizes]`` (int64; a few sizes: faster in Python than :func:`numpy.cumsum`)."""
-    return np.array([0, *itertools.accumulate(sizes)], dtype=np.int64)
-
-
-def _frames(sensor_id: np.ndarray, frame_key: np.ndarray, sensor_code=None) -> tuple[np.ndarray, list[int], list[str]]:
-    """A chunk's sensor frames, by key then sensor name: ``(order, starts, sensors)`` — frame ``f`` is rows
-    ``order[starts[f]:starts[f + 1]]`` of sensor ``sensors[f]``. ``sensor_code``: the rows' :func:`sensor_codes`
-    (computed here if None). One compiled call (:func:`_frame_starts`) on the integer codes."""
-    order, starts, sensors = _frame_table(sensor_id, frame_key, sensor_code)
-    return order, starts.tolist(), sensors
-
-
-def _frame_table(sensor_id, frame_key, sensor_code):
-    """:func:`_frames` with ``starts`` as an array (the stringer slices it per segment of frames)."""
-    code, names = sensor_codes(sensor_id) if sensor_code is None else sensor_code
-    order, starts, first = _frame_starts(np.ascontiguousarray(code, dtype=np.int64),
-                                         np.ascontiguousarray(frame_key, dtype=float))
-    return order, starts, [names[k] for k in first.tolist()]
-
-
-@numba.njit(cache=True)
-def _frame_starts(code, key):
-    """Body of :func:`_frames`: rows ``order`` by key then code (stably: as :func:`numpy.lexsort`; the common
-    chunk, already in that order, is not sorted), the frames' starts (and the end) and each frame's code."""
-    n = key.size
-    ordered = True
-    for k in range(n):  # (a NaN key: sorted, last, as lexsort puts it)
-        if key[k] != key[k] or (k and (key[k] < key[k - 1] or (key[k] == key[k - 1] and code[k] < code[k - 1]))):
-            ordered = False
-            break
-    if ordered:
-        order = np.arange(n)
-    else:
-        order = np.argsort(code, kind="mergesort")
-        order = order[np.argsort(key[order], kind="mergesort")]
-    starts = np.empty(n + 1, dtype=np.int64)
-    first = np.empty(n, dtype=np.int64)
-    m = 0
-    for k in range(n):
-        r = order[k]
-        if k == 0 or code[r] != code[order[k - 1]] or key[r] != key[order[k - 1]]:
-            starts[m] = k
-            first[m] = code[r]
-            m += 1
-    starts[m] = n
-    return order, starts[:m + 1], first[:m]
 
 
 @numba.njit(cache=True)
