@@ -34,7 +34,8 @@ def positions_at(events: list[FusedEvent], t) -> np.ndarray:
 
 def latest_positions(events: list[FusedEvent], states: FilterStates | None = None) -> np.ndarray:
     """:func:`positions_at` of ``events`` ``(E, 3)`` at the latest of their filters' times (``states``: the
-    filters' states where the caller keeps them, used if they are still those of ``events``' filters)."""
+    filters' states where the caller keeps them, used if they are still those of ``events``' filters). The
+    engine's merge test calls :func:`latest_close_pairs`; this and :func:`close_pairs` define what it computes."""
     x, t_f = _states_of(events, states)
     return _positions_at(x, t_f, t_f[np.argmax(t_f)][None])[0]
 
