@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "vigil.sim.commands",
     "vigil.fusion.commands",
     "vigil.sharing.commands",
+    "vigil.campaign.commands",
     "vigil.demo",
 )
 

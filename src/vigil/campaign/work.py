@@ -1,0 +1,100 @@
+"""What a worker does with one task: the scored chain of ``vigil run`` on one seed, plus, when the campaign
+asks for sharing, every partner's node alone and with what its partners released.
+
+The chain is :func:`vigil.scoring.score_result` on :func:`vigil.sim.simulate`, as ``vigil run`` and the
+reference bench run it. Flights are deterministic and seed-free, so each worker process flies a scenario's
+launches once and reuses them for every seed (:func:`prepared`), as the bench did in its pool initializer.
+A task that raises becomes a ``failed`` record whose ``error`` is one line; the campaign goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..flight.trajectory import Trajectory
+from ..scoring import score_result
+from ..sim import simulate
+from ..sim.engine import fly_launch
+from ..sim.scenario import Scenario, parse_scenario, resolve
+from .tasks import Task
+
+SHARING_ROW_KEYS = ("partner", "view", "id", "seen", "triangulated", "latency_s", "launch_error_km")
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)
+
+
+@lru_cache(maxsize=16)
+def _scenario(scenario_path: str, doc_json: str) -> Scenario:
+    return resolve(parse_scenario(json.loads(doc_json), Path(scenario_path).name), Path(scenario_path))
+
+
+@lru_cache(maxsize=16)
+def _trajectories(scenario_path: str, doc_json: str, launches_json: str) -> tuple[Trajectory, ...]:
+    return tuple(fly_launch(la) for la in _scenario(scenario_path, doc_json).launches)
+
+
+def prepared(task: Task) -> tuple[Scenario, tuple[Trajectory, ...]]:
+    """The task's resolved scenario and its flown launches, cached per worker process (flights are keyed by
+    the launches alone, so variants that change only sensors or agreements share them)."""
+    doc_json = _canonical(task.scenario_doc)
+    launches_json = _canonical([task.scenario_doc.get("launches"), task.scenario_doc.get("epoch")])
+    return _scenario(task.scenario_path, doc_json), _trajectories(task.scenario_path, doc_json, launches_json)
+
+
+def _sharing_rows(scenario: Scenario, result, agreements) -> list[dict]:
+    from ..sharing.network import launch_view, run_network
+
+    network = run_network(scenario, simulation=result, agreements=agreements)
+    truths = list(result.truth)
+    rows = []
+    for pid, part in network.partners.items():
+        for view, warnings in (("alone", part.alone), ("shared", part.shared)):
+            for lid, r in launch_view(warnings, truths, network.epoch).items():
+                rows.append({"partner": pid, "view": view, "id": lid, "seen": r["seen"],
+                             "triangulated": r["triangulated"], "latency_s": r["latency_s"],
+                             "launch_error_km": r["launch_error_km"]})
+    return rows
+
+
+def _agreements(task: Task) -> list | None:
+    if task.agreement_docs is None:
+        return None
+    from ..sharing.agreement import parse_agreement
+
+    return [parse_agreement(doc, f"variant {task.variant} agreement") for doc in task.agreement_docs]
+
+
+def one_line(err: BaseException) -> str:
+    """``Type: message`` on one line (a VigilError's message is already one line)."""
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def failed_record(task: Task, error: str, wall_s: float | None = None) -> dict:
+    """The stored record of a task that raised (or whose worker could not finish it)."""
+    return {"key": task.key, "variant": task.variant, "seed": task.seed, "status": "failed", "error": error,
+            "score": None, "sharing": None, "wall_s": wall_s}
+
+
+def run_task(task: Task) -> dict:
+    """Run one task; its record: ``status`` ``ok`` with ``score`` (``score.json`` of the seed) and
+    ``sharing`` rows (:data:`SHARING_ROW_KEYS`, or None), or ``failed`` with a one-line ``error``."""
+    start = time.perf_counter()
+    try:
+        scenario, trajectories = prepared(task)
+        result = simulate(scenario, np.random.default_rng(task.seed), trajectories=trajectories)
+        scored = score_result(scenario, result).score
+        sharing = _sharing_rows(scenario, result, _agreements(task)) if task.sharing else None
+    except Exception as err:  # one failing seed is a finding to report, not a reason to stop the campaign
+        return failed_record(task, one_line(err), time.perf_counter() - start)
+    scored["seed"] = task.seed
+    return {"key": task.key, "variant": task.variant, "seed": task.seed, "status": "ok", "error": None,
+            "score": scored, "sharing": sharing, "wall_s": time.perf_counter() - start}
