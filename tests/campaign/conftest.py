@@ -42,3 +42,13 @@ def campaign():
 def serial(campaign):
     """The records computed in this process, one task after the other."""
     return {t.key: without_timing(run_task(t)) for t in expand(campaign)}
+
+
+def serial_records(campaign) -> dict:
+    return {t.key: without_timing(run_task(t)) for t in expand(campaign)}
+
+
+@pytest.fixture(name="serial_of")
+def _serial_of():
+    """``serial_of(campaign)``: its records computed in this process, one task after the other."""
+    return serial_records
