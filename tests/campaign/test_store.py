@@ -34,7 +34,10 @@ def test_overwrite_replaces_the_whole_record(tmp_path):
     assert json.loads((tmp_path / "a.json").read_text()) == {"key": "a", "status": "ok"}
 
 
-def test_corrupt_record_is_one_line_naming_the_file(tmp_path):
-    (tmp_path / "a.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(DataError, match=r"a\.json: not a task record"):
-        TaskStore(tmp_path).read("a")
+def test_torn_record_counts_as_absent_and_a_foreign_file_is_one_line(tmp_path):
+    (tmp_path / "a.json").write_text('{"key": "a", "sta', encoding="utf-8")
+    store = TaskStore(tmp_path)
+    assert store.read("a") is None and store.done(["a"]) == set()
+    (tmp_path / "b.json").write_text('{"key": "other"}', encoding="utf-8")
+    with pytest.raises(DataError, match=r"b\.json: not the task record of b"):
+        store.read("b")

@@ -71,14 +71,16 @@ def run_tasks(client, tasks: list[Task], store: TaskStore, task_fn: TaskFn = run
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:8]  # keys of their own: a shared cluster may hold another run's tasks
-    futures = {client.submit(task_fn, t, key=f"vigil-{token}-{t.key}", pure=False): t for t in tasks}
+    futures = client.map(task_fn, tasks, key=[f"vigil-{token}-{t.key}" for t in tasks], pure=False)
+    by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
     failed = 0
-    for future in as_completed(futures):
-        task = futures[future]
-        try:
-            record = future.result()
-        except Exception as err:  # raised in the task, or the task outlived its allowed worker failures
-            record = failed_record(task, one_line(err))
+    done = as_completed(futures, with_results=True, raise_errors=False)  # results come in batches
+    for future, result in done:
+        task = by_key[future.key]
+        if future.status == "finished":
+            record = result
+        else:  # raised in the task, or the task outlived its allowed worker failures
+            record = failed_record(task, one_line(result if isinstance(result, BaseException) else future.exception()))
         store.write(record)
         failed += record["status"] != "ok"
         future.release()
