@@ -27,6 +27,9 @@ from .spec import load_campaign
 def campaign_progress(label: str, console: Console | None = None) -> Iterator[Callable[[int, int, int], None]]:
     """Yield ``update(done, failed, total)``: a bar of tasks done / total, failed count and ETA on stderr."""
     console = console or Console(stderr=True)
+    if not console.is_terminal:  # a log file gets the closing lines only
+        yield lambda done, failed, total: None
+        return
     columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("[red]{task.fields[failed]} failed"), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:

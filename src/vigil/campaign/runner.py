@@ -51,6 +51,8 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
 
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers: must be at least 1 (got {workers})")
+    if scheduler is not None and workers is not None:
+        raise ConfigError("--workers: not used with --scheduler (the cluster's workers run the tasks)")
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
