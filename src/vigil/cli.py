@@ -28,6 +28,8 @@ _COMMAND_MODULES = (
     "vigil.sim.commands",
     "vigil.fusion.commands",
     "vigil.sharing.commands",
+    "vigil.api.commands",
+    "vigil.report.commands",
     "vigil.demo",
 )
 

@@ -80,24 +80,33 @@ def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_pro
     else:
         run = score_result(scenario, simulate(scenario, rng))
     if scenario.agreements:
-        run.score["sharing"] = _value_of_sharing(scenario, run.result, bus, db, show_progress)
+        run.score["sharing"] = _value_of_sharing(scenario, run.result, bus, db, show_progress, out / "nodes")
     run.result.summary["seed"] = chosen
     run.score["seed"] = chosen
     run.score["scenario"] = scenario.name
     write_result(run.result, out)
     write_json(run.score, out / "score.json")
     write_json(warnings_to_document(run.finals, run.result.epoch), out / "warnings.json")
+    write_json({"scenario": str(Path(scenario_path).resolve()), "epoch": run.result.epoch}, out / "run.json")
     return run
 
 
-def _value_of_sharing(scenario, result, bus: str, db: str, show_progress: bool) -> dict:
+def _value_of_sharing(scenario, result, bus: str, db: str, show_progress: bool, nodes: Path) -> dict:
+    """The ``sharing`` block; with the embedded store each node's store, audit log and warnings (every
+    version it has with sharing) stay in ``nodes/`` (``<node>.db``, ``<node>-audit.jsonl``,
+    ``<node>-warnings.json``) for ``vigil serve``."""
     from ..sharing.network import run_network, sharing_summary
 
+    keep = db == "sqlite://"
+    kwargs = {"simulation": result, "bus": bus, "db": db, "workdir": nodes if keep else None, "keep": keep}
     if show_progress:
         with progress_bar("partner nodes") as advance:
-            network = run_network(scenario, simulation=result, bus=bus, db=db, progress=advance)
+            network = run_network(scenario, progress=advance, **kwargs)
     else:
-        network = run_network(scenario, simulation=result, bus=bus, db=db)
+        network = run_network(scenario, **kwargs)
+    if keep:
+        for pid, part in network.partners.items():
+            write_json(warnings_to_document(part.shared, network.epoch), nodes / f"{pid}-warnings.json")
     return sharing_summary(network)
 
 

@@ -1,0 +1,216 @@
+"""The FastAPI application of ``vigil serve``: read-only REST + Server-Sent Events over one node's view.
+
+Every ``/api/v1`` route takes the caller's partner from its bearer token (:mod:`vigil.api.tokens`) and
+answers from that partner's :class:`~vigil.api.source.NodeView` only. Without a token table (a loopback
+server for the run's own operator) the whole run is served and no token is needed. Errors are JSON
+``{"detail": "<one line naming the parameter>"}``: 401 missing/unknown token, 404 not in your view, 422 a
+bad parameter, 400 any other :class:`~vigil.errors.VigilError`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Path as PathParam, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from vigil.config import key_path
+from vigil.errors import VigilError
+from vigil.timescale import parse_utc
+
+from .feed import ReplayClock, stream_versions, visible_count
+from .source import NodeView, Source
+from .tokens import TokenTable
+
+MAX_LIMIT = 1000
+EVENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9:_.\-]{0,79}$"
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+_bearer = HTTPBearer(auto_error=False, description="A partner's token from the --tokens file")
+
+
+class Page(BaseModel):
+    """A page of a list: ``items[offset : offset + limit]`` of ``total``."""
+
+    total: int
+    offset: int
+    limit: int
+    items: list[dict[str, Any]]
+
+
+class EventSummary(BaseModel):
+    """One event: how many versions so far and the latest one."""
+
+    event_id: str
+    versions: int
+    latest: dict[str, Any]
+
+
+class EventDetail(BaseModel):
+    """Every version of one event, oldest first."""
+
+    event_id: str
+    versions: list[dict[str, Any]]
+
+
+class Health(BaseModel):
+    status: str
+    partners: list[str]
+    auth: bool
+
+
+def _public(w: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in w.items() if k != "issued_s"}
+
+
+def _page(items: list[dict[str, Any]], offset: int, limit: int) -> Page:
+    return Page(total=len(items), offset=offset, limit=limit, items=items[offset:offset + limit])
+
+
+class Console:
+    """The app's state: source, tokens, replay clock; resolves a request to its node's visible records."""
+
+    def __init__(self, source: Source, tokens: TokenTable | None, clock: ReplayClock,
+                 stream_max_s: float | None) -> None:
+        self.source, self.tokens, self.clock, self.stream_max_s = source, tokens, clock, stream_max_s
+
+    def partner(self, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+        if self.tokens is None:
+            return None
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise HTTPException(401, "Authorization: a bearer token is required")
+        partner = self.tokens.partner_of(credentials.credentials)
+        if partner is None or partner not in self.source.partners:
+            raise HTTPException(401, "Authorization: unknown token")
+        return partner
+
+    def visible(self, view: NodeView) -> list[dict[str, Any]]:
+        """The view's warning versions issued by the replay clock's instant."""
+        now = self.clock.now_s()
+        if math.isinf(now):
+            return view.warnings
+        return view.warnings[:visible_count([w["issued_s"] for w in view.warnings], now)]
+
+
+def _since_s(since: str | None) -> float | None:
+    if since is None:
+        return None
+    try:
+        return parse_utc(since, "since").timestamp()
+    except VigilError as err:
+        raise HTTPException(422, f"query.{err}") from None
+
+
+def _node(request: Request,
+          credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> NodeView:
+    """The caller's node view (the dependency every ``/api/v1`` route takes)."""
+    console: Console = request.app.state.console
+    return console.source.view(console.partner(credentials))
+
+
+View = Annotated[NodeView, Depends(_node)]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="first item of the page")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")]
+
+
+def create_app(source: Source, tokens: TokenTable | None = None, clock: ReplayClock | None = None,
+               stream_max_s: float | None = None) -> FastAPI:
+    """The console app over ``source``; ``tokens=None`` serves the whole run without authentication."""
+    console = Console(source, tokens, clock or ReplayClock(), stream_max_s)
+    app = FastAPI(title="Vigil console API", version="1", description=__doc__)
+    app.state.console = console
+    _handlers(app)
+
+    @app.get("/healthz", response_model=Health)
+    def healthz() -> Health:
+        return Health(status="ok", partners=source.partners, auth=tokens is not None)
+
+    @app.get("/api/v1/events", response_model=Page)
+    def events(view: View, offset: Offset = 0, limit: Limit = 100) -> Page:
+        latest: dict[str, tuple[int, dict[str, Any]]] = {}
+        for w in console.visible(view):
+            count = latest.get(w["event_id"], (0, w))[0]
+            latest[w["event_id"]] = (count + 1, w)
+        items = [EventSummary(event_id=k, versions=n, latest=_public(w)).model_dump()
+                 for k, (n, w) in sorted(latest.items())]
+        return _page(items, offset, limit)
+
+    @app.get("/api/v1/events/{event_id}", response_model=EventDetail)
+    def event(view: View, event_id: Annotated[str, PathParam(pattern=EVENT_ID_PATTERN, max_length=80)]
+              ) -> EventDetail:
+        versions = [_public(w) for w in console.visible(view) if w["event_id"] == event_id]
+        if not versions:
+            raise HTTPException(404, f"event_id: no event {event_id!r} in your view")
+        return EventDetail(event_id=event_id, versions=versions)
+
+    @app.get("/api/v1/warnings", response_model=Page)
+    def warnings(view: View, since: Annotated[str | None, Query(max_length=64,
+                 description="ISO 8601 UTC: versions issued at or after")] = None,
+                 offset: Offset = 0, limit: Limit = 100) -> Page:
+        since_s = _since_s(since)
+        items = [_public(w) for w in console.visible(view) if since_s is None or w["issued_s"] >= since_s]
+        return _page(items, offset, limit)
+
+    @app.get("/api/v1/notifications", response_model=Page)
+    def notifications(view: View, offset: Offset = 0, limit: Limit = 100) -> Page:
+        return _page(view.notifications, offset, limit)
+
+    @app.get("/api/v1/sensors", response_model=Page)
+    def sensors(view: View, offset: Offset = 0, limit: Limit = 100) -> Page:
+        return _page(view.sensors, offset, limit)
+
+    @app.get("/api/v1/coverage")
+    def coverage(view: View) -> dict[str, Any]:
+        return view.coverage
+
+    @app.get("/api/v1/audit", response_model=Page)
+    def audit(view: View, offset: Offset = 0, limit: Limit = 100) -> Page:
+        return _page(view.audit, offset, limit)
+
+    @app.get("/api/v1/stream", response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}}})
+    async def stream(request: Request, view: View,
+                     last_event_id: Annotated[int | None, Header(ge=-1, le=10**9)] = None) -> StreamingResponse:
+        first = len(console.visible(view)) if last_event_id is None else last_event_id + 1
+        body = stream_versions(view.warnings, console.clock, first, request.is_disconnected,
+                               max_s=console.stream_max_s)
+        return StreamingResponse(body, media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    _web(app)
+    return app
+
+
+def _handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        e = exc.errors()[0]
+        where = key_path(tuple(e.get("loc", ())))
+        return JSONResponse({"detail": f"{where}: {e.get('msg', 'invalid')}"}, status_code=422)
+
+    @app.exception_handler(VigilError)
+    async def vigil_error(request: Request, exc: VigilError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": " ".join(str(exc.detail).split())}, status_code=exc.status_code,
+                            headers=headers)
+
+
+def _web(app: FastAPI) -> None:
+    """The dashboard: ``/`` and its files under ``/web/`` (CesiumJS under ``/web/cesium/`` once built)."""
+    from fastapi.staticfiles import StaticFiles
+
+    @app.get("/", include_in_schema=False)
+    def index() -> Response:
+        return FileResponse(WEB_DIR / "index.html", media_type="text/html")
+
+    app.mount("/web", StaticFiles(directory=WEB_DIR, check_dir=False), name="web")
