@@ -10,19 +10,20 @@ bad parameter, 400 any other :class:`~vigil.errors.VigilError`.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Path as PathParam, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 from starlette.exceptions import HTTPException
 
 from vigil.config import key_path
 from vigil.errors import VigilError
-from vigil.timescale import parse_utc
 
 from .feed import ReplayClock, stream_versions, visible_count
 from .source import NodeView, Source
@@ -57,6 +58,18 @@ class EventDetail(BaseModel):
 
     event_id: str
     versions: list[dict[str, Any]]
+
+
+class Error(BaseModel):
+    """Every error: one line naming the parameter (or header) and the reason."""
+
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Error, "description": text} for code, text in (
+        (400, "Bad request"), (401, "Missing or unknown bearer token"), (404, "Not in your view"),
+        (422, "A parameter is invalid"))}
 
 
 class Health(BaseModel):
@@ -98,15 +111,6 @@ class Console:
         return view.warnings[:visible_count([w["issued_s"] for w in view.warnings], now)]
 
 
-def _since_s(since: str | None) -> float | None:
-    if since is None:
-        return None
-    try:
-        return parse_utc(since, "since").timestamp()
-    except VigilError as err:
-        raise HTTPException(422, f"query.{err}") from None
-
-
 def _node(request: Request,
           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> NodeView:
     """The caller's node view (the dependency every ``/api/v1`` route takes)."""
@@ -119,11 +123,19 @@ Offset = Annotated[int, Query(ge=0, le=10**9, description="first item of the pag
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")]
 
 
+def _last_event_id(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if re.fullmatch(r"-?[0-9]{1,10}", text.strip()) is None or int(text) < -1:
+        raise HTTPException(422, f"header.last-event-id: {text[:20]!r} is not an event id (an integer >= -1)")
+    return int(text)
+
+
 def create_app(source: Source, tokens: TokenTable | None = None, clock: ReplayClock | None = None,
                stream_max_s: float | None = None) -> FastAPI:
     """The console app over ``source``; ``tokens=None`` serves the whole run without authentication."""
     console = Console(source, tokens, clock or ReplayClock(), stream_max_s)
-    app = FastAPI(title="Vigil console API", version="1", description=__doc__)
+    app = FastAPI(title="Vigil console API", version="1", description=__doc__, responses=ERRORS)
     app.state.console = console
     _handlers(app)
 
@@ -150,10 +162,11 @@ def create_app(source: Source, tokens: TokenTable | None = None, clock: ReplayCl
         return EventDetail(event_id=event_id, versions=versions)
 
     @app.get("/api/v1/warnings", response_model=Page)
-    def warnings(view: View, since: Annotated[str | None, Query(max_length=64,
-                 description="ISO 8601 UTC: versions issued at or after")] = None,
+    def warnings(view: View, since: Annotated[AwareDatetime | None, Query(
+                 description="RFC 3339 date-time with offset (e.g. 2026-03-01T12:05:00Z): versions issued at "
+                             "or after")] = None,
                  offset: Offset = 0, limit: Limit = 100) -> Page:
-        since_s = _since_s(since)
+        since_s = None if since is None else since.timestamp()
         items = [_public(w) for w in console.visible(view) if since_s is None or w["issued_s"] >= since_s]
         return _page(items, offset, limit)
 
@@ -175,9 +188,11 @@ def create_app(source: Source, tokens: TokenTable | None = None, clock: ReplayCl
 
     @app.get("/api/v1/stream", response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}}})
-    async def stream(request: Request, view: View,
-                     last_event_id: Annotated[int | None, Header(ge=-1, le=10**9)] = None) -> StreamingResponse:
-        first = len(console.visible(view)) if last_event_id is None else last_event_id + 1
+    async def stream(request: Request, view: View) -> StreamingResponse:
+        """Server-Sent Events: ``event: warning`` per new version. A ``Last-Event-ID`` header (the last
+        ``id`` received) resumes after it; without it the stream starts with the next new version."""
+        last = _last_event_id(request.headers.get("last-event-id"))
+        first = len(console.visible(view)) if last is None else last + 1
         body = stream_versions(view.warnings, console.clock, first, request.is_disconnected,
                                max_s=console.stream_max_s)
         return StreamingResponse(body, media_type="text/event-stream",

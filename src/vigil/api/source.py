@@ -192,7 +192,9 @@ class StoreSource(Source):
     def view(self, partner: str | None) -> NodeView:
         self._check(partner)
         mine = [r for r in self.records if partner is None or partner in (r.sender, r.recipient)]
-        warnings, notes, sensors = [], [], {}
+        warnings: list[dict[str, Any]] = []
+        notes: list[dict[str, Any]] = []
+        sensors: dict[str, str] = {}
         for r in mine:
             env = json.loads(r.payload_json)
             contents = [env["payload"]] if env.get("payload") is not None else list(env.get("records") or [])
