@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from vigil.config import key_path
 from vigil.errors import VigilError
 
+from .czml import satellites_czml
 from .feed import ReplayClock, stream_versions, visible_count
 from .source import NodeView, Source
 from .tokens import TokenTable
@@ -92,6 +93,7 @@ class Console:
     def __init__(self, source: Source, tokens: TokenTable | None, clock: ReplayClock,
                  stream_max_s: float | None) -> None:
         self.source, self.tokens, self.clock, self.stream_max_s = source, tokens, clock, stream_max_s
+        self._czml: dict[frozenset[str], list[dict[str, Any]]] = {}
 
     def partner(self, credentials: HTTPAuthorizationCredentials | None) -> str | None:
         if self.tokens is None:
@@ -102,6 +104,14 @@ class Console:
         if partner is None or partner not in self.source.partners:
             raise HTTPException(401, "Authorization: unknown token")
         return partner
+
+    def czml(self, partners: set[str]) -> list[dict[str, Any]]:
+        """The satellites' CZML document (cached per set of partners); empty without a scenario."""
+        key = frozenset(partners)
+        if key not in self._czml:
+            path = self.source.scenario_path
+            self._czml[key] = [] if path is None or not path.is_file() else satellites_czml(path, set(key))
+        return self._czml[key]
 
     def visible(self, view: NodeView) -> list[dict[str, Any]]:
         """The view's warning versions issued by the replay clock's instant."""
@@ -197,6 +207,11 @@ def create_app(source: Source, tokens: TokenTable | None = None, clock: ReplayCl
                                max_s=console.stream_max_s)
         return StreamingResponse(body, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    @app.get("/api/v1/satellites.czml")
+    def satellites(view: View) -> list[dict[str, Any]]:
+        """CZML of the satellites in your view (yours and those whose data was released to you)."""
+        return console.czml({s["partner_id"] for s in view.sensors} | ({view.partner} if view.partner else set()))
 
     _web(app)
     return app

@@ -50,6 +50,7 @@ class Source(ABC):
 
     epoch: str
     partners: list[str]
+    scenario_path: Path | None = None
 
     @abstractmethod
     def view(self, partner: str | None) -> NodeView:
