@@ -9,6 +9,7 @@ bad parameter, 400 any other :class:`~vigil.errors.VigilError`.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from pathlib import Path
@@ -113,12 +114,14 @@ class Console:
             self._czml[key] = [] if path is None or not path.is_file() else satellites_czml(path, set(key))
         return self._czml[key]
 
+    def visible_count(self, view: NodeView) -> int:
+        """How many of the view's warning versions were issued by the replay clock's instant."""
+        now = self.clock.now_s()
+        return len(view.warnings) if math.isinf(now) else visible_count(view.issued_s, now)
+
     def visible(self, view: NodeView) -> list[dict[str, Any]]:
         """The view's warning versions issued by the replay clock's instant."""
-        now = self.clock.now_s()
-        if math.isinf(now):
-            return view.warnings
-        return view.warnings[:visible_count([w["issued_s"] for w in view.warnings], now)]
+        return view.warnings[:self.visible_count(view)]
 
 
 def _node(request: Request,
@@ -176,9 +179,10 @@ def create_app(source: Source, tokens: TokenTable | None = None, clock: ReplayCl
                  description="RFC 3339 date-time with offset (e.g. 2026-03-01T12:05:00Z): versions issued at "
                              "or after")] = None,
                  offset: Offset = 0, limit: Limit = 100) -> Page:
-        since_s = None if since is None else since.timestamp()
-        items = [_public(w) for w in console.visible(view) if since_s is None or w["issued_s"] >= since_s]
-        return _page(items, offset, limit)
+        upto = console.visible_count(view)
+        first = 0 if since is None else min(bisect.bisect_left(view.issued_s, since.timestamp()), upto)
+        page = view.warnings[first + offset:min(first + offset + limit, upto)]
+        return Page(total=upto - first, offset=offset, limit=limit, items=[_public(w) for w in page])
 
     @app.get("/api/v1/notifications", response_model=Page)
     def notifications(view: View, offset: Offset = 0, limit: Limit = 100) -> Page:
@@ -202,9 +206,9 @@ def create_app(source: Source, tokens: TokenTable | None = None, clock: ReplayCl
         """Server-Sent Events: ``event: warning`` per new version. A ``Last-Event-ID`` header (the last
         ``id`` received) resumes after it; without it the stream starts with the next new version."""
         last = _last_event_id(request.headers.get("last-event-id"))
-        first = len(console.visible(view)) if last is None else last + 1
+        first = console.visible_count(view) if last is None else last + 1
         body = stream_versions(view.warnings, console.clock, first, request.is_disconnected,
-                               max_s=console.stream_max_s)
+                               max_s=console.stream_max_s, issued_s=view.issued_s)
         return StreamingResponse(body, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

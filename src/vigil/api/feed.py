@@ -52,10 +52,12 @@ def sse_message(index: int, version: dict[str, Any]) -> str:
 
 async def stream_versions(versions: Sequence[dict[str, Any]], clock: ReplayClock, first: int,
                           is_disconnected: Callable[[], Any], poll_s: float = POLL_S,
-                          max_s: float | None = None) -> AsyncIterator[str]:
+                          max_s: float | None = None, issued_s: Sequence[float] | None = None
+                          ) -> AsyncIterator[str]:
     """SSE text for each version from index ``first`` on, as each becomes visible; ends when the client
-    leaves or after ``max_s`` wall seconds (``None``: never)."""
-    issued = [float(v["issued_s"]) for v in versions]
+    leaves or after ``max_s`` wall seconds (``None``: never). ``issued_s``: the versions' issue instants
+    when the caller has them (else read from ``versions``)."""
+    issued = [float(v["issued_s"]) for v in versions] if issued_s is None else issued_s
     sent = first
     waited = 0.0
     since_keepalive = 0.0

@@ -43,6 +43,10 @@ class NodeView:
     sensors: list[dict[str, Any]] = field(default_factory=list)
     coverage: dict[str, Any] = field(default_factory=dict)
     audit: list[dict[str, Any]] = field(default_factory=list)
+    issued_s: list[float] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.issued_s = [float(w["issued_s"]) for w in self.warnings]
 
 
 class Source(ABC):
