@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from vigil.api import ReplayClock, create_app, parse_tokens
-from vigil.api.feed import stream_versions, visible_count
+from vigil.api.feed import sse_messages, stream_versions, visible_count
 
 
 class FakeWall:
@@ -50,7 +50,8 @@ def test_stream_sends_each_version_once_as_the_clock_reaches_it() -> None:
             wall.t += 5.0  # five simulated seconds pass per poll
             return False
 
-        async for chunk in stream_versions(versions, clock, 0, never, poll_s=0.001, max_s=0.05):
+        issued = [v["issued_s"] for v in versions]
+        async for chunk in stream_versions(sse_messages(versions), issued, clock, 0, never, poll_s=0.001, max_s=0.05):
             chunks.append(chunk)
         return parse_sse("".join(chunks))
 

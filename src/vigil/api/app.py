@@ -27,7 +27,7 @@ from vigil.config import key_path
 from vigil.errors import VigilError
 
 from .czml import satellites_czml
-from .feed import ReplayClock, stream_versions, visible_count
+from .feed import ReplayClock, sse_messages, stream_versions, visible_count
 from .source import NodeView, Source
 from .tokens import TokenTable
 
@@ -95,6 +95,7 @@ class Console:
                  stream_max_s: float | None) -> None:
         self.source, self.tokens, self.clock, self.stream_max_s = source, tokens, clock, stream_max_s
         self._czml: dict[frozenset[str], list[dict[str, Any]]] = {}
+        self._sse: dict[int, list[str]] = {}  # views live as long as the source (it caches them)
 
     def partner(self, credentials: HTTPAuthorizationCredentials | None) -> str | None:
         if self.tokens is None:
@@ -113,6 +114,13 @@ class Console:
             path = self.source.scenario_path
             self._czml[key] = [] if path is None or not path.is_file() else satellites_czml(path, set(key))
         return self._czml[key]
+
+    def sse(self, view: NodeView) -> list[str]:
+        """The view's SSE messages, encoded on first use."""
+        key = id(view)
+        if key not in self._sse:
+            self._sse[key] = sse_messages(view.warnings)
+        return self._sse[key]
 
     def visible_count(self, view: NodeView) -> int:
         """How many of the view's warning versions were issued by the replay clock's instant."""
@@ -207,8 +215,8 @@ def create_app(source: Source, tokens: TokenTable | None = None, clock: ReplayCl
         ``id`` received) resumes after it; without it the stream starts with the next new version."""
         last = _last_event_id(request.headers.get("last-event-id"))
         first = console.visible_count(view) if last is None else last + 1
-        body = stream_versions(view.warnings, console.clock, first, request.is_disconnected,
-                               max_s=console.stream_max_s, issued_s=view.issued_s)
+        body = stream_versions(console.sse(view), view.issued_s, console.clock, first, request.is_disconnected,
+                               max_s=console.stream_max_s)
         return StreamingResponse(body, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

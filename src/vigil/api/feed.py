@@ -50,23 +50,25 @@ def sse_message(index: int, version: dict[str, Any]) -> str:
     return f"id: {index}\nevent: warning\ndata: {json.dumps(version, separators=(',', ':'))}\n\n"
 
 
-async def stream_versions(versions: Sequence[dict[str, Any]], clock: ReplayClock, first: int,
+def sse_messages(versions: Sequence[dict[str, Any]]) -> list[str]:
+    """The SSE message of every version (encoded once, shared by every client of the view)."""
+    return [sse_message(i, _public(v)) for i, v in enumerate(versions)]
+
+
+async def stream_versions(messages: Sequence[str], issued_s: Sequence[float], clock: ReplayClock, first: int,
                           is_disconnected: Callable[[], Any], poll_s: float = POLL_S,
-                          max_s: float | None = None, issued_s: Sequence[float] | None = None
-                          ) -> AsyncIterator[str]:
-    """SSE text for each version from index ``first`` on, as each becomes visible; ends when the client
-    leaves or after ``max_s`` wall seconds (``None``: never). ``issued_s``: the versions' issue instants
-    when the caller has them (else read from ``versions``)."""
-    issued = [float(v["issued_s"]) for v in versions] if issued_s is None else issued_s
-    sent = first
+                          max_s: float | None = None) -> AsyncIterator[str]:
+    """The SSE text of each version (``messages[i]`` issued at ``issued_s[i]``) from index ``first`` on,
+    as each becomes visible; ends when the client leaves or after ``max_s`` wall seconds (``None``: never)."""
+    sent = max(first, 0)
     waited = 0.0
     since_keepalive = 0.0
     yield "retry: 2000\n\n"
     while max_s is None or waited < max_s:
-        upto = visible_count(issued, clock.now_s())
-        for i in range(sent, upto):
-            yield sse_message(i, _public(versions[i]))
-        sent = max(sent, upto)
+        upto = visible_count(issued_s, clock.now_s())
+        if upto > sent:
+            yield "".join(messages[sent:upto])
+            sent = upto
         if await is_disconnected():
             return
         await asyncio.sleep(poll_s)
