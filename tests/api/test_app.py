@@ -158,3 +158,17 @@ def test_without_tokens_the_whole_run_is_served(source) -> None:
 def test_bad_last_event_id_is_422_naming_the_header(client, auth, value: str) -> None:
     r = client.get("/api/v1/stream", headers={**auth["north"], "Last-Event-ID": value})
     assert r.status_code == 422 and "last-event-id" in r.json()["detail"]
+
+
+def test_the_whole_run_holds_every_version_and_the_finals_carry_the_notification_match(source, run_dir) -> None:
+    import json
+
+    finals = {(w["event_id"], w["version"]): w for w in json.loads((run_dir / "warnings.json").read_text())["warnings"]}
+    versions = json.loads((run_dir / "versions.json").read_text())["warnings"]
+    joint = source.view(None).warnings
+    assert len(joint) == len(versions) > len(finals)
+    last = {}
+    for w in joint:
+        last[w["event_id"]] = w
+    assert {(w["event_id"], w["version"]) for w in last.values()} == set(finals)
+    assert all(w["notification"] == finals[(w["event_id"], w["version"])]["notification"] for w in last.values())

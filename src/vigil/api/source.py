@@ -29,6 +29,7 @@ from vigil.errors import ConfigError, DataError, VigilError
 from vigil.timescale import parse_utc
 
 WARNINGS_FILE = "warnings.json"
+VERSIONS_FILE = "versions.json"
 NODES_DIR = "nodes"
 
 
@@ -88,6 +89,15 @@ def _versions(doc: Any, where: Path) -> list[dict[str, Any]]:
     return out
 
 
+def _with_finals(versions_path: Path, finals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every issued version (``versions.json``) with each event's final one taken from the finals
+    (which carry the notification match); just the finals when the run has no versions file."""
+    if not versions_path.is_file():
+        return finals
+    final = {(w["event_id"], int(w["version"])): w for w in finals}
+    return [final.get((w["event_id"], int(w["version"])), w) for w in _versions(_read_json(versions_path), versions_path)]
+
+
 def _own_only(warnings: Iterable[dict[str, Any]], partner: str) -> list[dict[str, Any]]:
     return [w for w in warnings if set(w.get("sources", {}).get("partners", [])) <= {partner}]
 
@@ -101,7 +111,7 @@ class RunSource(Source):
             raise ConfigError(f"{self.root}: not a run directory (no {WARNINGS_FILE}; write one with vigil run)")
         doc = _read_json(self.root / WARNINGS_FILE)
         self.epoch = str(doc.get("epoch", ""))
-        self.joint = _versions(doc, self.root / WARNINGS_FILE)
+        self.joint = _with_finals(self.root / VERSIONS_FILE, _versions(doc, self.root / WARNINGS_FILE))
         manifest = _read_json(self.root / "run.json") if (self.root / "run.json").is_file() else {}
         self.scenario_path = Path(manifest["scenario"]) if manifest.get("scenario") else None
         self.sensors = _sensors(self.root)

@@ -3,7 +3,8 @@
 ``fuse`` is offline fusion of an observation file (or a ``vigil simulate`` folder): it writes the final
 version of each event as a warnings document (:func:`vigil.warning.warnings_to_document`). ``run`` is the
 scored chain (:mod:`vigil.scoring`): simulate, fuse, match the scenario's notifications, score against
-truth; it writes the simulation files, ``score.json`` and ``warnings.json`` into ``DIR``.
+truth; it writes the simulation files, ``score.json``, ``warnings.json`` (final versions), ``versions.json``
+(every issued version) and ``run.json`` (the scenario's path, for ``vigil serve``) into ``DIR``.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_pro
     write_result(run.result, out)
     write_json(run.score, out / "score.json")
     write_json(warnings_to_document(run.finals, run.result.epoch), out / "warnings.json")
+    write_json(warnings_to_document(run.versions, run.result.epoch), out / "versions.json")
     write_json({"scenario": str(Path(scenario_path).resolve()), "epoch": run.result.epoch}, out / "run.json")
     return run
 
