@@ -172,3 +172,24 @@ def test_the_whole_run_holds_every_version_and_the_finals_carry_the_notification
         last[w["event_id"]] = w
     assert {(w["event_id"], w["version"]) for w in last.values()} == set(finals)
     assert all(w["notification"] == finals[(w["event_id"], w["version"])]["notification"] for w in last.values())
+
+
+def test_coverage_counts_only_the_satellites_in_the_view(client, auth) -> None:
+    north = client.get("/api/v1/coverage", headers=auth["north"]).json()
+    east = client.get("/api/v1/coverage", headers=auth["east"]).json()
+    assert set(east["per_partner"]) == {"east"} and set(north["per_partner"]) == {"north", "east"}
+    assert east["view"] == east["own"] == east["per_partner"]["east"]
+    for level in ("mean_frac_1", "mean_frac_2"):  # more satellites never see less
+        assert north["view"][level] >= max(p[level] for p in north["per_partner"].values()) - 1e-12
+    assert north["view"]["mean_frac_2"] > north["own"]["mean_frac_2"]
+
+
+def test_coverage_overlay_is_a_global_equirectangular_png(client, auth) -> None:
+    import io
+
+    from PIL import Image
+
+    r = client.get("/api/v1/coverage.png", headers=auth["north"])
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    img = Image.open(io.BytesIO(r.content))
+    assert img.size == (90, 45) and img.mode == "RGBA"  # 4° cells: 360/4 × 180/4

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 from vigil.config import key_path
 from vigil.errors import VigilError
 
+from .coverage import ViewCoverage, overlay_png, view_coverage
 from .czml import satellites_czml
 from .feed import ReplayClock, sse_messages, stream_versions, visible_count
 from .source import NodeView, Source
@@ -95,6 +96,7 @@ class Console:
                  stream_max_s: float | None) -> None:
         self.source, self.tokens, self.clock, self.stream_max_s = source, tokens, clock, stream_max_s
         self._czml: dict[frozenset[str], list[dict[str, Any]]] = {}
+        self._coverage: dict[frozenset[str], ViewCoverage] = {}
         self._sse: dict[int, list[str]] = {}  # views live as long as the source (it caches them)
 
     def partner(self, credentials: HTTPAuthorizationCredentials | None) -> str | None:
@@ -121,6 +123,16 @@ class Console:
         if key not in self._sse:
             self._sse[key] = sse_messages(view.warnings)
         return self._sse[key]
+
+    def coverage(self, view: NodeView) -> ViewCoverage | None:
+        """Coverage of the view's satellites (cached per set of partners); None without a scenario."""
+        path = self.source.scenario_path
+        if path is None or not path.is_file():
+            return None
+        partners = frozenset(view.coverage.get("partners", []))
+        if partners not in self._coverage:
+            self._coverage[partners] = view_coverage(path, view.partner, set(partners))
+        return self._coverage[partners]
 
     def visible_count(self, view: NodeView) -> int:
         """How many of the view's warning versions were issued by the replay clock's instant."""
@@ -202,7 +214,18 @@ def create_app(source: Source, tokens: TokenTable | None = None, clock: ReplayCl
 
     @app.get("/api/v1/coverage")
     def coverage(view: View) -> dict[str, Any]:
-        return view.coverage
+        """Fraction of time seen by ≥ 1 / ≥ 2 satellites: own satellites, each partner's, the whole view."""
+        found = console.coverage(view)
+        return view.coverage if found is None else {**view.coverage, **found.summary}
+
+    @app.get("/api/v1/coverage.png", response_class=Response,
+             responses={200: {"content": {"image/png": {}}}})
+    def coverage_png(view: View) -> Response:
+        """The view's stereo coverage (fraction of time seen by ≥ 2 satellites) as a globe overlay."""
+        found = console.coverage(view)
+        if found is None:
+            raise HTTPException(404, "coverage: this source has no scenario to compute coverage from")
+        return Response(overlay_png(found.frac_2), media_type="image/png")
 
     @app.get("/api/v1/audit", response_model=Page)
     def audit(view: View, offset: Offset = 0, limit: Limit = 100) -> Page:

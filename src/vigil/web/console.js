@@ -133,7 +133,11 @@
     const el = document.getElementById("legend");
     el.innerHTML = "<div>Partners:" + partners.map((p) => "<span class='swatch' style='background:" + partnerColor(p) + "'></span>" + p).join("") +
       "</div><div>Classes:" + Object.entries(CLASS_COLORS).map(([c, col]) => "<span class='swatch' style='background:" + col + "'></span>" + c).join("") +
-      "</div><div class='meta'>satellites: dots with trails (partner colour); ▸ launch point, line = azimuth, ellipse = impact containment</div>";
+      "</div>" + (coverage && coverage.view ? "<div>Stereo coverage (≥ 2 satellites, viridis overlay): view " +
+        (100 * coverage.view.mean_frac_2).toFixed(1) + " %" + Object.entries(coverage.per_partner).map(([p, f]) =>
+        " · <span class='swatch' style='background:" + partnerColor(p) + "'></span>" + p + " " + (100 * f.mean_frac_2).toFixed(1) + " %").join("") +
+        "</div>" : "") +
+      "<div class='meta'>satellites: dots with trails (partner colour); launch point, line = azimuth, ellipse = impact containment</div>";
   }
 
   async function stream() {
@@ -167,6 +171,20 @@
     }
   }
 
+  // Stereo coverage of the view's satellites (fraction of time seen by >= 2), laid over the imagery.
+  let coverage = null;
+  async function addCoverage() {
+    try { coverage = await getJson("/api/v1/coverage"); } catch (err) { return; }
+    if (!coverage.view) return;
+    const r = await fetch("/api/v1/coverage.png", { headers });
+    if (!r.ok) return;
+    const url = URL.createObjectURL(await r.blob());
+    const provider = await Cesium.SingleTileImageryProvider.fromUrl(url, { rectangle: Cesium.Rectangle.fromDegrees(-180, -90, 180, 90) });
+    const layer = viewer.imageryLayers.addImageryProvider(provider);
+    layer.alpha = 0.8;
+    window.vigil.coverageLayer = layer;
+  }
+
   async function main() {
     const health = await getJson("/healthz");
     partners = health.partners;
@@ -185,6 +203,7 @@
       }
       viewer.clock.shouldAnimate = false;
     }
+    await addCoverage();
     for (const w of await allItems("/api/v1/warnings")) addVersion(w);
     for (const id of events.keys()) drawEvent(id);
     followLatest();
