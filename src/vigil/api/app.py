@@ -97,7 +97,6 @@ class Console:
         self.source, self.tokens, self.clock, self.stream_max_s = source, tokens, clock, stream_max_s
         self._czml: dict[frozenset[str], list[dict[str, Any]]] = {}
         self._coverage: dict[frozenset[str], ViewCoverage] = {}
-        self._sse: dict[int, list[str]] = {}  # views live as long as the source (it caches them)
 
     def partner(self, credentials: HTTPAuthorizationCredentials | None) -> str | None:
         if self.tokens is None:
@@ -118,11 +117,10 @@ class Console:
         return self._czml[key]
 
     def sse(self, view: NodeView) -> list[str]:
-        """The view's SSE messages, encoded on first use."""
-        key = id(view)
-        if key not in self._sse:
-            self._sse[key] = sse_messages(view.warnings)
-        return self._sse[key]
+        """The view's SSE messages, encoded once (a live source appends its own as it publishes)."""
+        if len(view.sse) < len(view.warnings):
+            view.sse[:] = sse_messages(view.warnings)
+        return view.sse
 
     def coverage(self, view: NodeView) -> ViewCoverage | None:
         """Coverage of the view's satellites (cached per set of partners); None without a scenario."""

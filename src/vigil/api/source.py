@@ -36,7 +36,9 @@ NODES_DIR = "nodes"
 @dataclass
 class NodeView:
     """One node's records, JSON-ready. ``warnings`` are versions ordered by ``issued_at`` (each has
-    ``issued_s``, POSIX seconds, added); ``sensors`` and ``notifications`` are dicts; ``audit`` is in order."""
+    ``issued_s``, POSIX seconds, added); ``sensors`` and ``notifications`` are dicts; ``audit`` is in order.
+    ``issued_s`` lists the versions' issue instants and ``sse`` their Server-Sent Events text (filled by
+    the API on first use, or by a live source as it publishes)."""
 
     partner: str | None
     warnings: list[dict[str, Any]]
@@ -45,6 +47,7 @@ class NodeView:
     coverage: dict[str, Any] = field(default_factory=dict)
     audit: list[dict[str, Any]] = field(default_factory=list)
     issued_s: list[float] = field(init=False, repr=False)
+    sse: list[str] = field(init=False, repr=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.issued_s = [float(w["issued_s"]) for w in self.warnings]
