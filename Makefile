@@ -4,10 +4,15 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Typed service code (STYLE.md rule 14): the CLI, config, errors and the sharing layer pass mypy.
-TYPED  := src/vigil/cli.py src/vigil/config.py src/vigil/errors.py src/vigil/demo.py src/vigil/sharing \
+TYPED  := src/vigil/cli.py src/vigil/config.py src/vigil/errors.py src/vigil/demo.py src/vigil/sharing src/vigil/api \
           src/vigil/coverage/commands.py src/vigil/fusion/commands.py
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install clean web chromium
+
+# The console's globe: CesiumJS from npm (package-lock.json), only the files the page loads, served by
+# `vigil serve` from a git-ignored folder. No network at run time; npm is needed once, here.
+WEB_CESIUM := src/vigil/web/cesium
+CESIUM_BUILD := node_modules/cesium/Build/Cesium
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (set PYTHON=...)"; exit 2; }
@@ -19,9 +24,22 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
+	@$(MAKE) --no-print-directory web || echo "warning: the dashboard's globe needs 'make web' (npm); the API works without it"
 	$(VENV)/bin/vigil demo --out out/demo
 
-test: $(STAMP)
+web: $(WEB_CESIUM)/Cesium.js
+
+$(WEB_CESIUM)/Cesium.js: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "error: npm not found (apt-get install npm)"; exit 2; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	rm -rf $(WEB_CESIUM) && mkdir -p $(WEB_CESIUM)
+	for part in Cesium.js Assets Workers ThirdParty Widgets; do cp -r $(CESIUM_BUILD)/$$part $(WEB_CESIUM)/; done
+
+# Debian's Chromium for the browser test (never `playwright install`: no browser downloads).
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+test: $(STAMP) web chromium
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/mypy $(TYPED)
 	$(PY) -m pytest -n 2 --dist loadgroup

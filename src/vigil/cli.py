@@ -29,6 +29,8 @@ _COMMAND_MODULES = (
     "vigil.fusion.commands",
     "vigil.sharing.commands",
     "vigil.campaign.commands",
+    "vigil.api.commands",
+    "vigil.report.commands",
     "vigil.demo",
 )
 

@@ -57,6 +57,9 @@ def demo(
     run = run_scored(scenario, out / "run")
     print_run(console, run.score)
     console.print(f"score, warnings and observations written to {out / 'run'}")
+    console.print(f"open the operators' console: vigil serve {out / 'run'}   (then http://127.0.0.1:8080/)",
+                  soft_wrap=True)
+    console.print(f"hand-over report: vigil report {out / 'run'} --out {out / 'report.html'}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,7 +3,8 @@
 ``fuse`` is offline fusion of an observation file (or a ``vigil simulate`` folder): it writes the final
 version of each event as a warnings document (:func:`vigil.warning.warnings_to_document`). ``run`` is the
 scored chain (:mod:`vigil.scoring`): simulate, fuse, match the scenario's notifications, score against
-truth; it writes the simulation files, ``score.json`` and ``warnings.json`` into ``DIR``.
+truth; it writes the simulation files, ``score.json``, ``warnings.json`` (final versions), ``versions.json``
+(every issued version) and ``run.json`` (the scenario's path, for ``vigil serve``) into ``DIR``.
 """
 
 from __future__ import annotations
@@ -80,24 +81,34 @@ def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_pro
     else:
         run = score_result(scenario, simulate(scenario, rng))
     if scenario.agreements:
-        run.score["sharing"] = _value_of_sharing(scenario, run.result, bus, db, show_progress)
+        run.score["sharing"] = _value_of_sharing(scenario, run.result, bus, db, show_progress, out / "nodes")
     run.result.summary["seed"] = chosen
     run.score["seed"] = chosen
     run.score["scenario"] = scenario.name
     write_result(run.result, out)
     write_json(run.score, out / "score.json")
     write_json(warnings_to_document(run.finals, run.result.epoch), out / "warnings.json")
+    write_json(warnings_to_document(run.versions, run.result.epoch), out / "versions.json")
+    write_json({"scenario": str(Path(scenario_path).resolve()), "epoch": run.result.epoch}, out / "run.json")
     return run
 
 
-def _value_of_sharing(scenario, result, bus: str, db: str, show_progress: bool) -> dict:
+def _value_of_sharing(scenario, result, bus: str, db: str, show_progress: bool, nodes: Path) -> dict:
+    """The ``sharing`` block; with the embedded store each node's store, audit log and warnings (every
+    version it has with sharing) stay in ``nodes/`` (``<node>.db``, ``<node>-audit.jsonl``,
+    ``<node>-warnings.json``) for ``vigil serve``."""
     from ..sharing.network import run_network, sharing_summary
 
+    keep = db == "sqlite://"
+    kwargs = {"simulation": result, "bus": bus, "db": db, "workdir": nodes if keep else None, "keep": keep}
     if show_progress:
         with progress_bar("partner nodes") as advance:
-            network = run_network(scenario, simulation=result, bus=bus, db=db, progress=advance)
+            network = run_network(scenario, progress=advance, **kwargs)
     else:
-        network = run_network(scenario, simulation=result, bus=bus, db=db)
+        network = run_network(scenario, **kwargs)
+    if keep:
+        for pid, part in network.partners.items():
+            write_json(warnings_to_document(part.shared, network.epoch), nodes / f"{pid}-warnings.json")
     return sharing_summary(network)
 
 

@@ -1,0 +1,92 @@
+"""``vigil serve RUN_DIR_OR_STORE_URL [--host H] [--port P] [--tokens TOKENS.yaml] [--replay SPEED]``."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from vigil.errors import ConfigError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+LOOPBACK = "127.0.0.1"
+LIVE_SPEED = 10.0
+"""Default speed (× real time) of a scenario served live."""
+
+
+def check_bind(host: str, tokens: Path | None) -> str:
+    """The host to bind: without tokens only a loopback address is allowed (the whole run is served
+    unauthenticated); ConfigError naming ``--host`` otherwise."""
+    if tokens is not None:
+        return host
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ConfigError(f"--host {host}: without --tokens the console serves every record unauthenticated, "
+                          f"so it binds to a loopback address only (use --host {LOOPBACK} or give --tokens)")
+    return host
+
+
+def format_banner(host: str, port: int, partners: list[str], tokens: bool) -> str:
+    """What the server says when it starts: where to open it and who can see what."""
+    url = f"http://{host}:{port}/"
+    if tokens:
+        return f"console at {url} (bearer tokens for {', '.join(partners)}; each sees its own node only)"
+    return (f"console at {url} — no --tokens: bound to {host} only, the whole run is served without "
+            f"authentication (nodes: {', '.join(partners) or 'none'})")
+
+
+def serve(
+    target: Annotated[str, typer.Argument(help="A run directory (vigil run / vigil demo), sqlite:///PATH to a node's store, "
+                                               "or a scenario YAML to run live.")],
+    host: Annotated[str, typer.Option("--host", help="Interface to bind (loopback only without --tokens).")] = LOOPBACK,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8080,
+    tokens: Annotated[Path | None, typer.Option("--tokens", help="YAML file of bearer tokens per partner.")] = None,
+    replay: Annotated[float | None, typer.Option("--replay", min=0.01, max=1e6,
+                                                 help="Replay the run's warnings (or run a scenario live) at this many "
+                                                      "times real time.")] = None,
+) -> None:
+    """Serve the operators' console (REST API, SSE stream, offline 3-D globe) over a run or a node's store."""
+    import uvicorn
+
+    from .app import create_app
+    from .feed import ReplayClock
+    from .source import open_source
+    from .tokens import load_tokens
+
+    bind = check_bind(host, tokens)
+    table = load_tokens(tokens) if tokens is not None else None
+    if target.endswith((".yaml", ".yml")):
+        app = _live_app(target, replay, table)
+        partners = app.state.console.source.partners
+    else:
+        source = open_source(target)
+        first = min((w["issued_s"] for w in source.view(None).warnings), default=0.0)
+        clock = ReplayClock(replay, first) if replay is not None else ReplayClock()
+        app, partners = create_app(source, table, clock), source.partners
+    typer.echo(format_banner(bind, port, partners, table is not None))
+    uvicorn.run(app, host=bind, port=port, log_level="warning")
+
+
+def _live_app(scenario: str, speed: float | None, table: object) -> FastAPI:
+    """The app over a scenario fused live (vigil.api.live); tokens need a run directory."""
+    from .app import create_app
+    from .live import LiveSource
+
+    if table is not None:
+        raise ConfigError("--tokens: live mode serves the whole scenario; per-partner views need a run "
+                          "directory (vigil run SCENARIO --out DIR, then vigil serve DIR --tokens ...)")
+    source = LiveSource(scenario, speed if speed is not None else LIVE_SPEED)
+    source.start()
+    typer.echo(f"running {source.scenario.name} live at {source.speed:g}x real time")
+    return create_app(source)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

@@ -1,0 +1,103 @@
+"""The dashboard in a real browser: Debian's Chromium (SwiftShader WebGL, no GPU) driven by playwright.
+
+``vigil serve`` runs in this process on a free loopback port over a real run, replaying the run's
+warnings at a speed that makes new versions arrive over the stream while the page is open. The test
+asserts that the globe's canvas is drawn (pixels differ from a blank canvas), that the warnings list ends
+with every event of the run, that some versions arrived through the live stream, that every request
+the page made went to the server itself (no outside host, no Cesium ion), and saves a screenshot under
+out/. The browser comes from ``make chromium`` (apt-get); the globe's files from ``make web`` (npm).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import pytest
+
+from vigil.api import ReplayClock, create_app
+from vigil.api.app import WEB_DIR
+from vigil.api.source import RunSource
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = REPO / "out" / "console-dashboard.png"
+REPLAY_WALL_S = 25.0  # the whole run's warnings replayed in this many wall seconds
+TIMEOUT_S = 90.0
+BACKGROUND_DELTA = 24  # a pixel is "drawn" when a channel differs from the page background by more
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(run_dir: Path):
+    import uvicorn
+
+    assert CHROMIUM.exists(), "Chromium missing: run `make chromium` (apt-get install chromium)"
+    assert (WEB_DIR / "cesium" / "Cesium.js").exists(), "CesiumJS not built: run `make web`"
+    source = RunSource(run_dir)
+    issued = [w["issued_s"] for w in source.view(None).warnings]
+    span = max(issued) - min(issued)
+    app = create_app(source, clock=ReplayClock(speed=span / REPLAY_WALL_S, start_s=min(issued) + 0.3 * span))
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20.0
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started
+    yield f"http://127.0.0.1:{port}", source
+    srv.should_exit = True
+    thread.join(10.0)
+
+
+def drawn_fraction(png: bytes) -> float:
+    """Share of pixels differing from the top-left (background) pixel by more than BACKGROUND_DELTA."""
+    import io
+
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    return float((np.abs(img - img[0, 0]).max(axis=2) > BACKGROUND_DELTA).mean())
+
+
+def test_dashboard_renders_the_globe_lists_every_event_and_stays_on_loopback(server) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, source = server
+    events = {w["event_id"] for w in source.view(None).warnings}
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--use-angle=swiftshader"])
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.on("request", lambda r: requests.append(r.url))
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/")
+        page.wait_for_function("window.vigil && window.vigil.ready", timeout=TIMEOUT_S * 1000)
+        page.wait_for_function(f"document.querySelectorAll('#warnings li').length >= {len(events)}",
+                               timeout=TIMEOUT_S * 1000)
+        page.wait_for_function("window.vigil.viewer.scene.globe.tilesLoaded", timeout=TIMEOUT_S * 1000)
+        listed = set(page.eval_on_selector_all("#warnings li", "els => els.map(e => e.dataset.eventId)"))
+        streamed = page.evaluate("window.vigil.streamed")
+        globe_png = page.locator("#globe canvas").first.screenshot()
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT))
+        browser.close()
+    assert not errors, errors
+    assert listed == events
+    assert streamed > 0  # some versions were issued after the page loaded and came over /api/v1/stream
+    assert drawn_fraction(globe_png) > 0.10
+    hosts = {urlsplit(u).netloc for u in requests if not u.startswith(("data:", "blob:"))}
+    assert hosts == {urlsplit(base).netloc}, hosts
+    assert not any("ion" in urlsplit(u).netloc or "cesium.com" in u for u in requests)
