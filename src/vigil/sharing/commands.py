@@ -46,8 +46,10 @@ def keys_generate(
     out: Path = typer.Option(..., "--out", help="Directory for <node>.key and <node>.pub."),
 ) -> None:
     """Write a new Ed25519 key pair for NODE; prints its key id."""
+    from ..outputs import ensure_writable_folder
+
     signer = Signer.generate(check_node_id(node, "--node"))
-    key_path, pub_path = write_key_files(signer, out)
+    key_path, pub_path = write_key_files(signer, ensure_writable_folder(out, "--out"))
     typer.echo(f"{signer.key_id}: private {key_path}, public {pub_path}")
 
 
