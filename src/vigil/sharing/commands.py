@@ -22,6 +22,8 @@ class AuditVerifyFailed(DataError):
 
 def format_verify(log: Path, result: VerifyResult) -> str:
     """One line: ``ok: …`` or ``audit log LOG: entry N: reason``."""
+    if result.ok and result.count == 0:
+        return f"empty: {log}: no entries (nothing to verify; give --head to require entries)"
     if result.ok:
         return f"ok: {log}: {result.count} entries, head {result.head}"
     return f"audit log {log}: entry {result.first_bad_seq}: {result.reason}"
