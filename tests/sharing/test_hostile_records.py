@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import math
 from typing import Any
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vigil.sharing.audit import AuditLog, MemoryAuditSink, verify_entries
 from vigil.sharing.bus import share_subject
@@ -145,3 +148,36 @@ def test_each_rejection_reason_names_the_field_it_judged():
         assert isinstance(result, Rejected) and result.kind == kind, (what, result)
         if what in fields:
             assert fields[what] in result.reason, (what, result.reason)
+
+
+def _outside(lo: float, hi: float, lo_open: bool = False) -> st.SearchStrategy[Any]:
+    """Floats beyond either bound (an open lower bound itself included), NaN-free: JSON has no NaN."""
+    return st.one_of(st.floats(max_value=lo, exclude_max=not lo_open, min_value=lo - 1e9),
+                     st.floats(min_value=hi, exclude_min=True, max_value=hi + 1e9) if hi < math.inf else st.nothing(),
+                     st.booleans(), st.text(max_size=4))
+
+
+RECORD_FIELDS = [
+    ("observation", "los_sigma_rad", _outside(0.0, 1.0, lo_open=True)),
+    ("observation", "snr", _outside(0.0, math.inf)),
+    ("observation", "time", st.one_of(st.text(alphabet="abc:-", min_size=1, max_size=6), st.booleans())),
+    ("observation", "sensor_pos_ecef_m", st.lists(st.floats(2e9, 1e12), min_size=3, max_size=3)),
+    ("track", "vel_ecef_m_s", st.lists(st.floats(2e5, 1e9), min_size=3, max_size=3)),
+    ("track", "time", st.one_of(st.text(alphabet="xyz", min_size=1, max_size=4), st.booleans())),
+    ("warning", "launch_lat_deg", _outside(-90.0, 90.0)),
+    ("warning", "azimuth_deg", _outside(0.0, 360.0)),
+    ("warning", "confidence", _outside(0.0, 1.0)),
+    ("warning", "version", st.integers(max_value=0)),
+    ("warning", "launch_ellipse", st.lists(st.floats(-1e3, -1e-3), min_size=3, max_size=3)),
+    ("notification", "azimuth_sector_deg", st.lists(st.floats(360.001, 1e4), min_size=2, max_size=2)),
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_a_signed_record_with_one_bad_field_is_rejected_naming_it(data):
+    kind, key, values = RECORD_FIELDS[data.draw(st.integers(0, len(RECORD_FIELDS) - 1))]
+    env = signed(kind, _good(kind) | {key: data.draw(values)})
+    result = Receiver("east", registry(), [AGREEMENT], MemorySeenIds(), clock=lambda: NOW).accept(env.to_bytes())
+    assert isinstance(result, Rejected) and result.kind == "payload", result
+    assert f"payload.{key}" in result.reason and "\n" not in result.reason, result.reason

@@ -124,6 +124,9 @@ def _read_jsonl(path: Path) -> tuple[pa.Table, str]:
         if not isinstance(row, dict) or set(row) != {"epoch", *OBSERVATION_FIELDS}:
             got = sorted(row) if isinstance(row, dict) else type(row).__name__
             raise DataError(f"{path}:{n}: expected the keys epoch + {list(OBSERVATION_FIELDS)}, got {got}")
+        for key, value in row.items():  # Arrow would read true as 1.0: a boolean is not a number
+            if isinstance(value, bool) or (isinstance(value, list) and any(isinstance(x, bool) for x in value)):
+                raise DataError(f"{path}:{n}: {key} is a boolean, not a number")
         epoch = row.pop("epoch")
         if not isinstance(epoch, str):
             raise DataError(f"{path}:{n}: epoch must be an ISO 8601 UTC string, got {type(epoch).__name__}")
