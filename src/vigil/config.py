@@ -8,10 +8,10 @@ the one-line :class:`~vigil.errors.ConfigError` the CLI prints: ``FILE[:LINE]: k
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from .errors import ConfigError
 
@@ -69,3 +69,37 @@ def validation_message(source: str, err: ValidationError) -> str:
     else:
         reason = f"{msg} (got {e.get('input')!r})"
     return f"{source}: {path}: {reason}" if path else f"{source}: {reason}"
+
+
+def within(lo: float, hi: float, hi_open: bool = False, lo_open: bool = False) -> AfterValidator:
+    """A validator: ``lo ≤ x ≤ hi`` (brackets as requested; NaN never passes), message ``x is outside [lo, hi)``."""
+    left, right = "(" if lo_open else "[", ")" if hi_open else "]"
+
+    def check(x: float) -> float:
+        below = x <= lo if lo_open else x < lo
+        above = x >= hi if hi_open else x > hi
+        if below or above or x != x:
+            raise ValueError(f"{x:g} is outside {left}{lo:g}, {hi:g}{right}")
+        return x
+
+    return AfterValidator(check)
+
+
+# The physical ranges every file and flag shares (degrees at the edges; SI inside).
+Latitude = Annotated[float, within(-90.0, 90.0)]
+Longitude = Annotated[float, within(-180.0, 180.0)]
+Azimuth = Annotated[float, within(0.0, 360.0, hi_open=True)]
+Loft = Annotated[float, within(0.0, 90.0)]
+Positive = Annotated[float, within(0.0, float("inf"), lo_open=True, hi_open=True)]
+NonNegative = Annotated[float, within(0.0, float("inf"), hi_open=True)]
+
+Options = TypeVar("Options", bound=BaseModel)
+
+
+def check_options(model: type[Options], **values: Any) -> Options:
+    """Validate command-line values against ``model`` (fields aliased by their flag, ``--lat``); one
+    ConfigError line ``--lat: 200 is outside [-90, 90] (got 200.0)`` on the first fault."""
+    try:
+        return model.model_validate({k: v for k, v in values.items()})
+    except ValidationError as err:
+        raise ConfigError(validation_message("options", err).removeprefix("options: ")) from None

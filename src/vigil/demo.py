@@ -34,9 +34,14 @@ def _example(root: Path, rel: str) -> Path:
 def demo(
     out: Path = typer.Option(Path("out/demo"), "--out", help="output folder"),
     examples: Path = typer.Option(Path("examples"), "--examples", help="folder of the shipped examples"),
+    force: bool = typer.Option(False, "--force", help="replace the outputs of an earlier demo in --out"),
 ) -> None:
     """Two-partner demo (north GEO + east HEO): coverage and the value of sharing, then the full warning
     chain (simulate, fuse, match notifications, score) on the shipped scenario."""
+    from .outputs import check_output
+
+    check_output(out / "coverage.png", "--out", [examples], force)
+    check_output(out / "run", "--out", [examples], force, folder=True)
     console = Console()
     specs = [
         f"north={_example(examples, 'constellations/north.tle')}",
@@ -54,7 +59,7 @@ def demo(
     console.print(f"coverage maps written to {png} and {gap_map_path(png)}")
     scenario = _example(examples, DEMO_SCENARIO)
     console.rule(f"Vigil demo: the warning chain on {scenario} (simulate, fuse, match notifications, score)")
-    run = run_scored(scenario, out / "run")
+    run = run_scored(scenario, out / "run", force=force)
     print_run(console, run.score)
     console.print(f"score, warnings and observations written to {out / 'run'}")
     console.print(f"open the operators' console: vigil serve {out / 'run'}   (then http://127.0.0.1:8080/)",

@@ -24,6 +24,13 @@ OBSERVATION_FIELDS = (
     "frame_id",  # (M,) int64, frame counter of the sensor
 )
 
+# Physical ranges of an observation's scalars, shared by every reader (files, partner records):
+# (lowest, lowest is allowed). A zero LOS sigma would be an infinitely precise line (and divides fusion's
+# weights by zero); SNR and radiant intensity are ratios / powers and cannot be negative.
+OBSERVATION_LOWER_BOUNDS = {"los_sigma_rad": (0.0, False), "snr": (0.0, True), "intensity_w_sr": (0.0, True)}
+MAX_LOS_SIGMA_RAD = 1.0  # ~57°: beyond any sensor, and beyond a line of sight coarsened to a wide cell
+MAX_SENSOR_RADIUS_M = 1.0e9  # ~2.6 lunar distances: farther is a unit mix-up, not a warning satellite
+
 
 @dataclass
 class ObservationBatch:

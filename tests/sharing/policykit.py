@@ -17,6 +17,8 @@ from vigil.sharing.keys import KeyRegistry, Signer
 
 T0 = 1_780_000_000.0  # 2026-05-28T20:26:40Z, inside every test agreement's validity
 GEO_ALT_M = 35_786_000.0  # geostationary altitude, km 35 786 (IAU / any textbook)
+OBS_TIME_S = T0 - 12.5  # the data's own times: a little before the release at T0, as a node releases them
+TRACK_TIME_S = T0 - 30.0
 NORTH, EAST, THIRD = Signer.generate("north"), Signer.generate("east"), Signer.generate("third")
 
 
@@ -50,13 +52,13 @@ def observation(sat: tuple[float, float, float] = (45.0, 60.0, GEO_ALT_M),
     r = ecef(*sat)
     u = ecef(*target) - r
     u /= np.linalg.norm(u)
-    return {"obs_id": 7, "sensor_id": "north-1", "partner_id": "north", "time": 12.5,
+    return {"obs_id": 7, "sensor_id": "north-1", "partner_id": "north", "time": OBS_TIME_S,
             "sensor_pos_ecef_m": r.tolist(), "los_ecef": u.tolist(), "los_sigma_rad": 2e-5, "snr": 9.5,
             "intensity_w_sr": 1.5e6, "frame_id": 42} | extra
 
 
 def track(lat: float = 45.3, lon: float = 63.3, alt_m: float = 80e3) -> dict[str, Any]:
-    return {"track_id": "T1", "time": 30.0, "pos_ecef_m": ecef(lat, lon, alt_m).tolist(),
+    return {"track_id": "T1", "time": TRACK_TIME_S, "pos_ecef_m": ecef(lat, lon, alt_m).tolist(),
             "vel_ecef_m_s": [1000.0, 2000.0, 3000.0], "cov": np.diag([1e4] * 3 + [25.0] * 3).tolist(),
             "phase": "boost", "sensor_ids": ["north-1"], "partner_ids": ["north"]}
 

@@ -141,7 +141,7 @@ def test_node_sends_batches_and_the_partner_fuses_every_record():
     n = 10
     recs = [observation(obs_id=i, target=(45.0 + 0.01 * i, 63.3)) for i in range(n)]
     batch = ObservationBatch(epoch, _a([r["obs_id"] for r in recs], int), _a(["north-1"] * n, object),
-                             _a(["north"] * n, object), _a([100.0 + 0.1 * i for i in range(n)]),
+                             _a(["north"] * n, object), _a([90.0 + 0.1 * i for i in range(n)]),
                              _a([r["sensor_pos_ecef_m"] for r in recs]), _a([r["los_ecef"] for r in recs]),
                              _a([2e-5] * n), _a([9.0] * n), _a([1e6] * n), _a(list(range(n)), int))
 

@@ -21,6 +21,7 @@ from .policykit import EAST, NORTH, T0, THIRD, agreement, box, observation, regi
 ASIA = box(20, 20, 100, 70)
 AGREEMENT = agreement(types=["observation", "track", "warning"], region=ASIA, precision_m=1000.0)
 NOW = T0 + 1.0
+TRACK_TIME_TEXT = f'"time":{int(T0 - 30)}'  # the track's time as canonical JSON writes it
 
 
 def make_receiver(audit: AuditLog | None = None, seen: Any = None) -> Receiver:
@@ -91,9 +92,9 @@ BAD: list[tuple[str, Callable[[], bytes], str, str]] = [
     ("truncated json", lambda: canonical_bytes(good())[:-7], "json", "malformed JSON"),
     ("deeply nested", lambda: b"[" * 100_000 + b"]" * 100_000, "json", "nested too deeply"),
     ("duplicate key", lambda: text_with('"v":1', '"v":1,"v":1'), "duplicate_key", "'v' appears twice"),
-    ("NaN literal", lambda: text_with('"time":30', '"time":NaN'), "non_finite", "NaN is not a JSON number"),
-    ("Infinity literal", lambda: text_with('"time":30', '"time":-Infinity'), "non_finite", "-Infinity"),
-    ("overflowing number", lambda: text_with('"time":30', '"time":1e400'), "non_finite", "overflows a double"),
+    ("NaN literal", lambda: text_with(TRACK_TIME_TEXT, '"time":NaN'), "non_finite", "NaN is not a JSON number"),
+    ("Infinity literal", lambda: text_with(TRACK_TIME_TEXT, '"time":-Infinity'), "non_finite", "-Infinity"),
+    ("overflowing number", lambda: text_with(TRACK_TIME_TEXT, '"time":1e400'), "non_finite", "overflows a double"),
     ("top-level array", lambda: b"[1, 2]", "not_object", "top level is a list"),
     ("missing signature", lambda: canonical_bytes({k: v for k, v in good().items() if k != "sig"}),
      "missing_signature", "no 'sig'"),

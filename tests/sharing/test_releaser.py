@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from vigil.errors import ConfigError
 from vigil.sharing.agreement import MIN_PRECISION_M, Agreement
 from vigil.sharing.audit import AuditLog, MemoryAuditSink, verify_entries
-from vigil.sharing.precision import M_PER_DEG_LAT_MIN
+from vigil.sharing.precision import M_PER_DEG_LAT_MIN, VELOCITY_CELL_S
 from vigil.sharing.receiver import Accepted, MemorySeenIds, Receiver
 from vigil.sharing.records import RECORD_TYPES, judged_points, released_fields
 from vigil.sharing.releaser import Denial, Releaser
@@ -45,14 +45,18 @@ def test_truth_and_internal_fields_never_leave():
     assert {"truth_pos_ecef_m", "launch_id", "debug"}.isdisjoint(env.payload)
 
 
-def test_track_is_coarsened_and_its_covariance_grows_by_the_rounding_variance():
+def test_track_is_coarsened_and_its_covariance_grows_by_offset_and_rounding_variance():
     p = 5000.0
     (env,) = Releaser(agreement(precision_m=p), "north", NORTH).release("track", track(), T0)
-    pos = np.array(env.payload["pos_ecef_m"])
+    pos, vel = np.array(env.payload["pos_ecef_m"]), np.array(env.payload["vel_ecef_m_s"])
+    qv = p / VELOCITY_CELL_S
     assert np.allclose(pos / p, np.round(pos / p), atol=1e-9, rtol=0)
-    assert np.all(np.abs(pos - track()["pos_ecef_m"]) <= p / 2)
-    assert np.allclose(np.diag(env.payload["cov"])[:3], 1e4 + p * p / 12)  # uniform rounding: step²/12
-    assert np.allclose(np.diag(env.payload["cov"])[3:], 25.0)
+    assert np.allclose(vel / qv, np.round(vel / qv), atol=1e-9, rtol=0)
+    assert np.all(np.abs(pos - track()["pos_ecef_m"]) <= p)  # half a cell of offset + half of rounding
+    assert np.all(np.abs(vel - track()["vel_ecef_m_s"]) <= qv / 2)
+    # two independent uniform errors over a cell (offset, rounding): 2 × step²/12; velocity rounding qv²/12
+    assert np.allclose(np.diag(env.payload["cov"])[:3], 1e4 + p * p / 6)
+    assert np.allclose(np.diag(env.payload["cov"])[3:], 25.0 + qv * qv / 12)
 
 
 def test_denials_name_the_clause():

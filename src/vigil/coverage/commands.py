@@ -11,11 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import ConfigError
+from ..outputs import check_output, write_text_atomic
 from ..progress import progress_bar
 from ..sensors.model import SensorModel
 from ..space.elements import load_constellation
 from ..timescale import parse_utc
-from .analysis import CoverageResult, Partner, compute_coverage, value_of_sharing
+from .analysis import TIME_CHUNK, CoverageResult, Partner, compute_coverage, value_of_sharing
 from .grid import Grid
 
 
@@ -53,11 +54,31 @@ def format_sharing_table(result: CoverageResult) -> Table:
     return table
 
 
+# Bytes per grid cell (per-group int64 counters and their per-chunk twins: ~12 per group, the cell's
+# ECEF point and up vector, the float maps of the result) and per time instant (offsets, Julian dates).
+BYTES_PER_CELL_GROUP = 96
+BYTES_PER_CELL = 112
+BYTES_PER_INSTANT = 48
+
+
 def _check_span(hours: float, step_s: float) -> None:
     if not (hours > 0 and hours <= 24 * 366):
         raise ConfigError(f"--hours: {hours} must be in (0, 8784]")
     if not (step_s > 0 and step_s <= hours * 3600):
         raise ConfigError(f"--step-s: {step_s} must be in (0, hours × 3600]")
+
+
+def _check_coverage_memory(grid: Grid, partners: list[Partner], hours: float, step_s: float) -> None:
+    """Refuse a grid × span that cannot fit in memory (vigil.limits) before allocating it."""
+    from ..limits import check_memory
+
+    n_t = hours * 3600.0 / step_s
+    n_sat = sum(len(p.constellation) for p in partners)
+    cells = float(grid.size)
+    need = (cells * (BYTES_PER_CELL + BYTES_PER_CELL_GROUP * (len(partners) + 1)) + n_t * BYTES_PER_INSTANT
+            + min(n_t, TIME_CHUNK) * n_sat * 3 * 8 * 2)
+    check_memory(need, "--grid-deg/--hours/--step-s", f"{cells:.3g} cells, {n_t:.3g} instants",
+                 "use a coarser --grid-deg or a longer --step-s")
 
 
 def coverage(
@@ -75,9 +96,15 @@ def coverage(
     """Coverage by ≥1 and ≥2 satellites per partner and jointly, with the value-of-sharing table."""
     t0 = parse_utc(start, "--start")
     _check_span(hours, step_s)
+    if not -90.0 <= min_elevation_deg < 90.0:  # NaN fails too
+        raise ConfigError(f"--min-elevation-deg: {min_elevation_deg} is outside [-90, 90)")
     sensor = SensorModel(min_elevation_deg=min_elevation_deg)
     grid = Grid.global_(grid_deg, altitude_km * 1e3)
     partners = load_partners(constellation, sensor, t0)
+    _check_coverage_memory(grid, partners, hours, step_s)
+    for path, option in ((json_out, "--json"), (png_out, "--png")):
+        if path is not None:
+            check_output(path, option, [parse_constellation_option(c)[1] for c in constellation])
     console = Console(stderr=True, quiet=quiet)
     with progress_bar("coverage", console=console) as advance:
         result = compute_coverage(partners, grid, t0, hours * 3600.0, step_s, progress=advance)
@@ -120,11 +147,7 @@ def gap_map_path(path: Path) -> Path:
 
 
 def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot write ({err.strerror})") from None
+    write_text_atomic(path, text, "--json")
 
 
 def register(app: typer.Typer) -> None:

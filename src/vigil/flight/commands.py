@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 
 import typer
+from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 from rich.table import Table
 
+from ..config import Azimuth, Latitude, Loft, Longitude, check_options
 from ..errors import ConfigError
+from ..outputs import check_output, write_text_atomic
 from .launch import fly
 from .replay import replay
 from .summary import summarize
@@ -27,13 +30,21 @@ def format_summary(summary: dict) -> Table:
     return table
 
 
+class SiteOptions(BaseModel):
+    """The flags of ``fly`` and ``replay``, with the ranges every scenario file uses (vigil.config)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    lat_deg: Latitude = Field(alias="--lat")
+    lon_deg: Longitude = Field(alias="--lon")
+    azimuth_deg: Azimuth | None = Field(None, alias="--azimuth")
+    loft_deg: Loft | None = Field(None, alias="--loft")
+    target_lat_deg: Latitude | None = Field(None, alias="--target latitude")
+    target_lon_deg: Longitude | None = Field(None, alias="--target longitude")
+
+
 def _emit(summary: dict, json_out: Path | None, quiet: bool) -> None:
     if json_out:
-        try:
-            json_out.parent.mkdir(parents=True, exist_ok=True)
-            json_out.write_text(json.dumps(summary, indent=2))
-        except OSError as err:
-            raise ConfigError(f"{json_out}: cannot write ({err.strerror})") from None
+        write_text_atomic(json_out, json.dumps(summary, indent=2), "--json")
     Console(quiet=quiet).print(format_summary(summary))
 
 
@@ -46,18 +57,25 @@ def fly_command(
     target: str | None = typer.Option(None, "--target", help="LAT,LON (deg): minimum-energy flight to it"),
     json_out: Path | None = typer.Option(None, "--json", help="write the figures as JSON here"),
     quiet: bool = typer.Option(False, "--quiet", help="no table"),
+    force: bool = typer.Option(False, "--force", help="replace an existing --json file"),
 ) -> None:
     """Fly a vehicle from a site along an azimuth (or to a target) and print burnout, range, orbit."""
     if (azimuth_deg is None) == (target is None):
         raise ConfigError("--azimuth/--target: give exactly one")
+    tlat = tlon = None
     if target is not None:
         try:
             tlat, tlon = (float(x) for x in target.split(","))
         except ValueError:
             raise ConfigError(f"--target: {target!r} is not LAT,LON in degrees") from None
-        tr = fly_to_target(vehicle, (lat_deg, lon_deg), 0.0, tlat, tlon)
+    o = check_options(SiteOptions, **{"--lat": lat_deg, "--lon": lon_deg, "--azimuth": azimuth_deg,
+                                      "--loft": loft_deg, "--target latitude": tlat, "--target longitude": tlon})
+    if json_out:
+        check_output(json_out, "--json", [Path(vehicle)], force)
+    if o.target_lat_deg is not None and o.target_lon_deg is not None:
+        tr = fly_to_target(vehicle, (o.lat_deg, o.lon_deg), 0.0, o.target_lat_deg, o.target_lon_deg)
     else:
-        tr = fly(vehicle, lat_deg, lon_deg, 0.0, azimuth_deg, loft_deg)
+        tr = fly(vehicle, o.lat_deg, o.lon_deg, 0.0, o.azimuth_deg, o.loft_deg)
     _emit(summarize(tr), json_out, quiet)
 
 
@@ -68,9 +86,13 @@ def replay_command(
     azimuth_deg: float = typer.Option(..., "--azimuth", help="launch azimuth (deg from north)"),
     json_out: Path | None = typer.Option(None, "--json", help="write the figures as JSON here"),
     quiet: bool = typer.Option(False, "--quiet", help="no table"),
+    force: bool = typer.Option(False, "--force", help="replace an existing --json file"),
 ) -> None:
     """Replay a telemetry profile from a pad along an azimuth and print its figures."""
-    _emit(summarize(replay(csv_path, lat_deg, lon_deg, 0.0, azimuth_deg)), json_out, quiet)
+    o = check_options(SiteOptions, **{"--lat": lat_deg, "--lon": lon_deg, "--azimuth": azimuth_deg})
+    if json_out:
+        check_output(json_out, "--json", [csv_path], force)
+    _emit(summarize(replay(csv_path, o.lat_deg, o.lon_deg, 0.0, o.azimuth_deg)), json_out, quiet)
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import DataError
+from ..outputs import check_output, output_folder, write_text_atomic
 from ..progress import progress_bar
 from ..scoring import final_versions, score_result, timed_fusion
 from ..scoring.report import format_score_footer, format_score_table
@@ -28,8 +29,10 @@ from ..sim.io import write_json
 from ..warning import warnings_to_document
 
 
-def fuse_file(obs_path: Path, out: Path, show_progress: bool = True) -> tuple[list, dict]:
-    """Read observations, fuse them, write the final warnings to ``out``; ``(finals, processing split)``."""
+def fuse_file(obs_path: Path, out: Path, show_progress: bool = True, force: bool = False) -> tuple[list, dict]:
+    """Read observations, fuse them, write the final warnings to ``out``; ``(finals, processing split)``.
+    ``out`` must not exist unless ``force``, and is never the input (nor inside an input folder)."""
+    check_output(out, "--out", [obs_path], force)
     batch = read_observations(obs_path)
     if not batch.epoch:
         raise DataError(f"{obs_path}: no observations (and so no epoch) in the file")
@@ -40,8 +43,7 @@ def fuse_file(obs_path: Path, out: Path, show_progress: bool = True) -> tuple[li
     else:
         versions, split = timed_fusion(batch, duration_s)
     finals = final_versions(versions)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(warnings_to_document(finals, batch.epoch), out)
+    write_text_atomic(out, json.dumps(warnings_to_document(finals, batch.epoch), indent=1, allow_nan=False) + "\n")
     return finals, split
 
 
@@ -49,9 +51,10 @@ def fuse_command(
     obs: Annotated[Path, typer.Argument(help="Observation file (.parquet / .jsonl) or a `vigil simulate` folder.")],
     out: Annotated[Path, typer.Option("--out", help="Warnings JSON file to write.")] = Path("warnings.json"),
     json_out: Annotated[bool, typer.Option("--json", help="Print the warnings document as JSON.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
 ) -> None:
     """Fuse observations offline: the final warning of each event to --out."""
-    finals, split = fuse_file(obs, out, show_progress=not json_out)
+    finals, split = fuse_file(obs, out, show_progress=not json_out, force=force)
     if json_out:
         typer.echo(out.read_text(encoding="utf-8"))
         return
@@ -60,13 +63,14 @@ def fuse_command(
 
 
 def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_progress: bool = True,
-               bus: str = "memory://", db: str = "sqlite://"):
+               bus: str = "memory://", db: str = "sqlite://", force: bool = False):
     """Simulate, fuse, match and score a scenario; write the simulation files, score.json, warnings.json.
 
     When the scenario lists agreements, the partners' nodes also run on ``bus`` / ``db`` (embedded by
     default) and ``score.json`` gains the ``sharing`` block: each partner alone vs with what it received.
     """
     scenario = load_scenario(scenario_path)
+    check_output(out, "--out", [scenario_path], force, folder=True)
     if scenario.agreements:
         from ..sharing.network import check_urls
 
@@ -80,16 +84,17 @@ def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_pro
             run = score_result(scenario, result, progress=advance)
     else:
         run = score_result(scenario, simulate(scenario, rng))
-    if scenario.agreements:
-        run.score["sharing"] = _value_of_sharing(scenario, run.result, bus, db, show_progress, out / "nodes")
     run.result.summary["seed"] = chosen
     run.score["seed"] = chosen
     run.score["scenario"] = scenario.name
-    write_result(run.result, out)
-    write_json(run.score, out / "score.json")
-    write_json(warnings_to_document(run.finals, run.result.epoch), out / "warnings.json")
-    write_json(warnings_to_document(run.versions, run.result.epoch), out / "versions.json")
-    write_json({"scenario": str(Path(scenario_path).resolve()), "epoch": run.result.epoch}, out / "run.json")
+    with output_folder(out) as tmp:
+        if scenario.agreements:  # the nodes' stores go in the folder that replaces --out
+            run.score["sharing"] = _value_of_sharing(scenario, run.result, bus, db, show_progress, tmp / "nodes")
+        write_result(run.result, tmp)
+        write_json(run.score, tmp / "score.json")
+        write_json(warnings_to_document(run.finals, run.result.epoch), tmp / "warnings.json")
+        write_json(warnings_to_document(run.versions, run.result.epoch), tmp / "versions.json")
+        write_json({"scenario": str(Path(scenario_path).resolve()), "epoch": run.result.epoch}, tmp / "run.json")
     return run
 
 
@@ -144,15 +149,16 @@ def print_run(console: Console, score: dict) -> None:
 def run_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print score.json instead of the table.")] = False,
     bus: Annotated[str, typer.Option("--bus", help="memory:// or nats://[user:pw@]host:port")] = "memory://",
     db: Annotated[str, typer.Option("--db", help="sqlite:// (temporary), sqlite:///DIR or postgresql://…")] = (
         "sqlite://"
     ),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")] = False,
 ) -> None:
     """Simulate + fuse + score a scenario: per-launch table, DIR/score.json and DIR/warnings.json."""
-    run = run_scored(scenario, out, seed, show_progress=not json_out, bus=bus, db=db)
+    run = run_scored(scenario, out, seed, show_progress=not json_out, bus=bus, db=db, force=force)
     if json_out:
         typer.echo(json.dumps(run.score))
         return

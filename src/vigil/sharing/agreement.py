@@ -58,6 +58,7 @@ def _geometry(obj: Any) -> shapely.Geometry:
         return _geometry(obj.get("geometry"))
     if kind not in _GEOJSON_AREAS:
         raise ValueError(f"GeoJSON type {kind!r} is not one of Polygon, MultiPolygon, Feature, FeatureCollection")
+    _check_rings_closed(kind, obj.get("coordinates"))
     try:
         geom = shape(obj)
     except Exception as err:  # shapely raises several types for malformed coordinates
@@ -68,6 +69,18 @@ def _geometry(obj: Any) -> shapely.Geometry:
     if min_lat < -90.0 or max_lat > 90.0:
         raise ValueError("latitudes must lie within [-90, 90] (positions are [lon_deg, lat_deg])")
     return geom
+
+
+def _check_rings_closed(kind: str, coordinates: Any) -> None:
+    """RFC 7946 §3.1.6: every ring has >= 4 positions and ends where it starts (shapely would close it silently)."""
+    polygons = [coordinates] if kind == "Polygon" else coordinates
+    if not isinstance(polygons, list) or not all(isinstance(p, list) for p in polygons):
+        raise ValueError(f"malformed {kind} coordinates (expected lists of rings)")
+    for p, rings in enumerate(polygons):
+        for r, ring in enumerate(rings):
+            if not isinstance(ring, list) or len(ring) < 4 or ring[0] != ring[-1]:
+                where = f"ring {r}" if kind == "Polygon" else f"polygon {p} ring {r}"
+                raise ValueError(f"{kind} {where} is not closed (RFC 7946: >= 4 positions, the last equal to the first)")
 
 
 class Direction(BaseModel):

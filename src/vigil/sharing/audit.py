@@ -86,8 +86,42 @@ class JsonlAuditSink:
             yield entry
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:  # other JSON parsers keep the first or the last: the entry would mean two things
+            raise _DuplicateKey(f"key {key[:40]!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def _line_entry(raw: bytes) -> dict[str, Any] | str:
+    """The entry of one line, or why it is not one: JSON, an object, no duplicate keys, and written in
+    its canonical form (RFC 8785), the only form :class:`JsonlAuditSink` writes."""
+    try:
+        entry = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as err:
+        return f"duplicate key: {err}"
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return "not a JSON line"
+    if not isinstance(entry, dict):
+        return "not a JSON object"
+    try:
+        canonical = canonical_bytes(entry)
+    except (ValueError, TypeError) as err:
+        return f"not canonicalisable ({err})"
+    if raw.rstrip(b"\r\n") != canonical:
+        return "not in canonical form (RFC 8785): the line was rewritten by something other than the log"
+    return entry
+
+
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """``(line number, entry)`` per non-empty line, or ``(line number, reason)`` when a line is not an object."""
+    """``(line number, entry)`` per non-empty line, or ``(line number, reason)`` when a line is not an
+    entry (:func:`_line_entry`)."""
     try:
         handle = open(path, "rb")
     except OSError as err:
@@ -96,12 +130,7 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
-            try:
-                entry = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
-                yield number, "not a JSON line"
-                continue
-            yield number, entry if isinstance(entry, dict) else "not a JSON object"
+            yield number, _line_entry(raw)
 
 
 def entry_hash(entry: Mapping[str, Any]) -> str:
@@ -174,6 +203,8 @@ def verify_entries(entries: Iterable[dict[str, Any] | str], public_key: Ed25519P
         if problem is not None:
             return VerifyResult(False, seq + 1, problem, seq, head)
         seq, head = seq + 1, entry["hash"]  # type: ignore[index]
+    if expected_head is not None and seq == 0:
+        return VerifyResult(False, 1, "the log is empty, so the expected head hash is not there", 0, head)
     if expected_head is not None and head != expected_head.lower():
         return VerifyResult(False, seq + 1, f"chain ends at seq {seq} but the expected head hash is not there "
                                             "(entries removed from the end)", seq, head)

@@ -22,6 +22,8 @@ class AuditVerifyFailed(DataError):
 
 def format_verify(log: Path, result: VerifyResult) -> str:
     """One line: ``ok: …`` or ``audit log LOG: entry N: reason``."""
+    if result.ok and result.count == 0:
+        return f"empty: {log}: no entries (nothing to verify; give --head to require entries)"
     if result.ok:
         return f"ok: {log}: {result.count} entries, head {result.head}"
     return f"audit log {log}: entry {result.first_bad_seq}: {result.reason}"
@@ -46,8 +48,10 @@ def keys_generate(
     out: Path = typer.Option(..., "--out", help="Directory for <node>.key and <node>.pub."),
 ) -> None:
     """Write a new Ed25519 key pair for NODE; prints its key id."""
+    from ..outputs import ensure_writable_folder
+
     signer = Signer.generate(check_node_id(node, "--node"))
-    key_path, pub_path = write_key_files(signer, out)
+    key_path, pub_path = write_key_files(signer, ensure_writable_folder(out, "--out"))
     typer.echo(f"{signer.key_id}: private {key_path}, public {pub_path}")
 
 

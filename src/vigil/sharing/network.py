@@ -98,6 +98,10 @@ def check_urls(bus: str, db: str) -> None:
         raise ConfigError(f"--bus {bus!r}: expected memory:// or nats://host:port")
     if not (db == "sqlite://" or db.startswith(("sqlite:///", "postgresql://", "postgres://")) or "dbname=" in db):
         raise ConfigError(f"--db {db!r}: expected sqlite://, sqlite:///DIR or postgresql://…")
+    if db.startswith("sqlite:///"):
+        from ..outputs import ensure_writable_folder
+
+        ensure_writable_folder(Path(db.removeprefix("sqlite://")), f"--db {db!r}")
 
 
 async def _open_bus(bus: str, run_id: str) -> tuple[Bus, str]:

@@ -45,7 +45,7 @@ from .audit import AuditLog, JsonlAuditSink
 from .bus import SUBJECT_ROOT, Bus
 from .bus_memory import MemoryBus
 from .ingest_worker import open_store
-from .keys import NODE_ID_PATTERN, KeyRegistry, load_signer
+from .keys import NODE_ID_PATTERN, KeyRegistry, Signer, load_signer
 from .node import Node
 
 RECEIVE_POLL_S = 0.5
@@ -179,19 +179,57 @@ async def _fuse_loop(node: Node, own: ObservationBatch | None, stop: asyncio.Eve
         k += 1
 
 
+def _check_partners(cfg: NodeConfig, keys: KeyRegistry, agreements: list[Any]) -> None:
+    """Every agreement names this node, and every partner in them has a public key in ``partner_keys``."""
+    if not Path(cfg.partner_keys).is_dir():
+        raise ConfigError(f"partner_keys: {cfg.partner_keys} is not a folder of <node>.pub files")
+    for path, agreement in zip(cfg.agreements, agreements, strict=True):
+        if cfg.node not in agreement.parties:
+            raise ConfigError(f"{path}: node {cfg.node!r} is not a party ({', '.join(agreement.parties)})")
+        partner = agreement.other(cfg.node)
+        if not keys.knows(partner):
+            raise ConfigError(f"partner_keys: {cfg.partner_keys} has no {partner}.pub for partner {partner!r} "
+                              f"of {path}")
+
+
+def _appendable(path: Path, key: str) -> None:
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as err:
+        raise ConfigError(f"{key}: cannot append to {path} ({err.strerror or err})") from None
+
+
+def open_audit(cfg: NodeConfig, signer: Signer) -> AuditLog:
+    """The node's audit log, refused in one line before the node starts when it cannot be appended to or
+    its existing chain does not verify with the node's key (the node would fail at its first entry)."""
+    from .audit import verify
+
+    path = Path(cfg.audit_log)
+    _appendable(path, "audit_log")
+    result = verify(path, signer.public_key)
+    if not result.ok:
+        raise ConfigError(f"audit_log: {path}: entry {result.first_bad_seq}: {result.reason}")
+    return AuditLog(JsonlAuditSink(path), signer)
+
+
 async def run_node(cfg: NodeConfig, stop: asyncio.Event, ready: Callable[[Node], None] | None = None,
                    fusion: FusionConfig | None = None) -> dict[str, Any]:
-    """Run one node live until ``stop`` is set; return its counts (the JSON line ``vigil node`` prints)."""
+    """Run one node live until ``stop`` is set; return its counts (the JSON line ``vigil node`` prints).
+    Keys, agreements, audit log and store are checked first: any unusable one stops it in one line."""
     fusion = fusion or FusionConfig()
     signer = load_signer(Path(cfg.key), cfg.node)
     keys = KeyRegistry.load_dir(Path(cfg.partner_keys))
     agreements = [load_agreement(Path(a)) for a in cfg.agreements]
+    _check_partners(cfg, keys, agreements)
+    audit = open_audit(cfg, signer)
+    if cfg.warnings_out is not None:
+        _appendable(Path(cfg.warnings_out), "warnings_out")
     epoch, own = _replay(cfg, time.time())
     store = open_store(cfg.db)
     bus: Bus | None = None
     try:
         bus = await open_bus(cfg)
-        audit = AuditLog(JsonlAuditSink(Path(cfg.audit_log)), signer)
         node = Node(cfg.node, signer, keys, agreements, bus, store, epoch, audit,
                     subject_root=cfg.bus.subject_root, fusion=fusion, clock=time.time)
         await node.start()

@@ -28,6 +28,9 @@ import numpy as np
 
 from ..frames import WGS84_A_M, WGS84_B_M, WGS84_E2, ecef_to_geodetic
 
+VELOCITY_CELL_S = 60.0  # a released velocity is on a grid of precision_m / 60 s: it moves a position cell a minute
+SNR_STEP_DB = 1.0  # released SNR in whole decibels: with ±0.5 dB the range it implies is uncertain by ±6 %
+WITHHELD_OBSERVATION_FIELDS = ("intensity_w_sr",)  # the sender's intensity estimate with the SNR gives range
 GRID_TOL = 1e-6  # allowed distance from a grid node, in grid steps (float rounding is ~1e-8 steps at GEO)
 QUANTUM_REL_TOL = 1e-9  # relative slack when comparing los_quantum_rad with precision / range
 M_PER_DEG_LAT_MIN = WGS84_A_M * (1.0 - WGS84_E2) * math.pi / 180.0  # meridian degree at the equator, m
@@ -187,12 +190,22 @@ def los_violation(r_m: Sequence[float], u: Sequence[float], q: float, precision_
 
 
 def _snap_area(area: dict[str, Any], p: float) -> dict[str, Any]:
+    """A circle's centre snapped (radius grown by the cell diagonal, so it still holds the area), or a
+    polygon's vertices snapped; a polygon the grid collapses becomes the circle that holds it."""
+    from ..warning.areas import polygon_centre_and_radius_deg, spherical_polygon_problem
+
     out = dict(area)
-    if area.get("polygon") is not None:
-        out["polygon"] = [list(snap_latlon(lat, lon, p)[::-1]) for lon, lat in area["polygon"]]
-    else:
+    if area.get("polygon") is None:
         out["lat_deg"], out["lon_deg"] = snap_latlon(area["lat_deg"], area["lon_deg"], p)
-    return out
+        out["radius_km"] = area["radius_km"] + cell_diagonal_km(out["lat_deg"], p)
+        return out
+    out["polygon"] = [list(snap_latlon(lat, lon, p)[::-1]) for lon, lat in area["polygon"]]
+    if spherical_polygon_problem(out["polygon"]) is None:
+        return out
+    lat, lon, radius_deg = polygon_centre_and_radius_deg(area["polygon"])
+    lat_s, lon_s = snap_latlon(lat, lon, p)
+    radius_km = math.radians(radius_deg) * WGS84_A_M / 1000.0 + cell_diagonal_km(lat_s, p)
+    return {"lat_deg": lat_s, "lon_deg": lon_s, "radius_km": radius_km}
 
 
 def coarsen_record(record_type: str, payload: dict[str, Any], precision_m: float) -> dict[str, Any]:
@@ -208,11 +221,19 @@ def coarsen_record(record_type: str, payload: dict[str, Any], precision_m: float
     return out
 
 
-def coarsen_records(record_type: str, payloads: Sequence[dict[str, Any]], precision_m: float) -> list[dict[str, Any] | str]:
+def coarsen_records(record_type: str, payloads: Sequence[dict[str, Any]], precision_m: float,
+                    offsets: Sequence[Sequence[float]] | None = None) -> list[dict[str, Any] | str]:
     """:func:`coarsen_record` over a batch of *valid* records: each coarsened copy, or the reason (str) it
-    cannot be coarsened. Sensor heights are computed in one vectorised call for the whole batch."""
+    cannot be coarsened. Sensor heights are computed in one vectorised call for the whole batch.
+
+    ``offsets`` (one triple per record, each in [-0.5, 0.5) cells) shift a track's position or a warning's
+    points before snapping. A releaser draws them once per track or event and keeps them secret, so that
+    many releases of one moving object (whose roundings differ) average to the offset point, not to the
+    truth: without them, N releases pin a track down to ~precision_m / N (docs/sharing.md)."""
     if record_type != "observation":
-        return [_coarsen_other(record_type, payload, precision_m) for payload in payloads]
+        zero = (0.0, 0.0, 0.0)
+        return [_coarsen_other(record_type, payload, precision_m, zero if offsets is None else offsets[i])
+                for i, payload in enumerate(payloads)]
     if not payloads:
         return []
     p = precision_m
@@ -223,27 +244,75 @@ def coarsen_records(record_type: str, payloads: Sequence[dict[str, Any]], precis
             out.append("sensor_pos_ecef_m is not above the WGS84 ellipsoid")
             continue
         u, q = coarsen_los(r, payload["los_ecef"], p, h)
-        rec = dict(payload)
+        rec = {k: v for k, v in payload.items() if k not in WITHHELD_OBSERVATION_FIELDS}
         rec["sensor_pos_ecef_m"], rec["los_ecef"], rec["los_quantum_rad"] = r, u.tolist(), float(q)
         if payload.get("los_sigma_rad") is not None:
             rec["los_sigma_rad"] = math.sqrt(payload["los_sigma_rad"] ** 2 + q * q / 12.0)
+        if payload.get("snr") is not None:
+            rec["snr"] = snap_snr(payload["snr"])
         out.append(rec)
     return out
 
 
-def _coarsen_other(record_type: str, payload: dict[str, Any], p: float) -> dict[str, Any]:
+def snap_snr(snr: float) -> float:
+    """SNR rounded to whole :data:`SNR_STEP_DB` decibels (0 stays 0)."""
+    if snr <= 0.0:
+        return 0.0
+    return 10.0 ** (round(10.0 * math.log10(snr) / SNR_STEP_DB) * SNR_STEP_DB / 10.0)
+
+
+def snr_on_grid(snr: float) -> bool:
+    return snr == 0.0 or _on_grid(10.0 * math.log10(snr), SNR_STEP_DB)
+
+
+def velocity_step_m_s(precision_m: float) -> float:
+    return precision_m / VELOCITY_CELL_S
+
+
+def cell_diagonal_km(lat_deg: float, precision_m: float) -> float:
+    """Largest distance (km) a released point can lie from the truth at ``lat_deg``: one cell per axis
+    (half a cell of secret offset plus half a cell of rounding), so the cell's diagonal."""
+    lat_step_m = lat_step_deg(precision_m) * math.pi / 180.0 * WGS84_A_M
+    lon_m = lon_step(lat_deg, _lon_q_deg(precision_m), 180.0) * math.pi / 180.0 * WGS84_A_M
+    return math.hypot(lat_step_m, lon_m * math.cos(math.radians(lat_deg))) / 1000.0
+
+
+def _coarsen_track(payload: dict[str, Any], p: float, offset: Sequence[float]) -> dict[str, Any]:
+    out = dict(payload)
+    out["pos_ecef_m"] = snap_ecef([x + f * p for x, f in zip(payload["pos_ecef_m"], offset, strict=True)], p)
+    qv = velocity_step_m_s(p)
+    if payload.get("vel_ecef_m_s") is not None:
+        out["vel_ecef_m_s"] = snap_ecef(payload["vel_ecef_m_s"], qv)
+    if payload.get("cov") is not None:
+        out["cov"] = [list(row) for row in payload["cov"]]
+        for i in range(3):  # offset and rounding, each uniform over a cell: 2 × p²/12
+            out["cov"][i][i] += p * p / 6.0
+            out["cov"][i + 3][i + 3] += qv * qv / 12.0
+    return out
+
+
+def _coarsen_warning(payload: dict[str, Any], p: float, offset: Sequence[float]) -> dict[str, Any]:
+    out = dict(payload)
+    for key in ("launch", "impact"):
+        if payload.get(f"{key}_lat_deg") is None:
+            continue
+        lat = payload[f"{key}_lat_deg"] + offset[0] * lat_step_deg(p)
+        lat = max(-90.0, min(90.0, lat))
+        lon = payload[f"{key}_lon_deg"] + offset[1] * lon_step(lat, _lon_q_deg(p), 180.0)
+        lat_s, lon_s = snap_latlon(lat, (lon + 180.0) % 360.0 - 180.0, p)
+        out[f"{key}_lat_deg"], out[f"{key}_lon_deg"] = lat_s, lon_s
+        grow_km = cell_diagonal_km(lat_s, p)  # ellipse ⊕ disk(d) ⊂ ellipse with both semi-axes + d
+        bearing, a_km, b_km = payload.get(f"{key}_ellipse") or (0.0, 0.0, 0.0)
+        out[f"{key}_ellipse"] = [bearing, a_km + grow_km, b_km + grow_km]
+    return out
+
+
+def _coarsen_other(record_type: str, payload: dict[str, Any], p: float, offset: Sequence[float]) -> dict[str, Any]:
     out = dict(payload)
     if record_type == "track":
-        out["pos_ecef_m"] = snap_ecef(payload["pos_ecef_m"], p)
-        if payload.get("cov") is not None:
-            out["cov"] = [list(row) for row in payload["cov"]]
-            for i in range(3):
-                out["cov"][i][i] += p * p / 12.0
+        out = _coarsen_track(payload, p, offset)
     elif record_type == "warning":
-        for key in ("launch", "impact"):
-            if payload.get(f"{key}_lat_deg") is not None:
-                lat_lon = snap_latlon(payload[f"{key}_lat_deg"], payload[f"{key}_lon_deg"], p)
-                out[f"{key}_lat_deg"], out[f"{key}_lon_deg"] = lat_lon
+        out = _coarsen_warning(payload, p, offset)
     elif record_type == "notification":
         for key in ("launch_area", "impact_area"):
             if payload.get(key) is not None:
@@ -272,6 +341,10 @@ def precision_violations(record_type: str, payloads: Sequence[dict[str, Any]], p
     for i, payload in enumerate(payloads):
         if not ecef_on_grid(payload["sensor_pos_ecef_m"], p):
             out[i] = f"sensor_pos_ecef_m is finer than the {p:g} m grid"
+        elif any(payload.get(k) is not None for k in WITHHELD_OBSERVATION_FIELDS):
+            out[i] = "intensity_w_sr is released, and with the SNR it reveals the range"
+        elif payload.get("snr") is not None and not snr_on_grid(payload["snr"]):
+            out[i] = f"snr is finer than whole {SNR_STEP_DB:g} dB steps"
         elif payload.get("los_quantum_rad") is None:
             out[i] = "los_quantum_rad is missing, so the line of sight may be finer than agreed"
         else:
@@ -287,7 +360,12 @@ def precision_violations(record_type: str, payloads: Sequence[dict[str, Any]], p
 
 def _other_violation(record_type: str, payload: dict[str, Any], p: float) -> str | None:
     if record_type == "track":
-        return None if ecef_on_grid(payload["pos_ecef_m"], p) else f"pos_ecef_m is finer than the {p:g} m grid"
+        if not ecef_on_grid(payload["pos_ecef_m"], p):
+            return f"pos_ecef_m is finer than the {p:g} m grid"
+        vel = payload.get("vel_ecef_m_s")
+        if vel is not None and not ecef_on_grid(vel, velocity_step_m_s(p)):
+            return f"vel_ecef_m_s is finer than the {velocity_step_m_s(p):g} m/s grid"
+        return None
     if record_type == "warning":
         for key in ("launch", "impact"):
             lat = payload.get(f"{key}_lat_deg")

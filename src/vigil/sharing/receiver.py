@@ -52,7 +52,7 @@ from .audit import AuditLog
 from .envelope import SIGNATURE_BYTES, Envelope, b64url_decode, canonical_bytes, split_signed
 from .keys import KeyRegistry, verify_signature
 from .precision import precision_violations
-from .records import describe_validation_error, released_fields, validate_record
+from .records import data_time_s, describe_validation_error, released_fields, validate_record
 
 MAX_MESSAGE_BYTES = 1 << 20  # 1 MiB: far above any record (an observation is ~700 bytes signed)
 DEFAULT_MAX_AGE_S = 300.0  # a release older than this is stale: warning data is worth seconds to minutes
@@ -242,9 +242,10 @@ class Receiver:
         self._check_signature(obj, env, signed)
         if env.recipient != self.node_id:
             raise _Reject("wrong_recipient", f"addressed to {env.recipient!r}, this node is {self.node_id!r}")
-        direction = self._direction(env)
+        agreement, direction = self._direction(env)
         self._check_payload(env, direction)
-        self._check_time(env)
+        self._check_time(env, direction.delay_s)
+        self._check_data_times(env, agreement, direction.delay_s)
         return Accepted(env, env.payload if env.payload is not None else env.contents[0], bytes(raw))
 
     @staticmethod
@@ -276,7 +277,7 @@ class Receiver:
         if canonical == signed or not verify_signature(key, sig, canonical):
             raise _Reject("bad_signature", f"signature does not verify with {env.key_id} over the canonical form")
 
-    def _direction(self, env: Envelope) -> Direction:
+    def _direction(self, env: Envelope) -> tuple[Agreement, Direction]:
         pair = {env.sender, self.node_id}
         candidates = [a for a in self.agreements if set(a.parties) == pair]
         if not candidates:
@@ -288,13 +289,19 @@ class Receiver:
         for agreement in in_force:
             direction = agreement.direction(env.sender, self.node_id)
             if direction is not None and env.record_type in direction.types:
-                return direction
+                return agreement, direction
         raise _Reject("type_not_agreed", f"no agreement in force releases {env.record_type} records "
                                          f"{env.sender}->{self.node_id}")
 
     @staticmethod
     def _check_payload(env: Envelope, d: Direction) -> None:
         records = env.contents
+        for i, record in enumerate(records):  # the partner of a record is the verified signer, nothing else
+            claimed = record.get("partner_id") if isinstance(record, dict) else None
+            if claimed is not None and claimed != env.sender:
+                name = "payload" if env.payload is not None else f"records[{i}]"
+                raise _Reject("partner", f"{name}.partner_id: {str(claimed)[:64]!r} is not the signer "
+                                         f"{env.sender!r}")
         names = ["payload"] if env.payload is not None else [f"records[{i}]" for i in range(len(records))]
         allowed = released_fields(env.record_type)
         for name, record in zip(names, records, strict=True):
@@ -315,12 +322,38 @@ class Receiver:
             raise _Reject("early_release", f"release_at is {env.release_at - env.created_at:g} s after created_at, "
                                            f"the agreement's delay is {d.delay_s:g} s")
 
-    def _check_time(self, env: Envelope) -> None:
+    def _check_time(self, env: Envelope, delay_s: float) -> None:
+        """``release_at`` and ``created_at`` against this node's clock: no future beyond the skew, no older
+        than ``max_age_s`` (``created_at``: plus the agreed delay, which it legitimately precedes release by)."""
         now = self.clock()
-        if env.release_at > now + self.max_skew_s:
-            raise _Reject("future", f"release_at is {env.release_at - now:.3f} s ahead of this node's clock")
-        if now - env.release_at > self.max_age_s:
-            raise _Reject("stale", f"release_at is {now - env.release_at:.3f} s old (limit {self.max_age_s:g} s)")
+        for name, t, age_limit in (("release_at", env.release_at, self.max_age_s),
+                                   ("created_at", env.created_at, self.max_age_s + delay_s)):
+            if t > now + self.max_skew_s:
+                raise _Reject("future", f"{name} is {t - now:.3f} s ahead of this node's clock")
+            if now - t > age_limit:
+                raise _Reject("stale", f"{name} is {now - t:.3f} s old (limit {age_limit:g} s)")
+
+    def _check_data_times(self, env: Envelope, agreement: Agreement, delay_s: float) -> None:
+        """Each record's own time (:func:`data_time_s`): inside the agreement's validity, not after its
+        envelope was created (beyond the skew), released no earlier than the delay after it, and not stale."""
+        now = self.clock()
+        records = env.contents
+        for i, record in enumerate(records):
+            t = data_time_s(env.record_type, record)
+            if t is None:
+                continue
+            name = "payload" if env.payload is not None else f"records[{i}]"
+            invalid = agreement.validity_violation(t)
+            if invalid is not None:
+                raise _Reject(invalid[0], f"{name}: {invalid[1]}; the data's own time is {t:.3f}")
+            if t > env.created_at + self.max_skew_s:
+                raise _Reject("future", f"{name}: data time is {t - env.created_at:.3f} s after created_at")
+            if env.release_at < t + delay_s:
+                raise _Reject("early_release", f"{name}: released {env.release_at - t:g} s after the data's own "
+                                               f"time, the agreement's delay is {delay_s:g} s")
+            if now - t > self.max_age_s + delay_s:
+                raise _Reject("stale", f"{name}: data time is {now - t:.3f} s old "
+                                       f"(limit {self.max_age_s + delay_s:g} s)")
 
     def _remember(self, env: Envelope) -> None:
         self._recent[env.msg_id] = env.release_at

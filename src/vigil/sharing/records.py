@@ -17,17 +17,54 @@ import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from ..errors import ConfigError
 from ..frames import ecef_to_geodetic
+from ..records import MAX_LOS_SIGMA_RAD, MAX_SENSOR_RADIUS_M
+from ..timescale import parse_utc
+from ..warning.areas import spherical_polygon_centre, spherical_polygon_problem
 
 RECORD_TYPES = ("observation", "track", "warning", "notification")
 RecordType = Literal["observation", "track", "warning", "notification"]
 UNIT_TOL = 1e-9  # |los_ecef| must be 1 within this (canonical JSON round-trips floats exactly)
 
+MAX_SPEED_M_S = 1.0e5  # far above any missile or launcher (escape speed is 11.2 km/s)
+
+
+def _utc_time(value: float | str) -> float | str:
+    """A time is POSIX seconds (finite: the model forbids NaN/inf) or an ISO 8601 UTC string parse_utc reads."""
+    if isinstance(value, str):
+        try:
+            parse_utc(value)
+        except ConfigError:
+            raise ValueError(f"{value[:40]!r} is not an ISO 8601 UTC time") from None
+    return value
+
+
+def _norm_at_most(limit: float, what: str):
+    def check(v: list[float]) -> list[float]:
+        if math.sqrt(sum(x * x for x in v)) > limit:
+            raise ValueError(f"is more than {limit:g} {what} long")
+        return v
+
+    return AfterValidator(check)
+
+
 Vec3 = Annotated[list[float], Field(min_length=3, max_length=3)]
-Id = int | str
-Time = float | str
+Id = int | Annotated[str, Field(min_length=1, max_length=128)]
+Time = Annotated[float | str, AfterValidator(_utc_time)]
+Position = Annotated[Vec3, _norm_at_most(MAX_SENSOR_RADIUS_M, "m")]
+Velocity = Annotated[Vec3, _norm_at_most(MAX_SPEED_M_S, "m/s")]
+NonNegative = Annotated[float, Field(ge=0.0)]
 
 
 class _Record(BaseModel):
@@ -39,14 +76,14 @@ class ObservationRecord(_Record):
 
     obs_id: Id
     time: Time
-    sensor_pos_ecef_m: Vec3
+    sensor_pos_ecef_m: Position
     los_ecef: Vec3
     sensor_id: str | None = None
     partner_id: str | None = None
-    los_sigma_rad: Annotated[float, Field(ge=0.0)] | None = None
+    los_sigma_rad: Annotated[float, Field(gt=0.0, le=MAX_LOS_SIGMA_RAD)] | None = None
     los_quantum_rad: Annotated[float, Field(gt=0.0)] | None = None
-    snr: float | None = None
-    intensity_w_sr: float | None = None
+    snr: NonNegative | None = None
+    intensity_w_sr: NonNegative | None = None
     frame_id: int | None = None
 
     @field_validator("los_ecef")
@@ -62,8 +99,8 @@ class TrackRecord(_Record):
 
     track_id: Id
     time: Time
-    pos_ecef_m: Vec3
-    vel_ecef_m_s: Vec3 | None = None
+    pos_ecef_m: Position
+    vel_ecef_m_s: Velocity | None = None
     cov: list[list[float]] | None = None
     phase: Literal["boost", "coast"] | None = None
     sensor_ids: list[str] | None = None
@@ -72,13 +109,31 @@ class TrackRecord(_Record):
     @field_validator("cov")
     @classmethod
     def _cov(cls, v: list[list[float]] | None) -> list[list[float]] | None:
-        if v is not None and (len(v) != 6 or any(len(row) != 6 for row in v)):
+        if v is None:
+            return v
+        if len(v) != 6 or any(len(row) != 6 for row in v):
             raise ValueError("must be a 6x6 array")
+        if any(v[i][i] < 0.0 for i in range(6)):
+            raise ValueError("has a negative variance on its diagonal")
+        if any(abs(v[i][j] - v[j][i]) > 1e-9 * (abs(v[i][j]) + abs(v[j][i])) for i in range(6) for j in range(i)):
+            raise ValueError("is not symmetric")
         return v
 
 
 Lat = Annotated[float, Field(ge=-90.0, le=90.0)]
 Lon = Annotated[float, Field(ge=-180.0, le=180.0)]
+Bearing = Annotated[float, Field(ge=0.0, le=360.0)]
+
+
+def _ellipse(v: list[float]) -> list[float]:
+    if not 0.0 <= v[0] <= 360.0:
+        raise ValueError("bearing (first value) must lie in [0, 360] deg")
+    if v[1] < 0.0 or v[2] < 0.0:
+        raise ValueError("semi-axes (a_km, b_km) must not be negative")
+    return v
+
+
+Ellipse = Annotated[Vec3, AfterValidator(_ellipse)]
 
 
 class WarningRecord(_Record):
@@ -87,21 +142,21 @@ class WarningRecord(_Record):
     event_id: Id
     launch_lat_deg: Lat
     launch_lon_deg: Lon
-    version: int | None = None
+    version: Annotated[int, Field(ge=1)] | None = None
     issued_at: Time | None = None
     class_: Literal["ballistic", "space_launch", "unknown"] | None = Field(None, alias="class")
     launch_time: Time | None = None
-    launch_time_sigma_s: float | None = None
-    launch_ellipse: Vec3 | None = None
-    azimuth_deg: float | None = None
-    azimuth_sigma_deg: float | None = None
+    launch_time_sigma_s: NonNegative | None = None
+    launch_ellipse: Ellipse | None = None
+    azimuth_deg: Bearing | None = None
+    azimuth_sigma_deg: NonNegative | None = None
     burnout_time: Time | None = None
-    burnout_alt_m: float | None = None
-    burnout_speed_m_s: float | None = None
+    burnout_alt_m: NonNegative | None = None
+    burnout_speed_m_s: Annotated[float, Field(ge=0.0, le=MAX_SPEED_M_S)] | None = None
     impact_time: Time | None = None
     impact_lat_deg: Lat | None = None
     impact_lon_deg: Lon | None = None
-    impact_ellipse: Vec3 | None = None
+    impact_ellipse: Ellipse | None = None
     notification: str | None = None
     sources: list[str] | None = None
     confidence: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
@@ -132,6 +187,10 @@ class Area(_Record):
             raise ValueError("is either a circle or a polygon, not both")
         if self.polygon is not None and not all(-90 <= lat <= 90 and -180 <= lon <= 180 for lon, lat in self.polygon):
             raise ValueError("polygon vertices must be [lon_deg, lat_deg] within range")
+        if self.polygon is not None:
+            problem = spherical_polygon_problem(self.polygon)
+            if problem is not None:
+                raise ValueError(problem)
         return self
 
 
@@ -145,7 +204,7 @@ class NotificationRecord(_Record):
     window_end: Time | None = None
     class_: Literal["ballistic", "space_launch", "unknown"] | None = Field(None, alias="class")
     impact_area: Area | None = None
-    azimuth_sector_deg: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
+    azimuth_sector_deg: Annotated[list[Bearing], Field(min_length=2, max_length=2)] | None = None
     group: bool | None = None
 
 
@@ -186,10 +245,19 @@ def json_schema(record_type: str) -> dict[str, Any]:
 
 
 def _area_centre(area: dict[str, Any]) -> tuple[float, float]:
-    if area.get("polygon") is not None:
-        lons, lats = zip(*area["polygon"], strict=True)
-        return float(np.mean(lats)), float(np.mean(lons))  # vertex mean: the documented judging point
+    if area.get("polygon") is not None:  # the area centroid on the sphere (right across the antimeridian)
+        return spherical_polygon_centre(area["polygon"])
     return area["lat_deg"], area["lon_deg"]
+
+
+def data_time_s(record_type: str, payload: dict[str, Any]) -> float | None:
+    """UTC POSIX seconds of the instant a *valid* record describes (observation and track ``time``, a
+    warning's ``issued_at``), None when it carries none (notifications, warnings without ``issued_at``)."""
+    key = {"observation": "time", "track": "time", "warning": "issued_at"}.get(record_type)
+    value = None if key is None else payload.get(key)
+    if value is None:
+        return None
+    return parse_utc(value).timestamp() if isinstance(value, str) else float(value)
 
 
 def judged_points(record_type: str, payload: dict[str, Any]) -> list[tuple[float, float]]:

@@ -5,10 +5,14 @@ Steps, in order (each failing step is a :class:`Denial` naming the clause):
    partner (clause ``types``);
 2. strip every field the agreement cannot release (truth, internal ids; see :mod:`vigil.sharing.records`)
    and check what is left is a valid record (clause ``record``);
-3. coarsen positions to ``precision_m`` (:mod:`vigil.sharing.precision`);
+3. coarsen every field that reveals position or range to ``precision_m`` (:mod:`vigil.sharing.precision`):
+   positions, velocity and covariance, warning ellipses widened to hold the coarsening, an observation's
+   SNR in whole decibels and its intensity estimate withheld; a track's or event's points are shifted by
+   a secret offset drawn once per track or event (:meth:`Releaser.offset`) before snapping;
 4. judge the *coarsened* record against the region (clause ``region``), so that sender and receiver
    decide on the very same numbers;
-5. sign (Ed25519 over RFC 8785 canonical JSON) and queue until ``release_at = now_s + delay_s``;
+5. sign (Ed25519 over RFC 8785 canonical JSON) and queue until ``release_at = t + delay_s``, where ``t``
+   is the latest of ``now_s`` and the records' own times (the delay runs from the data, not the send);
    :meth:`Releaser.due` hands out the envelopes whose time has come, in release order.
 
 :meth:`Releaser.release_many` does the same for a batch of records of one type (steps 1–4 per record,
@@ -33,7 +37,9 @@ from .audit import AuditLog
 from .envelope import MAX_RECORDS, Envelope, canonical_bytes, new_msg_id, sign_envelope
 from .keys import Signer
 from .precision import coarsen_records
-from .records import RECORD_TYPES, RecordType, released_fields, validate_record
+from .records import RECORD_TYPES, RecordType, data_time_s, released_fields, validate_record
+
+_OFFSET_IDS = {"track": "track_id", "warning": "event_id"}  # records whose repeated releases get one offset
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,18 @@ class Releaser:
         self._new_id = new_id
         self._queue: list[tuple[float, int, Envelope]] = []
         self._order = itertools.count()
+        self._offsets: dict[tuple[str, str], tuple[float, float, float]] = {}
+
+    def offset(self, record_type: str, item_id: object) -> tuple[float, float, float]:
+        """The secret offset (three fractions of a cell in [-0.5, 0.5)) of one track or event, the same for
+        each of its releases: from this node's deterministic Ed25519 signature of the item's name, so that
+        only the signer can compute it and a restarted node keeps it."""
+        key = (record_type, str(item_id))
+        if key not in self._offsets:
+            digest = hashlib.sha256(self.signer.sign(f"vigil.coarsen-offset|{self.recipient}|{key}".encode())).digest()
+            fractions = (int.from_bytes(digest[8 * k : 8 * k + 8], "big") / 2.0**64 - 0.5 for k in range(3))
+            self._offsets[key] = tuple(fractions)  # type: ignore[assignment]
+        return self._offsets[key]
 
     def release(self, record_type: str, record: dict[str, Any], now_s: float) -> list[Envelope] | Denial:
         """Filter, strip, coarsen, judge and sign one record at UTC POSIX time ``now_s`` (s).
@@ -190,7 +208,9 @@ class Releaser:
                 denials.append((i, Denial("record", reason)))
             else:
                 valid.append((i, payload))
-        coarse = coarsen_records(record_type, [pl for _, pl in valid], d.precision_m)
+        id_key = _OFFSET_IDS.get(record_type)
+        offsets = None if id_key is None else [self.offset(record_type, pl[id_key]) for _, pl in valid]
+        coarse = coarsen_records(record_type, [pl for _, pl in valid], d.precision_m, offsets)
         released = []
         for (i, _), coarsened in zip(valid, coarse, strict=True):
             if isinstance(coarsened, str):  # e.g. a sensor not above the ellipsoid
@@ -215,6 +235,8 @@ class Releaser:
         d = self.direction
         assert d is not None
         body = {"payload": group[0][1]} if len(group) == 1 else {"records": [pl for _, pl in group]}
+        data_times = [t for _, pl in group if (t := data_time_s(record_type, pl)) is not None]
+        start_s = max([float(now_s), *data_times])
         envelope = Envelope(
             msg_id=self._new_id(),
             sender=self.sender_id,
@@ -222,7 +244,7 @@ class Releaser:
             key_id=self.signer.key_id,
             record_type=cast(RecordType, record_type),
             created_at=float(now_s),
-            release_at=float(now_s) + d.delay_s,
+            release_at=start_s + d.delay_s,
             **body,
         )
         try:

@@ -9,6 +9,7 @@ import numpy as np
 import typer
 
 from ..errors import ConfigError
+from ..outputs import check_output, output_folder
 from .engine import SimulationResult, simulate
 from .io import OBSERVATIONS_JSONL, OBSERVATIONS_PARQUET, write_associations, write_json, write_observations
 from .scenario import load_scenario
@@ -31,11 +32,13 @@ def write_result(result: SimulationResult, out: Path, fmt: str = "parquet") -> d
 
 
 def run_simulate(scenario_path: Path, out: Path, seed: int | None = None, fmt: str = "parquet",
-                 show_progress: bool = True) -> tuple[SimulationResult, dict[str, Path]]:
-    """Load, simulate and write; the seed is ``seed``, else the scenario's, else :data:`DEFAULT_SEED`."""
+                 show_progress: bool = True, force: bool = False) -> tuple[SimulationResult, dict[str, Path]]:
+    """Load, simulate and write; the seed is ``seed``, else the scenario's, else :data:`DEFAULT_SEED`.
+    ``out`` must not exist (or be an empty folder) unless ``force``; it appears whole or not at all."""
     if fmt not in ("parquet", "jsonl"):
         raise ConfigError(f"--format: {fmt!r} is not one of parquet, jsonl")
     scenario = load_scenario(scenario_path)
+    check_output(out, "--out", [scenario_path], force, folder=True)
     chosen = seed if seed is not None else (scenario.seed if scenario.seed is not None else DEFAULT_SEED)
     rng = np.random.default_rng(chosen)
     if not show_progress:
@@ -51,7 +54,9 @@ def run_simulate(scenario_path: Path, out: Path, seed: int | None = None, fmt: s
 
             result = simulate(scenario, rng, progress=advance)
     result.summary["seed"] = chosen
-    return result, write_result(result, out, fmt)
+    with output_folder(out) as tmp:
+        written = write_result(result, tmp, fmt)
+    return result, {name: out / path.name for name, path in written.items()}
 
 
 def format_summary(summary: dict) -> str:
@@ -70,14 +75,15 @@ def format_summary(summary: dict) -> str:
 def simulate_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="Observation file format: parquet or jsonl.")] = "parquet",
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")] = False,
 ) -> None:
     """Simulate a scenario: observations, truth associations, truth and summary files in --out."""
     import json
 
-    result, paths = run_simulate(scenario, out, seed, fmt, show_progress=not json_out)
+    result, paths = run_simulate(scenario, out, seed, fmt, show_progress=not json_out, force=force)
     if json_out:
         typer.echo(json.dumps(result.summary))
     else:

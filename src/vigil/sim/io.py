@@ -16,8 +16,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import DataError
-from ..records import OBSERVATION_FIELDS, ObservationBatch
+from ..errors import ConfigError, DataError
+from ..records import (
+    MAX_LOS_SIGMA_RAD,
+    MAX_SENSOR_RADIUS_M,
+    OBSERVATION_FIELDS,
+    OBSERVATION_LOWER_BOUNDS,
+    ObservationBatch,
+)
+from ..timescale import parse_utc
 
 SCHEMA_VERSION = "vigil.observations/1"
 UNIT_TOLERANCE = 1e-6  # allowed |1 - ‖los‖| in a file
@@ -77,6 +84,11 @@ def read_observations(path: str | Path) -> ObservationBatch:
     if not path.is_file():
         raise DataError(f"{path}: no such observation file")
     table, epoch = _read_jsonl(path) if path.suffix == ".jsonl" else _read_parquet(path)
+    if epoch:
+        try:
+            parse_utc(epoch, "epoch")
+        except ConfigError:
+            raise DataError(f"{path}: epoch {epoch[:40]!r} is not an ISO 8601 UTC time") from None
     batch = _from_table(table, epoch, path)
     check_observations(batch, path)
     return batch
@@ -96,19 +108,30 @@ def _read_parquet(path: Path) -> tuple[pa.Table, str]:
 
 def _read_jsonl(path: Path) -> tuple[pa.Table, str]:
     rows, epochs = [], set()
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path}:{n}: not valid JSON ({err.msg})") from None
-            if not isinstance(row, dict) or set(row) != {"epoch", *OBSERVATION_FIELDS}:
-                got = sorted(row) if isinstance(row, dict) else type(row).__name__
-                raise DataError(f"{path}:{n}: expected the keys epoch + {list(OBSERVATION_FIELDS)}, got {got}")
-            epochs.add(row.pop("epoch"))
-            rows.append(row)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not UTF-8 text at byte {err.start} (observation files are UTF-8 only)") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path}:{n}: not valid JSON ({err.msg})") from None
+        if not isinstance(row, dict) or set(row) != {"epoch", *OBSERVATION_FIELDS}:
+            got = sorted(row) if isinstance(row, dict) else type(row).__name__
+            raise DataError(f"{path}:{n}: expected the keys epoch + {list(OBSERVATION_FIELDS)}, got {got}")
+        for key, value in row.items():  # Arrow would read true as 1.0: a boolean is not a number
+            if isinstance(value, bool) or (isinstance(value, list) and any(isinstance(x, bool) for x in value)):
+                raise DataError(f"{path}:{n}: {key} is a boolean, not a number")
+        epoch = row.pop("epoch")
+        if not isinstance(epoch, str):
+            raise DataError(f"{path}:{n}: epoch must be an ISO 8601 UTC string, got {type(epoch).__name__}")
+        epochs.add(epoch)
+        rows.append(row)
     if len(epochs) > 1:
         raise DataError(f"{path}: observations carry several epochs {sorted(map(str, epochs))}")
     try:
@@ -148,6 +171,23 @@ def check_observations(batch: ObservationBatch, path: object = "<observations>")
         if bad.any():
             row = int(np.nonzero(bad.reshape(len(batch), -1).any(axis=1))[0][0])
             raise DataError(f"{path} record {row}: {f} is not finite")
+    for f, (low, low_allowed) in OBSERVATION_LOWER_BOUNDS.items():
+        values = getattr(batch, f)
+        bad = values < low if low_allowed else values <= low
+        if bad.any():
+            row = int(np.argmax(bad))
+            allowed = f">= {low:g}" if low_allowed else f"> {low:g}"
+            raise DataError(f"{path} record {row}: {f} = {values[row]:g}, must be {allowed}")
+    too_wide = batch.los_sigma_rad > MAX_LOS_SIGMA_RAD
+    if too_wide.any():
+        row = int(np.argmax(too_wide))
+        raise DataError(f"{path} record {row}: los_sigma_rad = {batch.los_sigma_rad[row]:g}, "
+                        f"must be <= {MAX_LOS_SIGMA_RAD:g}")
+    far = np.linalg.norm(batch.sensor_pos_ecef_m, axis=-1) > MAX_SENSOR_RADIUS_M
+    if far.any():
+        row = int(np.argmax(far))
+        raise DataError(f"{path} record {row}: sensor_pos_ecef_m is farther than {MAX_SENSOR_RADIUS_M:g} m "
+                        "from the Earth's centre")
     norm_err = np.abs(1.0 - np.linalg.norm(batch.los_ecef, axis=-1))
     if (norm_err > UNIT_TOLERANCE).any():
         row = int(np.argmax(norm_err > UNIT_TOLERANCE))

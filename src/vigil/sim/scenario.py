@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -27,7 +26,16 @@ from pydantic import (
     model_validator,
 )
 
-from ..config import read_yaml, validation_message
+from ..config import (
+    Azimuth,
+    Latitude,
+    Longitude,
+    NonNegative,
+    Positive,
+    read_yaml,
+    validation_message,
+    within,
+)
 from ..errors import ConfigError
 from ..sensors.model import DEFAULT_FRAME_S, DEFAULT_LOS_SIGMA_URAD, DEFAULT_MIN_ELEVATION_DEG, SensorModel
 from ..sensors.signal import (
@@ -40,36 +48,23 @@ from ..sensors.signal import (
 from ..space.constellation import Constellation
 from ..timescale import parse_utc
 
+# Peak bytes of a simulation (sim.observe / sim.engine): one satellite's frames at a time (times, SGP4
+# Julian dates and positions, frame ids: ~15 float64 per frame), and every observation row of the run
+# (ObservationBatch columns, truth columns, the sort's copies: ~50 float64 per row).
+BYTES_PER_FRAME = 120
+BYTES_PER_OBSERVATION = 400
 MAX_DURATION_S = 7 * 86400.0  # a week: far beyond any warning scenario, catches ms/s or h/s mix-ups
 SHIPPED_TELEMETRY_PREFIX = "falcon9/"  # `telemetry: falcon9/<name>` names vigil/data/telemetry/<name>.csv
 
 
-def _within(lo: float, hi: float, hi_open: bool = False, lo_open: bool = False):
-    """A validator: ``lo ≤ x ≤ hi`` (brackets as requested), message ``x is outside [lo, hi)``."""
-    left, right = "(" if lo_open else "[", ")" if hi_open else "]"
-
-    def check(x: float) -> float:
-        below = x <= lo if lo_open else x < lo
-        above = x >= hi if hi_open else x > hi
-        if below or above or x != x:
-            raise ValueError(f"{x:g} is outside {left}{lo:g}, {hi:g}{right}")
-        return x
-
-    return AfterValidator(check)
-
-
-Latitude = Annotated[float, _within(-90.0, 90.0)]
-Longitude = Annotated[float, _within(-180.0, 180.0)]
-Azimuth = Annotated[float, _within(0.0, 360.0, hi_open=True)]
-Positive = Annotated[float, _within(0.0, float("inf"), lo_open=True, hi_open=True)]
-NonNegative = Annotated[float, _within(0.0, float("inf"), hi_open=True)]
+_within = within
 # YAML reads unquoted timestamps as datetimes; keep them as ISO text, parsed once by parse_utc
 Instant = Annotated[str, BeforeValidator(lambda v: v.isoformat() if isinstance(v, dt.datetime | dt.date) else v)]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)  # YAML true is not 1.0
 
 
 class SiteSpec(_Strict):
@@ -81,7 +76,7 @@ class SensorSpec(_Strict):
     """A partner's sensor parameters (every key optional; defaults are the modules' named constants)."""
 
     frame_s: Positive = DEFAULT_FRAME_S
-    los_sigma_urad: NonNegative = DEFAULT_LOS_SIGMA_URAD
+    los_sigma_urad: Positive = DEFAULT_LOS_SIGMA_URAD
     min_elevation_deg: Annotated[float, _within(-90.0, 90.0, hi_open=True)] = DEFAULT_MIN_ELEVATION_DEG
     field_of_regard_deg: Annotated[float, _within(0.0, 90.0, lo_open=True)] | None = None
     nei_w_m2: Positive = DEFAULT_NEI_W_M2
@@ -206,6 +201,7 @@ def resolve(spec: ScenarioSpec, path: Path) -> Scenario:
     _unique([p.id for p in spec.partners], f"{source}: partners", "id")
     _unique([launch.id for launch in spec.launches], f"{source}: launches", "id")
     partners = tuple(_partner(p, i, base, source) for i, p in enumerate(spec.partners))
+    _check_memory(partners, spec.duration_s, source)
     launches = tuple(_launch(la, i, base, source, epoch, spec.duration_s) for i, la in enumerate(spec.launches))
     return Scenario(
         name=spec.name,
@@ -218,6 +214,20 @@ def resolve(spec: ScenarioSpec, path: Path) -> Scenario:
         agreements=tuple(_file(base, f, f"{source}: agreements[{i}]") for i, f in enumerate(spec.agreements)),
         notifications=tuple(_file(base, f, f"{source}: notifications[{i}]") for i, f in enumerate(spec.notifications)),
     )
+
+
+def _check_memory(partners: tuple[Partner, ...], duration_s: float, source: str) -> None:
+    """Refuse a scenario whose frames or false alarms cannot fit in memory (vigil.limits), before simulating."""
+    from ..limits import check_memory
+
+    per_sat = [duration_s / p.sensor.frame_s for p in partners]
+    frames = [n * len(p.constellation) for n, p in zip(per_sat, partners, strict=True)]
+    alarms = [f * p.signal.false_alarms_per_frame for f, p in zip(frames, partners, strict=True)]
+    worst = max(range(len(partners)), key=lambda i: per_sat[i] * BYTES_PER_FRAME + alarms[i] * BYTES_PER_OBSERVATION)
+    peak = max(per_sat) * BYTES_PER_FRAME + sum(alarms) * BYTES_PER_OBSERVATION
+    check_memory(peak, f"{source}: partners[{worst}].sensor",
+                 f"{sum(frames):.3g} frames, {sum(alarms):.3g} expected false alarms",
+                 "raise frame_s or lower false_alarms_per_frame or duration_s")
 
 
 def _parse_time(text: str, where: str) -> dt.datetime:

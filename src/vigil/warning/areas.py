@@ -176,3 +176,45 @@ def sector_gap_deg(azimuth_deg, from_deg, to_deg) -> float:
 def angular_difference_deg(a_deg, b_deg) -> float:
     """Smallest absolute difference (deg, in [0, 180]) between two bearings."""
     return float(abs((a_deg - b_deg + 180.0) % 360.0 - 180.0))
+
+
+def spherical_polygon_problem(polygon_lonlat) -> str | None:
+    """Why a polygon ``[[lon, lat], ...]`` (deg, great-circle edges, ring open or closed) is unusable, or None.
+
+    The ring is placed in the gnomonic plane about its vertex-mean direction, where great-circle edges are
+    straight lines, so shapely's planar validity (no self-intersection, non-zero area) is the validity on the
+    sphere; this holds across the antimeridian and around a pole, as long as the ring fits a
+    :data:`MAX_POLYGON_RADIUS_DEG` cap.
+    """
+    import shapely
+    from shapely.geometry import Polygon
+
+    poly = np.asarray(polygon_lonlat, dtype=float)
+    if len(poly) > 1 and np.array_equal(poly[0], poly[-1]):
+        poly = poly[:-1]
+    lat0, lon0, radius = polygon_centre_and_radius_deg(poly)
+    if radius > MAX_POLYGON_RADIUS_DEG:
+        return f"polygon reaches {radius:.1f}° from its centre (limit {MAX_POLYGON_RADIUS_DEG:g}°)"
+    if len({(float(lon), float(lat)) for lon, lat in poly}) < 3:
+        return "polygon needs >= 3 distinct [lon, lat] vertices"
+    plane, _ = gnomonic_km(lat0, lon0, poly[:, 1], poly[:, 0])
+    ring = Polygon(plane)
+    if not ring.is_valid or ring.area <= 0.0:
+        return f"polygon is not a simple ring on the sphere ({shapely.is_valid_reason(ring)})"
+    return None
+
+
+def spherical_polygon_centre(polygon_lonlat) -> tuple[float, float]:
+    """(lat_deg, lon_deg) of the area centroid of a valid spherical polygon (gnomonic plane, then back)."""
+    from shapely.geometry import Polygon
+
+    poly = np.asarray(polygon_lonlat, dtype=float)
+    if len(poly) > 1 and np.array_equal(poly[0], poly[-1]):
+        poly = poly[:-1]
+    lat0, lon0, _ = polygon_centre_and_radius_deg(poly)
+    plane, _ = gnomonic_km(lat0, lon0, poly[:, 1], poly[:, 0])
+    cx, cy = Polygon(plane).centroid.coords[0]
+    east, north, up = enu_basis(np.radians(lat0), np.radians(lon0))
+    v = up + (cx * east + cy * north) / EARTH_RADIUS_KM
+    v = v / np.linalg.norm(v)
+    return float(np.degrees(np.arcsin(np.clip(v[2], -1.0, 1.0)))), float(np.degrees(np.arctan2(v[1], v[0])))

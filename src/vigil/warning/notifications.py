@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..config import read_yaml, validation_message
 from ..errors import ConfigError
 from ..timescale import parse_utc
-from .areas import MAX_POLYGON_RADIUS_DEG, angular_difference_deg, polygon_centre_and_radius_deg
+from .areas import angular_difference_deg, spherical_polygon_problem
 
 NOTIFICATION_CLASSES = ("ballistic", "space_launch")
 MAX_WINDOW_DAYS = 31.0  # sanity bound on a window's length: catches a mistyped month or year
@@ -84,10 +84,9 @@ class Area(BaseModel):
         for i, (a, b) in enumerate(zip(vertices, vertices[1:] + vertices[:1], strict=True)):
             if abs(a[1]) < 90 and abs(b[1]) < 90 and angular_difference_deg(a[0], b[0]) >= 179.999:
                 raise ValueError(f"edge {i} spans 180° of longitude, so its great-circle arc is ambiguous")
-        radius = polygon_centre_and_radius_deg(vertices)[2]
-        if radius > MAX_POLYGON_RADIUS_DEG:
-            limit = MAX_POLYGON_RADIUS_DEG
-            raise ValueError(f"polygon reaches {radius:.1f}° from its centre (limit {limit:g}°)")
+        problem = spherical_polygon_problem(vertices)
+        if problem is not None:
+            raise ValueError(problem)
         return tuple(vertices)
 
     @model_validator(mode="after")
