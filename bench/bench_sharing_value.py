@@ -54,11 +54,11 @@ def main() -> None:
             q = [view[k]["launch_error_km"] / joint[k]["launch_crlb_km"] for k in view
                  if view[k]["launch_error_km"] is not None and joint[k]["launch_crlb_km"]]
             truth_t = {str(t["id"]): float(t["launch_time_s"]) for t in truths}
-            lag = [view[k]["latency_s"] + truth_t[k] - stereo[k] for k in view
-                   if view[k]["latency_s"] is not None and stereo.get(k) is not None]
+            lag = [view[k]["triangulated_latency_s"] + truth_t[k] - stereo[k] for k in view
+                   if view[k]["triangulated_latency_s"] is not None and stereo.get(k) is not None]
             print(f"{pid:>6} {name:>6}: triangulated {tri}/{len(truths)}, launch error median "
                   f"{med(e) if e else float('nan'):.3f} km, /joint CRLB median {med(q) if q else float('nan'):.2f}, "
-                  f"first warning - joint stereo median {med(lag) if lag else float('nan'):.1f} s "
+                  f"first triangulated warning - joint stereo median {med(lag) if lag else float('nan'):.1f} s "
                   f"(max {max(lag) if lag else float('nan'):.1f} s)")
         c = part.counts
         print(f"{pid:>6} counts: received {c.fused_received}, late {c.late}, too late {c.too_late}, "

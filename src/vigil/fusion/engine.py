@@ -131,9 +131,12 @@ class FusionEngine(EventAssembly):
                 batch = batch.take(~late)
         yield from self._process(batch, keep)
 
-    def _process(self, batch: ObservationBatch, keep: bool, issue: bool = True) -> Iterator[tuple[float, list]]:
+    def _process(self, batch: ObservationBatch, keep: bool, issue: bool = True,
+                 complete: float = math.inf) -> Iterator[tuple[float, list]]:
         """Step through the chunks of time-ordered rows of chunks not yet processed; ``issue=False``: a re-run,
-        whose warnings are not issued (:meth:`_changed_versions` issues what changed)."""
+        whose warnings are not issued (:meth:`_changed_versions` issues what changed). ``complete``: a re-run's
+        last chunk of late rows; after it one snapshot only, before the next chunk (the next late rows of the
+        same partner start there: snapshots after it would be dropped unused)."""
         if not len(batch):
             return
         emitted = correct_light_time(batch) if self.config.light_time else batch
@@ -141,9 +144,12 @@ class FusionEngine(EventAssembly):
         edges = np.floor(batch.time_s / self.config.chunk_s)
         bounds = np.flatnonzero(np.diff(edges)) + 1
         history = self._history
+        after = False  # (a re-run's one snapshot after its late rows is taken)
         for lo, hi in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(edges)].tolist(), strict=True):
-            if keep and history.snapshot_due(edges[lo]):
+            due = history.snapshot_due(edges[lo]) if edges[lo] <= complete else not after
+            if keep and due:
                 history.keep(self._next_chunk if not history.snapshots else edges[lo], self._state())
+                after = after or edges[lo] > complete
             rows = slice(lo, hi)  # views, not copies: the chunk's arrays are only read
             now = (edges[lo] + 1) * self.config.chunk_s
             warnings = self.step(emitted.take(rows), now, frame_key=batch.time_s[rows], sensor_code=(code[rows], names))
@@ -177,7 +183,8 @@ class FusionEngine(EventAssembly):
         end = self._next_chunk
         vars(self).update(copy.deepcopy(snapshot.state))
         self._filter_states = None  # (the copy's filters hold their own arrays: a new store at the next step)
-        for _ in self._process(redo, keep=True, issue=False):
+        complete = float(np.floor(late.time_s[-1] / self.config.chunk_s))
+        for _ in self._process(redo, keep=True, issue=False, complete=complete):
             self.counts.replayed_chunks += 1
         self._next_chunk = max(self._next_chunk, end)
         carry_identity(before, self.events)
