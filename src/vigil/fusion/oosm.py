@@ -135,20 +135,26 @@ class History:
 
 
 def first_of_equal(batch: ObservationBatch) -> np.ndarray:
-    """Mask of the rows of a time-ordered batch that no earlier row equals (sensor, time, LOS rounded)."""
+    """Mask of the rows of a time-ordered batch that no earlier row equals (sensor, time, LOS rounded to
+    :data:`DUPLICATE_LOS_DECIMALS`). Rows are ordered by (time, LOS x) in one float sort (the time as its
+    run number: the batch is time-ordered) and neighbours compared, so that the common case (no equal time
+    and LOS x anywhere) costs one sort; equal rows are neighbours there unless a third row of the same time
+    and LOS but another sensor lies between them."""
     n = len(batch)
     keep = np.ones(n, dtype=bool)
-    if n < 2:
-        return keep
     t = batch.time_s
-    if not np.any(t[1:] == t[:-1]):
+    if n < 2 or not np.any(t[1:] == t[:-1]):
         return keep
-    los = np.round(batch.los_ecef, DUPLICATE_LOS_DECIMALS)
-    _, code = np.unique(batch.sensor_id.astype(str), return_inverse=True)
-    order = np.lexsort((np.arange(n), los[:, 2], los[:, 1], los[:, 0], code, t))
+    x = np.round(batch.los_ecef[:, 0], DUPLICATE_LOS_DECIMALS)
+    run = np.concatenate([[0], np.cumsum(t[1:] != t[:-1])])
+    order = np.argsort(run * 4.0 + x, kind="stable")  # (|x| <= 1: runs never mix)
     a, b = order[:-1], order[1:]
-    same = (t[a] == t[b]) & (code[a] == code[b]) & np.all(los[a] == los[b], axis=1)
-    keep[b[same]] = False
+    candidate = (t[a] == t[b]) & (x[a] == x[b])
+    if candidate.any():
+        a, b = a[candidate], b[candidate]
+        los = np.round(batch.los_ecef, DUPLICATE_LOS_DECIMALS)
+        same = np.all(los[a] == los[b], axis=1) & (batch.sensor_id[a] == batch.sensor_id[b])
+        keep[np.maximum(a, b)[same]] = False
     return keep
 
 

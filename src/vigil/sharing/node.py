@@ -91,6 +91,11 @@ def observations_from_records(records: Sequence[tuple[str, dict[str, Any]]], epo
         name = str(rec.get("sensor_id") or f"{sender}/unnamed")
         sensors.append(f"{sender}/{name}" if name in own_sensors else name)
     cols = {k: np.array([np.nan if r.get(k) is None else float(r[k]) for _, r in records]) for k in _OPTIONAL_OBS}
+    # The releaser rounded the sensor position to its precision p per axis (variance p²/12) and stated only
+    # the LOS rounding in los_sigma_rad. Seen from the target, the position rounding is an angle p/range,
+    # and p/range ≤ q (the LOS quantum, q ≥ p / range to the Earth): add q²/12 in quadrature once more.
+    q = np.array([float(r.get("los_quantum_rad") or 0.0) for _, r in records])
+    cols["los_sigma_rad"] = np.sqrt(cols["los_sigma_rad"] ** 2 + q * q / 12.0)
     return ObservationBatch(
         epoch, np.arange(first_id, first_id + len(records), dtype=np.int64), np.array(sensors, dtype=object),
         np.array([str(r.get("partner_id") or s) for s, r in records], dtype=object),
