@@ -138,5 +138,6 @@ def test_sharing_summary_shape_for_score_json(world: tuple) -> None:
     for part in summary["partners"].values():
         assert part["alone"] == part["shared"]  # no agreement: nothing flows, sharing changes nothing
         assert part["messages"]["published"] == 0 and part["gained"] == []
-        assert set(part["alone"]) == {"events_seen", "triangulated", "first_warning_latency_s", "launch_error_km",
+        assert set(part["alone"]) == {"events_seen", "triangulated", "first_warning_latency_s",
+                                      "first_triangulated_latency_s", "launch_error_km",
                                       "seen_ids"}

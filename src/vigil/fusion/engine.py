@@ -7,10 +7,16 @@ The loop reads like the chain: string → associate → filter → estimate laun
 predict impact → classify → issue. A first warning is issued as soon as two sensors' strings are paired
 (two frames each), then improved versions at the launch refits (:data:`REFIT_SPANS_S`, and once the launch
 window plus :attr:`FusionConfig.update_interval_s` is covered), and at burnout (end of detections for :attr:`FusionConfig.burnout_gap_s`).
+
+One door takes detections: :meth:`FusionEngine.ingest` (``run`` uses it per batch; so do the sharing node and
+``vigil run``'s network). It sorts, drops duplicates, corrects light time and chunks; detections earlier than
+a processed chunk, within :attr:`FusionConfig.lag_horizon_s`, are fused by re-processing from a snapshot
+(:mod:`vigil.fusion.oosm`), older ones are counted as too late (:attr:`FusionEngine.counts`).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,6 +36,7 @@ from .impact import ImpactPredictor, UnscentedImpactPredictor
 from .launch import ASCENT_WINDOW_S, TL_GRID_S, AscentBackFitEstimator, LaunchEstimator
 from .lighttime import correct_light_time
 from .mono import point_launch
+from .oosm import History, IngestCounts, carry_identity, same_content
 from .owners import live_rows, lookup
 from .seedscan import seed_start
 from .strings import GatedAssignmentStringer, SensorString, Stringer, sensor_codes
@@ -55,6 +62,8 @@ class FusionConfig:
     jerk_psd_m2_s5: float = JERK_PSD_M2_S5
     launch_window_s: float = ASCENT_WINDOW_S
     light_time: bool = True  # correct detections to emission time and axes (lighttime.py)
+    lag_horizon_s: float = 120.0  # late detections up to this much before the processed time are fused (oosm.py)
+    snapshot_interval_s: float = 10.0  # engine state kept for re-processing every this much data time (oosm.py)
 
 
 class FusionEngine(EventAssembly):
@@ -74,27 +83,132 @@ class FusionEngine(EventAssembly):
         self._latest_s = -math.inf  # the latest detection time of all chunks so far (s)
         self._span_start: dict[str, tuple[int, float]] = {}  # event id -> (strings, their earliest first time)
         self.epoch = "1970-01-01T00:00:00Z"
+        self.counts = IngestCounts()
+        self._next_chunk = -math.inf  # index of the first chunk not yet processed
+        self._history = History(self.config.lag_horizon_s, self.config.snapshot_interval_s, self.config.chunk_s)
+        self._issued: dict = {}  # event id -> its latest issued Warning (versions continue across re-runs)
 
     # --- the loop --------------------------------------------------------------------------------
     def run(self, observations: ObservationBatch | Iterable[ObservationBatch]) -> Iterator[tuple[float, list]]:
-        """Consume one batch or a stream of time-ordered batches; yield ``(time_s, warnings)`` per chunk."""
-        batches = [observations] if isinstance(observations, ObservationBatch) else observations
+        """Consume one batch or a stream of batches (each through :meth:`ingest`); yield ``(time_s, warnings)``
+        per chunk. One batch cannot be followed by late rows: no history is kept for it."""
+        single = isinstance(observations, ObservationBatch)
+        batches = [observations] if single else observations
         now = 0.0
         for batch in batches:
-            self.epoch = batch.epoch
-            batch = batch.sorted_by_time()
-            if not len(batch):
-                continue
-            emitted = correct_light_time(batch) if self.config.light_time else batch
-            code, names = sensor_codes(batch.sensor_id)  # (once per batch: chunks' frames found on integers)
-            edges = np.floor(batch.time_s / self.config.chunk_s)
-            bounds = np.flatnonzero(np.diff(edges)) + 1
-            for lo, hi in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(edges)].tolist(), strict=True):
-                rows = slice(lo, hi)  # views, not copies: the chunk's arrays are only read
-                now = (edges[lo] + 1) * self.config.chunk_s
-                yield now, self.step(emitted.take(rows), now, frame_key=batch.time_s[rows],
-                                     sensor_code=(code[rows], names))
+            for now, warnings in self._ingest_chunks(batch, keep=not single):
+                yield now, warnings
         yield now, self.finish(now)
+
+    def ingest(self, batch: ObservationBatch, now_s: float | None = None) -> list:
+        """Fuse a batch of detections in any order (the one entry of every caller); return the warnings issued.
+        Rows of processed chunks inside the lag horizon are fused by re-processing; events they change are
+        issued as new versions at ``now_s`` (default: the end of the latest processed chunk)."""
+        out: list = []
+        for _, warnings in self._ingest_chunks(batch, keep=True, now_s=now_s):
+            out += warnings
+        return out
+
+    def _ingest_chunks(self, batch: ObservationBatch, keep: bool, now_s: float | None = None
+                       ) -> Iterator[tuple[float, list]]:
+        """:meth:`ingest` chunk by chunk; ``keep``: hold rows and snapshots for later late rows."""
+        self.epoch = batch.epoch
+        self.counts.rows += len(batch)
+        batch = batch.sorted_by_time()
+        batch = self._history.unseen(batch, self.counts, held=keep)
+        if not len(batch):
+            return
+        chunk = np.floor(batch.time_s / self.config.chunk_s)
+        late = chunk < self._next_chunk
+        if late.any():
+            horizon = self._next_chunk - self.config.lag_horizon_s / self.config.chunk_s
+            too_late = late & (chunk < horizon)
+            self.counts.too_late += int(np.count_nonzero(too_late))
+            if too_late.any():
+                late, batch, chunk = late[~too_late], batch.take(~too_late), chunk[~too_late]
+            if late.any():
+                yield self._reprocess(batch.take(late), now_s)
+                batch = batch.take(~late)
+        yield from self._process(batch, keep)
+
+    def _process(self, batch: ObservationBatch, keep: bool, issue: bool = True,
+                 complete: float = math.inf) -> Iterator[tuple[float, list]]:
+        """Step through the chunks of time-ordered rows of chunks not yet processed; ``issue=False``: a re-run,
+        whose warnings are not issued (:meth:`_changed_versions` issues what changed). ``complete``: a re-run's
+        last chunk of late rows; after it one snapshot only, before the next chunk (the next late rows of the
+        same partner start there: snapshots after it would be dropped unused)."""
+        if not len(batch):
+            return
+        emitted = correct_light_time(batch) if self.config.light_time else batch
+        code, names = sensor_codes(batch.sensor_id)  # (once per batch: chunks' frames found on integers)
+        edges = np.floor(batch.time_s / self.config.chunk_s)
+        bounds = np.flatnonzero(np.diff(edges)) + 1
+        history = self._history
+        after = False  # (a re-run's one snapshot after its late rows is taken)
+        for lo, hi in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(edges)].tolist(), strict=True):
+            due = history.snapshot_due(edges[lo]) if edges[lo] <= complete else not after
+            if keep and due:
+                history.keep(self._next_chunk if not history.snapshots else edges[lo], self._state())
+                after = after or edges[lo] > complete
+            rows = slice(lo, hi)  # views, not copies: the chunk's arrays are only read
+            now = (edges[lo] + 1) * self.config.chunk_s
+            warnings = self.step(emitted.take(rows), now, frame_key=batch.time_s[rows], sensor_code=(code[rows], names))
+            self._next_chunk = edges[lo] + 1
+            if keep and issue:
+                self._issued.update((w.event_id, w) for w in warnings)
+            yield now, warnings
+        if keep:
+            history.add(batch)
+            history.prune(self._next_chunk)
+
+    def _state(self) -> dict:
+        """The engine's mutable state (what a snapshot holds): everything but the parts' settings, the history,
+        the counts, the issued versions and the event id counter (ids are never reused)."""
+        return {k: v for k, v in vars(self).items() if k not in _NOT_STATE}
+
+    def _reprocess(self, late: ObservationBatch, now_s: float | None) -> tuple[float, list]:
+        """Re-run from the latest snapshot before the earliest late row, late rows merged in; return
+        ``(now, new versions of the events the re-run changed)``."""
+        first = float(np.floor(late.time_s[0] / self.config.chunk_s))
+        snapshot = self._history.restore_point(first)
+        now = self._next_chunk * self.config.chunk_s if now_s is None else float(now_s)
+        if snapshot is None:  # (no state that old is kept: as too late)
+            self.counts.too_late += len(late)
+            return now, []
+        self.counts.late += len(late)
+        self.counts.replays += 1
+        before = list(self.events)
+        rows = self._history.since(snapshot.chunk)
+        redo = late if rows is None else ObservationBatch.concatenate(late.epoch, [rows, late]).sorted_by_time()
+        end = self._next_chunk
+        vars(self).update(copy.deepcopy(snapshot.state))
+        self._filter_states = None  # (the copy's filters hold their own arrays: a new store at the next step)
+        complete = float(np.floor(late.time_s[-1] / self.config.chunk_s))
+        for _ in self._process(redo, keep=True, issue=False, complete=complete):
+            self.counts.replayed_chunks += 1
+        self._next_chunk = max(self._next_chunk, end)
+        carry_identity(before, self.events)
+        self._span_start.clear()  # (a cache by event id: ids were carried over)
+        return now, self._changed_versions(now)
+
+    def _changed_versions(self, now: float) -> list:
+        """After a re-run: each event whose estimate differs from its last issued version is issued again (one
+        version up); the others keep their issued version numbers."""
+        out = []
+        for event in self.events:
+            last = self._issued.get(event.event_id)
+            if event.launch is None:
+                continue
+            event.version = 1 if last is None else last.version + 1
+            warning = to_warning(event, self.epoch, now, self.config.containment)
+            if last is not None and same_content(warning, last):
+                event.version = last.version
+                continue
+            event.last_issue_s = now
+            event.dirty = False
+            out.append(warning)
+        self._issued.update((w.event_id, w) for w in out)
+        return out
 
     def step(self, chunk: ObservationBatch, now: float, frame_key=None, sensor_code=None) -> list:
         """Process one chunk of (light-time corrected) detections at reception time ``now`` (s); return the
@@ -121,7 +235,9 @@ class FusionEngine(EventAssembly):
 
     def finish(self, now: float) -> list:
         """End of data: every live event burns out at its last detection; return the final versions."""
-        return self._estimate(now, final=True)
+        out = self._estimate(now, final=True)
+        self._issued.update((w.event_id, w) for w in out)
+        return out
 
     # --- stages ----------------------------------------------------------------------------------
     def _filter(self, chunk: ObservationBatch, changed: list[SensorString],
@@ -282,6 +398,9 @@ class FusionEngine(EventAssembly):
             return None
         return _Start(seed_start(model.degree, model.first_horizontal, seed_times[in_window], seed_points[in_window],
                                  TL_GRID_S))
+
+_NOT_STATE = frozenset({"config", "stringer_settings", "_history", "counts", "_issued", "_ids", "epoch"})
+
 
 @dataclass(frozen=True)
 class _Start:

@@ -7,6 +7,7 @@ Built and extended by :mod:`vigil.fusion.strings`; read by the association, filt
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numba
@@ -55,6 +56,24 @@ class SensorString:
             self._s[:n] = sigmas
             self._i[:n] = obs_index
         self._ends()
+
+    def __deepcopy__(self, memo: dict) -> SensorString:
+        """A copy (of an engine's state, :mod:`vigil.fusion.oosm`) whose arrays are again views of the copied
+        pool's block where this string's are views of its pool's current buffers (the pool appends there)."""
+        out = SensorString.__new__(SensorString)
+        memo[id(self)] = out
+        pool = self._pool
+        for name in ("string_id", "sensor_id", "partner_id", "_rej", "first_time", "last_time", "_n", "_a"):
+            setattr(out, name, getattr(self, name))
+        out._views = None
+        out._pool = None if pool is None else copy.deepcopy(pool, memo)
+        for name, buffer in (("_t", "t"), ("_p", "p"), ("_u", "u"), ("_s", "s"), ("_i", "i")):
+            mine = getattr(self, name)
+            if pool is not None and mine.base is getattr(pool, buffer):
+                setattr(out, name, getattr(out._pool, buffer)[self._a:self._a + mine.shape[0]])
+            else:
+                setattr(out, name, mine.copy())
+        return out
 
     def _ends(self) -> None:
         """Cache the first and last detection times (s; NaN when empty)."""

@@ -7,6 +7,7 @@ views of its block.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections.abc import Callable, Iterable
@@ -43,6 +44,17 @@ class StringPool:
         self.last = np.zeros(0)
         self.known = np.zeros(0, dtype=np.bool_)  # in the stringer's `strings` (created, not yet pruned)
         self.rej = np.zeros(0, dtype=np.int64)  # SensorString.rejections
+
+    def __deepcopy__(self, memo: dict) -> StringPool:
+        """A copy whose arrays exist before its strings are copied (they become views of them:
+        :meth:`SensorString.__deepcopy__`); ``live`` is rebound to the copied stringer last."""
+        out = StringPool.__new__(StringPool)
+        memo[id(self)] = out
+        for name, value in vars(self).items():
+            if name != "_live":
+                setattr(out, name, copy.deepcopy(value, memo))
+        out._live = copy.deepcopy(self._live, memo)
+        return out
 
     def new_strings(self, ids: list[int], sensor: str, partner: str) -> list[SensorString]:
         """Empty strings ``ids`` of one sensor, each with a block of :data:`POOL_BLOCK` rows."""

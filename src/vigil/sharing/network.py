@@ -270,7 +270,8 @@ def _median(values: list[float]) -> float | None:
 def launch_view(warnings: Sequence[Warning], truths: Sequence[dict], epoch: str, gate: Gate | None = None) -> dict:
     """Per true launch: ``seen`` (an event inside the gate), ``triangulated`` (one of the node's own fusion,
     not mono; received warnings name no sensors), the first
-    warning latency (earliest issue among its events − launch time, s) and the launch-point error (km) of the
+    warning latency (earliest issue among its events − launch time, s), the first triangulated warning's (a
+    version of those events from >= 2 sensors), and the launch-point error (km) of the
     event assigned to it (optimal assignment, :func:`vigil.scoring.assign_events`)."""
     gate = gate or Gate()
     finals = final_versions(warnings)
@@ -278,8 +279,11 @@ def launch_view(warnings: Sequence[Warning], truths: Sequence[dict], epoch: str,
     cost = cost_matrix(finals, truths, gate) if finals and truths else np.zeros((len(finals), len(truths)))
     base = parse_utc(epoch, "epoch")
     first_issue: dict[str, float] = {}
+    first_stereo: dict[str, float] = {}  # event id -> earliest issue of a version triangulated by >= 2 sensors
     for w in warnings:
         first_issue[w.event_id] = min(first_issue.get(w.event_id, np.inf), issued_s(w, base))
+        if not w.mono and len(w.sources.sensors) >= 2:
+            first_stereo[w.event_id] = min(first_stereo.get(w.event_id, np.inf), issued_s(w, base))
     out = {}
     for j, truth in enumerate(truths):
         lid = str(truth["id"])
@@ -290,9 +294,16 @@ def launch_view(warnings: Sequence[Warning], truths: Sequence[dict], epoch: str,
             "seen": bool(near),
             "triangulated": any(not w.mono and w.sources.sensors for w in near),
             "latency_s": min(first_issue[w.event_id] for w in near) - float(truth["launch_time_s"]) if near else None,
+            "triangulated_latency_s": _first(first_stereo, near, float(truth["launch_time_s"])),
             "launch_error_km": None if assigned is None else launch_distance_km(assigned, truth),
         }
     return out
+
+
+def _first(first: dict[str, float], near: list[Warning], launch_s: float) -> float | None:
+    """Earliest of ``first`` over the events of ``near`` − the launch time (s), or None."""
+    times = [first[w.event_id] for w in near if w.event_id in first]
+    return min(times) - launch_s if times else None
 
 
 def _block(view: dict) -> dict:
@@ -301,6 +312,8 @@ def _block(view: dict) -> dict:
         "events_seen": sum(r["seen"] for r in rows),
         "triangulated": sum(r["triangulated"] for r in rows),
         "first_warning_latency_s": _median([r["latency_s"] for r in rows if r["latency_s"] is not None]),
+        "first_triangulated_latency_s": _median([r["triangulated_latency_s"] for r in rows
+                                                 if r["triangulated_latency_s"] is not None]),
         "launch_error_km": _median([r["launch_error_km"] for r in rows if r["launch_error_km"] is not None]),
         "seen_ids": sorted(k for k, r in view.items() if r["seen"]),
     }

@@ -91,6 +91,11 @@ def observations_from_records(records: Sequence[tuple[str, dict[str, Any]]], epo
         name = str(rec.get("sensor_id") or f"{sender}/unnamed")
         sensors.append(f"{sender}/{name}" if name in own_sensors else name)
     cols = {k: np.array([np.nan if r.get(k) is None else float(r[k]) for _, r in records]) for k in _OPTIONAL_OBS}
+    # The releaser rounded the sensor position to its precision p per axis (variance p²/12) and stated only
+    # the LOS rounding in los_sigma_rad. Seen from the target, the position rounding is an angle p/range,
+    # and p/range ≤ q (the LOS quantum, q ≥ p / range to the Earth): add q²/12 in quadrature once more.
+    q = np.array([float(r.get("los_quantum_rad") or 0.0) for _, r in records])
+    cols["los_sigma_rad"] = np.sqrt(cols["los_sigma_rad"] ** 2 + q * q / 12.0)
     return ObservationBatch(
         epoch, np.arange(first_id, first_id + len(records), dtype=np.int64), np.array(sensors, dtype=object),
         np.array([str(r.get("partner_id") or s) for s, r in records], dtype=object),
@@ -164,6 +169,9 @@ class NodeCounts:
     received_messages: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     fused_received: int = 0
+    late: int = 0  # detections fused by re-processing (earlier than a processed chunk, inside the horizon)
+    too_late: int = 0  # detections older than the shared engine's lag horizon: audited, not fused
+    duplicate: int = 0  # detections equal to one already fused (same sensor, time, LOS): audited, fused once
     ingest: IngestStats = field(default_factory=IngestStats)
 
 
@@ -350,10 +358,25 @@ class Node:
         self.counts.fused_received += len(received)
         self._own, self._received_obs = [], []
         if len(own):
-            self.alone_warnings += self.alone.step(own.sorted_by_time(), now)
+            self.alone_warnings += self.alone.ingest(own, now)
         both = ObservationBatch.concatenate(self.epoch, [b for b in (own, received) if len(b)])
-        issued = self.shared.step(both.sorted_by_time(), now) if len(both) else []
+        issued = self.shared.ingest(both, now) if len(both) else []
+        self._audit_late()
         return self._issue(issued)
+
+    def _audit_late(self) -> None:
+        """Count (and audit) the received detections the shared engine could not fuse: older than its lag
+        horizon, or duplicates of ones it holds (:class:`vigil.fusion.oosm.IngestCounts`)."""
+        fused = self.shared.counts
+        for kind, now_n in (("too_late", fused.too_late), ("duplicate", fused.duplicates)):
+            new = now_n - getattr(self.counts, kind)
+            if new <= 0:
+                continue
+            setattr(self.counts, kind, now_n)
+            if self.audit is not None:
+                self.audit.append("rejection", {"kind": kind, "detections": new,
+                                                "lag_horizon_s": self.shared.config.lag_horizon_s})
+        self.counts.late = fused.late
 
     def finish(self) -> list[Warning]:
         """End of data: final versions of every event (both engines); offer the shared ones."""

@@ -1,0 +1,70 @@
+"""Value of an agreement on the two-partner demo: per partner, alone vs shared, against the joint fusion.
+
+Usage: ``python bench/bench_sharing_value.py [AGREEMENT_YAML] [--seed S]`` (default: the shipped
+examples/agreements/north-east.yaml, the scenario's seed). Runs the scenario once through one engine with
+every partner's detections (the *joint* reference: its launch errors, their Cramér–Rao bounds from the joint
+geometry, and each launch's first joint stereo instant, the simulator's truth), then every partner as a node
+(vigil.sharing.network.run_network) with the agreement, and prints per partner: launches triangulated,
+median launch error, median error / joint CRLB, and the median delay of the first shared warning after
+joint stereo (the latency the agreement's ``delay_s`` should add to).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vigil.scoring.pipeline import score_result
+from vigil.sharing.agreement import load_agreement
+from vigil.sharing.network import launch_view, run_network
+from vigil.sim import load_scenario, simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("agreement", nargs="?", default=str(ROOT / "examples/agreements/north-east.yaml"))
+    ap.add_argument("--scenario", default=str(ROOT / "examples/scenarios/two-partner.yaml"))
+    ap.add_argument("--seed", type=int, default=None)
+    args = ap.parse_args()
+    scenario = load_scenario(args.scenario)
+    sim = simulate(scenario, np.random.default_rng(scenario.seed if args.seed is None else args.seed))
+    joint = {row["id"]: row for row in score_result(scenario, sim).score["launches"]}
+    stereo = {la["id"]: la["first_stereo_visible_s"] for la in sim.summary["launches"]}
+    start = time.perf_counter()
+    result = run_network(scenario, simulation=sim, agreements=[load_agreement(args.agreement)])
+    wall = time.perf_counter() - start
+    truths = list(sim.truth)
+    med = statistics.median
+    errs = [r["launch_error_km"] for r in joint.values() if r["launch_error_km"] is not None]
+    ratio = [r["launch_error_km"] / r["launch_crlb_km"] for r in joint.values()
+             if r["launch_error_km"] is not None and r["launch_crlb_km"]]
+    print(f"joint (one engine): launches {len(truths)}, stereo {sum(v is not None for v in stereo.values())}, "
+          f"launch error median {med(errs):.3f} km, error/CRLB median {med(ratio):.2f}")
+    for pid, part in result.partners.items():
+        for name, warnings in (("alone", part.alone), ("shared", part.shared)):
+            view = launch_view(warnings, truths, result.epoch)
+            tri = sum(r["triangulated"] for r in view.values())
+            e = [r["launch_error_km"] for r in view.values() if r["launch_error_km"] is not None]
+            q = [view[k]["launch_error_km"] / joint[k]["launch_crlb_km"] for k in view
+                 if view[k]["launch_error_km"] is not None and joint[k]["launch_crlb_km"]]
+            truth_t = {str(t["id"]): float(t["launch_time_s"]) for t in truths}
+            lag = [view[k]["triangulated_latency_s"] + truth_t[k] - stereo[k] for k in view
+                   if view[k]["triangulated_latency_s"] is not None and stereo.get(k) is not None]
+            print(f"{pid:>6} {name:>6}: triangulated {tri}/{len(truths)}, launch error median "
+                  f"{med(e) if e else float('nan'):.3f} km, /joint CRLB median {med(q) if q else float('nan'):.2f}, "
+                  f"first triangulated warning - joint stereo median {med(lag) if lag else float('nan'):.1f} s "
+                  f"(max {max(lag) if lag else float('nan'):.1f} s)")
+        c = part.counts
+        print(f"{pid:>6} counts: received {c.fused_received}, late {c.late}, too late {c.too_late}, "
+              f"duplicates {c.duplicate}")
+    print(f"network wall {wall:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Out-of-sequence observations: buffered re-processing over a lag horizon.
+
+A detection may reach the engine after the chunk of its time was processed (a partner releases with a
+delay; a link drops and catches up). The engine keeps what re-processing needs (:class:`History`):
+
+* the raw detections of the last :attr:`~vigil.fusion.engine.FusionConfig.lag_horizon_s` (and a little
+  more), time-ordered;
+* snapshots of its whole state taken before a chunk, every
+  :attr:`~vigil.fusion.engine.FusionConfig.snapshot_interval_s` of data time.
+
+When late detections arrive, the engine goes back to the latest snapshot at or before the earliest of them
+and re-runs every chunk from there in time order, late rows merged in (Bar-Shalom, Chen & Mallick,
+"One-step solution for the multistep out-of-sequence-measurement problem in tracking", IEEE T-AES 2004,
+and Bar-Shalom 2002, "Update with out-of-sequence measurements in tracking: exact solution": the
+"Algorithm A" family keeps the measurements of the lag and re-filters; here the strings, associations,
+filters, launch back-fits and burnout states are all re-run, which is exact for every stage, not only the
+Kalman update). So the events after a late arrival are those of an in-order run on the same detections,
+whatever the arrival order within the horizon; an event closed at burnout before the late data came is
+re-opened by the re-run itself.
+
+A detection older than the horizon (``processed - lag_horizon_s``) is **too late**: counted in
+:class:`IngestCounts` (the node audits the count), not fused. A detection equal to one already held
+(same sensor, same time, same LOS to :data:`DUPLICATE_LOS_DECIMALS`) is a **duplicate**: counted, fused
+once. Event identity across a re-run is kept by the detections an event holds
+(:func:`carry_identity`), and a changed event is issued as a new version (:func:`changed_warnings`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from vigil.records import ObservationBatch
+
+DUPLICATE_LOS_DECIMALS = 9  # LOS components rounded to 1e-9 (1 nrad): one release of one detection
+_UNCOMPARED = ("version", "issued_at")  # a re-issued version differs in these only, when nothing changed
+
+
+@dataclass
+class IngestCounts:
+    """What the engine did with the rows it was given (cumulative)."""
+
+    rows: int = 0  # rows given to the engine
+    late: int = 0  # rows earlier than a processed chunk, inside the horizon: fused by re-processing
+    too_late: int = 0  # rows older than the horizon: not fused
+    duplicates: int = 0  # rows equal to one already held (sensor, time, LOS): not fused again
+    replays: int = 0  # re-processing passes
+    replayed_chunks: int = 0  # chunks re-run by them
+
+
+@dataclass
+class _Snapshot:
+    chunk: float  # index of the first chunk not yet processed in this state (-inf: before any)
+    state: dict
+
+
+class History:
+    """The detections and engine snapshots of the lag horizon (see the module docstring)."""
+
+    def __init__(self, horizon_s: float, interval_s: float, chunk_s: float) -> None:
+        self.horizon_s, self.interval_s, self.chunk_s = float(horizon_s), float(interval_s), float(chunk_s)
+        self.rows: ObservationBatch | None = None  # raw, time-ordered
+        self.snapshots: list[_Snapshot] = []
+        self._keys: set[tuple] = set()
+
+    # --- detections -----------------------------------------------------------------------------
+    def unseen(self, batch: ObservationBatch, counts: IngestCounts, held: bool = True) -> ObservationBatch:
+        """``batch`` less the rows equal to an earlier row of it or (``held``) to a held one, counted as
+        duplicates. ``held=False``: nothing is held (one batch, no history): only the batch is searched."""
+        keep = first_of_equal(batch)
+        if held:
+            los = np.round(batch.los_ecef, DUPLICATE_LOS_DECIMALS).tolist()
+            for i in np.flatnonzero(keep).tolist():
+                key = (batch.sensor_id[i], batch.time_s[i], *los[i])
+                if key in self._keys:
+                    keep[i] = False
+                else:
+                    self._keys.add(key)
+        counts.duplicates += int(np.count_nonzero(~keep))
+        return batch if keep.all() else batch.take(keep)
+
+    def add(self, batch: ObservationBatch) -> None:
+        """Hold ``batch`` (raw rows) for re-processing."""
+        if len(batch):
+            self.rows = batch if self.rows is None else ObservationBatch.concatenate(batch.epoch, [self.rows, batch])
+
+    def since(self, chunk: float) -> ObservationBatch | None:
+        """Remove and return the held rows of chunk index ≥ ``chunk`` (they are re-run)."""
+        if self.rows is None:
+            return None
+        later = np.floor(self.rows.time_s / self.chunk_s) >= chunk
+        out = self.rows.take(later)
+        self.rows = self.rows.take(~later)
+        return out
+
+    # --- snapshots ------------------------------------------------------------------------------
+    def snapshot_due(self, chunk: float) -> bool:
+        """A snapshot is taken before the first chunk, then before a chunk ``interval_s`` after the last one."""
+        if not self.snapshots:
+            return True
+        return (chunk - self.snapshots[-1].chunk) * self.chunk_s >= self.interval_s
+
+    def keep(self, chunk: float, state: dict) -> None:
+        self.snapshots.append(_Snapshot(chunk, copy.deepcopy(state)))
+
+    def restore_point(self, chunk: float) -> _Snapshot | None:
+        """The latest snapshot taken before chunk index ``chunk`` (or at it); later ones are dropped (they lack
+        the late rows). None: no snapshot is that old (the rows are too late)."""
+        older = [k for k, s in enumerate(self.snapshots) if s.chunk <= chunk]
+        if not older:
+            return None
+        self.snapshots = self.snapshots[:older[-1] + 1]
+        return self.snapshots[-1]
+
+    def prune(self, next_chunk: float) -> None:
+        """Forget what no row inside the horizon can need: snapshots before the latest one at or before the
+        horizon's start, and the rows before that snapshot."""
+        start = next_chunk - self.horizon_s / self.chunk_s
+        older = [k for k, s in enumerate(self.snapshots) if s.chunk <= start]
+        if len(older) < 2:
+            return
+        self.snapshots = self.snapshots[older[-1]:]
+        first = self.snapshots[0].chunk
+        if self.rows is not None and math.isfinite(first):
+            gone = np.floor(self.rows.time_s / self.chunk_s) < first
+            if gone.any():
+                old = self.rows.take(gone)
+                self.rows = self.rows.take(~gone)
+                los = np.round(old.los_ecef, DUPLICATE_LOS_DECIMALS).tolist()
+                for i in range(len(old)):
+                    self._keys.discard((old.sensor_id[i], old.time_s[i], *los[i]))
+
+
+def first_of_equal(batch: ObservationBatch) -> np.ndarray:
+    """Mask of the rows of a time-ordered batch that no earlier row equals (sensor, time, LOS rounded to
+    :data:`DUPLICATE_LOS_DECIMALS`). Rows are ordered by (time, LOS x) in one float sort (the time as its
+    run number: the batch is time-ordered) and neighbours compared, so that the common case (no equal time
+    and LOS x anywhere) costs one sort; equal rows are neighbours there unless a third row of the same time
+    and LOS but another sensor lies between them."""
+    n = len(batch)
+    keep = np.ones(n, dtype=bool)
+    t = batch.time_s
+    if n < 2 or not np.any(t[1:] == t[:-1]):
+        return keep
+    x = np.round(batch.los_ecef[:, 0], DUPLICATE_LOS_DECIMALS)
+    run = np.concatenate([[0], np.cumsum(t[1:] != t[:-1])])
+    order = np.argsort(run * 4.0 + x, kind="stable")  # (|x| <= 1: runs never mix)
+    a, b = order[:-1], order[1:]
+    candidate = (t[a] == t[b]) & (x[a] == x[b])
+    if candidate.any():
+        a, b = a[candidate], b[candidate]
+        los = np.round(batch.los_ecef, DUPLICATE_LOS_DECIMALS)
+        same = np.all(los[a] == los[b], axis=1) & (batch.sensor_id[a] == batch.sensor_id[b])
+        keep[np.maximum(a, b)[same]] = False
+    return keep
+
+
+def _detections(event) -> set[int]:
+    return {int(i) for s in event.strings for i in np.asarray(s.obs_index).tolist()}
+
+
+def carry_identity(before: list, after: list) -> None:
+    """Give each event of a re-run (``after``) that did not exist at its snapshot the id of the event of the
+    state before the re-run (``before``) that held most of the same detections (one to one, largest overlap
+    first); its version count continues from that event's."""
+    known = {e.event_id for e in after}
+    old = [e for e in before if e.event_id not in known]
+    new = [e for e in after if e.event_id not in {b.event_id for b in before}]
+    if not old or not new:
+        return
+    held_old = [_detections(e) for e in old]
+    pairs = []
+    for i, e in enumerate(new):
+        held = _detections(e)
+        pairs += [(len(held & h), i, j) for j, h in enumerate(held_old) if held & h]
+    used_new: set[int] = set()
+    used_old: set[int] = set()
+    for _, i, j in sorted(pairs, reverse=True):
+        if i in used_new or j in used_old:
+            continue
+        used_new.add(i)
+        used_old.add(j)
+        new[i].event_id = old[j].event_id
+
+
+def same_content(a, b) -> bool:
+    """True when two warnings differ in version and issue time only."""
+    return all(getattr(a, f.name) == getattr(b, f.name) for f in fields(a) if f.name not in _UNCOMPARED)
