@@ -11,13 +11,15 @@ import json
 
 import httpx
 import numpy as np
-
+import pytest
 from testkit.consolerun import SCENARIO
+
 from vigil.api import create_app
 from vigil.api.live import LiveSource
 from vigil.scoring import timed_fusion
 from vigil.sim import load_scenario, simulate
 
+pytestmark = pytest.mark.slow
 SPEED = 400.0  # the 840 s scenario's fusion paced over ~2 s of wall time
 TIMEOUT_S = 120.0
 
