@@ -56,7 +56,7 @@ BAD = [
         region={"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [0, 1], [1, 0], [0, 0]]]}),
      "Polygon is empty or invalid (Self-intersection"),
     (lambda d: d["directions"]["north->east"].update(region={"type": "Polygon", "coordinates": [[[0, 0]]]}),
-     "malformed Polygon coordinates"),
+     "Polygon ring 0 is not closed"),
     (lambda d: d["directions"]["north->east"].update(wait=3), "directions.north->east.wait: unknown key"),
 ]
 

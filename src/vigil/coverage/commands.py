@@ -96,8 +96,6 @@ def coverage(
     """Coverage by ≥1 and ≥2 satellites per partner and jointly, with the value-of-sharing table."""
     t0 = parse_utc(start, "--start")
     _check_span(hours, step_s)
-    if not -90.0 <= min_elevation_deg < 90.0:  # NaN fails too
-        raise ConfigError(f"--min-elevation-deg: {min_elevation_deg} is outside [-90, 90)")
     sensor = SensorModel(min_elevation_deg=min_elevation_deg)
     grid = Grid.global_(grid_deg, altitude_km * 1e3)
     partners = load_partners(constellation, sensor, t0)
