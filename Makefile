@@ -23,9 +23,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo replaces its own previous output (--force); other commands never overwrite without it.
 demo: $(STAMP)
 	@$(MAKE) --no-print-directory web || echo "warning: the dashboard's globe needs 'make web' (npm); the API works without it"
-	$(VENV)/bin/vigil demo --out out/demo
+	$(VENV)/bin/vigil demo --out out/demo --force
 
 web: $(WEB_CESIUM)/Cesium.js
 
