@@ -43,7 +43,7 @@ def format_banner(host: str, port: int, partners: list[str], tokens: bool) -> st
 
 
 def serve(
-    target: Annotated[str, typer.Argument(help="A run directory (vigil run / vigil demo), sqlite:///PATH to a node's store, "
+    target: Annotated[str, typer.Argument(help="A run directory (vigil run / vigil demo), sqlite:///PATH or postgresql://…?schema=NAME of a node's store, "
                                                "or a scenario YAML to run live.")],
     host: Annotated[str, typer.Option("--host", help="Interface to bind (loopback only without --tokens).")] = LOOPBACK,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8080,

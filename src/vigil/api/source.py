@@ -9,8 +9,8 @@ request can reach around an agreement:
   partners' warnings released to it), ``<node>.db`` (its store: every record received, as signed) and
   ``<node>-audit.jsonl``. A partner's view is those files plus its own sensors and notifications from the
   scenario. Without ``nodes/`` (a single-partner run) a partner sees the warnings built from its data only.
-- **Store URL** (``sqlite:///path/node.db``): the records a node received; a partner sees the records it
-  sent or received.
+- **Store URL** (``sqlite:///path/node.db`` or ``postgresql://…?schema=NAME``): the records a node
+  received; a partner sees the records it sent or received.
 
 The *whole* view (``partner=None``) is the run's joint result (``warnings.json``, every node's audit):
 served only when ``vigil serve`` runs without tokens, bound to the loopback interface.
@@ -191,19 +191,19 @@ def _observation_senders(store_path: Path, partner: str) -> set[str]:
 
 
 class StoreSource(Source):
-    """A node's store (``sqlite:///PATH``): the warnings and notifications it received, its audit table."""
+    """A node's store (``sqlite:///PATH`` or ``postgresql://…[?schema=NAME]``): the records it received and
+    its audit. A node keeps its audit log in ``<node>-audit.jsonl`` beside a ``vigil run`` store (the store's
+    own audit table is then empty): that file is read when the table is empty."""
 
     def __init__(self, url: str) -> None:
-        from vigil.sharing.store_sqlite import SqliteStore
-
-        if not url.startswith("sqlite:///"):
-            raise ConfigError(f"{url!r}: expected a run directory or sqlite:///PATH to a node's store")
-        path = Path(url.removeprefix("sqlite://"))
-        if not path.is_file():
-            raise ConfigError(f"{url}: no such store file")
-        with SqliteStore(path) as store:
+        store, audit_file = _open_store(url)
+        try:
             self.records = list(store.iter_records())
             self.audit = list(store.iter_audit())
+        finally:
+            store.close()
+        if not self.audit and audit_file is not None:
+            self.audit = _audit(audit_file)
         self.epoch = ""
         self.partners = sorted({r.recipient for r in self.records} | {r.sender for r in self.records})
 
@@ -239,8 +239,61 @@ def _stored_warning(sender: str, rec: dict[str, Any], created_at: float) -> dict
             "sources": {"sensors": [], "partners": sorted({sender, *(rec.get("sources") or [])})}}
 
 
+def _open_store(url: str) -> tuple[Any, Path | None]:
+    """(the store at ``url``, the audit file beside a SQLite store); ConfigError naming the URL if none."""
+    if url.startswith("sqlite:///"):
+        from vigil.sharing.store_sqlite import SqliteStore
+
+        path = Path(url.removeprefix("sqlite://"))
+        if not path.is_file():
+            raise ConfigError(f"{url}: no such store file")
+        _check_sqlite_store(url, path)
+        return SqliteStore(path), path.with_name(f"{path.stem}-audit.jsonl")
+    if url.startswith(("postgresql://", "postgres://")):
+        from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+        from vigil.sharing.store_postgres import PostgresStore
+
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        schema = query.pop("schema", "public")  # ours, not libpq's: removed before connecting
+        dsn = urlunsplit(parts._replace(query=urlencode(query)))
+        _check_postgres_store(url, dsn, schema)
+        return PostgresStore(dsn, schema=schema), None
+    raise ConfigError(f"{url!r}: expected a run directory, sqlite:///PATH or postgresql://…[?schema=NAME] "
+                      "of a node's store")
+
+
+def _check_sqlite_store(url: str, path: Path) -> None:
+    """ConfigError unless ``path`` is a node's store, checked read-only: opening a store migrates it, which
+    must not turn any other SQLite file into an empty store."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error as err:
+        raise ConfigError(f"{url}: not a SQLite database ({err})") from None
+    if not {"records", "audit"} <= tables:
+        raise ConfigError(f"{url}: not a node's store (no records and audit tables)")
+
+
+def _check_postgres_store(url: str, dsn: str, schema: str) -> None:
+    """ConfigError unless ``schema`` holds a node's store (opening one would create an empty store)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(dsn, connect_timeout=5) as conn:
+            found = conn.execute("SELECT to_regclass(%s), to_regclass(%s)",
+                                 (f"{schema}.records", f"{schema}.audit")).fetchone()
+    except psycopg.Error as err:
+        raise ConfigError(f"{url}: cannot connect ({str(err).splitlines()[0] if str(err) else err})") from None
+    if found is None or None in found:
+        raise ConfigError(f"{url}: schema {schema!r} holds no node's store (no records and audit tables)")
+
+
 def open_source(target: str) -> Source:
-    """A run directory path or a ``sqlite:///`` store URL."""
+    """A run directory path or a store URL (``sqlite:///PATH``, ``postgresql://…``)."""
     if "://" in target:
         return StoreSource(target)
     return RunSource(target)

@@ -86,6 +86,12 @@
         viewer.entities.add({ id: tag + "/impact", availability, name: id + " impact",
           position: Cesium.Cartesian3.fromDegrees(w.impact_lon_deg, w.impact_lat_deg),
           point: { pixelSize: 6, color } });
+        // Ground track of this version: the geodesic launch -> impact (records carry no positions between).
+        viewer.entities.add({ id: tag + "/track", availability, name: id + " v" + w.version + " ground track",
+          description: "launch → impact geodesic" + (w.burnout_alt_m != null ? "; burnout " + (w.burnout_alt_m / 1000).toFixed(1) +
+            " km at " + (w.burnout_speed_m_s != null ? (w.burnout_speed_m_s / 1000).toFixed(2) + " km/s" : "unknown speed") : ""),
+          polyline: { positions: Cesium.Cartesian3.fromDegreesArray([w.launch_lon_deg, w.launch_lat_deg, w.impact_lon_deg, w.impact_lat_deg]),
+                      arcType: Cesium.ArcType.GEODESIC, width: 1.5, material: new Cesium.PolylineDashMaterialProperty({ color }) } });
         if (w.impact_ellipse) ellipseEntity(tag + "/impact-ellipse", w.impact_lat_deg, w.impact_lon_deg, w.impact_ellipse, color, availability,
                                             id + " impact ellipse (" + Math.round(100 * (w.containment || 0.95)) + " %)");
       }
@@ -137,7 +143,7 @@
         (100 * coverage.view.mean_frac_2).toFixed(1) + " %" + Object.entries(coverage.per_partner).map(([p, f]) =>
         " · <span class='swatch' style='background:" + partnerColor(p) + "'></span>" + p + " " + (100 * f.mean_frac_2).toFixed(1) + " %").join("") +
         "</div>" : "") +
-      "<div class='meta'>satellites: dots with trails (partner colour); launch point, line = azimuth, ellipse = impact containment</div>";
+      "<div class='meta'>satellites: dots with trails (partner colour); launch point, solid line = azimuth, dashed line = ground track to impact, ellipse = impact containment</div>";
   }
 
   async function stream() {
