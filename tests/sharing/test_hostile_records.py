@@ -167,7 +167,7 @@ RECORD_FIELDS = [
     ("warning", "launch_lat_deg", _outside(-90.0, 90.0)),
     ("warning", "azimuth_deg", _outside(0.0, 360.0)),
     ("warning", "confidence", _outside(0.0, 1.0)),
-    ("warning", "version", st.integers(max_value=0)),
+    ("warning", "version", st.integers(min_value=-(2**53 - 1), max_value=0)),
     ("warning", "launch_ellipse", st.lists(st.floats(-1e3, -1e-3), min_size=3, max_size=3)),
     ("notification", "azimuth_sector_deg", st.lists(st.floats(360.001, 1e4), min_size=2, max_size=2)),
 ]

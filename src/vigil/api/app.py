@@ -96,7 +96,7 @@ class Console:
                  stream_max_s: float | None) -> None:
         self.source, self.tokens, self.clock, self.stream_max_s = source, tokens, clock, stream_max_s
         self._czml: dict[frozenset[str], list[dict[str, Any]]] = {}
-        self._coverage: dict[frozenset[str], ViewCoverage] = {}
+        self._coverage: dict[tuple[str | None, frozenset[str]], ViewCoverage] = {}
 
     def partner(self, credentials: HTTPAuthorizationCredentials | None) -> str | None:
         if self.tokens is None:
@@ -123,14 +123,15 @@ class Console:
         return view.sse
 
     def coverage(self, view: NodeView) -> ViewCoverage | None:
-        """Coverage of the view's satellites (cached per set of partners); None without a scenario."""
+        """Coverage of the view's satellites (cached per own partner and set of partners, since the
+        summary's ``own`` block is the viewer's); None without a scenario."""
         path = self.source.scenario_path
         if path is None or not path.is_file():
             return None
-        partners = frozenset(view.coverage.get("partners", []))
-        if partners not in self._coverage:
-            self._coverage[partners] = view_coverage(path, view.partner, set(partners))
-        return self._coverage[partners]
+        key = (view.partner, frozenset(view.coverage.get("partners", [])))
+        if key not in self._coverage:
+            self._coverage[key] = view_coverage(path, view.partner, set(key[1]))
+        return self._coverage[key]
 
     def visible_count(self, view: NodeView) -> int:
         """How many of the view's warning versions were issued by the replay clock's instant."""

@@ -87,6 +87,17 @@ class Signer:
         """A fresh key from the operating system's CSPRNG (keys are secrets, not simulation draws)."""
         return cls(check_node_id(node_id), Ed25519PrivateKey.generate())
 
+    @classmethod
+    def derived(cls, node_id: str, secret: bytes) -> Signer:
+        """A key derived from ``secret`` (SHA-256 of the node id and the secret as the RFC 8032 seed).
+
+        Only for simulated networks, where every node lives in one process and a rerun of the same
+        simulation must release the same coarsening offsets (which derive from the signer); a real node's
+        key comes from :meth:`generate` (``vigil keys generate``)."""
+        node_id = check_node_id(node_id)
+        seed = hashlib.sha256(b"vigil.simulated-node-key|" + node_id.encode() + b"|" + secret).digest()
+        return cls(node_id, Ed25519PrivateKey.from_private_bytes(seed))
+
     @property
     def public_key(self) -> Ed25519PublicKey:
         return self.private_key.public_key()

@@ -22,6 +22,7 @@ half-hour scenario takes seconds. Message transport takes zero simulated time.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import shutil
 import statistics
 import tempfile
@@ -168,6 +169,16 @@ async def _exchange(nodes: list[Node], expected: dict[str, int]) -> None:
             await node.receive(expected[node.node_id])
 
 
+def _simulation_identity(simulation: SimulationResult) -> bytes:
+    """A digest of what was observed (times, sensors, lines of sight): the same for the same simulation."""
+    obs = simulation.observations
+    digest = hashlib.sha256(simulation.epoch.encode())
+    digest.update(np.ascontiguousarray(obs.time_s).tobytes())
+    digest.update(np.ascontiguousarray(obs.los_ecef).tobytes())
+    digest.update("|".join(map(str, obs.sensor_id)).encode())
+    return digest.digest()
+
+
 async def run_network_async(scenario: Scenario, rng_or_seed: np.random.Generator | int | None = None, *,
                             agreements: Sequence[Agreement | str | Path] | None = None, bus: str = "memory://",
                             db: str = "sqlite://", simulation: SimulationResult | None = None,
@@ -184,7 +195,9 @@ async def run_network_async(scenario: Scenario, rng_or_seed: np.random.Generator
     work = Path(tempfile.mkdtemp(prefix="vigil-run-")) if workdir is None else Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     ids = [p.id for p in scenario.partners]
-    signers = {n: Signer.generate(n) for n in ids}
+    # The simulated partners' keys derive from the simulation: a rerun releases the same coarsening offsets.
+    identity = _simulation_identity(simulation)
+    signers = {n: Signer.derived(n, identity) for n in ids}
     keys = KeyRegistry.from_signers(*signers.values())
     accords = _agreements(scenario, agreements)
     the_bus, root = await _open_bus(bus, run_id)
