@@ -15,7 +15,7 @@ from vigil.fusion.classify_sigma import class_evidence, coast_quantities
 
 TELEMETRY = sorted((Path(__file__).parents[2] / "src/vigil/data/telemetry").glob("*.csv"))
 SITES = [(28.5, 45.0), (5.0, 90.0), (63.0, 200.0), (45.0, 35.0)]
-COV = np.diag([300.0**2] * 3 + [30.0**2] * 3)  # m, m/s: a burnout estimate from GEO at 20 µrad (docs/fusion.md)
+COV = np.diag([300.0**2] * 3 + [30.0**2] * 3)  # m, m/s: an illustrative stereo burnout covariance
 
 
 def _ecef(r, v_inertial):
