@@ -102,3 +102,33 @@ def test_a_wide_covariance_is_unknown_and_non_finite_state_too():
 def test_bad_k_sigma_is_a_config_error():
     with pytest.raises(ConfigError, match="k_sigma"):
         EnergyClassifier(k_sigma=-1.0)
+
+
+class _Spy(EnergyClassifier):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def classify(self, r_ecef_m, v_ecef_m_s, cov6=None):
+        self.seen.append(class_evidence(r_ecef_m, v_ecef_m_s, cov6))
+        return super().classify(r_ecef_m, v_ecef_m_s, cov6)
+
+
+def test_engine_hands_the_burnout_covariance_and_a_fused_missile_is_decided_by_3_sigma():
+    from fusion_truth import boost_truth, observe, sensors
+
+    from vigil.fusion import FusionEngine
+
+    truth = boost_truth()
+    b = observe([truth], sensors(), np.random.default_rng(3))
+    spy = _Spy()
+    warnings = [w for _, ws in FusionEngine(classifier=spy).run(b) for w in ws]
+    assert len(spy.seen) == 1
+    ev = spy.seen[0]
+    assert all(np.isfinite(ev.sigma)) and min(ev.sigma) > 0  # a real covariance, not None
+    r, v = truth.r[-1], truth.v[-1]
+    exact = class_evidence(r, v)
+    assert exact.class_ == "ballistic"
+    assert ev.class_ == "ballistic" and ev.z_dv >= 3 and ev.z_gamma >= 3
+    assert abs(ev.gamma_deg - exact.gamma_deg) < 5 * ev.sigma[1]  # the fused state is near the truth
+    assert warnings[-1].class_ == "ballistic" and warnings[-1].impact_lat_deg is not None
