@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	@echo "compiling the numba kernels once (~1.5 min on 2 cores; numba's cache=True files, reused by every run)"
+	$(VENV)/bin/vigil demo --out $(VENV)/warmup --force >/dev/null
 	@touch $(STAMP)
 
 install: $(STAMP)

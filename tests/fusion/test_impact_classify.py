@@ -12,7 +12,7 @@ from vigil.frames import (
     enu_basis,
     great_circle_distance_m,
 )
-from vigil.fusion.classify import EnergyClassifier
+from vigil.fusion.classify import EnergyClassifier, ThresholdEnergyClassifier
 from vigil.fusion.impact import UnscentedImpactPredictor, ellipse_from_cov, propagate_to_ground
 
 
@@ -114,7 +114,7 @@ def test_classifier_scalar_path_agrees_with_array_path():
     from vigil.fusion import classify as cl
 
     rng = np.random.default_rng(8)
-    clf = EnergyClassifier()
+    clf = ThresholdEnergyClassifier()
     decided = 0
     for _ in range(4000):
         lat, lon = rng.uniform(-1.2, 1.2), rng.uniform(-np.pi, np.pi)

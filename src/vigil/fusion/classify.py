@@ -1,4 +1,8 @@
-"""Ballistic or space launch, by the orbit a coast state is on.
+"""Ballistic or space launch, by the orbit a coast state is on: the baseline threshold classifier.
+
+The default classifier is :class:`vigil.fusion.classify_sigma.EnergyClassifier` (a k-σ test with an
+``unknown`` answer; re-exported here); this module keeps the original thresholds as
+:class:`ThresholdEnergyClassifier`, the named baseline it is compared against (bench/bench_classify.py).
 
 A state is orbital when its osculating two-body perigee is above :data:`PERIGEE_MIN_ALT_M` (it will not
 come down within an orbit; equivalently the specific energy exceeds that of a circular orbit at that
@@ -28,19 +32,21 @@ INSERTION_MIN_SPEED_RATIO = 0.97  # inertial speed / circular speed (measured: 1
 
 
 class Classifier(ABC):
-    """Base of event classifiers: coast state → ``"ballistic"`` | ``"space_launch"`` | ``"unknown"``."""
+    """Base of event classifiers: coast state (and its 6×6 ECEF covariance, m and m/s, where known) →
+    ``"ballistic"`` | ``"space_launch"`` | ``"unknown"`` (not yet decided)."""
 
     @abstractmethod
-    def classify(self, r_ecef_m, v_ecef_m_s) -> str: ...
+    def classify(self, r_ecef_m, v_ecef_m_s, cov6=None) -> str: ...
 
 
-class EnergyClassifier(Classifier):
-    """Orbital (``space_launch``) when the perigee altitude exceeds ``perigee_min_alt_m``, else ``ballistic``."""
+class ThresholdEnergyClassifier(Classifier):
+    """The baseline: orbital (``space_launch``) when the perigee altitude exceeds ``perigee_min_alt_m`` or the
+    state looks like an insertion, else ``ballistic``; hard thresholds, the covariance is ignored."""
 
     def __init__(self, perigee_min_alt_m: float = PERIGEE_MIN_ALT_M) -> None:
         self.perigee_min_alt_m = perigee_min_alt_m
 
-    def classify(self, r_ecef_m, v_ecef_m_s) -> str:
+    def classify(self, r_ecef_m, v_ecef_m_s, cov6=None) -> str:
         clear = _clear_class(r_ecef_m, v_ecef_m_s, self.perigee_min_alt_m)
         if clear is not None:
             return clear
@@ -66,7 +72,7 @@ DECISION_MARGIN_REL = 1e-9  # relative margin on the insertion ratios (round-off
 def _clear_class(r_ecef_m, v_ecef_m_s, perigee_min_alt_m: float) -> str | None:
     """The class when the state is clear of every threshold, by scalar arithmetic (~10× cheaper than the
     array path, the same formulas as :func:`vigil.flight.orbit.perigee_altitude_m` and
-    :meth:`EnergyClassifier._insertion`); None near a threshold or for non-finite input, where the array path
+    :meth:`ThresholdEnergyClassifier._insertion`); None near a threshold or for non-finite input, where the array path
     decides, so that the result is always the array path's."""
     try:
         x, y, z = (float(c) for c in r_ecef_m)
@@ -93,3 +99,6 @@ def _clear_class(r_ecef_m, v_ecef_m_s, perigee_min_alt_m: float) -> str | None:
             abs(sin_gamma) > math.sin(math.radians(INSERTION_MAX_GAMMA_DEG)) * (1.0 + DECISION_MARGIN_REL)):
         return "ballistic"  # not an insertion: one of its conditions clearly fails
     return None
+
+
+from .classify_sigma import EnergyClassifier  # noqa: E402, F401  (the default; it imports Classifier from here)

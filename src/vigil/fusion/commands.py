@@ -62,6 +62,12 @@ def fuse_command(
                f"(fusion {split['fusion_wall_s']:.2f} s wall); wrote {out}")
 
 
+def _kernels_cached() -> bool:
+    """Whether numba's on-disk cache of the fusion kernels exists (``cache=True`` writes index files ``*.nbi``
+    next to the sources); without it the first fusion spends about a minute compiling."""
+    return any((Path(__file__).parent / "__pycache__").glob("*.nbi"))
+
+
 def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_progress: bool = True,
                bus: str = "memory://", db: str = "sqlite://", force: bool = False):
     """Simulate, fuse, match and score a scenario; write the simulation files, score.json, warnings.json.
@@ -80,7 +86,8 @@ def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_pro
     if show_progress:
         with progress_bar(f"simulating {scenario.name}") as advance:
             result = simulate(scenario, rng, progress=advance)
-        with progress_bar("fusing") as advance:
+        label = "fusing" if _kernels_cached() else "fusing (first run: compiling numba kernels, ~1 min; cached after)"
+        with progress_bar(label) as advance:
             run = score_result(scenario, result, progress=advance)
     else:
         run = score_result(scenario, simulate(scenario, rng))

@@ -109,7 +109,7 @@ def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: Impac
     else:
         event.burnout = BurnoutState(*smoothed)
     b = event.burnout
-    event.class_ = classifier.classify(b.r, b.v)
+    event.class_ = classifier.classify(b.r, b.v, b.cov6)
     if event.class_ == "space_launch" and event.launch is not None and np.all(np.isfinite(b.r)):
         event.launch = track_azimuth(event.launch, b.r, b.cov6[:3, :3])
     event.impact = None
