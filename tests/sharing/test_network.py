@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from testkit.cutscenario import cut_scenario
 
 from vigil.errors import ConfigError
 from vigil.sharing.agreement import parse_agreement
@@ -22,24 +23,7 @@ from vigil.sharing.store_sqlite import SqliteStore
 from vigil.sim import SimulationResult, load_scenario, simulate
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIO = f"""
-name: two-partner-cut
-epoch: 2026-03-01T12:00:00Z
-duration_s: 840
-seed: 7
-partners:
-  - id: north
-    constellation: {ROOT}/examples/constellations/north.tle
-    sensor: {{frame_s: 1.0, los_sigma_urad: 20, min_elevation_deg: 5, pd_snr50: 6.0, false_alarms_per_frame: 0.01}}
-  - id: east
-    constellation: {ROOT}/examples/constellations/east.json
-    sensor: {{frame_s: 2.0, los_sigma_urad: 30, nei_w_m2: 2.0e-11, false_alarms_per_frame: 0.02}}
-launches:
-  - {{id: L1, site: {{lat_deg: 45.0, lon_deg: 63.3}}, time: 2026-03-01T12:05:00Z, azimuth_deg: 40,
-     vehicle: notional-icbm-3stage}}
-  - {{id: SR1, site: {{lat_deg: 34.0, lon_deg: 36.0}}, time: 2026-03-01T12:12:00Z, azimuth_deg: 180,
-     vehicle: notional-srbm-1stage}}
-"""
+SCENARIO = cut_scenario("two-partner-cut")
 OBSERVATIONS_BOTH_WAYS = parse_agreement({
     "name": "observations-both-ways", "parties": ["north", "east"],
     "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2027-01-01T00:00:00Z",
