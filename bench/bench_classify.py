@@ -30,7 +30,7 @@ import numpy as np
 from vigil.flight.launch import fly
 from vigil.flight.replay import replay
 from vigil.frames import ecef_to_geodetic
-from vigil.fusion.classify import EnergyClassifier, ThresholdEnergyClassifier
+from vigil.fusion.classify import AscentCues, EnergyClassifier, ThresholdEnergyClassifier
 
 TELEMETRY = sorted((Path(__file__).parents[1] / "src/vigil/data/telemetry").glob("*.csv"))
 PADS_DEG = (5.0, 28.5, 45.0, 63.0)
@@ -40,6 +40,7 @@ MISSILES = ("notional-icbm-3stage", "notional-irbm-2stage", "notional-srbm-1stag
 KICKS_DEG = (None, 3.0, 5.0, 20.0, 30.0)
 MIN_BURNOUT_ALT_M = 30e3
 SIGMA_R_M, SIGMA_V_M_S = 1000.0, 100.0  # at 20 µrad; linear in the LOS noise
+SIGMA_BURN_S = 3.0  # launch-time σ at 20 µrad (the fused launch time: 1–3 s); the burn seen is last − launch
 CLASSES = ("ballistic", "space_launch", "unknown")
 
 
@@ -49,31 +50,36 @@ def _end_state(tr, cut_s: float = 0.0):
     return tr.r_ecef_m[i], tr.v_ecef_m_s[i]
 
 
+def _end(tr, cut_s: float = 0.0):
+    """``(x6, burn_s)`` at the end of the plume less ``cut_s``."""
+    r, v = _end_state(tr, cut_s)
+    lit = np.nonzero(tr.intensity_w_sr > 0)[0]
+    return np.concatenate([r, v]), float(tr.t_s[lit[-1]] - cut_s - tr.t_s[0])
+
+
 def truth_cases() -> tuple[list[tuple[str, dict, np.ndarray]], int]:
-    """``[(truth class, labels, x6)]`` and the number of missile flights left out (burnout underground)."""
+    """``[(truth class, labels, x6, burn s)]`` and the number of missile flights left out (burnout underground)."""
     cases = []
     for path in TELEMETRY:
         for lat in PADS_DEG:
             for az in AZIMUTHS_DEG:
                 tr = replay(path, lat, 0.0, 0.0, az)
                 for cut in CUTS_S:
-                    r, v = _end_state(tr, cut)
-                    cases.append(("space_launch", {"src": path.stem, "lat": lat, "az": az, "cut_s": cut},
-                                  np.concatenate([r, v])))
+                    x, burn = _end(tr, cut)
+                    cases.append(("space_launch", {"src": path.stem, "lat": lat, "az": az, "cut_s": cut}, x, burn))
     for lat in PADS_DEG:
-        r, v = _end_state(fly("notional-launcher-2stage", lat, 0.0, 0.0, 90.0))
-        cases.append(("space_launch", {"src": "notional-launcher-2stage", "lat": lat}, np.concatenate([r, v])))
+        x, burn = _end(fly("notional-launcher-2stage", lat, 0.0, 0.0, 90.0))
+        cases.append(("space_launch", {"src": "notional-launcher-2stage", "lat": lat}, x, burn))
     skipped = 0
     for veh in MISSILES:
         for kick in KICKS_DEG:
             for lat in (5.0, 35.0, 63.0):
                 for az in (35.0, 120.0, 200.0):
-                    r, v = _end_state(fly(veh, lat, 0.0, 0.0, az, kick))
-                    if ecef_to_geodetic(r)[2] < MIN_BURNOUT_ALT_M:
+                    x, burn = _end(fly(veh, lat, 0.0, 0.0, az, kick))
+                    if ecef_to_geodetic(x[:3])[2] < MIN_BURNOUT_ALT_M:
                         skipped += 1
                         continue
-                    cases.append(("ballistic", {"src": veh, "kick": kick, "lat": lat, "az": az},
-                                  np.concatenate([r, v])))
+                    cases.append(("ballistic", {"src": veh, "kick": kick, "lat": lat, "az": az}, x, burn))
     return cases, skipped
 
 
@@ -88,9 +94,10 @@ def run(seeds: int) -> dict:
         unknown_by_cut: Counter = Counter()
         for seed in range(seeds):
             rng = np.random.default_rng(1000 * urad + seed)
-            for truth, labels, x in cases:
+            for truth, labels, x, burn in cases:
                 xs = rng.multivariate_normal(x, cov)
-                c_new = new.classify(xs[:3], xs[3:], cov)
+                cues = AscentCues(burn + rng.normal(0.0, SIGMA_BURN_S * s), SIGMA_BURN_S * s)
+                c_new = new.decide(xs[:3], xs[3:], cov, cues).class_
                 conf["new"][truth, c_new] += 1
                 conf["baseline"][truth, base.classify(xs[:3], xs[3:])] += 1
                 if c_new == "unknown":

@@ -109,9 +109,10 @@ class _Spy(EnergyClassifier):
         super().__init__()
         self.seen = []
 
-    def classify(self, r_ecef_m, v_ecef_m_s, cov6=None):
-        self.seen.append(class_evidence(r_ecef_m, v_ecef_m_s, cov6))
-        return super().classify(r_ecef_m, v_ecef_m_s, cov6)
+    def evidence(self, r_ecef_m, v_ecef_m_s, cov6=None, cues=None):
+        ev = super().evidence(r_ecef_m, v_ecef_m_s, cov6, cues)
+        self.seen.append((cues, ev))
+        return ev
 
 
 def test_engine_hands_the_burnout_covariance_and_a_fused_missile_is_decided_by_3_sigma():
@@ -123,8 +124,11 @@ def test_engine_hands_the_burnout_covariance_and_a_fused_missile_is_decided_by_3
     b = observe([truth], sensors(), np.random.default_rng(3))
     spy = _Spy()
     warnings = [w for _, ws in FusionEngine(classifier=spy).run(b) for w in ws]
-    assert len(spy.seen) == 1
-    ev = spy.seen[0]
+    in_flight = [ev for cues, ev in spy.seen if cues.thrusting]
+    at_burnout = [ev for cues, ev in spy.seen if not cues.thrusting]
+    assert len(at_burnout) == 1 and len(in_flight) >= 5  # classified every 10 s while thrusting, never ballistic
+    assert all(ev.class_ != "ballistic" for ev in in_flight)
+    ev = at_burnout[0]
     assert all(np.isfinite(ev.sigma)) and min(ev.sigma) > 0  # a real covariance, not None
     r, v = truth.r[-1], truth.v[-1]
     exact = class_evidence(r, v)

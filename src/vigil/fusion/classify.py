@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,12 +32,41 @@ INSERTION_MAX_GAMMA_DEG = 5.0  # |flight-path angle| of an orbital insertion (me
 INSERTION_MIN_SPEED_RATIO = 0.97  # inertial speed / circular speed (measured: 1.00–1.03 orbital, ≤ 0.94 ICBMs)
 
 
+@dataclass(frozen=True)
+class AscentCues:
+    """What the event's whole ascent says beside its last state: ``burn_s`` the powered flight seen (last
+    detection − launch time estimate, s) with its 1σ; ``thrusting`` True while the plume is still seen (no
+    burnout yet: a thrusting object is never called ballistic)."""
+
+    burn_s: float
+    burn_sigma_s: float
+    thrusting: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A classifier's answer: the class, why (one line, for the warning version's log) and whether the
+    object surely comes down (perigee ≥ k σ below the surface: an impact is predicted even when undecided)."""
+
+    class_: str
+    reason: str
+    falls: bool = False
+
+
 class Classifier(ABC):
     """Base of event classifiers: coast state (and its 6×6 ECEF covariance, m and m/s, where known) →
-    ``"ballistic"`` | ``"space_launch"`` | ``"unknown"`` (not yet decided)."""
+    ``"ballistic"`` | ``"space_launch"`` | ``"unknown"`` (not yet decided). :meth:`decide` adds the reason
+    and the ascent cues; a classifier that only implements :meth:`classify` decides on the state alone."""
 
     @abstractmethod
     def classify(self, r_ecef_m, v_ecef_m_s, cov6=None) -> str: ...
+
+    def decide(self, r_ecef_m, v_ecef_m_s, cov6=None, cues: AscentCues | None = None) -> Decision:
+        """:meth:`classify` with a reason; never ``ballistic`` while ``cues.thrusting``."""
+        cls = self.classify(r_ecef_m, v_ecef_m_s, cov6)
+        if cls == "ballistic" and cues is not None and cues.thrusting:
+            return Decision("unknown", "still thrusting: not ballistic on one state")
+        return Decision(cls, f"{type(self).__name__}: {cls}", cls == "ballistic")
 
 
 class ThresholdEnergyClassifier(Classifier):

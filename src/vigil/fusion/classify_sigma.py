@@ -5,25 +5,35 @@ horizontal inertial speeds and ``v_c = √(GM/r)`` the circular speed at the cur
 
 * ``dv_circ_m_s`` = √(v_r² + (v_h − v_c)²), the Δv still needed for a circular orbit at the current radius;
 * ``gamma_deg`` = atan2(v_r, v_h), the inertial flight-path angle;
-* ``perigee_alt_m``, the osculating two-body perigee altitude.
+* ``perigee_alt_m``, the osculating two-body perigee altitude;
+* ``alt_m``, the geodetic altitude of the state.
 
-Measured on truth states at the end of the plume (script in bench/bench_classify.py, ``--truth``): the five
-shipped Falcon 9 profiles replayed from 5°–63° latitude at 35°–200° azimuth need 65–563 m/s at their last
-sample, 415–1,401 m/s 30 s before it and up to 3,047 m/s 90 s before it, always within −1.6°..+6.0° of
-horizontal; the notional missiles need ≥ 1,620 m/s (depressed ICBM) and climb at ≥ 11.9° (nominal ICBM
-15.9°, IRBM 29°, SRBM 43°), except deeply depressed IRBM/SRBM shots (γ 2°–6°), which a single state cannot
-tell from a launcher cut well before orbit. Hence two boundaries, midway in the measured gaps:
+and one of the whole ascent (:class:`~vigil.fusion.classify.AscentCues`): ``burn_s``, the powered flight
+seen (last detection − estimated launch time).
 
-* ``space_launch`` when ``dv_circ`` ≤ :data:`DV_BOUNDARY_M_S` − k σ, or the perigee ≥
-  :data:`PERIGEE_MIN_ALT_M` + k σ (it will not come down within a revolution);
-* ``ballistic`` when ``dv_circ`` ≥ :data:`DV_BOUNDARY_M_S` + k σ **and** γ ≥ :data:`GAMMA_BOUNDARY_DEG` + k σ
-  (a launcher cut before orbit is near-horizontal; a missile at burnout climbs);
-* otherwise ``unknown``, with :func:`class_evidence` giving the margins and a class probability.
+Measured on truth states at the end of the plume (bench/bench_classify.py ``--truth``): the five shipped
+Falcon 9 profiles replayed from 5°–63° latitude at 35°–200° azimuth need 10–620 m/s at their last sample and
+up to 3,143 m/s when cut 90 s before it, always within −1.9°..+6.1° of horizontal, at 164–502 km after
+≥ 422 s of powered flight; the notional missiles need ≥ 2,079 m/s and climb at ≥ 11.9°, except deeply
+depressed shots (γ 4°–6°), which burn out at ≤ 56 km after ≤ 186 s (every missile: ≤ 186 s). Hence:
 
-σ of each quantity is the state covariance propagated through its Jacobian (central differences, the
-quantities are smooth away from v = 0); k = :data:`K_SIGMA` = 3 (one-sided 0.13 % per boundary if Gaussian).
-The burnout state itself is only estimated once the plume has been gone for the engine's burnout gap, so a
-still-thrusting object is never classified here (engine.py decides when).
+* ``space_launch`` when the perigee ≥ :data:`PERIGEE_MIN_ALT_M` + kσ (it will not come down within a
+  revolution), or ``dv_circ`` ≤ :data:`DV_BOUNDARY_M_S` − kσ (a few hundred m/s from orbit), or the
+  **ascent** test: γ ≤ :data:`GAMMA_BOUNDARY_DEG` − kσ, altitude ≥ :data:`ALT_BOUNDARY_M` + kσ and
+  ``burn_s`` ≥ :data:`BURN_BOUNDARY_S` + kσ — flying level above the atmosphere after a long burn is how an
+  orbital ascent builds its speed (it climbs out first, then accelerates horizontally for minutes); a missile
+  shortens its burn (≤ ~300 s for real ICBMs) and a depressed one flies level only inside the atmosphere;
+* ``ballistic`` when ``dv_circ`` ≥ :data:`DV_BOUNDARY_M_S` + kσ **and** either γ ≥ :data:`GAMMA_BOUNDARY_DEG`
+  + kσ (a launcher cut before orbit flies level; a missile at burnout climbs) or altitude ≤
+  :data:`ALT_BOUNDARY_M` − kσ after ``burn_s`` ≤ :data:`BURN_BOUNDARY_S` − kσ (a depressed missile: a
+  launcher is never far from orbit that low after a short burn unless still climbing), and never while the
+  object is still thrusting (``cues.thrusting``);
+* otherwise ``unknown``, with :func:`class_evidence` giving the margins and a class probability; ``falls``
+  when the perigee is ≥ kσ below the surface (the impact is predicted even while undecided).
+
+The boundaries lie midway in the measured gaps, on physical scales (the Kármán line, a missile's burn).
+σ of each state quantity is the state covariance propagated through its Jacobian (central differences);
+k = :data:`K_SIGMA` = 3 (one-sided 0.13 % per boundary if Gaussian).
 """
 
 from __future__ import annotations
@@ -34,13 +44,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from vigil.errors import ConfigError
-from vigil.frames import GM_EARTH_M3_S2, OMEGA_EARTH_RAD_S, WGS84_A_M
+from vigil.frames import GM_EARTH_M3_S2, OMEGA_EARTH_RAD_S, WGS84_A_M, ecef_to_geodetic
 
-from .classify import PERIGEE_MIN_ALT_M, Classifier
+from .classify import PERIGEE_MIN_ALT_M, AscentCues, Classifier, Decision
 
 K_SIGMA = 3.0  # decide only this many σ from a boundary
-DV_BOUNDARY_M_S = 1100.0  # between 563 m/s (worst launcher at its last sample) and 1,620 m/s (depressed ICBM)
-GAMMA_BOUNDARY_DEG = 9.0  # between 6.0° (launcher cut 90 s early) and 11.9° (depressed ICBM)
+DV_BOUNDARY_M_S = 1100.0  # between 620 m/s (worst launcher at its last sample) and 2,079 m/s (missiles)
+GAMMA_BOUNDARY_DEG = 9.0  # between 6.1° (launcher cut 90 s early) and 11.9° (depressed ICBM)
+ALT_BOUNDARY_M = 100e3  # the Kármán line: between 56 km (depressed missiles) and 164 km (launchers)
+BURN_BOUNDARY_S = 300.0  # between 186 s (longest missile burn) and 422 s (launcher cut 90 s early)
 _FD_STEP = np.array([1.0, 1.0, 1.0, 1e-3, 1e-3, 1e-3])  # central-difference steps (m, m/s): quantities are
 #   near-linear on these scales (round-off ~1e-9 relative)
 
@@ -64,7 +76,8 @@ def coast_quantities(x6) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ClassEvidence:
-    """Quantities, their 1σ, the signed margins in σ (positive = ballistic side) and the decision."""
+    """Quantities, their 1σ, the signed margins in σ (positive = ballistic side for Δv and γ; above the
+    boundary for perigee, altitude and burn) and the decision with its reason."""
 
     dv_circ_m_s: float
     gamma_deg: float
@@ -75,35 +88,70 @@ class ClassEvidence:
     z_perigee: float  # positive = perigee above the orbital threshold
     class_: str
     p_space_launch: float  # Gaussian probability of the space-launch side of the Δv boundary
+    alt_m: float = math.nan
+    z_alt: float = math.nan  # positive = above ALT_BOUNDARY_M
+    z_burn: float = math.nan  # positive = burnt longer than BURN_BOUNDARY_S (NaN: no cue)
+    z_fall: float = math.nan  # positive = perigee below the surface
+    reason: str = ""
 
 
-def class_evidence(r_ecef_m, v_ecef_m_s, cov6=None, k_sigma: float = K_SIGMA) -> ClassEvidence:
+_UNDECIDED = ClassEvidence(*(math.nan,) * 3, (math.nan,) * 3, math.nan, math.nan, math.nan, "unknown", math.nan,
+                           reason="no finite state")
+
+
+def class_evidence(r_ecef_m, v_ecef_m_s, cov6=None, k_sigma: float = K_SIGMA,
+                   cues: AscentCues | None = None) -> ClassEvidence:
     """The k-σ decision of one coast state (module docstring); ``cov6`` None = exact state."""
     x = np.concatenate([np.asarray(r_ecef_m, dtype=float).ravel(), np.asarray(v_ecef_m_s, dtype=float).ravel()])
     if x.shape != (6,) or not np.all(np.isfinite(x)):
-        return ClassEvidence(*(math.nan,) * 3, (math.nan,) * 3, math.nan, math.nan, math.nan, "unknown", math.nan)
+        return _UNDECIDED
     steps = np.diag(_FD_STEP)
     q = coast_quantities(np.concatenate([x[None], x + steps, x - steps]))
     q0 = q[0]
-    sig = np.zeros(3)
+    sig, sig_alt = np.zeros(3), 0.0
     if cov6 is not None:
         c = np.asarray(cov6, dtype=float)
         if c.shape == (6, 6) and np.all(np.isfinite(c)):
             jac = (q[1:7] - q[7:13]).T / (2.0 * _FD_STEP)  # (3, 6)
             sig = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", jac, c, jac), 0.0))
+            up = x[:3] / np.linalg.norm(x[:3])  # altitude ≈ radial distance to first order (< 0.2 % off)
+            sig_alt = math.sqrt(max(float(up @ c[:3, :3] @ up), 0.0))
     tiny = 1e-12
+    alt = float(ecef_to_geodetic(x[:3])[2])
     z_dv = (q0[0] - DV_BOUNDARY_M_S) / max(sig[0], tiny)
     z_g = (q0[1] - GAMMA_BOUNDARY_DEG) / max(sig[1], tiny)
     z_p = (q0[2] - PERIGEE_MIN_ALT_M) / max(sig[2], tiny)
-    if z_p >= k_sigma or z_dv <= -k_sigma:
-        cls = "space_launch"
-    elif z_dv >= k_sigma and z_g >= k_sigma:
-        cls = "ballistic"
-    else:
-        cls = "unknown"
+    z_alt = (alt - ALT_BOUNDARY_M) / max(sig_alt, tiny)
+    z_fall = -q0[2] / max(sig[2], tiny)
+    z_burn = math.nan
+    if cues is not None and math.isfinite(cues.burn_s) and math.isfinite(cues.burn_sigma_s):
+        z_burn = (cues.burn_s - BURN_BOUNDARY_S) / max(cues.burn_sigma_s, tiny)
+    cls, reason = _decide(k_sigma, z_dv, z_g, z_p, z_alt, z_burn, cues is not None and cues.thrusting)
     p_sl = 0.5 * math.erfc(z_dv / math.sqrt(2.0))
     return ClassEvidence(float(q0[0]), float(q0[1]), float(q0[2]), (float(sig[0]), float(sig[1]), float(sig[2])),
-                         float(z_dv), float(z_g), float(z_p), cls, p_sl)
+                         float(z_dv), float(z_g), float(z_p), cls, p_sl, alt, float(z_alt), float(z_burn),
+                         float(z_fall), reason)
+
+
+def _decide(k: float, z_dv: float, z_g: float, z_p: float, z_alt: float, z_burn: float,
+            thrusting: bool) -> tuple[str, str]:
+    """``(class, reason)`` from the margins in σ (module docstring's rules, in that order)."""
+    if z_p >= k:
+        return "space_launch", f"perigee above {PERIGEE_MIN_ALT_M / 1e3:.0f} km by {z_p:.1f} sigma"
+    if z_dv <= -k:
+        return "space_launch", f"within {DV_BOUNDARY_M_S:.0f} m/s of a circular orbit by {-z_dv:.1f} sigma"
+    if z_g <= -k and z_alt >= k and z_burn >= k:
+        return "space_launch", (f"level flight above {ALT_BOUNDARY_M / 1e3:.0f} km after a burn over "
+                                f"{BURN_BOUNDARY_S:.0f} s (margins {-z_g:.1f}, {z_alt:.1f}, {z_burn:.1f} sigma)")
+    low_short = z_alt <= -k and z_burn <= -k  # (NaN burn: False)
+    if z_dv >= k and (z_g >= k or low_short):
+        if thrusting:
+            return "unknown", "still thrusting: never ballistic on one state"
+        why = (f"climbing (gamma over {GAMMA_BOUNDARY_DEG:.0f} deg by {z_g:.1f} sigma)" if z_g >= k else
+               f"below {ALT_BOUNDARY_M / 1e3:.0f} km after a burn under {BURN_BOUNDARY_S:.0f} s "
+               f"({-z_alt:.1f}, {-z_burn:.1f} sigma)")
+        return "ballistic", f"{why} and {DV_BOUNDARY_M_S:.0f} m/s or more short of orbit by {z_dv:.1f} sigma"
+    return "unknown", f"within {k:g} sigma of a boundary (dv {z_dv:+.1f}, gamma {z_g:+.1f} sigma)"
 
 
 class EnergyClassifier(Classifier):
@@ -116,3 +164,11 @@ class EnergyClassifier(Classifier):
 
     def classify(self, r_ecef_m, v_ecef_m_s, cov6=None) -> str:
         return class_evidence(r_ecef_m, v_ecef_m_s, cov6, self.k_sigma).class_
+
+    def decide(self, r_ecef_m, v_ecef_m_s, cov6=None, cues: AscentCues | None = None) -> Decision:
+        ev = self.evidence(r_ecef_m, v_ecef_m_s, cov6, cues)
+        return Decision(ev.class_, ev.reason, ev.class_ == "ballistic" or ev.z_fall >= self.k_sigma)
+
+    def evidence(self, r_ecef_m, v_ecef_m_s, cov6=None, cues: AscentCues | None = None) -> ClassEvidence:
+        """The full :class:`ClassEvidence` of :meth:`decide`."""
+        return class_evidence(r_ecef_m, v_ecef_m_s, cov6, self.k_sigma, cues)

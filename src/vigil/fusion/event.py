@@ -22,7 +22,7 @@ from vigil.warning.records import Sources, Warning
 from .associate import detections_and_seeds
 from .boost import LosExtendedKalmanFilter, start_filter
 from .burnout import smooth_burnout
-from .classify import Classifier
+from .classify import AscentCues, Classifier
 from .impact import ImpactPrediction, ImpactPredictor, ellipse_from_cov
 from .launch import LaunchEstimate, track_azimuth
 from .strings import SensorString
@@ -57,6 +57,8 @@ class FusedEvent:
     burnout: BurnoutState | None = None
     impact: ImpactPrediction | None = None
     class_: str = "unknown"
+    class_reason: str = "not classified yet"  # why the class is what it is (one line; the flip's reason)
+    class_checked_s: float = -math.inf  # filter time of the last in-flight classification (classify_live)
     mono: bool = False
     version: int = 0
     dirty: bool = False
@@ -109,12 +111,42 @@ def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: Impac
     else:
         event.burnout = BurnoutState(*smoothed)
     b = event.burnout
-    event.class_ = classifier.classify(b.r, b.v, b.cov6)
+    decision = classifier.decide(b.r, b.v, b.cov6, _cues(event, b.time_s, thrusting=False))
+    if decision.class_ != "unknown" or event.class_ == "unknown":  # (a class decided in flight stays when the
+        event.class_, event.class_reason = decision.class_, decision.reason  # coast state alone cannot decide)
     if event.class_ == "space_launch" and event.launch is not None and np.all(np.isfinite(b.r)):
         event.launch = track_azimuth(event.launch, b.r, b.cov6[:3, :3])
     event.impact = None
-    if event.class_ == "ballistic":
+    if event.class_ == "ballistic" or (event.class_ == "unknown" and decision.falls):
         event.impact = predictor.predict(b.time_s, b.r, b.v, b.cov6, containment)
+
+
+LIVE_CLASS_INTERVAL_S = 10.0  # in-flight classification at most this often (filter time) per event
+
+
+def classify_live(event: FusedEvent, classifier: Classifier) -> bool:
+    """Classify a still-thrusting stereo event on its boost filter state and its burn so far (a launcher's
+    level flight above the atmosphere after a long burn is a space launch before its cutoff; a thrusting
+    object is never called ballistic). Only ``unknown`` → ``space_launch``; True (and the event dirty: a new
+    version with the reason) when the class changed."""
+    f = event.filter
+    if (f is None or event.mono or event.launch is None or event.class_ != "unknown"
+            or f.t - event.class_checked_s < LIVE_CLASS_INTERVAL_S):
+        return False
+    event.class_checked_s = f.t
+    decision = classifier.decide(f.x[:3], f.x[3:6], f.P[:6, :6], _cues(event, f.t, thrusting=True))
+    if decision.class_ != "space_launch":
+        return False
+    event.class_, event.class_reason = decision.class_, "in flight: " + decision.reason
+    event.dirty = True
+    return True
+
+
+def _cues(event: FusedEvent, t_s: float, thrusting: bool) -> AscentCues | None:
+    """The event's burn so far (``t_s`` − launch time, σ of the launch time) as :class:`AscentCues`."""
+    if event.launch is None:
+        return None
+    return AscentCues(float(t_s) - float(event.launch.time_s), float(event.launch.time_sigma_s), thrusting)
 
 
 def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) -> Warning:
