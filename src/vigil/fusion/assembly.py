@@ -13,6 +13,8 @@ import itertools
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from vigil.frames import GM_EARTH_M3_S2
+
 from .associate import detections_and_seeds
 from .event import FusedEvent, init_filter
 from .filterstore import FilterStates
@@ -22,6 +24,9 @@ from .owners import Owners
 from .strings import SensorString
 
 MERGE_DISTANCE_M = 50_000.0  # two live events whose filters are this close are tested as one object
+REIGNITE_MAX_S = 300.0  # a plume this soon after an event's burnout, on its coast, is the same object lit again
+REIGNITE_GATE_M = 20_000.0  # its first ray passes this close to the coast prediction (burnout σ_v 30 m/s × 60 s:
+#   2 km; Coriolis and the new burn's first seconds: < 1 km; other launches are hundreds of km away)
 
 
 class EventAssembly:
@@ -91,7 +96,8 @@ class EventAssembly:
     def _pair(self, free: list[SensorString]) -> None:
         for group in self.associator.pair(free):
             owners = {id(self._owner[s.string_id]): self._owner[s.string_id] for s in group if s.string_id in self._owner}
-            event = next(iter(owners.values())) if owners else (self._consistent_event(group) or self._new_event())
+            event = next(iter(owners.values())) if owners else (
+                self._consistent_event(group) or self._reignited(group) or self._new_event())
             event.mono = False
             for s in group:
                 if s.string_id not in self._owner:
@@ -122,6 +128,25 @@ class EventAssembly:
             else:
                 if fits(group, event):
                     return event
+        return None
+
+    def _reignited(self, group: list[SensorString]) -> FusedEvent | None:
+        """A burnt-out stereo event whose coast from its burnout state every string of ``group`` starts on
+        (a stage lit again after a coast longer than the burnout gap), reopened; or None. Its class goes back
+        to ``unknown`` with that reason (a new version: a missile called at the first cutoff was a launcher
+        staging, :mod:`~vigil.fusion.classify_sigma`)."""
+        for event in self.events:
+            b = event.burnout
+            if b is None or event.mono or event.filter is None or not np.all(np.isfinite(b.r)):
+                continue
+            if all(b.time_s < s.first_time <= b.time_s + REIGNITE_MAX_S and on_coast(b.time_s, b.r, b.v, s)
+                   for s in group):
+                gap = min(s.first_time for s in group) - b.time_s
+                event.burnout, event.impact = None, None
+                event.class_, event.class_checked_s = "unknown", -np.inf
+                event.class_reason = f"plume seen again {gap:.0f} s after its cutoff: a coast, not a burnout"
+                event.dirty = True
+                return event
         return None
 
     def _mono_strings(self) -> list[SensorString]:
@@ -224,3 +249,18 @@ def _may_seed(strings: list[SensorString]) -> bool:
         return False
     t = ref.arrays()[0]
     return np.count_nonzero((t >= lo) & (t <= hi)) >= 2
+
+
+def on_coast(t_s: float, r, v, s: SensorString) -> bool:
+    """True when the first ray of ``s`` passes within :data:`REIGNITE_GATE_M` of the free-fall coast from the
+    ECEF state ``(r, v)`` at ``t_s`` (central gravity, 1 s steps; rotating-frame terms < 1 km here)."""
+    t, pos, los = (a[0] for a in s.arrays()[:3])
+    steps = max(int(np.ceil(t - t_s)), 1)
+    h = (t - t_s) / steps
+    x, u = np.asarray(r, dtype=float).copy(), np.asarray(v, dtype=float).copy()
+    for _ in range(steps):  # (semi-implicit Euler: ~100 m over a minute, far inside the gate)
+        u += h * (-GM_EARTH_M3_S2 * x / np.linalg.norm(x) ** 3)
+        x += h * u
+    d = x - np.asarray(pos, dtype=float)
+    los = np.asarray(los, dtype=float)
+    return bool(np.linalg.norm(d - (d @ los) * los) <= REIGNITE_GATE_M and d @ los > 0.0)

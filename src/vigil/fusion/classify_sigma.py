@@ -18,18 +18,24 @@ up to 3,143 m/s when cut 90 s before it, always within −1.9°..+6.1° of horiz
 depressed shots (γ 4°–6°), which burn out at ≤ 56 km after ≤ 186 s (every missile: ≤ 186 s). Hence:
 
 * ``space_launch`` when the perigee ≥ :data:`PERIGEE_MIN_ALT_M` + kσ (it will not come down within a
-  revolution), or ``dv_circ`` ≤ :data:`DV_BOUNDARY_M_S` − kσ (a few hundred m/s from orbit), or the
-  **ascent** test: γ ≤ :data:`GAMMA_BOUNDARY_DEG` − kσ, altitude ≥ :data:`ALT_BOUNDARY_M` + kσ and
-  ``burn_s`` ≥ :data:`BURN_BOUNDARY_S` + kσ — flying level above the atmosphere after a long burn is how an
-  orbital ascent builds its speed (it climbs out first, then accelerates horizontally for minutes); a missile
-  shortens its burn (≤ ~300 s for real ICBMs) and a depressed one flies level only inside the atmosphere;
-* ``ballistic`` when ``dv_circ`` ≥ :data:`DV_BOUNDARY_M_S` + kσ **and** either γ ≥ :data:`GAMMA_BOUNDARY_DEG`
-  + kσ (a launcher cut before orbit flies level; a missile at burnout climbs) or altitude ≤
-  :data:`ALT_BOUNDARY_M` − kσ after ``burn_s`` ≤ :data:`BURN_BOUNDARY_S` − kσ (a depressed missile: a
-  launcher is never far from orbit that low after a short burn unless still climbing), and never while the
-  object is still thrusting (``cues.thrusting``);
+  revolution); or ``dv_circ`` ≤ :data:`DV_BOUNDARY_M_S` − kσ (a few hundred m/s from orbit) after
+  ``burn_s`` ≥ :data:`BURN_BOUNDARY_S` + kσ (a depressed ICBM burns out 1,080–1,210 m/s from circular, so
+  Δv alone does not separate; without the burn cue Δv alone decides); or the **ascent** test: γ ≤
+  :data:`GAMMA_BOUNDARY_DEG` − kσ, altitude ≥ :data:`ALT_BOUNDARY_M` + kσ and ``burn_s`` ≥
+  :data:`BURN_BOUNDARY_S` + kσ — flying level above the atmosphere after a long burn is how an orbital
+  ascent builds its speed (it climbs out first, then accelerates horizontally for minutes), where a missile
+  keeps its burn short (≤ ~300 s for real ICBMs);
+* ``ballistic`` when ``dv_circ`` ≥ :data:`DV_BOUNDARY_M_S` + kσ **and** γ ≥ :data:`GAMMA_BOUNDARY_DEG` + kσ
+  (a launcher cut before orbit flies level; a missile at burnout climbs), or when ``burn_s`` ≤
+  :data:`BURN_BOUNDARY_S` − kσ ended on a trajectory into the ground (perigee ≥ kσ below the surface); never
+  while the object is still thrusting (``cues.thrusting``). The two sides' rules exclude each other (opposite
+  margins on Δv, γ or the burn);
 * otherwise ``unknown``, with :func:`class_evidence` giving the margins and a class probability; ``falls``
   when the perigee is ≥ kσ below the surface (the impact is predicted even while undecided).
+
+A launcher whose stages coast apart longer than the engine's burnout gap looks like a missile at its first
+cutoff (short burn, climbing): the engine reopens the event when the plume reappears on its coast
+(:mod:`vigil.fusion.assembly`) and the class goes back to ``unknown`` with that reason.
 
 The boundaries lie midway in the measured gaps, on physical scales (the Kármán line, a missile's burn).
 σ of each state quantity is the state covariance propagated through its Jacobian (central differences);
@@ -126,32 +132,37 @@ def class_evidence(r_ecef_m, v_ecef_m_s, cov6=None, k_sigma: float = K_SIGMA,
     z_burn = math.nan
     if cues is not None and math.isfinite(cues.burn_s) and math.isfinite(cues.burn_sigma_s):
         z_burn = (cues.burn_s - BURN_BOUNDARY_S) / max(cues.burn_sigma_s, tiny)
-    cls, reason = _decide(k_sigma, z_dv, z_g, z_p, z_alt, z_burn, cues is not None and cues.thrusting)
+    cls, reason = _decide(k_sigma, z_dv, z_g, z_p, z_alt, z_burn, z_fall, cues is not None and cues.thrusting)
     p_sl = 0.5 * math.erfc(z_dv / math.sqrt(2.0))
     return ClassEvidence(float(q0[0]), float(q0[1]), float(q0[2]), (float(sig[0]), float(sig[1]), float(sig[2])),
                          float(z_dv), float(z_g), float(z_p), cls, p_sl, alt, float(z_alt), float(z_burn),
                          float(z_fall), reason)
 
 
-def _decide(k: float, z_dv: float, z_g: float, z_p: float, z_alt: float, z_burn: float,
+def _decide(k: float, z_dv: float, z_g: float, z_p: float, z_alt: float, z_burn: float, z_fall: float,
             thrusting: bool) -> tuple[str, str]:
-    """``(class, reason)`` from the margins in σ (module docstring's rules, in that order)."""
+    """``(class, reason)`` from the margins in σ (module docstring's rules, in that order). ``z_burn`` NaN (no
+    cue): the near-orbit rule on Δv alone, no burn rule."""
+    long_burn = z_burn >= k or (math.isnan(z_burn) and z_dv <= -k)
     if z_p >= k:
         return "space_launch", f"perigee above {PERIGEE_MIN_ALT_M / 1e3:.0f} km by {z_p:.1f} sigma"
-    if z_dv <= -k:
-        return "space_launch", f"within {DV_BOUNDARY_M_S:.0f} m/s of a circular orbit by {-z_dv:.1f} sigma"
+    if z_dv <= -k and long_burn:
+        return "space_launch", f"within {DV_BOUNDARY_M_S:.0f} m/s of a circular orbit by {-z_dv:.1f} sigma" + (
+            "" if math.isnan(z_burn) else f" after a burn over {BURN_BOUNDARY_S:.0f} s ({z_burn:.1f} sigma)")
     if z_g <= -k and z_alt >= k and z_burn >= k:
         return "space_launch", (f"level flight above {ALT_BOUNDARY_M / 1e3:.0f} km after a burn over "
                                 f"{BURN_BOUNDARY_S:.0f} s (margins {-z_g:.1f}, {z_alt:.1f}, {z_burn:.1f} sigma)")
-    low_short = z_alt <= -k and z_burn <= -k  # (NaN burn: False)
-    if z_dv >= k and (z_g >= k or low_short):
+    climbing = z_dv >= k and z_g >= k
+    short_fall = z_burn <= -k and z_fall >= k  # (NaN burn: False)
+    if climbing or short_fall:
         if thrusting:
             return "unknown", "still thrusting: never ballistic on one state"
-        why = (f"climbing (gamma over {GAMMA_BOUNDARY_DEG:.0f} deg by {z_g:.1f} sigma)" if z_g >= k else
-               f"below {ALT_BOUNDARY_M / 1e3:.0f} km after a burn under {BURN_BOUNDARY_S:.0f} s "
-               f"({-z_alt:.1f}, {-z_burn:.1f} sigma)")
-        return "ballistic", f"{why} and {DV_BOUNDARY_M_S:.0f} m/s or more short of orbit by {z_dv:.1f} sigma"
-    return "unknown", f"within {k:g} sigma of a boundary (dv {z_dv:+.1f}, gamma {z_g:+.1f} sigma)"
+        if climbing:
+            return "ballistic", (f"climbing (gamma over {GAMMA_BOUNDARY_DEG:.0f} deg by {z_g:.1f} sigma) "
+                                 f"{DV_BOUNDARY_M_S:.0f} m/s or more short of orbit ({z_dv:.1f} sigma)")
+        return "ballistic", (f"burn under {BURN_BOUNDARY_S:.0f} s ({-z_burn:.1f} sigma) ending on a trajectory "
+                             f"into the ground (perigee {z_fall:.1f} sigma below the surface)")
+    return "unknown", f"within {k:g} sigma of a boundary (dv {z_dv:+.1f}, gamma {z_g:+.1f}, burn {z_burn:+.1f} sigma)"
 
 
 class EnergyClassifier(Classifier):
