@@ -129,6 +129,7 @@ def run_one(seed: int, urad: float) -> list[dict]:
         out.append({"seed": seed, "urad": urad, "case": labels[str(rec["id"])], "truth": truth["class"],
                     "at": at, "final": versions[-1].class_ if versions else "none",
                     "flips": sum(a.class_ != b.class_ for a, b in zip(versions, versions[1:], strict=False)),
+                    "ever": sorted({w.class_ for w in versions}),
                     "azimuth_error_deg": rec.get("azimuth_error_deg"), "launch_error_km": rec.get("launch_error_km"),
                     "launch_crlb_km": rec.get("launch_crlb_km")})
     return out
@@ -153,8 +154,11 @@ def summary(records: list[dict]) -> str:
                  if r["launch_error_km"] is not None and r["launch_crlb_km"]]
         lines.append(f"| {urad:g} µrad | azimuth median {np.median(np.abs(az)):.2f}° (p90 "
                      f"{np.percentile(np.abs(az), 90):.2f}°, n {len(az)}) | launch error / CRLB median "
-                     f"{np.median(ratio):.2f} (n {len(ratio)}) | flips {sum(r['flips'] for r in rs)} |")
-        wrong = Counter(r["case"] for r in rs if r["final"] not in (r["truth"], "none"))
+                     f"{np.median(ratio):.2f} (n {len(ratio)}) | class changes {sum(r['flips'] for r in rs)} | "
+                     f"SL ever called BM {sum(r['truth'] == 'space_launch' and 'ballistic' in r['ever'] for r in rs)}"
+                     f" ({Counter(r['case'] for r in rs if r['truth'] == 'space_launch' and 'ballistic' in r['ever'])})"
+                     f" | BM ever called SL {sum(r['truth'] == 'ballistic' and 'space_launch' in r['ever'] for r in rs)} |")
+        wrong = Counter(r["case"] for r in rs if r["final"] not in (r["truth"], "none", "unknown"))
         undecided = Counter(r["case"] for r in rs if r["final"] == "unknown")
         lines.append(f"final wrong: {dict(wrong)}; final undetermined: {dict(undecided)}")
     return "\n".join(lines)

@@ -14,8 +14,9 @@ seen (last detection − estimated launch time).
 Measured on truth states at the end of the plume (bench/bench_classify.py ``--truth``): the five shipped
 Falcon 9 profiles replayed from 5°–63° latitude at 35°–200° azimuth need 10–620 m/s at their last sample and
 up to 3,143 m/s when cut 90 s before it, always within −1.9°..+6.1° of horizontal, at 164–502 km after
-≥ 422 s of powered flight; the notional missiles need ≥ 2,079 m/s and climb at ≥ 11.9°, except deeply
-depressed shots (γ 4°–6°), which burn out at ≤ 56 km after ≤ 186 s (every missile: ≤ 186 s). Hence:
+≥ 422 s of powered flight; the notional missiles need ≥ 2,079 m/s and climb at ≥ 11.9°, except depressed
+shots: IRBM/SRBM (γ 4°–6°) burn out at ≤ 56 km, the ICBM at loft 48° at 110–124 km, γ 6.7°–8.2°, only
+1,078–1,214 m/s from circular; every missile burns ≤ 186 s. Hence:
 
 * ``space_launch`` when the perigee ≥ :data:`PERIGEE_MIN_ALT_M` + kσ (it will not come down within a
   revolution); or ``dv_circ`` ≤ :data:`DV_BOUNDARY_M_S` − kσ (a few hundred m/s from orbit) after
@@ -24,7 +25,7 @@ depressed shots (γ 4°–6°), which burn out at ≤ 56 km after ≤ 186 s (eve
   :data:`GAMMA_BOUNDARY_DEG` − kσ, altitude ≥ :data:`ALT_BOUNDARY_M` + kσ and ``burn_s`` ≥
   :data:`BURN_BOUNDARY_S` + kσ — flying level above the atmosphere after a long burn is how an orbital
   ascent builds its speed (it climbs out first, then accelerates horizontally for minutes), where a missile
-  keeps its burn short (≤ ~300 s for real ICBMs);
+  keeps its burn short (≤ ~340 s even for the liquid ICBMs);
 * ``ballistic`` when ``dv_circ`` ≥ :data:`DV_BOUNDARY_M_S` + kσ **and** γ ≥ :data:`GAMMA_BOUNDARY_DEG` + kσ
   (a launcher cut before orbit flies level; a missile at burnout climbs), or when ``burn_s`` ≤
   :data:`BURN_BOUNDARY_S` − kσ ended on a trajectory into the ground (perigee ≥ kσ below the surface); never
@@ -58,7 +59,8 @@ K_SIGMA = 3.0  # decide only this many σ from a boundary
 DV_BOUNDARY_M_S = 1100.0  # between 620 m/s (worst launcher at its last sample) and 2,079 m/s (missiles)
 GAMMA_BOUNDARY_DEG = 9.0  # between 6.1° (launcher cut 90 s early) and 11.9° (depressed ICBM)
 ALT_BOUNDARY_M = 100e3  # the Kármán line: between 56 km (depressed missiles) and 164 km (launchers)
-BURN_BOUNDARY_S = 300.0  # between 186 s (longest missile burn) and 422 s (launcher cut 90 s early)
+BURN_BOUNDARY_S = 360.0  # above the longest ballistic-missile burn (Titan II, two stages ~336 s; notional ICBM
+#   186 s), below a launcher cut 90 s early (422 s)
 _FD_STEP = np.array([1.0, 1.0, 1.0, 1e-3, 1e-3, 1e-3])  # central-difference steps (m, m/s): quantities are
 #   near-linear on these scales (round-off ~1e-9 relative)
 
