@@ -142,7 +142,7 @@ class EventAssembly:
             if all(b.time_s < s.first_time <= b.time_s + REIGNITE_MAX_S and on_coast(b.time_s, b.r, b.v, s)
                    for s in group):
                 gap = min(s.first_time for s in group) - b.time_s
-                event.burnout, event.impact = None, None
+                event.burnout, event.impact, event.held = None, None, None
                 event.class_, event.class_checked_s = "unknown", -np.inf
                 event.class_reason = f"plume seen again {gap:.0f} s after its cutoff: a coast, not a burnout"
                 event.dirty = True

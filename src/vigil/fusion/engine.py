@@ -29,7 +29,7 @@ from .assembly import EventAssembly
 from .associate import Associator, MissDistanceAssociator, detections_and_seeds, triangulation_seeds
 from .boost import JERK_PSD_M2_S5, run_filters
 from .classify import Classifier, EnergyClassifier
-from .event import FusedEvent, classify_live, estimate_burnout, to_warning
+from .event import FusedEvent, classify_live, confirm_held, estimate_burnout, to_warning
 from .filterrows import filter_rows, rejection_counts
 from .gating import RECENT_RAYS, FilterLosPredictor, filter_los_predictor
 from .impact import ImpactPredictor, UnscentedImpactPredictor
@@ -325,6 +325,8 @@ class FusionEngine(EventAssembly):
                     self._launch(event)
                 if event.burnout is None and event.class_ == "unknown":
                     classify_live(event, self.classifier)  # (a launcher is called before its cutoff)
+            if event.held is not None:
+                confirm_held(event, now, final)  # (a ballistic call once dark long enough, or at the end of data)
             if event.dirty and event.launch is not None:
                 event.version += 1
                 event.last_issue_s = now

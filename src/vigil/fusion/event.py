@@ -59,6 +59,7 @@ class FusedEvent:
     class_: str = "unknown"
     class_reason: str = "not classified yet"  # why the class is what it is (one line; the flip's reason)
     class_checked_s: float = -math.inf  # filter time of the last in-flight classification (classify_live)
+    held: tuple[str, str] | None = None  # (class, reason) decided on the coast state, issued once dark long enough
     mono: bool = False
     version: int = 0
     dirty: bool = False
@@ -112,16 +113,35 @@ def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: Impac
         event.burnout = BurnoutState(*smoothed)
     b = event.burnout
     decision = classifier.decide(b.r, b.v, b.cov6, _cues(event, b.time_s, thrusting=False))
-    if decision.class_ != "unknown" or event.class_ == "unknown":  # (a class decided in flight stays when the
+    event.held = None
+    if decision.class_ == "ballistic":  # held until dark for CLASS_HOLD_S: a stage may light again
+        event.held = (decision.class_, decision.reason)
+        event.class_, event.class_reason = "unknown", f"ballistic on its coast state unless it lights again: {decision.reason}"
+    elif decision.class_ != "unknown" or event.class_ == "unknown":  # (a class decided in flight stays when the
         event.class_, event.class_reason = decision.class_, decision.reason  # coast state alone cannot decide)
     if event.class_ == "space_launch" and event.launch is not None and np.all(np.isfinite(b.r)):
         event.launch = track_azimuth(event.launch, b.r, b.cov6[:3, :3])
     event.impact = None
-    if event.class_ == "ballistic" or (event.class_ == "unknown" and decision.falls):
+    if decision.class_ == "ballistic" or (event.class_ == "unknown" and decision.falls):
         event.impact = predictor.predict(b.time_s, b.r, b.v, b.cov6, containment)
 
 
 LIVE_CLASS_INTERVAL_S = 10.0  # in-flight classification at most this often (filter time) per event
+CLASS_HOLD_S = 45.0  # a ballistic call is issued once the plume has been gone this long (a launcher's stages
+#   coast apart 8-12 s on Falcon 9, longer on some vehicles; until then the version says unknown, impact given)
+
+
+def confirm_held(event: FusedEvent, now_s: float, final: bool = False) -> bool:
+    """Issue a held coast-state class once the event has been dark :data:`CLASS_HOLD_S`, or at the end of the
+    data (``final``: nothing more will be seen); True when changed (the event is dirty: a new version with
+    the reason)."""
+    if event.held is None or (not final and now_s - event.last_detection_s < CLASS_HOLD_S):
+        return False
+    event.class_, reason = event.held
+    event.class_reason = f"{reason}; dark {now_s - event.last_detection_s:.0f} s"
+    event.held = None
+    event.dirty = True
+    return True
 
 
 def classify_live(event: FusedEvent, classifier: Classifier) -> bool:
