@@ -129,7 +129,7 @@ def run_one(seed: int, urad: float) -> list[dict]:
         out.append({"seed": seed, "urad": urad, "case": labels[str(rec["id"])], "truth": truth["class"],
                     "at": at, "final": versions[-1].class_ if versions else "none",
                     "flips": sum(a.class_ != b.class_ for a, b in zip(versions, versions[1:], strict=False)),
-                    "ever": sorted({w.class_ for w in versions}),
+                    "ever": sorted({w.class_ for w in versions}), "mono": bool(versions and versions[-1].mono),
                     "azimuth_error_deg": rec.get("azimuth_error_deg"), "launch_error_km": rec.get("launch_error_km"),
                     "launch_crlb_km": rec.get("launch_crlb_km")})
     return out
