@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import yaml
 
-from vigil.scoring.metrics import versions_by_event
+from vigil.fusion.event import CLASS_HOLD_S
+from vigil.scoring.metrics import issued_s, versions_by_event
 from vigil.scoring.pipeline import score_scenario
 from vigil.sim.scenario import load_scenario
+from vigil.timescale import parse_utc
 from vigil.warning import load_notifications
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,14 +78,21 @@ def test_missile_ends_ballistic_with_an_impact_and_each_class_change_is_a_new_ve
     for a, b in zip(versions, versions[1:], strict=False):
         if a.class_ == "ballistic":
             assert b.class_ == "ballistic"  # decided on its coast: never revised back
+    first = next(k for k, w in enumerate(versions) if w.class_ == "ballistic")
+    held = versions[first - 1]  # burnout: the impact is given at once, the ballistic class once dark 45 s
+    assert held.class_ == "unknown" and held.has_impact and held.burnout_time_s is not None
+    epoch = parse_utc(run.result.epoch, "epoch")
+    assert issued_s(versions[first], epoch) - held.burnout_time_s >= CLASS_HOLD_S
 
 
 def test_launcher_coasting_between_stages_is_reopened_and_ends_space_launch(chain):
     run, by_launch = chain
-    classes = [w.class_ for w in by_launch["CO"]]
-    assert classes[-1] == "space_launch" and not by_launch["CO"][-1].has_impact
-    if "ballistic" in classes:  # called at the first cutoff (30 s dark): withdrawn when the second stage lit
-        assert classes[classes.index("ballistic") + 1] == "unknown"
+    versions = by_launch["CO"]
+    classes = [w.class_ for w in versions]
+    assert classes[-1] == "space_launch" and not versions[-1].has_impact
+    assert "ballistic" not in classes  # its first cutoff looked ballistic, but the class was held: it lit again
+    reopened = [w for a, w in zip(versions, versions[1:], strict=False) if a.has_impact and not w.has_impact]
+    assert reopened and reopened[0].class_ == "unknown"  # the coast's impact withdrawn when the 2nd stage lit
     assert run.score["false_events"] == 0 and run.score["duplicate_events"] == 0
 
 
