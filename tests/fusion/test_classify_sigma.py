@@ -136,3 +136,36 @@ def test_engine_hands_the_burnout_covariance_and_a_fused_missile_is_decided_by_3
     assert ev.class_ == "ballistic" and ev.z_dv >= 3 and ev.z_gamma >= 3
     assert abs(ev.gamma_deg - exact.gamma_deg) < 5 * ev.sigma[1]  # the fused state is near the truth
     assert warnings[-1].class_ == "ballistic" and warnings[-1].impact_lat_deg is not None
+
+
+def _burn(tr, cut_s=0.0):
+    lit = np.nonzero(tr.intensity_w_sr > 0)[0]
+    return float(tr.t_s[lit[-1]] - cut_s - tr.t_s[0])
+
+
+def test_depressed_icbm_near_circular_speed_is_not_a_space_launch_with_the_burn_cue():
+    """Loft 48°: ~1,080–1,210 m/s from circular (inside the Δv boundary) and level at ~115 km, after a 186 s burn."""
+    from vigil.fusion.classify import AscentCues
+
+    clf = EnergyClassifier()
+    for lat, az in SITES:
+        tr = fly("notional-icbm-3stage", lat, 0.0, 0.0, az, 48.0)
+        r, v = _end_of_plume(tr)
+        d = clf.decide(r, v, COV, AscentCues(_burn(tr), 2.0))
+        assert d.class_ == "ballistic" and d.falls and "burn under" in d.reason, (lat, az, d)
+        assert clf.decide(r, v, COV, AscentCues(_burn(tr), 2.0, thrusting=True)).class_ == "unknown"
+
+
+def test_falcon9_cut_90_s_early_is_a_space_launch_by_level_flight_after_a_long_burn():
+    from vigil.fusion.classify import AscentCues
+
+    clf = EnergyClassifier()
+    for path in TELEMETRY:
+        for lat, az in SITES:
+            tr = replay(path, lat, 0.0, 0.0, az)
+            r, v = _end_of_plume(tr, 90.0)
+            assert clf.classify(r, v, COV) == "unknown"  # one state alone cannot tell
+            ev = clf.evidence(r, v, COV, AscentCues(_burn(tr, 90.0), 3.0))
+            assert ev.class_ == "space_launch" and ev.z_alt > 3 and ev.z_burn > 3, (path.name, lat, az)
+            short = clf.decide(r, v, COV, AscentCues(200.0, 3.0))  # the same state after a missile's burn:
+            assert short.class_ == "ballistic" and short.falls  # the burn, not the state, decides the side
