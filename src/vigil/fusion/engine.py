@@ -36,7 +36,7 @@ from .impact import ImpactPredictor, UnscentedImpactPredictor
 from .launch import ASCENT_WINDOW_S, TL_GRID_S, AscentBackFitEstimator, LaunchEstimator
 from .lighttime import correct_light_time
 from .mono import point_launch
-from .oosm import History, IngestCounts, carry_identity, immutable_parts, same_content
+from .oosm import History, IngestCounts, carry_identity, changed_versions, immutable_parts
 from .owners import live_rows, lookup
 from .retrodict import PendingRefits
 from .seedscan import seed_start
@@ -157,7 +157,7 @@ class FusionEngine(EventAssembly):
     def _process(self, batch: ObservationBatch, keep: bool, issue: bool = True,
                  complete: float = math.inf) -> Iterator[tuple[float, list]]:
         """Step through the chunks of time-ordered rows of chunks not yet processed; ``issue=False``: a re-run,
-        whose warnings are not issued (:meth:`_changed_versions` issues what changed). ``complete``: a re-run's
+        whose warnings are not issued (:func:`~vigil.fusion.oosm.changed_versions` issues what changed). ``complete``: a re-run's
         last chunk of late rows; after it one snapshot only, before the next chunk (the next late rows of the
         same partner start there: snapshots after it would be dropped unused)."""
         if not len(batch):
@@ -214,26 +214,7 @@ class FusionEngine(EventAssembly):
         self._next_chunk = max(self._next_chunk, end)
         carry_identity(before, self.events)
         self._span_start.clear()  # (a cache by event id: ids were carried over)
-        return now, self._changed_versions(now)
-
-    def _changed_versions(self, now: float) -> list:
-        """After a re-run: each event whose estimate differs from its last issued version is issued again (one
-        version up); the others keep their issued version numbers."""
-        out = []
-        for event in self.events:
-            last = self._issued.get(event.event_id)
-            if event.launch is None:
-                continue
-            event.version = 1 if last is None else last.version + 1
-            warning = to_warning(event, self.epoch, now, self.config.containment)
-            if last is not None and same_content(warning, last):
-                event.version = last.version
-                continue
-            event.last_issue_s = now
-            event.dirty = False
-            out.append(warning)
-        self._issued.update((w.event_id, w) for w in out)
-        return out
+        return now, self._issue(changed_versions(self.events, self._issued, self.epoch, now, self.config.containment))
 
     def step(self, chunk: ObservationBatch, now: float, frame_key=None, sensor_code=None) -> list:
         """Process one chunk of (light-time corrected) detections at reception time ``now`` (s); return the

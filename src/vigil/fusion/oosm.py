@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import math
 import zlib
+from collections import Counter
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -248,11 +249,13 @@ def carry_identity(before: list, after: list) -> None:
     new = [e for e in after if e.event_id not in {b.event_id for b in before}]
     if not old or not new:
         return
-    held_old = [_detections(e) for e in old]
+    owner: dict[int, int] = {}  # detection -> the old event holding it (an inverse index: one pass per event)
+    for j, e in enumerate(old):
+        owner.update(dict.fromkeys(_detections(e), j))
     pairs = []
     for i, e in enumerate(new):
-        held = _detections(e)
-        pairs += [(len(held & h), i, j) for j, h in enumerate(held_old) if held & h]
+        shared = Counter(owner[d] for d in _detections(e) if d in owner)
+        pairs += [(n, i, j) for j, n in shared.items()]
     used_new: set[int] = set()
     used_old: set[int] = set()
     for _, i, j in sorted(pairs, reverse=True):
@@ -261,6 +264,27 @@ def carry_identity(before: list, after: list) -> None:
         used_new.add(i)
         used_old.add(j)
         new[i].event_id = old[j].event_id
+
+
+def changed_versions(events: list, issued: dict, epoch: str, now: float, containment: float) -> list:
+    """After a re-run: each event whose estimate differs from its last issued version (``issued``: event id →
+    Warning) is issued again (one version up); the others keep their issued version numbers."""
+    from .event import to_warning
+
+    out = []
+    for event in events:
+        last = issued.get(event.event_id)
+        if event.launch is None:
+            continue
+        event.version = 1 if last is None else last.version + 1
+        warning = to_warning(event, epoch, now, containment)
+        if last is not None and same_content(warning, last):
+            event.version = last.version
+            continue
+        event.last_issue_s = now
+        event.dirty = False
+        out.append(warning)
+    return out
 
 
 def same_content(a, b) -> bool:
