@@ -2,7 +2,8 @@
 call of ``vigil campaign`` (:mod:`vigil.campaign`) with one variant.
 
 Usage: ``.venv/bin/python bench/bench_warning.py [--seeds 100] [--first-seed 0] [--workers 2]
-[--scenario bench/reference/reference.yaml] [--dir out/bench_warning] [--fresh] [--out out/bench_warning.json]``.
+[--scenario bench/reference/reference.yaml] [--dir out/bench_warning] [--fresh] [--out out/bench_warning.json]
+[--late FRACTION MIN_S MAX_S]``.
 
 Each seed is one campaign task (:func:`vigil.campaign.run_task`): the trajectories are flown once per worker
 and reused; each seed draws new frame phases, detections, LOS noise and clutter, then the chain is fused,
@@ -10,6 +11,11 @@ matched and scored exactly as ``vigil run`` does. Tasks run on a Dask LocalClust
 processes and are stored under ``--dir`` (a rerun resumes; ``--fresh`` starts over). Prints the medians of
 the acceptance figures as a Markdown block (for docs/benchmarks.md) and writes every per-seed score to
 ``--out``.
+
+``--late 0.3 5 60`` adds a second arm, variant ``late``: the same seeds with a random 30 % of the observations
+reaching the engine 5–60 s late (uniform), delivered in arrival order (:class:`vigil.campaign.spec.LateSpec`);
+the in-order arm is the same tasks as without it. Both blocks are printed, then each accuracy figure of the late
+arm against the in-order one (the issue-11 acceptance: ≤ 10 % worse, no events lost).
 """
 
 from __future__ import annotations
@@ -78,10 +84,19 @@ def markdown(s: dict, rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def run_reference(scenario: str, seeds: int, first_seed: int, workers: int, folder: Path) -> tuple[list[dict], float]:
-    """Every seed's record (task order) of the one-variant campaign, and the campaign's wall seconds."""
-    campaign = parse_campaign({"name": "reference", "scenario": str(Path(scenario).resolve()), "seeds": seeds,
-                               "first_seed": first_seed}, folder / "campaign.yaml")
+LATE_FIGURES = ("detection_rate", "exactly_one_event_rate", "launch_error_km", "launch_error_over_crlb",
+                "azimuth_error_deg", "impact_error_over_crlb", "classification_rate", "latency_from_stereo_s")
+
+
+def run_reference(scenario: str, seeds: int, first_seed: int, workers: int, folder: Path,
+                  late: list[float] | None = None) -> tuple[list[dict], float]:
+    """Every seed's record (task order) of the campaign (one variant, or with ``late`` the in-order one and the
+    late one), and the campaign's wall seconds."""
+    doc = {"name": "reference", "scenario": str(Path(scenario).resolve()), "seeds": seeds, "first_seed": first_seed}
+    if late:
+        doc["variants"] = [{"name": "baseline"},
+                           {"name": "late", "late": {"fraction": late[0], "min_s": late[1], "max_s": late[2]}}]
+    campaign = parse_campaign(doc, folder / "campaign.yaml")
     with campaign_progress("seeds") as update:
         run = run_campaign(campaign, folder, workers=workers, progress=update)
     return list(TaskStore(folder / "tasks").records([t.key for t in expand(campaign)])), run.wall_s
@@ -96,12 +111,17 @@ def main() -> None:
     ap.add_argument("--dir", default="out/bench_warning", help="campaign folder (per-task records)")
     ap.add_argument("--fresh", action="store_true", help="delete --dir first (no resumed tasks)")
     ap.add_argument("--out", default="out/bench_warning.json")
+    ap.add_argument("--late", nargs=3, type=float, metavar=("FRACTION", "MIN_S", "MAX_S"),
+                    help="add the late arm: FRACTION of the observations late by MIN_S..MAX_S s")
     args = ap.parse_args()
     folder = Path(args.dir)
     if args.fresh:
         shutil.rmtree(folder, ignore_errors=True)
     t0 = time.perf_counter()
-    records, wall = run_reference(args.scenario, args.seeds, args.first_seed, args.workers, folder)
+    records, wall = run_reference(args.scenario, args.seeds, args.first_seed, args.workers, folder, args.late)
+    if args.late:
+        late_records = [r for r in records if r["variant"] == "late"]
+        records = [r for r in records if r["variant"] != "late"]
     failed = [r for r in records if r["status"] != "ok"]
     runs = [r["score"] for r in records if r["status"] == "ok"]
     summary, rows = summarize(runs), per_launch(runs)
@@ -115,6 +135,26 @@ def main() -> None:
     print(markdown(summary, rows))
     for f in summary["failed_seeds"]:
         print(f"\nseed {f['seed']} FAILED in the chain: {f['error']}")
+    if args.late:
+        late_runs = [r["score"] for r in late_records if r["status"] == "ok"]
+        late_summary = summarize(late_runs)
+        print(f"\n## late arm: {args.late[0]:.0%} of the observations late by {args.late[1]:g}–{args.late[2]:g} s "
+              f"({len(late_runs)} seeds scored, {len(late_records) - len(late_runs)} failed)\n")
+        print(markdown(late_summary, per_launch(late_runs)))
+        print("\n| figure | in order | late | late / in order |\n|---|---|---|---|")
+        for key in LATE_FIGURES:
+            a, b = summary.get(key), late_summary.get(key)
+            ratio = b / a if a and b is not None else None
+            print(f"| {key} | {_fmt(a, '.4f')} | {_fmt(b, '.4f')} | {_fmt(ratio, '.3f')} |")
+        print(f"| events (total) | {_events(runs)} | {_events(late_runs)} | |")
+        print(f"| false events | {summary['false_events_total']} | {late_summary['false_events_total']} | |")
+        out.with_name(out.stem + "_late.json").write_text(json.dumps({"summary": late_summary, "runs": late_runs},
+                                                                     indent=1), encoding="utf-8")
+
+
+def _events(runs: list[dict]) -> int:
+    """Events of all seeds (the scorer's count)."""
+    return sum(int(r.get("events", 0) or 0) for r in runs)
 
 
 if __name__ == "__main__":

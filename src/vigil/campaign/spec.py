@@ -53,11 +53,28 @@ class AgreementOverride(_Strict):
     delay_s: float | None = None
 
 
+class LateSpec(_Strict):
+    """Out-of-sequence delivery: a random ``fraction`` of the observations (each independently) reach the
+    fusion engine late by a lag uniform in ``[min_s, max_s]``; all are delivered in arrival order, in 1 s ticks
+    (:func:`vigil.fusion.oosm.arrival_ticks`)."""
+
+    fraction: Annotated[float, Field(ge=0.0, le=1.0)]
+    min_s: Annotated[float, Field(ge=0.0)] = 0.0
+    max_s: Annotated[float, Field(ge=0.0)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LateSpec:
+        if self.max_s < self.min_s:
+            raise ValueError("late.max_s: must be at least late.min_s")
+        return self
+
+
 class VariantSpec(_Strict):
     name: Identifier
     scenario: dict[str, Any] = {}
     sensor: dict[str, Any] = {}
     agreement: AgreementOverride | None = None
+    late: LateSpec | None = None
 
 
 class CampaignSpec(_Strict):
@@ -87,6 +104,7 @@ class Variant:
     name: str
     scenario_doc: dict[str, Any]
     agreement_docs: tuple[dict[str, Any], ...] | None
+    late: tuple[float, float, float] | None = None  # (fraction, min_s, max_s): LateSpec
 
 
 @dataclass(frozen=True)
@@ -171,7 +189,8 @@ def _variant(v: VariantSpec, i: int, base_doc: dict[str, Any], scenario_path: Pa
     if v.agreement is not None and not scenario.agreements:
         raise ConfigError(f"{where}.agreement: the scenario lists no agreements to change")
     agreements = None if v.agreement is None else _agreement_docs(scenario.agreements, v.agreement, where)
-    return Variant(v.name, doc, agreements)
+    late = None if v.late is None else (v.late.fraction, v.late.min_s, v.late.max_s)
+    return Variant(v.name, doc, agreements, late)
 
 
 def parse_campaign(data: object, path: Path) -> Campaign:

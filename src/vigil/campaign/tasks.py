@@ -24,6 +24,7 @@ class Task:
     scenario_doc: dict[str, Any]
     agreement_docs: tuple[dict[str, Any], ...] | None
     sharing: bool
+    late: tuple[float, float, float] | None = None  # the variant's LateSpec (fraction, min_s, max_s)
 
     @property
     def key(self) -> str:
@@ -37,5 +38,5 @@ def task_key(variant: str, seed: int) -> str:
 
 def expand(campaign: Campaign) -> list[Task]:
     """Every task of ``campaign``: variants in file order, seeds in campaign order within each."""
-    return [Task(v.name, seed, str(campaign.scenario_path), v.scenario_doc, v.agreement_docs, campaign.sharing)
-            for v in campaign.variants for seed in campaign.seeds]
+    return [Task(v.name, seed, str(campaign.scenario_path), v.scenario_doc, v.agreement_docs, campaign.sharing,
+                 v.late) for v in campaign.variants for seed in campaign.seeds]

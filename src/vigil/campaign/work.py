@@ -18,12 +18,14 @@ from typing import Any
 import numpy as np
 
 from ..flight.trajectory import Trajectory
+from ..fusion.oosm import late_arrivals
 from ..scoring import score_result
 from ..sim import simulate
 from ..sim.engine import fly_launch
 from ..sim.scenario import Scenario, parse_scenario, resolve
 from .tasks import Task
 
+LATE_STREAM = 11  # a late variant's arrival draw: numpy.random.default_rng([seed, LATE_STREAM])
 SHARING_ROW_KEYS = ("partner", "view", "id", "seen", "triangulated", "latency_s", "launch_error_km")
 
 
@@ -91,7 +93,12 @@ def run_task(task: Task) -> dict:
     try:
         scenario, trajectories = prepared(task)
         result = simulate(scenario, np.random.default_rng(task.seed), trajectories=trajectories)
-        scored = score_result(scenario, result).score
+        arrival = None
+        if task.late is not None:  # (its own draw: the simulation's is the in-order arm's)
+            fraction, low, high = task.late
+            arrival = late_arrivals(result.observations.time_s, fraction, (low, high),
+                                    np.random.default_rng([task.seed, LATE_STREAM]))
+        scored = score_result(scenario, result, arrival_s=arrival).score
         sharing = _sharing_rows(scenario, result, _agreements(task)) if task.sharing else None
     except Exception as err:  # one failing seed is a finding to report, not a reason to stop the campaign
         return failed_record(task, one_line(err), time.perf_counter() - start)

@@ -36,8 +36,9 @@ from .impact import ImpactPredictor, UnscentedImpactPredictor
 from .launch import ASCENT_WINDOW_S, TL_GRID_S, AscentBackFitEstimator, LaunchEstimator
 from .lighttime import correct_light_time
 from .mono import point_launch
-from .oosm import History, IngestCounts, carry_identity, same_content
+from .oosm import History, IngestCounts, carry_identity, changed_versions, immutable_parts
 from .owners import live_rows, lookup
+from .retrodict import PendingRefits
 from .seedscan import seed_start
 from .strings import GatedAssignmentStringer, SensorString, Stringer, sensor_codes
 
@@ -87,6 +88,7 @@ class FusionEngine(EventAssembly):
         self._next_chunk = -math.inf  # index of the first chunk not yet processed
         self._history = History(self.config.lag_horizon_s, self.config.snapshot_interval_s, self.config.chunk_s)
         self._issued: dict = {}  # event id -> its latest issued Warning (versions continue across re-runs)
+        self._retro = PendingRefits()  # events whose fits lack late rows placed in their strings (retrodict.py)
 
     # --- the loop --------------------------------------------------------------------------------
     def run(self, observations: ObservationBatch | Iterable[ObservationBatch]) -> Iterator[tuple[float, list]]:
@@ -127,14 +129,35 @@ class FusionEngine(EventAssembly):
             if too_late.any():
                 late, batch, chunk = late[~too_late], batch.take(~too_late), chunk[~too_late]
             if late.any():
-                yield self._reprocess(batch.take(late), now_s)
+                rows = batch.take(late)
+                start = self._place(rows) if keep else math.inf
+                if start is not None:
+                    yield self._reprocess(rows, now_s, start)
                 batch = batch.take(~late)
+        if self._retro.refit(self, self._next_chunk * self.config.chunk_s) and not len(batch):
+            now = self._next_chunk * self.config.chunk_s  # (no chunk follows to issue the refits)
+            yield now, self._issue(self._estimate(now, final=False))
         yield from self._process(batch, keep)
+
+    def _place(self, late: ObservationBatch) -> float | None:
+        """Late rows placed in the strings they continue, their events refit later (:mod:`~vigil.fusion.retrodict`)
+        instead of a re-run: None; else (nothing done) the earliest time the re-run must start at."""
+        emitted = correct_light_time(late) if self.config.light_time else late
+        start = self._retro.place(self, late, emitted, self._next_chunk * self.config.chunk_s)
+        if start is None:
+            self.counts.late += len(late)
+            self._history.add(late)
+            self._history.placed(float(np.floor(late.time_s.min() / self.config.chunk_s)))
+        return start
+
+    def _issue(self, warnings: list) -> list:
+        self._issued.update((w.event_id, w) for w in warnings)
+        return warnings
 
     def _process(self, batch: ObservationBatch, keep: bool, issue: bool = True,
                  complete: float = math.inf) -> Iterator[tuple[float, list]]:
         """Step through the chunks of time-ordered rows of chunks not yet processed; ``issue=False``: a re-run,
-        whose warnings are not issued (:meth:`_changed_versions` issues what changed). ``complete``: a re-run's
+        whose warnings are not issued (:func:`~vigil.fusion.oosm.changed_versions` issues what changed). ``complete``: a re-run's
         last chunk of late rows; after it one snapshot only, before the next chunk (the next late rows of the
         same partner start there: snapshots after it would be dropped unused)."""
         if not len(batch):
@@ -148,7 +171,8 @@ class FusionEngine(EventAssembly):
         for lo, hi in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(edges)].tolist(), strict=True):
             due = history.snapshot_due(edges[lo]) if edges[lo] <= complete else not after
             if keep and due:
-                history.keep(self._next_chunk if not history.snapshots else edges[lo], self._state())
+                history.keep(self._next_chunk if not history.snapshots else edges[lo], self._state(),
+                             immutable_parts(self.events))
                 after = after or edges[lo] > complete
             rows = slice(lo, hi)  # views, not copies: the chunk's arrays are only read
             now = (edges[lo] + 1) * self.config.chunk_s
@@ -166,10 +190,10 @@ class FusionEngine(EventAssembly):
         the counts, the issued versions and the event id counter (ids are never reused)."""
         return {k: v for k, v in vars(self).items() if k not in _NOT_STATE}
 
-    def _reprocess(self, late: ObservationBatch, now_s: float | None) -> tuple[float, list]:
-        """Re-run from the latest snapshot before the earliest late row, late rows merged in; return
-        ``(now, new versions of the events the re-run changed)``."""
-        first = float(np.floor(late.time_s[0] / self.config.chunk_s))
+    def _reprocess(self, late: ObservationBatch, now_s: float | None, start_s: float = math.inf) -> tuple[float, list]:
+        """Re-run from the latest snapshot before the earliest late row (and ``start_s``), late rows merged in;
+        return ``(now, new versions of the events the re-run changed)``."""
+        first = float(np.floor(min(late.time_s[0], start_s) / self.config.chunk_s))
         snapshot = self._history.restore_point(first)
         now = self._next_chunk * self.config.chunk_s if now_s is None else float(now_s)
         if snapshot is None:  # (no state that old is kept: as too late)
@@ -177,11 +201,12 @@ class FusionEngine(EventAssembly):
             return now, []
         self.counts.late += len(late)
         self.counts.replays += 1
+        self._retro.replayed(self.config.chunk_s, snapshot.chunk)
         before = list(self.events)
         rows = self._history.since(snapshot.chunk)
         redo = late if rows is None else ObservationBatch.concatenate(late.epoch, [rows, late]).sorted_by_time()
         end = self._next_chunk
-        vars(self).update(copy.deepcopy(snapshot.state))
+        vars(self).update(copy.deepcopy(snapshot.state, {id(o): o for o in immutable_parts(snapshot.state['events'])}))
         self._filter_states = None  # (the copy's filters hold their own arrays: a new store at the next step)
         complete = float(np.floor(late.time_s[-1] / self.config.chunk_s))
         for _ in self._process(redo, keep=True, issue=False, complete=complete):
@@ -189,26 +214,7 @@ class FusionEngine(EventAssembly):
         self._next_chunk = max(self._next_chunk, end)
         carry_identity(before, self.events)
         self._span_start.clear()  # (a cache by event id: ids were carried over)
-        return now, self._changed_versions(now)
-
-    def _changed_versions(self, now: float) -> list:
-        """After a re-run: each event whose estimate differs from its last issued version is issued again (one
-        version up); the others keep their issued version numbers."""
-        out = []
-        for event in self.events:
-            last = self._issued.get(event.event_id)
-            if event.launch is None:
-                continue
-            event.version = 1 if last is None else last.version + 1
-            warning = to_warning(event, self.epoch, now, self.config.containment)
-            if last is not None and same_content(warning, last):
-                event.version = last.version
-                continue
-            event.last_issue_s = now
-            event.dirty = False
-            out.append(warning)
-        self._issued.update((w.event_id, w) for w in out)
-        return out
+        return now, self._issue(changed_versions(self.events, self._issued, self.epoch, now, self.config.containment))
 
     def step(self, chunk: ObservationBatch, now: float, frame_key=None, sensor_code=None) -> list:
         """Process one chunk of (light-time corrected) detections at reception time ``now`` (s); return the
@@ -235,9 +241,8 @@ class FusionEngine(EventAssembly):
 
     def finish(self, now: float) -> list:
         """End of data: every live event burns out at its last detection; return the final versions."""
-        out = self._estimate(now, final=True)
-        self._issued.update((w.event_id, w) for w in out)
-        return out
+        self._retro.refit(self, now, everything=True)
+        return self._issue(self._estimate(now, final=True))
 
     # --- stages ----------------------------------------------------------------------------------
     def _filter(self, chunk: ObservationBatch, changed: list[SensorString],
@@ -403,7 +408,7 @@ class FusionEngine(EventAssembly):
         return _Start(seed_start(model.degree, model.first_horizontal, seed_times[in_window], seed_points[in_window],
                                  TL_GRID_S))
 
-_NOT_STATE = frozenset({"config", "stringer_settings", "_history", "counts", "_issued", "_ids", "epoch"})
+_NOT_STATE = frozenset({"config", "stringer_settings", "_history", "counts", "_issued", "_ids", "epoch", "_retro"})
 
 
 @dataclass(frozen=True)

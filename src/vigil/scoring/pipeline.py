@@ -18,6 +18,7 @@ import numpy as np
 from ..flight.trajectory import Trajectory
 from ..fusion import FusionConfig, FusionEngine
 from ..fusion.launch import LaunchEstimate
+from ..fusion.oosm import arrival_ticks
 from ..records import ObservationBatch
 from ..sim import SimulationResult, simulate
 from ..sim.scenario import Scenario
@@ -43,16 +44,19 @@ class ScoredRun:
 
 def timed_fusion(batch: ObservationBatch, duration_s: float, config: FusionConfig | None = None,
                  progress: Progress | None = None,
-                 launches: dict[str, LaunchEstimate | None] | None = None) -> tuple[list[Warning], dict]:
+                 launches: dict[str, LaunchEstimate | None] | None = None,
+                 arrival_s: np.ndarray | None = None) -> tuple[list[Warning], dict]:
     """Fuse ``batch``; return every issued version and the processing split (wall s vs simulated s).
 
     ``launches``: if given, filled with event id → the engine's final :class:`LaunchEstimate` of that
-    event (what the bound must be computed from: :func:`vigil.scoring.bounds.simulation_bounds`)."""
+    event (what the bound must be computed from: :func:`vigil.scoring.bounds.simulation_bounds`).
+    ``arrival_s``: if given (one per row), the rows reach the engine in arrival order, in 1 s ticks through
+    :meth:`FusionEngine.ingest` (out-of-sequence delivery; :func:`vigil.fusion.oosm.arrival_ticks`)."""
     versions: list[Warning] = []
     longest, start = 0.0, time.perf_counter()
     last = start
     engine = FusionEngine(config)
-    for now, issued in engine.run(batch):
+    for now, issued in (engine.run(batch) if arrival_s is None else _arrivals(engine, batch, arrival_s)):
         versions += issued
         tick = time.perf_counter()
         longest, last = max(longest, tick - last), tick
@@ -72,6 +76,14 @@ def timed_fusion(batch: ObservationBatch, duration_s: float, config: FusionConfi
     return versions, split
 
 
+def _arrivals(engine: FusionEngine, batch: ObservationBatch, arrival_s: np.ndarray):
+    """``engine.run``'s ``(now, warnings)`` for rows delivered at ``arrival_s``."""
+    now = 0.0
+    for now, rows in arrival_ticks(batch, arrival_s):
+        yield now, engine.ingest(rows, now)
+    yield now, engine.finish(now)
+
+
 def _stereo_times(summary: dict) -> dict[str, float | None]:
     return {la["id"]: la["first_stereo_visible_s"] for la in summary.get("launches", [])}
 
@@ -85,11 +97,13 @@ def score_scenario(scenario: Scenario, rng: np.random.Generator, trajectories: S
 
 
 def score_result(scenario: Scenario, result: SimulationResult, config: FusionConfig | None = None,
-                 notifications: Sequence | None = None, progress: Progress | None = None) -> ScoredRun:
+                 notifications: Sequence | None = None, progress: Progress | None = None,
+                 arrival_s: np.ndarray | None = None) -> ScoredRun:
     """Fuse a simulation, match the scenario's notifications (or ``notifications``) and score it; the
-    score carries the processing split, the notification statuses and the stereo-visible launches."""
+    score carries the processing split, the notification statuses and the stereo-visible launches.
+    ``arrival_s``: the observations' arrival times (out-of-sequence delivery: :func:`timed_fusion`)."""
     estimates: dict[str, LaunchEstimate | None] = {}
-    versions, split = timed_fusion(result.observations, scenario.duration_s, config, progress, estimates)
+    versions, split = timed_fusion(result.observations, scenario.duration_s, config, progress, estimates, arrival_s)
     if notifications is None:
         notifications = [n for path in scenario.notifications for n in load_notifications(path)]
     matched = match(final_versions(versions), notifications, result.epoch)
