@@ -45,6 +45,7 @@ from .keys import KeyRegistry, Signer
 from .receiver import Accepted, Receiver, Rejected
 from .releaser import Releaser
 from .store import Store, StoredRecord
+from .view import SharedView
 
 RECEIVED_OBS_ID_BASE = 1 << 40
 """Local ids of received detections start here (own ids from a simulation are far below), so partners'
@@ -210,6 +211,7 @@ class Node:
         self.alone_warnings: list[Warning] = []
         self.fused_warnings: list[Warning] = []
         self.received_warnings: list[Warning] = []
+        self.view = SharedView()  # own estimates fused track-to-track with partners' warnings
         self.counts = NodeCounts()
         self._own: list[ObservationBatch] = []
         self._received_obs: list[tuple[str, dict[str, Any]]] = []
@@ -348,11 +350,14 @@ class Node:
             self._received_obs.extend((env.sender, record) for record in accepted.records)
         elif env.record_type == "warning":
             received_at = dt.datetime.fromtimestamp(self.clock(), dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            usable = []
             for record in accepted.records:
                 try:
-                    self.received_warnings.append(warning_from_record(env.sender, record, self.epoch, received_at))
+                    usable.append(warning_from_record(env.sender, record, self.epoch, received_at))
                 except DataError:
                     pass  # stored and audited as received; not usable as a Warning here
+            self.received_warnings += usable
+            self.view.received(usable)
 
     # --- fusion ---------------------------------------------------------------------------------
     def step(self) -> list[Warning]:
@@ -393,15 +398,17 @@ class Node:
 
     def _issue(self, warnings: list[Warning]) -> list[Warning]:
         self.fused_warnings += warnings
+        self.view.own(warnings)
         for w in warnings:
             self.offer("warning", warning_record(w, self.epoch_s))
         return warnings
 
     @property
     def shared_warnings(self) -> list[Warning]:
-        """Every version this node has with sharing: its fusion of own + received detections, and the
-        warnings partners released to it (event ids ``<partner>:<id>``)."""
-        return self.fused_warnings + self.received_warnings
+        """Every version this node has with sharing: its fusion of own + received detections fused
+        track-to-track with the warnings partners released to it (:class:`~vigil.sharing.view.SharedView`;
+        partners' events that match none of its own keep their ids ``<partner>:<id>``)."""
+        return self.view.warnings
 
     async def close(self) -> None:
         """Stop pulling (the durable consumer stays on the bus); the bus and the store belong to the caller."""
