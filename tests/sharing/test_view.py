@@ -14,7 +14,7 @@ from vigil.warning.records import Sources, Warning
 AT = "2026-03-01T12:06:00.000000Z"
 
 
-def _w(event, lat, lon, t=300.0, ellipse=(40.0, 6.0, 1.0), partners=("east",), sensors=("e1", "e2")):
+def _w(event, lat, lon, t=300.0, ellipse=(40.0, 6.0, 1.0), partners=("east",), sensors=("e1", "e2")):  # noqa: PLR0913
     return Warning(event_id=event, version=1, issued_at=AT, class_="ballistic", launch_time_s=t,
                    launch_time_sigma_s=2.0, launch_lat_deg=lat, launch_lon_deg=lon, launch_ellipse=ellipse,
                    sources=Sources(sensors, partners))
@@ -62,3 +62,14 @@ def test_one_partner_event_joins_one_own_event():
     view.own([_w("a", 45.0, 63.3), _w("b", 45.0, 63.6, t=310.0)])  # 24 km apart, 10 s apart
     got = view.received([_w("north:x", 45.0, 63.58, t=309.0, partners=("north",), sensors=())])
     assert [w.event_id for w in got] == ["b"]
+
+
+def test_an_own_estimate_that_holds_the_partners_detections_is_not_fused_again():
+    view = SharedView()
+    own = _w("east-7", 45.0, 63.3, partners=("east", "north"))  # fitted with north's detections too
+    view.own([own])
+    near = from_tangent_km(45.0, 63.3, [20.0, -10.0])
+    [w] = view.received([_w("north:n1", *near, partners=("east", "north"), sensors=())])
+    assert w.event_id == "east-7" and w.version == 2
+    assert (w.launch_lat_deg, w.launch_lon_deg, w.launch_ellipse) == (45.0, 63.3, own.launch_ellipse)
+    assert view.fused == 0

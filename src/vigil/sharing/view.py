@@ -8,7 +8,12 @@ times, optimal one-to-one assignment per partner, as :func:`vigil.scoring.assign
 
 * for an own event whose estimate or associated partner estimates changed: the own estimate fused with
   each associated partner's by covariance intersection (:func:`vigil.fusion.trackfusion.fuse_warnings`),
-  its ``sources.partners`` naming the contributors;
+  its ``sources.partners`` naming the contributors — unless the own estimate already holds that partner's
+  detections (its ``sources.partners`` name it): then both are fits of largely the same pooled data, the
+  partner's warning adds no information, and moving the point towards it would only add its share of the
+  fit noise (measured on the demo: with observations both ways, CI of the two made north's IR1 and east's
+  S2 launch points worse, 1.29 → 2.41 km and 2.18 → 2.76 km, while both pairs agreed within their ellipses);
+  the own estimate is issued as it is;
 * for a partner event associated with no own event: the partner's warning as received.
 
 Each view event has one id for good: the first of its members to be issued (so a launch first known from a
@@ -103,10 +108,11 @@ class SharedView:
         return out
 
     def _emit_own(self, event_id: str, partners: list[str], issued_at: str) -> Warning:
-        fused = self._own[event_id]
+        own = fused = self._own[event_id]
         for q in sorted(partners):
-            fused = fuse_warnings(fused, self._partner[q], partner_of(q))
-        self.fused += bool(partners)
+            if partner_of(q) not in own.sources.partners:  # its detections are not in own's fit: new information
+                fused = fuse_warnings(fused, self._partner[q], partner_of(q))
+        self.fused += fused is not own
         return self._emit(event_id, partners, fused, issued_at)
 
     def _emit(self, member: str, partners: list[str], w: Warning, issued_at: str) -> Warning:
