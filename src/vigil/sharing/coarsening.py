@@ -8,9 +8,9 @@ sharing could make a partner worse.
 1. **LOS rounding** to the angular cell ``q`` (``los_quantum_rad``). The stated ``los_sigma_rad`` already
    holds ``q²/12`` in quadrature; the sensor's own noise is ``σn² = σ² − q²/12``. Rounding is white only
    when the noise dithers it: the part of the rounding error that follows the signal (and so stays put
-   while the true LOS is in one cell) has the weight of the quantiser's first harmonic through Gaussian
-   noise, ``ρ = exp(−2π² σn² / q²)`` (Widrow & Kollár, *Quantization Noise*, 2008, ch. 5: the
-   characteristic function at ``2π/q``). That part is a bias over the ``N = q / |Δθ|`` frames the line of
+   while the true LOS is in one cell) is a fraction ρ of ``q²/12`` (:func:`dither_fraction`: the sawtooth's
+   harmonics through the Gaussian noise's characteristic function, Widrow & Kollár, *Quantization Noise*,
+   2008, ch. 5). That part is a bias over the ``N = q / |Δθ|`` frames the line of
    sight takes to cross a cell along each of the grid's two angles (elevation, and azimuth × cos el; Δθ:
    its change per frame, measured from the sensor's previous released detection of the same object). A
    line of sight moving along one angle keeps the other's rounding for many frames.
@@ -22,8 +22,9 @@ sharing could make a partner worse.
    for a whole fit. Records state no clock uncertainty, so :data:`PARTNER_CLOCK_SIGMA_S` is 0 unless a
    node is given one (``ReleasedErrorModel(clock_sigma_s=…)``); the simulated partners' clocks are exact.
 
-A bias shared by ``N`` rows of one fit carries the information of one row, so each of the ``N`` rows gets
-its variance ``N`` times (``N`` averaged over the grid's axes) (the equal-weight form of a consider state: the fit's estimate is unchanged by a
+Over the ``M`` rows of one sensor in a fit, the mean rounding error has variance ``g q²/12`` with ``g`` from
+:func:`held_fraction` (1 for a cell held all M frames: a bias; ~1/M once the value crosses cells, when the
+sawtooth averages out); so each row gets the rounding variance ``M g`` times, averaged over the grid's axes (the equal-weight form of a consider state: the fit's estimate is unchanged by a
 uniform re-weighting and its information from the bias is right). ``N`` is capped at the rows of one
 sensor in an ascent fit (:data:`vigil.fusion.launch.ASCENT_WINDOW_S` over the frame interval); a row
 with no earlier row to measure ω or v against gets the cap (nothing says the bias is short).
@@ -43,10 +44,15 @@ MATCH_MAX_RATE_RAD_S = 2e-3  # and no further than this angular rate (7 km/s acr
 HISTORY_S = 15.0  # per sensor, released detections kept this long for the matching
 
 
-def dither_fraction(noise_rad: np.ndarray, q_rad: np.ndarray) -> np.ndarray:
-    """ρ = exp(−2π² σn²/q²): the fraction of rounding variance that follows the signal (a bias), not the noise."""
+def dither_fraction(noise_rad: np.ndarray, q_rad: np.ndarray, harmonics: int = 8) -> np.ndarray:
+    """ρ: the fraction of the rounding variance ``q²/12`` that follows the signal rather than the noise, i.e.
+    the variance of ``E[rounding error | signal]``: ``(6/π²) Σₖ exp(−4π²k²σn²/q²) / k²`` (the sawtooth's
+    Fourier series, each harmonic damped by the noise's characteristic function). 1 without noise, ~0 for
+    ``σn ≳ q/2``."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        rho = np.exp(-2.0 * math.pi**2 * noise_rad**2 / np.where(q_rad > 0, q_rad, np.nan) ** 2)
+        r2 = np.asarray(noise_rad, dtype=float) ** 2 / np.where(q_rad > 0, q_rad, np.nan) ** 2
+    k = np.arange(1, harmonics + 1)
+    rho = 6.0 / math.pi**2 * (np.exp(-4.0 * math.pi**2 * np.multiply.outer(r2, k * k)) / (k * k)).sum(axis=-1)
     return np.nan_to_num(rho, nan=0.0)
 
 
@@ -88,21 +94,41 @@ class ReleasedErrorModel:
         return self._combine(stated, q, p, rate, dt, step, move)
 
     def _combine(self, stated, q, p, rate, dt, step, move) -> np.ndarray:
-        """Each rounding per axis: a cell crossed in ``N = cell / step`` frames (the cap when nothing moves or
-        nothing is known); the LOS grid's two angles and the position grid's three axes averaged."""
-        cap = np.maximum(np.where(np.isfinite(dt) & (dt > 0), ASCENT_WINDOW_S / np.where(dt > 0, dt, 1.0),
-                                  ASCENT_WINDOW_S), 1.0)
+        """Each rounding per grid axis, over the ``M`` rows of one sensor in a fit: variance ``M g`` per row with
+        ``g`` = :func:`held_fraction` of the cells crossed per frame; the LOS grid's two angles and the position
+        grid's three axes averaged (no motion known: held, ``g = 1``)."""
+        frames = np.maximum(np.where(np.isfinite(dt) & (dt > 0), ASCENT_WINDOW_S / np.where(dt > 0, dt, 1.0),
+                                     ASCENT_WINDOW_S), 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            n_los = np.clip(q[:, None] / step, 1.0, cap[:, None])
-            n_pos = np.clip(p[:, None] / move, 1.0, cap[:, None])
-        n_los = np.where(np.isfinite(n_los), n_los, cap[:, None]).mean(axis=1)
-        n_pos = np.where(np.isfinite(n_pos), n_pos, cap[:, None]).mean(axis=1)
+            los_cells = np.where(np.isfinite(step), step / q[:, None], 0.0)
+            pos_cells = np.where(np.isfinite(move) & (p[:, None] > 0), move / p[:, None], 0.0)
+        m = np.rint(frames).astype(np.int64)
+        n_los = frames * held_fraction(los_cells, m).mean(axis=1)
+        n_pos = frames * held_fraction(pos_cells, m).mean(axis=1)
         cell = q * q / 12.0
         noise2 = np.maximum(stated**2 - cell, 0.0)
         rho = dither_fraction(np.sqrt(noise2), q)
         clock = np.where(np.isfinite(rate), rate, 0.0) * self.clock_sigma_s
-        var = noise2 + (1.0 - rho) * cell + rho * n_los * cell + n_pos * cell + cap * clock * clock
+        var = noise2 + (1.0 - rho) * cell + rho * np.maximum(n_los, 1.0) * cell + np.maximum(n_pos, 1.0) * cell \
+            + frames * clock * clock
         return np.sqrt(var)
+
+
+_PHASES = (np.arange(64) + 0.5) / 64.0
+
+
+def held_fraction(cells_per_frame: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """``12 Var[mean of the rounding error over M frames] / q²`` for a value moving ``c`` cells per frame
+    from a uniformly random phase (the sawtooth ``frac(φ + k c) − ½``, k < M): 1 when it holds still (a bias
+    for all M frames), ~1/M or less once it crosses cells (the rounding errors then average out).
+    ``cells_per_frame``: (n, axes); ``frames``: (n,) the M of each row."""
+    c = np.asarray(cells_per_frame, dtype=float)
+    m_max = int(frames.max()) if len(frames) else 1
+    k = np.arange(m_max)
+    inside = k[None, :] < frames[:, None]  # (n, M)
+    saw = (_PHASES[None, None, :, None] + c[:, :, None, None] * k[None, None, None, :]) % 1.0 - 0.5
+    mean = (saw * inside[:, None, None, :]).sum(axis=3) / frames[:, None, None]
+    return 12.0 * mean.var(axis=2)
 
 
 def _el_az(u: np.ndarray) -> np.ndarray:
