@@ -56,8 +56,11 @@ def main() -> None:
             truth_t = {str(t["id"]): float(t["launch_time_s"]) for t in truths}
             lag = [view[k]["triangulated_latency_s"] + truth_t[k] - stereo[k] for k in view
                    if view[k]["triangulated_latency_s"] is not None and stereo.get(k) is not None]
+            az = [r["azimuth_error_deg"] for r in view.values() if r["azimuth_error_deg"] is not None]
+            imp = [r["impact_error_km"] for r in view.values() if r["impact_error_km"] is not None]
             print(f"{pid:>6} {name:>6}: triangulated {tri}/{len(truths)}, launch error median "
                   f"{med(e) if e else float('nan'):.3f} km, /joint CRLB median {med(q) if q else float('nan'):.2f}, "
+                  f"azimuth {med(az) if az else float('nan'):.2f} deg, impact {med(imp) if imp else float('nan'):.1f} km, "
                   f"first triangulated warning - joint stereo median {med(lag) if lag else float('nan'):.1f} s "
                   f"(max {max(lag) if lag else float('nan'):.1f} s)")
         c = part.counts

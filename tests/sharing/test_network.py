@@ -16,6 +16,8 @@ import pytest
 from testkit.cutscenario import cut_scenario
 
 from vigil.errors import ConfigError
+from vigil.scoring import score
+from vigil.scoring.bounds import simulation_bounds
 from vigil.sharing.agreement import parse_agreement
 from vigil.sharing.audit import verify
 from vigil.sharing.network import NetworkResult, run_network, sharing_summary
@@ -117,11 +119,21 @@ def test_run_network_rejects_an_unknown_bus_or_db(world: tuple) -> None:
 
 def test_sharing_summary_shape_for_score_json(world: tuple) -> None:
     scenario, sim = world
-    summary = sharing_summary(run_network(scenario, simulation=sim, agreements=[]))
+    result = run_network(scenario, simulation=sim, agreements=[])
+    summary = sharing_summary(result)
     assert summary["launches"] == 2 and set(summary["partners"]) == {"north", "east"}
     for part in summary["partners"].values():
         assert part["alone"] == part["shared"]  # no agreement: nothing flows, sharing changes nothing
         assert part["messages"]["published"] == 0 and part["gained"] == []
         assert set(part["alone"]) == {"events_seen", "triangulated", "first_warning_latency_s",
-                                      "first_triangulated_latency_s", "launch_error_km",
-                                      "seen_ids"}
+                                      "first_triangulated_latency_s", "launch_error_km", "launch_error_crlb",
+                                      "azimuth_error_deg", "impact_error_km", "seen_ids"}
+    # the error columns are the scoring's (vigil.scoring.score of the same warnings, with the joint bounds)
+    bounds = simulation_bounds(sim)
+    for pid, part in summary["partners"].items():
+        rows = score(result.partners[pid].alone, sim.truth, {}, sim.epoch, bounds)["launches"]
+        for key in ("launch_error_km", "azimuth_error_deg", "impact_error_km"):
+            values = [r[key] for r in rows if r[key] is not None]
+            assert part["alone"][key] == pytest.approx(float(np.median(values)) if values else None), (pid, key)
+        ratios = [r["launch_error_km"] / r["launch_crlb_km"] for r in rows if r["launch_error_km"] is not None]
+        assert part["alone"]["launch_error_crlb"] == pytest.approx(float(np.median(ratios)))

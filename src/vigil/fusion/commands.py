@@ -125,10 +125,13 @@ def _value_of_sharing(scenario, result, bus: str, db: str, show_progress: bool, 
 
 
 def format_sharing(sharing: dict) -> Table:
-    """Per partner: alone vs with its partners' releases (events seen, latency, launch-point error)."""
+    """Per partner: alone vs with its partners' releases (events seen, triangulated, latency, launch-point,
+    azimuth and impact errors, launch error over the joint geometry's CRLB)."""
     table = Table(title=f"Value of sharing ({sharing['bus']}, {sharing['db']})")
-    table.caption = "medians over launches; 'stereo': launches triangulated from two or more satellites"
-    for col in ("partner", "view", "seen", "stereo", "1st warning s", "launch err km", "msgs in/rej"):
+    table.caption = ("medians over launches; 'stereo': launches triangulated from two or more satellites; "
+                     "'/CRLB': launch error over the Cramér–Rao bound of both partners' sensors together")
+    for col in ("partner", "view", "seen", "stereo", "1st warning s", "launch err km", "/CRLB", "az err °",
+                "impact err km", "msgs in/rej"):
         table.add_column(col, justify="left" if col in ("partner", "view") else "right")
     for pid, part in sharing["partners"].items():
         for view in ("alone", "shared"):
@@ -136,7 +139,8 @@ def format_sharing(sharing: dict) -> Table:
             msgs = part["messages"]
             table.add_row(pid if view == "alone" else "", view, f"{b['events_seen']} / {sharing['launches']}",
                           str(b["triangulated"]), _fmt(b["first_warning_latency_s"], ".1f"),
-                          _fmt(b["launch_error_km"], ".2f"),
+                          _fmt(b["launch_error_km"], ".2f"), _fmt(b.get("launch_error_crlb"), ".2f"),
+                          _fmt(b.get("azimuth_error_deg"), ".2f"), _fmt(b.get("impact_error_km"), ".1f"),
                           f"{msgs['received']} / {msgs['rejected']}" if view == "shared" else "")
     return table
 

@@ -12,6 +12,7 @@ from .keys import Signer, check_node_id, load_public_key, write_key_files
 
 audit_app = typer.Typer(help="Audit logs of releases, denials, receipts and rejections.", no_args_is_help=True)
 keys_app = typer.Typer(help="Node signing keys (Ed25519).", no_args_is_help=True)
+sharing_app = typer.Typer(help="Studies of sharing agreements.", no_args_is_help=True)
 
 
 class AuditVerifyFailed(DataError):
@@ -78,7 +79,42 @@ def node_command(
     typer.echo(json.dumps(asyncio.run(main()), sort_keys=True))
 
 
+@sharing_app.command("sweep")
+def sharing_sweep(
+    scenario: Path = typer.Argument(..., help="Scenario YAML with two or more partners."),
+    out: Path = typer.Option(..., "--out", help="Folder for sweep.csv, sweep.json and sweep.png."),
+    delay_s: str = typer.Option("0,10,30,60", "--delay-s", help="Comma-separated agreement delays (s)."),
+    precision_m: str = typer.Option("100,1000,5000", "--precision-m", help="Comma-separated precisions (m)."),
+    agreement: list[Path] = typer.Option([], "--agreement", help="Agreement YAML (default: the scenario's)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --out folder."),
+) -> None:
+    """Each partner's latency and errors, alone and shared, over a grid of agreement delay and precision."""
+    from rich.console import Console
+
+    from ..outputs import check_output, output_folder
+    from ..progress import progress_bar
+    from ..sim import load_scenario
+    from . import sweep as sw
+    from .agreement import MIN_PRECISION_M, load_agreement
+
+    delays, precisions = sw.parse_values(delay_s, "--delay-s", 0.0), sw.parse_values(precision_m, "--precision-m",
+                                                                                   MIN_PRECISION_M)
+    spec = load_scenario(scenario)
+    accords = [load_agreement(a) for a in agreement] or [load_agreement(Path(a)) for a in spec.agreements]
+    check_output(out, "--out", [scenario, *agreement], force, folder=True)
+    with progress_bar(f"sweeping {len(delays) * len(precisions)} agreements") as advance:
+        rows = sw.sweep(spec, delays, precisions, accords, progress=advance)
+    with output_folder(out) as tmp:
+        sw.write_csv(rows, tmp / "sweep.csv")
+        sw.write_json(rows, {"scenario": str(scenario), "delays_s": delays, "precisions_m": precisions,
+                             "agreements": [a.name for a in accords]}, tmp / "sweep.json")
+        sw.write_plot(rows, tmp / "sweep.png")
+    Console().print(sw.format_sweep(rows, len(spec.launches)))
+    typer.echo(f"wrote {out / 'sweep.csv'}, {out / 'sweep.json'} and {out / 'sweep.png'}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("node")(node_command)
+    app.add_typer(sharing_app, name="sharing")
     app.add_typer(audit_app, name="audit")
     app.add_typer(keys_app, name="keys")

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import shutil
-import statistics
 import tempfile
 import uuid
 from collections.abc import Callable, Sequence
@@ -37,9 +36,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ..errors import ConfigError
 from ..fusion import FusionConfig
 from ..records import ObservationBatch
-from ..scoring import Gate, assign_events, final_versions
-from ..scoring.assign import cost_matrix, launch_distance_km
-from ..scoring.metrics import issued_s
 from ..sim import SimulationResult, simulate
 from ..sim.scenario import Scenario
 from ..timescale import parse_utc
@@ -58,8 +54,10 @@ Progress = Callable[[int, int], None]
 @dataclass
 class PartnerResult:
     """One partner's outcome: every warning version issued ``alone`` (own detections only), by its fusion
-    of own + received detections (``fused``), and received from partners (``received``); ``counts``; the
-    node's public key (fresh per run) and its audit log's file (kept runs only) and head hash."""
+    of own + received detections (``fused``), received from partners (``received``) and its shared view
+    (``view``: ``fused`` fused track-to-track with ``received``, :class:`~vigil.sharing.view.SharedView`);
+    ``counts``; the node's public key (fresh per run) and its audit log's file (kept runs only) and head
+    hash."""
 
     node_id: str
     alone: list[Warning]
@@ -69,11 +67,13 @@ class PartnerResult:
     public_key: Ed25519PublicKey
     audit_path: Path | None = None
     audit_head: str = ""
+    view: list[Warning] | None = None
 
     @property
     def shared(self) -> list[Warning]:
-        """What the partner has with sharing: its own fusion of everything plus partners' warnings."""
-        return self.fused + self.received
+        """What the partner has with sharing: its shared view (or, without one, its own fusion of everything
+        plus partners' warnings)."""
+        return self.fused + self.received if self.view is None else self.view
 
 
 @dataclass
@@ -216,7 +216,7 @@ async def run_network_async(scenario: Scenario, rng_or_seed: np.random.Generator
             node.node_id: PartnerResult(node.node_id, node.alone_warnings, node.fused_warnings,
                                         node.received_warnings, node.counts, signers[node.node_id].public_key,
                                         None if temp and not keep else work / f"{node.node_id}-audit.jsonl",
-                                        node.audit.head if node.audit else "")
+                                        node.audit.head if node.audit else "", node.shared_warnings)
             for node in nodes}, simulation, bus, db, {n: s[1] for n, s in stores.items()})
         for node in nodes:
             await node.close()
@@ -275,81 +275,6 @@ def run_network(scenario: Scenario, rng_or_seed: np.random.Generator | int | Non
                                          progress=progress))
 
 
-# --- value of sharing -------------------------------------------------------------------------------
-def _median(values: list[float]) -> float | None:
-    return float(statistics.median(values)) if values else None
+from .value import launch_view, sharing_summary  # noqa: E402  (the value of sharing, re-exported)
 
-
-def launch_view(warnings: Sequence[Warning], truths: Sequence[dict], epoch: str, gate: Gate | None = None) -> dict:
-    """Per true launch: ``seen`` (an event inside the gate), ``triangulated`` (one of the node's own fusion,
-    not mono; received warnings name no sensors), the first
-    warning latency (earliest issue among its events − launch time, s), the first triangulated warning's (a
-    version of those events from >= 2 sensors), and the launch-point error (km) of the
-    event assigned to it (optimal assignment, :func:`vigil.scoring.assign_events`)."""
-    gate = gate or Gate()
-    finals = final_versions(warnings)
-    event_of = assign_events(finals, truths, gate).event_of
-    cost = cost_matrix(finals, truths, gate) if finals and truths else np.zeros((len(finals), len(truths)))
-    base = parse_utc(epoch, "epoch")
-    first_issue: dict[str, float] = {}
-    first_stereo: dict[str, float] = {}  # event id -> earliest issue of a version triangulated by >= 2 sensors
-    for w in warnings:
-        first_issue[w.event_id] = min(first_issue.get(w.event_id, np.inf), issued_s(w, base))
-        if not w.mono and len(w.sources.sensors) >= 2:
-            first_stereo[w.event_id] = min(first_stereo.get(w.event_id, np.inf), issued_s(w, base))
-    out = {}
-    for j, truth in enumerate(truths):
-        lid = str(truth["id"])
-        near = [finals[i] for i in range(len(finals)) if cost[i, j] <= 1.0 and int(np.argmin(cost[i])) == j]
-        assigned = next((w for w in finals if w.event_id == event_of.get(lid)), None)
-        near = near + ([assigned] if assigned is not None and assigned not in near else [])
-        out[lid] = {
-            "seen": bool(near),
-            "triangulated": any(not w.mono and w.sources.sensors for w in near),
-            "latency_s": min(first_issue[w.event_id] for w in near) - float(truth["launch_time_s"]) if near else None,
-            "triangulated_latency_s": _first(first_stereo, near, float(truth["launch_time_s"])),
-            "launch_error_km": None if assigned is None else launch_distance_km(assigned, truth),
-        }
-    return out
-
-
-def _first(first: dict[str, float], near: list[Warning], launch_s: float) -> float | None:
-    """Earliest of ``first`` over the events of ``near`` − the launch time (s), or None."""
-    times = [first[w.event_id] for w in near if w.event_id in first]
-    return min(times) - launch_s if times else None
-
-
-def _block(view: dict) -> dict:
-    rows = list(view.values())
-    return {
-        "events_seen": sum(r["seen"] for r in rows),
-        "triangulated": sum(r["triangulated"] for r in rows),
-        "first_warning_latency_s": _median([r["latency_s"] for r in rows if r["latency_s"] is not None]),
-        "first_triangulated_latency_s": _median([r["triangulated_latency_s"] for r in rows
-                                                 if r["triangulated_latency_s"] is not None]),
-        "launch_error_km": _median([r["launch_error_km"] for r in rows if r["launch_error_km"] is not None]),
-        "seen_ids": sorted(k for k, r in view.items() if r["seen"]),
-    }
-
-
-def sharing_summary(result: NetworkResult, truth: Sequence[dict] | None = None, gate: Gate | None = None) -> dict:
-    """The ``sharing`` block of ``score.json``: per partner, ``alone`` vs ``shared`` (see docs/sharing.md).
-
-    ``truth``: the simulation's launch truth dicts (default: ``result.simulation.truth``).
-    """
-    truths = list(result.simulation.truth if truth is None else truth)
-    partners = {}
-    for pid, part in result.partners.items():
-        alone = launch_view(part.alone, truths, result.epoch, gate)
-        shared = launch_view(part.shared, truths, result.epoch, gate)
-        c = part.counts
-        partners[pid] = {
-            "alone": _block(alone), "shared": _block(shared),
-            "gained": sorted(k for k in shared if shared[k]["seen"] and not alone[k]["seen"]),
-            "gained_triangulation": sorted(k for k in shared if shared[k]["triangulated"]
-                                           and not alone[k]["triangulated"]),
-            "messages": {"released": c.released, "denied": c.denied, "published": c.published,
-                         "received": c.received, "rejected": sum(c.rejected.values()),
-                         "received_detections": c.fused_received, "received_warnings": len(part.received)},
-        }
-    return {"launches": len(truths), "bus": result.bus, "db": result.db, "partners": partners}
+__all__ = ["NetworkResult", "PartnerResult", "launch_view", "run_network", "run_network_async", "sharing_summary"]

@@ -39,22 +39,21 @@ from ..warning.records import Sources, Warning
 from .agreement import Agreement
 from .audit import AuditLog
 from .bus import SUBJECT_ROOT, Bus, Message, Subscription, share_subject
+from .coarsening import ReleasedErrorModel
 from .envelope import MAX_RECORDS, Envelope
 from .ingest import FETCH_BATCH, IngestStats, ingest_batch
 from .keys import KeyRegistry, Signer
 from .receiver import Accepted, Receiver, Rejected
 from .releaser import Releaser
 from .store import Store, StoredRecord
+from .view import SharedView
 
 RECEIVED_OBS_ID_BASE = 1 << 40
 """Local ids of received detections start here (own ids from a simulation are far below), so partners'
 ``obs_id`` values, unique only at their source, never collide with the node's own inside fusion."""
 RECEIVE_TIMEOUT_S = 10.0
 """Seconds :meth:`Node.receive` waits for messages known to be on the bus before giving up."""
-# Frames over which a released detection's rounding error stays the same (its variance is counted this many
-# times; measured on the demo, observations both ways, delay 0: 10 gave the smallest medians at 1 km
-# precision (north 1.13 -> 0.97 km, east 5.8 -> 0.78 km); 1 and 30 gave larger ones (docs/benchmarks.md).
-ROUNDING_CORRELATED_FRAMES = 10.0
+DEFAULT_RECEIVED_SIGMA_RAD = 1e-4  # a released detection without los_sigma_rad (optional in the record): 100 µrad
 _OPTIONAL_OBS = ("los_sigma_rad", "snr", "intensity_w_sr")
 
 
@@ -84,9 +83,15 @@ def observation_records(batch: ObservationBatch, epoch_s: float) -> list[dict[st
 
 
 def observations_from_records(records: Sequence[tuple[str, dict[str, Any]]], epoch: str, first_id: int,
-                              own_sensors: frozenset[str] = frozenset()) -> ObservationBatch:
+                              own_sensors: frozenset[str] = frozenset(), model: ReleasedErrorModel | None = None,
+                              precision_m: dict[str, float] | None = None) -> ObservationBatch:
     """``(sender, record)`` pairs → a batch with local ids ``first_id…``; a partner's sensor whose name
-    clashes with one of ``own_sensors`` is renamed ``<sender>/<name>``. Missing optionals become NaN / -1."""
+    clashes with one of ``own_sensors`` is renamed ``<sender>/<name>``. Missing optionals become NaN / -1.
+
+    Each row's ``los_sigma_rad`` is what :class:`~vigil.sharing.coarsening.ReleasedErrorModel` (``model``,
+    a fresh one when None; keep one per node so it sees each sensor's earlier rows) makes of the stated
+    sigma, the LOS quantum and the sender's ``precision_m`` (sender → m, the agreements'; unknown: 0, the
+    position rounding then counted as white)."""
     if not records:
         return ObservationBatch.empty(epoch)
     e = posix_s(epoch)
@@ -95,20 +100,17 @@ def observations_from_records(records: Sequence[tuple[str, dict[str, Any]]], epo
         name = str(rec.get("sensor_id") or f"{sender}/unnamed")
         sensors.append(f"{sender}/{name}" if name in own_sensors else name)
     cols = {k: np.array([np.nan if r.get(k) is None else float(r[k]) for _, r in records]) for k in _OPTIONAL_OBS}
-    # The releaser rounded the sensor position to its precision p per axis (variance p²/12) and stated only
-    # the LOS rounding in los_sigma_rad. Seen from the target, the position rounding is an angle p/range,
-    # and p/range ≤ q (the LOS quantum, q ≥ p / range to the Earth): add q²/12 once more. Both roundings
-    # stay nearly the same over consecutive frames (a slow plume and satellite stay in one grid cell), so
-    # a fit does not average them down like white noise: their variance counts ROUNDING_CORRELATED_FRAMES times.
     q = np.array([float(r.get("los_quantum_rad") or 0.0) for _, r in records])
-    extra = (2.0 * ROUNDING_CORRELATED_FRAMES - 1.0) * q * q / 12.0  # (the stated q²/12 counts once already)
-    cols["los_sigma_rad"] = np.sqrt(cols["los_sigma_rad"] ** 2 + extra)
+    t_s = np.array([_time_s(r["time"], e) for _, r in records])
+    pos = np.array([r["sensor_pos_ecef_m"] for _, r in records], dtype=float)
+    los = np.array([r["los_ecef"] for _, r in records], dtype=float)
+    sensor_ids = np.array(sensors, dtype=object)
+    grid = np.array([(precision_m or {}).get(s, 0.0) for s, _ in records])
+    stated = np.where(np.isfinite(cols["los_sigma_rad"]), cols["los_sigma_rad"], DEFAULT_RECEIVED_SIGMA_RAD)
+    cols["los_sigma_rad"] = (model or ReleasedErrorModel()).sigma(sensor_ids, t_s, los, pos, stated, q, grid)
     return ObservationBatch(
-        epoch, np.arange(first_id, first_id + len(records), dtype=np.int64), np.array(sensors, dtype=object),
-        np.array([str(r.get("partner_id") or s) for s, r in records], dtype=object),
-        np.array([_time_s(r["time"], e) for _, r in records]),
-        np.array([r["sensor_pos_ecef_m"] for _, r in records], dtype=float),
-        np.array([r["los_ecef"] for _, r in records], dtype=float),
+        epoch, np.arange(first_id, first_id + len(records), dtype=np.int64), sensor_ids,
+        np.array([str(r.get("partner_id") or s) for s, r in records], dtype=object), t_s, pos, los,
         cols["los_sigma_rad"], cols["snr"], cols["intensity_w_sr"],
         np.array([-1 if r.get("frame_id") is None else int(r["frame_id"]) for _, r in records], dtype=np.int64),
     )
@@ -210,6 +212,7 @@ class Node:
         self.alone_warnings: list[Warning] = []
         self.fused_warnings: list[Warning] = []
         self.received_warnings: list[Warning] = []
+        self.view = SharedView()  # own estimates fused track-to-track with partners' warnings
         self.counts = NodeCounts()
         self._own: list[ObservationBatch] = []
         self._received_obs: list[tuple[str, dict[str, Any]]] = []
@@ -217,6 +220,9 @@ class Node:
         self._own_sensors: set[str] = set()
         self._next_local_id = RECEIVED_OBS_ID_BASE
         self._sub: Subscription | None = None
+        self._error_model = ReleasedErrorModel()  # what partners' releasers did to their detections
+        self._precision_m = {a.other(node_id): a.direction(a.other(node_id), node_id).precision_m
+                             for a in mine if a.direction(a.other(node_id), node_id) is not None}
 
     @property
     def durable(self) -> str:
@@ -348,11 +354,14 @@ class Node:
             self._received_obs.extend((env.sender, record) for record in accepted.records)
         elif env.record_type == "warning":
             received_at = dt.datetime.fromtimestamp(self.clock(), dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            usable = []
             for record in accepted.records:
                 try:
-                    self.received_warnings.append(warning_from_record(env.sender, record, self.epoch, received_at))
+                    usable.append(warning_from_record(env.sender, record, self.epoch, received_at))
                 except DataError:
                     pass  # stored and audited as received; not usable as a Warning here
+            self.received_warnings += usable
+            self.view.received(usable)
 
     # --- fusion ---------------------------------------------------------------------------------
     def step(self) -> list[Warning]:
@@ -360,7 +369,7 @@ class Node:
         now = self.time_s
         own = ObservationBatch.concatenate(self.epoch, self._own)
         received = observations_from_records(self._received_obs, self.epoch, self._next_local_id,
-                                             frozenset(self._own_sensors))
+                                             frozenset(self._own_sensors), self._error_model, self._precision_m)
         self._next_local_id += len(received)
         self.counts.fused_received += len(received)
         self._own, self._received_obs = [], []
@@ -393,15 +402,17 @@ class Node:
 
     def _issue(self, warnings: list[Warning]) -> list[Warning]:
         self.fused_warnings += warnings
+        self.view.own(warnings)
         for w in warnings:
             self.offer("warning", warning_record(w, self.epoch_s))
         return warnings
 
     @property
     def shared_warnings(self) -> list[Warning]:
-        """Every version this node has with sharing: its fusion of own + received detections, and the
-        warnings partners released to it (event ids ``<partner>:<id>``)."""
-        return self.fused_warnings + self.received_warnings
+        """Every version this node has with sharing: its fusion of own + received detections fused
+        track-to-track with the warnings partners released to it (:class:`~vigil.sharing.view.SharedView`;
+        partners' events that match none of its own keep their ids ``<partner>:<id>``)."""
+        return self.view.warnings
 
     async def close(self) -> None:
         """Stop pulling (the durable consumer stays on the bus); the bus and the store belong to the caller."""

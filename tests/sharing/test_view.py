@@ -1,0 +1,75 @@
+"""The node's shared view: partners' warnings associated by the scoring gate and fused by CI."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from vigil.fusion.trackfusion import from_tangent_km, fuse_warnings
+from vigil.scoring import Gate
+from vigil.sharing.view import SharedView, gate_cost
+from vigil.warning.records import Sources, Warning
+
+AT = "2026-03-01T12:06:00.000000Z"
+
+
+def _w(event, lat, lon, t=300.0, ellipse=(40.0, 6.0, 1.0), partners=("east",), sensors=("e1", "e2")):  # noqa: PLR0913
+    return Warning(event_id=event, version=1, issued_at=AT, class_="ballistic", launch_time_s=t,
+                   launch_time_sigma_s=2.0, launch_lat_deg=lat, launch_lon_deg=lon, launch_ellipse=ellipse,
+                   sources=Sources(sensors, partners))
+
+
+def test_gate_cost_is_the_scoring_gate():
+    lat, lon = from_tangent_km(45.0, 63.3, [0.0, 60.0])
+    a, b = _w("a", 45.0, 63.3), _w("b", lat, lon, t=330.0)
+    assert gate_cost(a, b, Gate()) == pytest.approx(0.6**2 + 0.5**2, rel=1e-3)
+
+
+def test_partner_warning_inside_the_gate_is_fused_outside_it_stands_alone():
+    view = SharedView()
+    own = _w("east-7", 45.0, 63.3)
+    [first] = view.own([own])
+    assert first.event_id == "east-7" and first.version == 1 and first.sources.partners == ("east",)
+    near = from_tangent_km(45.0, 63.3, [20.0, -10.0])
+    far = from_tangent_km(45.0, 63.3, [150.0, 0.0])
+    got = view.received([_w("north:n1", *near, ellipse=(130.0, 5.0, 1.5), partners=("north",), sensors=()),
+                         _w("north:n2", *far, partners=("north",), sensors=())])
+    by_id = {w.event_id: w for w in got}
+    assert set(by_id) == {"east-7", "north:n2"}
+    fused = by_id["east-7"]
+    assert fused.version == 2 and fused.sources.partners == ("east", "north")
+    expect = fuse_warnings(own, _w("north:n1", *near, ellipse=(130.0, 5.0, 1.5), partners=("north",)), "north")
+    assert (fused.launch_lat_deg, fused.launch_lon_deg) == pytest.approx((expect.launch_lat_deg, expect.launch_lon_deg))
+    assert by_id["north:n2"].sources.partners == ("north",)  # as received
+    # a new own version is fused with the associated partner estimate again
+    [again] = view.own([dataclasses.replace(own, version=2, launch_lat_deg=45.01)])
+    assert again.event_id == "east-7" and again.version == 3 and "north" in again.sources.partners
+    assert view.fused == 2
+
+
+def test_a_launch_first_known_from_a_partner_keeps_its_id():
+    view = SharedView()
+    [p] = view.received([_w("north:n1", 45.0, 63.3, partners=("north",), sensors=())])
+    assert p.event_id == "north:n1"
+    [joined] = view.own([_w("east-1", 45.05, 63.25)])
+    assert joined.event_id == "north:n1" and joined.version == 2
+    assert joined.sources.sensors == ("e1", "e2") and joined.sources.partners == ("east", "north")
+
+
+def test_one_partner_event_joins_one_own_event():
+    view = SharedView()
+    view.own([_w("a", 45.0, 63.3), _w("b", 45.0, 63.6, t=310.0)])  # 24 km apart, 10 s apart
+    got = view.received([_w("north:x", 45.0, 63.58, t=309.0, partners=("north",), sensors=())])
+    assert [w.event_id for w in got] == ["b"]
+
+
+def test_an_own_estimate_that_holds_the_partners_detections_is_not_fused_again():
+    view = SharedView()
+    own = _w("east-7", 45.0, 63.3, partners=("east", "north"))  # fitted with north's detections too
+    view.own([own])
+    near = from_tangent_km(45.0, 63.3, [20.0, -10.0])
+    [w] = view.received([_w("north:n1", *near, partners=("east", "north"), sensors=())])
+    assert w.event_id == "east-7" and w.version == 2
+    assert (w.launch_lat_deg, w.launch_lon_deg, w.launch_ellipse) == (45.0, 63.3, own.launch_ellipse)
+    assert view.fused == 0
