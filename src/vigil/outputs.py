@@ -19,6 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import ConfigError
 
@@ -120,3 +121,48 @@ def ensure_writable_folder(path: Path, option: str) -> Path:
     except OSError as err:
         raise ConfigError(f"{option}: cannot write in {path} ({err.strerror or err})") from None
     return path
+
+
+def cut_torn_tail(path: Path) -> int:
+    """Make an append-only JSON-lines file end on a whole line again after a crash: a last line without
+    its newline was being written when the process died (every writer here writes a line and its newline
+    in one call), so it is moved, as it was, to ``<path>.torn`` and cut off. Returns the bytes cut (0 when
+    the file is absent, empty or whole). Appending after a torn line would glue two records together."""
+    path = Path(path)
+    try:
+        with open(path, "rb+") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size == 0:
+                return 0
+            handle.seek(size - 1)
+            if handle.read(1) == b"\n":
+                return 0
+            keep = _after_last_newline(handle, size)
+            handle.seek(keep)
+            tail = handle.read()
+            with open(path.with_name(path.name + ".torn"), "ab") as torn:
+                torn.write(tail + b"\n")
+                torn.flush()
+                os.fsync(torn.fileno())
+            handle.truncate(keep)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except FileNotFoundError:
+        return 0
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot repair its torn last line ({err.strerror or err})") from None
+    return len(tail)
+
+
+def _after_last_newline(handle: BinaryIO, size: int, block: int = 1 << 16) -> int:
+    """Offset just after the last ``\\n`` of an open binary file of ``size`` bytes (0 if none)."""
+    end = size
+    while end > 0:
+        start = max(0, end - block)
+        handle.seek(start)
+        chunk = handle.read(end - start)
+        at = chunk.rfind(b"\n")
+        if at >= 0:
+            return start + at + 1
+        end = start
+    return 0
