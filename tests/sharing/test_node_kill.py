@@ -209,6 +209,7 @@ async def _scenario(tmp: Path, sim: Any, nats_url: str, db: str, uid: str, seed:
         assert len(stored) == len(set(stored)) == len(ids) and set(stored) == ids, name  # nothing lost or twice
         info = await bus._js.consumer_info(stream, "node-east")
         assert (info.num_pending, info.num_ack_pending) == (0, 0), name  # everything delivered was acked
+        print(f"kill test {name}: {info.num_redelivered} messages delivered again")
         log = tmp / f"{name}-audit.jsonl"
         receipts = _audit_receipts(log)
         assert sorted(receipts) == sorted(ids), name  # one receipt per message, none twice
@@ -246,3 +247,86 @@ def test_kill_9_during_ingest_then_restart_loses_nothing_duplicates_nothing_and_
         sim: Any, tmp_path: Path, nats_url: str, pg_dsn: str, uid: str) -> None:
     asyncio.run(_scenario(tmp_path, sim, nats_url, pg_dsn, uid, 17,
                           lambda tmp, name, schema: PostgresStore(pg_dsn, schema=schema)))
+
+
+# --- the same windows, deterministic: a node that dies before its commit, or between commit and ack ---------
+class _DiesAtCommit(SqliteStore):
+    """``when`` = "before": the process dies before the transaction commits; "after": once it committed."""
+
+    def __init__(self, path: Path, when: str) -> None:
+        super().__init__(path)
+        self.when = when
+
+    def put_many(self, records: Any) -> int:
+        if self.when == "before":
+            raise RuntimeError("killed before the commit")
+        super().put_many(records)
+        raise RuntimeError("killed after the commit, before the ack")
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_node_killed_around_its_commit_stores_and_audits_each_message_once(tmp_path: Path, when: str) -> None:
+    from vigil.sharing.audit import AuditLog, MemoryAuditSink, verify_entries
+    from vigil.sharing.bus_memory import MemoryBus
+    from vigil.sharing.node import Node
+
+    from .policykit import EAST, registry
+    from .test_hostile_records import AGREEMENT, EPOCH, NOW, _good, _good_envelopes, signed
+
+    good = _good_envelopes()
+    bad = signed("observation", _good("observation") | {"los_sigma_rad": 0.0})
+    sink, db = MemoryAuditSink(), tmp_path / "east.db"
+
+    def node(store: Store) -> Node:  # a (re)started process: the audit chain and the store persist
+        n = Node("east", EAST, registry(), [AGREEMENT], bus, store, EPOCH, AuditLog(sink, EAST, clock=lambda: NOW))
+        n.advance(NOW)
+        return n
+
+    async def run() -> Node:
+        for env in [*good, bad]:
+            await bus.publish(share_subject("north", "east", env.record_type), env.to_bytes(), env.msg_id)
+        first = node(_DiesAtCommit(db, when))
+        await first.start()
+        with pytest.raises(RuntimeError, match="killed"):
+            await first.receive_batch()
+        restarted = node(SqliteStore(db))
+        restarted.restore(restarted.store.iter_records())
+        await restarted.start()
+        await asyncio.sleep(0.3)  # past ack_wait: the bus delivers the unacknowledged batch again
+        await restarted.receive(expected=len(good) + 1)
+        replay = good[0]  # the same signed bytes published again (a new bus message): a real replay
+        await bus.publish(share_subject("north", "east", replay.record_type), replay.to_bytes(), "again")
+        await restarted.receive(expected=len(good) + 2)
+        return restarted
+
+    bus = MemoryBus(ack_wait_s=0.2)
+    restarted = asyncio.run(run())
+    receipts = [e["detail"]["msg_id"] for e in sink.entries if e["kind"] == "receipt"]
+    rejections = [(e["detail"]["kind"], e["detail"]["msg_id"]) for e in sink.entries if e["kind"] == "rejection"]
+    assert sorted(receipts) == sorted(env.msg_id for env in good)  # each once, though judged twice
+    assert rejections == [("payload", bad.msg_id), ("replay", good[0].msg_id)]  # the bad one once; the replay
+    assert restarted.store.count() == len(good) and verify_entries(sink.entries, EAST.public_key).ok
+    assert restarted.counts.rejected.get("redelivered", 0) == (len(good) if when == "after" else 0)
+    assert restarted.counts.restored == (len(good) if when == "after" else 0)
+    assert restarted.counts.received == (0 if when == "after" else len(good))
+
+
+def test_a_torn_last_line_is_moved_aside_and_the_node_starts_on_the_whole_chain(tmp_path: Path) -> None:
+    from vigil.sharing.audit import AuditLog, JsonlAuditSink, verify
+    from vigil.sharing.node_config import NodeConfig, open_audit
+
+    east = Signer.generate("east")
+    log = tmp_path / "audit.jsonl"
+    audit = AuditLog(JsonlAuditSink(log), east)
+    for i in range(3):
+        audit.append("receipt", {"msg_id": f"m{i}", "raw_sha256": f"{i:064x}"})
+    whole = log.read_bytes()
+    torn = b'{"detail":{"msg_id":"m3"'  # the kill came in the middle of the fourth line's write
+    log.write_bytes(whole + torn)
+    assert not verify(log, east.public_key).ok  # as found after the kill: the chain does not read
+    cfg = NodeConfig.model_construct(audit_log=str(log))
+    reopened = open_audit(cfg, east)
+    assert log.read_bytes() == whole and (tmp_path / "audit.jsonl.torn").read_bytes() == torn + b"\n"
+    reopened.append("receipt", {"msg_id": "m3", "raw_sha256": "3" * 64})
+    result = verify(log, east.public_key)
+    assert result.ok and result.count == 4
