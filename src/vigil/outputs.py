@@ -17,7 +17,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -34,9 +34,7 @@ def check_output(path: Path, option: str, inputs: Iterable[Path] = (), force: bo
                  folder: bool = False) -> None:
     """Refuse an output ``path`` given as ``option`` that would clobber something (module docstring)."""
     path = Path(path)
-    for source in inputs:
-        if _related(path, Path(source)):
-            raise ConfigError(f"{option}: {path} is or contains the input {source}; choose another place")
+    check_not_input(path, option, inputs)
     if path.exists() and not force:
         if path.is_dir() and not folder:
             raise ConfigError(f"{option}: {path} is a folder, a file is needed here")
@@ -49,6 +47,50 @@ def check_output(path: Path, option: str, inputs: Iterable[Path] = (), force: bo
         raise ConfigError(f"{option}: cannot create {path}: {parent} is not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ConfigError(f"{option}: cannot write {path}: {parent} is not writable")
+
+
+def check_not_input(path: Path, option: str, inputs: Iterable[Path]) -> None:
+    """Refuse an output that is, contains or lies inside one of ``inputs`` (``--force`` or not)."""
+    for source in inputs:
+        if _related(Path(path), Path(source)):
+            raise ConfigError(f"{option}: {path} is or contains the input {source}; choose another place")
+
+
+def check_resumable_folder(path: Path, option: str, inputs: Iterable[Path], is_own: Callable[[Path], bool],
+                           what: str) -> None:
+    """For a command that resumes into its own folder (``vigil campaign``): ``path`` must be new, empty, or
+    an earlier output of the same work (``is_own(path)``); never a file, an input, or anything else."""
+    path = Path(path)
+    check_not_input(path, option, inputs)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{option}: {path} is an existing file, a folder is needed here")
+    if path.is_dir() and any(path.iterdir()) and not is_own(path):
+        raise ConfigError(f"{option}: {path} is a non-empty folder that is not an earlier output of {what}; "
+                          "refusing to write into it (choose a new folder)")
+    check_output(path, option, (), force=True, folder=True)
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, option: str = "--out") -> Iterator[Path]:
+    """A temporary sibling path (same suffix) for a writer that wants a file name (matplotlib, parquet);
+    renamed over ``path`` when the block succeeds, removed when it fails."""
+    path = Path(path)
+    _make_parent(path, option)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+        os.close(fd)
+    except OSError as err:
+        raise ConfigError(f"{option}: cannot write in {path.parent} ({err.strerror or err})") from None
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"{option}: cannot write {path} ({err.strerror or err})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _existing_parent(path: Path) -> Path:

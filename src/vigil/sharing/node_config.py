@@ -111,13 +111,29 @@ def load_node_config(path: str | Path) -> NodeConfig:
     if db.startswith("sqlite:///"):  # SQLAlchemy spelling: sqlite:///relative.db, sqlite:////absolute.db
         db = "sqlite://" + _resolve(base, db.removeprefix("sqlite:///"))
     obs = cfg.observations
-    return cfg.model_copy(update={
+    resolved = cfg.model_copy(update={
         "key": _resolve(base, cfg.key), "partner_keys": _resolve(base, cfg.partner_keys),
         "agreements": [_resolve(base, a) for a in cfg.agreements], "db": db,
         "audit_log": _resolve(base, cfg.audit_log),
         "warnings_out": None if cfg.warnings_out is None else _resolve(base, cfg.warnings_out),
         "observations": None if obs is None else obs.model_copy(update={"path": _resolve(base, obs.path)}),
     })
+    _check_outputs(resolved, path)
+    return resolved
+
+
+def _check_outputs(cfg: NodeConfig, path: Path) -> None:
+    """What the node appends to (audit log, warnings, SQLite file) is none of what it reads, nor each other."""
+    from ..outputs import check_not_input
+
+    inputs = [Path(path), Path(cfg.key), *map(Path, cfg.agreements), *sorted(Path(cfg.partner_keys).glob("*.pub"))]
+    if cfg.observations is not None:
+        inputs.append(Path(cfg.observations.path))
+    named = [("audit_log", cfg.audit_log), ("warnings_out", cfg.warnings_out),
+             ("db", cfg.db.removeprefix("sqlite://") if cfg.db.startswith("sqlite://") else None)]
+    outputs = [(key, Path(value)) for key, value in named if value and value != ":memory:"]
+    for i, (key, out) in enumerate(outputs):
+        check_not_input(out, f"{path}: {key}", inputs + [o for _, o in outputs[:i]])
 
 
 async def open_bus(cfg: NodeConfig) -> Bus:
