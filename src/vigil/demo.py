@@ -41,6 +41,7 @@ def demo(
     from .outputs import check_output
 
     check_output(out / "coverage.png", "--out", [examples], force)
+    check_output(gap_map_path(out / "coverage.png"), "--out", [examples], force)
     check_output(out / "run", "--out", [examples], force, folder=True)
     console = Console()
     specs = [

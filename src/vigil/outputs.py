@@ -17,8 +17,9 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import ConfigError
 
@@ -33,9 +34,7 @@ def check_output(path: Path, option: str, inputs: Iterable[Path] = (), force: bo
                  folder: bool = False) -> None:
     """Refuse an output ``path`` given as ``option`` that would clobber something (module docstring)."""
     path = Path(path)
-    for source in inputs:
-        if _related(path, Path(source)):
-            raise ConfigError(f"{option}: {path} is or contains the input {source}; choose another place")
+    check_not_input(path, option, inputs)
     if path.exists() and not force:
         if path.is_dir() and not folder:
             raise ConfigError(f"{option}: {path} is a folder, a file is needed here")
@@ -48,6 +47,50 @@ def check_output(path: Path, option: str, inputs: Iterable[Path] = (), force: bo
         raise ConfigError(f"{option}: cannot create {path}: {parent} is not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ConfigError(f"{option}: cannot write {path}: {parent} is not writable")
+
+
+def check_not_input(path: Path, option: str, inputs: Iterable[Path]) -> None:
+    """Refuse an output that is, contains or lies inside one of ``inputs`` (``--force`` or not)."""
+    for source in inputs:
+        if _related(Path(path), Path(source)):
+            raise ConfigError(f"{option}: {path} is or contains the input {source}; choose another place")
+
+
+def check_resumable_folder(path: Path, option: str, inputs: Iterable[Path], is_own: Callable[[Path], bool],
+                           what: str) -> None:
+    """For a command that resumes into its own folder (``vigil campaign``): ``path`` must be new, empty, or
+    an earlier output of the same work (``is_own(path)``); never a file, an input, or anything else."""
+    path = Path(path)
+    check_not_input(path, option, inputs)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{option}: {path} is an existing file, a folder is needed here")
+    if path.is_dir() and any(path.iterdir()) and not is_own(path):
+        raise ConfigError(f"{option}: {path} is a non-empty folder that is not an earlier output of {what}; "
+                          "refusing to write into it (choose a new folder)")
+    check_output(path, option, (), force=True, folder=True)
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, option: str = "--out") -> Iterator[Path]:
+    """A temporary sibling path (same suffix) for a writer that wants a file name (matplotlib, parquet);
+    renamed over ``path`` when the block succeeds, removed when it fails."""
+    path = Path(path)
+    _make_parent(path, option)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+        os.close(fd)
+    except OSError as err:
+        raise ConfigError(f"{option}: cannot write in {path.parent} ({err.strerror or err})") from None
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"{option}: cannot write {path} ({err.strerror or err})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _existing_parent(path: Path) -> Path:
@@ -120,3 +163,48 @@ def ensure_writable_folder(path: Path, option: str) -> Path:
     except OSError as err:
         raise ConfigError(f"{option}: cannot write in {path} ({err.strerror or err})") from None
     return path
+
+
+def cut_torn_tail(path: Path) -> int:
+    """Make an append-only JSON-lines file end on a whole line again after a crash: a last line without
+    its newline was being written when the process died (every writer here writes a line and its newline
+    in one call), so it is moved, as it was, to ``<path>.torn`` and cut off. Returns the bytes cut (0 when
+    the file is absent, empty or whole). Appending after a torn line would glue two records together."""
+    path = Path(path)
+    try:
+        with open(path, "rb+") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size == 0:
+                return 0
+            handle.seek(size - 1)
+            if handle.read(1) == b"\n":
+                return 0
+            keep = _after_last_newline(handle, size)
+            handle.seek(keep)
+            tail = handle.read()
+            with open(path.with_name(path.name + ".torn"), "ab") as torn:
+                torn.write(tail + b"\n")
+                torn.flush()
+                os.fsync(torn.fileno())
+            handle.truncate(keep)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except FileNotFoundError:
+        return 0
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot repair its torn last line ({err.strerror or err})") from None
+    return len(tail)
+
+
+def _after_last_newline(handle: BinaryIO, size: int, block: int = 1 << 16) -> int:
+    """Offset just after the last ``\\n`` of an open binary file of ``size`` bytes (0 if none)."""
+    end = size
+    while end > 0:
+        start = max(0, end - block)
+        handle.seek(start)
+        chunk = handle.read(end - start)
+        at = chunk.rfind(b"\n")
+        if at >= 0:
+            return start + at + 1
+        end = start
+    return 0

@@ -4,23 +4,28 @@ with its reason, the node keeps running, and what it fuses and warns on equals a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import itertools
 import math
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testkit.cutscenario import cut_scenario
 
+from vigil.records import ObservationBatch
 from vigil.sharing.audit import AuditLog, MemoryAuditSink, verify_entries
 from vigil.sharing.bus import share_subject
 from vigil.sharing.bus_memory import MemoryBus
 from vigil.sharing.envelope import Envelope, sign_envelope
-from vigil.sharing.node import Node
+from vigil.sharing.node import Node, observation_records
 from vigil.sharing.receiver import MemorySeenIds, Receiver, Rejected
 from vigil.sharing.releaser import Releaser
 from vigil.sharing.store_sqlite import SqliteStore
+from vigil.sim import load_scenario, simulate
 
 from .policykit import EAST, NORTH, OBS_TIME_S, T0, agreement, notification, observation, registry, track
 from .policykit import warning as warning_record
@@ -88,16 +93,39 @@ def malformed(rng: np.random.Generator) -> list[tuple[str, str, Envelope]]:
     ]
 
 
-def _node(bus: MemoryBus, audit: AuditLog) -> Node:
-    node = Node("east", EAST, registry(), [AGREEMENT], bus, SqliteStore(":memory:"), EPOCH, audit)
-    node.advance(NOW)
-    return node
+# The node fuses real detections: the last minute of the two-launch cut scenario (the SRBM SR1, launched at
+# 34.0 N 36.0 E, seen by north-1, north-2, east-2 and east-4), east's own and north's released ones, replayed
+# so that the window's end falls just before NOW: the bad records' times (around T0) are as fresh as they.
+FROM_S, TO_S = 745.0, 800.0
+FUSE_EPOCH_S = NOW - 0.5 - TO_S
 
 
-async def _run(envelopes: list[Envelope]) -> tuple[Node, list[dict[str, Any]]]:
+@pytest.fixture(scope="module")
+def detections(tmp_path_factory: pytest.TempPathFactory) -> tuple[ObservationBatch, list[Envelope]]:
+    """(east's own detections, north's detections released to east under AGREEMENT) of the window."""
+    path = tmp_path_factory.mktemp("hostile") / "cut.yaml"
+    path.write_text(cut_scenario("two-partner-cut"))
+    obs = simulate(load_scenario(path), np.random.default_rng(7)).observations
+    obs = dataclasses.replace(obs, epoch=_iso(FUSE_EPOCH_S))
+    window = (obs.time_s >= FROM_S) & (obs.time_s < TO_S)
+    partner = obs.partner_id.astype(str)
+    north = observation_records(obs.take(window & (partner == "north")).sorted_by_time(), FUSE_EPOCH_S)
+    envelopes, denied = Releaser(AGREEMENT, "north", NORTH).release_many("observation", north, NOW)
+    assert not denied and len(envelopes) == len(north) > 50
+    return obs.take(window & (partner == "east")), envelopes
+
+
+def _iso(t_s: float) -> str:
+    return dt.datetime.fromtimestamp(t_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+async def _run(own: ObservationBatch, envelopes: list[Envelope]) -> tuple[Node, list[dict[str, Any]]]:
     bus, sink = MemoryBus(), MemoryAuditSink()
-    node = _node(bus, AuditLog(sink, EAST, clock=lambda: NOW))
+    node = Node("east", EAST, registry(), [AGREEMENT], bus, SqliteStore(":memory:"), own.epoch,
+                AuditLog(sink, EAST, clock=lambda: NOW))
+    node.advance(NOW)
     await node.start()
+    node.observe(own)
     for env in envelopes:
         await bus.publish(share_subject("north", "east", env.record_type), env.to_bytes(), env.msg_id)
     await node.receive(expected=len(envelopes))
@@ -114,27 +142,39 @@ def _good_envelopes() -> list[Envelope]:
     return out + [released("track", track()), released("notification", notification())]
 
 
-def test_a_thousand_signed_lies_are_each_rejected_and_audited_and_change_nothing():
+def _near_sr1(w: Any) -> bool:
+    return abs(w.launch_lat_deg - 34.0) < 0.5 and abs(w.launch_lon_deg - 36.0) < 0.5
+
+
+def test_a_thousand_signed_lies_are_each_rejected_and_audited_and_change_no_fused_warning(detections):
+    own, north = detections
     rng = np.random.default_rng(16)
     bad: list[tuple[str, str, Envelope]] = []
     while len(bad) < 1000:
         bad += malformed(rng)
-    good = _good_envelopes()
+    good = north + _good_envelopes()[5:]  # north's real detections, its warnings, a track, a notification
     mixed = list(good)
     for i, item in enumerate(bad):  # interleave, so that good records follow bad ones in the same fetches
         mixed.insert((i * 7) % (len(mixed) + 1), item[2])
-    clean_node, _ = asyncio.run(_run(good))
-    node, entries = asyncio.run(_run(mixed))
+    clean_node, _ = asyncio.run(_run(own, good))
+    node, entries = asyncio.run(_run(own, mixed))
     rejected = [e["detail"] for e in entries if e["kind"] == "rejection"]
     assert len(rejected) == len(bad)
     by_id = {r["msg_id"]: r for r in rejected}
     for what, kind, env in bad:
         assert by_id[env.msg_id]["kind"] == kind, (what, by_id[env.msg_id])
     assert node.counts.received == clean_node.counts.received == len(good)
-    assert node.counts.fused_received == clean_node.counts.fused_received == 5
-    assert [w.to_dict() for w in node.shared_warnings] == [w.to_dict() for w in clean_node.shared_warnings]
+    assert node.counts.fused_received == clean_node.counts.fused_received == len(north)
+    # the node's own fused output: its fusion of its own and north's detections, every version
+    assert any(_near_sr1(w) and len(w.sources.partners) == 2 for w in clean_node.fused_warnings), \
+        [(w.launch_lat_deg, w.launch_lon_deg, w.sources) for w in clean_node.fused_warnings]
+    assert [w.to_dict() for w in node.fused_warnings] == [w.to_dict() for w in clean_node.fused_warnings]
+    assert [w.to_dict() for w in node.alone_warnings] == [w.to_dict() for w in clean_node.alone_warnings]
+    assert [w.to_dict() for w in node.received_warnings] == [w.to_dict() for w in clean_node.received_warnings]
     assert len(node.received_warnings) == 3
     assert verify_entries(entries, EAST.public_key).ok
+    print(f"{len(bad)} lies of {len({k for k, _, _ in bad})} kinds rejected; {len(north)} of north's detections "
+          f"and {len(own)} own fused: {len(node.fused_warnings)} warning versions equal to the clean run's")
 
 
 def test_each_rejection_reason_names_the_field_it_judged():

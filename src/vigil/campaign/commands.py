@@ -62,12 +62,31 @@ def campaign_command(
 ) -> None:
     """Run a Monte Carlo campaign (resumable: finished tasks in DIR/tasks are skipped) and summarise it."""
     spec = load_campaign(campaign)
+    _check_out(out, [campaign, spec.scenario_path], spec.name)
     with campaign_progress(spec.name) as update:
         run = run_campaign(spec, out, scheduler=scheduler, workers=workers, progress=update)
     outputs = write_outputs(spec, out, report=report)
     typer.echo(format_result(run, outputs))
     if outputs.summary["failed"] or outputs.summary["missing"]:
         raise typer.Exit(1)
+
+
+def _check_out(out: Path, inputs: list[Path], name: str) -> None:
+    """``--out`` is new, empty, or this campaign's own earlier folder (resumed); never its input."""
+    import json
+
+    from ..outputs import check_resumable_folder
+
+    def own(folder: Path) -> bool:
+        try:
+            summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return (folder / "tasks").is_dir()
+        except (OSError, ValueError):
+            return False
+        return (folder / "tasks").is_dir() and isinstance(summary, dict) and summary.get("campaign") == name
+
+    check_resumable_folder(out, "--out", inputs, own, f"campaign {name!r}")
 
 
 def register(app: typer.Typer) -> None:

@@ -164,5 +164,6 @@ def render_report(summary: dict, launch_rows: Sequence[dict], sharing_rows: Sequ
 
 def write_report(summary: dict, launch_rows: Sequence[dict], sharing_rows: Sequence[dict], path: Path) -> Path:
     """Write :func:`render_report` to ``path``."""
-    path.write_text(render_report(summary, launch_rows, sharing_rows), encoding="utf-8")
-    return path
+    from ..outputs import write_text_atomic
+
+    return write_text_atomic(path, render_report(summary, launch_rows, sharing_rows))

@@ -92,6 +92,7 @@ def coverage(
     json_out: Path | None = typer.Option(None, "--json", help="write the summary as JSON here"),
     png_out: Path | None = typer.Option(None, "--png", help="write coverage maps (PNG) here"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar or table"),
+    force: bool = typer.Option(False, "--force", help="replace existing --json / --png files"),
 ) -> None:
     """Coverage by ≥1 and ≥2 satellites per partner and jointly, with the value-of-sharing table."""
     t0 = parse_utc(start, "--start")
@@ -100,9 +101,14 @@ def coverage(
     grid = Grid.global_(grid_deg, altitude_km * 1e3)
     partners = load_partners(constellation, sensor, t0)
     _check_coverage_memory(grid, partners, hours, step_s)
-    for path, option in ((json_out, "--json"), (png_out, "--png")):
+    inputs = [parse_constellation_option(c)[1] for c in constellation]
+    outputs = [(json_out, "--json"), (png_out, "--png")] + ([(gap_map_path(png_out), "--png")] if png_out else [])
+    for path, option in outputs:
         if path is not None:
-            check_output(path, option, [parse_constellation_option(c)[1] for c in constellation])
+            check_output(path, option, inputs, force)
+    if json_out is not None and png_out is not None and {json_out.resolve()} & {png_out.resolve(),
+                                                                              gap_map_path(png_out).resolve()}:
+        raise ConfigError(f"--json/--png: {json_out} would be written twice; give two different files")
     console = Console(stderr=True, quiet=quiet)
     with progress_bar("coverage", console=console) as advance:
         result = compute_coverage(partners, grid, t0, hours * 3600.0, step_s, progress=advance)
@@ -130,11 +136,13 @@ def plot_coverage(result: CoverageResult, path: Path) -> None:
         f"{result.times.epoch:%Y-%m-%d %H:%M} UTC + {len(result.times) * result.step_s / 3600:g} h,"
         f" grid {result.grid.step_deg:g}°"
     )
+    from ..outputs import atomic_file
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        plot_coverage_maps(result.grid.lat_deg, result.grid.lon_deg, panels, path, f"Fraction of time seen, {span}")
         gaps = [(f"{name}: longest gap (h), ≥ 1", maps.longest_gap_s / 3600.0) for name, maps in views]
-        plot_gap_map(result.grid.lat_deg, result.grid.lon_deg, gaps, gap_map_path(path), f"Longest gap, {span}", ncols=1)
+        with atomic_file(path, "--png") as tmp, atomic_file(gap_map_path(path), "--png") as tmp_gaps:
+            plot_coverage_maps(result.grid.lat_deg, result.grid.lon_deg, panels, tmp, f"Fraction of time seen, {span}")
+            plot_gap_map(result.grid.lat_deg, result.grid.lon_deg, gaps, tmp_gaps, f"Longest gap, {span}", ncols=1)
     except OSError as err:
         raise ConfigError(f"{path}: cannot write ({err.strerror})") from None
 

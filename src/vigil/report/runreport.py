@@ -107,7 +107,6 @@ def build_report(run_dir: str | Path) -> str:
 
 def write_report(run_dir: str | Path, out: str | Path) -> Path:
     """Write :func:`build_report` to ``out`` (folders created); returns the path."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(build_report(run_dir), encoding="utf-8")
-    return out
+    from ..outputs import write_text_atomic
+
+    return write_text_atomic(Path(out), build_report(run_dir))

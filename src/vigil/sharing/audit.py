@@ -33,6 +33,9 @@ from .keys import Signer, verify_signature
 GENESIS_HASH = "0" * 64
 AUDIT_KINDS = ("release", "denial", "receipt", "rejection")
 ENTRY_KEYS = frozenset({"seq", "time", "node", "kind", "detail", "prev_hash", "hash", "signature"})
+RECENT_JUDGEMENTS = 16_384
+"""Receipts and rejections :attr:`AuditLog.judged` remembers (raw SHA-256 → outcome): far more than the
+deliveries a killed node held unacknowledged (one fetch of at most 512), which the bus delivers again."""
 
 
 class AuditSink(Protocol):
@@ -145,8 +148,26 @@ class AuditLog:
     def __init__(self, sink: AuditSink, signer: Signer, clock: Callable[[], float] = time.time) -> None:
         self.sink, self.signer, self.clock = sink, signer, clock
         self.seq, self.head = 0, GENESIS_HASH
+        self.judged: dict[str, str] = {}
         for entry in sink.iter_audit():
             self.seq, self.head = entry["seq"], entry["hash"]
+            self._note(entry)
+
+    def _note(self, entry: Mapping[str, Any]) -> None:
+        """Remember the outcome (``receipt`` or the rejection's kind) of the message bytes an entry judged."""
+        detail = entry.get("detail")
+        if entry.get("kind") not in ("receipt", "rejection") or not isinstance(detail, dict):
+            return
+        sha = detail.get("raw_sha256")
+        if isinstance(sha, str):
+            self.judged.pop(sha, None)
+            self.judged[sha] = "receipt" if entry["kind"] == "receipt" else str(detail.get("kind"))
+            if len(self.judged) > RECENT_JUDGEMENTS:
+                del self.judged[next(iter(self.judged))]
+
+    def judged_as(self, raw_sha256: str) -> str | None:
+        """The outcome this log last recorded for these message bytes (recent ones only), or None."""
+        return self.judged.get(raw_sha256)
 
     def append(self, kind: str, detail: Mapping[str, Any]) -> dict[str, Any]:
         """Append one entry of ``kind`` (release|denial|receipt|rejection); returns it."""
@@ -158,6 +179,7 @@ class AuditLog:
         entry["signature"] = b64url(self.signer.sign(bytes.fromhex(entry["hash"])))
         self.sink.append_audit(entry)
         self.seq, self.head = entry["seq"], entry["hash"]
+        self._note(entry)
         return entry
 
 

@@ -25,7 +25,8 @@ inside the node they are seconds from the node's ``epoch`` as everywhere else.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,6 +183,7 @@ class NodeCounts:
     too_late: int = 0  # detections older than the shared engine's lag horizon: audited, not fused
     duplicate: int = 0  # detections equal to one already fused (same sensor, time, LOS): audited, fused once
     ingest: IngestStats = field(default_factory=IngestStats)
+    restored: int = 0  # records stored before a restart, handed to fusion again by :meth:`Node.restore`
 
 
 class Node:
@@ -306,7 +308,9 @@ class Node:
             return False
 
         out: list[StoredRecord | None] = []
-        for i, outcome in enumerate(self.receiver.accept_many([m.data for m in messages], on_its_subject)):
+        outcomes = self.receiver.accept_many([m.data for m in messages], on_its_subject,
+                                             [m.delivery > 1 for m in messages])
+        for i, outcome in enumerate(outcomes):
             if isinstance(outcome, Rejected):
                 self.counts.rejected[outcome.kind] = self.counts.rejected.get(outcome.kind, 0) + 1
             if isinstance(outcome, Rejected) or i in misrouted:
@@ -362,6 +366,23 @@ class Node:
                     pass  # stored and audited as received; not usable as a Warning here
             self.received_warnings += usable
             self.view.received(usable)
+
+    def restore(self, stored: Iterable[StoredRecord], own: ObservationBatch | None = None) -> int:
+        """After a restart: records this node stored before (verified and audited then) and its own
+        detections whose time has passed go to the next :meth:`step`, as if just received / observed;
+        nothing is released, audited or stored again. Returns the records restored."""
+        if own is not None and len(own):
+            self._own.append(own)
+            self._own_sensors.update(str(s) for s in own.sensor_id)
+        n = 0
+        for row in stored:
+            if row.recipient != self.node_id:
+                continue
+            env = Envelope.model_validate(json.loads(row.payload_json))
+            self._use(Accepted(env, env.contents[0], row.payload_json.encode("utf-8")))
+            n += len(env.contents)
+        self.counts.restored += n
+        return n
 
     # --- fusion ---------------------------------------------------------------------------------
     def step(self) -> list[Warning]:

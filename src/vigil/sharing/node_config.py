@@ -27,6 +27,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import json
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..config import read_yaml, validation_message
 from ..errors import ConfigError
 from ..fusion import FusionConfig
+from ..outputs import cut_torn_tail
 from ..records import ObservationBatch
 from ..timescale import parse_utc
 from .agreement import load_agreement
@@ -67,6 +69,7 @@ class BusConfig(_Strict):
     subject_root: str = SUBJECT_ROOT
     create_stream: bool | None = None  # default: only when connecting without a partner user
     inbox_prefix: str | None = None  # default: _INBOX_<node> with a partner user (docs/deployment.md)
+    ack_wait_s: float = Field(30.0, gt=0.0, le=3600.0)  # a fetched, unacked message comes back after this
 
 
 class ObservationSource(_Strict):
@@ -82,6 +85,7 @@ class NodeConfig(_Strict):
     agreements: list[str] = Field(min_length=1)
     bus: BusConfig = BusConfig()
     db: str = "sqlite:///node.db"
+    db_schema: str = "public"  # PostgreSQL schema of the node's tables
     audit_log: str
     observations: ObservationSource | None = None
     warnings_out: str | None = None
@@ -107,13 +111,29 @@ def load_node_config(path: str | Path) -> NodeConfig:
     if db.startswith("sqlite:///"):  # SQLAlchemy spelling: sqlite:///relative.db, sqlite:////absolute.db
         db = "sqlite://" + _resolve(base, db.removeprefix("sqlite:///"))
     obs = cfg.observations
-    return cfg.model_copy(update={
+    resolved = cfg.model_copy(update={
         "key": _resolve(base, cfg.key), "partner_keys": _resolve(base, cfg.partner_keys),
         "agreements": [_resolve(base, a) for a in cfg.agreements], "db": db,
         "audit_log": _resolve(base, cfg.audit_log),
         "warnings_out": None if cfg.warnings_out is None else _resolve(base, cfg.warnings_out),
         "observations": None if obs is None else obs.model_copy(update={"path": _resolve(base, obs.path)}),
     })
+    _check_outputs(resolved, path)
+    return resolved
+
+
+def _check_outputs(cfg: NodeConfig, path: Path) -> None:
+    """What the node appends to (audit log, warnings, SQLite file) is none of what it reads, nor each other."""
+    from ..outputs import check_not_input
+
+    inputs = [Path(path), Path(cfg.key), *map(Path, cfg.agreements), *sorted(Path(cfg.partner_keys).glob("*.pub"))]
+    if cfg.observations is not None:
+        inputs.append(Path(cfg.observations.path))
+    named = [("audit_log", cfg.audit_log), ("warnings_out", cfg.warnings_out),
+             ("db", cfg.db.removeprefix("sqlite://") if cfg.db.startswith("sqlite://") else None)]
+    outputs = [(key, Path(value)) for key, value in named if value and value != ":memory:"]
+    for i, (key, out) in enumerate(outputs):
+        check_not_input(out, f"{path}: {key}", inputs + [o for _, o in outputs[:i]])
 
 
 async def open_bus(cfg: NodeConfig) -> Bus:
@@ -125,7 +145,8 @@ async def open_bus(cfg: NodeConfig) -> Bus:
     prefix = b.inbox_prefix or (f"_INBOX_{cfg.node}" if b.user else "_INBOX")
     create = b.create_stream if b.create_stream is not None else b.user is None
     return await NatsBus.connect(b.url, stream=b.stream, subject_root=b.subject_root, user=b.user,
-                                 password=b.password, inbox_prefix=prefix, create_stream=create)
+                                 password=b.password, inbox_prefix=prefix, create_stream=create,
+                                 ack_wait_s=b.ack_wait_s)
 
 
 def _replay(cfg: NodeConfig, start_s: float) -> tuple[str, ObservationBatch | None]:
@@ -170,6 +191,8 @@ async def _fuse_loop(node: Node, own: ObservationBatch | None, stop: asyncio.Eve
                      emit: Callable[[list], None]) -> None:
     keys = np.floor(own.time_s / chunk_s) if own is not None else np.zeros(0)
     k = max(int(np.floor(node.time_s / chunk_s)), int(keys.min()) if len(keys) else 0)
+    if own is not None:  # chunks whose time has passed (a restart): fused at the first step, not released
+        node.restore((), own.take(keys < k))
     while not await _wait(stop, node.epoch_s + (k + 1) * chunk_s - time.time()):
         if own is not None:
             node.observe(own.take(keys == k))
@@ -200,6 +223,14 @@ def _appendable(path: Path, key: str) -> None:
         raise ConfigError(f"{key}: cannot append to {path} ({err.strerror or err})") from None
 
 
+def _repair(path: Path, key: str) -> None:
+    """A last line torn by a kill is moved to ``<path>.torn`` (:func:`vigil.outputs.cut_torn_tail`)."""
+    cut = cut_torn_tail(path)
+    if cut:
+        print(f"warning: {key}: {path}: its last line was torn ({cut} bytes, written when the node was "
+              f"killed); moved to {path.name}.torn", file=sys.stderr)
+
+
 def open_audit(cfg: NodeConfig, signer: Signer) -> AuditLog:
     """The node's audit log, refused in one line before the node starts when it cannot be appended to or
     its existing chain does not verify with the node's key (the node would fail at its first entry)."""
@@ -207,6 +238,7 @@ def open_audit(cfg: NodeConfig, signer: Signer) -> AuditLog:
 
     path = Path(cfg.audit_log)
     _appendable(path, "audit_log")
+    _repair(path, "audit_log")
     result = verify(path, signer.public_key)
     if not result.ok:
         raise ConfigError(f"audit_log: {path}: entry {result.first_bad_seq}: {result.reason}")
@@ -225,13 +257,15 @@ async def run_node(cfg: NodeConfig, stop: asyncio.Event, ready: Callable[[Node],
     audit = open_audit(cfg, signer)
     if cfg.warnings_out is not None:
         _appendable(Path(cfg.warnings_out), "warnings_out")
+        _repair(Path(cfg.warnings_out), "warnings_out")
     epoch, own = _replay(cfg, time.time())
-    store = open_store(cfg.db)
+    store = open_store(cfg.db, cfg.db_schema)
     bus: Bus | None = None
     try:
         bus = await open_bus(cfg)
         node = Node(cfg.node, signer, keys, agreements, bus, store, epoch, audit,
                     subject_root=cfg.bus.subject_root, fusion=fusion, clock=time.time)
+        node.restore(store.iter_records(since=node.epoch_s))  # a restart: what was stored goes to fusion
         await node.start()
         if ready is not None:
             ready(node)

@@ -16,7 +16,8 @@ agreement           ``no_agreement``, ``not_yet_valid``, ``expired`` (judged at 
 payload and policy  ``field_not_released``, ``payload`` (invalid record), ``region``, ``precision``,
                     ``early_release`` (``release_at`` before ``created_at + delay_s``)
 freshness           ``future`` (``release_at`` beyond now + skew), ``stale`` (older than ``max_age_s``)
-replay              ``replay``: message id accepted before (this process, or ``seen_ids``)
+replay              ``replay``: message id accepted before (this process, or ``seen_ids``);
+                    ``redelivered`` (not audited): the bus delivers again a message already stored
 ==================  ================================================================================
 
 Storage and the bus stay outside: ``on_accept`` is called with each accepted record before its id is
@@ -164,27 +165,34 @@ class Receiver:
         """Verify one message (bytes as they came off the bus)."""
         return self.accept_many([raw])[0]
 
-    def accept_many(self, raws: Sequence[bytes],
-                    vet: Callable[[int, Accepted], bool] | None = None) -> list[Accepted | Rejected]:
+    def accept_many(self, raws: Sequence[bytes], vet: Callable[[int, Accepted], bool] | None = None,
+                    redelivered: Sequence[bool] | None = None) -> list[Accepted | Rejected]:
         """Verify a batch of messages; outcomes in order. Replay is checked once for the batch.
 
         ``vet(index, accepted)``, if given, runs right after each acceptance (as a caller's own check
         after :meth:`accept` would): False means the caller does not use it, and its id is forgotten at
-        once, so a later copy in the same batch is not taken for a replay."""
+        once, so a later copy in the same batch is not taken for a replay.
+
+        ``redelivered[i]`` says the bus delivers message ``i`` again (it was fetched before, e.g. by this
+        node before it was killed, and not acknowledged). Such a delivery is judged again but not audited a
+        second time when the audit log already holds the same outcome for the same bytes, and one whose
+        record is already stored is ``Rejected("redelivered")`` (not used, not audited): the earlier delivery
+        was stored and its receipt audited before the crash took its acknowledgement."""
+        again = list(redelivered) if redelivered is not None else [False] * len(raws)
         outcomes: list[Accepted | Rejected] = []
-        for raw in raws:
+        for raw, repeat in zip(raws, again, strict=True):
             obj: dict[str, Any] | None = None
             try:
                 obj, signed = self._parse(raw)
                 outcomes.append(self._verify(obj, raw, signed))
             except _Reject as rej:
-                outcomes.append(self._rejected(rej.kind, rej.reason, obj, raw))
+                outcomes.append(self._rejected(rej.kind, rej.reason, obj, raw, repeat))
             except (ValueError, TypeError, KeyError, ArithmeticError, RecursionError) as err:  # safety net
-                outcomes.append(self._rejected("internal", f"{type(err).__name__}: {err}", obj, raw))
-        return self._replay_checked(outcomes, vet)
+                outcomes.append(self._rejected("internal", f"{type(err).__name__}: {err}", obj, raw, repeat))
+        return self._replay_checked(outcomes, vet, again)
 
-    def _replay_checked(self, outcomes: list[Accepted | Rejected],
-                        vet: Callable[[int, Accepted], bool] | None) -> list[Accepted | Rejected]:
+    def _replay_checked(self, outcomes: list[Accepted | Rejected], vet: Callable[[int, Accepted], bool] | None,
+                        again: list[bool]) -> list[Accepted | Rejected]:
         ids = [o.envelope.msg_id for o in outcomes if isinstance(o, Accepted)]
         stored = self._seen_many(ids) if ids else set()
         batch: set[str] = set()
@@ -192,17 +200,22 @@ class Receiver:
             if not isinstance(outcome, Accepted):
                 continue
             env = outcome.envelope
+            if again[i] and env.msg_id not in batch and (env.msg_id in stored or env.msg_id in self._recent):
+                outcomes[i] = Rejected("redelivered", f"message id {env.msg_id} is stored already",
+                                       env.msg_id, env.sender)
+                continue
             if env.msg_id in self._recent or env.msg_id in stored or env.msg_id in batch:
                 outcomes[i] = self._rejected("replay", f"message id {env.msg_id} was received before",
-                                             {"msg_id": env.msg_id, "sender": env.sender}, outcome.raw)
+                                             {"msg_id": env.msg_id, "sender": env.sender}, outcome.raw, again[i])
                 continue
             batch.add(env.msg_id)
             if self.on_accept is not None:
                 self.on_accept(outcome)
             self._remember(env)
-            if self.audit is not None:
+            sha = _sha(outcome.raw)
+            if self.audit is not None and not (again[i] and self.audit.judged_as(sha) == "receipt"):
                 self.audit.append("receipt", {"msg_id": env.msg_id, "sender": env.sender,
-                                              "record_type": env.record_type, "raw_sha256": _sha(outcome.raw)})
+                                              "record_type": env.record_type, "raw_sha256": sha})
             if vet is not None and not vet(i, outcome):
                 self.forget([env.msg_id])
                 batch.discard(env.msg_id)
@@ -361,15 +374,18 @@ class Receiver:
             horizon = self.clock() - self.max_age_s - self.max_skew_s
             self._recent = {k: t for k, t in self._recent.items() if t >= horizon}
 
-    def _rejected(self, kind: str, reason: str, obj: dict[str, Any] | None, raw: bytes) -> Rejected:
-        """A Rejected (and its audit entry); ``obj`` only lends its msg_id and sender."""
+    def _rejected(self, kind: str, reason: str, obj: dict[str, Any] | None, raw: bytes,
+                  redelivered: bool = False) -> Rejected:
+        """A Rejected and its audit entry (none for a redelivery the log already holds as rejected the same
+        way); ``obj`` only lends its msg_id and sender."""
         reason = " ".join(reason.split())[:MAX_REASON_CHARS]
         msg_id = obj.get("msg_id") if obj is not None else None
         sender = obj.get("sender") if obj is not None else None
         rejected = Rejected(kind, reason, msg_id if isinstance(msg_id, str) else None,
                             sender if isinstance(sender, str) else None)
-        if self.audit is not None:
-            detail = {"kind": kind, "reason": reason, "raw_sha256": _sha(raw), "size": len(raw),
+        sha = _sha(raw)
+        if self.audit is not None and not (redelivered and self.audit.judged_as(sha) == kind):
+            detail = {"kind": kind, "reason": reason, "raw_sha256": sha, "size": len(raw),
                       "msg_id": (rejected.msg_id or "")[:64], "sender": (rejected.sender or "")[:64]}
             self.audit.append("rejection", detail)
         return rejected
