@@ -36,6 +36,23 @@ TRACK_MIN_PIXELS = 300  # a 3-pixel polyline over a few hundred pixels of globe 
 VIEWPORT = {"width": 1280, "height": 720}
 
 
+class HeldClock(ReplayClock):
+    """A replay held at ``start_s`` until :meth:`release` (the page's load time on two shared cores varies from
+    seconds to tens of seconds; the replay must not be over before the page listens)."""
+
+    def __init__(self, speed: float, start_s: float) -> None:
+        super().__init__(speed, start_s)
+        self.released: float | None = None
+
+    def release(self) -> None:
+        self.released = time.monotonic()
+
+    def now_s(self) -> float:
+        if self.released is None:
+            return self.start_s
+        return self.start_s + (time.monotonic() - self.released) * float(self.speed or 1.0)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -51,7 +68,8 @@ def server(run_dir: Path):
     source = RunSource(run_dir)
     issued = [w["issued_s"] for w in source.view(None).warnings]
     span = max(issued) - min(issued)
-    app = create_app(source, clock=ReplayClock(speed=span / REPLAY_WALL_S, start_s=min(issued) + 0.3 * span))
+    clock = HeldClock(span / REPLAY_WALL_S, min(issued) + 0.3 * span)
+    app = create_app(source, clock=clock)
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -60,7 +78,7 @@ def server(run_dir: Path):
     while not srv.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert srv.started
-    yield f"http://127.0.0.1:{port}", source
+    yield f"http://127.0.0.1:{port}", source, clock
     srv.should_exit = True
     thread.join(10.0)
 
@@ -96,7 +114,7 @@ def latest_tracks(source: RunSource) -> dict[str, int]:
 def test_dashboard_renders_the_globe_lists_every_event_and_stays_on_loopback(server) -> None:
     from playwright.sync_api import sync_playwright
 
-    base, source = server
+    base, source, clock = server
     events = {w["event_id"] for w in source.view(None).warnings}
     requests: list[str] = []
     with sync_playwright() as p:
@@ -107,6 +125,9 @@ def test_dashboard_renders_the_globe_lists_every_event_and_stays_on_loopback(ser
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(base + "/")
         page.wait_for_function("window.vigil && window.vigil.ready", timeout=TIMEOUT_S * 1000)
+        page.wait_for_function("window.vigil.streamState === 'connected'", timeout=TIMEOUT_S * 1000)
+        before = page.evaluate("[...window.vigil.events.values()].reduce((n, v) => n + v.length, 0)")
+        clock.release()  # the rest of the run is issued while the page listens
         page.wait_for_function(f"document.querySelectorAll('#warnings li').length >= {len(events)}",
                                timeout=TIMEOUT_S * 1000)
         page.wait_for_function("window.vigil.viewer.scene.globe.tilesLoaded", timeout=TIMEOUT_S * 1000)
@@ -130,7 +151,8 @@ def test_dashboard_renders_the_globe_lists_every_event_and_stays_on_loopback(ser
         browser.close()
     assert not errors, errors
     assert listed == events
-    assert streamed > 0  # some versions were issued after the page loaded and came over /api/v1/stream
+    assert 0 < before < len(source.view(None).warnings)
+    assert streamed == len(source.view(None).warnings) - before  # every later version came over /api/v1/stream
     assert drawn_fraction(globe_png) > 0.10
     expected = latest_tracks(source)
     assert all(n >= 2 for n in expected.values()), expected  # the run's own fusion gives every event a track

@@ -5,8 +5,7 @@ wall clock reaches ``time_s / speed`` before publishing them).
 
 Live mode serves the whole scenario (the joint fusion of every partner's detections), so it runs only
 without tokens, on loopback; per-partner views come from a run directory (``vigil run``'s ``nodes/``).
-Versions are published by appending to the view's lists in the order SSE text → version → issue instant,
-so a reader that counts issue instants never indexes past the other two.
+Versions are published with :meth:`~vigil.api.source.NodeView.publish` (SSE text → version → issue instant).
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ import numpy as np
 from vigil.errors import ConfigError
 from vigil.timescale import parse_utc
 
-from .feed import sse_message
 from .source import NodeView, Source
 
 
@@ -81,10 +79,7 @@ class LiveSource(Source):
 
     def _publish(self, record: dict[str, Any], epoch_s: float) -> None:
         issued = parse_utc(record["issued_at"], "issued_at").timestamp() if record.get("issued_at") else epoch_s
-        view = self._view
-        view.sse.append(sse_message(len(view.sse), record))
-        view.warnings.append({**record, "issued_s": issued})
-        view.issued_s.append(issued)
+        self._view.publish({**record, "issued_s": issued})
 
 
 def serve_scenario(scenario: str | Path, port: int, speed: float, host: str = "127.0.0.1", seed: int | None = None,

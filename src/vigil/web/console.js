@@ -249,7 +249,7 @@
     followLatest();
     renderLegend();
     renderList();
-    viewer.camera.setView({ destination: Cesium.Cartesian3.fromDegrees(40, 30, 2.6e7) });
+    viewer.camera.setView({ destination: Cesium.Cartesian3.fromDegrees(55, 35, 1.7e7) });
     window.vigil.ready = true;
     stream();
   }
