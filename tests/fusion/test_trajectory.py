@@ -55,8 +55,9 @@ def test_coast_arc_follows_an_independent_integration_and_ends_at_the_stated_imp
 
 def test_joined_keeps_time_order() -> None:
     a = [(1.0, 0.0, 0.0, 0.0), (5.0, 0.0, 0.0, 1.0)]
-    b = [(3.0, 1.0, 1.0, 2.0), (6.0, 1.0, 1.0, 3.0)]
-    assert joined(a, b) == (a[0], a[1], b[1])
+    b = [(3.0, 1.0, 1.0, 2.0), (5.0, 1.0, 1.0, 2.5), (6.0, 1.0, 1.0, 3.0)]
+    assert joined(a, b) == (a[0], a[1], b[1], b[2])
+    assert joined(a, []) == tuple(a) and joined([], b) == tuple(b)
 
 
 def test_track_field_validates_and_round_trips() -> None:
@@ -120,3 +121,28 @@ def test_tracks_of_a_real_run_follow_the_simulated_flights_and_grow_with_version
         # the coast: within the stated impact containment ellipse's semi-major axis everywhere (the
         # uncertainty grows from burnout to impact)
         assert np.all(err_km[~boost] <= final.impact_ellipse[1]), (launch_id, err_km[~boost].max())
+
+
+def test_compiled_geodetic_matches_the_frames_module() -> None:
+    from vigil.frames import ecef_to_geodetic
+    from vigil.fusion.trajectory import _lat_lon_alt
+
+    rng = np.random.default_rng(3)
+    r = geodetic_to_ecef(rng.uniform(-1.57, 1.57, 500), rng.uniform(-3.14, 3.14, 500), rng.uniform(0.0, 4e7, 500))
+    lat, lon, alt = ecef_to_geodetic(r)
+    got = _lat_lon_alt(r)
+    assert np.allclose(got[:, 0], np.degrees(lat), atol=1e-9) and np.allclose(got[:, 1], np.degrees(lon), atol=1e-9)
+    assert np.allclose(got[:, 2], alt, atol=1e-3)
+
+
+def test_compiled_ascent_points_match_the_ascent_model() -> None:
+    from vigil.fusion.launch import AscentModel
+    from vigil.fusion.trajectory import _ascent_points
+
+    for degree, vertical in ((4, True), (3, False), (4, False)):
+        model = AscentModel(degree, 60.0, vertical_liftoff=vertical)
+        rng = np.random.default_rng(degree)
+        phi = np.r_[0.7, 1.1, 10.0, 0.6, rng.uniform(0.1, 3.0, model.size - 4)]
+        times = np.linspace(5.0, 60.0, 12)  # (before t_L: the pad)
+        assert np.allclose(_ascent_points(phi, degree, model.first_horizontal, times), model.position(times, phi),
+                           atol=1e-6, rtol=0)
