@@ -28,7 +28,7 @@ from vigil.errors import VigilError
 
 from .coverage import ViewCoverage, overlay_png, view_coverage
 from .czml import satellites_czml
-from .feed import ReplayClock, sse_messages, stream_versions, visible_count
+from .feed import ReplayClock, stream_versions, visible_count
 from .source import NodeView, Source
 from .tokens import TokenTable
 
@@ -117,10 +117,8 @@ class Console:
         return self._czml[key]
 
     def sse(self, view: NodeView) -> list[str]:
-        """The view's SSE messages, encoded once (a live source appends its own as it publishes)."""
-        if len(view.sse) < len(view.warnings):
-            view.sse[:] = sse_messages(view.warnings)
-        return view.sse
+        """The view's SSE messages, encoded once (live and followed sources append theirs as they publish)."""
+        return view.messages()
 
     def coverage(self, view: NodeView) -> ViewCoverage | None:
         """Coverage of the view's satellites (cached per own partner and set of partners, since the
@@ -169,6 +167,7 @@ def create_app(source: Source, tokens: TokenTable | None = None, clock: ReplayCl
     console = Console(source, tokens, clock or ReplayClock(), stream_max_s)
     app = FastAPI(title="Vigil console API", version="1", description=__doc__, responses=ERRORS)
     app.state.console = console
+    source.follow()
     _handlers(app)
 
     @app.get("/healthz", response_model=Health)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from vigil.errors import ConfigError
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
 
 LOOPBACK = "127.0.0.1"
 LIVE_SPEED = 10.0
@@ -63,29 +60,19 @@ def serve(
     bind = check_bind(host, tokens)
     table = load_tokens(tokens) if tokens is not None else None
     if target.endswith((".yaml", ".yml")):
-        app = _live_app(target, replay, table)
-        partners = app.state.console.source.partners
-    else:
-        source = open_source(target)
-        first = min((w["issued_s"] for w in source.view(None).warnings), default=0.0)
-        clock = ReplayClock(replay, first) if replay is not None else ReplayClock()
-        app, partners = create_app(source, table, clock), source.partners
+        if table is not None:
+            raise ConfigError("--tokens: live mode serves the whole scenario; per-partner views need a run "
+                              "directory (vigil run SCENARIO --out DIR, then vigil serve DIR --tokens ...)")
+        from .live import serve_scenario
+
+        serve_scenario(target, port, replay if replay is not None else LIVE_SPEED, bind, option="--replay")
+        return
+    source = open_source(target)
+    first = min((w["issued_s"] for w in source.view(None).warnings), default=0.0)
+    clock = ReplayClock(replay, first) if replay is not None else ReplayClock()
+    app, partners = create_app(source, table, clock), source.partners
     typer.echo(format_banner(bind, port, partners, table is not None))
     uvicorn.run(app, host=bind, port=port, log_level="warning")
-
-
-def _live_app(scenario: str, speed: float | None, table: object) -> FastAPI:
-    """The app over a scenario fused live (vigil.api.live); tokens need a run directory."""
-    from .app import create_app
-    from .live import LiveSource
-
-    if table is not None:
-        raise ConfigError("--tokens: live mode serves the whole scenario; per-partner views need a run "
-                          "directory (vigil run SCENARIO --out DIR, then vigil serve DIR --tokens ...)")
-    source = LiveSource(scenario, speed if speed is not None else LIVE_SPEED)
-    source.start()
-    typer.echo(f"running {source.scenario.name} live at {source.speed:g}x real time")
-    return create_app(source)
 
 
 def register(app: typer.Typer) -> None:

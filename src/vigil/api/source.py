@@ -10,7 +10,9 @@ request can reach around an agreement:
   ``<node>-audit.jsonl``. A partner's view is those files plus its own sensors and notifications from the
   scenario. Without ``nodes/`` (a single-partner run) a partner sees the warnings built from its data only.
 - **Store URL** (``sqlite:///path/node.db`` or ``postgresql://…?schema=NAME``): the records a node
-  received; a partner sees the records it sent or received.
+  received; a partner sees the records it sent or received. The store is *followed*: records a running node
+  writes after the server started join the views (and the stream) at the next :meth:`Source.poll`, in the
+  order they arrive.
 
 The *whole* view (``partner=None``) is the run's joint result (``warnings.json``, every node's audit):
 served only when ``vigil serve`` runs without tokens, bound to the loopback interface.
@@ -19,6 +21,8 @@ served only when ``vigil serve`` runs without tokens, bound to the loopback inte
 from __future__ import annotations
 
 import json
+import math
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -48,9 +52,35 @@ class NodeView:
     audit: list[dict[str, Any]] = field(default_factory=list)
     issued_s: list[float] = field(init=False, repr=False)
     sse: list[str] = field(init=False, repr=False, default_factory=list)
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.issued_s = [float(w["issued_s"]) for w in self.warnings]
+
+    def messages(self) -> list[str]:
+        """The SSE text of every version, encoded once (shared by every client of the view)."""
+        from .feed import sse_messages
+
+        with self._lock:
+            if len(self.sse) < len(self.warnings):
+                self.sse[:] = sse_messages(self.warnings)
+        return self.sse
+
+    def publish(self, version: dict[str, Any]) -> None:
+        """Append a new version (``issued_s`` included) for the lists and the stream, in the order SSE text →
+        version → issue instant, so a reader that counts issue instants never indexes past the other two.
+        ``issued_s`` is kept sorted: a version dated before the last one is listed at the last one's instant
+        (it arrived after it)."""
+        from .feed import sse_message
+
+        self.messages()
+        with self._lock:
+            issued = float(version["issued_s"])
+            if self.issued_s:
+                issued = max(issued, self.issued_s[-1])
+            self.sse.append(sse_message(len(self.sse), {k: v for k, v in version.items() if k != "issued_s"}))
+            self.warnings.append(version)
+            self.issued_s.append(issued)
 
 
 class Source(ABC):
@@ -63,6 +93,14 @@ class Source(ABC):
     @abstractmethod
     def view(self, partner: str | None) -> NodeView:
         """The view of ``partner`` (a node id), or the whole run for ``None``. ConfigError if unknown."""
+
+    def poll(self) -> None:
+        """Take in what the source gained since the last call (a followed store's new records); no-op here."""
+        return
+
+    def follow(self) -> None:
+        """Keep taking in what the source gains while it is served (a followed store); no-op here."""
+        return
 
     def _check(self, partner: str | None) -> None:
         if partner is not None and partner not in self.partners:
@@ -190,43 +228,121 @@ def _observation_senders(store_path: Path, partner: str) -> set[str]:
         return {r.sender for r in store.iter_records("observation") if r.recipient == partner}
 
 
+FOLLOW_S = 0.5
+"""A followed store is read for new records this often (wall seconds), by one thread for every client."""
+LOOKBACK_S = 600.0
+"""A poll re-reads records dated this long before the latest one held (late deliveries; duplicates dropped)."""
+
+
 class StoreSource(Source):
     """A node's store (``sqlite:///PATH`` or ``postgresql://…[?schema=NAME]``): the records it received and
-    its audit. A node keeps its audit log in ``<node>-audit.jsonl`` beside a ``vigil run`` store (the store's
-    own audit table is then empty): that file is read when the table is empty."""
+    its audit, followed while served (:meth:`poll`). A node keeps its audit log in ``<node>-audit.jsonl``
+    beside a ``vigil run`` store (the store's own audit table is then empty): that file is read when the
+    table is empty."""
 
-    def __init__(self, url: str) -> None:
-        store, audit_file = _open_store(url)
-        try:
-            self.records = list(store.iter_records())
-            self.audit = list(store.iter_audit())
-        finally:
-            store.close()
+    def __init__(self, url: str, follow_s: float = FOLLOW_S) -> None:
+        self._store, audit_file = _open_store(url)
+        self.records: list[Any] = []
+        self._ids: set[str] = set()
+        self._latest = -math.inf
+        self._views: dict[str | None, NodeView] = {}
+        self._lock = threading.RLock()
+        self.follow_s = follow_s
+        self._follower: threading.Thread | None = None
+        self._closed = threading.Event()
+        self._take(list(self._store.iter_records()))
+        self._count = len(self._ids)
+        self.audit = list(self._store.iter_audit())
         if not self.audit and audit_file is not None:
             self.audit = _audit(audit_file)
         self.epoch = ""
+
+    def _take(self, rows: list[Any]) -> list[Any]:
+        """Keep the rows not seen yet (a poll re-reads the last instant: same-instant writes are not missed)."""
+        new = [r for r in rows if r.message_id not in self._ids]
+        for r in new:
+            self._ids.add(r.message_id)
+            self._latest = max(self._latest, r.created_at)
+        self.records += new
         self.partners = sorted({r.recipient for r in self.records} | {r.sender for r in self.records})
+        return new
+
+    def follow(self) -> None:
+        """Start (once) a daemon thread that polls the store every ``follow_s`` seconds."""
+        with self._lock:
+            if self._follower is not None:
+                return
+            self._follower = threading.Thread(target=self._follow, name="vigil-store-follower", daemon=True)
+        self._follower.start()
+
+    def _follow(self) -> None:
+        while not self._closed.wait(self.follow_s):
+            try:
+                self.poll()
+            except VigilError:  # (a store briefly unreachable: the next poll tries again)
+                continue
+
+    def poll(self) -> None:
+        """Read records written since the last poll into every built view. The store's record count says
+        whether anything arrived; the records are read from :data:`LOOKBACK_S` before the latest one held (a
+        record is dated by its envelope, so one delivered late sorts before records already read), and all
+        of them again if that did not find every new one."""
+        with self._lock:
+            count = self._store.count()
+            if count == self._count:
+                return
+            since = None if math.isinf(self._latest) else self._latest - LOOKBACK_S
+            new = self._take(list(self._store.iter_records(since=since)))
+            if len(self._ids) < count:
+                new += self._take(list(self._store.iter_records()))
+            self._count = count
+            new.sort(key=lambda r: (r.created_at, r.message_id))
+            for partner, view in self._views.items():
+                warnings, notes, sensors = _contents(new, partner)
+                for w in warnings:
+                    view.publish(w)
+                view.notifications += notes
+                known = {s["sensor_id"] for s in view.sensors}
+                view.sensors += [{"sensor_id": k, "partner_id": p} for k, p in sorted(sensors.items()) if k not in known]
 
     def view(self, partner: str | None) -> NodeView:
         self._check(partner)
-        mine = [r for r in self.records if partner is None or partner in (r.sender, r.recipient)]
-        warnings: list[dict[str, Any]] = []
-        notes: list[dict[str, Any]] = []
-        sensors: dict[str, str] = {}
-        for r in mine:
-            env = json.loads(r.payload_json)
-            contents = [env["payload"]] if env.get("payload") is not None else list(env.get("records") or [])
-            for rec in contents:
-                if r.record_type == "warning":
-                    warnings.append(_stored_warning(r.sender, rec, r.created_at))
-                elif r.record_type == "notification":
-                    notes.append(rec)
-                elif r.record_type == "observation":
-                    sensors.setdefault(str(rec.get("sensor_id")), r.sender)
-        warnings.sort(key=lambda w: (w["issued_s"], w["event_id"], w["version"]))
-        audit = [e for e in self.audit if partner is None or e.get("node") in (partner, None)]
-        return NodeView(partner, warnings, notes,
-                        [{"sensor_id": s, "partner_id": p} for s, p in sorted(sensors.items())], {}, audit)
+        with self._lock:
+            if partner not in self._views:
+                warnings, notes, sensors = _contents(self.records, partner)
+                audit = [e for e in self.audit if partner is None or e.get("node") in (partner, None)]
+                self._views[partner] = NodeView(
+                    partner, warnings, notes, [{"sensor_id": s, "partner_id": p} for s, p in sorted(sensors.items())],
+                    {}, audit)
+            return self._views[partner]
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._follower is not None:
+            self._follower.join(5.0)
+        self._store.close()
+
+
+def _contents(records: list[Any], partner: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
+    """(warning versions ordered by arrival instant, notifications, sensor → sender) of the records
+    ``partner`` sent or received (all for ``None``)."""
+    warnings: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
+    sensors: dict[str, str] = {}
+    for r in records:
+        if partner is not None and partner not in (r.sender, r.recipient):
+            continue
+        env = json.loads(r.payload_json)
+        contents = [env["payload"]] if env.get("payload") is not None else list(env.get("records") or [])
+        for rec in contents:
+            if r.record_type == "warning":
+                warnings.append(_stored_warning(r.sender, rec, r.created_at))
+            elif r.record_type == "notification":
+                notes.append(rec)
+            elif r.record_type == "observation":
+                sensors.setdefault(str(rec.get("sensor_id")), r.sender)
+    warnings.sort(key=lambda w: (w["issued_s"], w["event_id"], w["version"]))
+    return warnings, notes, sensors
 
 
 def _stored_warning(sender: str, rec: dict[str, Any], created_at: float) -> dict[str, Any]:

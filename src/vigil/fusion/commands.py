@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..outputs import check_output, output_folder, write_text_atomic
 from ..progress import progress_bar
 from ..scoring import final_versions, score_result, timed_fusion
@@ -159,7 +159,7 @@ def print_run(console: Console, score: dict) -> None:
 
 def run_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder (required unless --serve).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print score.json instead of the table.")] = False,
     bus: Annotated[str, typer.Option("--bus", help="memory:// or nats://[user:pw@]host:port")] = "memory://",
@@ -167,8 +167,22 @@ def run_command(
         "sqlite://"
     ),
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")] = False,
+    serve: Annotated[int | None, typer.Option("--serve", min=1, max=65535, metavar="PORT",
+                                              help="Run live instead: fuse in simulated time and serve the console "
+                                                   "on 127.0.0.1:PORT, streaming warnings as they are issued.")] = None,
+    speed: Annotated[float, typer.Option("--speed", min=0.01, max=1e6,
+                                         help="With --serve: simulated seconds per wall second.")] = 10.0,
 ) -> None:
     """Simulate + fuse + score a scenario: per-launch table, DIR/score.json and DIR/warnings.json."""
+    if serve is not None:
+        if out is not None:
+            raise ConfigError("--serve: live mode writes no folder; drop --out (or run without --serve)")
+        from ..api.live import serve_scenario
+
+        serve_scenario(scenario, serve, speed, seed=seed)
+        return
+    if out is None:
+        raise ConfigError("--out: missing (the output folder; or --serve PORT to run the scenario live)")
     run = run_scored(scenario, out, seed, show_progress=not json_out, bus=bus, db=db, force=force)
     if json_out:
         typer.echo(json.dumps(run.score))

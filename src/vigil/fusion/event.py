@@ -26,6 +26,7 @@ from .classify import AscentCues, Classifier
 from .impact import ImpactPrediction, ImpactPredictor, ellipse_from_cov
 from .launch import LaunchEstimate, track_azimuth
 from .strings import SensorString
+from .trajectory import ascent_samples, boost_samples, coast_samples, joined
 
 CONFIDENCE_MONO = 0.5
 CONFIDENCE_STEREO = 0.9
@@ -73,6 +74,9 @@ class FusedEvent:
     # (strings, their Sources, number of sensors) of the last warning: reused while the strings are the same objects
     sources_of: tuple | None = field(default=None, repr=False, compare=False)
     next_refit_s: tuple | None = field(default=None, repr=False, compare=False)  # (fitted span, next refit mark)
+    # the warning's track (vigil.fusion.trajectory): "ascent" (launch estimate, samples), "tail" (samples from
+    # burnout on), "track" (ascent samples, tail, the joined track): reused while the estimates are the same
+    track_of: dict = field(default_factory=dict, repr=False, compare=False)
 
     def detections(self):
         """All detections of the event's strings, time-sorted: ``(t (T,), pos (T,3), los (T,3), sigma (T,))``."""
@@ -124,6 +128,10 @@ def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: Impac
     event.impact = None
     if decision.class_ == "ballistic" or (event.class_ == "unknown" and decision.falls):
         event.impact = predictor.predict(b.time_s, b.r, b.v, b.cov6, containment)
+    tail = boost_samples(-math.inf, seeds[0], seeds[1], b.time_s, b.r)
+    if event.impact is not None:
+        tail += coast_samples(b.time_s, b.r, b.v, event.impact)
+    event.track_of["tail"] = tail
 
 
 LIVE_CLASS_INTERVAL_S = 10.0  # in-flight classification at most this often (filter time) per event
@@ -210,7 +218,22 @@ def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) 
         sources=sources,
         confidence=CONFIDENCE_MONO if event.mono else (CONFIDENCE_MULTI if n_sensors > 2 else CONFIDENCE_STEREO),
         mono=event.mono,
+        track=_track(event),
     )
+
+
+def _track(event: FusedEvent) -> tuple:
+    """The event's track (:mod:`vigil.fusion.trajectory`): the ascent samples of its launch estimate (once
+    per estimate) and the samples from burnout on; the same tuple while both are the same."""
+    cache = event.track_of
+    ascent = cache.get("ascent")
+    if ascent is None or ascent[0] is not event.launch:
+        ascent = cache["ascent"] = (event.launch, ascent_samples(event.launch))
+    tail = cache.get("tail", [])
+    track = cache.get("track")
+    if track is None or track[0] is not ascent[1] or track[1] is not tail:
+        track = cache["track"] = (ascent[1], tail, joined(ascent[1], tail))
+    return track[2]
 
 
 def _sources(event: FusedEvent) -> tuple[Sources, int]:

@@ -17,6 +17,9 @@ Units and conventions (a warning is an *edge* record, so degrees and km appear i
   in [0, 360).
 * the impact fields are ``None`` for an orbital (space launch) or not-yet-estimated event.
 * ``notification`` is the matched notification id, ``"UNANNOUNCED"`` or ``None`` (not yet matched).
+* ``track`` (optional, for displays) is the fitted trajectory as ``((t_s, lat_deg, lon_deg, alt_m), ...)``
+  samples in time order (``t_s`` from the epoch, ``alt_m`` above WGS84): see :mod:`vigil.fusion.trajectory`.
+  It never crosses a partner boundary (the sharing warning record has no such field: the releaser drops it).
 
 JSON form (:meth:`Warning.to_dict`): the attribute names, except ``class_`` → ``"class"`` and the
 sources as ``{"sources": {"sensors": [...], "partners": [...]}}``; ``None`` → ``null``; tuples →
@@ -108,6 +111,7 @@ class Warning:  # noqa: A001 - the name DESIGN.md gives the record; import it as
     sources: Sources = field(default_factory=Sources)
     confidence: float = 1.0
     mono: bool = False
+    track: tuple[tuple[float, float, float, float], ...] | None = None
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -152,6 +156,10 @@ class Warning:  # noqa: A001 - the name DESIGN.md gives the record; import it as
             value = getattr(self, f.name)
             if f.name == "sources":
                 value = value.to_dict()
+            elif f.name == "track":
+                if value is None:
+                    continue  # (absent, not null: documents without tracks stay as they were)
+                value = [list(sample) for sample in value]
             elif isinstance(value, tuple):
                 value = list(value)
             out["class" if f.name == "class_" else f.name] = value
@@ -262,9 +270,12 @@ def _validate_converting(w: Warning) -> None:
         _set(w, "sources", Sources(w.sources.get("sensors", ()), w.sources.get("partners", ())))
     elif not isinstance(w.sources, Sources):
         raise DataError(f"{_label(w, 'sources')}: expected {{sensors: [...], partners: [...]}}")
+    if w.__dict__.get("track") is not None:  # (a record without the key keeps it absent: the class default)
+        _set(w, "track", _track(w, w.__dict__["track"]))
 
 
-_STORED_FIELDS = operator.itemgetter(*(f.name for f in dataclasses.fields(Warning)))  # every field, in order
+# every field but the optional track, in order (the track is checked after them: :func:`_stored_track`)
+_STORED_FIELDS = operator.itemgetter(*(f.name for f in dataclasses.fields(Warning) if f.name != "track"))
 
 
 def _check_stored(w: Warning) -> bool:
@@ -293,7 +304,9 @@ def _check_stored(w: Warning) -> bool:
                  and type(i_lon) is float and -180.0 <= i_lon <= 180.0)
             and (l_ell is None or _stored_ellipse(l_ell)) and (i_ell is None or _stored_ellipse(i_ell))):
         return False
-    d = w.__dict__  # the frozen dataclass's own storage (what ``object.__setattr__`` writes)
+    d = w.__dict__
+    if d.get("track") is not None and not _stored_track(d["track"]):
+        return False  # the frozen dataclass's own storage (what ``object.__setattr__`` writes)
     if az is not None and not 0.0 < az < 360.0:  # 360 -> 0, -0.0 -> 0.0
         d["azimuth_deg"] = az % 360.0
     if l_ell is not None and not 0.0 < l_ell[0] < 180.0:
@@ -307,6 +320,45 @@ def _stored_ellipse(e: Any) -> bool:
     """A 3-tuple of finite floats with ``0 <= b_km <= a_km`` (the checks of :func:`_ellipse`)."""
     return (type(e) is tuple and len(e) == 3 and type(e[0]) is float and e[0] - e[0] == 0.0
             and type(e[1]) is float and e[1] - e[1] == 0.0 and type(e[2]) is float and 0.0 <= e[2] <= e[1])
+
+
+MAX_TRACK_SAMPLES = 2000
+
+
+def _stored_track(track: Any) -> bool:
+    """A tuple of ``(t_s, lat_deg, lon_deg, alt_m)`` float tuples, finite, in range, times non-decreasing."""
+    if type(track) is not tuple or len(track) > MAX_TRACK_SAMPLES:
+        return False
+    last = -math.inf
+    for s in track:
+        if not (type(s) is tuple and len(s) == 4 and type(s[0]) is float and last <= s[0] < math.inf
+                and type(s[1]) is float and -90.0 <= s[1] <= 90.0 and type(s[2]) is float and -180.0 <= s[2] <= 180.0
+                and type(s[3]) is float and s[3] - s[3] == 0.0):
+            return False
+        last = s[0]
+    return True
+
+
+def _track(w: Warning, value: Any) -> tuple[tuple[float, float, float, float], ...]:
+    """The converting check of ``track``: each sample ``[t_s, lat_deg, lon_deg, alt_m]``, times non-decreasing."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise DataError(f"{_label(w, 'track')}: expected a list of [t_s, lat_deg, lon_deg, alt_m], got {value!r}")
+    samples = list(value)
+    if len(samples) > MAX_TRACK_SAMPLES:
+        raise DataError(f"{_label(w, 'track')}: {len(samples)} samples, more than {MAX_TRACK_SAMPLES}")
+    out = []
+    for i, item in enumerate(samples):
+        name = f"track[{i}]"
+        items = None if isinstance(item, str | bytes) or not isinstance(item, Iterable) else list(item)
+        if items is None or len(items) != 4:
+            raise DataError(f"{_label(w, name)}: expected [t_s, lat_deg, lon_deg, alt_m], got {item!r}")
+        t, lat, lon, alt = (_as_float(w, name, v) for v in items)
+        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+            raise DataError(f"{_label(w, name)}: latitude {lat} or longitude {lon} out of range")
+        if out and t < out[-1][0]:
+            raise DataError(f"{_label(w, name)}: time {t} is before the previous sample's {out[-1][0]}")
+        out.append((t, lat, lon, alt))
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=256)

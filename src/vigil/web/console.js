@@ -6,6 +6,7 @@
   const headers = token ? { Authorization: "Bearer " + token } : {};
   const PARTNER_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
   const CLASS_COLORS = { ballistic: "#ff4d4d", space_launch: "#4da3ff", unknown: "#cccccc" };
+  const AZIMUTH_ARROW_M = 600e3;  // length of the azimuth arrow on the ground
   const events = new Map();   // event_id -> [versions, oldest first]
   let partners = [];
   const statusEl = document.getElementById("status");
@@ -19,7 +20,12 @@
     timeline: true, animation: true,
   });
   viewer.scene.globe.enableLighting = false;
-  window.vigil = { viewer, events, ready: false, streamed: 0 };
+  window.vigil = { viewer, events, ready: false, streamed: 0,
+    // The track entities shown at the clock's instant: [{id, samples}] (for the browser test and the curious).
+    visibleTracks: () => viewer.entities.values.filter((e) => e.id.endsWith("/track") && e.isAvailable(viewer.clock.currentTime))
+      .map((e) => ({ id: e.id, samples: e.polyline.positions.getValue(viewer.clock.currentTime).length })),
+    showTracks: (on) => { for (const e of viewer.entities.values) if (e.id.endsWith("/track")) e.show = on; },
+  };
 
   async function getJson(url) {
     const r = await fetch(url, { headers });
@@ -63,7 +69,7 @@
       const start = Cesium.JulianDate.fromIso8601(w.issued_at);
       const next = versions[k + 1];
       const stop = next ? Cesium.JulianDate.fromIso8601(next.issued_at) : Cesium.JulianDate.fromIso8601("2100-01-01T00:00:00Z");
-      const availability = new Cesium.TimeIntervalCollection([new Cesium.TimeInterval({ start, stop })]);
+      const availability = new Cesium.TimeIntervalCollection([new Cesium.TimeInterval({ start, stop, isStopIncluded: !next })]);
       const color = classColor(w.class);
       const tag = "ev/" + id + "/" + w.version;
       viewer.entities.add({
@@ -75,25 +81,48 @@
       });
       if (w.launch_ellipse) ellipseEntity(tag + "/launch-ellipse", w.launch_lat_deg, w.launch_lon_deg, w.launch_ellipse, color, availability, id + " launch ellipse");
       if (w.azimuth_deg !== null && w.azimuth_deg !== undefined) {
-        const az = Cesium.Math.toRadians(w.azimuth_deg), d = 600e3 / 6371e3;
+        const az = Cesium.Math.toRadians(w.azimuth_deg), d = AZIMUTH_ARROW_M / 6371e3;
         const lat1 = Cesium.Math.toRadians(w.launch_lat_deg), lon1 = Cesium.Math.toRadians(w.launch_lon_deg);
         const lat2 = Math.asin(Math.sin(lat1) * Math.cos(d) + Math.cos(lat1) * Math.sin(d) * Math.cos(az));
         const lon2 = lon1 + Math.atan2(Math.sin(az) * Math.sin(d) * Math.cos(lat1), Math.cos(d) - Math.sin(lat1) * Math.sin(lat2));
-        viewer.entities.add({ id: tag + "/azimuth", availability, name: id + " azimuth",
-          polyline: { positions: Cesium.Cartesian3.fromRadiansArray([lon1, lat1, lon2, lat2]), width: 2, material: color } });
+        viewer.entities.add({ id: tag + "/azimuth", availability, name: id + " azimuth " + w.azimuth_deg.toFixed(1) + "°" +
+            (w.azimuth_sigma_deg != null ? " ± " + w.azimuth_sigma_deg.toFixed(1) + "° (1σ)" : ""),
+          polyline: { positions: Cesium.Cartesian3.fromRadiansArray([lon1, lat1, lon2, lat2]), width: 9,
+                      material: new Cesium.PolylineArrowMaterialProperty(color) } });
+      }
+      const track = w.track || [];
+      if (track.length >= 2) {
+        // The fitted trajectory of this version: ascent back-fit, triangulated boost points, coast arc to impact.
+        const flat = [];
+        for (const [, lat, lon, alt] of track) flat.push(lon, lat, Math.max(alt, 0));
+        const last = track[track.length - 1];
+        viewer.entities.add({ id: tag + "/track", availability, name: id + " v" + w.version + " track",
+          description: track.length + " samples, " + (last[0] - track[0][0]).toFixed(0) + " s: launch " +
+            "→ " + (w.impact_lat_deg != null ? "impact" : (last[3] / 1000).toFixed(0) + " km altitude") +
+            (w.burnout_alt_m != null ? "; burnout " + (w.burnout_alt_m / 1000).toFixed(1) + " km" : ""),
+          polyline: { positions: Cesium.Cartesian3.fromDegreesArrayHeights(flat), width: 3,
+                      material: new Cesium.PolylineGlowMaterialProperty({ color, glowPower: 0.25 }) } });
+        viewer.entities.add({ id: tag + "/head", availability, name: id + " latest track point",
+          position: Cesium.Cartesian3.fromDegrees(last[2], last[1], Math.max(last[3], 0)),
+          point: { pixelSize: 5, color: Cesium.Color.WHITE, outlineColor: color, outlineWidth: 2 } });
       }
       if (w.impact_lat_deg !== null && w.impact_lat_deg !== undefined) {
+        const pct = Math.round(100 * (w.containment || 0.95));
         viewer.entities.add({ id: tag + "/impact", availability, name: id + " impact",
           position: Cesium.Cartesian3.fromDegrees(w.impact_lon_deg, w.impact_lat_deg),
-          point: { pixelSize: 6, color } });
-        // Ground track of this version: the geodesic launch -> impact (records carry no positions between).
-        viewer.entities.add({ id: tag + "/track", availability, name: id + " v" + w.version + " ground track",
-          description: "launch → impact geodesic" + (w.burnout_alt_m != null ? "; burnout " + (w.burnout_alt_m / 1000).toFixed(1) +
-            " km at " + (w.burnout_speed_m_s != null ? (w.burnout_speed_m_s / 1000).toFixed(2) + " km/s" : "unknown speed") : ""),
-          polyline: { positions: Cesium.Cartesian3.fromDegreesArray([w.launch_lon_deg, w.launch_lat_deg, w.impact_lon_deg, w.impact_lat_deg]),
-                      arcType: Cesium.ArcType.GEODESIC, width: 1.5, material: new Cesium.PolylineDashMaterialProperty({ color }) } });
+          point: { pixelSize: 6, color },
+          label: { text: "impact " + pct + " %" + (w.impact_ellipse ? " " + w.impact_ellipse[1].toFixed(0) + "×" +
+                          w.impact_ellipse[2].toFixed(0) + " km" : ""), font: "11px sans-serif",
+                   pixelOffset: new Cesium.Cartesian2(8, 10), fillColor: color, showBackground: true,
+                   backgroundColor: new Cesium.Color(0.05, 0.06, 0.12, 0.7) } });
+        if (track.length < 2) {  // a received warning carries no track: the launch → impact geodesic
+          viewer.entities.add({ id: tag + "/groundtrack", availability, name: id + " v" + w.version + " ground track",
+            description: "launch → impact geodesic (this record carries no fitted track)",
+            polyline: { positions: Cesium.Cartesian3.fromDegreesArray([w.launch_lon_deg, w.launch_lat_deg, w.impact_lon_deg, w.impact_lat_deg]),
+                        arcType: Cesium.ArcType.GEODESIC, width: 1.5, material: new Cesium.PolylineDashMaterialProperty({ color }) } });
+        }
         if (w.impact_ellipse) ellipseEntity(tag + "/impact-ellipse", w.impact_lat_deg, w.impact_lon_deg, w.impact_ellipse, color, availability,
-                                            id + " impact ellipse (" + Math.round(100 * (w.containment || 0.95)) + " %)");
+                                            id + " impact ellipse (" + pct + " % containment)");
       }
     });
   }
@@ -143,7 +172,12 @@
         (100 * coverage.view.mean_frac_2).toFixed(1) + " %" + Object.entries(coverage.per_partner).map(([p, f]) =>
         " · <span class='swatch' style='background:" + partnerColor(p) + "'></span>" + p + " " + (100 * f.mean_frac_2).toFixed(1) + " %").join("") +
         "</div>" : "") +
-      "<div class='meta'>satellites: dots with trails (partner colour); launch point, solid line = azimuth, dashed line = ground track to impact, ellipse = impact containment</div>";
+      "<div class='keys'>" +
+      "<div><span class='key dot sat'></span>satellite with trail (partner colour)</div>" +
+      "<div><span class='key line track'></span>live track: fitted ascent, boost, coast arc to impact (class colour)</div>" +
+      "<div><span class='key arrow'>➜</span>launch point and azimuth</div>" +
+      "<div><span class='key ring'></span>launch / impact ellipse, labelled with its containment</div>" +
+      "<div><span class='key line dashed'></span>launch → impact geodesic (received records: no track)</div></div>";
   }
 
   async function stream() {
@@ -215,7 +249,7 @@
     followLatest();
     renderLegend();
     renderList();
-    viewer.camera.setView({ destination: Cesium.Cartesian3.fromDegrees(40, 30, 2.6e7) });
+    viewer.camera.setView({ destination: Cesium.Cartesian3.fromDegrees(55, 35, 1.7e7) });
     window.vigil.ready = true;
     stream();
   }
