@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .generator import LaunchGenerator
 from .spec import Campaign
 
 
@@ -24,6 +25,7 @@ class Task:
     scenario_doc: dict[str, Any]
     agreement_docs: tuple[dict[str, Any], ...] | None
     sharing: bool
+    generator: LaunchGenerator | None = None  # draws the seed's launches (vigil.campaign.generator)
 
     @property
     def key(self) -> str:
@@ -37,5 +39,6 @@ def task_key(variant: str, seed: int) -> str:
 
 def expand(campaign: Campaign) -> list[Task]:
     """Every task of ``campaign``: variants in file order, seeds in campaign order within each."""
-    return [Task(v.name, seed, str(campaign.scenario_path), v.scenario_doc, v.agreement_docs, campaign.sharing)
+    return [Task(v.name, seed, str(campaign.scenario_path), v.scenario_doc, v.agreement_docs, campaign.sharing,
+                 campaign.generator)
             for v in campaign.variants for seed in campaign.seeds]
