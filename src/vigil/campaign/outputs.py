@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .results import LAUNCH_SCHEMA, SHARING_SCHEMA, launch_rows, sharing_rows, write_table
+from .results import GENERATED_SCHEMA, LAUNCH_SCHEMA, SHARING_SCHEMA, launch_rows, sharing_rows, write_table
 from .spec import Campaign
 from .store import TaskStore
 from .summary import campaign_summary
@@ -35,7 +35,8 @@ def write_outputs(campaign: Campaign, out: Path, report: bool = True) -> Campaig
     tasks = expand(campaign)
     records = list(TaskStore(out / "tasks").records([t.key for t in tasks]))
     launches, shared = launch_rows(records), sharing_rows(records)
-    launches_path = write_table(launches, LAUNCH_SCHEMA, out / "launches.parquet")
+    schema = GENERATED_SCHEMA if campaign.generator is not None else LAUNCH_SCHEMA
+    launches_path = write_table(launches, schema, out / "launches.parquet")
     sharing_path = write_table(shared, SHARING_SCHEMA, out / "sharing.parquet") if campaign.sharing else None
     summary = campaign_summary(campaign.name, [v.name for v in campaign.variants], records, launches, shared,
                                len(tasks))

@@ -3,6 +3,8 @@
 * ``launches.parquet``: one row per (variant, seed, launch): ``variant``, ``seed``, the ``score.json``
   launch fields (:data:`vigil.scoring.metrics.LAUNCH_KEYS`), ``stereo_visible`` (seen by two satellites at
   some instant) and ``duplicate_events`` (extra events tied to that launch);
+  generated campaigns add what was drawn per launch (:data:`GENERATED_SCHEMA`: source, site, its
+  latitude / longitude, time after the epoch, azimuth, loft, range);
 * ``sharing.parquet`` (sharing campaigns): one row per (variant, seed, partner, view, launch) with
   :data:`vigil.campaign.work.SHARING_ROW_KEYS`, ``view`` being ``alone`` or ``shared``.
 
@@ -29,6 +31,10 @@ _LAUNCH_TYPES = {
 LAUNCH_SCHEMA = pa.schema([("variant", pa.string()), ("seed", pa.int64())]
                           + [(k, _LAUNCH_TYPES[k]) for k in LAUNCH_KEYS]
                           + [("stereo_visible", pa.bool_()), ("duplicate_events", pa.int64())])
+# generated campaigns (vigil.campaign.generator): what was drawn for each launch, after the score fields
+GENERATED_SCHEMA = LAUNCH_SCHEMA.append(pa.field("source", pa.string())).append(pa.field("site", pa.string()))
+for _name in ("site_lat_deg", "site_lon_deg", "time_s", "azimuth_deg", "loft_deg", "range_km"):
+    GENERATED_SCHEMA = GENERATED_SCHEMA.append(pa.field(_name, pa.float64()))
 SHARING_SCHEMA = pa.schema([("variant", pa.string()), ("seed", pa.int64()), ("partner", pa.string()),
                             ("view", pa.string()), ("id", pa.string()), ("seen", pa.bool_()),
                             ("triangulated", pa.bool_()), ("latency_s", pa.float64()),
@@ -44,10 +50,12 @@ def launch_rows(records: Iterable[dict]) -> list[dict]:
         score = rec["score"]
         stereo = set(score.get("stereo_visible", []))
         dups = score.get("duplicates", {})
+        drawn = {d["id"]: {k: v for k, v in d.items() if k != "id"} for d in rec.get("launches") or ()}
         for launch in score["launches"]:
             row = {"variant": rec["variant"], "seed": rec["seed"]}
             row.update({k: launch.get(k) for k in LAUNCH_KEYS})
             row.update(stereo_visible=launch["id"] in stereo, duplicate_events=len(dups.get(launch["id"], [])))
+            row.update(drawn.get(launch["id"], {}))
             rows.append(row)
     return rows
 

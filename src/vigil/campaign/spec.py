@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..config import read_yaml, validation_message
 from ..errors import ConfigError
 from ..sim.scenario import Identifier, parse_scenario, resolve
+from .generator import GeneratorSpec, LaunchGenerator, bind_generator
 
 MAX_SEEDS = 1_000_000
 _PATH_KEYS = ("agreements", "notifications")
@@ -84,6 +85,7 @@ class CampaignSpec(_Strict):
     first_seed: Annotated[int, Field(ge=0)] = 0
     sharing: bool = False
     variants: Annotated[list[VariantSpec], Field(min_length=1)] = [VariantSpec(name="baseline")]
+    generator: GeneratorSpec | None = None
 
     @model_validator(mode="after")
     def _unique(self) -> CampaignSpec:
@@ -117,6 +119,7 @@ class Campaign:
     seeds: tuple[int, ...]
     sharing: bool
     variants: tuple[Variant, ...]
+    generator: LaunchGenerator | None = None  # draws each seed's launches instead of the scenario's
 
 
 def _merge(base: Any, override: Any) -> Any:
@@ -213,7 +216,11 @@ def parse_campaign(data: object, path: Path) -> Campaign:
              else tuple(spec.seeds))
     variants = tuple(_variant(v, i, base_doc, scenario_path, source, path.parent, spec.sharing)
                      for i, v in enumerate(spec.variants))
-    return Campaign(spec.name, path, scenario_path, seeds, spec.sharing, variants)
+    generator = None
+    if spec.generator is not None:
+        duration_s = min(parse_scenario(v.scenario_doc).duration_s for v in variants)
+        generator = bind_generator(spec.generator, duration_s, path.parent, f"{source}: generator")
+    return Campaign(spec.name, path, scenario_path, seeds, spec.sharing, variants, generator)
 
 
 def load_campaign(path: str | Path) -> Campaign:

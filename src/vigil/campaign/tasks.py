@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .generator import LaunchGenerator
 from .spec import Campaign
 
 
@@ -25,6 +26,7 @@ class Task:
     agreement_docs: tuple[dict[str, Any], ...] | None
     sharing: bool
     late: tuple[float, float, float] | None = None  # the variant's LateSpec (fraction, min_s, max_s)
+    generator: LaunchGenerator | None = None  # draws the seed's launches (vigil.campaign.generator)
 
     @property
     def key(self) -> str:
@@ -39,4 +41,5 @@ def task_key(variant: str, seed: int) -> str:
 def expand(campaign: Campaign) -> list[Task]:
     """Every task of ``campaign``: variants in file order, seeds in campaign order within each."""
     return [Task(v.name, seed, str(campaign.scenario_path), v.scenario_doc, v.agreement_docs, campaign.sharing,
-                 v.late) for v in campaign.variants for seed in campaign.seeds]
+                 v.late, campaign.generator)
+            for v in campaign.variants for seed in campaign.seeds]

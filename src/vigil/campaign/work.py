@@ -9,6 +9,7 @@ A task that raises becomes a ``failed`` record whose ``error`` is one line; the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from functools import lru_cache
@@ -22,7 +23,8 @@ from ..fusion.oosm import late_arrivals
 from ..scoring import score_result
 from ..sim import simulate
 from ..sim.engine import fly_launch
-from ..sim.scenario import Scenario, parse_scenario, resolve
+from ..sim.scenario import Launch, Scenario, parse_scenario, resolve
+from .generator import draw_launches
 from .tasks import Task
 
 LATE_STREAM = 11  # a late variant's arrival draw: numpy.random.default_rng([seed, LATE_STREAM])
@@ -43,12 +45,23 @@ def _trajectories(scenario_path: str, doc_json: str, launches_json: str) -> tupl
     return tuple(fly_launch(la) for la in _scenario(scenario_path, doc_json).launches)
 
 
+@lru_cache(maxsize=256)
+def _fly(launch: Launch) -> Trajectory:
+    return fly_launch(launch)
+
+
 def prepared(task: Task) -> tuple[Scenario, tuple[Trajectory, ...]]:
     """The task's resolved scenario and its flown launches, cached per worker process (flights are keyed by
-    the launches alone, so variants that change only sensors or agreements share them)."""
+    the launches alone, so variants that change only sensors or agreements share them). A generated
+    campaign's launches are the seed's draws (:func:`vigil.campaign.generator.draw_launches`), flown per
+    launch (a seed's launches are the same in every variant)."""
     doc_json = _canonical(task.scenario_doc)
+    scenario = _scenario(task.scenario_path, doc_json)
+    if task.generator is not None:
+        launches, _ = draw_launches(task.generator, task.seed)
+        return dataclasses.replace(scenario, launches=launches), tuple(_fly(la) for la in launches)
     launches_json = _canonical([task.scenario_doc.get("launches"), task.scenario_doc.get("epoch")])
-    return _scenario(task.scenario_path, doc_json), _trajectories(task.scenario_path, doc_json, launches_json)
+    return scenario, _trajectories(task.scenario_path, doc_json, launches_json)
 
 
 def _sharing_rows(scenario: Scenario, result, agreements) -> list[dict]:
@@ -103,5 +116,8 @@ def run_task(task: Task) -> dict:
     except Exception as err:  # one failing seed is a finding to report, not a reason to stop the campaign
         return failed_record(task, one_line(err), time.perf_counter() - start)
     scored["seed"] = task.seed
-    return {"key": task.key, "variant": task.variant, "seed": task.seed, "status": "ok", "error": None,
-            "score": scored, "sharing": sharing, "wall_s": time.perf_counter() - start}
+    record = {"key": task.key, "variant": task.variant, "seed": task.seed, "status": "ok", "error": None,
+              "score": scored, "sharing": sharing, "wall_s": time.perf_counter() - start}
+    if task.generator is not None:  # what the generator drew, for the launch table and for the reader
+        record["launches"] = draw_launches(task.generator, task.seed)[1]
+    return record
