@@ -92,6 +92,9 @@ Azimuth = Annotated[float, within(0.0, 360.0, hi_open=True)]
 Loft = Annotated[float, within(0.0, 90.0)]
 Positive = Annotated[float, within(0.0, float("inf"), lo_open=True, hi_open=True)]
 NonNegative = Annotated[float, within(0.0, float("inf"), hi_open=True)]
+MAX_SEED = 2**53 - 1
+"""Largest random seed: seeds are written to JSON (summary.json, campaign records), which holds integers
+exactly only up to 2**53 (RFC 7493 §2.2); a larger one would read back as another seed."""
 
 Options = TypeVar("Options", bound=BaseModel)
 

@@ -32,7 +32,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..config import read_yaml, validation_message
+from ..config import MAX_SEED, read_yaml, validation_message
 from ..errors import ConfigError
 from ..sim.scenario import Identifier, parse_scenario, resolve
 from .generator import GeneratorSpec, LaunchGenerator, bind_generator
@@ -81,7 +81,7 @@ class VariantSpec(_Strict):
 class CampaignSpec(_Strict):
     name: Identifier = "campaign"
     scenario: str
-    seeds: Annotated[int, Field(ge=1, le=MAX_SEEDS)] | Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)]
+    seeds: Annotated[int, Field(ge=1, le=MAX_SEEDS)] | Annotated[list[Annotated[int, Field(ge=0, le=MAX_SEED)]], Field(min_length=1)]
     first_seed: Annotated[int, Field(ge=0)] = 0
     sharing: bool = False
     variants: Annotated[list[VariantSpec], Field(min_length=1)] = [VariantSpec(name="baseline")]

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..config import MAX_SEED
 from ..errors import ConfigError, DataError
 from ..outputs import check_output, output_folder, write_text_atomic
 from ..progress import progress_bar
@@ -77,10 +78,12 @@ def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_pro
     """
     scenario = load_scenario(scenario_path)
     check_output(out, "--out", [scenario_path], force, folder=True)
-    if scenario.agreements:
-        from ..sharing.network import check_urls
+    from ..sharing.network import check_urls
 
-        check_urls(bus, db)
+    check_urls(bus, db)  # given flags are checked even when the scenario has no agreements to use them
+    if not scenario.agreements and (bus, db) != ("memory://", "sqlite://"):
+        raise ConfigError(f"--bus/--db: {scenario_path} lists no agreements, so no partner node runs and "
+                          f"nothing would use {bus if bus != 'memory://' else db}; drop the flags or add agreements")
     chosen = seed if seed is not None else (scenario.seed if scenario.seed is not None else DEFAULT_SEED)
     rng = np.random.default_rng(chosen)
     if show_progress:
@@ -160,7 +163,7 @@ def print_run(console: Console, score: dict) -> None:
 def run_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     out: Annotated[Path | None, typer.Option("--out", help="Output folder (required unless --serve).")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, max=MAX_SEED, help="Random seed (default: the scenario's).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print score.json instead of the table.")] = False,
     bus: Annotated[str, typer.Option("--bus", help="memory:// or nats://[user:pw@]host:port")] = "memory://",
     db: Annotated[str, typer.Option("--db", help="sqlite:// (temporary), sqlite:///DIR or postgresql://…")] = (

@@ -8,6 +8,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from ..config import MAX_SEED
 from ..errors import ConfigError
 from ..outputs import check_output, output_folder
 from .engine import SimulationResult, simulate
@@ -75,7 +76,7 @@ def format_summary(summary: dict) -> str:
 def simulate_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, max=MAX_SEED, help="Random seed (default: the scenario's).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="Observation file format: parquet or jsonl.")] = "parquet",
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")] = False,

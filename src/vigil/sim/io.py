@@ -121,6 +121,8 @@ def _read_jsonl(path: Path) -> tuple[pa.Table, str]:
             row = json.loads(line)
         except json.JSONDecodeError as err:
             raise DataError(f"{path}:{n}: not valid JSON ({err.msg})") from None
+        except RecursionError:
+            raise DataError(f"{path}:{n}: nested too deeply to be an observation record") from None
         if not isinstance(row, dict) or set(row) != {"epoch", *OBSERVATION_FIELDS}:
             got = sorted(row) if isinstance(row, dict) else type(row).__name__
             raise DataError(f"{path}:{n}: expected the keys epoch + {list(OBSERVATION_FIELDS)}, got {got}")

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from ..config import (
+    MAX_SEED,
     Azimuth,
     Latitude,
     Longitude,
@@ -128,7 +129,7 @@ class ScenarioSpec(_Strict):
     name: str = "scenario"
     epoch: Instant
     duration_s: Annotated[float, _within(0.0, MAX_DURATION_S, lo_open=True)]
-    seed: Annotated[int, Field(ge=0)] | None = None
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] | None = None
     partners: Annotated[list[PartnerSpec], Field(min_length=1)]
     launches: list[LaunchSpec] = []
     agreements: list[str] = []
