@@ -1,22 +1,33 @@
-"""Campaign engine costs: Dask scheduler overhead per task, and 1 vs 2 worker throughput.
+"""Campaign engine costs: Dask overhead per task (one Dask task per task vs batched), and 1 vs 2 workers.
 
-Usage: ``.venv/bin/python bench/bench_campaign.py [--noop 2000] [--seeds 16]
+Usage: ``.venv/bin/python bench/bench_campaign.py [--noop 1000] [--seeds 16] [--repeats 3]
 [--scenario bench/reference/reference.yaml]``.
 
-1. Overhead: ``--noop`` tasks whose function returns at once, through the campaign's own submit / as_completed
-   loop on a LocalCluster of one worker process, with and without the per-task store write (temporary file,
-   fsync, rename); wall / tasks is the cost the engine adds to every task.
-2. Throughput: ``--seeds`` seeds of the scenario on 1 and then 2 worker processes (one thread each), each
-   worker warmed first (trajectories flown, compiled kernels loaded: a fixed cost per worker, reported
-   apart); tasks / s in steady state, and whether the stored records are identical between the two.
+1. Overhead: ``--noop`` tasks whose function returns at once, through the campaign's own loop
+   (:func:`vigil.campaign.runner.run_tasks`) on a LocalCluster of one worker process: every task its own Dask
+   task (``max_batch=1``, what a task of half a second or more pays) and batched as campaigns run them,
+   each without and with the per-task atomic record write. Wall per task, and the CPU per task of this
+   process (client and scheduler: the cost that does not spread over workers).
+2. Throughput: ``--seeds`` seeds of the scenario on a 1-worker and a 2-worker cluster, both started and
+   warmed first (trajectories flown, kernels loaded: a fixed cost per worker, reported apart), then run
+   alternately ``--repeats`` times. Wall tasks/s and its ratio (what this box gave, load included); the
+   workers' CPU per task and this process's CPU per task, and from them the speed-up two otherwise idle
+   cores give: 1 worker takes N·c1 (client on the other core), 2 workers N·(c2 + o)/2, ratio 2·c1/(c2 + o).
+   Records are compared bit for bit across worker counts and repeats.
+
+Medians over repeats. Load average printed at the start and the end: other jobs on the box slow the wall
+figures, not the CPU-based ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from vigil.campaign import TaskStore, expand, open_client, parse_campaign, run_task
@@ -38,17 +49,33 @@ def _campaign(scenario: str, seeds: int, folder: Path):
                           folder / "campaign.yaml")
 
 
-def overhead(scenario: str, n: int) -> dict:
+def _timed(client, tasks, store, fn, **kw) -> dict:
+    """One run: wall, this process's CPU, and the worker processes' CPU (tasks and their Dask threads)."""
+    stats: dict = {}
+    w0 = client.run(time.process_time)
+    t0, c0 = time.perf_counter(), time.process_time()
+    failed = run_tasks(client, tasks, store, fn, stats=stats, **kw)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    w1 = client.run(time.process_time)
+    return {"wall_s": wall, "client_cpu_s": cpu, "failed": failed, **stats,
+            "worker_process_cpu_s": sum(w1[k] - w0[k] for k in w1)}
+
+
+def overhead(scenario: str, n: int, repeats: int) -> dict:
     tasks = expand(_campaign(scenario, n, Path(tempfile.mkdtemp())))
-    out = {}
+    out: dict = {}
     with open_client(workers=1) as client:
         run_tasks(client, tasks[:50], _NullStore(Path("/nonexistent")), noop)  # warm-up
-        for label, store in (("dask", _NullStore(Path("/nonexistent"))),
-                             ("dask+store", TaskStore(Path(tempfile.mkdtemp()) / "tasks"))):
-            t0 = time.perf_counter()
-            run_tasks(client, tasks, store, noop)
-            out[label] = (time.perf_counter() - t0) / n
-    return out
+        for _ in range(repeats):
+            for batching, max_batch in (("unbatched", 1), ("batched", None)):
+                for label, store in (("dask", _NullStore(Path("/nonexistent"))),
+                                     ("dask+store", TaskStore(Path(tempfile.mkdtemp()) / "tasks"))):
+                    kw = {} if max_batch is None else {"max_batch": max_batch}
+                    r = _timed(client, tasks, store, noop, **kw)
+                    out.setdefault((batching, label), []).append(r)
+    return {k: {"wall_ms": 1e3 * statistics.median(r["wall_s"] for r in v) / n,
+                "client_cpu_ms": 1e3 * statistics.median(r["client_cpu_s"] for r in v) / n,
+                "batches": v[-1]["batches"]} for k, v in out.items()}
 
 
 def _warm(task) -> float:
@@ -57,42 +84,76 @@ def _warm(task) -> float:
     return time.perf_counter() - t0
 
 
-def throughput(scenario: str, seeds: int, workers: int) -> dict:
-    folder = Path(tempfile.mkdtemp())
-    tasks = expand(_campaign(scenario, seeds, folder))
-    t0 = time.perf_counter()
-    with open_client(workers=workers) as client:
-        started = time.perf_counter() - t0
-        warm = client.run(_warm, tasks[0])  # on every worker: flights, kernels, first seed
-        store = TaskStore(folder / "tasks")
-        t1 = time.perf_counter()
-        failed = run_tasks(client, tasks, store, run_task)
-        wall = time.perf_counter() - t1
-    records = [{k: v for k, v in r.items() if k != "wall_s"} | {"score": {k: v for k, v in r["score"].items()
-                                                                          if k != "processing"}}
-               for r in store.records([t.key for t in tasks])]
-    return {"workers": workers, "tasks": len(tasks), "failed": failed, "cluster_start_s": started,
-            "warm_s": max(warm.values()), "wall_s": wall, "tasks_per_s": len(tasks) / wall,
-            "records": json.dumps(records, sort_keys=True)}
+def _records(store: TaskStore, tasks) -> str:
+    recs = [{k: v for k, v in r.items() if k != "wall_s"} | {"score": {k: v for k, v in r["score"].items()
+                                                                       if k != "processing"}}
+            for r in store.records([t.key for t in tasks])]
+    return json.dumps(recs, sort_keys=True)
+
+
+def throughput(scenario: str, seeds: int, repeats: int) -> dict:
+    tasks = expand(_campaign(scenario, seeds, Path(tempfile.mkdtemp())))
+    runs: dict[int, list[dict]] = {1: [], 2: []}
+    setup: dict[int, dict] = {}
+    with ExitStack() as stack:
+        clients = {}
+        for w in (1, 2):
+            t0 = time.perf_counter()
+            clients[w] = stack.enter_context(open_client(workers=w))
+            started = time.perf_counter() - t0
+            warm = clients[w].run(_warm, tasks[0])  # on every worker: flights, kernels, first seed
+            setup[w] = {"cluster_start_s": started, "warm_s": max(warm.values())}
+        for _ in range(repeats):
+            for w in (1, 2):
+                store = TaskStore(Path(tempfile.mkdtemp()) / "tasks")
+                r = _timed(clients[w], tasks, store, run_task)
+                r["records"] = _records(store, tasks)
+                runs[w].append(r)
+    out = {}
+    for w, rs in runs.items():
+        out[w] = setup[w] | {
+            "tasks": len(tasks), "failed": sum(r["failed"] for r in rs),
+            "tasks_per_s": statistics.median(len(tasks) / r["wall_s"] for r in rs),
+            "all_tasks_per_s": [len(tasks) / r["wall_s"] for r in rs],
+            "task_cpu_per_task_s": statistics.median(r["worker_cpu_s"] / len(tasks) for r in rs),
+            "worker_cpu_per_task_s": statistics.median(r["worker_process_cpu_s"] / len(tasks) for r in rs),
+            "client_cpu_per_task_s": statistics.median(r["client_cpu_s"] / len(tasks) for r in rs),
+            "parallelism": statistics.median(r["worker_process_cpu_s"] / r["wall_s"] for r in rs),
+            "records": {r["records"] for r in rs}}
+    return out
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default=str(Path(__file__).parent / "reference" / "reference.yaml"))
-    ap.add_argument("--noop", type=int, default=2000)
+    ap.add_argument("--noop", type=int, default=1000)
     ap.add_argument("--seeds", type=int, default=16)
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    per_task = overhead(args.scenario, args.noop)
-    print(f"scheduler overhead per task ({args.noop} no-op tasks, 1 worker): "
-          f"{per_task['dask'] * 1e3:.2f} ms (Dask submit → result), "
-          f"{per_task['dask+store'] * 1e3:.2f} ms with the atomic store write")
-    one, two = (throughput(args.scenario, args.seeds, w) for w in (1, 2))
-    for r in (one, two):
-        print(f"{r['workers']} worker(s): {r['tasks']} tasks in {r['wall_s']:.1f} s = {r['tasks_per_s']:.2f} tasks/s "
-              f"(cluster start {r['cluster_start_s']:.1f} s, warm-up per worker {r['warm_s']:.1f} s, "
-              f"{r['failed']} failed)")
-    print(f"speed-up 2 vs 1 workers: {two['tasks_per_s'] / one['tasks_per_s']:.2f}x; "
-          f"records identical: {one['records'] == two['records']}")
+    print(f"{os.cpu_count()} cores, {_load()} at the start")
+    ov = overhead(args.scenario, args.noop, args.repeats)
+    print(f"engine overhead per task ({args.noop} no-op tasks, 1 worker, median of {args.repeats}):")
+    for (batching, label), r in ov.items():
+        print(f"  {batching:9s} {label:10s}: {r['wall_ms']:6.2f} ms wall, {r['client_cpu_ms']:6.3f} ms client+scheduler "
+              f"CPU ({r['batches']} Dask tasks)")
+    tp = throughput(args.scenario, args.seeds, args.repeats)
+    one, two = tp[1], tp[2]
+    for w, r in tp.items():
+        print(f"{w} worker(s): {r['tasks']} tasks, median {r['tasks_per_s']:.3f} tasks/s "
+              f"(runs {', '.join(f'{x:.3f}' for x in r['all_tasks_per_s'])}); worker CPU {r['worker_cpu_per_task_s']:.3f} s"
+              f"/task, client+scheduler CPU {1e3 * r['client_cpu_per_task_s']:.2f} ms/task, parallelism "
+              f"{r['parallelism']:.2f}; cluster start {r['cluster_start_s']:.1f} s, warm-up per worker "
+              f"{r['warm_s']:.1f} s, {r['failed']} failed")
+    wall_ratio = two["tasks_per_s"] / one["tasks_per_s"]
+    c1, c2, o = one["worker_cpu_per_task_s"], two["worker_cpu_per_task_s"], two["client_cpu_per_task_s"]
+    identical = len(one["records"] | two["records"]) == 1
+    print(f"speed-up 2 vs 1 workers: wall {wall_ratio:.2f}x (this box, {_load()}); CPU-based 2*c1/(c2+o) = "
+          f"{2 * c1 / (c2 + o):.2f}x (c1 {c1:.3f} s, c2 {c2:.3f} s, o {1e3 * o:.2f} ms); "
+          f"records identical across worker counts and repeats: {identical}")
 
 
 if __name__ == "__main__":

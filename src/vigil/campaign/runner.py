@@ -1,10 +1,13 @@
 """Running a campaign's tasks on Dask distributed: a LocalCluster by default, or an existing cluster.
 
 :func:`run_campaign` expands the campaign, skips every task already stored as ``ok`` in ``DIR/tasks/``,
-submits the rest, and stores each record *on the client* the moment its future completes (so workers need
-no access to ``DIR``). Dask's scheduler re-runs a task whose worker died on another worker (up to its
-``distributed.scheduler.allowed-failures``); a task that still cannot finish, or whose function raised, is
-stored as ``failed`` with a one-line error and the campaign goes on. The default cluster has one worker
+submits the rest in batches, and stores each record *on the client* the moment its batch completes (so
+workers need no access to ``DIR``). Batches are one task each until tasks have been timed, then sized to
+about :data:`TARGET_BATCH_S` of work (so short tasks pay the engine's few milliseconds per Dask task once
+per batch, and tasks of half a second or more still go one by one); only :data:`IN_FLIGHT_PER_WORKER`
+batches per worker are submitted at a time, so the scheduler holds a few futures, not the whole campaign. Dask's scheduler re-runs a task whose worker died on another worker (up to its
+``distributed.scheduler.allowed-failures``; a batch reruns whole, and records are stored by key, once); a
+task that still cannot finish, or whose function raised, is stored as ``failed`` with a one-line error and the campaign goes on. The default cluster has one worker
 process per core with one thread each: the chain is single-threaded Python and numba, and processes keep
 the GIL out of the way.
 """
@@ -15,20 +18,34 @@ import logging
 import os
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, ServiceError
+from .batch import run_batch
 from .spec import Campaign
 from .store import TaskStore
 from .tasks import Task, expand
 from .work import failed_record, one_line, run_task
 
 TaskFn = Callable[[Task], dict]
+TARGET_BATCH_S = 0.25  # a batch of short tasks is sized to about this long, so the engine's cost per
+MAX_BATCH = 64  # batch (~5 ms on the loaded 2-core box) stays a few per cent of it
+IN_FLIGHT_PER_WORKER = 8  # batches submitted per worker thread (2: 9.7 ms per unbatched no-op, 8: 5.0, 32: 4.1)
+SPREAD_PER_WORKER = 2  # the last batches shrink so that each worker thread still gets this many
+WORKERS_CHECK_S = 5.0
 Progress = Callable[[int, int, int], None]  # (done, failed, total)
 CONNECT_TIMEOUT_S = 10.0
+# The local cluster's background work, measured idle on the 2-core box (bench/bench_campaign.py, docs/benchmarks.md):
+# each worker's statistical profiler samples its task thread every 10 ms (2.5 % of a core per worker, idle
+# or not), the event loops' tick monitor runs every 20 ms and the system monitor every 0.5 s (3.4 % of a
+# core in the client's process, which hosts the scheduler). None of them is used by a campaign; off or slow,
+# idle cost falls to 0.6 % per worker and 1.2 % for client + scheduler.
+QUIET_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
+                "distributed.admin.tick.limit": "30s", "distributed.admin.system-monitor.interval": "5s"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,7 @@ class CampaignRun:
 def open_client(scheduler: str | None = None, workers: int | None = None) -> Iterator:
     """A ``distributed.Client`` on ``scheduler`` (``tcp://host:port``), else on a fresh LocalCluster of
     ``workers`` processes (default: one per core), closed on exit."""
+    import dask
     from distributed import Client, LocalCluster
 
     if workers is not None and workers < 1:
@@ -62,32 +80,85 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
             yield client
         return
     n = workers or os.cpu_count() or 1
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
-                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    with dask.config.set(QUIET_CONFIG), LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
+            silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
 
 
+@dataclass
+class _Sizer:
+    """Batch sizes: one task until tasks have been timed, then as many as fill :data:`TARGET_BATCH_S` (at
+    most :data:`MAX_BATCH`), never more than leaves :data:`SPREAD_PER_WORKER` batches per worker for what
+    remains (so the last batches spread over the workers)."""
+
+    per_task_s: list[float]
+    max_batch: int = MAX_BATCH
+
+    def size(self, remaining: int, workers: int) -> int:
+        if not self.per_task_s:
+            return 1
+        recent = sorted(self.per_task_s[-8:])
+        per_task = recent[len(recent) // 2]
+        fill = self.max_batch if per_task <= 0.0 else int(TARGET_BATCH_S / per_task)
+        spread = remaining // (SPREAD_PER_WORKER * max(workers, 1))
+        return max(1, min(fill, self.max_batch, spread))
+
+
+def _threads(client) -> int:
+    return max(1, sum(client.nthreads().values()))
+
+
 def run_tasks(client, tasks: list[Task], store: TaskStore, task_fn: TaskFn = run_task,
-              on_record: Callable[[dict], None] | None = None) -> int:
-    """Submit ``tasks`` to ``client``; store each record as it completes; the number that failed."""
+              on_record: Callable[[dict], None] | None = None, stats: dict | None = None,
+              max_batch: int = MAX_BATCH) -> int:
+    """Run ``tasks`` on ``client`` in batches (:mod:`vigil.campaign.batch`), keeping
+    :data:`IN_FLIGHT_PER_WORKER` batches per worker thread submitted; store each record as its batch
+    completes; the number that failed. ``max_batch`` 1 sends every task as a Dask task of its own. ``stats`` (a dict) receives the batches' count, sizes, and summed
+    worker wall and CPU seconds."""
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:8]  # keys of their own: a shared cluster may hold another run's tasks
-    futures = client.map(task_fn, tasks, key=[f"vigil-{token}-{t.key}" for t in tasks], pure=False)
-    by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
+    queue, sizer = deque(tasks), _Sizer([], max_batch)
+    running: dict[str, list[Task]] = {}
+    done = as_completed(with_results=True, raise_errors=False)
+    threads, checked = _threads(client), time.monotonic()
+    tally = {"batches": 0, "sizes": [], "worker_wall_s": 0.0, "worker_cpu_s": 0.0}
+
+    def submit() -> None:
+        batch = [queue.popleft() for _ in range(min(sizer.size(len(queue), threads), len(queue)))]
+        future = client.submit(run_batch, task_fn, batch, key=f"vigil-{token}-{batch[0].key}-n{len(batch)}",
+                               pure=False)
+        running[future.key] = batch
+        done.add(future)
+        tally["sizes"].append(len(batch))
+
+    while queue and len(running) < IN_FLIGHT_PER_WORKER * threads:
+        submit()
     failed = 0
-    done = as_completed(futures, with_results=True, raise_errors=False)  # results come in batches
     for future, result in done:
-        task = by_key[future.key]
+        batch = running.pop(future.key)
         if future.status == "finished":
-            record = result
-        else:  # raised in the task, or the task outlived its allowed worker failures
-            record = failed_record(task, one_line(result if isinstance(result, BaseException) else future.exception()))
-        store.write(record)
-        failed += record["status"] != "ok"
+            records = result["records"]
+            sizer.per_task_s.append(result["wall_s"] / len(batch))
+            tally["worker_wall_s"] += result["wall_s"]
+            tally["worker_cpu_s"] += result["cpu_s"]
+        else:  # the batch outlived its allowed worker failures (or could not be run at all)
+            error = one_line(result if isinstance(result, BaseException) else future.exception())
+            records = [failed_record(task, error) for task in batch]
         future.release()
-        if on_record is not None:
-            on_record(record)
+        for record in records:
+            store.write(record)
+            failed += record["status"] != "ok"
+            if on_record is not None:
+                on_record(record)
+        tally["batches"] += 1
+        if time.monotonic() - checked > WORKERS_CHECK_S:  # workers may join or leave a shared cluster
+            threads, checked = _threads(client), time.monotonic()
+        while queue and len(running) < IN_FLIGHT_PER_WORKER * threads:
+            submit()
+    if stats is not None:
+        stats.update(tally)
     return failed
 
 
@@ -112,7 +183,7 @@ def run_campaign(campaign: Campaign, out: Path, scheduler: str | None = None, wo
     n_workers = 0
     if pending:
         with open_client(scheduler, workers) as client:
-            n_workers = len(client.scheduler_info().get("workers", {}))
+            n_workers = len(client.nthreads())
             failed = run_tasks(client, pending, store, task_fn, on_record)
     else:
         failed = 0

@@ -223,8 +223,11 @@ class Node:
         self._next_local_id = RECEIVED_OBS_ID_BASE
         self._sub: Subscription | None = None
         self._error_model = ReleasedErrorModel()  # what partners' releasers did to their detections
-        self._precision_m = {a.other(node_id): a.direction(a.other(node_id), node_id).precision_m
-                             for a in mine if a.direction(a.other(node_id), node_id) is not None}
+        self._precision_m: dict[str, float] = {}
+        for a in mine:
+            inbound = a.direction(a.other(node_id), node_id)
+            if inbound is not None:
+                self._precision_m[a.other(node_id)] = inbound.precision_m
 
     @property
     def durable(self) -> str:
