@@ -225,10 +225,11 @@ def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) 
 def _track(event: FusedEvent) -> tuple:
     """The event's track (:mod:`vigil.fusion.trajectory`): the ascent samples of its launch estimate (once
     per estimate) and the samples from burnout on; the same tuple while both are the same."""
-    cache = event.track_of
+    cache, launch = event.track_of, event.launch
+    assert launch is not None  # (a warning is made only of an event with a launch estimate)
     ascent = cache.get("ascent")
-    if ascent is None or ascent[0] is not event.launch:
-        ascent = cache["ascent"] = (event.launch, ascent_samples(event.launch))
+    if ascent is None or ascent[0] is not launch:
+        ascent = cache["ascent"] = (launch, ascent_samples(launch))
     tail = cache.get("tail", [])
     track = cache.get("track")
     if track is None or track[0] is not ascent[1] or track[1] is not tail:

@@ -346,7 +346,7 @@ def _track(w: Warning, value: Any) -> tuple[tuple[float, float, float, float], .
     samples = list(value)
     if len(samples) > MAX_TRACK_SAMPLES:
         raise DataError(f"{_label(w, 'track')}: {len(samples)} samples, more than {MAX_TRACK_SAMPLES}")
-    out = []
+    out: list[tuple[float, float, float, float]] = []
     for i, item in enumerate(samples):
         name = f"track[{i}]"
         items = None if isinstance(item, str | bytes) or not isinstance(item, Iterable) else list(item)
