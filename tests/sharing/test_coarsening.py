@@ -51,3 +51,15 @@ def test_sigma_holds_a_geostationary_sensors_rounding_for_the_whole_fit() -> Non
     # far above white rounding, below every axis held
     assert sigma[-1] ** 2 > 20 * cell and sigma[-1] ** 2 < (40 + 1) * 2 * cell + stated[-1] ** 2
     assert np.all(sigma >= stated)
+
+
+def test_rows_without_a_los_grid_keep_their_stated_sigma() -> None:
+    """A partner row with no LOS quantum (los_quantum_rad 0 or absent) and no position grid has no rounding
+    to add: its sigma is the stated one, finite (it was NaN when a still sensor's LOS steps divided by q = 0)."""
+    n = 3
+    los = np.tile([0.0, 0.6, 0.8], (n, 1))
+    pos = np.tile([4.2e7, 0.0, 0.0], (n, 1))
+    stated = np.full(n, 20e-6)
+    out = ReleasedErrorModel().sigma(np.array(["s"] * n, dtype=object), np.arange(n, dtype=float), los, pos,
+                                     stated, np.zeros(n), np.zeros(n))
+    np.testing.assert_allclose(out, stated, rtol=1e-12)

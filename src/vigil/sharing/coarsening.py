@@ -100,7 +100,7 @@ class ReleasedErrorModel:
         frames = np.maximum(np.where(np.isfinite(dt) & (dt > 0), ASCENT_WINDOW_S / np.where(dt > 0, dt, 1.0),
                                      ASCENT_WINDOW_S), 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            los_cells = np.where(np.isfinite(step), step / q[:, None], 0.0)
+            los_cells = np.where(np.isfinite(step) & (q[:, None] > 0), step / q[:, None], 0.0)  # no LOS grid: none
             pos_cells = np.where(np.isfinite(move) & (p[:, None] > 0), move / p[:, None], 0.0)
         m = np.rint(frames).astype(np.int64)
         n_los = frames * held_fraction(los_cells, m).mean(axis=1)
