@@ -19,6 +19,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 from testkit.consolerun import TOKENS
+from testkit.postgres import pg_dsn
 
 from vigil.api import create_app
 from vigil.api.source import StoreSource, open_source
@@ -26,8 +27,6 @@ from vigil.api.tokens import load_tokens
 from vigil.errors import ConfigError
 from vigil.sharing.store import StoredRecord
 from vigil.sharing.store_postgres import PostgresStore
-
-PG_DSNS = ("host=127.0.0.1 port=5432 user=postgres dbname=test", "host=127.0.0.1 port=5432 user=root dbname=test")
 
 
 def _truth(db: Path, partner: str | None) -> dict[str, Any]:
@@ -123,18 +122,8 @@ def test_bad_store_url_is_one_config_error_naming_it(url: str) -> None:
         open_source(url)
 
 
-def _pg_dsn() -> str:
-    for dsn in PG_DSNS:
-        try:
-            with psycopg.connect(dsn, connect_timeout=3):
-                return dsn
-        except psycopg.Error:
-            continue
-    raise AssertionError(f"no PostgreSQL at 127.0.0.1:5432 (tried {PG_DSNS})")
-
-
 def test_postgres_store_serves_the_same_records(north_db: Path, token_file: Path) -> None:
-    dsn = _pg_dsn()
+    dsn = pg_dsn()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     pg = PostgresStore(dsn, schema=schema)
     try:
@@ -170,11 +159,11 @@ def test_a_sqlite_file_that_is_not_a_store_is_refused_and_left_unchanged(tmp_pat
 
 
 def test_postgres_schema_without_a_store_is_refused_and_not_created() -> None:
-    info = psycopg.conninfo.conninfo_to_dict(_pg_dsn())
+    info = psycopg.conninfo.conninfo_to_dict(pg_dsn())
     schema = f"t_{uuid.uuid4().hex[:12]}"
     url = f"postgresql://{info['user']}@{info['host']}:{info['port']}/{info['dbname']}?schema={schema}"
     with pytest.raises(ConfigError, match=f"schema '{schema}' holds no node's store"):
         open_source(url)
-    with psycopg.connect(_pg_dsn()) as conn:
+    with psycopg.connect(pg_dsn()) as conn:
         assert conn.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s",
                             (schema,)).fetchone() == (0,)

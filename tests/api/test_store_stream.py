@@ -20,6 +20,7 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from testkit.postgres import pg_dsn
 
 from vigil.api import create_app
 from vigil.api.source import open_source
@@ -27,7 +28,6 @@ from vigil.sharing.store import StoredRecord
 from vigil.sharing.store_postgres import PostgresStore
 from vigil.sharing.store_sqlite import SqliteStore
 
-PG_DSNS = ("host=127.0.0.1 port=5432 user=postgres dbname=test", "host=127.0.0.1 port=5432 user=root dbname=test")
 BATCHES = 6
 PAUSE_S = 0.4  # between the writer's batches (the source polls every 0.5 s: some polls see one, some two)
 TIMEOUT_S = 60.0
@@ -50,16 +50,6 @@ def _versions(rows: list[StoredRecord]) -> list[tuple[str, int]]:
         for rec in [env["payload"]] if env.get("payload") is not None else env["records"]:
             out.append((f"{r.sender}:{rec['event_id']}", int(rec.get("version") or 1)))
     return out
-
-
-def _pg_dsn() -> str:
-    for dsn in PG_DSNS:
-        try:
-            with psycopg.connect(dsn, connect_timeout=3):
-                return dsn
-        except psycopg.Error:
-            continue
-    raise AssertionError(f"no PostgreSQL at 127.0.0.1:5432 (tried {PG_DSNS})")
 
 
 def _free_port() -> int:
@@ -85,7 +75,7 @@ def store(request, tmp_path: Path):
         yield f"sqlite://{path}", writer
         writer.close()
         return
-    dsn = _pg_dsn()
+    dsn = pg_dsn()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     writer = PostgresStore(dsn, schema=schema)
     info = psycopg.conninfo.conninfo_to_dict(dsn)
