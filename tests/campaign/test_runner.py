@@ -77,6 +77,34 @@ def test_a_raising_task_is_recorded_in_one_line_and_the_rest_complete(campaign, 
     assert results(campaign, out)["records"] == serial
 
 
+def _refuse_to_load():
+    raise RuntimeError("this record cannot be loaded on the client")
+
+
+class _LoadsNowhere:
+    """Pickles on the worker; unpickling it (on the client, when the batch's result is fetched) raises."""
+
+    def __reduce__(self):
+        return _refuse_to_load, ()
+
+
+def _unfetchable_on_seed_1(task):
+    record = run_task(task)
+    return record | {"payload": _LoadsNowhere()} if task.seed == 1 else record
+
+
+def test_a_result_that_cannot_be_fetched_fails_its_tasks_and_the_campaign_ends(campaign, serial, results,
+                                                                               tmp_path):
+    out = tmp_path / "c"
+    run = run_campaign(campaign, out, workers=2, task_fn=_unfetchable_on_seed_1)
+    got = results(campaign, out)["records"]
+    failed = {k: r for k, r in got.items() if r["status"] == "failed"}
+    assert (run.ran, run.failed) == (8, 2) and sorted(failed) == ["base__s0000001", "noisy__s0000001"]
+    assert all(r["error"].startswith("result not fetched: ") and "cannot be loaded" in r["error"]
+               and "\n" not in r["error"] for r in failed.values())
+    assert {k: r for k, r in got.items() if k not in failed} == {k: r for k, r in serial.items() if k not in failed}
+
+
 def test_summary_lists_failures_and_counts_missing_tasks(campaign, serial):
     records = [dict(r, wall_s=0.1, score=dict(r["score"], processing={"fusion_wall_s": 1.0, "simulated_s": 300.0,
                                                                         "max_step_wall_s": 0.1, "observations": 1}))

@@ -39,6 +39,7 @@ SPREAD_PER_WORKER = 2  # the last batches shrink so that each worker thread stil
 WORKERS_CHECK_S = 5.0
 Progress = Callable[[int, int, int], None]  # (done, failed, total)
 CONNECT_TIMEOUT_S = 10.0
+RESULT_TIMEOUT_S = 120.0  # fetching one finished batch's records (kilobytes) over the cluster's comms
 # The local cluster's background work, measured idle on the 2-core box (bench/bench_campaign.py, docs/benchmarks.md):
 # each worker's statistical profiler samples its task thread every 10 ms (2.5 % of a core per worker, idle
 # or not), the event loops' tick monitor runs every 20 ms and the system monitor every 0.5 s (3.4 % of a
@@ -109,6 +110,23 @@ def _threads(client) -> int:
     return max(1, sum(client.nthreads().values()))
 
 
+def _fetch(future) -> tuple[dict | None, str]:
+    """A finished batch's result, or ``None`` and the one-line reason it has none. The result is fetched
+    here rather than by ``as_completed(with_results=True)``: a fetch that fails inside Dask's event loop
+    there never reaches the loop below (measured: a comm error in that fetch left a campaign waiting
+    forever), here it is the batch's error."""
+    if future.status != "finished":
+        try:
+            exc = future.exception(timeout=RESULT_TIMEOUT_S)
+        except Exception as err:  # noqa: BLE001 -- cancelled, or the exception itself not fetched
+            exc = err
+        return None, one_line(exc) if exc is not None else f"batch {future.status}"
+    try:
+        return future.result(timeout=RESULT_TIMEOUT_S), ""
+    except Exception as err:  # noqa: BLE001 -- any failure to fetch is recorded against the batch's tasks
+        return None, f"result not fetched: {one_line(err)}"
+
+
 def run_tasks(client, tasks: list[Task], store: TaskStore, task_fn: TaskFn = run_task,
               on_record: Callable[[dict], None] | None = None, stats: dict | None = None,
               max_batch: int = MAX_BATCH) -> int:
@@ -121,7 +139,7 @@ def run_tasks(client, tasks: list[Task], store: TaskStore, task_fn: TaskFn = run
     token = uuid.uuid4().hex[:8]  # keys of their own: a shared cluster may hold another run's tasks
     queue, sizer = deque(tasks), _Sizer([], max_batch)
     running: dict[str, list[Task]] = {}
-    done = as_completed(with_results=True, raise_errors=False)
+    done = as_completed()  # results fetched below, on this thread: a failed fetch is a failed batch, never a hang
     threads, checked = _threads(client), time.monotonic()
     tally = {"batches": 0, "sizes": [], "worker_wall_s": 0.0, "worker_cpu_s": 0.0}
 
@@ -136,15 +154,15 @@ def run_tasks(client, tasks: list[Task], store: TaskStore, task_fn: TaskFn = run
     while queue and len(running) < IN_FLIGHT_PER_WORKER * threads:
         submit()
     failed = 0
-    for future, result in done:
+    for future in done:
         batch = running.pop(future.key)
-        if future.status == "finished":
+        result, error = _fetch(future)
+        if result is not None:
             records = result["records"]
             sizer.per_task_s.append(result["wall_s"] / len(batch))
             tally["worker_wall_s"] += result["wall_s"]
             tally["worker_cpu_s"] += result["cpu_s"]
-        else:  # the batch outlived its allowed worker failures (or could not be run at all)
-            error = one_line(result if isinstance(result, BaseException) else future.exception())
+        else:  # the batch outlived its allowed worker failures, could not be run, or its result not fetched
             records = [failed_record(task, error) for task in batch]
         future.release()
         for record in records:
