@@ -73,3 +73,40 @@ def test_an_own_estimate_that_holds_the_partners_detections_is_not_fused_again()
     assert w.event_id == "east-7" and w.version == 2
     assert (w.launch_lat_deg, w.launch_lon_deg, w.launch_ellipse) == (45.0, 63.3, own.launch_ellipse)
     assert view.fused == 0
+
+
+def test_no_two_view_events_share_an_id_when_a_partner_event_loses_its_association():
+    view = SharedView()
+    own = _w("E1", 45.0, 63.3, partners=("north",), sensors=("n1", "n2"))
+    view.own([own])
+    near = from_tangent_km(45.0, 63.3, [10.0, 0.0])
+    view.received([_w("east:A", *near, partners=("east",), sensors=())])  # joins E1
+    # east's sibling event of the same launch wins the one-to-one assignment; A, still in E1's gate, stays E1's
+    closer = from_tangent_km(45.0, 63.3, [2.0, 0.0])
+    got = view.received([_w("east:B", *closer, partners=("east",), sensors=()),
+                         _w("east:A", *near, t=301.0, partners=("east",), sensors=())])
+    assert {w.event_id for w in got} == {"E1"} and all(w.sources.sensors == ("n1", "n2") for w in got)
+    # A moves out of every gate: it stands alone, under an id of its own, and E1's latest version stays E1's
+    far = from_tangent_km(45.0, 63.3, [400.0, 0.0])
+    [alone] = view.received([_w("east:A", *far, t=302.0, partners=("east",), sensors=())])
+    assert alone.event_id == "east:A" and alone.sources.sensors == ()
+    latest: dict[str, Warning] = {}
+    for w in view.warnings:
+        latest[w.event_id] = w
+    assert latest["E1"].sources.sensors == ("n1", "n2")
+    ids_by_member = {}
+    for w in view.warnings:
+        ids_by_member.setdefault(w.event_id, set()).add(w.sources.sensors)
+    assert ids_by_member["east:A"] == {()}  # never issued under E1's id, nor E1 under A's
+
+
+def test_a_partner_rooted_event_keeps_its_id_and_the_partner_event_is_renamed_when_it_leaves():
+    view = SharedView()
+    [p] = view.received([_w("north:n1", 45.0, 63.3, partners=("north",), sensors=())])
+    [joined] = view.own([_w("east-1", 45.05, 63.25)])
+    assert joined.event_id == "north:n1"
+    far = from_tangent_km(45.0, 63.3, [0.0, 500.0])
+    [left] = view.received([_w("north:n1", *far, partners=("north",), sensors=())])
+    assert left.event_id == "north:n1/2" and left.version == 1
+    [again] = view.own([_w("east-1", 45.06, 63.25)])
+    assert again.event_id == "north:n1" and again.sources.sensors == ("e1", "e2")

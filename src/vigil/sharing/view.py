@@ -14,7 +14,15 @@ times, optimal one-to-one assignment per partner, as :func:`vigil.scoring.assign
   fit noise (measured on the demo: with observations both ways, CI of the two made north's IR1 and east's
   S2 launch points worse, 1.29 → 2.41 km and 2.18 → 2.76 km, while both pairs agreed within their ellipses);
   the own estimate is issued as it is;
-* for a partner event associated with no own event: the partner's warning as received.
+* for a partner event associated with no own event: the partner's warning as received — unless it was
+  associated with an own event before and is still inside that event's gate (a partner's second event for
+  the same launch, which lost the one-to-one assignment to its sibling): it stays a member of that own event,
+  whose version is issued again (not fused with it), so one launch never shows as two view events.
+
+A partner event that leaves its own event's gate stands alone under an id of its own: no two view events
+ever share an id (measured before: a partner's event that lost its association was issued under the own
+event's id, so the view's final version of a triangulated own event was a partner's coarse warning, 17 km
+from the launch instead of 0.15 km, in 1 of 5 launches of the value-of-sharing campaign's coarse variant).
 
 Each view event has one id for good: the first of its members to be issued (so a launch first known from a
 partner's warning keeps that id when the node's own estimate joins it), and versions numbered by the view.
@@ -59,6 +67,7 @@ class SharedView:
         self._partner: dict[str, Warning] = {}
         self._view_id: dict[str, str] = {}
         self._version: dict[str, int] = {}
+        self._attached: dict[str, str] = {}  # partner event → the own event it was last associated with
         self.warnings: list[Warning] = []
         self.fused = 0  # view versions that fused at least one partner's estimate
 
@@ -83,10 +92,12 @@ class SharedView:
         out = []
         changed_own: dict[str, str] = {}
         for w in warnings:
-            if w.event_id in owner:
-                changed_own[owner[w.event_id]] = w.issued_at
+            q = w.event_id
+            e = owner.get(q) or self._still_attached(q)
+            if e is not None:
+                changed_own[e] = w.issued_at
             else:
-                out.append(self._emit(w.event_id, [], self._partner[w.event_id], w.issued_at))
+                out.append(self._emit_alone(q, w.issued_at))
         out += [self._emit_own(e, assoc[e], at) for e, at in changed_own.items()]
         return out
 
@@ -105,7 +116,25 @@ class SharedView:
             for i, j in zip(rows, cols, strict=True):
                 if cost[i, j] <= 1.0:
                     out.setdefault(own_ids[i], []).append(qs[j])
+                    self._attached[qs[j]] = own_ids[i]
         return out
+
+    def _still_attached(self, q: str) -> str | None:
+        """The own event partner event ``q`` was last associated with, if ``q`` is still inside its gate."""
+        e = self._attached.get(q)
+        if e is None or gate_cost(self._own[e], self._partner[q], self.gate) > 1.0:
+            return None
+        return e
+
+    def _emit_alone(self, q: str, issued_at: str) -> Warning:
+        """Partner event ``q`` as received, under a view id no other member is issued under."""
+        vid = self._view_id.get(q)
+        if vid is not None and any(m != q and v == vid for m, v in self._view_id.items()):
+            taken = {v for m, v in self._view_id.items() if m != q}
+            candidates = (q if n == 1 else f"{q}/{n}" for n in range(1, len(taken) + 2))
+            self._view_id[q] = next(c for c in candidates if c not in taken)
+        self._attached.pop(q, None)
+        return self._emit(q, [], self._partner[q], issued_at)
 
     def _emit_own(self, event_id: str, partners: list[str], issued_at: str) -> Warning:
         own = fused = self._own[event_id]
@@ -116,8 +145,9 @@ class SharedView:
         return self._emit(event_id, partners, fused, issued_at)
 
     def _emit(self, member: str, partners: list[str], w: Warning, issued_at: str) -> Warning:
-        if member not in self._view_id:
-            known = [self._view_id[q] for q in sorted(partners) if q in self._view_id]
+        if member not in self._view_id:  # a launch first known from a partner keeps the partner's id
+            owned = {self._view_id[e] for e in self._own if e != member and e in self._view_id}
+            known = [self._view_id[q] for q in sorted(partners) if q in self._view_id and self._view_id[q] not in owned]
             self._view_id[member] = known[0] if known else member
         vid = self._view_id[member]
         for q in partners:
