@@ -5,7 +5,7 @@ Example (``examples/agreements/north-east.yaml``)::
     name: north-east-2026
     parties: [north, east]
     valid_from: 2026-01-01T00:00:00Z
-    valid_until: 2027-01-01T00:00:00Z
+    valid_until: 2030-01-01T00:00:00Z
     directions:
       north->east: {types: [track, warning], region: global, precision_m: 5000, delay_s: 0}
       east->north:
