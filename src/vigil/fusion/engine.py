@@ -364,13 +364,20 @@ class FusionEngine(EventAssembly):
 
     def _launch(self, event: FusedEvent, final: bool = False):
         """Refit the event's launch; returns :func:`detections_and_seeds` of its strings where it triangulated
-        them (None otherwise). ``final``: the refit before the burnout estimate, which takes them from here."""
+        them (None otherwise). ``final``: the refit before the burnout estimate, which takes them from here.
+
+        The fit that closes the launch (``final``, or the one whose data span passes the launch window + update
+        interval: no scheduled fit follows) is a function of the event's data, not of its fit history: it also
+        starts from the seed scan, keeps the lower χ² of that and the warm start, and is kept whatever the
+        previous fit's covariance was (:data:`DEGRADE_FACTOR` applies to the fits before it only). So late
+        detections placed in its window (:mod:`~vigil.fusion.retrodict`) and refitted give the in-order point."""
         previous = event.launch
         # a warm start needs the seeds' times only (their points only if its fit fails: then triangulated), unless
         # the burnout estimate that follows needs them (the same values: one concatenation instead of two)
         warm = (previous is not None and previous.phi is not None
                 and isinstance(self.launch_estimator, AscentBackFitEstimator))
-        triangulate = final or not warm
+        closing = final or self._closes(event)
+        triangulate = closing or not warm
         shared = detections_and_seeds(event.strings, triangulate=triangulate)
         (t, p, u, sigma), (times, points) = shared
         if not triangulate:
@@ -378,12 +385,14 @@ class FusionEngine(EventAssembly):
             points = lambda: triangulation_seeds(strings)[1]  # noqa: E731
         est = None
         if len(times) >= 3:
-            start = previous if previous is not None and previous.phi is not None else self._seed_start(t, times, points)
-            est = self.launch_estimator.estimate(t, p, u, sigma, times, points, previous=start)
+            cold = self._seed_start(t, times, points) if closing or not warm else None
+            start = previous if previous is not None and previous.phi is not None else cold
+            extra = {"also": cold} if warm and cold is not None else {}
+            est = self.launch_estimator.estimate(t, p, u, sigma, times, points, previous=start, **extra)
         if est is None and previous is None and len(times):
             est = point_launch(float(t[0]), points[0])
         worse = False
-        if previous is not None and est is not None and previous.method == est.method:
+        if not closing and previous is not None and est is not None and previous.method == est.method:
             c1, c0 = est.cov_en_m2, previous.cov_en_m2  # traces (2×2)
             worse = c1[0, 0] + c1[1, 1] > DEGRADE_FACTOR * (c0[0, 0] + c0[1, 1])
         if est is not None and not worse:
@@ -392,6 +401,11 @@ class FusionEngine(EventAssembly):
         event.fitted_span_s = float(t[-1] - t[0])
         event.launch_final = event.fitted_span_s > self.config.launch_window_s + self.config.update_interval_s
         return shared if triangulate else None
+
+    def _closes(self, event: FusedEvent) -> bool:
+        """True when a launch fit of ``event`` now is its last scheduled one (span past window + update interval)."""
+        span = max([s.last_time for s in event.strings]) - min([s.first_time for s in event.strings])
+        return span > self.config.launch_window_s + self.config.update_interval_s
 
     def _seed_start(self, t, seed_times, seed_points) -> _Start | None:
         """First start of an event's first back-fit: :func:`~vigil.fusion.seedscan.seed_start` (the batched

@@ -49,6 +49,7 @@ OUTSIDE_FRAMES = 3.0  # a row before or after a string's span extends it only wi
 LOOSE_GAP_S = 3.0  # two late rows continuing no string, this close in time (and in gate), start one: re-run
 MIN_FRAME_S = 0.05  # rows of one sensor closer in time than this are of one frame
 SAME_FRAME = 0.5  # a row this fraction of the string's frame spacing from one of its detections is of its frame
+NEAR_GATES = 30.0  # a row not placed but within this many gates of a string's LOS is the stringer's to decide
 
 
 @numba.njit(cache=True)
@@ -62,6 +63,7 @@ def _gate_kernel(pt, pu, ps, a, n, sids, rt, ru, rs, max_gap):
     best = np.full((m, 2), -1, dtype=np.int64)
     same = np.zeros((m, 2), dtype=np.bool_)
     score = np.full((m, 2), np.inf)
+    close = np.zeros(m, dtype=np.bool_)
     for r in range(m):
         t = rt[r]
         for j in range(sids.size):
@@ -96,6 +98,7 @@ def _gate_kernel(pt, pu, ps, a, n, sids, rt, ru, rs, max_gap):
             gate = GATE_SIGMAS * PREDICTION_SIGMA_GROWTH * max(rs[r], ps[k0 + near]) * max(1.0, dt) \
                 + MAX_ANGULAR_ACCEL_RAD_S2 * dt * dt
             side = 0 if 0 < i < k else 1
+            close[r] |= angle <= NEAR_GATES * gate
             if angle > gate or (side == 1 and dt > OUTSIDE_FRAMES * (t1 - t0)):
                 continue
             count[r, side] += 1
@@ -108,7 +111,7 @@ def _gate_kernel(pt, pu, ps, a, n, sids, rt, ru, rs, max_gap):
                 same[r, side] = dt < SAME_FRAME * spacing
     side = (count[:, 0] == 0).astype(np.int64)
     rows = np.arange(m)
-    return count[rows, side], best[rows, side], same[rows, side]
+    return count[rows, side], best[rows, side], same[rows, side], close
 
 
 def placements(stringer, rows: ObservationBatch) -> tuple[np.ndarray, list[SensorString], np.ndarray] | None:
@@ -132,12 +135,14 @@ def placements(stringer, rows: ObservationBatch) -> tuple[np.ndarray, list[Senso
         if not strings:
             continue
         sids = np.array([s.string_id for s in strings], dtype=np.int64)
-        count, best, same = _gate_kernel(pool.t, pool.u, pool.s, pool.a, pool.n, sids, rows.time_s[mine],
+        count, best, same, near = _gate_kernel(pool.t, pool.u, pool.s, pool.a, pool.n, sids, rows.time_s[mine],
                                          np.ascontiguousarray(rows.los_ecef[mine]), rows.los_sigma_rad[mine],
                                          float(stringer.max_gap_s))
         if np.any(count > 1):
             return None
         hit = (count == 1) & ~same  # (a row in a frame of its string: a second object or clutter, loose)
+        if np.any(near & ~hit):  # (near a string but not placed: the stringer's gate of its event's filter decides)
+            return None
         chosen[mine[hit]] = sids[best[hit]]
         owners.update((int(sids[j]), strings[j]) for j in np.unique(best[hit]).tolist())
     placed = np.flatnonzero(chosen >= 0)
@@ -223,8 +228,8 @@ class PendingRefits:
         if found is None:
             return float(raw.time_s.min())
         placed, strings, sids, rest = found
-        if placed.size and inside_fits(engine, strings, rows.time_s[placed]):
-            return float(raw.time_s.min())
+        if any(engine._owner.get(int(j)) is None for j in np.unique(sids).tolist()):
+            return float(raw.time_s.min())  # (a free string's pairing and joining are the stringer's, in time order)
         if rest.size:
             partner = self._partner(rows.take(rest))
             if partner is not None:
@@ -280,13 +285,17 @@ class PendingRefits:
             engine._span_start.pop(event.event_id, None)  # (a string's first time may have moved)
             if event.burnout is None:
                 event.last_detection_s = max(event.last_detection_s, float(tk.max()))
-            if event.burnout is not None and not event.mono:
+            if event.mono:
+                continue
+            first = min(x.first_time for x in event.strings)
+            window = tk.min() <= first + engine.config.launch_window_s  # (its launch fit's data changed)
+            closed = event.launch_final or event.burnout is not None  # (no scheduled launch fit follows)
+            if event.burnout is not None or (closed and window):
                 p = self.events.get(event.event_id)
                 if p is None or p.event is not event:
                     p = self.events[event.event_id] = _Pending(event, now, now, 0)
                 p.last_s, p.rows = now, p.rows + m
-                first = min(x.first_time for x in event.strings)
-                p.launch |= not event.launch_final and tk.min() <= first + engine.config.launch_window_s
+                p.launch |= closed and window
 
     def refit(self, engine, now: float, everything: bool = False) -> bool:
         """Refit the events whose wait is over (``everything``: all); each becomes dirty (a new version at
@@ -313,21 +322,6 @@ def refit_event(engine, event, launch: bool) -> None:
     from .event import estimate_burnout
 
     shared = engine._launch(event, final=True) if launch else None
-    estimate_burnout(event, engine.classifier, engine.impact_predictor, engine.config.containment, shared)
+    if event.burnout is not None:  # (a live event: its burnout estimate comes at its burnout)
+        estimate_burnout(event, engine.classifier, engine.impact_predictor, engine.config.containment, shared)
     event.dirty = True
-
-
-def inside_fits(engine, strings: list[SensorString], t: np.ndarray) -> bool:
-    """True when a row (time ``t[k]``, placed in ``strings[k]``) falls inside the data of its event's last launch
-    fit: the fits' sequence (each warm-started from the previous one, and kept only if not much worse) would
-    differ from the in-order one; the caller re-processes instead."""
-    for s, tk in zip(strings, t.tolist(), strict=True):
-        event = engine._owner.get(s.string_id)
-        if event is None or event.launch is None:
-            continue
-        end = event.launch.t_last_s
-        if end is None:
-            end = min(x.first_time for x in event.strings) + max(event.fitted_span_s, 0.0)
-        if tk <= end:
-            return True
-    return False
