@@ -138,6 +138,10 @@ class FusionEngine(EventAssembly):
             now = self._next_chunk * self.config.chunk_s  # (no chunk follows to issue the refits)
             yield now, self._issue(self._estimate(now, final=False))
         yield from self._process(batch, keep)
+        if keep:
+            start = self._retro.claimed(self)  # (a held loose row that a string now reaches: the stringer's)
+            if start is not None:
+                yield self._reprocess(None, now_s, start)
 
     def _place(self, late: ObservationBatch) -> float | None:
         """Late rows placed in the strings they continue, their events refit later (:mod:`~vigil.fusion.retrodict`)
@@ -190,25 +194,32 @@ class FusionEngine(EventAssembly):
         the counts, the issued versions and the event id counter (ids are never reused)."""
         return {k: v for k, v in vars(self).items() if k not in _NOT_STATE}
 
-    def _reprocess(self, late: ObservationBatch, now_s: float | None, start_s: float = math.inf) -> tuple[float, list]:
-        """Re-run from the latest snapshot before the earliest late row (and ``start_s``), late rows merged in;
-        return ``(now, new versions of the events the re-run changed)``."""
-        first = float(np.floor(min(late.time_s[0], start_s) / self.config.chunk_s))
+    def _reprocess(self, late: ObservationBatch | None, now_s: float | None,
+                   start_s: float = math.inf) -> tuple[float, list]:
+        """Re-run from the latest snapshot before the earliest late row (and ``start_s``), late rows merged in
+        (None: rows already held, from ``start_s``); return ``(now, new versions of the events the re-run changed)``."""
+        first_s = start_s if late is None else min(late.time_s[0], start_s)
+        first = float(np.floor(first_s / self.config.chunk_s))
         snapshot = self._history.restore_point(first)
         now = self._next_chunk * self.config.chunk_s if now_s is None else float(now_s)
         if snapshot is None:  # (no state that old is kept: as too late)
-            self.counts.too_late += len(late)
+            self.counts.too_late += 0 if late is None else len(late)
             return now, []
-        self.counts.late += len(late)
+        self.counts.late += 0 if late is None else len(late)
         self.counts.replays += 1
         self._retro.replayed(self.config.chunk_s, snapshot.chunk)
         before = list(self.events)
         rows = self._history.since(snapshot.chunk)
-        redo = late if rows is None else ObservationBatch.concatenate(late.epoch, [rows, late]).sorted_by_time()
+        if late is None:
+            redo = None if rows is None else rows.sorted_by_time()  # (held in the order added)
+        else:
+            redo = late if rows is None else ObservationBatch.concatenate(late.epoch, [rows, late]).sorted_by_time()
+        if redo is None:
+            return now, []
         end = self._next_chunk
         vars(self).update(copy.deepcopy(snapshot.state, {id(o): o for o in immutable_parts(snapshot.state['events'])}))
         self._filter_states = None  # (the copy's filters hold their own arrays: a new store at the next step)
-        complete = float(np.floor(late.time_s[-1] / self.config.chunk_s))
+        complete = float(np.floor((first_s if late is None else late.time_s[-1]) / self.config.chunk_s))
         for _ in self._process(redo, keep=True, issue=False, complete=complete):
             self.counts.replayed_chunks += 1
         self._next_chunk = max(self._next_chunk, end)

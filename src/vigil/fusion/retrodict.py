@@ -266,6 +266,18 @@ class PendingRefits:
             raw_s = np.r_[self.loose_raw_s[keep], raw_s]
         self.loose, self.loose_raw_s = rows, raw_s
 
+    def claimed(self, engine) -> float | None:
+        """The earliest received time of the held loose rows that a string now continues or nearly reaches (it
+        started or grew after they came: in time order the stringer would have decided them), or None."""
+        if self.loose is None or not len(self.loose):
+            return None
+        found = placements(engine.stringer, self.loose)
+        if found is not None and not found[0].size:
+            return None
+        if found is not None:
+            return float(np.min(self.loose_raw_s[found[0]]))
+        return float(np.min(self.loose_raw_s))
+
     def replayed(self, chunk_s: float, first_chunk: float) -> None:
         """A re-run from chunk index ``first_chunk`` on: it refits everything, and re-runs the loose rows of those
         chunks (no longer loose)."""
