@@ -47,6 +47,7 @@ from .strings import GatedAssignmentStringer, SensorString, Stringer, sensor_cod
 # time); on the 88 launches of the /tmp/fz check the medians moved within noise (launch error 0.80 → 0.79 km).
 REFIT_SPANS_S = (3.0, 10.0, 20.0)
 DEGRADE_FACTOR = 4.0  # a refit whose launch covariance grows this much is a side minimum: keep the old
+CLOSING_STARTS = "both"  # the closing fit's starts: "warm" (the previous fit), "cold" (the seed scan), "both"
 CUT_REJECTIONS = 3  # a string whose last detections are this many consecutive filter rejections is cut there
 
 
@@ -388,7 +389,8 @@ class FusionEngine(EventAssembly):
         warm = (previous is not None and previous.phi is not None
                 and isinstance(self.launch_estimator, AscentBackFitEstimator))
         closing = final or self._closes(event)
-        triangulate = closing or not warm
+        cold_start = not warm or (closing and CLOSING_STARTS != "warm")
+        triangulate = final or cold_start
         shared = detections_and_seeds(event.strings, triangulate=triangulate)
         (t, p, u, sigma), (times, points) = shared
         if not triangulate:
@@ -396,9 +398,11 @@ class FusionEngine(EventAssembly):
             points = lambda: triangulation_seeds(strings)[1]  # noqa: E731
         est = None
         if len(times) >= 3:
-            cold = self._seed_start(t, times, points) if closing or not warm else None
+            cold = self._seed_start(t, times, points) if cold_start else None
             start = previous if previous is not None and previous.phi is not None else cold
-            extra = {"also": cold} if warm and cold is not None else {}
+            if closing and warm and CLOSING_STARTS == "cold":
+                start = cold
+            extra = {"also": cold} if warm and cold is not None and CLOSING_STARTS == "both" else {}
             est = self.launch_estimator.estimate(t, p, u, sigma, times, points, previous=start, **extra)
         if est is None and previous is None and len(times):
             est = point_launch(float(t[0]), points[0])
