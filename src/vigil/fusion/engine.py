@@ -400,9 +400,9 @@ class FusionEngine(EventAssembly):
         if len(times) >= 3:
             cold = self._seed_start(t, times, points) if cold_start else None
             start = previous if previous is not None and previous.phi is not None else cold
-            if closing and warm and CLOSING_STARTS == "cold":
-                start = cold
             extra = {"also": cold} if warm and cold is not None and CLOSING_STARTS == "both" else {}
+            if closing and warm and cold is not None and CLOSING_STARTS == "cold":
+                start, extra = cold, {"also": previous, "lowest": False}  # (the warm start if the cold one fails)
             est = self.launch_estimator.estimate(t, p, u, sigma, times, points, previous=start, **extra)
         if est is None and previous is None and len(times):
             est = point_launch(float(t[0]), points[0])

@@ -352,12 +352,13 @@ class AscentBackFitEstimator(LaunchEstimator):
         return t_first - self.time_to_visible_s, self.time_to_visible_sigma_s
 
     def estimate(self, times, pos, los, sigma, seed_times, seed_points, previous=None,
-                 also=None) -> LaunchEstimate | None:
+                 also=None, lowest: bool = True) -> LaunchEstimate | None:
         """``previous``: an earlier :class:`LaunchEstimate` of this estimator, used as the first start.
         ``seed_points`` may be a function returning them: it is called only if the seed scan runs (a
         warm-started fit that fails). ``also``: a second start (an object with ``phi``, e.g. the seed scan's)
         fitted too, whatever the first gives; the lower χ² (LOS + prior) of the two is kept — with a start that
         depends on the data only, the result no longer depends on which earlier fit ``previous`` was.
+        ``lowest=False``: ``also`` is only the next start, tried when ``previous`` gives no good fit.
 
         The window, tangent bases and weights are one compiled call (:func:`~vigil.fusion.ascentfit.window_data`)
         and each start's fit with its checks another (:func:`~vigil.fusion.ascentfit.backfit`): the same
@@ -388,7 +389,7 @@ class AscentBackFitEstimator(LaunchEstimator):
 
         best = None
         dof = max(2 * t.size - model.size, 1)
-        given = int(previous is not None and previous.phi is not None) + int(also is not None)  # (all tried)
+        given = int(previous is not None and previous.phi is not None) + int(also is not None and lowest)
         for k, start in enumerate(starts()):
             out = backfit(np.asarray(start, dtype=float), model.degree, model.first_horizontal, t, pos_w, e1, e2, w,
                           float(prior[0]), prior_w, LM_MAX_ITERATIONS, POLISH_STEPS, POLISH_CHI2_TOL, t_last)
