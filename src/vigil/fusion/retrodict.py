@@ -14,11 +14,16 @@ that (retrodiction of the touched events, Bar-Shalom 2002 §1's alternative to r
   (:meth:`~vigil.fusion.sensorstring.SensorString.gate_rad`, from the nearer neighbour). A row is placed when
   exactly one string takes it and that string has no detection in the row's frame (and no other late row of
   it does). If any row is not placed (it would start a string, be a second object, or clutter that the
-  stringer's assignment decides), the caller re-processes the whole call's late rows instead: exact.
+  stringer's assignment decides), the caller re-processes the whole call's late rows instead: exact. So it does
+  when a row would join a free string (no event owns it), or is not placed but lies within :data:`NEAR_GATES`
+  of a string's gate (the in-order stringer gates a live event's strings on its filter, wider than this
+  gate); a held loose row that a string reaches later is re-run then (:meth:`PendingRefits.claimed`).
 * :func:`insert` writes the rows into their strings' pool blocks in time order (a fresh block: views handed
   out earlier keep their rows).
-* :class:`PendingRefits` keeps the events whose fitted data changed: a final launch fit whose window holds a
-  placed row, a burnout estimate (of an event already burned out). Their refit waits until no row joined
+* :class:`PendingRefits` keeps the events whose fitted data changed: a closing launch fit (order-free:
+  :meth:`FusionEngine._launch`) whose window holds a placed row, live or burned out; a burnout estimate (of an
+  event already burned out). Rows inside the span of a fit that a scheduled one follows need nothing: that one
+  has them. Their refit waits until no row joined
   them for :data:`SETTLE_S` (a delayed partner's rows come every frame: one refit when they stop, not one per
   tick), at most :data:`MAX_WAIT_S`, or at once when the placed rows add :data:`REFIT_FRACTION` of the
   event's detections; :meth:`FusionEngine.finish` refits all. The refit is the in-order one on the same
