@@ -233,8 +233,9 @@ class PendingRefits:
         if found is None:
             return float(raw.time_s.min())
         placed, strings, sids, rest = found
-        if any(engine._owner.get(int(j)) is None for j in np.unique(sids).tolist()):
-            return float(raw.time_s.min())  # (a free string's pairing and joining are the stringer's, in time order)
+        owners = [engine._owner.get(int(j)) for j in np.unique(sids).tolist()]
+        if any(e is None or e.mono for e in owners):  # (a free or mono string's pairing and joining: in time order)
+            return float(raw.time_s.min())
         if rest.size:
             partner = self._partner(rows.take(rest))
             if partner is not None:
