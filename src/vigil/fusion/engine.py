@@ -321,6 +321,7 @@ class FusionEngine(EventAssembly):
         for e, j in zip(cut_events.tolist(), cut_strings.tolist(), strict=True):
             s = changed[int(taken[j])]
             if len(s) > s.rejections:
+                events[e].cut_s = max(events[e].cut_s, float(s.last_time))  # (decided on the data so far)
                 tail = self.stringer.split(s, len(s) - s.rejections)
                 events[e].dirty = True
                 if len(tail) and tail.string_id in self._owner:

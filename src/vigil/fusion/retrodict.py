@@ -236,6 +236,11 @@ class PendingRefits:
         owners = [engine._owner.get(int(j)) for j in np.unique(sids).tolist()]
         if any(e is None or e.mono for e in owners):  # (a free or mono string's pairing and joining: in time order)
             return float(raw.time_s.min())
+        if placed.size and any(engine._owner[s.string_id].cut_s >= t
+                               for s, t in zip(strings, rows.time_s[placed].tolist(), strict=True)):
+            return float(raw.time_s.min())  # (a string of its event was cut on data that lacked the row)
+        if placed.size and _mono_overlaps(engine, float(rows.time_s[placed].min()), float(rows.time_s[placed].max())):
+            return float(raw.time_s.min())  # (a mono event decided without the rows may have paired with them)
         if rest.size:
             partner = self._partner(rows.take(rest))
             if partner is not None:
@@ -305,15 +310,15 @@ class PendingRefits:
                 event.last_detection_s = max(event.last_detection_s, float(tk.max()))
             if event.mono:
                 continue
-            first = min(x.first_time for x in event.strings)
-            window = tk.min() <= first + engine.config.launch_window_s  # (its launch fit's data changed)
+            # a closed event's closing launch fit is redone for any placed row: in its window the data changed,
+            # after it the start did (the seed instants come from its longest string)
             closed = event.launch_final or event.burnout is not None  # (no scheduled launch fit follows)
-            if event.burnout is not None or (closed and window):
+            if closed:
                 p = self.events.get(event.event_id)
                 if p is None or p.event is not event:
                     p = self.events[event.event_id] = _Pending(event, now, now, 0)
                 p.last_s, p.rows = now, p.rows + m
-                p.launch |= closed and window
+                p.launch = True
 
     def refit(self, engine, now: float, everything: bool = False) -> bool:
         """Refit the events whose wait is over (``everything``: all); each becomes dirty (a new version at
@@ -343,3 +348,9 @@ def refit_event(engine, event, launch: bool) -> None:
     if event.burnout is not None:  # (a live event: its burnout estimate comes at its burnout)
         estimate_burnout(event, engine.classifier, engine.impact_predictor, engine.config.containment, shared)
     event.dirty = True
+
+
+def _mono_overlaps(engine, t0: float, t1: float) -> bool:
+    """True when a mono event's string spans part of ``[t0, t1]``: it was left unpaired on data that lacked rows of
+    that time (a lagging sensor's), and with them the in-order association might have paired it."""
+    return any(s.first_time <= t1 and s.last_time >= t0 for e in engine.events if e.mono for s in e.strings)
