@@ -85,7 +85,7 @@ def same_events(sim, reference: FusionEngine, lagged: FusionEngine) -> None:
         assert distance_km(a, b) <= 0.1 * bound
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(16))  # (6, 10 and 14 failed before the cut / mono / closed-fit rules)
 def test_random_sensor_lags_give_the_in_order_events(sim, reference, seed: int) -> None:
     obs = sim.observations
     rng = np.random.default_rng(seed)
@@ -95,7 +95,7 @@ def test_random_sensor_lags_give_the_in_order_events(sim, reference, seed: int) 
     same_events(sim, reference, lagged)
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(8))
 def test_random_row_lags_give_the_in_order_events(sim, reference, seed: int) -> None:
     """30 % of the detections, each on its own, 5-60 s late (a lossy link catching up): most continue a string
     the others built and are placed there (retrodict.py), the rest re-processed; same property."""

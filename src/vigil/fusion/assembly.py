@@ -228,6 +228,9 @@ class EventAssembly:
         return event
 
     def _attach(self, event: FusedEvent, s: SensorString) -> None:
+        if event.launch_final and event.strings and s.first_time <= (
+                min(x.first_time for x in event.strings) + self.config.launch_window_s):
+            event.launch_final = False  # (its closing fit lacks this string's window data: redone at burnout)
         event.strings.append(s)
         self._owner[s.string_id] = event
         event.last_detection_s = max(event.last_detection_s, s.last_time)

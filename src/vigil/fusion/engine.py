@@ -47,6 +47,7 @@ from .strings import GatedAssignmentStringer, SensorString, Stringer, sensor_cod
 # time); on the 88 launches of the /tmp/fz check the medians moved within noise (launch error 0.80 → 0.79 km).
 REFIT_SPANS_S = (3.0, 10.0, 20.0)
 DEGRADE_FACTOR = 4.0  # a refit whose launch covariance grows this much is a side minimum: keep the old
+CLOSING_STARTS = "both"  # the closing fit's starts: "warm" (the previous fit), "cold" (the seed scan), "both"
 CUT_REJECTIONS = 3  # a string whose last detections are this many consecutive filter rejections is cut there
 
 
@@ -138,6 +139,10 @@ class FusionEngine(EventAssembly):
             now = self._next_chunk * self.config.chunk_s  # (no chunk follows to issue the refits)
             yield now, self._issue(self._estimate(now, final=False))
         yield from self._process(batch, keep)
+        if keep:
+            start = self._retro.claimed(self)  # (a held loose row that a string now reaches: the stringer's)
+            if start is not None:
+                yield self._reprocess(None, now_s, start)
 
     def _place(self, late: ObservationBatch) -> float | None:
         """Late rows placed in the strings they continue, their events refit later (:mod:`~vigil.fusion.retrodict`)
@@ -190,25 +195,32 @@ class FusionEngine(EventAssembly):
         the counts, the issued versions and the event id counter (ids are never reused)."""
         return {k: v for k, v in vars(self).items() if k not in _NOT_STATE}
 
-    def _reprocess(self, late: ObservationBatch, now_s: float | None, start_s: float = math.inf) -> tuple[float, list]:
-        """Re-run from the latest snapshot before the earliest late row (and ``start_s``), late rows merged in;
-        return ``(now, new versions of the events the re-run changed)``."""
-        first = float(np.floor(min(late.time_s[0], start_s) / self.config.chunk_s))
+    def _reprocess(self, late: ObservationBatch | None, now_s: float | None,
+                   start_s: float = math.inf) -> tuple[float, list]:
+        """Re-run from the latest snapshot before the earliest late row (and ``start_s``), late rows merged in
+        (None: rows already held, from ``start_s``); return ``(now, new versions of the events the re-run changed)``."""
+        first_s = start_s if late is None else min(late.time_s[0], start_s)
+        first = float(np.floor(first_s / self.config.chunk_s))
         snapshot = self._history.restore_point(first)
         now = self._next_chunk * self.config.chunk_s if now_s is None else float(now_s)
         if snapshot is None:  # (no state that old is kept: as too late)
-            self.counts.too_late += len(late)
+            self.counts.too_late += 0 if late is None else len(late)
             return now, []
-        self.counts.late += len(late)
+        self.counts.late += 0 if late is None else len(late)
         self.counts.replays += 1
         self._retro.replayed(self.config.chunk_s, snapshot.chunk)
         before = list(self.events)
         rows = self._history.since(snapshot.chunk)
-        redo = late if rows is None else ObservationBatch.concatenate(late.epoch, [rows, late]).sorted_by_time()
+        if late is None:
+            redo = None if rows is None else rows.sorted_by_time()  # (held in the order added)
+        else:
+            redo = late if rows is None else ObservationBatch.concatenate(late.epoch, [rows, late]).sorted_by_time()
+        if redo is None:
+            return now, []
         end = self._next_chunk
         vars(self).update(copy.deepcopy(snapshot.state, {id(o): o for o in immutable_parts(snapshot.state['events'])}))
         self._filter_states = None  # (the copy's filters hold their own arrays: a new store at the next step)
-        complete = float(np.floor(late.time_s[-1] / self.config.chunk_s))
+        complete = float(np.floor((first_s if late is None else late.time_s[-1]) / self.config.chunk_s))
         for _ in self._process(redo, keep=True, issue=False, complete=complete):
             self.counts.replayed_chunks += 1
         self._next_chunk = max(self._next_chunk, end)
@@ -309,6 +321,7 @@ class FusionEngine(EventAssembly):
         for e, j in zip(cut_events.tolist(), cut_strings.tolist(), strict=True):
             s = changed[int(taken[j])]
             if len(s) > s.rejections:
+                events[e].cut_s = max(events[e].cut_s, float(s.last_time))  # (decided on the data so far)
                 tail = self.stringer.split(s, len(s) - s.rejections)
                 events[e].dirty = True
                 if len(tail) and tail.string_id in self._owner:
@@ -364,13 +377,21 @@ class FusionEngine(EventAssembly):
 
     def _launch(self, event: FusedEvent, final: bool = False):
         """Refit the event's launch; returns :func:`detections_and_seeds` of its strings where it triangulated
-        them (None otherwise). ``final``: the refit before the burnout estimate, which takes them from here."""
+        them (None otherwise). ``final``: the refit before the burnout estimate, which takes them from here.
+
+        The fit that closes the launch (``final``, or the one whose data span passes the launch window + update
+        interval: no scheduled fit follows) is a function of the event's data, not of its fit history: it also
+        starts from the seed scan, keeps the lower χ² of that and the warm start, and is kept whatever the
+        previous fit's covariance was (:data:`DEGRADE_FACTOR` applies to the fits before it only). So late
+        detections placed in its window (:mod:`~vigil.fusion.retrodict`) and refitted give the in-order point."""
         previous = event.launch
         # a warm start needs the seeds' times only (their points only if its fit fails: then triangulated), unless
         # the burnout estimate that follows needs them (the same values: one concatenation instead of two)
         warm = (previous is not None and previous.phi is not None
                 and isinstance(self.launch_estimator, AscentBackFitEstimator))
-        triangulate = final or not warm
+        closing = final or self._closes(event)
+        cold_start = not warm or (closing and CLOSING_STARTS != "warm")
+        triangulate = final or cold_start
         shared = detections_and_seeds(event.strings, triangulate=triangulate)
         (t, p, u, sigma), (times, points) = shared
         if not triangulate:
@@ -378,12 +399,16 @@ class FusionEngine(EventAssembly):
             points = lambda: triangulation_seeds(strings)[1]  # noqa: E731
         est = None
         if len(times) >= 3:
-            start = previous if previous is not None and previous.phi is not None else self._seed_start(t, times, points)
-            est = self.launch_estimator.estimate(t, p, u, sigma, times, points, previous=start)
+            cold = self._seed_start(t, times, points) if cold_start else None
+            start = previous if previous is not None and previous.phi is not None else cold
+            extra = {"also": cold} if warm and cold is not None and CLOSING_STARTS == "both" else {}
+            if closing and warm and cold is not None and CLOSING_STARTS == "cold":
+                start, extra = cold, {"also": previous, "lowest": False}  # (the warm start if the cold one fails)
+            est = self.launch_estimator.estimate(t, p, u, sigma, times, points, previous=start, **extra)
         if est is None and previous is None and len(times):
             est = point_launch(float(t[0]), points[0])
         worse = False
-        if previous is not None and est is not None and previous.method == est.method:
+        if not closing and previous is not None and est is not None and previous.method == est.method:
             c1, c0 = est.cov_en_m2, previous.cov_en_m2  # traces (2×2)
             worse = c1[0, 0] + c1[1, 1] > DEGRADE_FACTOR * (c0[0, 0] + c0[1, 1])
         if est is not None and not worse:
@@ -392,6 +417,11 @@ class FusionEngine(EventAssembly):
         event.fitted_span_s = float(t[-1] - t[0])
         event.launch_final = event.fitted_span_s > self.config.launch_window_s + self.config.update_interval_s
         return shared if triangulate else None
+
+    def _closes(self, event: FusedEvent) -> bool:
+        """True when a launch fit of ``event`` now is its last scheduled one (span past window + update interval)."""
+        span = max([s.last_time for s in event.strings]) - min([s.first_time for s in event.strings])
+        return span > self.config.launch_window_s + self.config.update_interval_s
 
     def _seed_start(self, t, seed_times, seed_points) -> _Start | None:
         """First start of an event's first back-fit: :func:`~vigil.fusion.seedscan.seed_start` (the batched

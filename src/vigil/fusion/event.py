@@ -66,6 +66,7 @@ class FusedEvent:
     dirty: bool = False
     launch_final: bool = False
     fitted_span_s: float = -1.0  # data span (s) of the last launch fit
+    cut_s: float = -math.inf  # latest detection time when one of its strings was cut (late rows before it re-run)
     last_detection_s: float = -math.inf
     last_issue_s: float = -math.inf
     # (launch estimate, containment, its ellipse) of the last warning: versions that keep the estimate (burnout,

@@ -351,10 +351,14 @@ class AscentBackFitEstimator(LaunchEstimator):
         """:meth:`prior_for` detections from ``t_first`` (s) on."""
         return t_first - self.time_to_visible_s, self.time_to_visible_sigma_s
 
-    def estimate(self, times, pos, los, sigma, seed_times, seed_points, previous=None) -> LaunchEstimate | None:
+    def estimate(self, times, pos, los, sigma, seed_times, seed_points, previous=None,
+                 also=None, lowest: bool = True) -> LaunchEstimate | None:
         """``previous``: an earlier :class:`LaunchEstimate` of this estimator, used as the first start.
         ``seed_points`` may be a function returning them: it is called only if the seed scan runs (a
-        warm-started fit that fails).
+        warm-started fit that fails). ``also``: a second start (an object with ``phi``, e.g. the seed scan's)
+        fitted too, whatever the first gives; the lower χ² (LOS + prior) of the two is kept — with a start that
+        depends on the data only, the result no longer depends on which earlier fit ``previous`` was.
+        ``lowest=False``: ``also`` is only the next start, tried when ``previous`` gives no good fit.
 
         The window, tangent bases and weights are one compiled call (:func:`~vigil.fusion.ascentfit.window_data`)
         and each start's fit with its checks another (:func:`~vigil.fusion.ascentfit.backfit`): the same
@@ -376,6 +380,8 @@ class AscentBackFitEstimator(LaunchEstimator):
         def starts():  # lazily: the seed scan costs more than a warm-started fit
             if previous is not None and previous.phi is not None:
                 yield _resize(previous.phi, model)
+            if also is not None:
+                yield _resize(also.phi, model)
             points = seed_points() if callable(seed_points) else seed_points
             phi0 = initial_phi(model, seed_times[in_window], np.asarray(points)[in_window])
             for shift in LM_START_SHIFTS_S:  # the t_L valley has side minima: start from a few launch times
@@ -383,12 +389,13 @@ class AscentBackFitEstimator(LaunchEstimator):
 
         best = None
         dof = max(2 * t.size - model.size, 1)
-        for start in starts():
+        given = int(previous is not None and previous.phi is not None) + int(also is not None and lowest)
+        for k, start in enumerate(starts()):
             out = backfit(np.asarray(start, dtype=float), model.degree, model.first_horizontal, t, pos_w, e1, e2, w,
                           float(prior[0]), prior_w, LM_MAX_ITERATIONS, POLISH_STEPS, POLISH_CHI2_TOL, t_last)
             if out[3] and (best is None or out[2] < best[2]):  # usable: finite covariance and χ²
                 best = out
-            if best is not None and best[2] / dof <= MAX_REDUCED_CHI2:
+            if best is not None and best[2] / dof <= MAX_REDUCED_CHI2 and k + 1 >= given:
                 break  # a good fit: the other starts are only for stuck fits
         if best is None:
             return None

@@ -14,11 +14,16 @@ that (retrodiction of the touched events, Bar-Shalom 2002 §1's alternative to r
   (:meth:`~vigil.fusion.sensorstring.SensorString.gate_rad`, from the nearer neighbour). A row is placed when
   exactly one string takes it and that string has no detection in the row's frame (and no other late row of
   it does). If any row is not placed (it would start a string, be a second object, or clutter that the
-  stringer's assignment decides), the caller re-processes the whole call's late rows instead: exact.
+  stringer's assignment decides), the caller re-processes the whole call's late rows instead: exact. So it does
+  when a row would join a free string (no event owns it), or is not placed but lies within :data:`NEAR_GATES`
+  of a string's gate (the in-order stringer gates a live event's strings on its filter, wider than this
+  gate); a held loose row that a string reaches later is re-run then (:meth:`PendingRefits.claimed`).
 * :func:`insert` writes the rows into their strings' pool blocks in time order (a fresh block: views handed
   out earlier keep their rows).
-* :class:`PendingRefits` keeps the events whose fitted data changed: a final launch fit whose window holds a
-  placed row, a burnout estimate (of an event already burned out). Their refit waits until no row joined
+* :class:`PendingRefits` keeps the events whose fitted data changed: a closing launch fit (order-free:
+  :meth:`FusionEngine._launch`) whose window holds a placed row, live or burned out; a burnout estimate (of an
+  event already burned out). Rows inside the span of a fit that a scheduled one follows need nothing: that one
+  has them. Their refit waits until no row joined
   them for :data:`SETTLE_S` (a delayed partner's rows come every frame: one refit when they stop, not one per
   tick), at most :data:`MAX_WAIT_S`, or at once when the placed rows add :data:`REFIT_FRACTION` of the
   event's detections; :meth:`FusionEngine.finish` refits all. The refit is the in-order one on the same
@@ -49,6 +54,7 @@ OUTSIDE_FRAMES = 3.0  # a row before or after a string's span extends it only wi
 LOOSE_GAP_S = 3.0  # two late rows continuing no string, this close in time (and in gate), start one: re-run
 MIN_FRAME_S = 0.05  # rows of one sensor closer in time than this are of one frame
 SAME_FRAME = 0.5  # a row this fraction of the string's frame spacing from one of its detections is of its frame
+NEAR_GATES = 30.0  # a row not placed but within this many gates of a string's LOS is the stringer's to decide
 
 
 @numba.njit(cache=True)
@@ -62,6 +68,7 @@ def _gate_kernel(pt, pu, ps, a, n, sids, rt, ru, rs, max_gap):
     best = np.full((m, 2), -1, dtype=np.int64)
     same = np.zeros((m, 2), dtype=np.bool_)
     score = np.full((m, 2), np.inf)
+    close = np.zeros(m, dtype=np.bool_)
     for r in range(m):
         t = rt[r]
         for j in range(sids.size):
@@ -96,6 +103,7 @@ def _gate_kernel(pt, pu, ps, a, n, sids, rt, ru, rs, max_gap):
             gate = GATE_SIGMAS * PREDICTION_SIGMA_GROWTH * max(rs[r], ps[k0 + near]) * max(1.0, dt) \
                 + MAX_ANGULAR_ACCEL_RAD_S2 * dt * dt
             side = 0 if 0 < i < k else 1
+            close[r] |= angle <= NEAR_GATES * gate
             if angle > gate or (side == 1 and dt > OUTSIDE_FRAMES * (t1 - t0)):
                 continue
             count[r, side] += 1
@@ -108,7 +116,7 @@ def _gate_kernel(pt, pu, ps, a, n, sids, rt, ru, rs, max_gap):
                 same[r, side] = dt < SAME_FRAME * spacing
     side = (count[:, 0] == 0).astype(np.int64)
     rows = np.arange(m)
-    return count[rows, side], best[rows, side], same[rows, side]
+    return count[rows, side], best[rows, side], same[rows, side], close
 
 
 def placements(stringer, rows: ObservationBatch) -> tuple[np.ndarray, list[SensorString], np.ndarray] | None:
@@ -132,12 +140,14 @@ def placements(stringer, rows: ObservationBatch) -> tuple[np.ndarray, list[Senso
         if not strings:
             continue
         sids = np.array([s.string_id for s in strings], dtype=np.int64)
-        count, best, same = _gate_kernel(pool.t, pool.u, pool.s, pool.a, pool.n, sids, rows.time_s[mine],
+        count, best, same, near = _gate_kernel(pool.t, pool.u, pool.s, pool.a, pool.n, sids, rows.time_s[mine],
                                          np.ascontiguousarray(rows.los_ecef[mine]), rows.los_sigma_rad[mine],
                                          float(stringer.max_gap_s))
         if np.any(count > 1):
             return None
         hit = (count == 1) & ~same  # (a row in a frame of its string: a second object or clutter, loose)
+        if np.any(near & ~hit):  # (near a string but not placed: the stringer's gate of its event's filter decides)
+            return None
         chosen[mine[hit]] = sids[best[hit]]
         owners.update((int(sids[j]), strings[j]) for j in np.unique(best[hit]).tolist())
     placed = np.flatnonzero(chosen >= 0)
@@ -223,8 +233,14 @@ class PendingRefits:
         if found is None:
             return float(raw.time_s.min())
         placed, strings, sids, rest = found
-        if placed.size and inside_fits(engine, strings, rows.time_s[placed]):
+        owners = [engine._owner.get(int(j)) for j in np.unique(sids).tolist()]
+        if any(e is None or e.mono for e in owners):  # (a free or mono string's pairing and joining: in time order)
             return float(raw.time_s.min())
+        if placed.size and any(engine._owner[s.string_id].cut_s >= t
+                               for s, t in zip(strings, rows.time_s[placed].tolist(), strict=True)):
+            return float(raw.time_s.min())  # (a string of its event was cut on data that lacked the row)
+        if placed.size and _mono_overlaps(engine, float(rows.time_s[placed].min()), float(rows.time_s[placed].max())):
+            return float(raw.time_s.min())  # (a mono event decided without the rows may have paired with them)
         if rest.size:
             partner = self._partner(rows.take(rest))
             if partner is not None:
@@ -261,6 +277,18 @@ class PendingRefits:
             raw_s = np.r_[self.loose_raw_s[keep], raw_s]
         self.loose, self.loose_raw_s = rows, raw_s
 
+    def claimed(self, engine) -> float | None:
+        """The earliest received time of the held loose rows that a string now continues or nearly reaches (it
+        started or grew after they came: in time order the stringer would have decided them), or None."""
+        if self.loose is None or not len(self.loose):
+            return None
+        found = placements(engine.stringer, self.loose)
+        if found is not None and not found[0].size:
+            return None
+        if found is not None:
+            return float(np.min(self.loose_raw_s[found[0]]))
+        return float(np.min(self.loose_raw_s))
+
     def replayed(self, chunk_s: float, first_chunk: float) -> None:
         """A re-run from chunk index ``first_chunk`` on: it refits everything, and re-runs the loose rows of those
         chunks (no longer loose)."""
@@ -280,13 +308,17 @@ class PendingRefits:
             engine._span_start.pop(event.event_id, None)  # (a string's first time may have moved)
             if event.burnout is None:
                 event.last_detection_s = max(event.last_detection_s, float(tk.max()))
-            if event.burnout is not None and not event.mono:
+            if event.mono:
+                continue
+            # a closed event's closing launch fit is redone for any placed row: in its window the data changed,
+            # after it the start did (the seed instants come from its longest string)
+            closed = event.launch_final or event.burnout is not None  # (no scheduled launch fit follows)
+            if closed:
                 p = self.events.get(event.event_id)
                 if p is None or p.event is not event:
                     p = self.events[event.event_id] = _Pending(event, now, now, 0)
                 p.last_s, p.rows = now, p.rows + m
-                first = min(x.first_time for x in event.strings)
-                p.launch |= not event.launch_final and tk.min() <= first + engine.config.launch_window_s
+                p.launch = True
 
     def refit(self, engine, now: float, everything: bool = False) -> bool:
         """Refit the events whose wait is over (``everything``: all); each becomes dirty (a new version at
@@ -313,21 +345,12 @@ def refit_event(engine, event, launch: bool) -> None:
     from .event import estimate_burnout
 
     shared = engine._launch(event, final=True) if launch else None
-    estimate_burnout(event, engine.classifier, engine.impact_predictor, engine.config.containment, shared)
+    if event.burnout is not None:  # (a live event: its burnout estimate comes at its burnout)
+        estimate_burnout(event, engine.classifier, engine.impact_predictor, engine.config.containment, shared)
     event.dirty = True
 
 
-def inside_fits(engine, strings: list[SensorString], t: np.ndarray) -> bool:
-    """True when a row (time ``t[k]``, placed in ``strings[k]``) falls inside the data of its event's last launch
-    fit: the fits' sequence (each warm-started from the previous one, and kept only if not much worse) would
-    differ from the in-order one; the caller re-processes instead."""
-    for s, tk in zip(strings, t.tolist(), strict=True):
-        event = engine._owner.get(s.string_id)
-        if event is None or event.launch is None:
-            continue
-        end = event.launch.t_last_s
-        if end is None:
-            end = min(x.first_time for x in event.strings) + max(event.fitted_span_s, 0.0)
-        if tk <= end:
-            return True
-    return False
+def _mono_overlaps(engine, t0: float, t1: float) -> bool:
+    """True when a mono event's string spans part of ``[t0, t1]``: it was left unpaired on data that lacked rows of
+    that time (a lagging sensor's), and with them the in-order association might have paired it."""
+    return any(s.first_time <= t1 and s.last_time >= t0 for e in engine.events if e.mono for s in e.strings)
