@@ -68,6 +68,7 @@ def node_command(
     import json
     import signal
 
+    from ..fusion import FusionConfig
     from .node_config import load_node_config, run_node
 
     cfg = load_node_config(config)
@@ -87,7 +88,8 @@ def node_command(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        return await run_node(cfg, stop, ready=ready, on_warnings=console.publish if console else None)
+        fusion = FusionConfig(tracks=True) if console else None  # served: the globe draws the tracks
+        return await run_node(cfg, stop, ready=ready, fusion=fusion, on_warnings=console.publish if console else None)
 
     try:
         counts = asyncio.run(main())
