@@ -103,6 +103,7 @@ def test_vigil_node_serve_streams_the_nodes_versions_live_and_stops_on_sigterm(t
     assert len(got) >= WANT, (len(got), len(written))
     key = [(w["event_id"], w["version"], w["issued_at"]) for w in got]
     assert key == [(w["event_id"], w["version"], w["issued_at"]) for w in written[:len(got)]]
+    assert all(w.get("track") for w in got)  # a served node records the tracks the globe draws
     assert listed["total"] >= len(got)
     assert [(w["event_id"], w["version"]) for w in listed["items"]] == \
         [(w["event_id"], w["version"]) for w in written[:listed["total"]]]
