@@ -63,9 +63,9 @@ def demo(
     run = run_scored(scenario, out / "run", force=force)
     print_run(console, run.score)
     console.print(f"score, warnings and observations written to {out / 'run'}")
-    console.print(f"open the operators' console: vigil serve {out / 'run'}   (then http://127.0.0.1:8080/)",
-                  soft_wrap=True)
     console.print(f"hand-over report: vigil report {out / 'run'} --out {out / 'report.html'}", soft_wrap=True)
+    console.print(f"open the operators' console: vigil serve {out / 'run'}   (then http://127.0.0.1:8080/)",
+                  soft_wrap=True)  # the last line: how to open the console (issue 12)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from testkit.consolerun import TOKENS, make_console_run
+from testkit.postgres import pg_dsn  # noqa: F401  (the session's PostgreSQL: 5432, else a private one)
 
 from vigil.api import create_app, parse_tokens
 from vigil.api.source import RunSource

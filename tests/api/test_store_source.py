@@ -1,5 +1,5 @@
 """``vigil serve STORE_URL``: the console over a node's store, SQLite (``vigil run`` keeps ``nodes/<node>.db``)
-and PostgreSQL (the same records copied into a schema of the machine's server).
+and PostgreSQL (the same records copied into a schema of the tests' server: the machine's, else a private one).
 
 Independent truth: the records and audit read straight from the files with ``sqlite3`` and ``json`` (not
 through :mod:`vigil.sharing.store`): each endpoint must return exactly those records, no more, no fewer.
@@ -19,7 +19,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 from testkit.consolerun import TOKENS
-from testkit.postgres import pg_dsn
+from testkit.postgres import pg_url
 
 from vigil.api import create_app
 from vigil.api.source import StoreSource, open_source
@@ -122,8 +122,8 @@ def test_bad_store_url_is_one_config_error_naming_it(url: str) -> None:
         open_source(url)
 
 
-def test_postgres_store_serves_the_same_records(north_db: Path, token_file: Path) -> None:
-    dsn = pg_dsn()
+def test_postgres_store_serves_the_same_records(north_db: Path, token_file: Path, pg_dsn: str) -> None:
+    dsn = pg_dsn
     schema = f"t_{uuid.uuid4().hex[:12]}"
     pg = PostgresStore(dsn, schema=schema)
     try:
@@ -133,8 +133,7 @@ def test_postgres_store_serves_the_same_records(north_db: Path, token_file: Path
         audit_file = north_db.with_name("north-audit.jsonl")
         for line in audit_file.read_text().splitlines():
             pg.append_audit(json.loads(line))
-        info = psycopg.conninfo.conninfo_to_dict(dsn)
-        url = f"postgresql://{info['user']}@{info['host']}:{info['port']}/{info['dbname']}?schema={schema}"
+        url = pg_url(dsn, schema)
         client = TestClient(create_app(open_source(url), load_tokens(token_file)))
         for partner, token in TOKENS.items():
             _check_view(client, {"Authorization": f"Bearer {token}"}, _truth(north_db, partner))
@@ -158,12 +157,11 @@ def test_a_sqlite_file_that_is_not_a_store_is_refused_and_left_unchanged(tmp_pat
         open_source(f"sqlite://{text}")
 
 
-def test_postgres_schema_without_a_store_is_refused_and_not_created() -> None:
-    info = psycopg.conninfo.conninfo_to_dict(pg_dsn())
+def test_postgres_schema_without_a_store_is_refused_and_not_created(pg_dsn: str) -> None:
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    url = f"postgresql://{info['user']}@{info['host']}:{info['port']}/{info['dbname']}?schema={schema}"
+    url = pg_url(pg_dsn, schema)
     with pytest.raises(ConfigError, match=f"schema '{schema}' holds no node's store"):
         open_source(url)
-    with psycopg.connect(pg_dsn()) as conn:
+    with psycopg.connect(pg_dsn) as conn:
         assert conn.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s",
                             (schema,)).fetchone() == (0,)

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 import uvicorn
-from testkit.postgres import pg_dsn
+from testkit.postgres import pg_url
 
 from vigil.api import create_app
 from vigil.api.source import open_source
@@ -75,11 +74,10 @@ def store(request, tmp_path: Path):
         yield f"sqlite://{path}", writer
         writer.close()
         return
-    dsn = pg_dsn()
+    dsn = request.getfixturevalue("pg_dsn")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     writer = PostgresStore(dsn, schema=schema)
-    info = psycopg.conninfo.conninfo_to_dict(dsn)
-    yield f"postgresql://{info['user']}@{info['host']}:{info['port']}/{info['dbname']}?schema={schema}", writer
+    yield pg_url(dsn, schema), writer
     writer.drop_schema()
     writer.close()
 

@@ -78,15 +78,26 @@ def test_track_field_validates_and_round_trips() -> None:
 def fused(tmp_path_factory):
     from testkit.cutscenario import cut_scenario
 
-    from vigil.fusion import FusionEngine
+    from vigil.fusion import FusionConfig, FusionEngine
     from vigil.sim import load_scenario, simulate
 
     path = tmp_path_factory.mktemp("track") / "cut.yaml"
     path.write_text(cut_scenario("track-test"))
     scenario = load_scenario(path)
     result = simulate(scenario, np.random.default_rng(scenario.seed))
-    versions = [w for _, ws in FusionEngine().run(result.observations) for w in ws]
-    return versions, result.trajectories
+    versions = [w for _, ws in FusionEngine(FusionConfig(tracks=True)).run(result.observations) for w in ws]
+    untracked = [w for _, ws in FusionEngine().run(result.observations) for w in ws]
+    return versions, result.trajectories, untracked
+
+
+def test_tracks_are_recorded_only_when_asked_and_change_nothing_else(fused) -> None:
+    """FusionConfig.tracks off (``vigil fuse``, the benches): no version carries a track, and every other
+    field of every version is the same as with tracks on (the track is display-only)."""
+    versions, _, untracked = fused
+    assert any(w.track for w in versions)
+    assert untracked and all(w.track is None for w in untracked)
+    strip = [{k: v for k, v in w.to_dict().items() if k != "track"} for w in versions]
+    assert strip == [w.to_dict() for w in untracked]
 
 
 def _event_of(versions, trajectory):
@@ -98,7 +109,7 @@ def _event_of(versions, trajectory):
 
 
 def test_tracks_of_a_real_run_follow_the_simulated_flights_and_grow_with_versions(fused) -> None:
-    versions, trajectories = fused
+    versions, trajectories, _ = fused
     for launch_id, trajectory in trajectories.items():
         event = _event_of(versions, trajectory)
         ends = [w.track[-1][0] for w in event]

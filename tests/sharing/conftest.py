@@ -1,9 +1,9 @@
 """Service fixtures for the sharing tests.
 
 NATS (JetStream) and PostgreSQL are used where they already run on this machine (127.0.0.1:4222 and
-127.0.0.1:5432, database ``test``, user ``postgres`` or ``root``, trust auth), else private servers are
-started on free ports (``vigil.sharing.local_services``). Nothing is ever skipped: a missing service is a
-failure. Every test gets its own stream, subject root and PostgreSQL schema (uuid), so parallel tests
+127.0.0.1:5432), else private servers are started on free ports (``vigil.sharing.local_services``);
+the PostgreSQL fixture ``pg_dsn`` is ``testkit.postgres``'s, shared with the console tests. Nothing is
+ever skipped: a missing service is a failure. Every test gets its own stream, subject root and PostgreSQL schema (uuid), so parallel tests
 do not collide.
 """
 
@@ -15,22 +15,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
+from testkit.postgres import pg_dsn  # noqa: F401  (the session's PostgreSQL fixture)
 
 from vigil.sharing.bus import Bus
 from vigil.sharing.bus_memory import MemoryBus
 from vigil.sharing.bus_nats import NatsBus
-from vigil.sharing.local_services import LocalNats, LocalPostgres, port_open
+from vigil.sharing.local_services import LocalNats, port_open
 from vigil.sharing.store import Store
 from vigil.sharing.store_postgres import PostgresStore
 from vigil.sharing.store_sqlite import SqliteStore
 
 SHARED_NATS_PORT = 4222
-SHARED_PG_DSNS = (
-    "host=127.0.0.1 port=5432 user=postgres dbname=test",
-    "host=127.0.0.1 port=5432 user=root dbname=test",
-)
 
 
 @pytest.fixture(scope="session")
@@ -42,30 +38,6 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = LocalNats(tmp_path_factory.mktemp("nats")).start()
     yield server.url
     server.stop()
-
-
-def _shared_pg_dsn() -> str | None:
-    if not port_open(5432):
-        return None
-    for dsn in SHARED_PG_DSNS:
-        try:
-            with psycopg.connect(dsn, connect_timeout=3):
-                return dsn
-        except psycopg.Error:
-            continue
-    return None
-
-
-@pytest.fixture(scope="session")
-def pg_dsn() -> Iterator[str]:
-    """libpq DSN of a PostgreSQL server: the machine's, else a private one."""
-    dsn = _shared_pg_dsn()
-    if dsn is not None:
-        yield dsn
-        return
-    server = LocalPostgres().start()
-    yield server.dsn
-    server.destroy()
 
 
 @pytest.fixture()

@@ -63,12 +63,12 @@ class LiveSource(Source):
         self._thread.start()
 
     def _fuse(self, observations: Any) -> None:
-        from vigil.fusion import FusionEngine
+        from vigil.fusion import FusionConfig, FusionEngine
 
         wall0 = time.monotonic()
         epoch_s = parse_utc(observations.epoch, "epoch").timestamp()
         try:
-            for now_s, issued in FusionEngine().run(observations):
+            for now_s, issued in FusionEngine(FusionConfig(tracks=True)).run(observations):
                 delay = wall0 + now_s / self.speed - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)

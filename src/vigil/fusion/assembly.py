@@ -223,7 +223,7 @@ class EventAssembly:
         keep.dirty = True
 
     def _new_event(self) -> FusedEvent:
-        event = FusedEvent(f"E{next(self._ids):04d}")
+        event = FusedEvent(f"E{next(self._ids):04d}", tracked=self.config.tracks)
         self.events.append(event)
         return event
 

@@ -28,6 +28,7 @@ from ..sim import load_scenario, read_observations, simulate
 from ..sim.commands import DEFAULT_SEED, write_result
 from ..sim.io import write_json
 from ..warning import warnings_to_document
+from .engine import FusionConfig
 
 
 def fuse_file(obs_path: Path, out: Path, show_progress: bool = True, force: bool = False) -> tuple[list, dict]:
@@ -69,6 +70,11 @@ def _kernels_cached() -> bool:
     return any((Path(__file__).parent / "__pycache__").glob("*.nbi"))
 
 
+RUN_FUSION = FusionConfig(tracks=True)
+"""``vigil run``'s fusion: its folder is the console's input (``vigil serve``), so warnings carry tracks;
+``vigil fuse`` and the benches leave them out (:attr:`FusionConfig.tracks`, no sampling cost)."""
+
+
 def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_progress: bool = True,
                bus: str = "memory://", db: str = "sqlite://", force: bool = False):
     """Simulate, fuse, match and score a scenario; write the simulation files, score.json, warnings.json.
@@ -91,9 +97,9 @@ def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_pro
             result = simulate(scenario, rng, progress=advance)
         label = "fusing" if _kernels_cached() else "fusing (first run: compiling numba kernels, ~1 min; cached after)"
         with progress_bar(label) as advance:
-            run = score_result(scenario, result, progress=advance)
+            run = score_result(scenario, result, RUN_FUSION, progress=advance)
     else:
-        run = score_result(scenario, simulate(scenario, rng))
+        run = score_result(scenario, simulate(scenario, rng), RUN_FUSION)
     run.result.summary["seed"] = chosen
     run.score["seed"] = chosen
     run.score["scenario"] = scenario.name
@@ -115,7 +121,8 @@ def _value_of_sharing(scenario, result, bus: str, db: str, show_progress: bool, 
     from ..sharing.network import run_network, sharing_summary
 
     keep = db == "sqlite://"
-    kwargs = {"simulation": result, "bus": bus, "db": db, "workdir": nodes if keep else None, "keep": keep}
+    kwargs = {"simulation": result, "bus": bus, "db": db, "workdir": nodes if keep else None, "keep": keep,
+              "fusion": RUN_FUSION}
     if show_progress:
         with progress_bar("partner nodes") as advance:
             network = run_network(scenario, progress=advance, **kwargs)

@@ -66,6 +66,7 @@ class FusionConfig:
     light_time: bool = True  # correct detections to emission time and axes (lighttime.py)
     lag_horizon_s: float = 120.0  # late detections up to this much before the processed time are fused (oosm.py)
     snapshot_interval_s: float = 10.0  # engine state kept for re-processing every this much data time (oosm.py)
+    tracks: bool = False  # record each warning's fitted track (trajectory.py) for the console: served or run output
 
 
 class FusionEngine(EventAssembly):

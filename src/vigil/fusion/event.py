@@ -78,6 +78,7 @@ class FusedEvent:
     # the warning's track (vigil.fusion.trajectory): "ascent" (launch estimate, samples), "tail" (samples from
     # burnout on), "track" (ascent samples, tail, the joined track): reused while the estimates are the same
     track_of: dict = field(default_factory=dict, repr=False, compare=False)
+    tracked: bool = False  # whether its warnings carry the track (FusionConfig.tracks; off: no sampling cost)
 
     def detections(self):
         """All detections of the event's strings, time-sorted: ``(t (T,), pos (T,3), los (T,3), sigma (T,))``."""
@@ -129,6 +130,8 @@ def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: Impac
     event.impact = None
     if decision.class_ == "ballistic" or (event.class_ == "unknown" and decision.falls):
         event.impact = predictor.predict(b.time_s, b.r, b.v, b.cov6, containment)
+    if not event.tracked:
+        return
     tail = boost_samples(-math.inf, seeds[0], seeds[1], b.time_s, b.r)
     if event.impact is not None:
         tail += coast_samples(b.time_s, b.r, b.v, event.impact)
@@ -219,7 +222,7 @@ def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) 
         sources=sources,
         confidence=CONFIDENCE_MONO if event.mono else (CONFIDENCE_MULTI if n_sensors > 2 else CONFIDENCE_STEREO),
         mono=event.mono,
-        track=_track(event),
+        track=_track(event) if event.tracked else None,
     )
 
 

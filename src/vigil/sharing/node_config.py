@@ -246,9 +246,11 @@ def open_audit(cfg: NodeConfig, signer: Signer) -> AuditLog:
 
 
 async def run_node(cfg: NodeConfig, stop: asyncio.Event, ready: Callable[[Node], None] | None = None,
-                   fusion: FusionConfig | None = None) -> dict[str, Any]:
+                   fusion: FusionConfig | None = None,
+                   on_warnings: Callable[[list], None] | None = None) -> dict[str, Any]:
     """Run one node live until ``stop`` is set; return its counts (the JSON line ``vigil node`` prints).
-    Keys, agreements, audit log and store are checked first: any unusable one stops it in one line."""
+    Keys, agreements, audit log and store are checked first: any unusable one stops it in one line.
+    ``on_warnings`` gets each chunk's new warning versions too (``vigil node --serve``'s console)."""
     fusion = fusion or FusionConfig()
     signer = load_signer(Path(cfg.key), cfg.node)
     keys = KeyRegistry.load_dir(Path(cfg.partner_keys))
@@ -269,7 +271,7 @@ async def run_node(cfg: NodeConfig, stop: asyncio.Event, ready: Callable[[Node],
         await node.start()
         if ready is not None:
             ready(node)
-        emit = _writer(cfg.warnings_out)
+        emit = _writer(cfg.warnings_out, on_warnings)
         await asyncio.gather(_receive_loop(node, stop), _fuse_loop(node, own, stop, fusion.chunk_s, emit))
         await node.publish_due()
         await node.close()
@@ -282,8 +284,10 @@ async def run_node(cfg: NodeConfig, stop: asyncio.Event, ready: Callable[[Node],
         store.close()
 
 
-def _writer(path: str | None) -> Callable[[list], None]:
+def _writer(path: str | None, also: Callable[[list], None] | None = None) -> Callable[[list], None]:
     def emit(warnings: list) -> None:
+        if also is not None:
+            also(warnings)
         if path and warnings:
             with open(path, "a", encoding="utf-8") as out:
                 for w in warnings:
