@@ -79,3 +79,15 @@ def test_a_node_refuses_to_start_under_an_agreement_that_has_expired(capsys, tmp
                           "expired")
     assert doc["valid_until"].replace("Z", "") in line.replace("+00:00", "")
     assert not (tmp_path / "audit.jsonl").exists()
+
+
+def test_a_node_without_its_partners_key_refuses_to_start(capsys, tmp_path):
+    config = _node(tmp_path)
+    (tmp_path / "keys" / "north.pub").unlink()
+    one_error_line(capsys, ["node", "--config", config], "partner_keys", "north.pub")
+    assert not (tmp_path / "audit.jsonl").exists()
+
+
+def test_a_node_whose_audit_log_cannot_be_written_refuses_to_start(capsys, tmp_path):
+    config = _node(tmp_path, audit_log="/proc/vigil-audit.jsonl")
+    one_error_line(capsys, ["node", "--config", config], "audit_log", "cannot append", "/proc/vigil-audit.jsonl")
