@@ -35,6 +35,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert main(["run", str(root / "scenario.yaml"), "--out", str(root / "run"), "--json"]) == 0
     shutil.copy(EXAMPLES / "constellations" / "north.tle", root / "north.tle")
     shutil.copy(TELEMETRY, root / "telemetry.csv")
+    shutil.copy(EXAMPLES / "agreements" / "north-east.yaml", root / "north-east.yaml")
     return root
 
 
@@ -92,6 +93,9 @@ CASES = [
     Case("campaign", lambda r, o: ["campaign", _campaign(r), "--out", o, "--workers", "1", "--no-report"],
          folder=True, force=False, input_of=lambda r: _campaign(r).parent),
     Case("demo", lambda r, o: ["demo", "--out", o.parent, "--examples", EXAMPLES], input_of=None),
+    Case("sharing sweep", lambda r, o: ["sharing", "sweep", r / "scenario.yaml", "--out", o, "--agreement",
+                                        r / "north-east.yaml", "--delay-s", "0", "--precision-m", "1000"],
+         folder=True, input_of=lambda r: r / "north-east.yaml"),
     Case("keys generate", lambda r, o: ["keys", "generate", "--node", o.stem, "--out", o.parent], force=False),
 ]
 
@@ -177,3 +181,14 @@ def test_a_node_never_appends_to_what_it_reads_or_to_another_of_its_outputs(caps
     line = one_error_line(capsys, ["node", "--config", config], needle)
     assert "input" in line, line
     assert [_fingerprint(p) for p in inputs] == before
+
+
+def test_sharing_sweep_never_writes_over_the_scenarios_own_agreement(capsys, tmp_path):
+    agreement = tmp_path / "north-east.yaml"
+    shutil.copy(EXAMPLES / "agreements" / "north-east.yaml", agreement)
+    doc = scenario() | {"agreements": [str(agreement)]}
+    path = write_yaml(tmp_path / "s.yaml", doc)
+    before = _fingerprint(agreement)
+    line = one_error_line(capsys, ["sharing", "sweep", path, "--out", agreement, "--force"], "--out")
+    assert "input" in line, line
+    assert _fingerprint(agreement) == before

@@ -185,6 +185,12 @@ class Agreement(BaseModel):
         for key in self.directions:
             if key not in (f"{a}->{b}", f"{b}->{a}"):
                 raise ValueError(f"direction {key!r} is not '{a}->{b}' or '{b}->{a}'")
+        span_s = (self.valid_until - self.valid_from).total_seconds()
+        for key, clause in self.directions.items():
+            if clause.delay_s >= span_s:  # data made in the window is released only after the window closes
+                raise ValueError(f"directions.{key}.delay_s: {clause.delay_s:g} s is not shorter than the "
+                                 f"validity span ({span_s:g} s from valid_from to valid_until), so nothing "
+                                 f"could ever be released")
         return self
 
     def direction(self, sender: str, recipient: str) -> Direction | None:

@@ -121,7 +121,8 @@ def sharing_sweep(
                                                                                    MIN_PRECISION_M)
     spec = load_scenario(scenario)
     accords = [load_agreement(a) for a in agreement] or [load_agreement(Path(a)) for a in spec.agreements]
-    check_output(out, "--out", [scenario, *agreement], force, folder=True)
+    inputs = [scenario, *agreement, *(Path(a) for a in spec.agreements)]  # the scenario's own agreements too
+    check_output(out, "--out", inputs, force, folder=True)
     with progress_bar(f"sweeping {len(delays) * len(precisions)} agreements") as advance:
         rows = sw.sweep(spec, delays, precisions, accords, progress=advance)
     with output_folder(out) as tmp:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..config import read_yaml, validation_message
 from ..errors import ConfigError
@@ -78,6 +78,27 @@ class ObservationSource(_Strict):
     skip_s: float = Field(0.0, ge=0.0)  # replay from this many seconds into the recording (start only)
 
 
+def db_url_problem(db: str) -> str | None:
+    """Why a node's ``db`` URL cannot be a store, None when its form is usable: ``sqlite://:memory:``,
+    ``sqlite:///FILE`` or a PostgreSQL URI / libpq string whose host and port parse."""
+    if db == "sqlite://:memory:" or (db.startswith("sqlite:///") and len(db) > len("sqlite:///")):
+        return None
+    if db.startswith("sqlite://"):
+        return f"{db!r} names no file (sqlite:///relative.db, sqlite:////absolute.db or sqlite://:memory:)"
+    if not (db.startswith(("postgresql://", "postgres://")) or "dbname=" in db):
+        return f"{db!r}: expected sqlite:///FILE, sqlite://:memory: or postgresql://user@host:port/dbname"
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(db)
+    except Exception as err:  # psycopg.ProgrammingError, with libpq's reason
+        return f"malformed PostgreSQL URL ({str(err).splitlines()[0]})"
+    for port in str(parts.get("port", "5432")).split(","):
+        if not (port.isdigit() and 1 <= int(port) <= 65535):
+            return f"PostgreSQL port {port!r} is not an integer in [1, 65535]"
+    return None
+
+
 class NodeConfig(_Strict):
     node: str = Field(pattern=NODE_ID_PATTERN)
     key: str
@@ -89,6 +110,14 @@ class NodeConfig(_Strict):
     audit_log: str
     observations: ObservationSource | None = None
     warnings_out: str | None = None
+
+    @field_validator("db")
+    @classmethod
+    def _db(cls, v: str) -> str:
+        problem = db_url_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
 
 
 def _resolve(base: Path, name: str) -> str:
@@ -215,6 +244,15 @@ def _check_partners(cfg: NodeConfig, keys: KeyRegistry, agreements: list[Any]) -
                               f"of {path}")
 
 
+def _check_in_force(cfg: NodeConfig, agreements: list[Any], now_s: float) -> None:
+    """A node refuses to start under an agreement that has already expired: it could release and accept
+    nothing under it, and running as if shared would mislead its operators (docs/hardening.md)."""
+    for path, agreement in zip(cfg.agreements, agreements, strict=True):
+        if now_s >= agreement.valid_until.timestamp():
+            raise ConfigError(f"{path}: valid_until: {agreement.valid_until.isoformat()} is in the past (now "
+                              f"{_iso(now_s)}); the agreement has expired: renew it or remove it from agreements")
+
+
 def _appendable(path: Path, key: str) -> None:
     try:
         with open(path, "ab"):
@@ -256,6 +294,9 @@ async def run_node(cfg: NodeConfig, stop: asyncio.Event, ready: Callable[[Node],
     keys = KeyRegistry.load_dir(Path(cfg.partner_keys))
     agreements = [load_agreement(Path(a)) for a in cfg.agreements]
     _check_partners(cfg, keys, agreements)
+    _check_in_force(cfg, agreements, time.time())
+    if cfg.db.startswith("sqlite:///"):  # absolute once loaded; refused here, not at the first commit
+        _appendable(Path(cfg.db.removeprefix("sqlite://")), "db")
     audit = open_audit(cfg, signer)
     if cfg.warnings_out is not None:
         _appendable(Path(cfg.warnings_out), "warnings_out")
