@@ -31,6 +31,8 @@ def main() -> None:
     ap.add_argument("agreement", nargs="?", default=str(ROOT / "examples/agreements/north-east.yaml"))
     ap.add_argument("--scenario", default=str(ROOT / "examples/scenarios/two-partner.yaml"))
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--per-launch", action="store_true",
+                    help="also print, per partner and launch, alone / shared error and their ratio to the joint CRLB")
     args = ap.parse_args()
     scenario = load_scenario(args.scenario)
     sim = simulate(scenario, np.random.default_rng(scenario.seed if args.seed is None else args.seed))
@@ -63,10 +65,24 @@ def main() -> None:
                   f"azimuth {med(az) if az else float('nan'):.2f} deg, impact {med(imp) if imp else float('nan'):.1f} km, "
                   f"first triangulated warning - joint stereo median {med(lag) if lag else float('nan'):.1f} s "
                   f"(max {max(lag) if lag else float('nan'):.1f} s)")
+        if args.per_launch:
+            _per_launch(pid, part, truths, result.epoch, joint)
         c = part.counts
         print(f"{pid:>6} counts: received {c.fused_received}, late {c.late}, too late {c.too_late}, "
               f"duplicates {c.duplicate}")
     print(f"network wall {wall:.1f} s")
+
+
+def _per_launch(pid: str, part, truths: list, epoch, joint: dict) -> None:
+    """Per launch: alone and shared launch error (km), each / the joint CRLB, shared − alone."""
+    alone, shared = launch_view(part.alone, truths, epoch), launch_view(part.shared, truths, epoch)
+    print(f"{pid:>6} per launch: id, joint CRLB km, alone km (/CRLB), shared km (/CRLB), shared - alone km")
+    for k in alone:
+        a, s, c = alone[k]["launch_error_km"], shared[k]["launch_error_km"], joint[k]["launch_crlb_km"]
+        fa = "-" if a is None else f"{a:.3f} ({a / c:.2f})" if c else f"{a:.3f}"
+        fs = "-" if s is None else f"{s:.3f} ({s / c:.2f})" if c else f"{s:.3f}"
+        diff = "-" if a is None or s is None else f"{s - a:+.3f}"
+        print(f"{pid:>6}   {k:>8} {c if c is None else round(c, 3)!s:>7} {fa:>16} {fs:>16} {diff:>8}")
 
 
 if __name__ == "__main__":
