@@ -91,7 +91,7 @@ def pooled_seeds(scenario, seeds: int) -> None:
     for seed in range(seeds):
         sim = simulate(scenario, np.random.default_rng(seed))
         runs = {"joint": sim}
-        for pid in dict.fromkeys(sim.observations.partner_id.astype(str)):
+        for pid in sorted(set(sim.observations.partner_id.astype(str))):
             keep = sim.observations.partner_id.astype(str) == pid
             runs[pid] = dataclasses.replace(sim, observations=sim.observations.take(keep),
                                             truth_launch=sim.truth_launch[keep], t_emit_s=sim.t_emit_s[keep])
