@@ -6,12 +6,18 @@ every partner's detections (the *joint* reference: its launch errors, their Cram
 geometry, and each launch's first joint stereo instant, the simulator's truth), then every partner as a node
 (vigil.sharing.network.run_network) with the agreement, and prints per partner: launches triangulated,
 median launch error, median error / joint CRLB, and the median delay of the first shared warning after
-joint stereo (the latency the agreement's ``delay_s`` should add to).
+joint stereo (the latency the agreement's ``delay_s`` should add to). ``--per-launch`` adds each launch's
+alone / shared error against the joint CRLB; ``--pooled-seeds N`` instead fuses, per seed 0..N-1, each
+partner's detections alone and all of them in one engine (exact data, no network): how often pooling a partner
+that adds little information is worse on one realisation by noise alone (docs/benchmarks.md, "Sharing never
+worse").
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 import statistics
 import time
 from pathlib import Path
@@ -31,8 +37,16 @@ def main() -> None:
     ap.add_argument("agreement", nargs="?", default=str(ROOT / "examples/agreements/north-east.yaml"))
     ap.add_argument("--scenario", default=str(ROOT / "examples/scenarios/two-partner.yaml"))
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--pooled-seeds", type=int, default=0, metavar="N",
+                    help="instead: for seeds 0..N-1, each partner's own detections alone vs every partner's in one "
+                         "engine (exact data, no agreement): per seed median launch error and CRLB")
+    ap.add_argument("--per-launch", action="store_true",
+                    help="also print, per partner and launch, alone / shared error and their ratio to the joint CRLB")
     args = ap.parse_args()
     scenario = load_scenario(args.scenario)
+    if args.pooled_seeds:
+        pooled_seeds(scenario, args.pooled_seeds)
+        return
     sim = simulate(scenario, np.random.default_rng(scenario.seed if args.seed is None else args.seed))
     joint = {row["id"]: row for row in score_result(scenario, sim).score["launches"]}
     stereo = {la["id"]: la["first_stereo_visible_s"] for la in sim.summary["launches"]}
@@ -63,10 +77,54 @@ def main() -> None:
                   f"azimuth {med(az) if az else float('nan'):.2f} deg, impact {med(imp) if imp else float('nan'):.1f} km, "
                   f"first triangulated warning - joint stereo median {med(lag) if lag else float('nan'):.1f} s "
                   f"(max {max(lag) if lag else float('nan'):.1f} s)")
+        if args.per_launch:
+            _per_launch(pid, part, truths, result.epoch, joint)
         c = part.counts
         print(f"{pid:>6} counts: received {c.fused_received}, late {c.late}, too late {c.too_late}, "
               f"duplicates {c.duplicate}")
     print(f"network wall {wall:.1f} s")
+
+
+def pooled_seeds(scenario, seeds: int) -> None:
+    """What pooling can give at best: per seed, each partner's detections alone and every partner's in one
+    engine (the exact, unrounded, in-time data the shared view approximates), medians of launch error and of
+    the CRLB; a consistent estimator adding little information is worse on some seeds by noise alone."""
+    med = statistics.median
+    pooled: dict[str, list[float]] = {}
+    worse: dict[str, int] = {}
+    for seed in range(seeds):
+        sim = simulate(scenario, np.random.default_rng(seed))
+        runs = {"joint": sim}
+        for pid in sorted(set(sim.observations.partner_id.astype(str))):
+            keep = sim.observations.partner_id.astype(str) == pid
+            runs[pid] = dataclasses.replace(sim, observations=sim.observations.take(keep),
+                                            truth_launch=sim.truth_launch[keep], t_emit_s=sim.t_emit_s[keep])
+        stats = {}
+        for name, run in runs.items():
+            rows = score_result(scenario, run).score["launches"]
+            e = [r["launch_error_km"] for r in rows if r["launch_error_km"] is not None]
+            c = [r["launch_crlb_km"] for r in rows if r["launch_crlb_km"]]
+            pooled.setdefault(name, []).extend(e)
+            stats[name] = (med(e) if e else math.nan, med(c) if c else math.nan)
+        for name in runs:
+            worse[name] = worse.get(name, 0) + (name != "joint" and stats["joint"][0] > stats[name][0])
+        print(f"seed {seed}: " + ", ".join(f"{k} {v[0]:.3f} km (CRLB {v[1]:.3f})" for k, v in stats.items()), flush=True)
+    rms = {k: math.sqrt(sum(x * x for x in v) / len(v)) for k, v in pooled.items() if v}
+    print("over seeds: " + ", ".join(f"{k} median {med(v):.3f} rms {rms[k]:.3f} km" for k, v in pooled.items() if v))
+    print("seeds where the joint median is above the partner's alone median: "
+          + ", ".join(f"{k} {n}/{seeds}" for k, n in worse.items() if k != "joint"))
+
+
+def _per_launch(pid: str, part, truths: list, epoch, joint: dict) -> None:
+    """Per launch: alone and shared launch error (km), each / the joint CRLB, shared − alone."""
+    alone, shared = launch_view(part.alone, truths, epoch), launch_view(part.shared, truths, epoch)
+    print(f"{pid:>6} per launch: id, joint CRLB km, alone km (/CRLB), shared km (/CRLB), shared - alone km")
+    for k in alone:
+        a, s, c = alone[k]["launch_error_km"], shared[k]["launch_error_km"], joint[k]["launch_crlb_km"]
+        fa = "-" if a is None else f"{a:.3f} ({a / c:.2f})" if c else f"{a:.3f}"
+        fs = "-" if s is None else f"{s:.3f} ({s / c:.2f})" if c else f"{s:.3f}"
+        diff = "-" if a is None or s is None else f"{s - a:+.3f}"
+        print(f"{pid:>6}   {k:>8} {c if c is None else round(c, 3)!s:>7} {fa:>16} {fs:>16} {diff:>8}")
 
 
 if __name__ == "__main__":

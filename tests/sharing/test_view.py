@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
+import numpy as np
 import pytest
 
-from vigil.fusion.trackfusion import from_tangent_km, fuse_warnings
+from vigil.fusion.trackfusion import ellipse_cov_km2, from_tangent_km, fuse_warnings, tangent_km
 from vigil.scoring import Gate
 from vigil.sharing.view import SharedView, gate_cost
 from vigil.warning.records import Sources, Warning
@@ -110,3 +112,39 @@ def test_a_partner_rooted_event_keeps_its_id_and_the_partner_event_is_renamed_wh
     assert left.event_id == "north:n1/2" and left.version == 1
     [again] = view.own([_w("east-1", 45.06, 63.25)])
     assert again.event_id == "north:n1" and again.sources.sensors == ("e1", "e2")
+
+@pytest.mark.parametrize("rho", [0.0, 0.6, 0.95])
+def test_fused_view_error_stays_inside_its_stated_ellipse_over_draws(rho):
+    """Own and partner estimates of one true launch point drawn from their stated ellipses, their errors
+    correlated by ``rho`` (unknown to the fusion): the view's fused launch point falls inside its stated
+    ellipse at least as often as the containment says (never optimistic), its time error within its sigma,
+    the partner named; the ellipse never tighter than the exact known-correlation fusion (Bar-Shalom–Campo)."""
+    rng = np.random.default_rng(5)
+    truth = (45.0, 63.3, 300.0)
+    pa, pb = ellipse_cov_km2((40.0, 6.0, 1.0), 0.95), ellipse_cov_km2((130.0, 5.0, 1.5), 0.95)
+    la, lb = np.linalg.cholesky(pa), np.linalg.cholesky(pb)
+    inside, nees_t, n = 0, [], 600
+    for _ in range(n):
+        z1, z2 = rng.normal(size=3), rng.normal(size=3)
+        zb = rho * z1 + math.sqrt(1.0 - rho * rho) * z2
+        ea, eb = la @ z1[:2], lb @ zb[:2]
+        own = _w("east-1", *from_tangent_km(truth[0], truth[1], ea), t=truth[2] + 2.0 * z1[2])
+        other = _w("north:n1", *from_tangent_km(truth[0], truth[1], eb), t=truth[2] + 2.0 * zb[2],
+                   ellipse=(130.0, 5.0, 1.5), partners=("north",), sensors=())
+        view = SharedView()
+        view.own([own])
+        [fused] = view.received([other])
+        assert fused.sources.partners == ("east", "north")
+        e = tangent_km(truth[0], truth[1], fused.launch_lat_deg, fused.launch_lon_deg)
+        p = ellipse_cov_km2(fused.launch_ellipse, fused.containment)
+        inside += float(e @ np.linalg.solve(p, e)) <= -2.0 * math.log(1.0 - fused.containment)
+        nees_t.append(((fused.launch_time_s - truth[2]) / fused.launch_time_sigma_s) ** 2)
+        # the exact fusion knowing the correlation: its covariance is the smallest a consistent one can be
+        cross = rho * la @ lb.T
+        s = np.block([[pa, cross], [cross.T, pb]])
+        h = np.vstack([np.eye(2), np.eye(2)])
+        p_exact = np.linalg.inv(h.T @ np.linalg.solve(s, h))
+        assert np.linalg.eigvalsh(p - p_exact).min() >= -1e-6 * np.trace(p)
+    sigma = math.sqrt(0.95 * 0.05 / n)
+    assert inside / n >= 0.95 - 3.0 * sigma
+    assert float(np.mean(nees_t)) <= 1.0 + 3.0 * math.sqrt(2.0 / n)
