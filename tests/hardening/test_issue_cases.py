@@ -185,3 +185,11 @@ def test_audit_verify_rejects_duplicate_keys_and_non_canonical_lines(tmp_path):
     log.write_text(json.dumps(json.loads(line), indent=None) + "\n")  # same content, spaces after separators
     result = verify(log, signer.public_key)
     assert not result.ok and "canonical" in result.reason
+
+
+@pytest.mark.parametrize("value", ["95", "nan"])
+def test_coverage_min_elevation_out_of_range_names_the_flag(capsys, value):
+    # found by scripts/hostile_sweep.py: the line named the model's field min_elevation_deg, not the flag
+    one_error_line(capsys, ["coverage", "--constellation", EXAMPLES / "constellations" / "north.tle", "--start",
+                            "2026-03-01T00:00:00Z", "--quiet", "--min-elevation-deg", value],
+                   "--min-elevation-deg", value, "outside")

@@ -97,7 +97,10 @@ def coverage(
     """Coverage by ≥1 and ≥2 satellites per partner and jointly, with the value-of-sharing table."""
     t0 = parse_utc(start, "--start")
     _check_span(hours, step_s)
-    sensor = SensorModel(min_elevation_deg=min_elevation_deg)
+    try:
+        sensor = SensorModel(min_elevation_deg=min_elevation_deg)
+    except ConfigError as err:  # the model names its field; the user typed the flag
+        raise ConfigError(str(err).replace("min_elevation_deg", "--min-elevation-deg", 1)) from None
     grid = Grid.global_(grid_deg, altitude_km * 1e3)
     partners = load_partners(constellation, sensor, t0)
     _check_coverage_memory(grid, partners, hours, step_s)
