@@ -91,7 +91,7 @@ def test_scenario_with_one_bad_field_is_one_line_naming_file_and_field(tmp_path:
 
 def agreement_doc() -> dict[str, Any]:
     return {"name": "t", "parties": ["north", "east"], "valid_from": "2026-01-01T00:00:00Z",
-            "valid_until": "2027-01-01T00:00:00Z",
+            "valid_until": "2030-01-01T00:00:00Z",
             "directions": {"north->east": {"types": ["track"], "region": "global", "precision_m": 1000.0,
                                            "delay_s": 0.0}}}
 

@@ -152,7 +152,7 @@ def test_unclosed_agreement_region_is_refused(tmp_path):
 
 def yaml_agreement(region: object) -> dict:
     return {"name": "t", "parties": ["north", "east"], "valid_from": "2026-01-01T00:00:00Z",
-            "valid_until": "2027-01-01T00:00:00Z",
+            "valid_until": "2030-01-01T00:00:00Z",
             "directions": {"north->east": {"types": ["track"], "region": region, "precision_m": 1000.0}}}
 
 

@@ -34,7 +34,7 @@ def agreement(types: list[str] | None = None, region: Any = "global", precision_
     if back is not None:
         directions["east->north"] = back
     data = {"name": "test", "parties": ["north", "east"], "valid_from": "2026-01-01T00:00:00Z",
-            "valid_until": "2027-01-01T00:00:00Z", "directions": directions} | top
+            "valid_until": "2030-01-01T00:00:00Z", "directions": directions} | top
     return parse_agreement(data, "test agreement")
 
 

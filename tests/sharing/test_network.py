@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = cut_scenario("two-partner-cut")
 OBSERVATIONS_BOTH_WAYS = parse_agreement({
     "name": "observations-both-ways", "parties": ["north", "east"],
-    "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2027-01-01T00:00:00Z",
+    "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z",
     "directions": {d: {"types": ["observation", "warning"], "region": "global", "precision_m": 100.0}
                    for d in ("north->east", "east->north")}})
 SHIPPED = ROOT / "examples" / "agreements" / "north-east.yaml"

@@ -29,7 +29,7 @@ from vigil.sim import load_scenario, simulate
 def _agreement(precision_m: float = 1000.0, delay_s: float = 0.0):
     return parse_agreement({
         "name": "both-ways", "parties": ["north", "east"],
-        "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2027-01-01T00:00:00Z",
+        "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z",
         "directions": {d: {"types": ["observation", "warning"], "region": "global", "precision_m": precision_m,
                            "delay_s": delay_s} for d in ("north->east", "east->north")}})
 
