@@ -14,7 +14,7 @@ from pathlib import Path
 import cloudpickle
 import pytest
 
-from vigil.campaign import load_campaign, run_campaign, run_task, write_outputs
+from vigil.campaign import expand, load_campaign, run_campaign, run_task, write_outputs
 from vigil.campaign.summary import campaign_summary
 
 DATA = Path(__file__).parent / "data"
@@ -145,3 +145,15 @@ def test_killed_command_resumes_to_identical_results(results, tmp_path):
     write_outputs(campaign, clean, report=False)
     assert results(campaign, out) == results(campaign, clean)
     shutil.rmtree(clean)
+
+
+def test_a_late_release_refit_with_fewer_seeds_than_the_ascent_degree_completes():
+    """Seed 6 of the tiny campaign's delayed-release variant: a late row placed into a closed event redoes its
+    closing launch fit from fewer triangulated seeds than the ascent polynomial's degree; the seed scan (a
+    square solve per lag) raised LinAlgError there and failed the task. Now the cold start is skipped and the
+    fit starts warm, as the estimator itself requires."""
+    campaign = load_campaign(DATA / "tiny-sharing.yaml")
+    [task] = [t for t in expand(campaign) if t.variant == "slow-release" and t.seed == 6]
+    record = run_task(task)
+    assert (record["status"], record["error"]) == ("ok", None)
+    assert {row["partner"] for row in record["sharing"]} == {"north", "east"}

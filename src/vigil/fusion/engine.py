@@ -434,7 +434,7 @@ class FusionEngine(EventAssembly):
             return None
         model = chosen[0]
         in_window = seed_times <= model.t_last
-        if in_window.sum() < 3:
+        if in_window.sum() < max(3, model.degree):  # the scan solves for `degree` coefficients per lag
             return None
         return _Start(seed_start(model.degree, model.first_horizontal, seed_times[in_window], seed_points[in_window],
                                  TL_GRID_S))
