@@ -50,7 +50,7 @@ def test_one_constellation_joint_equals_it(tmp_path):
         (["--hours", "-1"], "--hours"),
         (["--step-s", "0"], "--step-s"),
         (["--start", "yesterday"], "--start"),
-        (["--min-elevation-deg", "95"], "min_elevation_deg"),
+        (["--min-elevation-deg", "95"], "--min-elevation-deg"),
         (["--altitude-km", "5000"], "--altitude-km"),
         (["--constellation", "=x.tle"], "--constellation"),
         (["--constellation", "a=/no/such/file.tle"], "file.tle"),

@@ -241,7 +241,7 @@ def test_engine_rejection_counts_in_the_pool_array_equal_the_per_string_ones():
         strings = [x for x in stringer.strings.values() if len(x) > 70][:3]
         ids = np.array([x.string_id for x in strings], dtype=np.int64)
         strings[2].rejections = 1
-        events = [SimpleNamespace(dirty=False), SimpleNamespace(dirty=False)]
+        events = [SimpleNamespace(dirty=False, cut_s=-np.inf), SimpleNamespace(dirty=False, cut_s=-np.inf)]
         # event 0: string 0 rejected CUT_REJECTIONS times while string 1 is accepted (a cut); event 1: string 2
         # rejected once more (no cut: its event accepts nothing)
         which = np.array([0] * CUT_REJECTIONS + [1, 2])
