@@ -118,6 +118,31 @@ def test_unwritable_sqlite_db_folder_is_one_line_before_any_work(capsys, tmp_pat
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize(("db", "needle"), [
+    ("postgresql://u@127.0.0.1:99999/test", "port '99999'"),
+    ("dbname=test port=zero", "port 'zero'"),
+    ("postgresql://[::1/test", "malformed PostgreSQL URL"),
+])
+def test_malformed_postgres_url_of_run_is_one_line_before_any_work(capsys, tmp_path, db, needle):
+    """``vigil run --db`` shares the node's PostgreSQL URL check (a bad port used to surface from psycopg
+    after the simulation, or wait for a connection timeout)."""
+    scenario_path = EXAMPLES / "scenarios" / "two-partner.yaml"
+    one_error_line(capsys, ["run", scenario_path, "--out", tmp_path / "o", "--db", db], "--db", needle)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("flags", "needle"), [
+    (["--hours", "0"], "--hours: 0 is outside (0, 8784]"),
+    (["--hours", "nan"], "--hours: nan"),
+    (["--step-s", "-1"], "--step-s: -1 is outside"),
+    (["--hours", "1", "--step-s", "7200"], "--step-s: 7200 is longer than the span"),
+    (["--min-elevation-deg", "90"], "--min-elevation-deg: 90 is outside [-90, 90)"),
+])
+def test_coverage_flags_are_validated_by_one_options_model(capsys, flags, needle):
+    one_error_line(capsys, ["coverage", "--constellation", EXAMPLES / "constellations" / "north.tle",
+                            "--start", "2026-03-01T00:00:00Z", *flags, "--quiet"], needle)
+
+
 def test_fine_coverage_grid_over_long_hours_is_refused_with_the_estimate(capsys):
     line = one_error_line(capsys, ["coverage", "--constellation", EXAMPLES / "constellations" / "north.tle",
                                    "--start", "2026-03-01T00:00:00Z", "--hours", "8000", "--step-s", "0.01",

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Annotated
 
 import typer
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rich.console import Console
 from rich.table import Table
 
+from ..config import Positive, check_options, within
 from ..errors import ConfigError
 from ..outputs import check_output, write_text_atomic
 from ..progress import progress_bar
@@ -61,11 +64,25 @@ BYTES_PER_CELL = 112
 BYTES_PER_INSTANT = 48
 
 
-def _check_span(hours: float, step_s: float) -> None:
-    if not (hours > 0 and hours <= 24 * 366):
-        raise ConfigError(f"--hours: {hours} must be in (0, 8784]")
-    if not (step_s > 0 and step_s <= hours * 3600):
-        raise ConfigError(f"--step-s: {step_s} must be in (0, hours × 3600]")
+MAX_HOURS = 24 * 366  # a leap year of coverage at most
+
+
+class CoverageOptions(BaseModel):
+    """The numeric flags of ``coverage``, validated once (:func:`vigil.config.check_options`): errors name the
+    flag the user typed. The grid's own rules (``--grid-deg`` divides 180, ``--altitude-km``) stay in
+    :meth:`Grid.global_`, which names the flags itself."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    hours: Annotated[float, within(0.0, MAX_HOURS, lo_open=True)] = Field(alias="--hours")
+    step_s: Positive = Field(alias="--step-s")
+    min_elevation_deg: Annotated[float, within(-90.0, 90.0, hi_open=True)] = Field(alias="--min-elevation-deg")
+
+    @model_validator(mode="after")
+    def _step_inside_span(self) -> CoverageOptions:
+        if self.step_s > self.hours * 3600.0:
+            raise ValueError(f"--step-s: {self.step_s:g} is longer than the span (--hours × 3600 = "
+                             f"{self.hours * 3600.0:g} s)")
+        return self
 
 
 def _check_coverage_memory(grid: Grid, partners: list[Partner], hours: float, step_s: float) -> None:
@@ -96,11 +113,8 @@ def coverage(
 ) -> None:
     """Coverage by ≥1 and ≥2 satellites per partner and jointly, with the value-of-sharing table."""
     t0 = parse_utc(start, "--start")
-    _check_span(hours, step_s)
-    try:
-        sensor = SensorModel(min_elevation_deg=min_elevation_deg)
-    except ConfigError as err:  # the model names its field; the user typed the flag
-        raise ConfigError(str(err).replace("min_elevation_deg", "--min-elevation-deg", 1)) from None
+    check_options(CoverageOptions, **{"--hours": hours, "--step-s": step_s, "--min-elevation-deg": min_elevation_deg})
+    sensor = SensorModel(min_elevation_deg=min_elevation_deg)
     grid = Grid.global_(grid_deg, altitude_km * 1e3)
     partners = load_partners(constellation, sensor, t0)
     _check_coverage_memory(grid, partners, hours, step_s)

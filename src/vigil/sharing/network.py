@@ -99,6 +99,11 @@ def check_urls(bus: str, db: str) -> None:
         raise ConfigError(f"--bus {bus!r}: expected memory:// or nats://host:port")
     if not (db == "sqlite://" or db.startswith(("sqlite:///", "postgresql://", "postgres://")) or "dbname=" in db):
         raise ConfigError(f"--db {db!r}: expected sqlite://, sqlite:///DIR or postgresql://…")
+    if not db.startswith("sqlite://"):
+        from .node_config import postgres_url_problem
+
+        if (problem := postgres_url_problem(db)) is not None:
+            raise ConfigError(f"--db: {problem}")
     if db.startswith("sqlite:///"):
         from ..outputs import ensure_writable_folder
 

@@ -87,6 +87,12 @@ def db_url_problem(db: str) -> str | None:
         return f"{db!r} names no file (sqlite:///relative.db, sqlite:////absolute.db or sqlite://:memory:)"
     if not (db.startswith(("postgresql://", "postgres://")) or "dbname=" in db):
         return f"{db!r}: expected sqlite:///FILE, sqlite://:memory: or postgresql://user@host:port/dbname"
+    return postgres_url_problem(db)
+
+
+def postgres_url_problem(db: str) -> str | None:
+    """Why a PostgreSQL URI / libpq string cannot be opened (malformed, or a port that is not one), None when
+    its host and port parse. Shared by the node's ``db`` key and ``vigil run --db``."""
     from psycopg.conninfo import conninfo_to_dict
 
     try:
