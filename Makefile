@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Typed service code (STYLE.md rule 14): the CLI, config, errors and the sharing layer pass mypy.
-TYPED  := src/vigil/cli.py src/vigil/config.py src/vigil/errors.py src/vigil/demo.py src/vigil/sharing src/vigil/api \
+TYPED  := src/vigil/cli.py src/vigil/config.py src/vigil/errors.py src/vigil/app src/vigil/sharing src/vigil/api \
           src/vigil/coverage/commands.py src/vigil/fusion/commands.py
 
 .PHONY: demo test lint bench install clean web chromium
