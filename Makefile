@@ -45,11 +45,13 @@ chromium:
 test: $(STAMP) web chromium
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/mypy $(TYPED)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/mypy $(TYPED)
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	$(PY) bench/bench_propagation.py
