@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# Typed service code (STYLE.md rule 14): the CLI, config, errors and the sharing layer pass mypy.
+# Typed service code (docs/style.md rule 14): the CLI, config, errors and the sharing layer pass mypy.
 TYPED  := src/vigil/cli.py src/vigil/config.py src/vigil/errors.py src/vigil/app src/vigil/sharing src/vigil/api \
           src/vigil/coverage/commands.py src/vigil/fusion/commands.py
 
