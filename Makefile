@@ -3,8 +3,8 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# Typed service code (STYLE.md rule 14): the CLI, config, errors and the sharing layer pass mypy.
-TYPED  := src/vigil/cli.py src/vigil/config.py src/vigil/errors.py src/vigil/demo.py src/vigil/sharing src/vigil/api \
+# Typed service code (docs/style.md rule 14): the CLI, config, errors and the sharing layer pass mypy.
+TYPED  := src/vigil/cli.py src/vigil/config.py src/vigil/errors.py src/vigil/app src/vigil/sharing src/vigil/api \
           src/vigil/coverage/commands.py src/vigil/fusion/commands.py
 
 .PHONY: demo test lint bench install clean web chromium
@@ -45,11 +45,13 @@ chromium:
 test: $(STAMP) web chromium
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/mypy $(TYPED)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/mypy $(TYPED)
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	$(PY) bench/bench_propagation.py

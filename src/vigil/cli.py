@@ -27,11 +27,12 @@ _COMMAND_MODULES = (
     "vigil.flight.commands",
     "vigil.sim.commands",
     "vigil.fusion.commands",
+    "vigil.app.run",
     "vigil.sharing.commands",
     "vigil.campaign.commands",
     "vigil.api.commands",
     "vigil.report.commands",
-    "vigil.demo",
+    "vigil.app.demo",
 )
 
 

@@ -1,4 +1,4 @@
-"""Record contracts between stages (DESIGN.md "Records"), columnar inside, JSON at the edges.
+"""Record contracts between stages (docs/design.md "Records"), columnar inside, JSON at the edges.
 
 An :class:`ObservationBatch` holds many detections as parallel arrays (one row per detection in one
 sensor frame). False alarms look exactly like true detections; truth lives elsewhere.

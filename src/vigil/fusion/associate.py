@@ -21,13 +21,13 @@ from scipy.optimize import linear_sum_assignment
 
 from .lapack import pivots
 from .lapack import solve as lapack_solve
+from .linkcost import FORBIDDEN
 from .strings import SensorString, _interpolate_rays
 from .triangulate import RANGE_PASSES
 
 GATE_CHI2_MEAN = 9.0  # mean normalised miss² accepted (true pairs average 1; 9 leaves room for heavy tails)
 MIN_OVERLAP = 2  # common instants needed before two strings may be paired
 MIN_RANGE_M = 1.0e6  # a closest approach nearer than this to a sensor (or behind it) is not a target
-FORBIDDEN = 1e9
 
 
 def pair_cost(a: SensorString, b: SensorString) -> float:

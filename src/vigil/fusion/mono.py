@@ -18,7 +18,7 @@ from vigil.frames import ecef_to_geodetic
 
 from .launch import LaunchEstimate
 
-FIRST_DETECTION_ALT_M = 10_000.0  # default plume visibility altitude (cloud tops), as in DESIGN.md "Signal"
+FIRST_DETECTION_ALT_M = 10_000.0  # default plume visibility altitude (cloud tops), as in docs/design.md "Signal"
 TIME_TO_VISIBLE_S = 40.0  # typical liftoff-to-10-km time of a ballistic missile or launcher (30–60 s)
 TIME_SIGMA_S = 15.0  # spread of that time across vehicles
 LAUNCH_SIGMA_M = 15_000.0  # see module docstring

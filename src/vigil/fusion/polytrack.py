@@ -131,19 +131,6 @@ def _lstsq(a, b):
     return np.linalg.lstsq(a, b, LSTSQ_RCOND * max(a.shape[0], a.shape[1]))[0]
 
 
-def fit_poly_track(times, pos, los, sigma, degree: int, t_ref: float, theta0) -> PolyTrack:
-    """Gauss–Newton fit of the polynomial model to LOS detections (compiled: :func:`gauss_newton`).
-
-    ``times`` (T,) s, ``pos`` (T, 3) sensor ECEF m, ``los`` (T, 3) unit, ``sigma`` (T,) rad. Returns a
-    :class:`PolyTrack` whose covariance is the inverse information at the solution.
-    """
-    times, pos, los, sigma = (np.ascontiguousarray(a, dtype=float) for a in (times, pos, los, sigma))
-    e1, e2 = tangent_basis(los)
-    theta, cov, _ = gauss_newton(np.array(theta0, dtype=float), float(t_ref), degree, times, pos,
-                                 np.ascontiguousarray(e1), np.ascontiguousarray(e2), 1.0 / sigma**2)
-    return PolyTrack(theta, cov, t_ref, degree, float(times.min()), float(times.max()))
-
-
 @numba.njit(cache=True, inline="always")
 def _unit_los(theta, degree, tau, p, b):
     """Unit LOS ``(u0, u1, u2)`` and range from sensor ``p`` to the polynomial position at ``τ``; fills the

@@ -1,6 +1,6 @@
 """An Earth-staring infrared sensor: where it can look, how often, how precisely.
 
-The access rule (DESIGN.md "Access"): a point at altitude h is *seen* by a satellite when the satellite's
+The access rule (docs/design.md "Access"): a point at altitude h is *seen* by a satellite when the satellite's
 elevation above the point's local (geodetic) horizon is at least ``min_elevation_deg`` and the point lies
 within the sensor's field of regard. The default field of regard is the whole visible disk (any point
 above the horizon); a narrower one is a cone of half-angle ``field_of_regard_deg`` about nadir.

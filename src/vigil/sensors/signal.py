@@ -1,6 +1,6 @@
 """Signal and detection: plume irradiance, SNR, detection probability, light time, LOS noise, clutter.
 
-The chain for one plume seen by one satellite in one frame (DESIGN.md "Signal"):
+The chain for one plume seen by one satellite in one frame (docs/design.md "Signal"):
 
 1. **Light time.** The frame is read out at ``t_recv``; the light left the plume at
    ``t_emit = t_recv - |r_sat(t_recv) - r_plume(t_emit)| / c``, solved by :data:`LIGHT_TIME_ITERATIONS`

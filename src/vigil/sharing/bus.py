@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from vigil.errors import ConfigError
 
 SUBJECT_ROOT = "vigil.share"
-"""Root of every sharing subject (DESIGN.md, Sharing)."""
+"""Root of every sharing subject (docs/design.md "Sharing")."""
 
 MSG_ID_HEADER = "Nats-Msg-Id"
 """JetStream's de-duplication header; the memory bus keys its dedupe on the same id."""

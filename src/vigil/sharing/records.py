@@ -1,4 +1,4 @@
-"""The four record types that can cross a partner boundary, as JSON schemas (DESIGN.md "Records").
+"""The four record types that can cross a partner boundary, as JSON schemas (docs/design.md "Records").
 
 Each model lists *every* field an agreement can release for its type; anything else in a local record
 (truth, internal ids, debug data) is stripped by the releaser and, if it ever arrives, rejected by the

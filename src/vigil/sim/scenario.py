@@ -1,4 +1,4 @@
-"""Scenario files (DESIGN.md "Scenario file"): YAML validated by a strict schema, resolved into objects.
+"""Scenario files (docs/design.md "Scenario file"): YAML validated by a strict schema, resolved into objects.
 
 The schema is a set of pydantic v2 models with ``extra="forbid"``: an unknown key, a wrong type, a value
 out of range, a missing file or a launch outside the scenario's duration is one

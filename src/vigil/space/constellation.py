@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from sgp4.api import Satrec, SatrecArray
+from sgp4.api import Satrec
 
 from ..errors import ElementError
 
@@ -25,7 +25,6 @@ class Constellation:
     names: tuple[str, ...]
     catalog_numbers: tuple[int, ...]
     source: str = "<memory>"
-    _array: list = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.satrecs:
@@ -35,12 +34,6 @@ class Constellation:
 
     def __len__(self) -> int:
         return len(self.satrecs)
-
-    @property
-    def satrec_array(self) -> SatrecArray:
-        if not self._array:
-            self._array.append(SatrecArray(list(self.satrecs)))
-        return self._array[0]
 
     @property
     def epochs(self) -> list[dt.datetime]:

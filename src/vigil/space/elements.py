@@ -16,18 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
-from sgp4.api import Satrec
-
 from ..errors import ElementError
+from . import omm, tle
 from .constellation import Constellation
-
-# Above ~17 rev/day the semi-major axis (GM/n^2)^(1/3) is below the Earth's equatorial radius
-# (n = 17 rev/day gives a = 6390 km): no such orbit exists, the value is a typo or a unit error.
-MAX_MEAN_MOTION_REV_DAY = 17.0
-MAX_CATALOG_NUMBER = 339999  # largest Alpha-5 catalog number (Z9999), Space-Track Alpha-5 note
+from .records import ElementRecord
 
 _EXTENSIONS = {
     ".tle": "tle", ".txt": "tle", ".2le": "tle", ".3le": "tle",
@@ -37,16 +31,6 @@ _EXTENSIONS = {
 
 class StaleElementsWarning(UserWarning):
     """Element sets far from the time they are used at (see :meth:`Constellation.stale_warnings`)."""
-
-
-@dataclass(frozen=True)
-class ElementRecord:
-    """One element set as read: display name, initialised ``Satrec``, catalog number, and where it was."""
-
-    name: str
-    satrec: Satrec
-    catalog_number: int
-    where: str
 
 
 def load_constellation(
@@ -126,9 +110,6 @@ def detect_format(path: Path, text: str) -> str:
 
 
 def _parse(fmt: str, text: str, path: Path) -> list[ElementRecord]:
-    # imported here: both reader modules import ElementRecord and the limits from this module
-    from . import omm, tle
-
     readers = {
         "tle": tle.parse_tle_text,
         "json": omm.parse_omm_json,

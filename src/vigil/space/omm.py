@@ -23,7 +23,7 @@ from sgp4 import omm as sgp4_omm
 from sgp4.api import Satrec
 
 from ..errors import ElementError, where
-from .elements import MAX_CATALOG_NUMBER, MAX_MEAN_MOTION_REV_DAY, ElementRecord
+from .records import MAX_CATALOG_NUMBER, MAX_MEAN_MOTION_REV_DAY, ElementRecord
 
 OMM_KEYWORDS = frozenset(
     """CCSDS_OMM_VERS COMMENT CLASSIFICATION CREATION_DATE ORIGINATOR MESSAGE_ID OBJECT_NAME OBJECT_ID

@@ -16,7 +16,7 @@ import re
 from sgp4.api import Satrec
 
 from ..errors import ElementError, where
-from .elements import MAX_MEAN_MOTION_REV_DAY, ElementRecord
+from .records import MAX_MEAN_MOTION_REV_DAY, ElementRecord
 
 TLE_LINE_LENGTH = 69  # columns 1-68 data + column 69 checksum (CelesTrak TLE format FAQ)
 

@@ -1,4 +1,4 @@
-"""Warning records, pre-launch notifications and their matching (DESIGN.md "Records"; docs/notifications.md)."""
+"""Warning records, pre-launch notifications and their matching (docs/design.md "Records"; docs/notifications.md)."""
 
 from .matching import NOT_OBSERVED, OBSERVED, EventMatch, MatchPolicy, MatchResult, NotificationStatus, match
 from .notifications import (

@@ -1,4 +1,4 @@
-"""Pre-launch notifications (DESIGN.md "Records"): YAML validated with pydantic v2, unknown keys are errors.
+"""Pre-launch notifications (docs/design.md "Records"): YAML validated with pydantic v2, unknown keys are errors.
 
 In the spirit of the 1988 US–USSR Agreement on Notifications of Launches of Intercontinental Ballistic
 Missiles and Submarine-Launched Ballistic Missiles (notice no less than 24 hours ahead of the planned

@@ -1,4 +1,4 @@
-"""The Event / Warning record (DESIGN.md "Records"): what a warning centre acts on.
+"""The Event / Warning record (docs/design.md "Records"): what a warning centre acts on.
 
 A :class:`Warning` is one version of one event; a better estimate of the same event is a new
 ``Warning`` with the same ``event_id`` and ``version + 1`` (see :meth:`Warning.revised`).
@@ -81,7 +81,7 @@ class Sources:
 
 
 @dataclass(frozen=True)
-class Warning:  # noqa: A001 - the name DESIGN.md gives the record; import it as ``vigil.warning.Warning``
+class Warning:  # noqa: A001 - the name docs/design.md gives the record; import it as ``vigil.warning.Warning``
     """One version of one event. Field units are in their names; see the module docstring.
 
     Construction validates every field (ranges, types) and raises :class:`DataError` naming the field;

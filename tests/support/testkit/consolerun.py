@@ -22,7 +22,7 @@ agreements: [{ROOT}/examples/agreements/north-east.yaml]
 
 def make_console_run(base: Path) -> Path:
     """Write the scenario into ``base`` and run it (simulate, fuse, nodes, score); returns the run folder."""
-    from vigil.fusion.commands import run_scored
+    from vigil.app.run import run_scored
 
     scenario = base / "cut.yaml"
     scenario.write_text(SCENARIO)

@@ -8,13 +8,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from .coverage.analysis import compute_coverage
-from .coverage.commands import format_sharing_table, gap_map_path, load_partners, plot_coverage
-from .coverage.grid import Grid
-from .errors import ConfigError
-from .fusion.commands import print_run, run_scored
-from .progress import progress_bar
-from .sensors.model import SensorModel
+from ..coverage.analysis import compute_coverage
+from ..coverage.commands import format_sharing_table, gap_map_path, load_partners, plot_coverage
+from ..coverage.grid import Grid
+from ..errors import ConfigError
+from ..progress import progress_bar
+from ..sensors.model import SensorModel
+from .run import print_run, run_scored
 
 DEMO_START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 DEMO_SCENARIO = "scenarios/two-partner.yaml"
@@ -38,7 +38,7 @@ def demo(
 ) -> None:
     """Two-partner demo (north GEO + east HEO): coverage and the value of sharing, then the full warning
     chain (simulate, fuse, match notifications, score) on the shipped scenario."""
-    from .outputs import check_output
+    from ..outputs import check_output
 
     check_output(out / "coverage.png", "--out", [examples], force)
     check_output(gap_map_path(out / "coverage.png"), "--out", [examples], force)
