@@ -84,7 +84,8 @@ class FusedEvent:
     def __deepcopy__(self, memo: dict) -> FusedEvent:
         """A deep copy (an engine snapshot, :mod:`vigil.fusion.oosm`) without the generic reduce/reconstruct: its
         fields copied one by one, numbers and strings as they are, objects in ``memo`` (the frozen estimates a
-        snapshot shares) taken from it, the strings list element by element."""
+        snapshot shares) taken from it, the strings list element by element, a boost filter by
+        :func:`_copy_filter`; the same copy as :func:`copy.deepcopy`'s generic one."""
         out = FusedEvent.__new__(FusedEvent)
         memo[id(self)] = out
         fields = out.__dict__
@@ -97,7 +98,7 @@ class FusedEvent:
                 strings = fields[name] = memo[id(value)] = []
                 for s in value:
                     held = memo.get(id(s))
-                    strings.append(s.__deepcopy__(memo) if held is None else held)
+                    strings.append(copy.deepcopy(s, memo) if held is None else held)
             elif name == "filter" and type(value) is LosExtendedKalmanFilter:
                 fields[name] = _copy_filter(value, memo)
             else:
