@@ -1,7 +1,7 @@
 """Fusion throughput: observations fused per second for N simultaneous launches on one core.
 
-Usage: ``python bench/bench_fusion.py [N_LAUNCHES] [SEED] [--repeat R] [--no-freeze] [--late-frac F --late-s L]``
-(default 100, 1, 5). Launch sites are spread on a
+Usage: ``python bench/bench_fusion.py [N_LAUNCHES] [SEED] [--repeat R] [--no-freeze] [--late-frac F --late-s L]
+[--closing-starts A,B,…]`` (default 100, 1, 5). Launch sites are spread on a
 grid over a 40°×60° region so that every launch is seen by the same 2 GEO + 2 HEO fixed sensors; the
 truth and observation generator are the test helpers (tests/fusion/fusion_truth.py); every sensor has one
 frame clock (all launches in its frames) and 0.01 false alarms per frame.
@@ -21,6 +21,11 @@ the salvo as a node receives it, in 1 s ticks of arrival time through :meth:`Fus
 in-order run and the late run alternate (interleaved pairs), and the figures are the medians of each, per
 wall second and per CPU second (the box is shared), with their ratio, and how far the late run's launch
 points lie from the in-order run's.
+
+``--closing-starts both,warm`` (values of :data:`vigil.fusion.engine.CLOSING_STARTS`): the in-order salvo is fused
+``R`` times with each value in turn, interleaved in this process (what the closing launch fit's second start
+costs, free of the load drift between two processes), and each value's median per CPU second is printed with
+its ratio to the first's and its events, warnings and launch-point offset from the first's.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from fusion_truth import boost_truth, observe, sensors  # noqa: E402
 
 from vigil.frames import WGS84_A_M  # noqa: E402
 from vigil.fusion import FusionEngine  # noqa: E402
+from vigil.fusion import engine as fusion_engine  # noqa: E402
 from vigil.fusion.oosm import arrival_ticks  # noqa: E402
 from vigil.records import ObservationBatch  # noqa: E402
 
@@ -93,6 +99,30 @@ def offsets_km(a: FusionEngine, b: FusionEngine) -> np.ndarray:
     return WGS84_A_M * np.hypot(dlat, dlon).min(axis=1) / 1000.0
 
 
+def closing_starts(batch: ObservationBatch, values: list[str], repeat: int) -> None:
+    """The in-order salvo under each :data:`~vigil.fusion.engine.CLOSING_STARTS` value, interleaved (module docstring)."""
+    cpu: dict[str, list[float]] = {v: [] for v in values}
+    runs: dict[str, tuple[FusionEngine, int]] = {}
+    saved = fusion_engine.CLOSING_STARTS
+    try:
+        for _ in range(max(repeat, 1)):
+            for value in values:
+                fusion_engine.CLOSING_STARTS = value
+                engine, issued, _, seconds = timed(batch, None)
+                cpu[value].append(seconds)
+                runs[value] = (engine, issued)
+    finally:
+        fusion_engine.CLOSING_STARTS = saved
+    first = statistics.median(cpu[values[0]])
+    for value in values:
+        engine, issued = runs[value]
+        off = offsets_km(engine, runs[values[0]][0])
+        m = statistics.median(cpu[value])
+        print(f"closing starts {value}: events={len(engine.events)} warnings={issued} cpu_seconds median={m:.3f} "
+              f"(runs {' '.join(f'{x:.3f}' for x in cpu[value])}) obs_per_cpu_s={len(batch) / m:.0f} "
+              f"cpu / {values[0]}'s={m / first:.3f} launch_offset_km_max={off.max() if len(off) else 0.0:.4f}")
+
+
 def main() -> None:
     args = sys.argv[1:]
     repeat = 5
@@ -102,6 +132,15 @@ def main() -> None:
         del args[k:k + 2]
     late_frac = _option(args, "--late-frac", 0.0)
     late_s = _option(args, "--late-s", 30.0)
+    starts = None
+    if "--closing-starts" in args:
+        k = args.index("--closing-starts")
+        starts = args[k + 1].split(",")
+        del args[k:k + 2]
+        bad = [v for v in starts if v not in ("both", "cold", "warm")]
+        if bad:
+            print(f"--closing-starts: expected values among both, cold, warm, got {bad[0]!r}", file=sys.stderr)
+            sys.exit(2)
     args = [a for a in args if a != "--no-freeze"]
     n = int(args[0]) if args else 100
     seed = int(args[1]) if len(args) > 1 else 1
@@ -117,6 +156,9 @@ def main() -> None:
         timed(batch, arrival)  # (and the kernels only re-processing uses)
     if "--no-freeze" not in sys.argv:
         gc.freeze()
+    if starts is not None:
+        closing_starts(batch, starts, repeat)
+        return
     rates, cpu_rates, late_rates, late_cpu_rates = [], [], [], []
     for _ in range(max(repeat, 1)):
         engine, issued, elapsed, cpu = timed(batch, None)

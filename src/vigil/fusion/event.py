@@ -8,6 +8,7 @@ three or more.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import math
@@ -80,6 +81,30 @@ class FusedEvent:
     track_of: dict = field(default_factory=dict, repr=False, compare=False)
     tracked: bool = False  # whether its warnings carry the track (FusionConfig.tracks; off: no sampling cost)
 
+    def __deepcopy__(self, memo: dict) -> FusedEvent:
+        """A deep copy (an engine snapshot, :mod:`vigil.fusion.oosm`) without the generic reduce/reconstruct: its
+        fields copied one by one, numbers and strings as they are, objects in ``memo`` (the frozen estimates a
+        snapshot shares) taken from it, the strings list element by element, a boost filter by
+        :func:`_copy_filter`; the same copy as :func:`copy.deepcopy`'s generic one."""
+        out = FusedEvent.__new__(FusedEvent)
+        memo[id(self)] = out
+        fields = out.__dict__
+        for name, value in self.__dict__.items():
+            if value is None or type(value) in _ATOMIC:
+                fields[name] = value
+            elif id(value) in memo:
+                fields[name] = memo[id(value)]
+            elif name == "strings":
+                strings = fields[name] = memo[id(value)] = []
+                for s in value:
+                    held = memo.get(id(s))
+                    strings.append(copy.deepcopy(s, memo) if held is None else held)
+            elif name == "filter" and type(value) is LosExtendedKalmanFilter:
+                fields[name] = _copy_filter(value, memo)
+            else:
+                fields[name] = copy.deepcopy(value, memo)
+        return out
+
     def detections(self):
         """All detections of the event's strings, time-sorted: ``(t (T,), pos (T,3), los (T,3), sigma (T,))``."""
         parts = [s.arrays() for s in self.strings]
@@ -87,6 +112,22 @@ class FusedEvent:
         order = np.argsort(t, kind="stable")
         return t[order], p[order], u[order], sigma[order]
 
+
+_ATOMIC = frozenset({str, float, int, bool})  # field types a copy shares (immutable)
+
+
+def _copy_filter(f: LosExtendedKalmanFilter, memo: dict) -> LosExtendedKalmanFilter:
+    """``copy.deepcopy(f, memo)`` of a filter whose attributes are numbers and float arrays (its time, state,
+    covariance, PSD), without the generic reconstruct; any other attribute is deep-copied as usual."""
+    out = LosExtendedKalmanFilter.__new__(LosExtendedKalmanFilter)
+    memo[id(f)] = out
+    fields = out.__dict__
+    for name, value in f.__dict__.items():
+        if type(value) is np.ndarray and value.dtype.kind == "f" and id(value) not in memo:
+            fields[name] = memo[id(value)] = value.copy(order="K")  # (as ndarray.__deepcopy__)
+        else:
+            fields[name] = copy.deepcopy(value, memo)
+    return out
 
 _INIT_P0 = np.diag(np.repeat([INIT_POS_SIGMA_M, INIT_VEL_SIGMA_M_S, INIT_ACC_SIGMA_M_S2], 3) ** 2)
 

@@ -59,20 +59,34 @@ class SensorString:
 
     def __deepcopy__(self, memo: dict) -> SensorString:
         """A copy (of an engine's state, :mod:`vigil.fusion.oosm`) whose arrays are again views of the copied
-        pool's block where this string's are views of its pool's current buffers (the pool appends there)."""
+        pool's block where this string's are views of its pool's current buffers (the pool appends there).
+        The scalars are assigned one by one (a snapshot copies a few hundred strings: no generic machinery)."""
         out = SensorString.__new__(SensorString)
         memo[id(self)] = out
+        out.string_id, out.sensor_id, out.partner_id, out._rej = self.string_id, self.sensor_id, self.partner_id, \
+            self._rej
+        out.first_time, out.last_time, out._n, out._a, out._views = self.first_time, self.last_time, self._n, \
+            self._a, None
         pool = self._pool
-        for name in ("string_id", "sensor_id", "partner_id", "_rej", "first_time", "last_time", "_n", "_a"):
-            setattr(out, name, getattr(self, name))
-        out._views = None
-        out._pool = None if pool is None else copy.deepcopy(pool, memo)
-        for name, buffer in (("_t", "t"), ("_p", "p"), ("_u", "u"), ("_s", "s"), ("_i", "i")):
-            mine = getattr(self, name)
-            if pool is not None and mine.base is getattr(pool, buffer):
-                setattr(out, name, getattr(out._pool, buffer)[self._a:self._a + mine.shape[0]])
-            else:
-                setattr(out, name, mine.copy())
+        if pool is None:
+            out._pool = None
+            out._t, out._p, out._u, out._s, out._i = self._t.copy(), self._p.copy(), self._u.copy(), \
+                self._s.copy(), self._i.copy()
+            return out
+        copied = memo.get(id(pool))
+        out._pool = copied = copy.deepcopy(pool, memo) if copied is None else copied
+        a = self._a
+        b = a + self._t.shape[0]
+        mine = (self._t, self._p, self._u, self._s, self._i)
+        theirs = (pool.t, pool.p, pool.u, pool.s, pool.i)
+        if (mine[0].base is theirs[0] and mine[1].base is theirs[1] and mine[2].base is theirs[2]
+                and mine[3].base is theirs[3] and mine[4].base is theirs[4]):  # (the common case: views of the pool)
+            out._t, out._p, out._u, out._s, out._i = copied.t[a:b], copied.p[a:b], copied.u[a:b], copied.s[a:b], \
+                copied.i[a:b]
+            return out
+        for name, m, t, c in zip(("_t", "_p", "_u", "_s", "_i"), mine, theirs,
+                                 (copied.t, copied.p, copied.u, copied.s, copied.i), strict=True):
+            setattr(out, name, c[a:a + m.shape[0]] if m.base is t else m.copy())
         return out
 
     def _ends(self) -> None:

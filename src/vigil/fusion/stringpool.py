@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 POOL_BLOCK = 128  # rows of a stringer string's first block (a 1 Hz boost string runs 60-300 detections: moving
 # a block costs ~15 µs of Python, keeping 128 rows ~10 kB)
+_ROWS = frozenset("tpusi")  # the detection arrays (rows of blocks), as opposed to the per-string-id ones
 
 
 class StringPool:
@@ -47,12 +48,22 @@ class StringPool:
 
     def __deepcopy__(self, memo: dict) -> StringPool:
         """A copy whose arrays exist before its strings are copied (they become views of them:
-        :meth:`SensorString.__deepcopy__`); ``live`` is rebound to the copied stringer last."""
+        :meth:`SensorString.__deepcopy__`); ``live`` is rebound to the copied stringer last. Of the detection
+        arrays only the rows in use are copied: rows from ``used`` on are written (reserved, then appended)
+        before any string's views reach them, so the copy's are left uninitialised (a snapshot then costs the
+        rows held, not the arrays' capacity)."""
         out = StringPool.__new__(StringPool)
         memo[id(self)] = out
+        used = self.used
         for name, value in vars(self).items():
-            if name != "_live":
-                setattr(out, name, copy.deepcopy(value, memo))
+            if name == "_live":
+                continue
+            if name in _ROWS:
+                rows = np.empty_like(value)
+                rows[:used] = value[:used]
+                setattr(out, name, rows)
+            else:
+                setattr(out, name, value.copy() if isinstance(value, np.ndarray) else copy.deepcopy(value, memo))
         out._live = copy.deepcopy(self._live, memo)
         return out
 
