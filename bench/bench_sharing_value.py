@@ -90,7 +90,7 @@ def main() -> None:
             _per_launch(pid, part, truths, result.epoch, joint)
         c = part.counts
         print(f"{pid:>6} counts: received {c.fused_received}, late {c.late}, too late {c.too_late}, "
-              f"duplicates {c.duplicate}")
+              f"duplicates {c.duplicate}, copies {c.copies}, unnamed {c.unknown_sensor}")
     print(f"network wall {wall:.1f} s")
 
 
