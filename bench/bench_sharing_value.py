@@ -10,7 +10,10 @@ joint stereo (the latency the agreement's ``delay_s`` should add to). ``--per-la
 alone / shared error against the joint CRLB; ``--pooled-seeds N`` instead fuses, per seed 0..N-1, each
 partner's detections alone and all of them in one engine (exact data, no network): how often pooling a partner
 that adds little information is worse on one realisation by noise alone (docs/benchmarks.md, "Sharing never
-worse").
+worse"). ``--ellipse-seeds N`` instead runs the nodes with the agreement on seeds 0..N-1 and reports, per partner,
+how often the true launch point lies inside the final warnings' 95 % launch ellipse and their mean NEES (2 dof:
+2 when consistent), alone and in the shared view, its versions that name a partner (where the partner released no
+observations: fused track-to-track with its warning by covariance intersection, vigil.sharing.view) apart from the rest (docs/benchmarks.md, issue 11, "Track-to-track").
 """
 
 from __future__ import annotations
@@ -42,8 +45,14 @@ def main() -> None:
                          "engine (exact data, no agreement): per seed median launch error and CRLB")
     ap.add_argument("--per-launch", action="store_true",
                     help="also print, per partner and launch, alone / shared error and their ratio to the joint CRLB")
+    ap.add_argument("--ellipse-seeds", type=int, default=0, metavar="N",
+                    help="instead: for seeds 0..N-1, the nodes with the agreement; coverage and NEES of the final launch "
+                         "ellipses against the truth, per partner, alone / shared view fused by CI / shared view not fused")
     args = ap.parse_args()
     scenario = load_scenario(args.scenario)
+    if args.ellipse_seeds:
+        ellipse_seeds(scenario, load_agreement(args.agreement), args.ellipse_seeds)
+        return
     if args.pooled_seeds:
         pooled_seeds(scenario, args.pooled_seeds)
         return
@@ -81,7 +90,7 @@ def main() -> None:
             _per_launch(pid, part, truths, result.epoch, joint)
         c = part.counts
         print(f"{pid:>6} counts: received {c.fused_received}, late {c.late}, too late {c.too_late}, "
-              f"duplicates {c.duplicate}")
+              f"duplicates {c.duplicate}, copies {c.copies}, unnamed {c.unknown_sensor}")
     print(f"network wall {wall:.1f} s")
 
 
@@ -113,6 +122,37 @@ def pooled_seeds(scenario, seeds: int) -> None:
     print("over seeds: " + ", ".join(f"{k} median {med(v):.3f} rms {rms[k]:.3f} km" for k, v in pooled.items() if v))
     print("seeds where the joint median is above the partner's alone median: "
           + ", ".join(f"{k} {n}/{seeds}" for k, n in worse.items() if k != "joint"))
+
+
+def ellipse_seeds(scenario, agreement, seeds: int) -> None:
+    """Per partner, over seeds and launches: the final launch ellipses' coverage of the true launch point (95 %)
+    and mean NEES, alone and in the shared view (versions naming a partner — its detections or, by CI, its warning — and the others)."""
+    from vigil.fusion.trackfusion import ellipse_cov_km2, tangent_km
+    from vigil.scoring import assign_events, final_versions
+
+    nees: dict[tuple[str, str], list[float]] = {}
+    for seed in range(seeds):
+        sim = simulate(scenario, np.random.default_rng(seed))
+        result = run_network(scenario, simulation=sim, agreements=[agreement])
+        truth = {str(t["id"]): t["site"] for t in sim.truth}
+        for pid, part in result.partners.items():
+            for view, warnings in (("alone", part.alone), ("shared", part.shared)):
+                finals = final_versions(warnings)
+                for lid, eid in assign_events(finals, list(sim.truth)).event_of.items():
+                    w = next(f for f in finals if f.event_id == eid)
+                    if w.launch_ellipse is None:
+                        continue
+                    fused = view == "shared" and w.sources.sensors and set(w.sources.partners) - {pid}
+                    key = (pid, "alone" if view == "alone" else "shared, w/ partner" if fused else "shared, own only")
+                    e = tangent_km(truth[lid]["lat_deg"], truth[lid]["lon_deg"], w.launch_lat_deg, w.launch_lon_deg)
+                    nees.setdefault(key, []).append(float(e @ np.linalg.solve(ellipse_cov_km2(w.launch_ellipse,
+                                                                                               w.containment), e)))
+        print(f"seed {seed} done", flush=True)
+    k95 = -2.0 * math.log(0.05)
+    for (pid, view), d in sorted(nees.items()):
+        x = np.array(d)
+        print(f"{pid:>6} {view:>17}: n {x.size}, inside the 95 % ellipse {np.mean(x <= k95):.2f}, "
+              f"mean NEES {x.mean():.2f} (2 if consistent), median {np.median(x):.2f}")
 
 
 def _per_launch(pid: str, part, truths: list, epoch, joint: dict) -> None:

@@ -41,6 +41,7 @@ from .agreement import Agreement
 from .audit import AuditLog
 from .bus import SUBJECT_ROOT, Bus, Message, Subscription, share_subject
 from .coarsening import ReleasedErrorModel
+from .copies import CopyScreen
 from .envelope import MAX_RECORDS, Envelope
 from .ingest import FETCH_BATCH, IngestStats, ingest_batch
 from .keys import KeyRegistry, Signer
@@ -182,6 +183,8 @@ class NodeCounts:
     late: int = 0  # detections fused by re-processing (earlier than a processed chunk, inside the horizon)
     too_late: int = 0  # detections older than the shared engine's lag horizon: audited, not fused
     duplicate: int = 0  # detections equal to one already fused (same sensor, time, LOS): audited, fused once
+    copies: int = 0  # received copies of detections held (own or another partner's, re-gridded): audited, not fused
+    unknown_sensor: int = 0  # received detections naming no sensor (cannot be strung): audited, not fused
     ingest: IngestStats = field(default_factory=IngestStats)
     restored: int = 0  # records stored before a restart, handed to fusion again by :meth:`Node.restore`
 
@@ -223,6 +226,7 @@ class Node:
         self._next_local_id = RECEIVED_OBS_ID_BASE
         self._sub: Subscription | None = None
         self._error_model = ReleasedErrorModel()  # what partners' releasers did to their detections
+        self._copies = CopyScreen()  # detections held, so that a relayed copy of one is not fused twice
         self._precision_m: dict[str, float] = {}
         for a in mine:
             inbound = a.direction(a.other(node_id), node_id)
@@ -275,6 +279,7 @@ class Node:
             return 0
         self._own.append(batch)
         self._own_sensors.update(str(s) for s in batch.sensor_id)
+        self._copies.hold_own(batch.sensor_id, batch.time_s, batch.sensor_pos_ecef_m, batch.los_ecef)
         if not any(r.direction and "observation" in r.direction.types for r in self.releasers):
             return 0
         return self.offer_many("observation", observation_records(batch, self.epoch_s))
@@ -377,6 +382,7 @@ class Node:
         if own is not None and len(own):
             self._own.append(own)
             self._own_sensors.update(str(s) for s in own.sensor_id)
+            self._copies.hold_own(own.sensor_id, own.time_s, own.sensor_pos_ecef_m, own.los_ecef)
         n = 0
         for row in stored:
             if row.recipient != self.node_id:
@@ -392,7 +398,7 @@ class Node:
         """Fuse what came since the last step at the node's current instant; offer new shared warnings."""
         now = self.time_s
         own = ObservationBatch.concatenate(self.epoch, self._own)
-        received = observations_from_records(self._received_obs, self.epoch, self._next_local_id,
+        received = observations_from_records(self._screened(self._received_obs), self.epoch, self._next_local_id,
                                              frozenset(self._own_sensors), self._error_model, self._precision_m)
         self._next_local_id += len(received)
         self.counts.fused_received += len(received)
@@ -403,6 +409,24 @@ class Node:
         issued = self.shared.ingest(both, now) if len(both) else []
         self._audit_late()
         return self._issue(issued)
+
+    def _screened(self, rows: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+        """The received detections to fuse: not copies of ones held, naming a sensor
+        (:class:`~vigil.sharing.copies.CopyScreen`); the others counted and audited per sender."""
+        times = [_time_s(rec["time"], self.epoch_s) for _, rec in rows]
+        kept, copies, unnamed = self._copies.screen(rows, times, self._precision_m)
+        for kind, index in (("copies", copies), ("unknown_sensor", unnamed)):
+            setattr(self.counts, kind, getattr(self.counts, kind) + len(index))
+            if self.audit is None:
+                continue
+            by_sender: dict[str, int] = {}
+            for i in index:
+                by_sender[rows[i][0]] = by_sender.get(rows[i][0], 0) + 1
+            for sender, n in sorted(by_sender.items()):
+                self.audit.append("rejection", {"kind": "copy" if kind == "copies" else kind, "sender": sender,
+                                                "detections": n})
+        self._copies.prune(self.time_s - self.shared.config.lag_horizon_s - 2.0 * self.shared.config.chunk_s)
+        return [rows[i] for i in kept]
 
     def _audit_late(self) -> None:
         """Count (and audit) the received detections the shared engine could not fuse: older than its lag
