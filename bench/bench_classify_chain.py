@@ -135,6 +135,7 @@ def run_one(seed: int, urad: float, heo_only: bool = False) -> list[dict]:
                     "ever": sorted({w.class_ for w in versions}), "mono": bool(versions and versions[-1].mono),
                     "azimuth_error_deg": rec.get("azimuth_error_deg"), "launch_error_km": rec.get("launch_error_km"),
                     "launch_crlb_km": rec.get("launch_crlb_km")})
+    out[0]["run_events"] = {"duplicates": scored.score["duplicate_events"], "false": scored.score["false_events"]}
     return out
 
 
@@ -161,6 +162,9 @@ def summary(records: list[dict]) -> str:
                      f"SL ever called BM {sum(r['truth'] == 'space_launch' and 'ballistic' in r['ever'] for r in rs)}"
                      f" ({Counter(r['case'] for r in rs if r['truth'] == 'space_launch' and 'ballistic' in r['ever'])})"
                      f" | BM ever called SL {sum(r['truth'] == 'ballistic' and 'space_launch' in r['ever'] for r in rs)} |")
+        runs = [r["run_events"] for r in rs if "run_events" in r]
+        lines.append(f"|   | duplicate events {sum(x['duplicates'] for x in runs)}, false events "
+                     f"{sum(x['false'] for x in runs)} in {len(runs)} runs |")
         lines += azimuth_by_case(rs)
         wrong = Counter(r["case"] for r in rs if r["final"] not in (r["truth"], "none", "unknown"))
         undecided = Counter(r["case"] for r in rs if r["final"] == "unknown")
