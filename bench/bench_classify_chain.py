@@ -1,8 +1,10 @@
 """Robustness set through the full chain (simulate → fuse → score): class timeline, azimuth, launch error.
 
-Usage: ``.venv/bin/python bench/bench_classify_chain.py [--seeds 10] [--urad 20 40] [--out out/bench_chain.json]``.
+Usage: ``.venv/bin/python bench/bench_classify_chain.py [--seeds 10] [--urad 20 40] [--heo-only]
+[--out out/bench_chain.json]``.
 
-Each run is one scenario (two partners: the example GEO and HEO constellations, both at ``--urad``) of
+Each run is one scenario (two partners: the example GEO and HEO constellations, both at ``--urad``; with
+``--heo-only`` the east HEO constellation alone: launches seen only from highly elliptical orbits) of
 :data:`CASES_PER_RUN` launches 30 s apart at sites 11° of longitude apart:
 
 * the five shipped Falcon 9 profiles with their telemetry cut 0, 30, 60 and 90 s before the end of the file
@@ -14,7 +16,8 @@ Each run is one scenario (two partners: the example GEO and HEO constellations, 
 
 Per launch: the class of its event's latest version issued by truth burnout + 0 / 30 / 60 s and the final one
 (the event is the scorer's match, :func:`vigil.scoring.metrics.score`), azimuth error, launch error / CRLB.
-Prints the confusion matrices and medians as Markdown for docs/benchmarks.md.
+Prints the confusion matrices and medians as Markdown for docs/benchmarks.md, and the azimuth error by case
+(median / max over seeds, with the class of the final version: the azimuth path depends on it).
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ def coast_vehicle(folder: Path, coast_s: float = 30.0) -> Path:
     return path
 
 
-def scenario_file(seed: int, urad: float, folder: Path) -> tuple[Path, dict[str, str]]:
+def scenario_file(seed: int, urad: float, folder: Path, heo_only: bool = False) -> tuple[Path, dict[str, str]]:
     """The run's scenario YAML and launch id → case label."""
     launches, labels = [], {}
     combos = [(lat, az) for lat in PADS_DEG for az in AZIMUTHS_DEG]
@@ -99,19 +102,19 @@ def scenario_file(seed: int, urad: float, folder: Path) -> tuple[Path, dict[str,
         add(f"{veh.split('-')[1]} {'nominal' if loft is None else f'loft {loft:.0f}'}", lat=lat, azimuth_deg=az,
             vehicle=veh, **({} if loft is None else {"loft_deg": loft}))
     sensor = {"frame_s": 1.0, "los_sigma_urad": urad, "false_alarms_per_frame": 0.01}
+    partners = [{"id": "north", "constellation": str(ROOT / "examples/constellations/north.tle"), "sensor": sensor},
+                {"id": "east", "constellation": str(ROOT / "examples/constellations/east.json"), "sensor": sensor}]
     doc = {"name": f"chain-{seed}-{urad:g}", "epoch": "2026-03-01T12:00:00Z", "duration_s": 30 * len(launches) + 900,
-           "seed": 1000 + seed, "launches": launches,
-           "partners": [{"id": "north", "constellation": str(ROOT / "examples/constellations/north.tle"), "sensor": sensor},
-                        {"id": "east", "constellation": str(ROOT / "examples/constellations/east.json"), "sensor": sensor}]}
+           "seed": 1000 + seed, "launches": launches, "partners": partners[1:] if heo_only else partners}
     path = folder / f"chain-{seed}-{urad:g}.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path, labels
 
 
-def run_one(seed: int, urad: float) -> list[dict]:
+def run_one(seed: int, urad: float, heo_only: bool = False) -> list[dict]:
     """Per-launch records of one run."""
     with tempfile.TemporaryDirectory() as tmp:
-        path, labels = scenario_file(seed, urad, Path(tmp))
+        path, labels = scenario_file(seed, urad, Path(tmp), heo_only)
         scenario = load_scenario(path)
         scored = score_scenario(scenario, np.random.default_rng(scenario.seed))
     epoch = parse_utc(scored.result.epoch, "epoch")
@@ -132,6 +135,7 @@ def run_one(seed: int, urad: float) -> list[dict]:
                     "ever": sorted({w.class_ for w in versions}), "mono": bool(versions and versions[-1].mono),
                     "azimuth_error_deg": rec.get("azimuth_error_deg"), "launch_error_km": rec.get("launch_error_km"),
                     "launch_crlb_km": rec.get("launch_crlb_km")})
+    out[0]["run_events"] = {"duplicates": scored.score["duplicate_events"], "false": scored.score["false_events"]}
     return out
 
 
@@ -158,10 +162,31 @@ def summary(records: list[dict]) -> str:
                      f"SL ever called BM {sum(r['truth'] == 'space_launch' and 'ballistic' in r['ever'] for r in rs)}"
                      f" ({Counter(r['case'] for r in rs if r['truth'] == 'space_launch' and 'ballistic' in r['ever'])})"
                      f" | BM ever called SL {sum(r['truth'] == 'ballistic' and 'space_launch' in r['ever'] for r in rs)} |")
+        runs = [r["run_events"] for r in rs if "run_events" in r]
+        lines.append(f"|   | duplicate events {sum(x['duplicates'] for x in runs)}, false events "
+                     f"{sum(x['false'] for x in runs)} in {len(runs)} runs |")
+        lines += azimuth_by_case(rs)
         wrong = Counter(r["case"] for r in rs if r["final"] not in (r["truth"], "none", "unknown"))
         undecided = Counter(r["case"] for r in rs if r["final"] == "unknown")
         lines.append(f"final wrong: {dict(wrong)}; final undetermined: {dict(undecided)}")
     return "\n".join(lines)
+
+
+def case_group(case: str) -> str:
+    """A case without its Falcon 9 profile name (``F9 jason-3 cut 30 s`` → ``F9 cut 30 s``)."""
+    return " ".join(w for k, w in enumerate(case.split()) if not (case.startswith("F9") and k == 1))
+
+
+def azimuth_by_case(rs: list[dict]) -> list[str]:
+    """Azimuth error by case group: median / max (n) and the final classes."""
+    out = []
+    for group in sorted({case_group(r["case"]) for r in rs}):
+        sel = [r for r in rs if case_group(r["case"]) == group]
+        az = np.abs([r["azimuth_error_deg"] for r in sel if r["azimuth_error_deg"] is not None])
+        fin = Counter(r["final"] for r in sel)
+        text = "no azimuth" if az.size == 0 else f"{np.median(az):.2f}° / {az.max():.2f}° (n {az.size})"
+        out.append(f"|   | {group} | azimuth {text} | finals {dict(fin)} |")
+    return out
 
 
 def main() -> None:
@@ -169,6 +194,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--urad", type=float, nargs="+", default=[20.0, 40.0])
+    ap.add_argument("--heo-only", action="store_true", help="the east HEO constellation alone")
     ap.add_argument("--out", default="out/bench_chain.json")
     args = ap.parse_args()
     records: list[dict] = []
@@ -176,7 +202,7 @@ def main() -> None:
     for urad in args.urad:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             t1 = time.perf_counter()
-            records += run_one(seed, urad)
+            records += run_one(seed, urad, args.heo_only)
             print(f"seed {seed} {urad:g} µrad: {time.perf_counter() - t1:.0f} s", flush=True)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             Path(args.out).write_text(json.dumps(records, indent=1))

@@ -101,3 +101,19 @@ def test_notification_check_uses_the_warnings_class(chain):
     status = {w.event_id: w.notification for w in run.finals}
     assert status[by_launch["F9"][-1].event_id] == "N-F9"
     assert status[by_launch["SR"][-1].event_id] == "UNANNOUNCED"  # ballistic: not the announced space launch
+
+
+def test_each_class_change_carries_its_reason_on_the_new_version(chain):
+    run, by_launch = chain
+    changes = 0
+    for lid, versions in by_launch.items():
+        assert all(w.class_reason for w in versions), lid  # every version says why its class is what it is
+        for a, b in zip(versions, versions[1:], strict=False):
+            if a.class_ != b.class_:
+                changes += 1
+                assert b.version == a.version + 1 and b.class_reason != a.class_reason, (lid, a, b)
+    assert changes >= 3  # (F9 unknown → space launch, SR unknown → ballistic, CO unknown → ... → space launch)
+    final = {lid: v[-1] for lid, v in by_launch.items()}
+    assert "dark" in final["SR"].class_reason  # the held ballistic call: issued once the plume was gone 45 s
+    reopened = [w for w in by_launch["CO"] if w.class_reason.startswith("plume seen again")]
+    assert reopened and reopened[0].class_ == "unknown"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -39,6 +40,7 @@ def full_warning() -> Warning:
         sources={"sensors": ["north-2", "north-1", "north-1"], "partners": ["north"]},
         confidence=0.9,
         mono=False,
+        class_reason="climbing (gamma over 9 deg by 12.3 sigma) 1100 m/s or more short of orbit (8.0 sigma)",
     )
 
 
@@ -51,6 +53,18 @@ def test_json_round_trip_is_exact_and_uses_design_names():
     assert data["impact_ellipse"] == [20.0, 40.0, 12.0]  # bearing of an axis is taken modulo 180°
     assert type(data["launch_time_s"]) is float
     assert Warning.from_dict(data) == w
+
+
+def test_reason_round_trips_and_a_record_stored_before_it_loads_with_an_empty_one():
+    w = full_warning()
+    data = json.loads(json.dumps(w.to_dict()))
+    assert data["class_reason"] == w.class_reason != ""
+    assert Warning.from_dict(data).class_reason == w.class_reason
+    del data["class_reason"]  # (a document written before the field existed)
+    old = Warning.from_dict(data)
+    assert old.class_reason == "" and old == dataclasses.replace(w, class_reason="")
+    epoch, (again,) = warnings_from_document(json.loads(json.dumps(warnings_to_document([w], EPOCH))))
+    assert again == w
 
 
 def test_orbital_event_serialises_impact_as_null():
@@ -77,6 +91,9 @@ def test_orbital_event_serialises_impact_as_null():
         ("impact_ellipse", [1.0, 2.0], "field impact_ellipse: expected [bearing_deg, a_km, b_km]"),
         ("issued_at", "yesterday", "field issued_at: 'yesterday' is not an ISO 8601 date-time"),
         ("mono", "no", "field mono: expected true or false"),
+        ("class_reason", 3, "field class_reason: expected a string"),
+        ("class_reason", "two\nlines", "field class_reason: expected one line of printable text"),
+        ("class_reason", "x" * 241, "field class_reason: expected one line of printable text, at most 240"),
         ("bogus", 1, "unknown field 'bogus'"),
     ],
 )

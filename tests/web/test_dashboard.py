@@ -6,7 +6,7 @@ asserts that the globe's canvas is drawn (pixels differ from a blank canvas), th
 with every event of the run, that some versions arrived through the live stream, that each event's
 live track is drawn (one track entity per event at the clock's instant, with exactly the samples of the
 event's latest version as the server holds it, and hiding the tracks changes the globe's pixels), that
-the legend lies inside the 1280×720 viewport, that every request the page made went to the server itself
+the legend lies inside the 1280×720 viewport, that each card shows its latest version's class reason, that every request the page made went to the server itself
 (no outside host, no Cesium ion), and saves a screenshot under out/. The browser comes from ``make chromium`` (apt-get); the globe's files from ``make web`` (npm).
 """
 
@@ -135,6 +135,9 @@ def test_dashboard_renders_the_globe_lists_every_event_and_stays_on_loopback(ser
         page.wait_for_function(f"[...window.vigil.events.values()].reduce((n, v) => n + v.length, 0) >= {total}",
                                timeout=TIMEOUT_S * 1000)
         listed = set(page.eval_on_selector_all("#warnings li", "els => els.map(e => e.dataset.eventId)"))
+        reasons = page.eval_on_selector_all(  # the class reason under each card's class line, as text
+            "#warnings li", "els => Object.fromEntries(els.map(e => [e.dataset.eventId, "
+            "(e.querySelector('.reason') || {textContent: ''}).textContent]))")
         streamed = page.evaluate("window.vigil.streamed")
         tracks = page.evaluate("window.vigil.visibleTracks()")
         page.wait_for_timeout(1000)  # a few frames with the last versions drawn
@@ -151,6 +154,8 @@ def test_dashboard_renders_the_globe_lists_every_event_and_stays_on_loopback(ser
         browser.close()
     assert not errors, errors
     assert listed == events
+    latest_reason = {w["event_id"]: w.get("class_reason", "") for w in source.view(None).warnings}
+    assert reasons == latest_reason and any(reasons.values())
     assert 0 < before < len(source.view(None).warnings)
     assert streamed == len(source.view(None).warnings) - before  # every later version came over /api/v1/stream
     assert drawn_fraction(globe_png) > 0.10

@@ -356,14 +356,39 @@ class MissDistanceAssociator(Associator):
         return self._merge(groups)
 
     def _merge(self, groups: list[list[SensorString]]) -> list[list[SensorString]]:
-        """Join groups of disjoint sensors that see the same object (e.g. pairs A–B and C–D)."""
+        """Join groups of disjoint sensors that see the same object (e.g. pairs A–B and C–D): see
+        :func:`groups_agree`."""
         merged: list[list[SensorString]] = []
         for g in groups:
             for m in merged:
                 disjoint = not {s.sensor_id for s in g} & {s.sensor_id for s in m}
-                if disjoint and pair_cost(m[0], g[0]) <= self.gate and pair_cost(m[-1], g[-1]) <= self.gate:
+                if disjoint and groups_agree(m, g, self.gate):
                     m.extend(g)
                     break
             else:
                 merged.append(list(g))
         return merged
+
+
+def overlap_cost(a: SensorString, b: SensorString) -> float:
+    """:func:`pair_cost` of ``a`` and ``b`` in the direction that has the common instants: each string's rays
+    against the other interpolated to its times (a young string of 2 frames may have only one instant inside
+    the other's span while the other has two inside its own: asynchronous 1 s frames); inf where neither has
+    :data:`MIN_OVERLAP`. The lower of the two where both are finite (each is the mean normalised miss² of the
+    same rays' geometry)."""
+    return min(pair_cost(a, b), pair_cost(b, a))
+
+
+def groups_agree(m: list[SensorString], g: list[SensorString], gate: float) -> bool:
+    """True when two groups of disjoint sensors see one object: every cross pair of strings that has common
+    instants (:func:`overlap_cost` finite) is within ``gate``, and every string of ``g`` has such a pair with a
+    string of ``m``. (Pairs formed in one chunk by two sensor pairs from their first 2–3 frames: requiring two
+    fixed pairs to overlap split one object into two events, each issued, one of them never resolved.)"""
+    matched = [False] * len(g)
+    for x in m:
+        for k, y in enumerate(g):
+            c = overlap_cost(x, y)
+            if c > gate and math.isfinite(c):
+                return False
+            matched[k] = matched[k] or c <= gate
+    return all(matched)

@@ -18,7 +18,7 @@ import numpy as np
 
 from vigil.frames import ecef_to_geodetic
 from vigil.timescale import parse_utc
-from vigil.warning.records import Sources, Warning
+from vigil.warning.records import MAX_REASON_CHARS, Sources, Warning
 
 from .associate import detections_and_seeds
 from .boost import LosExtendedKalmanFilter, start_filter
@@ -263,6 +263,7 @@ def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) 
         sources=sources,
         confidence=CONFIDENCE_MONO if event.mono else (CONFIDENCE_MULTI if n_sensors > 2 else CONFIDENCE_STEREO),
         mono=event.mono,
+        class_reason=event.class_reason[:MAX_REASON_CHARS],
         track=_track(event) if event.tracked else None,
     )
 

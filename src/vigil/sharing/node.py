@@ -124,6 +124,7 @@ def warning_record(w: Warning, epoch_s: float) -> dict[str, Any]:
         return None if t is None else epoch_s + t
 
     rec = {"event_id": w.event_id, "version": w.version, "issued_at": w.issued_at, "class": w.class_,
+           "class_reason": w.class_reason or None,
            "launch_time": abs_s(w.launch_time_s), "launch_time_sigma_s": w.launch_time_sigma_s,
            "launch_lat_deg": w.launch_lat_deg, "launch_lon_deg": w.launch_lon_deg,
            "launch_ellipse": None if w.launch_ellipse is None else list(w.launch_ellipse),
@@ -159,7 +160,7 @@ def warning_from_record(sender: str, rec: dict[str, Any], epoch: str, received_a
             burnout_time_s=rel("burnout_time"), burnout_alt_m=rec.get("burnout_alt_m"),
             burnout_speed_m_s=rec.get("burnout_speed_m_s"), impact_time_s=rel("impact_time"),
             impact_lat_deg=rec.get("impact_lat_deg"), impact_lon_deg=rec.get("impact_lon_deg"),
-            notification=rec.get("notification"),
+            notification=rec.get("notification"), class_reason=rec.get("class_reason") or "",
             sources=Sources((), tuple(sorted({sender, *(rec.get("sources") or [])}))),
             confidence=float(rec["confidence"]) if rec.get("confidence") is not None else 1.0)
     except (KeyError, TypeError, ValueError) as err:

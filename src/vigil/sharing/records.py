@@ -32,6 +32,7 @@ from ..frames import ecef_to_geodetic
 from ..records import MAX_LOS_SIGMA_RAD, MAX_SENSOR_RADIUS_M
 from ..timescale import parse_utc
 from ..warning.areas import spherical_polygon_centre, spherical_polygon_problem
+from ..warning.records import MAX_REASON_CHARS
 
 RECORD_TYPES = ("observation", "track", "warning", "notification")
 RecordType = Literal["observation", "track", "warning", "notification"]
@@ -136,8 +137,16 @@ def _ellipse(v: list[float]) -> list[float]:
 Ellipse = Annotated[Vec3, AfterValidator(_ellipse)]
 
 
+def _one_line(v: str) -> str:
+    if not v.isprintable():
+        raise ValueError("must be one line of printable text (no line breaks or control characters)")
+    return v
+
+
 class WarningRecord(_Record):
-    """Event / warning; ellipses are ``[bearing_deg, a_km, b_km]``; impact is null for orbital launches."""
+    """Event / warning; ellipses are ``[bearing_deg, a_km, b_km]``; impact is null for orbital launches.
+    ``class_reason``: why the class is what it is, one line of text (margins in σ, durations; no position:
+    the precision clause has nothing in it to coarsen, and releases it as it is)."""
 
     event_id: Id
     launch_lat_deg: Lat
@@ -145,6 +154,7 @@ class WarningRecord(_Record):
     version: Annotated[int, Field(ge=1)] | None = None
     issued_at: Time | None = None
     class_: Literal["ballistic", "space_launch", "unknown"] | None = Field(None, alias="class")
+    class_reason: Annotated[str, Field(max_length=MAX_REASON_CHARS), AfterValidator(_one_line)] | None = None
     launch_time: Time | None = None
     launch_time_sigma_s: NonNegative | None = None
     launch_ellipse: Ellipse | None = None

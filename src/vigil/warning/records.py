@@ -17,6 +17,10 @@ Units and conventions (a warning is an *edge* record, so degrees and km appear i
   in [0, 360).
 * the impact fields are ``None`` for an orbital (space launch) or not-yet-estimated event.
 * ``notification`` is the matched notification id, ``"UNANNOUNCED"`` or ``None`` (not yet matched).
+* ``class_reason`` is one line saying why the class is what it is (the margins in σ of the k-σ test, "still
+  thrusting", "plume seen again …": :mod:`vigil.fusion.classify_sigma`); a class change is a new version whose
+  reason says why. At most :data:`MAX_REASON_CHARS` characters; ``""`` when the producer gives none (records
+  stored before the field existed load with ``""``).
 * ``track`` (optional, for displays) is the fitted trajectory as ``((t_s, lat_deg, lon_deg, alt_m), ...)``
   samples in time order (``t_s`` from the epoch, ``alt_m`` above WGS84): see :mod:`vigil.fusion.trajectory`.
   It never crosses a partner boundary (the sharing warning record has no such field: the releaser drops it).
@@ -44,6 +48,7 @@ from ..timescale import parse_utc
 WARNING_CLASSES = ("ballistic", "space_launch", "unknown")
 UNANNOUNCED = "UNANNOUNCED"
 DEFAULT_CONTAINMENT = 0.95  # probability inside the stated ellipses unless a producer says otherwise
+MAX_REASON_CHARS = 240  # a class reason is one line (the classifier's are < 160 characters)
 
 _REQUIRED_FLOATS = ("launch_time_s", "launch_time_sigma_s", "launch_lat_deg", "launch_lon_deg")
 _OPTIONAL_FLOATS = (
@@ -111,6 +116,7 @@ class Warning:  # noqa: A001 - the name docs/design.md gives the record; import 
     sources: Sources = field(default_factory=Sources)
     confidence: float = 1.0
     mono: bool = False
+    class_reason: str = ""
     track: tuple[tuple[float, float, float, float], ...] | None = None
 
     def __post_init__(self) -> None:
@@ -264,6 +270,11 @@ def _validate_converting(w: Warning) -> None:
     _check_range(w, "confidence", 0.0, 1.0)
     if not isinstance(w.mono, bool):
         raise DataError(f"{_label(w, 'mono')}: expected true or false, got {w.mono!r}")
+    if not isinstance(w.class_reason, str):
+        raise DataError(f"{_label(w, 'class_reason')}: expected a string, got {w.class_reason!r}")
+    if len(w.class_reason) > MAX_REASON_CHARS or not w.class_reason.isprintable():
+        raise DataError(f"{_label(w, 'class_reason')}: expected one line of printable text, at most "
+                        f"{MAX_REASON_CHARS} characters")
     if w.notification is not None and (not isinstance(w.notification, str) or not w.notification):
         raise DataError(f"{_label(w, 'notification')}: expected an id, 'UNANNOUNCED' or null")
     if isinstance(w.sources, Mapping):
@@ -285,10 +296,12 @@ def _check_stored(w: Warning) -> bool:
     and nan - nan are nan; ~2x cheaper than a loop per check). Normalisation (azimuth mod 360°, ellipse bearing
     mod 180°) only once all checks passed, and only where it changes something (in range: ``x % m == x``)."""
     (event_id, version, issued_at, class_, t_s, t_sigma, lat, lon, l_ell, az, az_sigma, bo_t, bo_alt, bo_speed,
-     i_t, i_lat, i_lon, i_ell, containment, notification, sources, confidence, mono) = _STORED_FIELDS(w.__dict__)
+     i_t, i_lat, i_lon, i_ell, containment, notification, sources, confidence, mono,
+     reason) = _STORED_FIELDS(w.__dict__)
     if not (type(event_id) is str and event_id and type(version) is int and version >= 1
             and type(issued_at) is str and _parses_as_utc(issued_at) and class_ in WARNING_CLASSES
             and type(mono) is bool and type(sources) is Sources
+            and type(reason) is str and len(reason) <= MAX_REASON_CHARS and reason.isprintable()
             and (notification is None or type(notification) is str and notification)
             and type(containment) is float and 0.0 < containment < 1.0
             and type(confidence) is float and 0.0 <= confidence <= 1.0

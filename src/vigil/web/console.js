@@ -157,6 +157,12 @@
         " (" + versions.length + " versions)<br>" + notificationHtml(w.notification) +
         "<div class='meta'>launch " + w.launch_lat_deg.toFixed(2) + "°, " + w.launch_lon_deg.toFixed(2) + "° · issued " +
         w.issued_at.slice(11, 19) + "Z · " + srcs + "</div>";
+      if (w.class_reason) {  // why the class is what it is (partner text: set as text, never as HTML)
+        const why = document.createElement("div");
+        why.className = "meta reason";
+        why.textContent = w.class_reason;
+        li.insertBefore(why, li.querySelector("br").nextSibling);  // under the class line
+      }
       li.onclick = () => viewer.flyTo(viewer.entities.getById("ev/" + id + "/" + w.version + "/launch") || viewer.entities);
       ol.appendChild(li);
     }
