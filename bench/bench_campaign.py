@@ -15,6 +15,12 @@ Usage: ``.venv/bin/python bench/bench_campaign.py [--noop 1000] [--seeds 16] [--
    cores give: 1 worker takes N·c1 (client on the other core), 2 workers N·(c2 + o)/2, ratio 2·c1/(c2 + o).
    Records are compared bit for bit across worker counts and repeats.
 
+3. ``--split CAMPAIGN.yaml [--split-seeds 4]``: where one sharing task's CPU goes, stage by stage, for the
+   first seeds of the campaign (every variant of each, in one process, interleaved): simulation, scoring,
+   and the partners' network run twice, as a task ran it before seeds were grouped (every partner fused
+   alone, audit logs, stores on disk) and as it runs now (alone fused by the seed's first variant only, no
+   audit, stores in memory). Rows of the two runs are compared. Only this mode runs when given.
+
 Medians over repeats. Load average printed at the start and the end: other jobs on the box slow the wall
 figures, not the CPU-based ones.
 """
@@ -121,6 +127,57 @@ def throughput(scenario: str, seeds: int, repeats: int) -> dict:
     return out
 
 
+def _cpu(fn, *args, **kw):
+    c0 = time.process_time()
+    out = fn(*args, **kw)
+    return out, time.process_time() - c0
+
+
+def _views(net, truths) -> list[str]:
+    from vigil.sharing.network import launch_view
+
+    return [json.dumps(launch_view(w, truths, net.epoch), sort_keys=True, default=str)
+            for p in net.partners.values() for w in (p.alone, p.shared)]
+
+
+def split(path: str, seeds: int) -> None:
+    import numpy as np
+
+    from vigil.campaign import load_campaign, work
+    from vigil.scoring import score_result
+    from vigil.sharing.network import MEMORY_DB, run_network
+    from vigil.sim import simulate
+
+    campaign = load_campaign(path)
+    tasks = [t for t in expand(campaign) if t.seed in campaign.seeds[:seeds]]
+    run_task(tasks[0])  # flights, kernels
+    stages: dict[str, list[float]] = {}
+    fused: set[int] = set()
+    for task in sorted(tasks, key=lambda t: t.seed):  # a seed's variants together, as its batch runs them
+        scenario, trajectories = work.prepared(task)
+        result, sim_s = _cpu(simulate, scenario, np.random.default_rng(task.seed), trajectories=trajectories)
+        score_s = _cpu(score_result, scenario, result)[1]
+        agreements = work._agreements(task)
+        before, before_s = _cpu(run_network, scenario, simulation=result, agreements=agreements)
+        first = task.seed not in fused
+        now, now_s = _cpu(run_network, scenario, simulation=result, agreements=agreements, audit=False,
+                          db=MEMORY_DB, alone=first)
+        fused.add(task.seed)
+        old_views, new_views = _views(before, list(result.truth)), _views(now, list(result.truth))
+        assert old_views[1::2] == new_views[1::2], f"{task.key}: shared views differ"
+        assert not first or old_views == new_views, f"{task.key}: alone views differ"
+        for name, v in (("simulate", sim_s), ("score", score_s), ("network before", before_s),
+                        ("network now, seed's first variant" if first else "network now, later variants", now_s),
+                        ("task before", sim_s + score_s + before_s), ("task now", sim_s + score_s + now_s)):
+            stages.setdefault(name, []).append(v)
+    print(f"{len(tasks)} tasks ({seeds} seeds x {len(campaign.variants)} variants) of {path}; CPU s per task, "
+          "median [min, max], mean:")
+    for name, v in stages.items():
+        print(f"  {name:36s} {statistics.median(v):6.3f} [{min(v):.3f}, {max(v):.3f}] mean {statistics.mean(v):.3f}")
+    ratio = sum(stages["task now"]) / sum(stages["task before"])
+    print(f"  now / before (sums): {ratio:.2f}; alone and shared views identical where both were fused")
+
+
 def _load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -131,8 +188,14 @@ def main() -> None:
     ap.add_argument("--noop", type=int, default=1000)
     ap.add_argument("--seeds", type=int, default=16)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--split", metavar="CAMPAIGN", help="time one sharing campaign's tasks stage by stage")
+    ap.add_argument("--split-seeds", type=int, default=4)
     args = ap.parse_args()
     print(f"{os.cpu_count()} cores, {_load()} at the start")
+    if args.split:
+        split(args.split, args.split_seeds)
+        print(_load(), "at the end")
+        return
     ov = overhead(args.scenario, args.noop, args.repeats)
     print(f"engine overhead per task ({args.noop} no-op tasks, 1 worker, median of {args.repeats}):")
     for (batching, label), r in ov.items():

@@ -106,6 +106,17 @@ class _Sizer:
         return max(1, min(fill, self.max_batch, spread))
 
 
+def seed_groups(tasks: list[Task]) -> deque[list[Task]]:
+    """The tasks in groups that go to one worker together: a sharing task's group is every variant of its
+    seed (in campaign order), so the worker fuses the seed's alone views once for all of them
+    (:func:`vigil.campaign.work.run_task`); any other task is a group of its own. Groups keep the order of
+    their first task."""
+    groups: dict[object, list[Task]] = {}
+    for i, task in enumerate(tasks):
+        groups.setdefault(("seed", task.seed) if task.sharing else i, []).append(task)
+    return deque(groups.values())
+
+
 def _threads(client) -> int:
     return max(1, sum(client.nthreads().values()))
 
@@ -130,21 +141,25 @@ def _fetch(future) -> tuple[dict | None, str]:
 def run_tasks(client, tasks: list[Task], store: TaskStore, task_fn: TaskFn = run_task,
               on_record: Callable[[dict], None] | None = None, stats: dict | None = None,
               max_batch: int = MAX_BATCH) -> int:
-    """Run ``tasks`` on ``client`` in batches (:mod:`vigil.campaign.batch`), keeping
+    """Run ``tasks`` on ``client`` in batches of whole :func:`seed_groups` (:mod:`vigil.campaign.batch`), keeping
     :data:`IN_FLIGHT_PER_WORKER` batches per worker thread submitted; store each record as its batch
     completes; the number that failed. ``max_batch`` 1 sends every task as a Dask task of its own. ``stats`` (a dict) receives the batches' count, sizes, and summed
     worker wall and CPU seconds."""
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:8]  # keys of their own: a shared cluster may hold another run's tasks
-    queue, sizer = deque(tasks), _Sizer([], max_batch)
+    queue, sizer, left = seed_groups(tasks), _Sizer([], max_batch), len(tasks)
     running: dict[str, list[Task]] = {}
     done = as_completed()  # results fetched below, on this thread: a failed fetch is a failed batch, never a hang
     threads, checked = _threads(client), time.monotonic()
     tally = {"batches": 0, "sizes": [], "worker_wall_s": 0.0, "worker_cpu_s": 0.0}
 
     def submit() -> None:
-        batch = [queue.popleft() for _ in range(min(sizer.size(len(queue), threads), len(queue)))]
+        nonlocal left
+        size, batch = sizer.size(left, threads), []
+        while queue and (not batch or len(batch) + len(queue[0]) <= size):  # whole groups, at least one
+            batch += queue.popleft()
+        left -= len(batch)
         future = client.submit(run_batch, task_fn, batch, key=f"vigil-{token}-{batch[0].key}-n{len(batch)}",
                                pure=False)
         running[future.key] = batch

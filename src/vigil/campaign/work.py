@@ -10,8 +10,10 @@ A task that raises becomes a ``failed`` record whose ``error`` is one line; the 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import time
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ from ..sim.scenario import Launch, Scenario, parse_scenario, resolve
 from .generator import draw_launches
 from .tasks import Task
 
+ALONE_CACHE = 8  # simulations whose alone views a worker process keeps (a seed's variants run in one batch)
+_ALONE: OrderedDict[bytes, dict[str, tuple]] = OrderedDict()
 LATE_STREAM = 11  # a late variant's arrival draw: numpy.random.default_rng([seed, LATE_STREAM])
 SHARING_ROW_KEYS = ("partner", "view", "id", "seen", "triangulated", "latency_s", "launch_error_km")
 
@@ -64,14 +68,43 @@ def prepared(task: Task) -> tuple[Scenario, tuple[Trajectory, ...]]:
     return scenario, _trajectories(task.scenario_path, doc_json, launches_json)
 
 
-def _sharing_rows(scenario: Scenario, result, agreements) -> list[dict]:
-    from ..sharing.network import launch_view, run_network
+def alone_key(scenario: Scenario, result) -> bytes:
+    """What every partner's alone view depends on: the observations (every field), the epoch, the
+    duration and the partners. Variants that change only agreements share it (common random numbers)."""
+    obs = result.observations
+    digest = hashlib.sha256(_canonical([result.epoch, scenario.duration_s, [p.id for p in scenario.partners]]).encode())
+    for f in dataclasses.fields(obs):
+        value = getattr(obs, f.name)
+        if isinstance(value, np.ndarray):
+            arr = np.ascontiguousarray(value)
+            digest.update(f"{f.name}:{arr.dtype.str}:{arr.shape}".encode())
+            digest.update(_canonical(arr.ravel().tolist()).encode() if arr.dtype.kind == "O" else arr.tobytes())
+        else:
+            digest.update(f"{f.name}={value!r}".encode())
+    return digest.digest()
 
-    network = run_network(scenario, simulation=result, agreements=agreements)
+
+def _sharing_rows(scenario: Scenario, result, agreements) -> list[dict]:
+    """Each partner's launch rows alone and shared. The alone view is the first network run's of this
+    simulation in this worker process (:data:`_ALONE`); later variants of the seed run the network without
+    fusing alone (the same warnings: the alone engines see the same detections at the same instants)."""
+    from ..sharing.network import MEMORY_DB, launch_view, run_network
+
+    key = alone_key(scenario, result)
+    cached = _ALONE.get(key)
+    network = run_network(scenario, simulation=result, agreements=agreements, db=MEMORY_DB, audit=False,
+                          alone=cached is None)
+    if cached is None:
+        cached = {pid: tuple(part.alone) for pid, part in network.partners.items()}
+        _ALONE[key] = cached
+        while len(_ALONE) > ALONE_CACHE:
+            _ALONE.popitem(last=False)
+    else:
+        _ALONE.move_to_end(key)
     truths = list(result.truth)
     rows = []
     for pid, part in network.partners.items():
-        for view, warnings in (("alone", part.alone), ("shared", part.shared)):
+        for view, warnings in (("alone", cached[pid]), ("shared", part.shared)):
             for lid, r in launch_view(warnings, truths, network.epoch).items():
                 rows.append({"partner": pid, "view": view, "id": lid, "seen": r["seen"],
                              "triangulated": r["triangulated"], "latency_s": r["latency_s"],

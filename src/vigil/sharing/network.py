@@ -49,6 +49,7 @@ from .node import Node, NodeCounts
 from .store import Store
 
 Progress = Callable[[int, int], None]
+MEMORY_DB = "sqlite://:memory:"  # a store per node in memory: nothing on disk, no fsync per commit
 
 
 @dataclass
@@ -88,6 +89,18 @@ class NetworkResult:
     stores: dict[str, str] = field(default_factory=dict)
 
 
+class _Unfused:
+    """A node's alone engine when the caller has the alone view already (``run_network(alone=False)``):
+    nothing is fused alone and ``PartnerResult.alone`` is empty. The alone view depends on the simulation
+    only, not on the agreements, so a study of agreement variants computes it once per seed."""
+
+    def ingest(self, batch: ObservationBatch, now_s: float) -> list[Warning]:
+        return []
+
+    def finish(self, now_s: float) -> list[Warning]:
+        return []
+
+
 def _agreements(scenario: Scenario, agreements: Sequence[Agreement | str | Path] | None) -> list[Agreement]:
     items = scenario.agreements if agreements is None else agreements
     return [a if isinstance(a, Agreement) else load_agreement(Path(a)) for a in items]
@@ -97,7 +110,7 @@ def check_urls(bus: str, db: str) -> None:
     """ConfigError (one line) for a bus or database URL this module cannot open, before any work is done."""
     if bus != "memory://" and not bus.startswith(("nats://", "tls://")):
         raise ConfigError(f"--bus {bus!r}: expected memory:// or nats://host:port")
-    if not (db == "sqlite://" or db.startswith(("sqlite:///", "postgresql://", "postgres://")) or "dbname=" in db):
+    if not (db in ("sqlite://", MEMORY_DB) or db.startswith(("sqlite:///", "postgresql://", "postgres://")) or "dbname=" in db):
         raise ConfigError(f"--db {db!r}: expected sqlite://, sqlite:///DIR or postgresql://…")
     if not db.startswith("sqlite://"):
         from .node_config import postgres_url_problem
@@ -124,9 +137,12 @@ async def _open_bus(bus: str, run_id: str) -> tuple[Bus, str]:
 
 def _open_store(db: str, node_id: str, run_id: str, workdir: Path) -> tuple[Store, str, Callable[[], None]]:
     """(store, description, cleanup): ``sqlite://`` → a file per node in ``workdir``; ``sqlite:///DIR`` →
-    ``DIR/<node>.db`` (kept); ``postgresql://…`` → schema ``vigil_run_<id>_<node>`` (dropped unless kept)."""
+    ``DIR/<node>.db`` (kept); ``sqlite://:memory:`` → in memory; ``postgresql://…`` → schema ``vigil_run_<id>_<node>`` (dropped unless kept)."""
     from .store_sqlite import SqliteStore
 
+    if db == MEMORY_DB:
+        store = SqliteStore(":memory:")
+        return store, MEMORY_DB, store.close
     if db == "sqlite://":
         path = workdir / f"{node_id}.db"
         store = SqliteStore(path)
@@ -188,7 +204,8 @@ async def run_network_async(scenario: Scenario, rng_or_seed: np.random.Generator
                             agreements: Sequence[Agreement | str | Path] | None = None, bus: str = "memory://",
                             db: str = "sqlite://", simulation: SimulationResult | None = None,
                             fusion: FusionConfig | None = None, workdir: Path | None = None, keep: bool = False,
-                            progress: Progress | None = None) -> NetworkResult:
+                            progress: Progress | None = None, alone: bool = True,
+                            audit: bool = True) -> NetworkResult:
     """See :func:`run_network`."""
     if simulation is None:
         rng = rng_or_seed if isinstance(rng_or_seed, np.random.Generator) else np.random.default_rng(
@@ -211,16 +228,19 @@ async def run_network_async(scenario: Scenario, rng_or_seed: np.random.Generator
         nodes = []
         for n in ids:
             stores[n] = _open_store(db, n, run_id, work)
-            audit = AuditLog(JsonlAuditSink(work / f"{n}-audit.jsonl", fsync=False), signers[n])
-            nodes.append(Node(n, signers[n], keys, accords, the_bus, stores[n][0], simulation.epoch, audit,
+            log = AuditLog(JsonlAuditSink(work / f"{n}-audit.jsonl", fsync=False), signers[n]) if audit else None
+            nodes.append(Node(n, signers[n], keys, accords, the_bus, stores[n][0], simulation.epoch, log,
                               subject_root=root, fusion=fusion))
+            if not alone:
+                nodes[-1].alone = _Unfused()
         for node in nodes:
             await node.start()
         await _drive(nodes, simulation, scenario.duration_s, fusion.chunk_s, progress)
         result = NetworkResult(simulation.epoch, {
             node.node_id: PartnerResult(node.node_id, node.alone_warnings, node.fused_warnings,
                                         node.received_warnings, node.counts, signers[node.node_id].public_key,
-                                        None if temp and not keep else work / f"{node.node_id}-audit.jsonl",
+                                        None if (temp and not keep) or not audit
+                                        else work / f"{node.node_id}-audit.jsonl",
                                         node.audit.head if node.audit else "", node.shared_warnings)
             for node in nodes}, simulation, bus, db, {n: s[1] for n, s in stores.items()})
         for node in nodes:
@@ -262,7 +282,7 @@ def run_network(scenario: Scenario, rng_or_seed: np.random.Generator | int | Non
                 agreements: Sequence[Agreement | str | Path] | None = None, bus: str = "memory://",
                 db: str = "sqlite://", simulation: SimulationResult | None = None,
                 fusion: FusionConfig | None = None, workdir: Path | None = None, keep: bool = False,
-                progress: Progress | None = None) -> NetworkResult:
+                progress: Progress | None = None, alone: bool = True, audit: bool = True) -> NetworkResult:
     """Run every partner of ``scenario`` as a node in this process (module docstring) and return, per
     partner, the warnings alone and with sharing.
 
@@ -270,14 +290,17 @@ def run_network(scenario: Scenario, rng_or_seed: np.random.Generator | int | Non
     when ``simulation`` is given. ``agreements``: Agreement objects or YAML paths (default: the scenario's
     ``agreements:``). ``bus``: ``memory://`` or ``nats://[user:password@]host:port`` (a stream
     ``VIGIL_RUN_<id>`` over ``vigil.run<id>.share.>`` of its own). ``db``: ``sqlite://`` (a file per node in a
-    temporary folder), ``sqlite:///DIR`` (``DIR/<node>.db``) or a PostgreSQL URI (schema
+    temporary folder), ``sqlite://:memory:`` (in memory), ``sqlite:///DIR`` (``DIR/<node>.db``) or a PostgreSQL URI (schema
     ``vigil_run_<id>_<node>`` per node). ``keep``: leave the stores, stream and audit logs (in ``workdir``)
     in place; otherwise they are removed at the end. Audit logs are JSON lines, not fsynced (a run, not a
-    deployment). Must not be called from a running event loop: use :func:`run_network_async` there.
+    deployment). ``alone=False``: the nodes do not fuse their own detections alone (``PartnerResult.alone``
+    is empty; for a caller that has the alone view of this simulation already). ``audit=False``: no audit
+    logs (nothing in the result depends on them; a campaign does not read them). Must not be called from a
+    running event loop: use :func:`run_network_async` there.
     """
     return asyncio.run(run_network_async(scenario, rng_or_seed, agreements=agreements, bus=bus, db=db,
                                          simulation=simulation, fusion=fusion, workdir=workdir, keep=keep,
-                                         progress=progress))
+                                         progress=progress, alone=alone, audit=audit))
 
 
 from .value import launch_view, sharing_summary  # noqa: E402  (the value of sharing, re-exported)
