@@ -36,7 +36,7 @@ class CopyScreen:
     def __init__(self) -> None:
         self._held: dict[tuple[str, int], list[tuple[np.ndarray, np.ndarray, float, float]]] = {}
 
-    def hold_own(self, sensor_id: Sequence[Any], time_s: np.ndarray, pos: np.ndarray, los: np.ndarray) -> None:
+    def hold_own(self, sensor_id: Sequence[Any] | np.ndarray, time_s: np.ndarray, pos: np.ndarray, los: np.ndarray) -> None:
         """Hold the node's own detections (exact: no grid)."""
         for name, t, p, u in zip(sensor_id, time_s, pos, los, strict=True):
             self._add(str(name), float(t), np.asarray(p, dtype=float), _unit(u), 0.0, 0.0)

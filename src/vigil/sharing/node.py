@@ -28,7 +28,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -167,6 +167,15 @@ def warning_from_record(sender: str, rec: dict[str, Any], epoch: str, received_a
         raise DataError(f"warning from {sender}: {type(err).__name__}: {err}") from None
 
 
+class AloneFusion(Protocol):
+    """What the node asks of its *alone* engine (its own detections only): a :class:`FusionEngine`, or a
+    stand-in that fuses nothing when the caller has the alone view already (a study of agreement variants)."""
+
+    def ingest(self, batch: ObservationBatch, now_s: float, /) -> list[Any]: ...
+
+    def finish(self, now_s: float, /) -> list[Any]: ...
+
+
 @dataclass
 class NodeCounts:
     """What a node did: ``offered`` records, ``released`` / ``denied`` by the agreements, ``published``
@@ -212,9 +221,11 @@ class Node:
         extra = {"new_id": new_id} if new_id is not None else {}
         self.releasers = [Releaser(a, node_id, signer, audit, **extra) for a in mine if a.direction(node_id, a.other(node_id))]
         self.receiver = Receiver(node_id, keys, mine, store, self.clock, audit)
-        self.alone, self.shared = FusionEngine(fusion), FusionEngine(fusion)
-        for engine in (self.alone, self.shared):
-            engine.epoch = epoch
+        self.shared = FusionEngine(fusion)
+        self.shared.epoch = epoch
+        alone = FusionEngine(fusion)
+        alone.epoch = epoch
+        self.alone: AloneFusion = alone
         self.alone_warnings: list[Warning] = []
         self.fused_warnings: list[Warning] = []
         self.received_warnings: list[Warning] = []
