@@ -32,6 +32,7 @@ _COMMAND_MODULES = (
     "vigil.api.commands",
     "vigil.report.commands",
     "vigil.demo",
+    "vigil.warmup",
 )
 
 
