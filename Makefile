@@ -14,20 +14,24 @@ TYPED  := src/vigil/cli.py src/vigil/config.py src/vigil/errors.py src/vigil/app
 WEB_CESIUM := src/vigil/web/cesium
 CESIUM_BUILD := node_modules/cesium/Build/Cesium
 
+# Install, then compile the numba kernels a first run needs into numba's cache (`vigil warmup`: the signatures
+# of src/vigil/data/warmup-kernels.txt, one process per core; the cache files land in src/vigil/**/__pycache__
+# and every later run loads them). pip --no-compile: Python byte-compiles a module when it is first imported.
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (set PYTHON=...)"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	@echo "compiling the numba kernels once (~1.5 min on 2 cores; numba's cache=True files, reused by every run)"
-	$(VENV)/bin/vigil demo --out $(VENV)/warmup --force >/dev/null
+	$(PY) -m pip install --quiet --no-compile -e '.[dev]'
+	$(VENV)/bin/vigil warmup
 	@touch $(STAMP)
 
 install: $(STAMP)
 
 # The demo replaces its own previous output (--force); other commands never overwrite without it.
-demo: $(STAMP)
-	@$(MAKE) --no-print-directory web || echo "warning: the dashboard's globe needs 'make web' (npm); the API works without it"
+# The globe's files (`make web`: npm, mostly waiting on disk) are fetched while the install runs.
+demo:
+	@{ $(MAKE) --no-print-directory web || echo "warning: the dashboard's globe needs 'make web' (npm); the API works without it"; } & \
+	  web=$$!; $(MAKE) --no-print-directory install; rc=$$?; wait $$web; exit $$rc
 	$(VENV)/bin/vigil demo --out out/demo --force
 
 web: $(WEB_CESIUM)/Cesium.js

@@ -33,6 +33,7 @@ _COMMAND_MODULES = (
     "vigil.api.commands",
     "vigil.report.commands",
     "vigil.app.demo",
+    "vigil.warmup",
 )
 
 

@@ -469,30 +469,9 @@ def profile_at(phi, degree, k0, tau):
 
 
 @numba.njit(cache=True)
-def fit(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations, polish_steps, polish_tol, t_last):
-    """One compiled back-fit: Levenberg–Marquardt, Gauss–Newton polish, heading of travel, covariance.
-
-    Returns ``(φ, covariance (P, P), χ²)``; ``φ[3]`` in [0, 2π) and the along-track terms signed so that the
-    object moves along ``+az`` at ``t_last`` (``(az, s)`` and ``(az + π, -s)`` are the same track)."""
-    data = blocked_data(t, pos, e1, e2, w)  # one blocked copy and scratch for both stages
-    ws = workspace(degree, phi0.size, data)
-    phi, info, jtz, chi2, _ = _lm_blocked(phi0, degree, k0, t.size, data, ws, prior_t, prior_w, max_iterations)
-    phi, info, chi2 = _polish_blocked(phi, info, jtz, chi2, degree, k0, t.size, data, ws, prior_t, prior_w,
-                                      polish_steps, polish_tol)
-    phi = phi.copy()
-    _, s_last = profile_at(phi, degree, k0, max(t_last - phi[2], 0.0))
-    if s_last < 0.0:
-        phi[3] += np.pi
-        for k in range(4 + degree - 1, phi.size):
-            phi[k] = -phi[k]
-    phi[3] = phi[3] % (2.0 * np.pi)
-    return phi, scaled_inverse(info), chi2
-
-
-@numba.njit(cache=True)
 def window_data(times, pos, los, sigma, window_s):
     """The back-fit's data in one call: the detections within ``window_s`` of the first (in their order) as
-    :func:`fit` takes them, ``(t, pos, e1, e2, w, t_first, t_last)`` (tangent bases of the LOS, weights 1/σ²).
+    `backfit` takes them, ``(t, pos, e1, e2, w, t_first, t_last)`` (tangent bases of the LOS, weights 1/σ²).
     Same values as the mask, the copies, :func:`~vigil.fusion.triangulate.tangent_basis` and ``1/σ**2`` done
     one by one in numpy (the engine refits ~400 times a salvo; each of those steps cost a few µs of Python)."""
     t_first = np.min(times)
@@ -522,11 +501,25 @@ def window_data(times, pos, los, sigma, window_s):
 
 @numba.njit(cache=True)
 def backfit(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations, polish_steps, polish_tol, t_last):
-    """:func:`fit` and what its caller checks and reports, in the same compiled call: ``(φ, covariance, χ²,
-    usable, φ finite, h, s)``; usable: covariance and χ² finite; ``(h, s)``: :func:`profile_at` at ``t_last``
-    (the azimuth baseline)."""
-    phi, cov, chi2 = fit(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations, polish_steps,
-                         polish_tol, t_last)
+    """One compiled back-fit (Levenberg–Marquardt, Gauss–Newton polish, heading of travel, covariance) and what
+    its caller checks and reports: ``(φ, covariance (P, P), χ², usable, φ finite, h, s)``; ``φ[3]`` in [0, 2π)
+    and the along-track terms signed so that the object moves along ``+az`` at ``t_last`` (``(az, s)`` and
+    ``(az + π, -s)`` are the same track); usable: covariance and χ² finite; ``(h, s)``: :func:`profile_at` at
+    ``t_last`` (the azimuth baseline). The one compiled fit: every caller takes its results (a second kernel
+    for the first three would compile, and cache, the whole fit again)."""
+    data = blocked_data(t, pos, e1, e2, w)  # one blocked copy and scratch for both stages
+    ws = workspace(degree, phi0.size, data)
+    phi, info, jtz, chi2, _ = _lm_blocked(phi0, degree, k0, t.size, data, ws, prior_t, prior_w, max_iterations)
+    phi, info, chi2 = _polish_blocked(phi, info, jtz, chi2, degree, k0, t.size, data, ws, prior_t, prior_w,
+                                      polish_steps, polish_tol)
+    phi = phi.copy()
+    _, s_last = profile_at(phi, degree, k0, max(t_last - phi[2], 0.0))
+    if s_last < 0.0:
+        phi[3] += np.pi
+        for k in range(4 + degree - 1, phi.size):
+            phi[k] = -phi[k]
+    phi[3] = phi[3] % (2.0 * np.pi)
+    cov = scaled_inverse(info)
     usable = np.all(np.isfinite(cov)) and np.isfinite(chi2)
     finite = np.all(np.isfinite(phi))
     tau = t_last - phi[2]

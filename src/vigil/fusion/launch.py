@@ -45,7 +45,6 @@ from .ascentfit import (
     scaled_inverse,  # noqa: F401 (crlb, scoring)
     window_data,
 )
-from .ascentfit import fit as compiled_fit
 from .polytrack import least_squares, los_residuals
 from .triangulate import tangent_basis
 
@@ -266,7 +265,7 @@ def fit_ascent(model: AscentModel, times, pos, los, sigma, phi0, prior_time_s: f
     """Levenberg–Marquardt fit of ``model`` to LOS detections, then Gauss–Newton polishing (:func:`polish`);
     returns ``(φ, covariance, χ²)``.
 
-    One compiled call (:func:`vigil.fusion.ascentfit.fit`). Plain Gauss–Newton overshoots from a rough start:
+    One compiled call (:func:`vigil.fusion.ascentfit.backfit`). Plain Gauss–Newton overshoots from a rough start:
     ``t_L`` and the coefficients are strongly correlated (condition number ~1e8 after scaling) and the model
     is non-linear in ``t_L``. ``prior_time_*``: optional Gaussian prior on ``t_L`` (s); the covariance then
     includes it.
@@ -290,8 +289,8 @@ def _prior_weight(sigma_s: float | None) -> float:
 
 def fit_prepared(model: AscentModel, data: tuple, phi0, max_iterations: int = LM_MAX_ITERATIONS):
     """:func:`fit_ascent` on data from :func:`_prepare`: ``(φ, covariance, χ²)``."""
-    phi, cov, chi2 = compiled_fit(np.array(phi0, dtype=float), model.degree, model.first_horizontal, *data,
-                                  max_iterations, POLISH_STEPS, POLISH_CHI2_TOL, float(model.t_last))
+    phi, cov, chi2 = backfit(np.array(phi0, dtype=float), model.degree, model.first_horizontal, *data,
+                             max_iterations, POLISH_STEPS, POLISH_CHI2_TOL, float(model.t_last))[:3]
     return phi, cov, float(chi2)
 
 
@@ -302,7 +301,7 @@ def polish(phi, info, chi2, args, steps: int = POLISH_STEPS):
     (scaled eigenvalue ~1e-8) and its stop rule (Δχ² < 0.01) then ends the fit near its start. Measured
     on the reference ICBM-1 (200 noise draws): RMS launch error / bound 0.82 with LM alone, 0.87 polished.
     ``args``: the arguments of :func:`vigil.fusion.ascentfit.normal_equations` after ``φ``. (The fit runs the
-    compiled twin ``ascentfit._polish`` inside :func:`vigil.fusion.ascentfit.fit`; this entry point is for
+    compiled twin ``ascentfit._polish`` inside :func:`vigil.fusion.ascentfit.backfit`; this entry point is for
     studies.)"""
     phi = np.asarray(phi, dtype=float)
     jtz = normal_equations(phi, *args)[1]
