@@ -2,14 +2,16 @@
 
 :func:`run_campaign` expands the campaign, skips every task already stored as ``ok`` in ``DIR/tasks/``,
 submits the rest in batches, and stores each record *on the client* the moment its batch completes (so
-workers need no access to ``DIR``). Batches are one task each until tasks have been timed, then sized to
-about :data:`TARGET_BATCH_S` of work (so short tasks pay the engine's few milliseconds per Dask task once
-per batch, and tasks of half a second or more still go one by one); only :data:`IN_FLIGHT_PER_WORKER`
-batches per worker are submitted at a time, so the scheduler holds a few futures, not the whole campaign. Dask's scheduler re-runs a task whose worker died on another worker (up to its
-``distributed.scheduler.allowed-failures``; a batch reruns whole, and records are stored by key, once); a
-task that still cannot finish, or whose function raised, is stored as ``failed`` with a one-line error and the campaign goes on. The default cluster has one worker
-process per core with one thread each: the chain is single-threaded Python and numba, and processes keep
-the GIL out of the way.
+workers need no access to ``DIR``). A batch holds whole :func:`seed_groups` (a sharing campaign's tasks of
+one seed, so the worker fuses the seed's alone views once); batches are one group each until tasks have
+been timed, then sized to about :data:`TARGET_BATCH_S` of work (so short tasks pay the engine's few
+milliseconds per Dask task once per batch, and tasks of half a second or more still go one group at a
+time); only :data:`IN_FLIGHT_PER_WORKER` batches per worker are submitted at a time, so the scheduler holds
+a few futures, not the whole campaign. Dask's scheduler re-runs a task whose worker died on another worker
+(up to its ``distributed.scheduler.allowed-failures``; a batch reruns whole, and records are stored by key,
+once); a task that still cannot finish, or whose function raised, is stored as ``failed`` with a one-line
+error and the campaign goes on. The default cluster has one worker process per core with one thread each:
+the chain is single-threaded Python and numba, and processes keep the GIL out of the way.
 """
 
 from __future__ import annotations
