@@ -157,3 +157,15 @@ def test_a_late_release_refit_with_fewer_seeds_than_the_ascent_degree_completes(
     record = run_task(task)
     assert (record["status"], record["error"]) == ("ok", None)
     assert {row["partner"] for row in record["sharing"]} == {"north", "east"}
+
+
+def _environ() -> dict:
+    return {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")}
+
+
+def test_local_workers_keep_glibcs_trim_threshold_and_one_thread_per_numerical_library():
+    from vigil.campaign import open_client
+
+    with open_client(workers=1) as client:
+        [environ] = client.run(_environ).values()
+    assert environ == {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}

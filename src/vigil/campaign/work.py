@@ -4,6 +4,9 @@ asks for sharing, every partner's node alone and with what its partners released
 The chain is :func:`vigil.scoring.score_result` on :func:`vigil.sim.simulate`, as ``vigil run`` and the
 reference bench run it. Flights are deterministic and seed-free, so each worker process flies a scenario's
 launches once and reuses them for every seed (:func:`prepared`), as the bench did in its pool initializer.
+Likewise the partners' alone views of one simulation are fused once per worker process: the runner sends a
+seed's sharing variants to one worker together, and the variants after the first run the network without
+fusing alone (:func:`alone_key`, :data:`ALONE_CACHE`).
 A task that raises becomes a ``failed`` record whose ``error`` is one line; the campaign goes on.
 """
 
