@@ -47,7 +47,7 @@ from .strings import GatedAssignmentStringer, SensorString, Stringer, sensor_cod
 # time); on the 88 launches of the /tmp/fz check the medians moved within noise (launch error 0.80 → 0.79 km).
 REFIT_SPANS_S = (3.0, 10.0, 20.0)
 DEGRADE_FACTOR = 4.0  # a refit whose launch covariance grows this much is a side minimum: keep the old
-CLOSING_STARTS = "both"  # the closing fit's starts: "warm" (the previous fit), "cold" (the seed scan), "both"
+CLOSING_STARTS = "warm"  # the closing fit's starts: "warm" (the previous fit), "cold" (the seed scan), "both"
 CUT_REJECTIONS = 3  # a string whose last detections are this many consecutive filter rejections is cut there
 
 
@@ -381,10 +381,10 @@ class FusionEngine(EventAssembly):
         them (None otherwise). ``final``: the refit before the burnout estimate, which takes them from here.
 
         The fit that closes the launch (``final``, or the one whose data span passes the launch window + update
-        interval: no scheduled fit follows) is a function of the event's data, not of its fit history: it also
-        starts from the seed scan, keeps the lower χ² of that and the warm start, and is kept whatever the
-        previous fit's covariance was (:data:`DEGRADE_FACTOR` applies to the fits before it only). So late
-        detections placed in its window (:mod:`~vigil.fusion.retrodict`) and refitted give the in-order point."""
+        interval: no scheduled fit follows) is a function of the event's data, not of its fit history: it is
+        converged to the χ² minimum (``ascentfit.LM_CHI2_TOL``), so the warm start reaches the point a second
+        start would (:data:`CLOSING_STARTS`), and it is kept whatever the previous fit's covariance was
+        (:data:`DEGRADE_FACTOR` applies to the fits before it only). So late detections placed in its window (:mod:`~vigil.fusion.retrodict`) and refitted give the in-order point."""
         previous = event.launch
         # a warm start needs the seeds' times only (their points only if its fit fails: then triangulated), unless
         # the burnout estimate that follows needs them (the same values: one concatenation instead of two)
