@@ -2,8 +2,8 @@
 mono events, and merging duplicates (the engine's bookkeeping, separate from its loop in :mod:`engine`).
 
 :class:`EventAssembly` is the base of :class:`~vigil.fusion.engine.FusionEngine`; it holds the events, the
-string → event map, and uses the engine's ``stringer``, ``associator`` and ``config``. Gating against the
-events' filters is in :mod:`gating`.
+string → event map, the stringer and associator it is built with, and the events' filter states kept between
+steps. Gating against the events' filters is in :mod:`gating`.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from scipy.optimize import linear_sum_assignment
 
 from vigil.frames import GM_EARTH_M3_S2
 
-from .associate import detections_and_seeds
+from .associate import Associator, detections_and_seeds
+from .config import FusionConfig
 from .event import FusedEvent, init_filter
 from .filterstore import FilterStates
 from .gating import TRACK_GATE_CHI2_MEAN, fits, latest_close_pairs, near, overlapping, track_cost
 from .mono import mono_launch
 from .owners import Owners
-from .strings import SensorString
+from .strings import SensorString, Stringer
 
 MERGE_DISTANCE_M = 50_000.0  # two live events whose filters are this close are tested as one object
 REIGNITE_MAX_S = 300.0  # a plume this soon after an event's burnout, on its coast, is the same object lit again
@@ -30,35 +31,30 @@ REIGNITE_GATE_M = 20_000.0  # its first ray passes this close to the coast predi
 
 
 class EventAssembly:
-    """Events and their strings: attach, pair, mono, merge (see module docstring). The subclass provides
-    ``stringer`` (:class:`~vigil.fusion.strings.Stringer`), ``associator``
-    (:class:`~vigil.fusion.associate.Associator`) and ``config`` (:class:`~vigil.fusion.engine.FusionConfig`)."""
+    """Events and their strings: attach, pair, mono, merge (see module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stringer: Stringer, associator: Associator, config: FusionConfig) -> None:
+        self.stringer = stringer
+        self.associator = associator
+        self.config = config
         self.events: list[FusedEvent] = []
-        self._owner: dict[int, FusedEvent] = Owners()  # string_id -> event (with an array mirror)
+        self._owner = Owners()  # string_id -> event (with an array mirror)
         self._ids = itertools.count(1)
+        self._filter_states: FilterStates | None = None  # the live events' filters as arrays (the engine's step)
 
     def _live(self, stereo_only: bool = True) -> list[FusedEvent]:
         """Events with a running filter and no burnout yet (stereo only by default)."""
         return [e for e in self.events if e.filter is not None and e.burnout is None and not (stereo_only and e.mono)]
 
     def _free_strings(self) -> list[SensorString]:
-        """Confirmed strings no event owns, in the stringer's order (by array where the stringer and the
-        owner map have them: :meth:`~vigil.fusion.strings.GatedAssignmentStringer.confirmed_ids`)."""
-        confirmed = getattr(self.stringer, "confirmed_ids", None)
-        if confirmed is None or not isinstance(self._owner, Owners):
-            return [s for s in self.stringer.strings.values() if s.confirmed and s.string_id not in self._owner]
-        return self._unowned(confirmed())
+        """Confirmed strings no event owns, in the stringer's order
+        (:meth:`~vigil.fusion.strings.Stringer.confirmed_ids`)."""
+        return self._unowned(self.stringer.confirmed_ids())
 
     def _unowned_strings(self, min_detections: int) -> list[SensorString]:
-        """The stringer's strings, in its order, less (where the stringer and the owner map have arrays:
-        :meth:`~vigil.fusion.strings.GatedAssignmentStringer.long_ids`) those owned or shorter than
-        ``min_detections`` (a superset of what :meth:`_mono` takes; it tests each one)."""
-        long_ids = getattr(self.stringer, "long_ids", None)
-        if long_ids is None or not isinstance(self._owner, Owners):
-            return list(self.stringer.strings.values())
-        return self._unowned(long_ids(min_detections))
+        """The stringer's strings, in its order, less those owned or shorter than ``min_detections``
+        (:meth:`~vigil.fusion.strings.Stringer.long_ids`; a superset of what :meth:`_mono` takes: it tests each one)."""
+        return self._unowned(self.stringer.long_ids(min_detections))
 
     def _unowned(self, ids: np.ndarray) -> list[SensorString]:
         """The stringer's strings ``ids`` that no event owns (owner map's array)."""
@@ -75,7 +71,7 @@ class EventAssembly:
         live = self._live(stereo_only=False)
         if not live:
             return free
-        close = near(free, live, getattr(self, "_filter_states", None))  # (the engine keeps them)
+        close = near(free, live, self._filter_states)
         taken = set()
         sensors = [s.sensor_id for s in free]
         hit = close.any(axis=1).tolist()
@@ -189,7 +185,7 @@ class EventAssembly:
     def _stored_states(self, live: list[FusedEvent]) -> FilterStates:
         """The :class:`~vigil.fusion.filterstore.FilterStates` of ``live``'s filters, kept for the engine's next
         step (``_filter_states``): the filters started since its filter stage join the store now, once."""
-        states = getattr(self, "_filter_states", None)
+        states = self._filter_states
         filters = [e.filter for e in live]
         if states is None or states.filters != filters:  # (identity: the filters define no __eq__)
             states = self._filter_states = FilterStates.of(filters, states)

@@ -20,6 +20,7 @@ import copy
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -27,13 +28,14 @@ from vigil.records import ObservationBatch
 
 from .assembly import EventAssembly
 from .associate import Associator, MissDistanceAssociator, detections_and_seeds, triangulation_seeds
-from .boost import JERK_PSD_M2_S5, run_filters
+from .boost import run_filters
 from .classify import Classifier, EnergyClassifier
+from .config import FusionConfig
 from .event import FusedEvent, classify_live, confirm_held, estimate_burnout, to_warning
 from .filterrows import filter_rows, rejection_counts
 from .gating import RECENT_RAYS, FilterLosPredictor, filter_los_predictor
 from .impact import ImpactPredictor, UnscentedImpactPredictor
-from .launch import ASCENT_WINDOW_S, TL_GRID_S, AscentBackFitEstimator, LaunchEstimator
+from .launch import TL_GRID_S, AscentBackFitEstimator, LaunchEstimator
 from .lighttime import correct_light_time
 from .mono import point_launch
 from .oosm import History, IngestCounts, carry_identity, changed_versions, immutable_parts
@@ -51,24 +53,6 @@ CLOSING_STARTS = "warm"  # the closing fit's starts: "warm" (the previous fit), 
 CUT_REJECTIONS = 3  # a string whose last detections are this many consecutive filter rejections is cut there
 
 
-@dataclass(frozen=True)
-class FusionConfig:
-    """Engine settings (SI). ``containment`` is the probability inside stated ellipses."""
-
-    chunk_s: float = 1.0
-    update_interval_s: float = 5.0
-    burnout_gap_s: float = 15.0  # > the longest staging coast seen (Falcon 9 MECO→SES: 8-12 s)
-    containment: float = 0.95
-    mono_after_s: float = 15.0
-    mono_min_detections: int = 10
-    jerk_psd_m2_s5: float = JERK_PSD_M2_S5
-    launch_window_s: float = ASCENT_WINDOW_S
-    light_time: bool = True  # correct detections to emission time and axes (lighttime.py)
-    lag_horizon_s: float = 120.0  # late detections up to this much before the processed time are fused (oosm.py)
-    snapshot_interval_s: float = 10.0  # engine state kept for re-processing every this much data time (oosm.py)
-    tracks: bool = False  # record each warning's fitted track (trajectory.py) for the console: served or run output
-
-
 class FusionEngine(EventAssembly):
     """Iterator of ``(time_s, warnings)`` over time-ordered observations (see module docstring); the event
     bookkeeping (attach, pair, mono, merge) is inherited from :class:`~vigil.fusion.assembly.EventAssembly`."""
@@ -76,13 +60,11 @@ class FusionEngine(EventAssembly):
     def __init__(self, config: FusionConfig | None = None, stringer: Stringer | None = None,
                  associator: Associator | None = None, launch_estimator: LaunchEstimator | None = None,
                  impact_predictor: ImpactPredictor | None = None, classifier: Classifier | None = None) -> None:
-        self.config = config or FusionConfig()
-        self.stringer = stringer or GatedAssignmentStringer()
-        self.associator = associator or MissDistanceAssociator()
+        config = config or FusionConfig()
+        super().__init__(stringer or GatedAssignmentStringer(), associator or MissDistanceAssociator(), config)
         self.launch_estimator = launch_estimator or AscentBackFitEstimator(self.config.launch_window_s)
         self.impact_predictor = impact_predictor or UnscentedImpactPredictor()
         self.classifier = classifier or EnergyClassifier()
-        super().__init__()
         self._latest_s = -math.inf  # the latest detection time of all chunks so far (s)
         self._span_start: dict[str, tuple[int, float]] = {}  # event id -> (strings, their earliest first time)
         self.epoch = "1970-01-01T00:00:00Z"
@@ -97,7 +79,7 @@ class FusionEngine(EventAssembly):
         """Consume one batch or a stream of batches (each through :meth:`ingest`); yield ``(time_s, warnings)``
         per chunk. One batch cannot be followed by late rows: no history is kept for it."""
         single = isinstance(observations, ObservationBatch)
-        batches = [observations] if single else observations
+        batches = [observations] if isinstance(observations, ObservationBatch) else observations
         now = 0.0
         for batch in batches:
             for now, warnings in self._ingest_chunks(batch, keep=not single):
@@ -235,8 +217,7 @@ class FusionEngine(EventAssembly):
         ``sensor_code``: the rows' :func:`~vigil.fusion.strings.sensor_codes` (default: computed per chunk)."""
         if len(chunk):
             self._latest_s = max(self._latest_s, float(np.fmax.reduce(chunk.time_s)))  # (NaN times: none)
-        predictor = filter_los_predictor(self._live(), self._owner, self.config.jerk_psd_m2_s5,
-                                         getattr(self, "_filter_states", None))
+        predictor = filter_los_predictor(self._live(), self._owner, self.config.jerk_psd_m2_s5, self._filter_states)
         self._filter_states = predictor.states if predictor is not None else None  # (kept if _filter keeps them)
         changed = self.stringer.update(chunk.obs_id, chunk.sensor_id, chunk.partner_id, chunk.time_s,
                                        chunk.sensor_pos_ecef_m, chunk.los_ecef, chunk.los_sigma_rad,
@@ -266,38 +247,26 @@ class FusionEngine(EventAssembly):
         :func:`~vigil.fusion.gating.filter_los_predictor`; where its events are all the live ones (no mono
         event has a filter), its string → event array serves here too, and the filters run in place in the
         :class:`~vigil.fusion.filterstore.FilterStore` of its states."""
-        sid, row = self._new_detections(chunk, changed)
+        sid, row = self.stringer.appended(chunk.obs_id, changed, RECENT_RAYS)
         if not sid.size:
             return
         live = self._live(stereo_only=False)
-        shared = isinstance(predictor, FilterLosPredictor) and len(predictor.live) == len(live)  # (a sub-list)
-        ids = getattr(self.stringer, "changed_ids", None)  # (the ids of `changed`, the update's return)
-        if ids is None or len(ids) != len(changed):
-            ids = np.array([s.string_id for s in changed], dtype=np.int64)
-        event_of = lookup(predictor.slot if shared else live_rows(self._owner, live), ids)
+        shared = predictor if predictor is not None and len(predictor.live) == len(live) else None  # (a sub-list)
+        ids = self.stringer.changed_ids(changed)
+        event_of = lookup(shared.slot if shared is not None else live_rows(self._owner, live), ids)
         k, stops, number, taken, which = filter_rows(sid, row, ids, event_of, chunk.time_s, RECENT_RAYS)
         if not stops.size:
             return
         events = [live[e] for e in number.tolist()]
         ok = run_filters([e.filter for e in events], stops, chunk.time_s, chunk.sensor_pos_ecef_m, chunk.los_ecef,
-                         chunk.los_sigma_rad, store=predictor.states.arrays if shared else None,
-                         rows=predictor.states.rows[number] if shared else None, take=k)  # (shared: in the store)
-        if not shared:  # (the filters took new arrays: the kept states are no longer theirs)
+                         chunk.los_sigma_rad, store=shared.states.arrays if shared is not None else None,
+                         rows=shared.states.rows[number] if shared is not None else None, take=k)  # (shared: in the store)
+        if shared is None:  # (the filters took new arrays: the kept states are no longer theirs)
             self._filter_states = None
         for event, t_last in zip(events, chunk.time_s[k[stops - 1]].tolist(), strict=True):
             if t_last > event.last_detection_s:  # (max(), without the call)
                 event.last_detection_s = t_last
         self._count_rejections(events, stops, changed, taken, which, ok, ids)
-
-    def _new_detections(self, chunk: ObservationBatch, changed: list[SensorString]) -> tuple[np.ndarray, np.ndarray]:
-        """The stringer's appends of this chunk: string ids and chunk rows, in append order (from
-        ``new_detections``, or each changed string's detections found among the chunk's ``obs_id``)."""
-        new = getattr(self.stringer, "new_detections", None)
-        if new is not None:
-            return new
-        index = {int(i): k for k, i in enumerate(chunk.obs_id)}
-        pairs = [(s.string_id, index[i]) for s in changed for i in s.obs_index[-RECENT_RAYS:].tolist() if i in index]
-        return np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64)
 
     def _count_rejections(self, events: list[FusedEvent], stops: np.ndarray, changed: list[SensorString],
                           taken: np.ndarray, which: np.ndarray, accepted: np.ndarray, ids: np.ndarray) -> None:
@@ -308,7 +277,7 @@ class FusionEngine(EventAssembly):
         the stringer keeps the counts in an array by id
         (:attr:`~vigil.fusion.strings.GatedAssignmentStringer.rejections`), they are read and written there
         at once (no per-string Python but for the cuts)."""
-        table = getattr(self.stringer, "rejections", None)
+        table = self.stringer.rejections
         if table is not None:
             sids = ids[taken]
             count, cut_events, cut_strings = rejection_counts(which, accepted, table[sids], stops, CUT_REJECTIONS)
@@ -388,8 +357,7 @@ class FusionEngine(EventAssembly):
         previous = event.launch
         # a warm start needs the seeds' times only (their points only if its fit fails: then triangulated), unless
         # the burnout estimate that follows needs them (the same values: one concatenation instead of two)
-        warm = (previous is not None and previous.phi is not None
-                and isinstance(self.launch_estimator, AscentBackFitEstimator))
+        warm = previous is not None and previous.phi is not None and self.launch_estimator.takes_starts
         closing = final or self._closes(event)
         cold_start = not warm or (closing and CLOSING_STARTS != "warm")
         triangulate = final or cold_start
@@ -402,7 +370,7 @@ class FusionEngine(EventAssembly):
         if len(times) >= 3:
             cold = self._seed_start(t, times, points) if cold_start else None
             start = previous if previous is not None and previous.phi is not None else cold
-            extra = {"also": cold} if warm and cold is not None and CLOSING_STARTS == "both" else {}
+            extra: dict[str, Any] = {"also": cold} if warm and cold is not None and CLOSING_STARTS == "both" else {}
             if closing and warm and cold is not None and CLOSING_STARTS == "cold":
                 start, extra = cold, {"also": previous, "lowest": False}  # (the warm start if the cold one fails)
             est = self.launch_estimator.estimate(t, p, u, sigma, times, points, previous=start, **extra)
@@ -427,8 +395,6 @@ class FusionEngine(EventAssembly):
     def _seed_start(self, t, seed_times, seed_points) -> _Start | None:
         """First start of an event's first back-fit: :func:`~vigil.fusion.seedscan.seed_start` (the batched
         seed scan, ~6× faster than the estimator's own, same start), handed over as the ``previous`` estimate."""
-        if not isinstance(self.launch_estimator, AscentBackFitEstimator):
-            return None
         chosen = self.launch_estimator.model_for(t)
         if chosen is None:
             return None

@@ -309,16 +309,31 @@ def polish(phi, info, chi2, args, steps: int = POLISH_STEPS):
 
 
 class LaunchEstimator(ABC):
-    """Base of launch estimators: LOS detections of one event → :class:`LaunchEstimate` or None."""
+    """Base of launch estimators: LOS detections of one event → :class:`LaunchEstimate` or None.
+
+    The engine refits an event's launch as its data grow; an estimator that can start from an earlier fit says
+    so with :attr:`takes_starts`, and one with a polynomial ascent model gives it in :meth:`model_for` (the
+    engine then hands it the batched seed scan's start, :func:`~vigil.fusion.seedscan.seed_start`)."""
+
+    takes_starts = False  # True: estimate() starts from ``previous`` / ``also`` (objects with ``phi``) when given
 
     @abstractmethod
-    def estimate(self, times, pos, los, sigma, seed_times, seed_points) -> LaunchEstimate | None:
-        """``seed_*``: rough 3-D points (e.g. triangulations) to start the fit."""
+    def estimate(self, times, pos, los, sigma, seed_times, seed_points, previous=None,
+                 also=None, lowest: bool = True) -> LaunchEstimate | None:
+        """``seed_*``: rough 3-D points (e.g. triangulations) to start the fit; ``previous``, ``also``,
+        ``lowest``: starts (see :class:`AscentBackFitEstimator`), ignored unless :attr:`takes_starts`."""
+
+    def model_for(self, times) -> tuple[AscentModel, np.ndarray] | None:
+        """The ascent model fitted to detections at ``times`` and the mask of those it takes; None (the
+        default): no such model, no seed-scan start."""
+        return None
 
 
 class AscentBackFitEstimator(LaunchEstimator):
     """Back-fit of the first ``window_s`` seconds of detections with :class:`AscentModel`, under a Gaussian
     prior on ``t_L``: first detection − ``time_to_visible_s`` ± ``time_to_visible_sigma_s`` (None: no prior)."""
+
+    takes_starts = True
 
     def __init__(self, window_s: float = ASCENT_WINDOW_S, quartic_min_span_s: float = QUARTIC_MIN_SPAN_S,
                  time_to_visible_s: float = TIME_TO_VISIBLE_S,

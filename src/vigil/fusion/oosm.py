@@ -3,10 +3,10 @@
 A detection may reach the engine after the chunk of its time was processed (a partner releases with a
 delay; a link drops and catches up). The engine keeps what re-processing needs (:class:`History`):
 
-* the raw detections of the last :attr:`~vigil.fusion.engine.FusionConfig.lag_horizon_s` (and a little
+* the raw detections of the last :attr:`~vigil.fusion.config.FusionConfig.lag_horizon_s` (and a little
   more), time-ordered;
 * snapshots of its whole state taken before a chunk, every
-  :attr:`~vigil.fusion.engine.FusionConfig.snapshot_interval_s` of data time.
+  :attr:`~vigil.fusion.config.FusionConfig.snapshot_interval_s` of data time.
 
 When late detections arrive, the engine goes back to the latest snapshot at or before the earliest of them
 and re-runs every chunk from there in time order, late rows merged in (Bar-Shalom, Chen & Mallick,

@@ -67,7 +67,13 @@ def link_cost(strings: list[SensorString], t: float, los, sigma, predictor=None,
 
 
 class Stringer(ABC):
-    """Base of string builders: consume detections frame by frame, keep the strings."""
+    """Base of string builders: consume detections frame by frame, keep the strings.
+
+    The engine uses :attr:`strings`, :meth:`update`, :meth:`split` and :meth:`prune`; the array views
+    (:meth:`changed_ids`, :meth:`appended`, :attr:`rejections`, :meth:`confirmed_ids`, :meth:`long_ids`)
+    have defaults from :attr:`strings` that a stringer with arrays of its own overrides."""
+
+    strings: dict[int, SensorString]  # string id -> string, in the stringer's order
 
     @abstractmethod
     def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None,
@@ -77,6 +83,39 @@ class Stringer(ABC):
         ``frame_key`` (optional, parallel) groups detections into one sensor frame (default: ``time_s``; the
         engine passes the reception time, since light-time-corrected times differ within a frame).
         ``sensor_code`` (optional): :func:`sensor_codes` of ``sensor_id`` (the engine's, computed per batch)."""
+
+    @abstractmethod
+    def split(self, s: SensorString, k: int) -> SensorString:
+        """Cut ``s`` before its ``k``-th detection; return the tail, a new open string."""
+
+    @abstractmethod
+    def prune(self, now_s: float) -> None:
+        """Forget strings that can no longer grow."""
+
+    def changed_ids(self, changed: list[SensorString]) -> np.ndarray:
+        """The ids of ``changed`` (the last :meth:`update`'s return), in that order."""
+        return np.array([s.string_id for s in changed], dtype=np.int64)
+
+    def appended(self, obs_id: np.ndarray, changed: list[SensorString], recent: int) -> tuple[np.ndarray, np.ndarray]:
+        """The last :meth:`update`'s appends in append order: string ids and rows of its arrays (``obs_id``: the
+        chunk's). Default: each changed string's last ``recent`` detections found among ``obs_id``."""
+        index = {int(i): k for k, i in enumerate(obs_id)}
+        pairs = [(s.string_id, index[i]) for s in changed for i in s.obs_index[-recent:].tolist() if i in index]
+        return np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64)
+
+    @property
+    def rejections(self) -> np.ndarray | None:
+        """String id -> :attr:`SensorString.rejections` as one array, read and written in place; None (the
+        default): the counts live on the strings only."""
+        return None
+
+    def confirmed_ids(self) -> np.ndarray:
+        """Ids of the confirmed strings in :attr:`strings`, in its order."""
+        return np.array([k for k, s in self.strings.items() if s.confirmed], dtype=np.int64)
+
+    def long_ids(self, min_detections: int) -> np.ndarray:
+        """Ids of the strings in :attr:`strings` with at least ``min_detections`` detections, in its order."""
+        return np.array([k for k, s in self.strings.items() if len(s) >= min_detections], dtype=np.int64)
 
 
 class _Chunk:
@@ -230,8 +269,17 @@ class GatedAssignmentStringer(Stringer):
         self._pool = StringPool(self._held)
         self._stamp = 0  # updates so far (strings appended to in this one are stamped with it)
         # the last update's appends, in order: string ids (R,) and rows (R,) of its arrays
-        self.new_detections: tuple[np.ndarray, np.ndarray] = (_NO_IDS, _NO_IDS)
-        self.changed_ids = _NO_IDS  # ids of the strings the last update returned, in that order
+        self._appends: tuple[np.ndarray, np.ndarray] = (_NO_IDS, _NO_IDS)
+        self._changed_ids = _NO_IDS  # ids of the strings the last update returned, in that order
+
+    def changed_ids(self, changed: list[SensorString]) -> np.ndarray:
+        """See :meth:`Stringer.changed_ids` (kept by the last update)."""
+        ids = self._changed_ids
+        return ids if len(ids) == len(changed) else super().changed_ids(changed)
+
+    def appended(self, obs_id: np.ndarray, changed: list[SensorString], recent: int) -> tuple[np.ndarray, np.ndarray]:
+        """See :meth:`Stringer.appended` (kept by the last update: every append, not only the last ``recent``)."""
+        return self._appends
 
     @property
     def rejections(self) -> np.ndarray:
@@ -254,8 +302,8 @@ class GatedAssignmentStringer(Stringer):
         extrapolation (the engine passes its events' filters) and that prediction's angular covariance (rad²,
         measurement noise excluded). The strings are returned in the order they were first appended to in this
         update (frames by key, then sensor; the filter stage takes their rows in that order)."""
-        self.new_detections = (_NO_IDS, _NO_IDS)
-        self.changed_ids = _NO_IDS
+        self._appends = (_NO_IDS, _NO_IDS)
+        self._changed_ids = _NO_IDS
         frame_key = np.asarray(time_s if frame_key is None else frame_key)
         if not frame_key.size:
             return []
@@ -271,8 +319,8 @@ class GatedAssignmentStringer(Stringer):
                 lo, seen = f, set()
             seen.add(sensor)
         self._link_segment(chunk, order, starts[lo:], sensors[lo:], partners[lo:], predictor, log)
-        self.new_detections = (np.concatenate(log[0]), np.concatenate(log[1]))
-        self.changed_ids = np.concatenate(log[3])
+        self._appends = (np.concatenate(log[0]), np.concatenate(log[1]))
+        self._changed_ids = np.concatenate(log[3])
         return log[2]
 
     def _open_columns(self, chunk, rows, row_stops, sensors):
