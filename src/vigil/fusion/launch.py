@@ -40,7 +40,6 @@ from vigil.frames import (
 from .ascentfit import (
     _polish,  # noqa: F401 (crlb, scoring)
     backfit,
-    normal_equations,
     profile_at,
     scaled_inverse,  # noqa: F401 (crlb, scoring)
     window_data,
@@ -262,7 +261,7 @@ def initial_phi(model: AscentModel, seed_times, seed_points) -> np.ndarray | Non
 
 def fit_ascent(model: AscentModel, times, pos, los, sigma, phi0, prior_time_s: float = 0.0,
                prior_time_sigma_s: float | None = None, max_iterations: int = LM_MAX_ITERATIONS):
-    """Levenberg–Marquardt fit of ``model`` to LOS detections, then Gauss–Newton polishing (:func:`polish`);
+    """Levenberg–Marquardt fit of ``model`` to LOS detections, then Gauss–Newton polishing (:func:`~vigil.fusion.ascentfit._polish`);
     returns ``(φ, covariance, χ²)``.
 
     One compiled call (:func:`vigil.fusion.ascentfit.backfit`). Plain Gauss–Newton overshoots from a rough start:
@@ -292,20 +291,6 @@ def fit_prepared(model: AscentModel, data: tuple, phi0, max_iterations: int = LM
     phi, cov, chi2 = backfit(np.array(phi0, dtype=float), model.degree, model.first_horizontal, *data,
                              max_iterations, POLISH_STEPS, POLISH_CHI2_TOL, float(model.t_last))[:3]
     return phi, cov, float(chi2)
-
-
-def polish(phi, info, chi2, args, steps: int = POLISH_STEPS):
-    """Undamped Gauss–Newton steps from a Levenberg–Marquardt solution while χ² decreases: ``(φ, JᵀWJ, χ²)``.
-
-    Why: LM's damping (λ ≥ 1e-3 of the scaled diagonal) shrinks steps along the weak ``t_L`` direction
-    (scaled eigenvalue ~1e-8) and its stop rule (Δχ² < 0.01) then ends the fit near its start. Measured
-    on the reference ICBM-1 (200 noise draws): RMS launch error / bound 0.82 with LM alone, 0.87 polished.
-    ``args``: the arguments of :func:`vigil.fusion.ascentfit.normal_equations` after ``φ``. (The fit runs the
-    compiled twin ``ascentfit._polish`` inside :func:`vigil.fusion.ascentfit.backfit`; this entry point is for
-    studies.)"""
-    phi = np.asarray(phi, dtype=float)
-    jtz = normal_equations(phi, *args)[1]
-    return _polish(phi, np.asarray(info, dtype=float), jtz, float(chi2), *args, steps, POLISH_CHI2_TOL)
 
 
 class LaunchEstimator(ABC):

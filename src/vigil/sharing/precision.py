@@ -208,23 +208,13 @@ def _snap_area(area: dict[str, Any], p: float) -> dict[str, Any]:
     return {"lat_deg": lat_s, "lon_deg": lon_s, "radius_km": radius_km}
 
 
-def coarsen_record(record_type: str, payload: dict[str, Any], precision_m: float) -> dict[str, Any]:
-    """A copy of a *valid* record with every position snapped to the grids of ``precision_m``.
-
-    Uncertainties grow by the variance of uniform rounding, step²/12: the track's position covariance
-    diagonal by ``precision_m²/12`` and an observation's ``los_sigma_rad`` by ``q²/12`` in quadrature.
-    Raises ValueError when an observation's sensor is not above the ellipsoid.
-    """
-    out = coarsen_records(record_type, [payload], precision_m)[0]
-    if isinstance(out, str):
-        raise ValueError(out)
-    return out
-
-
 def coarsen_records(record_type: str, payloads: Sequence[dict[str, Any]], precision_m: float,
                     offsets: Sequence[Sequence[float]] | None = None) -> list[dict[str, Any] | str]:
-    """:func:`coarsen_record` over a batch of *valid* records: each coarsened copy, or the reason (str) it
-    cannot be coarsened. Sensor heights are computed in one vectorised call for the whole batch.
+    """Copies of a batch of *valid* records with every position snapped to the grids of ``precision_m``: each
+    coarsened copy, or the reason (str) it cannot be (an observation's sensor not above the ellipsoid). Sensor
+    heights are computed in one vectorised call for the whole batch. Uncertainties grow by the variance of
+    uniform rounding, step²/12: the track's position covariance diagonal by ``precision_m²/12`` and an
+    observation's ``los_sigma_rad`` by ``q²/12`` in quadrature.
 
     ``offsets`` (one triple per record, each in [-0.5, 0.5) cells) shift a track's position or a warning's
     points before snapping. A releaser draws them once per track or event and keeps them secret, so that
@@ -326,13 +316,9 @@ def _area_on_grid(area: dict[str, Any], p: float) -> bool:
     return latlon_on_grid(area["lat_deg"], area["lon_deg"], p)
 
 
-def precision_violation(record_type: str, payload: dict[str, Any], precision_m: float) -> str | None:
-    """None when every position of a *valid* record is on the grids of ``precision_m``; else why not."""
-    return precision_violations(record_type, [payload], precision_m)[0]
-
-
 def precision_violations(record_type: str, payloads: Sequence[dict[str, Any]], precision_m: float) -> list[str | None]:
-    """:func:`precision_violation` over a batch of *valid* records (sensor heights in one vectorised call)."""
+    """Per *valid* record: None when every position is on the grids of ``precision_m``, else why not (sensor
+    heights in one vectorised call for the batch)."""
     p = precision_m
     if record_type != "observation":
         return [_other_violation(record_type, payload, p) for payload in payloads]
