@@ -1,11 +1,15 @@
 """The stringer's per-segment paths against the numpy forms they replaced: the open strings' heads with their
 frames' times and sensor positions (was three numpy calls and two ``np.repeat``), the scatter's count of
-fresh strings, and the per-frame predictor calls against the one per-string call."""
+fresh strings, and the per-frame predictor calls against the one per-string call; and the engine on the
+:class:`~vigil.fusion.strings.Stringer` base's default views against the stringer's own arrays."""
 
 import numpy as np
+from fusion_truth import boost_truth, observe, sensors
 
+from vigil.fusion import FusionEngine
 from vigil.fusion.stringpool import _scatter
-from vigil.fusion.strings import _open_heads, _segment_predicted
+from vigil.fusion.strings import GatedAssignmentStringer, Stringer, _open_heads, _segment_predicted
+from vigil.records import ObservationBatch
 
 
 def _plain_heads(last, ids, id_stops, ct, cpos, rows, row_stops, max_gap):
@@ -101,3 +105,32 @@ def test_segment_predicted_per_frame_equals_per_string():
             assert np.array_equal(a[plain[0]], b[plain[0]])
         none = _segment_predicted(None, sids, sid_stops, st, spos)
         assert not none[0].any() and none[1].shape == (sids.size, 3) and none[2].shape == (sids.size, 3, 3)
+
+
+class _DefaultViews(GatedAssignmentStringer):
+    """The stringer with the base class's views, computed from its strings, instead of its arrays."""
+
+    changed_ids = Stringer.changed_ids
+    appended = Stringer.appended
+    rejections = Stringer.rejections
+    confirmed_ids = Stringer.confirmed_ids
+    long_ids = Stringer.long_ids
+
+
+def test_engine_on_the_base_stringer_views_gives_the_same_warnings():
+    # a stereo salvo at 4 frames per chunk (several appends per string per step) and a launch one sensor sees (mono)
+    truths = [boost_truth(lat_deg=45.0 + k, lon_deg=63.0 + k, t0=100.0 + 3 * k) for k in range(3)]
+    rng = np.random.default_rng(5)
+    parts = [observe(truths, sensors(), rng, frame_s=0.25, clutter_per_frame=0.05),
+             observe([boost_truth(lat_deg=40.0, lon_deg=70.0, t0=160.0)], sensors(count=1), rng)]
+    parts[1].obs_id = parts[1].obs_id + 10 * len(parts[0])
+    b = ObservationBatch.concatenate(parts[0].epoch, parts)
+    runs, filters = [], []
+    for stringer in (GatedAssignmentStringer(), _DefaultViews()):
+        engine = FusionEngine(stringer=stringer)
+        runs.append([[w.to_dict() for w in ws] for _, ws in engine.run(b)])
+        filters.append([(e.event_id, e.filter.t, e.filter.x.tolist()) for e in engine.events if e.filter is not None])
+    fast, plain = runs
+    assert filters[0] == filters[1]  # (the filters ran through the same detections)
+    assert {w["mono"] for ws in fast for w in ws} == {False, True}
+    assert fast == plain
