@@ -89,17 +89,6 @@ class NetworkResult:
     stores: dict[str, str] = field(default_factory=dict)
 
 
-class _Unfused:
-    """A node's alone engine when the caller has the alone view already (``run_network(alone=False)``):
-    nothing is fused alone and ``PartnerResult.alone`` is empty. The alone view depends on the simulation
-    only, not on the agreements, so a study of agreement variants computes it once per seed."""
-
-    def ingest(self, batch: ObservationBatch, now_s: float) -> list[Warning]:
-        return []
-
-    def finish(self, now_s: float) -> list[Warning]:
-        return []
-
 
 def _agreements(scenario: Scenario, agreements: Sequence[Agreement | str | Path] | None) -> list[Agreement]:
     items = scenario.agreements if agreements is None else agreements
@@ -230,9 +219,7 @@ async def run_network_async(scenario: Scenario, rng_or_seed: np.random.Generator
             stores[n] = _open_store(db, n, run_id, work)
             log = AuditLog(JsonlAuditSink(work / f"{n}-audit.jsonl", fsync=False), signers[n]) if audit else None
             nodes.append(Node(n, signers[n], keys, accords, the_bus, stores[n][0], simulation.epoch, log,
-                              subject_root=root, fusion=fusion))
-            if not alone:
-                nodes[-1].alone = _Unfused()
+                              subject_root=root, fusion=fusion, fuse_alone=alone))
         for node in nodes:
             await node.start()
         await _drive(nodes, simulation, scenario.duration_s, fusion.chunk_s, progress)

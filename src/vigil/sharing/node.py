@@ -176,6 +176,18 @@ class AloneFusion(Protocol):
     def finish(self, now_s: float, /) -> list[Any]: ...
 
 
+class _Unfused:
+    """The alone engine of a node built with ``fuse_alone=False``: nothing is fused alone (its
+    ``alone_warnings`` stay empty). The alone view depends on the simulation only, not on the agreements, so a
+    study of agreement variants computes it once per seed."""
+
+    def ingest(self, batch: ObservationBatch, now_s: float, /) -> list[Any]:
+        return []
+
+    def finish(self, now_s: float, /) -> list[Any]:
+        return []
+
+
 @dataclass
 class NodeCounts:
     """What a node did: ``offered`` records, ``released`` / ``denied`` by the agreements, ``published``
@@ -209,7 +221,7 @@ class Node:
                  bus: Bus, store: Store, epoch: str, audit: AuditLog | None = None, *,
                  subject_root: str = SUBJECT_ROOT, fusion: FusionConfig | None = None,
                  clock: Callable[[], float] | None = None, new_id: Callable[[], str] | None = None,
-                 batch_records: int = 1) -> None:
+                 batch_records: int = 1, fuse_alone: bool = True) -> None:
         self.node_id, self.bus, self.store, self.audit, self.epoch = node_id, bus, store, audit, epoch
         if not 1 <= batch_records <= MAX_RECORDS:
             raise ConfigError(f"node {node_id}: batch_records {batch_records} is not in 1..{MAX_RECORDS}")
@@ -223,9 +235,11 @@ class Node:
         self.receiver = Receiver(node_id, keys, mine, store, self.clock, audit)
         self.shared = FusionEngine(fusion)
         self.shared.epoch = epoch
-        alone = FusionEngine(fusion)
-        alone.epoch = epoch
-        self.alone: AloneFusion = alone
+        self.alone: AloneFusion = _Unfused()
+        if fuse_alone:  # False: the caller has the alone view already (a study of agreement variants)
+            alone = FusionEngine(fusion)
+            alone.epoch = epoch
+            self.alone = alone
         self.alone_warnings: list[Warning] = []
         self.fused_warnings: list[Warning] = []
         self.received_warnings: list[Warning] = []
