@@ -13,7 +13,7 @@ Cases, built from shipped data and never tuned one by one:
 
 Each truth state at the end of the plume gets ``--seeds`` Gaussian draws of a burnout covariance scaled to
 the sensor noise: :data:`SIGMA_R_M` / :data:`SIGMA_V_M_S` at 20 µrad (the burnout bound from GEO quoted in
-fusion/classify.py), twice that at 40 µrad; both classifiers see the same draws. Prints the confusion matrices
+fusion/coast/classify.py), twice that at 40 µrad; both classifiers see the same draws. Prints the confusion matrices
 (rows truth, columns call) and the share decided correctly, as Markdown for docs/benchmarks.md.
 """
 
@@ -30,7 +30,8 @@ import numpy as np
 from vigil.flight.launch import fly
 from vigil.flight.replay import replay
 from vigil.frames import ecef_to_geodetic
-from vigil.fusion.classify import AscentCues, EnergyClassifier, ThresholdEnergyClassifier
+from vigil.fusion.coast.classify import AscentCues, ThresholdEnergyClassifier
+from vigil.fusion.coast.classify_sigma import EnergyClassifier
 
 TELEMETRY = sorted((Path(__file__).parents[1] / "src/vigil/data/telemetry").glob("*.csv"))
 PADS_DEG = (5.0, 28.5, 45.0, 63.0)

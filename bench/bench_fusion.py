@@ -15,7 +15,7 @@ collection otherwise walks them once per ~0.8 s run (~7 % of it). ``--no-freeze`
 The salvo is then fused ``R`` times, each by a new engine (no state carried over), and the median is the figure
 (each run printed too): single runs on this shared machine scatter by several per cent.
 
-``--late-frac F --late-s L`` (out-of-sequence detections, :mod:`vigil.fusion.oosm`): each repeat also delivers
+``--late-frac F --late-s L`` (out-of-sequence detections, :mod:`vigil.fusion.oosm.buffer`): each repeat also delivers
 the salvo as a node receives it, in 1 s ticks of arrival time through :meth:`FusionEngine.ingest`, a random
 ``F`` of the detections (each row independently, a fixed draw) arriving ``L`` s late, the others on time; the
 in-order run and the late run alternate (interleaved pairs), and the figures are the medians of each, per
@@ -45,7 +45,7 @@ from fusion_truth import boost_truth, observe, sensors  # noqa: E402
 from vigil.frames import WGS84_A_M  # noqa: E402
 from vigil.fusion import FusionEngine  # noqa: E402
 from vigil.fusion import engine as fusion_engine  # noqa: E402
-from vigil.fusion.oosm import arrival_ticks  # noqa: E402
+from vigil.fusion.oosm.buffer import arrival_ticks  # noqa: E402
 from vigil.records import ObservationBatch  # noqa: E402
 
 

@@ -127,7 +127,7 @@ def pooled_seeds(scenario, seeds: int) -> None:
 def ellipse_seeds(scenario, agreement, seeds: int) -> None:
     """Per partner, over seeds and launches: the final launch ellipses' coverage of the true launch point (95 %)
     and mean NEES, alone and in the shared view (versions naming a partner — its detections or, by CI, its warning — and the others)."""
-    from vigil.fusion.trackfusion import ellipse_cov_km2, tangent_km
+    from vigil.fusion.partners.trackfusion import ellipse_cov_km2, tangent_km
     from vigil.scoring import assign_events, final_versions
 
     nees: dict[tuple[str, str], list[float]] = {}

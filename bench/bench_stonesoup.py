@@ -42,10 +42,10 @@ from vigil.errors import DataError, VigilError  # noqa: E402
 from vigil.flight.launch import fly  # noqa: E402
 from vigil.flight.trajectory import Trajectory  # noqa: E402
 from vigil.frames import WGS84_A_M, ecef_to_geodetic, geodetic_to_ecef  # noqa: E402
-from vigil.fusion.boost import JERK_PSD_M2_S5, LosExtendedKalmanFilter  # noqa: E402
-from vigil.fusion.burnout import smooth_burnout  # noqa: E402
+from vigil.fusion.boost.filter import JERK_PSD_M2_S5, LosExtendedKalmanFilter  # noqa: E402
+from vigil.fusion.coast.burnout import smooth_burnout  # noqa: E402
+from vigil.fusion.geometry.triangulate import tangent_basis  # noqa: E402
 from vigil.fusion.lighttime import correct_light_time  # noqa: E402
-from vigil.fusion.triangulate import tangent_basis  # noqa: E402
 from vigil.records import ObservationBatch  # noqa: E402
 from vigil.sensors.signal import DEFAULT_VISIBLE_ALT_M  # noqa: E402
 from vigil.sim.truth import burnout_time_s  # noqa: E402
@@ -120,9 +120,9 @@ def vigil_estimate(observations: ObservationBatch, t_eval_s: float | None = None
 
     The fusion chain's per-event path: (light-time correction, :mod:`vigil.fusion.lighttime`, for
     reception-stamped detections — the ``--scenario`` runs), the compiled boost EKF
-    (:meth:`~vigil.fusion.boost.LosExtendedKalmanFilter.run`) from the same prior as the Stone Soup peer
+    (:meth:`~vigil.fusion.boost.filter.LosExtendedKalmanFilter.run`) from the same prior as the Stone Soup peer
     (:func:`stonesoup_peer.prior`, reordered to vigil's ``[r, v, a]``), then the burnout smoother
-    (:func:`vigil.fusion.burnout.smooth_burnout`: polynomial fit of the final stage's last LOS) started from
+    (:func:`vigil.fusion.coast.burnout.smooth_burnout`: polynomial fit of the final stage's last LOS) started from
     the filter; the state at the last detection is carried to ``t_eval_s`` (default: the last detection).
     """
     obs = observations.sorted_by_time()

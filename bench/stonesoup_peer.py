@@ -19,7 +19,7 @@ innovation is exactly the tangent-plane angle between predicted and measured LOS
 
 Tracker. Constant acceleration per axis (:class:`~stonesoup.models.transition.linear.ConstantAcceleration`,
 white-jerk process noise with spectral density ``jerk_psd`` m²/s⁵), initialised from the least-squares
-triangulation (:func:`vigil.fusion.triangulate.triangulate`) of the earliest detection with the nearest-in-time
+triangulation (:func:`vigil.fusion.geometry.triangulate.triangulate`) of the earliest detection with the nearest-in-time
 detection of another sensor; unknown velocity and acceleration start at zero with wide priors. Detections are
 pre-associated (one launch); the filter runs over them in time order. Stone Soup timestamps are datetimes:
 ``time_s`` is added to a fixed :data:`TIME_ORIGIN` (only differences matter to the models).
@@ -43,8 +43,8 @@ from stonesoup.types.state import GaussianState
 from stonesoup.updater.kalman import ExtendedKalmanUpdater, UnscentedKalmanUpdater
 
 from vigil.errors import DataError
-from vigil.fusion.boost import JERK_PSD_M2_S5
-from vigil.fusion.triangulate import triangulate
+from vigil.fusion.boost.filter import JERK_PSD_M2_S5
+from vigil.fusion.geometry.triangulate import triangulate
 from vigil.records import ObservationBatch
 
 STATE_DIM = 9

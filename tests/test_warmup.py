@@ -14,7 +14,7 @@ import pytest
 from numba.core import types
 
 from vigil import warmup
-from vigil.fusion import lapack
+from vigil.fusion.geometry import lapack
 
 SRC = str(Path(warmup.__file__).resolve().parents[1])
 
@@ -56,7 +56,7 @@ from vigil import warmup
 print(warmup.warm_up(jobs=1, path=pathlib.Path(sys.argv[1]))["kernels"])
 """
 _LATER = """
-from vigil.fusion import lapack
+from vigil.fusion.geometry import lapack
 lapack.pivots(3)
 print(sum(lapack.pivots.stats.cache_hits.values()), sum(lapack.pivots.stats.cache_misses.values()))
 """

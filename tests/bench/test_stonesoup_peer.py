@@ -29,8 +29,8 @@ from stonesoup_peer import (  # noqa: E402
 )
 from vigil.errors import DataError  # noqa: E402
 from vigil.frames import WGS84_A_M, enu_basis, geodetic_to_ecef  # noqa: E402
-from vigil.fusion.boost import LosExtendedKalmanFilter  # noqa: E402
-from vigil.fusion.triangulate import tangent_basis  # noqa: E402
+from vigil.fusion.boost.filter import LosExtendedKalmanFilter  # noqa: E402
+from vigil.fusion.geometry.triangulate import tangent_basis  # noqa: E402
 from vigil.records import ObservationBatch  # noqa: E402
 
 SIGMA_RAD = 20e-6

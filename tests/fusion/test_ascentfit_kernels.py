@@ -1,4 +1,4 @@
-"""The launch back-fit kernels (vigil.fusion.ascentfit) against the plain detection-by-detection loops they
+"""The launch back-fit kernels (vigil.fusion.launch.ascentfit) against the plain detection-by-detection loops they
 replaced, kept here: the vectorised normal equations, χ² pre-test and Levenberg–Marquardt fit must give the
 same numbers bit for bit (the fits often stop at the iteration cap, where any round-off difference would be
 amplified into visible differences of the salvo's estimates)."""
@@ -10,7 +10,8 @@ import numpy as np
 from fusion_truth import boost_truth, observe, sensors
 
 from vigil.frames import WGS84_A_M, WGS84_E2
-from vigil.fusion.ascentfit import (
+from vigil.fusion.geometry.triangulate import tangent_basis
+from vigil.fusion.launch.ascentfit import (
     BLOCK,
     LM_CHI2_TOL,
     LM_LAMBDA0,
@@ -19,7 +20,6 @@ from vigil.fusion.ascentfit import (
     chi2_below,
     normal_equations,
 )
-from vigil.fusion.triangulate import tangent_basis
 
 
 @numba.njit(cache=True)

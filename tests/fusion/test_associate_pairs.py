@@ -9,7 +9,7 @@ import numpy as np
 from fusion_truth import boost_truth, observe, sensors
 from scipy.optimize import linear_sum_assignment
 
-from vigil.fusion.associate import (
+from vigil.fusion.association.associate import (
     FORBIDDEN,
     GATE_CHI2_MEAN,
     MissDistanceAssociator,
@@ -17,9 +17,15 @@ from vigil.fusion.associate import (
     _stacked,
     pair_cost,
 )
-from vigil.fusion.impact import _EIGH2_MAX, _EIGH2_MIN, _EIGH2_MIN_OFF_DIAGONAL, _eigh2, ellipse_from_cov
-from vigil.fusion.sensorstring import SensorString
-from vigil.fusion.strings import GatedAssignmentStringer
+from vigil.fusion.coast.impact import (
+    _EIGH2_MAX,
+    _EIGH2_MIN,
+    _EIGH2_MIN_OFF_DIAGONAL,
+    _eigh2,
+    ellipse_from_cov,
+)
+from vigil.fusion.strings.sensorstring import SensorString
+from vigil.fusion.strings.stringer import GatedAssignmentStringer
 
 
 def _python_ellipse(cov, containment):

@@ -3,8 +3,8 @@
 import numpy as np
 from fusion_truth import boost_truth, observe, sensors
 
-from vigil.fusion.associate import MissDistanceAssociator
-from vigil.fusion.strings import GatedAssignmentStringer
+from vigil.fusion.association.associate import MissDistanceAssociator
+from vigil.fusion.strings.stringer import GatedAssignmentStringer
 
 SALVO = [dict(lat_deg=45.0, lon_deg=63.3, az_deg=40.0), dict(lat_deg=45.6, lon_deg=64.4, az_deg=60.0, t0=103.0),
          dict(lat_deg=44.3, lon_deg=62.5, az_deg=20.0, t0=98.0)]
@@ -90,7 +90,7 @@ def test_young_pairs_of_one_object_from_two_sensor_pairs_join_into_one_group():
     """Two pairs of one object formed in one chunk (A–B, C–D) from their first 2–3 frames join although the
     two 2-frame strings A and C have no two common instants (their cost is infinite both ways, so a rule on
     the fixed pair A–C split them: two issued events, the merged-away one undetermined for ever)."""
-    from vigil.fusion.associate import pair_cost
+    from vigil.fusion.association.associate import pair_cost
 
     for seed in range(6):
         strings, (a, c), (b, d) = _young_strings(boost_truth(), seed, start_s=170.0)

@@ -3,7 +3,7 @@
 The allocation-free EKF, the compiled link cost, the compiled polynomial-track normal equations and the
 closed-form launch summary must give what the textbook forms give: the numpy Joseph-form EKF of
 :class:`LosExtendedKalmanFilter`, the link-cost formulas written out here, ``HᵀWH`` from
-:func:`vigil.fusion.polytrack.los_design`, and the model's own positions.
+:func:`vigil.fusion.geometry.polytrack.los_design`, and the model's own positions.
 """
 
 import math
@@ -12,13 +12,18 @@ import numpy as np
 import pytest
 from fusion_truth import boost_truth, observe, sensors
 
-from vigil.fusion.assembly import _may_seed
-from vigil.fusion.associate import detections_and_seeds
-from vigil.fusion.boost import NIS_REJECT, STAGING_ACC_SIGMA_M_S2, STAGING_GAP_S, LosExtendedKalmanFilter
-from vigil.fusion.launch import MIN_AZIMUTH_BASELINE_M, AscentModel, summarize
-from vigil.fusion.polytrack import chi2_per_detection, los_design, normal_equations
-from vigil.fusion.strings import FORBIDDEN, GATE_SIGMAS, PREDICTED_NIS_GATE, SensorString, link_cost
-from vigil.fusion.triangulate import tangent_basis
+from vigil.fusion.association.associate import detections_and_seeds
+from vigil.fusion.boost.filter import (
+    NIS_REJECT,
+    STAGING_ACC_SIGMA_M_S2,
+    STAGING_GAP_S,
+    LosExtendedKalmanFilter,
+)
+from vigil.fusion.events.assembly import _may_seed
+from vigil.fusion.geometry.polytrack import chi2_per_detection, los_design, normal_equations
+from vigil.fusion.geometry.triangulate import tangent_basis
+from vigil.fusion.launch.backfit import MIN_AZIMUTH_BASELINE_M, AscentModel, summarize
+from vigil.fusion.strings.stringer import FORBIDDEN, GATE_SIGMAS, PREDICTED_NIS_GATE, SensorString, link_cost
 
 SIGMA = 20e-6
 
@@ -189,8 +194,8 @@ def test_closed_form_azimuth_baseline_equals_the_model_displacement():
 def test_chi2_pretest_equals_the_normal_equations_chi2_bit_for_bit():
     """The LM rejection pre-test (ascentfit.chi2_below) must give exactly the χ² of the normal equations (same
     accept/reject decisions), and stop early only once the partial sum has reached the limit."""
-    from vigil.fusion.ascentfit import chi2_below
-    from vigil.fusion.ascentfit import normal_equations as ascent_normal_equations
+    from vigil.fusion.launch.ascentfit import chi2_below
+    from vigil.fusion.launch.ascentfit import normal_equations as ascent_normal_equations
 
     truth = boost_truth()
     b = observe([truth], sensors(), np.random.default_rng(5))
@@ -216,7 +221,7 @@ def test_compiled_filter_los_prediction_equals_the_numpy_form():
     """gating._predict_los against the block form F P Fᵀ + Q projected on the view (written out in numpy)."""
     from types import SimpleNamespace
 
-    from vigil.fusion.gating import filter_los_predictor
+    from vigil.fusion.events.gating import filter_los_predictor
 
     rng = np.random.default_rng(7)
     live, owner, jerk = [], {}, 1e3
@@ -244,8 +249,8 @@ def test_compiled_filter_los_prediction_equals_the_numpy_form():
 
 
 def test_seed_precheck_never_skips_a_filter_start():
-    """:func:`vigil.fusion.assembly._may_seed` (the engine's cheap skip of filter starts) is False only where
-    :func:`~vigil.fusion.associate.detections_and_seeds` finds fewer than two seeds."""
+    """:func:`vigil.fusion.events.assembly._may_seed` (the engine's cheap skip of filter starts) is False only where
+    :func:`~vigil.fusion.association.associate.detections_and_seeds` finds fewer than two seeds."""
     rng = np.random.default_rng(5)
     skipped = 0
     for case in range(400):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from vigil.fusion.event import CLASS_HOLD_S
+from vigil.fusion.events.event import CLASS_HOLD_S
 from vigil.scoring.metrics import issued_s, versions_by_event
 from vigil.scoring.pipeline import score_scenario
 from vigil.sim.scenario import load_scenario

@@ -10,8 +10,8 @@ from vigil.flight.launch import fly
 from vigil.flight.orbit import perigee_altitude_m
 from vigil.flight.replay import replay
 from vigil.frames import GM_EARTH_M3_S2, OMEGA_EARTH_RAD_S, WGS84_A_M
-from vigil.fusion.classify import EnergyClassifier, ThresholdEnergyClassifier
-from vigil.fusion.classify_sigma import class_evidence, coast_quantities
+from vigil.fusion.coast.classify import ThresholdEnergyClassifier
+from vigil.fusion.coast.classify_sigma import EnergyClassifier, class_evidence, coast_quantities
 
 TELEMETRY = sorted((Path(__file__).parents[2] / "src/vigil/data/telemetry").glob("*.csv"))
 SITES = [(28.5, 45.0), (5.0, 90.0), (63.0, 200.0), (45.0, 35.0)]
@@ -145,7 +145,7 @@ def _burn(tr, cut_s=0.0):
 
 def test_depressed_icbm_near_circular_speed_is_not_a_space_launch_with_the_burn_cue():
     """Loft 48°: ~1,080–1,210 m/s from circular (inside the Δv boundary) and level at ~115 km, after a 186 s burn."""
-    from vigil.fusion.classify import AscentCues
+    from vigil.fusion.coast.classify import AscentCues
 
     clf = EnergyClassifier()
     for lat, az in SITES:
@@ -157,7 +157,7 @@ def test_depressed_icbm_near_circular_speed_is_not_a_space_launch_with_the_burn_
 
 
 def test_falcon9_cut_90_s_early_is_a_space_launch_by_level_flight_after_a_long_burn():
-    from vigil.fusion.classify import AscentCues
+    from vigil.fusion.coast.classify import AscentCues
 
     clf = EnergyClassifier()
     for path in TELEMETRY:

@@ -9,7 +9,7 @@ noise-free rays and runs the estimator itself. Claims checked (Kay 1993, ch. 3; 
   bound of the mean-square error; the sample MSE of the east/north launch point must be ⪰ that bound within
   Monte Carlo error and the RMS error / RMS bound close to 1 (efficiency);
 * burnout: the sample covariance of the smoothed ``(r, v)`` must match :func:`burnout_crlb` (both take the
-  final-stage window and degree from :func:`vigil.fusion.burnout.burnout_model`).
+  final-stage window and degree from :func:`vigil.fusion.coast.burnout.burnout_model`).
 
 Monte Carlo error: the variance of a variance estimate from N draws is 2/N of it (Gaussian), 8 % at
 N = 300, so the lower eigenvalue tolerances below are ≈ 3 σ.
@@ -20,10 +20,10 @@ import pytest
 from fusion_truth import boost_truth, observe, sensors
 
 from vigil.frames import enu_basis, geodetic_to_ecef
-from vigil.fusion.burnout import smooth_burnout
-from vigil.fusion.crlb import burnout_crlb, launch_crlb, pseudo_true_phi
-from vigil.fusion.launch import AscentBackFitEstimator
-from vigil.fusion.triangulate import tangent_basis
+from vigil.fusion.bounds.crlb import burnout_crlb, launch_crlb, pseudo_true_phi
+from vigil.fusion.coast.burnout import smooth_burnout
+from vigil.fusion.geometry.triangulate import tangent_basis
+from vigil.fusion.launch.backfit import AscentBackFitEstimator
 from vigil.scoring.bounds import fit_true_phi, launch_data
 
 DRAWS = 300

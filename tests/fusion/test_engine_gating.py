@@ -7,9 +7,9 @@ import numpy as np
 from fusion_truth import boost_truth, observe, sensors
 
 from vigil.fusion import FusionEngine
+from vigil.fusion.boost.filterstore import FilterStates, FilterStore
 from vigil.fusion.engine import REFIT_SPANS_S
-from vigil.fusion.filterstore import FilterStates, FilterStore
-from vigil.fusion.gating import close_pairs, latest_close_pairs, latest_positions
+from vigil.fusion.events.gating import close_pairs, latest_close_pairs, latest_positions
 
 
 def _plain_refit_due(engine, event):

@@ -2,7 +2,7 @@
 
 Issue 4 acceptance: the five Falcon 9 replays come out space launches with the launch point ≤ 2 km and the
 azimuth ≤ 1° off. A launcher is first seen ~60 s after liftoff, so the early back-fit alone missed the
-azimuth by 1–6° on these; the track azimuth (whole visible ascent, :func:`vigil.fusion.launch.track_azimuth`)
+azimuth by 1–6° on these; the track azimuth (whole visible ascent, :func:`vigil.fusion.launch.backfit.track_azimuth`)
 fixes it. Truth: the replay's pad and azimuth (the profile is laid on that great circle).
 """
 
@@ -15,7 +15,7 @@ from fusion_truth import Truth, observe, sensors
 
 from vigil.frames import WGS84_A_M, geodetic_to_ecef, great_circle_destination, great_circle_distance_m
 from vigil.fusion import fuse
-from vigil.fusion.launch import LaunchEstimate, track_azimuth
+from vigil.fusion.launch.backfit import LaunchEstimate, track_azimuth
 
 PADS = {"jason-3": (34.6321, -120.6106, 150.4), "iridium-next-6": (34.6321, -120.6106, 175.6),
         "spacex-crs-8": (28.5618, -80.5772, 45.0)}

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from vigil.fusion.boost import LosExtendedKalmanFilter, run_filters
-from vigil.fusion.filterstore import FilterStates, FilterStore
+from vigil.fusion.boost.filter import LosExtendedKalmanFilter, run_filters
+from vigil.fusion.boost.filterstore import FilterStates, FilterStore
 
 
 def _filters(n, rng):

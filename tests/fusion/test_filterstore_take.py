@@ -4,8 +4,8 @@ run_filters on the gathered rows, bit for bit, in the store and gathered."""
 import numpy as np
 from test_filterstore import _detections, _filters
 
-from vigil.fusion.boost import LosExtendedKalmanFilter, run_filters
-from vigil.fusion.filterstore import FilterStates
+from vigil.fusion.boost.filter import LosExtendedKalmanFilter, run_filters
+from vigil.fusion.boost.filterstore import FilterStates
 
 
 def test_rows_taken_in_the_kernel_equal_rows_taken_before():

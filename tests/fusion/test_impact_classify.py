@@ -12,8 +12,9 @@ from vigil.frames import (
     enu_basis,
     great_circle_distance_m,
 )
-from vigil.fusion.classify import EnergyClassifier, ThresholdEnergyClassifier
-from vigil.fusion.impact import UnscentedImpactPredictor, ellipse_from_cov, propagate_to_ground
+from vigil.fusion.coast.classify import ThresholdEnergyClassifier
+from vigil.fusion.coast.classify_sigma import EnergyClassifier
+from vigil.fusion.coast.impact import UnscentedImpactPredictor, ellipse_from_cov, propagate_to_ground
 
 
 def test_rk4_impact_matches_dop853_to_a_metre():
@@ -111,7 +112,7 @@ def test_ellipse_equals_numpy_eigh():
 
 def test_classifier_scalar_path_agrees_with_array_path():
     """The scalar test decides only clear of every threshold, and then as the array path would."""
-    from vigil.fusion import classify as cl
+    from vigil.fusion.coast import classify as cl
 
     rng = np.random.default_rng(8)
     clf = ThresholdEnergyClassifier()

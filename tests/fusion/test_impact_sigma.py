@@ -5,8 +5,7 @@ import numpy as np
 from fusion_truth import boost_truth
 
 from vigil.frames import ecef_to_geodetic
-from vigil.fusion.event import FusedEvent, _sources
-from vigil.fusion.impact import (
+from vigil.fusion.coast.impact import (
     ImpactPrediction,
     UnscentedImpactPredictor,
     _propagate_sigma,
@@ -15,7 +14,8 @@ from vigil.fusion.impact import (
     propagate_to_ground,
     sigma_points,
 )
-from vigil.fusion.sensorstring import SensorString
+from vigil.fusion.events.event import FusedEvent, _sources
+from vigil.fusion.strings.sensorstring import SensorString
 from vigil.warning.records import Sources
 
 

@@ -5,8 +5,8 @@ import pytest
 from fusion_truth import boost_truth, observe, sensors
 
 from vigil.frames import great_circle_distance_m
-from vigil.fusion.crlb import burnout_crlb, launch_crlb
-from vigil.fusion.launch import AscentBackFitEstimator, fit_ascent, initial_phi
+from vigil.fusion.bounds.crlb import burnout_crlb, launch_crlb
+from vigil.fusion.launch.backfit import AscentBackFitEstimator, fit_ascent, initial_phi
 
 SIGMA = 20e-6
 
@@ -87,7 +87,7 @@ def test_launch_point_angles_are_wrapped_to_their_ranges():
     """A fit may leave lat/lon outside their ranges (reference campaign: 134.96° and 239.32°); the estimate
     names the same ECEF point inside [-90°, 90°] × [-180°, 180°)."""
     from vigil.frames import geodetic_to_ecef
-    from vigil.fusion.launch import wrap_lat_lon
+    from vigil.fusion.launch.backfit import wrap_lat_lon
 
     for lat, lon in [(134.96, 20.0), (-100.0, 170.0), (45.0, 239.32), (-30.0, -200.0), (270.0, 0.0)]:
         w_lat, w_lon = wrap_lat_lon(np.radians(lat), np.radians(lon))

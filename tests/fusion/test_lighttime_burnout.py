@@ -5,14 +5,19 @@ import pytest
 from fusion_truth import boost_truth, observe, sensors
 
 from vigil.frames import ecef_to_geodetic, geodetic_to_ecef
-from vigil.fusion.ascentfit import normal_equations
-from vigil.fusion.boost import LosExtendedKalmanFilter
-from vigil.fusion.burnout import smooth_burnout
-from vigil.fusion.crlb import burnout_crlb, impact_crlb
-from vigil.fusion.impact import _acc, _acc_all, _altitude, coast_acceleration
-from vigil.fusion.launch import AscentModel, information
+from vigil.fusion.boost.filter import LosExtendedKalmanFilter
+from vigil.fusion.bounds.crlb import burnout_crlb, impact_crlb
+from vigil.fusion.coast.burnout import smooth_burnout
+from vigil.fusion.coast.impact import (
+    coast_acceleration,
+    coast_derivative,
+    coast_derivatives,
+    geodetic_altitude,
+)
+from vigil.fusion.geometry.polytrack import los_residuals
+from vigil.fusion.launch.ascentfit import normal_equations
+from vigil.fusion.launch.backfit import AscentModel, information
 from vigil.fusion.lighttime import correct_light_time
-from vigil.fusion.polytrack import los_residuals
 from vigil.records import ObservationBatch
 from vigil.sensors.signal import light_time_solve
 
@@ -51,7 +56,7 @@ def test_compiled_normal_equations_match_the_numpy_model():
     t, p, u, s = b.time_s[keep], b.sensor_pos_ecef_m[keep], b.los_ecef[keep], b.los_sigma_rad[keep]
     model = AscentModel(4, float(t.max()))
     phi = np.array([truth.lat_rad + 1e-4, truth.lon_rad - 1e-4, truth.launch_time_s + 3, 0.6, 20, 0.4, 0.01, 1.0, 0.02])
-    from vigil.fusion.triangulate import tangent_basis
+    from vigil.fusion.geometry.triangulate import tangent_basis
 
     e1, e2 = tangent_basis(u)
     jtj, jtz, chi2 = normal_equations(phi, 4, 3, t, p, e1, e2, 1 / s**2, 0.0, 0.0)
@@ -69,12 +74,12 @@ def test_compiled_coast_kernels_match_numpy():
         r *= rng.uniform(6.36e6, 7.0e6) / np.linalg.norm(r)
         v = rng.normal(0, 3000, 3)
         out = np.empty(6)
-        _acc(np.concatenate([r, v]), out)
+        coast_derivative(np.concatenate([r, v]), out)
         np.testing.assert_array_equal(out[:3], v)
         np.testing.assert_allclose(out[3:], coast_acceleration(r[None], v[None])[0], rtol=1e-12)
-        assert _altitude(r) == pytest.approx(float(ecef_to_geodetic(r)[2]), abs=1e-3)
+        assert geodetic_altitude(r) == pytest.approx(float(ecef_to_geodetic(r)[2]), abs=1e-3)
         many = np.empty((6, 5))
-        _acc_all(np.repeat(np.concatenate([r, v])[:, None], 5, axis=1), many)  # the batched form: same bits
+        coast_derivatives(np.repeat(np.concatenate([r, v])[:, None], 5, axis=1), many)  # the batched form: same bits
         np.testing.assert_array_equal(many, np.repeat(out[:, None], 5, axis=1))
 
 

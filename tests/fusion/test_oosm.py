@@ -1,4 +1,4 @@
-"""Out-of-sequence detections (vigil.fusion.oosm): arrival order within the lag horizon does not change the
+"""Out-of-sequence detections (vigil.fusion.oosm.buffer): arrival order within the lag horizon does not change the
 events; too-late and duplicated detections are counted and not fused.
 
 Scenario: the two-launch cut of the shipped two-partner scenario (ICBM L1 seen by north-1, north-2 and
@@ -18,7 +18,7 @@ from testkit.cutscenario import cut_scenario
 
 from vigil.frames import WGS84_A_M
 from vigil.fusion import FusionConfig, FusionEngine
-from vigil.fusion.oosm import late_arrivals
+from vigil.fusion.oosm.buffer import late_arrivals
 from vigil.records import ObservationBatch
 from vigil.scoring.bounds import simulation_bounds
 from vigil.sim import load_scenario, simulate

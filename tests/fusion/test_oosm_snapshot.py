@@ -1,4 +1,4 @@
-"""Engine snapshots (vigil.fusion.oosm.History.keep): a copy of the engine's state, restored after the original
+"""Engine snapshots (vigil.fusion.oosm.buffer.History.keep): a copy of the engine's state, restored after the original
 ran on, continues exactly as the original did from that point.
 
 The copies are hand-written for the hot types (:class:`FusedEvent`, :class:`SensorString`, :class:`StringPool`:
@@ -15,9 +15,9 @@ import pytest
 from testkit.cutscenario import cut_scenario
 
 from vigil.fusion import FusionEngine
-from vigil.fusion.event import FusedEvent
-from vigil.fusion.oosm import immutable_parts
-from vigil.fusion.sensorstring import SensorString
+from vigil.fusion.events.event import FusedEvent
+from vigil.fusion.oosm.buffer import immutable_parts
+from vigil.fusion.strings.sensorstring import SensorString
 from vigil.sim import load_scenario, simulate
 
 

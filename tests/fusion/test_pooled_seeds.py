@@ -5,13 +5,17 @@ import numba
 import numpy as np
 from fusion_truth import boost_truth, observe, sensors
 
-from vigil.fusion.associate import _triangulate_instants, detections_and_seeds, triangulation_seeds
-from vigil.fusion.event import FusedEvent
-from vigil.fusion.lapack import pivots
-from vigil.fusion.lapack import solve as lapack_solve
-from vigil.fusion.stringpool import StringPool
-from vigil.fusion.strings import GatedAssignmentStringer, SensorString
-from vigil.fusion.triangulate import RANGE_PASSES
+from vigil.fusion.association.associate import (
+    _triangulate_instants,
+    detections_and_seeds,
+    triangulation_seeds,
+)
+from vigil.fusion.events.event import FusedEvent
+from vigil.fusion.geometry.lapack import pivots
+from vigil.fusion.geometry.lapack import solve as lapack_solve
+from vigil.fusion.geometry.triangulate import RANGE_PASSES
+from vigil.fusion.strings.stringer import GatedAssignmentStringer, SensorString
+from vigil.fusion.strings.stringpool import StringPool
 
 
 def _plain(s: SensorString) -> SensorString:

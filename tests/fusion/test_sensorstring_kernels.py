@@ -10,10 +10,12 @@ from types import SimpleNamespace
 import numpy as np
 from fusion_truth import boost_truth, noisy_los, observe, sensors
 
-from vigil.fusion.associate import detections_and_seeds, pair_cost, triangulation_seeds
-from vigil.fusion.boost import LosExtendedKalmanFilter, run_filters
-from vigil.fusion.event import FusedEvent
-from vigil.fusion.launch import (
+from vigil.fusion.association.associate import detections_and_seeds, pair_cost, triangulation_seeds
+from vigil.fusion.boost.filter import LosExtendedKalmanFilter, run_filters
+from vigil.fusion.events.event import FusedEvent
+from vigil.fusion.geometry.polytrack import los_design
+from vigil.fusion.geometry.triangulate import closest_approach, triangulate
+from vigil.fusion.launch.backfit import (
     TL_GRID_S,
     AscentBackFitEstimator,
     AscentModel,
@@ -21,10 +23,8 @@ from vigil.fusion.launch import (
     initial_phi,
     summarize,
 )
-from vigil.fusion.polytrack import los_design
-from vigil.fusion.seedscan import seed_start
-from vigil.fusion.strings import INITIAL_CAPACITY, SensorString
-from vigil.fusion.triangulate import closest_approach, triangulate
+from vigil.fusion.launch.seedscan import seed_start
+from vigil.fusion.strings.stringer import INITIAL_CAPACITY, SensorString
 
 ONE_MM = 1e-3
 SIGMA = 20e-6

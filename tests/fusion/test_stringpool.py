@@ -7,12 +7,12 @@ import numpy as np
 from fusion_truth import boost_truth, observe, sensors
 from scipy.optimize import linear_sum_assignment
 
-from vigil.fusion.boost import LosExtendedKalmanFilter
-from vigil.fusion.filterrows import filter_rows, rejection_counts
-from vigil.fusion.gating import close_pairs, track_cost
-from vigil.fusion.linkcost import FORBIDDEN, GATE_SIGMAS, PREDICTED_NIS_GATE, _cost_kernel, assign
-from vigil.fusion.owners import Owners, live_rows, lookup
-from vigil.fusion.strings import GatedAssignmentStringer, SensorString, _frames, sensor_codes
+from vigil.fusion.boost.filter import LosExtendedKalmanFilter
+from vigil.fusion.boost.filterrows import filter_rows, rejection_counts
+from vigil.fusion.events.gating import close_pairs, track_cost
+from vigil.fusion.events.owners import Owners, live_rows, lookup
+from vigil.fusion.strings.linkcost import FORBIDDEN, GATE_SIGMAS, PREDICTED_NIS_GATE, _cost_kernel, assign
+from vigil.fusion.strings.stringer import GatedAssignmentStringer, SensorString, sensor_codes, sensor_frames
 
 
 def _salvo_stringer(min_rows):
@@ -198,7 +198,7 @@ def test_close_pairs_and_the_owner_mirror():
 def test_compiled_near_equals_the_numpy_form():
     from types import SimpleNamespace
 
-    from vigil.fusion.gating import PREGATE_M, near, positions_at
+    from vigil.fusion.events.gating import PREGATE_M, near, positions_at
 
     rng = np.random.default_rng(4)
     x0 = np.r_[6.6e6, 0.0, 0.0, 0.0, 3e3, 0.0, 0.0, 0.0, 20.0]
@@ -257,7 +257,7 @@ def test_engine_rejection_counts_in_the_pool_array_equal_the_per_string_ones():
 
 
 def test_compiled_frames_equal_the_sort_by_key_then_sensor_name():
-    """_frames (compiled, on integer sensor codes given or computed) against a stable sort of the rows by key
+    """sensor_frames (compiled, on integer sensor codes given or computed) against a stable sort of the rows by key
     then sensor name, for in-order, shuffled and coarse-keyed chunks."""
     rng = np.random.default_rng(5)
     names = np.array(["south-2", "north-1", "heo-b", "heo-a"], dtype=object)
@@ -274,7 +274,7 @@ def test_compiled_frames_equal_the_sort_by_key_then_sensor_name():
         ref = sorted(range(n), key=lambda k: (key[k], sensor[k]))
         starts = [0] + [k for k in range(1, n) if (key[ref[k]], sensor[ref[k]]) != (key[ref[k - 1]], sensor[ref[k - 1]])]
         for code in (None, sensor_codes(sensor)):
-            order, got_starts, got_sensors = _frames(sensor, key, code)
+            order, got_starts, got_sensors = sensor_frames(sensor, key, code)
             assert order.tolist() == ref
             assert got_starts == starts + [n]
             assert got_sensors == [sensor[ref[k]] for k in starts]

@@ -1,14 +1,14 @@
 """The stringer's per-segment paths against the numpy forms they replaced: the open strings' heads with their
 frames' times and sensor positions (was three numpy calls and two ``np.repeat``), the scatter's count of
 fresh strings, and the per-frame predictor calls against the one per-string call; and the engine on the
-:class:`~vigil.fusion.strings.Stringer` base's default views against the stringer's own arrays."""
+:class:`~vigil.fusion.strings.stringer.Stringer` base's default views against the stringer's own arrays."""
 
 import numpy as np
 from fusion_truth import boost_truth, observe, sensors
 
 from vigil.fusion import FusionEngine
-from vigil.fusion.stringpool import _scatter
-from vigil.fusion.strings import GatedAssignmentStringer, Stringer, _open_heads, _segment_predicted
+from vigil.fusion.strings.stringer import GatedAssignmentStringer, Stringer, _open_heads, _segment_predicted
+from vigil.fusion.strings.stringpool import _scatter
 from vigil.records import ObservationBatch
 
 

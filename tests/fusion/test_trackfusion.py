@@ -1,4 +1,4 @@
-"""Covariance intersection (vigil.fusion.trackfusion) against brute force and a Monte Carlo with correlated errors."""
+"""Covariance intersection (vigil.fusion.partners.trackfusion) against brute force and a Monte Carlo with correlated errors."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from vigil.fusion.trackfusion import (
+from vigil.fusion.partners.trackfusion import (
     ci_omega,
     ci_omega_2d,
     cov_ellipse,

@@ -1,4 +1,4 @@
-"""The warning's track (vigil.fusion.trajectory): the fitted trajectory the console draws.
+"""The warning's track (vigil.fusion.coast.trajectory): the fitted trajectory the console draws.
 
 Independent truth: the coast arc against scipy's DOP853 of the same dynamics (fusion_truth.coast_rhs, not the
 fusion code's RK4); the whole track of a real simulated run against the simulator's own trajectories (the
@@ -18,8 +18,8 @@ from scipy.integrate import solve_ivp
 
 from vigil.errors import DataError
 from vigil.frames import geodetic_to_ecef
-from vigil.fusion.impact import ImpactPrediction
-from vigil.fusion.trajectory import coast_samples, joined
+from vigil.fusion.coast.impact import ImpactPrediction
+from vigil.fusion.coast.trajectory import coast_samples, joined
 from vigil.warning import Warning
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
@@ -136,7 +136,7 @@ def test_tracks_of_a_real_run_follow_the_simulated_flights_and_grow_with_version
 
 def test_compiled_geodetic_matches_the_frames_module() -> None:
     from vigil.frames import ecef_to_geodetic
-    from vigil.fusion.trajectory import _lat_lon_alt
+    from vigil.fusion.coast.trajectory import _lat_lon_alt
 
     rng = np.random.default_rng(3)
     r = geodetic_to_ecef(rng.uniform(-1.57, 1.57, 500), rng.uniform(-3.14, 3.14, 500), rng.uniform(0.0, 4e7, 500))
@@ -147,8 +147,8 @@ def test_compiled_geodetic_matches_the_frames_module() -> None:
 
 
 def test_compiled_ascent_points_match_the_ascent_model() -> None:
-    from vigil.fusion.launch import AscentModel
-    from vigil.fusion.trajectory import _ascent_points
+    from vigil.fusion.coast.trajectory import _ascent_points
+    from vigil.fusion.launch.backfit import AscentModel
 
     for degree, vertical in ((4, True), (3, False), (4, False)):
         model = AscentModel(degree, 60.0, vertical_liftoff=vertical)

@@ -5,7 +5,7 @@ from fusion_truth import noisy_los, sensors
 from scipy.stats import chi2
 
 from vigil.frames import geodetic_to_ecef
-from vigil.fusion.triangulate import closest_approach, triangulate
+from vigil.fusion.geometry.triangulate import closest_approach, triangulate
 
 ONE_MM = 1e-3
 

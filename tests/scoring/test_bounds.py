@@ -7,7 +7,7 @@ import pytest
 
 from vigil.flight.launch import fly
 from vigil.frames import geodetic_to_ecef
-from vigil.fusion.launch import LaunchEstimate
+from vigil.fusion.launch.backfit import LaunchEstimate
 from vigil.scoring.bounds import impact_bound_km, launch_bound
 
 VISIBLE_FROM_S = 40.0  # the plume is above the clouds from about here (SRBM)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from testkit.cutscenario import cut_scenario
 
-from vigil.fusion.trackfusion import ellipse_cov_km2, tangent_km
+from vigil.fusion.partners.trackfusion import ellipse_cov_km2, tangent_km
 from vigil.scoring import assign_events, final_versions
 from vigil.scoring.pipeline import score_result
 from vigil.sharing.agreement import parse_agreement

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from vigil.fusion.trackfusion import ellipse_cov_km2, from_tangent_km, fuse_warnings, tangent_km
+from vigil.fusion.partners.trackfusion import ellipse_cov_km2, from_tangent_km, fuse_warnings, tangent_km
 from vigil.scoring import Gate
 from vigil.sharing.view import SharedView, gate_cost
 from vigil.warning.records import Sources, Warning

@@ -57,7 +57,7 @@ class AgreementOverride(_Strict):
 class LateSpec(_Strict):
     """Out-of-sequence delivery: a random ``fraction`` of the observations (each independently) reach the
     fusion engine late by a lag uniform in ``[min_s, max_s]``; all are delivered in arrival order, in 1 s ticks
-    (:func:`vigil.fusion.oosm.arrival_ticks`)."""
+    (:func:`vigil.fusion.oosm.buffer.arrival_ticks`)."""
 
     fraction: Annotated[float, Field(ge=0.0, le=1.0)]
     min_s: Annotated[float, Field(ge=0.0)] = 0.0

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..flight.trajectory import Trajectory
-from ..fusion.oosm import late_arrivals
+from ..fusion.oosm.buffer import late_arrivals
 from ..scoring import score_result
 from ..sim import simulate
 from ..sim.engine import fly_launch

@@ -5,6 +5,6 @@ impact estimation, classification and Cramér–Rao bounds (docs/fusion.md).
 latest warning of each event.
 """
 
-from .engine import FusionConfig, FusionEngine, fuse
+from vigil.fusion.engine import FusionConfig, FusionEngine, fuse
 
 __all__ = ["FusionConfig", "FusionEngine", "fuse"]

@@ -16,14 +16,14 @@ from typing import Annotated
 
 import typer
 
-from ..errors import DataError
-from ..outputs import check_output, write_text_atomic
-from ..progress import progress_bar
-from ..records import ObservationBatch
-from ..sim.io import read_observations
-from ..warning import warnings_to_document
-from ..warning.records import Warning
-from .engine import FusionEngine
+from vigil.errors import DataError
+from vigil.fusion.engine import FusionEngine
+from vigil.outputs import check_output, write_text_atomic
+from vigil.progress import progress_bar
+from vigil.records import ObservationBatch
+from vigil.sim.io import read_observations
+from vigil.warning import warnings_to_document
+from vigil.warning.records import Warning
 
 
 def fuse_file(obs_path: Path, out: Path, show_progress: bool = True,

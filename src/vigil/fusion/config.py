@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .boost import JERK_PSD_M2_S5
-from .launch import ASCENT_WINDOW_S
+from vigil.fusion.boost.filter import JERK_PSD_M2_S5
+from vigil.fusion.launch.backfit import ASCENT_WINDOW_S
 
 
 @dataclass(frozen=True)

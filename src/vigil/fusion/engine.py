@@ -11,7 +11,7 @@ window plus :attr:`FusionConfig.update_interval_s` is covered), and at burnout (
 One door takes detections: :meth:`FusionEngine.ingest` (``run`` uses it per batch; so do the sharing node and
 ``vigil run``'s network). It sorts, drops duplicates, corrects light time and chunks; detections earlier than
 a processed chunk, within :attr:`FusionConfig.lag_horizon_s`, are fused by re-processing from a snapshot
-(:mod:`vigil.fusion.oosm`), older ones are counted as too late (:attr:`FusionEngine.counts`).
+(:mod:`vigil.fusion.oosm.buffer`), older ones are counted as too late (:attr:`FusionEngine.counts`).
 """
 
 from __future__ import annotations
@@ -24,25 +24,30 @@ from typing import Any
 
 import numpy as np
 
+from vigil.fusion.association.associate import (
+    Associator,
+    MissDistanceAssociator,
+    detections_and_seeds,
+    triangulation_seeds,
+)
+from vigil.fusion.boost.filter import run_filters
+from vigil.fusion.boost.filterrows import filter_rows, rejection_counts
+from vigil.fusion.coast.classify import Classifier
+from vigil.fusion.coast.classify_sigma import EnergyClassifier
+from vigil.fusion.coast.impact import ImpactPredictor, UnscentedImpactPredictor
+from vigil.fusion.config import FusionConfig
+from vigil.fusion.events.assembly import EventAssembly
+from vigil.fusion.events.event import FusedEvent, classify_live, confirm_held, estimate_burnout, to_warning
+from vigil.fusion.events.gating import RECENT_RAYS, FilterLosPredictor, filter_los_predictor
+from vigil.fusion.events.owners import live_rows, lookup
+from vigil.fusion.launch.backfit import TL_GRID_S, AscentBackFitEstimator, LaunchEstimator
+from vigil.fusion.launch.mono import point_launch
+from vigil.fusion.launch.seedscan import seed_start
+from vigil.fusion.lighttime import correct_light_time
+from vigil.fusion.oosm.buffer import History, IngestCounts, carry_identity, changed_versions, immutable_parts
+from vigil.fusion.oosm.retrodict import PendingRefits
+from vigil.fusion.strings.stringer import GatedAssignmentStringer, SensorString, Stringer, sensor_codes
 from vigil.records import ObservationBatch
-
-from .assembly import EventAssembly
-from .associate import Associator, MissDistanceAssociator, detections_and_seeds, triangulation_seeds
-from .boost import run_filters
-from .classify import Classifier, EnergyClassifier
-from .config import FusionConfig
-from .event import FusedEvent, classify_live, confirm_held, estimate_burnout, to_warning
-from .filterrows import filter_rows, rejection_counts
-from .gating import RECENT_RAYS, FilterLosPredictor, filter_los_predictor
-from .impact import ImpactPredictor, UnscentedImpactPredictor
-from .launch import TL_GRID_S, AscentBackFitEstimator, LaunchEstimator
-from .lighttime import correct_light_time
-from .mono import point_launch
-from .oosm import History, IngestCounts, carry_identity, changed_versions, immutable_parts
-from .owners import live_rows, lookup
-from .retrodict import PendingRefits
-from .seedscan import seed_start
-from .strings import GatedAssignmentStringer, SensorString, Stringer, sensor_codes
 
 # Launch refits when the event's data span passes these (s), then once at launch window + update interval (the
 # final fit). Fewer than the 3/6/10/15/20/30/40 s of round 2 (the fits were ~40 % of the 100-launch salvo's
@@ -55,7 +60,7 @@ CUT_REJECTIONS = 3  # a string whose last detections are this many consecutive f
 
 class FusionEngine(EventAssembly):
     """Iterator of ``(time_s, warnings)`` over time-ordered observations (see module docstring); the event
-    bookkeeping (attach, pair, mono, merge) is inherited from :class:`~vigil.fusion.assembly.EventAssembly`."""
+    bookkeeping (attach, pair, mono, merge) is inherited from :class:`~vigil.fusion.events.assembly.EventAssembly`."""
 
     def __init__(self, config: FusionConfig | None = None, stringer: Stringer | None = None,
                  associator: Associator | None = None, launch_estimator: LaunchEstimator | None = None,
@@ -128,7 +133,7 @@ class FusionEngine(EventAssembly):
                 yield self._reprocess(None, now_s, start)
 
     def _place(self, late: ObservationBatch) -> float | None:
-        """Late rows placed in the strings they continue, their events refit later (:mod:`~vigil.fusion.retrodict`)
+        """Late rows placed in the strings they continue, their events refit later (:mod:`~vigil.fusion.oosm.retrodict`)
         instead of a re-run: None; else (nothing done) the earliest time the re-run must start at."""
         emitted = correct_light_time(late) if self.config.light_time else late
         start = self._retro.place(self, late, emitted, self._next_chunk * self.config.chunk_s)
@@ -145,7 +150,7 @@ class FusionEngine(EventAssembly):
     def _process(self, batch: ObservationBatch, keep: bool, issue: bool = True,
                  complete: float = math.inf) -> Iterator[tuple[float, list]]:
         """Step through the chunks of time-ordered rows of chunks not yet processed; ``issue=False``: a re-run,
-        whose warnings are not issued (:func:`~vigil.fusion.oosm.changed_versions` issues what changed). ``complete``: a re-run's
+        whose warnings are not issued (:func:`~vigil.fusion.oosm.buffer.changed_versions` issues what changed). ``complete``: a re-run's
         last chunk of late rows; after it one snapshot only, before the next chunk (the next late rows of the
         same partner start there: snapshots after it would be dropped unused)."""
         if not len(batch):
@@ -214,7 +219,7 @@ class FusionEngine(EventAssembly):
     def step(self, chunk: ObservationBatch, now: float, frame_key=None, sensor_code=None) -> list:
         """Process one chunk of (light-time corrected) detections at reception time ``now`` (s); return the
         warnings it issues. ``frame_key``: per-row sensor-frame key (reception time; default ``time_s``);
-        ``sensor_code``: the rows' :func:`~vigil.fusion.strings.sensor_codes` (default: computed per chunk)."""
+        ``sensor_code``: the rows' :func:`~vigil.fusion.strings.stringer.sensor_codes` (default: computed per chunk)."""
         if len(chunk):
             self._latest_s = max(self._latest_s, float(np.fmax.reduce(chunk.time_s)))  # (NaN times: none)
         predictor = filter_los_predictor(self._live(), self._owner, self.config.jerk_psd_m2_s5, self._filter_states)
@@ -242,11 +247,11 @@ class FusionEngine(EventAssembly):
     def _filter(self, chunk: ObservationBatch, changed: list[SensorString],
                 predictor: FilterLosPredictor | None = None) -> None:
         """Run each live event's filter through its new detections of this chunk (one compiled call for all
-        events, each in time order: :func:`~vigil.fusion.filterrows.filter_rows`); cut strings whose latest
+        events, each in time order: :func:`~vigil.fusion.boost.filterrows.filter_rows`); cut strings whose latest
         detections the filter keeps rejecting (:meth:`_count_rejections`). ``predictor``: this step's
-        :func:`~vigil.fusion.gating.filter_los_predictor`; where its events are all the live ones (no mono
+        :func:`~vigil.fusion.events.gating.filter_los_predictor`; where its events are all the live ones (no mono
         event has a filter), its string → event array serves here too, and the filters run in place in the
-        :class:`~vigil.fusion.filterstore.FilterStore` of its states."""
+        :class:`~vigil.fusion.boost.filterstore.FilterStore` of its states."""
         sid, row = self.stringer.appended(chunk.obs_id, changed, RECENT_RAYS)
         if not sid.size:
             return
@@ -275,7 +280,7 @@ class FusionEngine(EventAssembly):
         :data:`CUT_REJECTIONS` while its event's filter accepts other detections of the chunk is cut before them
         (it jumped to another object). The tail is a free string: it may join another event, pair, or die. Where
         the stringer keeps the counts in an array by id
-        (:attr:`~vigil.fusion.strings.GatedAssignmentStringer.rejections`), they are read and written there
+        (:attr:`~vigil.fusion.strings.stringer.GatedAssignmentStringer.rejections`), they are read and written there
         at once (no per-string Python but for the cuts)."""
         table = self.stringer.rejections
         if table is not None:
@@ -353,7 +358,7 @@ class FusionEngine(EventAssembly):
         interval: no scheduled fit follows) is a function of the event's data, not of its fit history: it is
         converged to the χ² minimum (``ascentfit.LM_CHI2_TOL``), so the warm start reaches the point a second
         start would (:data:`CLOSING_STARTS`), and it is kept whatever the previous fit's covariance was
-        (:data:`DEGRADE_FACTOR` applies to the fits before it only). So late detections placed in its window (:mod:`~vigil.fusion.retrodict`) and refitted give the in-order point."""
+        (:data:`DEGRADE_FACTOR` applies to the fits before it only). So late detections placed in its window (:mod:`~vigil.fusion.oosm.retrodict`) and refitted give the in-order point."""
         previous = event.launch
         # a warm start needs the seeds' times only (their points only if its fit fails: then triangulated), unless
         # the burnout estimate that follows needs them (the same values: one concatenation instead of two)
@@ -393,7 +398,7 @@ class FusionEngine(EventAssembly):
         return span > self.config.launch_window_s + self.config.update_interval_s
 
     def _seed_start(self, t, seed_times, seed_points) -> _Start | None:
-        """First start of an event's first back-fit: :func:`~vigil.fusion.seedscan.seed_start` (the batched
+        """First start of an event's first back-fit: :func:`~vigil.fusion.launch.seedscan.seed_start` (the batched
         seed scan, ~6× faster than the estimator's own, same start), handed over as the ``previous`` estimate."""
         chosen = self.launch_estimator.model_for(t)
         if chosen is None:

@@ -3,15 +3,15 @@
 Here (and only here) the truth associations of observations are used: a bound needs the actual geometry
 and noise of the detections of that launch, not what the fusion made of them.
 
-* **Launch**: :func:`vigil.fusion.crlb.launch_crlb` on exactly what the final launch estimate used: the
+* **Launch**: :func:`vigil.fusion.bounds.crlb.launch_crlb` on exactly what the final launch estimate used: the
   launch's detections, light-time corrected as the engine corrects them
   (:func:`vigil.fusion.lighttime.correct_light_time`), inside the estimate's fitted window
   ``[t_first_s, t_last_s]``, with its model degree and its Gaussian prior on ``t_L`` (all recorded in the
-  :class:`~vigil.fusion.launch.LaunchEstimate`); evaluated at the pseudo-true ``φ``
-  (:func:`vigil.fusion.crlb.pseudo_true_phi`: the estimator's objective on noise-free LOS). A launch with no
+  :class:`~vigil.fusion.launch.backfit.LaunchEstimate`); evaluated at the pseudo-true ``φ``
+  (:func:`vigil.fusion.bounds.crlb.pseudo_true_phi`: the estimator's objective on noise-free LOS). A launch with no
   back-fit estimate (undetected, mono) gets the bound of the estimator's own rule on its detections
-  (:meth:`~vigil.fusion.launch.AscentBackFitEstimator.model_for` / ``prior_for``).
-* **Impact**: :func:`vigil.fusion.crlb.impact_crlb` (the burnout-state bound of the final stage carried
+  (:meth:`~vigil.fusion.launch.backfit.AscentBackFitEstimator.model_for` / ``prior_for``).
+* **Impact**: :func:`vigil.fusion.bounds.crlb.impact_crlb` (the burnout-state bound of the final stage carried
   through the impact map) about the true state at the last detection; ballistic launches only.
 
 Both are reported as RMS radial bounds ``sqrt(trace(C_EN))`` in km: the RMS error of an efficient unbiased
@@ -29,9 +29,9 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from ..flight.trajectory import Trajectory
-from ..fusion import crlb
-from ..fusion.burnout import final_stage
-from ..fusion.launch import AscentBackFitEstimator, AscentModel, LaunchEstimate, initial_phi
+from ..fusion.bounds import crlb
+from ..fusion.coast.burnout import final_stage
+from ..fusion.launch.backfit import AscentBackFitEstimator, AscentModel, LaunchEstimate, initial_phi
 from ..fusion.lighttime import correct_light_time
 
 MIN_SENSORS = 2  # distinct sensors needed before a bound is reported

@@ -17,8 +17,8 @@ import numpy as np
 
 from ..flight.trajectory import Trajectory
 from ..fusion import FusionConfig, FusionEngine
-from ..fusion.launch import LaunchEstimate
-from ..fusion.oosm import arrival_ticks
+from ..fusion.launch.backfit import LaunchEstimate
+from ..fusion.oosm.buffer import arrival_ticks
 from ..records import ObservationBatch
 from ..sim import SimulationResult, simulate
 from ..sim.scenario import Scenario
@@ -51,7 +51,7 @@ def timed_fusion(batch: ObservationBatch, duration_s: float, config: FusionConfi
     ``launches``: if given, filled with event id → the engine's final :class:`LaunchEstimate` of that
     event (what the bound must be computed from: :func:`vigil.scoring.bounds.simulation_bounds`).
     ``arrival_s``: if given (one per row), the rows reach the engine in arrival order, in 1 s ticks through
-    :meth:`FusionEngine.ingest` (out-of-sequence delivery; :func:`vigil.fusion.oosm.arrival_ticks`)."""
+    :meth:`FusionEngine.ingest` (out-of-sequence delivery; :func:`vigil.fusion.oosm.buffer.arrival_ticks`)."""
     versions: list[Warning] = []
     longest, start = 0.0, time.perf_counter()
     last = start

@@ -26,7 +26,7 @@ Over the ``M`` rows of one sensor in a fit, the mean rounding error has variance
 :func:`held_fraction` (1 for a cell held all M frames: a bias; ~1/M once the value crosses cells, when the
 sawtooth averages out); so each row gets the rounding variance ``M g`` times, averaged over the grid's axes (the equal-weight form of a consider state: the fit's estimate is unchanged by a
 uniform re-weighting and its information from the bias is right). ``N`` is capped at the rows of one
-sensor in an ascent fit (:data:`vigil.fusion.launch.ASCENT_WINDOW_S` over the frame interval); a row
+sensor in an ascent fit (:data:`vigil.fusion.launch.backfit.ASCENT_WINDOW_S` over the frame interval); a row
 with no earlier row to measure ω or v against gets the cap (nothing says the bias is short).
 """
 
@@ -36,7 +36,7 @@ import math
 
 import numpy as np
 
-from ..fusion.launch import ASCENT_WINDOW_S
+from ..fusion.launch.backfit import ASCENT_WINDOW_S
 
 PARTNER_CLOCK_SIGMA_S = 0.0  # a partner's time-tag error (s, 1σ); records state none, so 0 unless configured
 MATCH_WINDOW_S = 12.0  # an earlier detection of the same object is looked for this far back

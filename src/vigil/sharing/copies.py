@@ -3,7 +3,7 @@
 A partner's releaser offers its node's own detections, but nothing stops a partner relaying others' — the
 receiving node's own (echoed back), or a third partner's it received — nor two partners relaying the same one.
 A copy is the same measurement: fused again it would count twice in every fit. The engine's duplicate key
-(sensor, time and line of sight to 1 nrad, :mod:`vigil.fusion.oosm`) misses it, because each release re-snaps the
+(sensor, time and line of sight to 1 nrad, :mod:`vigil.fusion.oosm.buffer`) misses it, because each release re-snaps the
 line of sight and the sensor position to its own grid, and the node renames a partner's sensor whose name clashes
 with one of its own (names are unique only per partner).
 

@@ -456,7 +456,7 @@ class Node:
 
     def _audit_late(self) -> None:
         """Count (and audit) the received detections the shared engine could not fuse: older than its lag
-        horizon, or duplicates of ones it holds (:class:`vigil.fusion.oosm.IngestCounts`)."""
+        horizon, or duplicates of ones it holds (:class:`vigil.fusion.oosm.buffer.IngestCounts`)."""
         fused = self.shared.counts
         for kind, now_n in (("too_late", fused.too_late), ("duplicate", fused.duplicates)):
             new = now_n - getattr(self.counts, kind)

@@ -7,7 +7,7 @@ associates every partner event with at most one own event by the **scoring gate*
 times, optimal one-to-one assignment per partner, as :func:`vigil.scoring.assign_events`), and issues:
 
 * for an own event whose estimate or associated partner estimates changed: the own estimate fused with
-  each associated partner's by covariance intersection (:func:`vigil.fusion.trackfusion.fuse_warnings`),
+  each associated partner's by covariance intersection (:func:`vigil.fusion.partners.trackfusion.fuse_warnings`),
   its ``sources.partners`` naming the contributors — unless the own estimate already holds that partner's
   detections (its ``sources.partners`` name it): then both are fits of largely the same pooled data, the
   partner's warning adds no information, and moving the point towards it would only add its share of the
@@ -37,7 +37,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..frames import great_circle_distance_m
-from ..fusion.trackfusion import fuse_warnings
+from ..fusion.partners.trackfusion import fuse_warnings
 from ..scoring import Gate
 from ..warning.records import Warning
 

@@ -18,11 +18,11 @@ Units and conventions (a warning is an *edge* record, so degrees and km appear i
 * the impact fields are ``None`` for an orbital (space launch) or not-yet-estimated event.
 * ``notification`` is the matched notification id, ``"UNANNOUNCED"`` or ``None`` (not yet matched).
 * ``class_reason`` is one line saying why the class is what it is (the margins in σ of the k-σ test, "still
-  thrusting", "plume seen again …": :mod:`vigil.fusion.classify_sigma`); a class change is a new version whose
+  thrusting", "plume seen again …": :mod:`vigil.fusion.coast.classify_sigma`); a class change is a new version whose
   reason says why. At most :data:`MAX_REASON_CHARS` characters; ``""`` when the producer gives none (records
   stored before the field existed load with ``""``).
 * ``track`` (optional, for displays) is the fitted trajectory as ``((t_s, lat_deg, lon_deg, alt_m), ...)``
-  samples in time order (``t_s`` from the epoch, ``alt_m`` above WGS84): see :mod:`vigil.fusion.trajectory`.
+  samples in time order (``t_s`` from the epoch, ``alt_m`` above WGS84): see :mod:`vigil.fusion.coast.trajectory`.
   It never crosses a partner boundary (the sharing warning record has no such field: the releaser drops it).
 
 JSON form (:meth:`Warning.to_dict`): the attribute names, except ``class_`` → ``"class"`` and the

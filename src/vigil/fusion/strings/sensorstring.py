@@ -1,0 +1,248 @@
+"""One sensor's string of detections of one object, stored in growable arrays (a stringer's strings in the
+rows of its :class:`~vigil.fusion.strings.stringpool.StringPool`), with its own LOS extrapolation and gate.
+
+Built and extended by :mod:`vigil.fusion.strings.stringer`; read by the association, filter and launch stages (through
+:meth:`SensorString.arrays` views: no per-detection Python objects).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numba
+import numpy as np
+
+from vigil.fusion.strings.linkcost import (
+    GATE_SIGMAS,
+    MAX_ANGULAR_ACCEL_RAD_S2,
+    MAX_ANGULAR_RATE_RAD_S,
+    PREDICTION_SIGMA_GROWTH,
+)
+
+MIN_CONFIRMED = 2  # detections before a string is used (clutter: two false alarms in one 6σ gate ~1e-6)
+INITIAL_CAPACITY = 64  # detections a new string can hold before its arrays grow (doubling)
+
+
+class SensorString:
+    """Detections of one object by one sensor, in time order (SI, ECEF).
+
+    Stored in growable arrays (no per-detection Python objects): ``times`` ``(K,)`` s, ``positions``
+    ``(K, 3)`` m, ``los`` ``(K, 3)`` unit, ``sigmas`` ``(K,)`` rad and ``obs_index`` ``(K,)`` (rows of the
+    engine's observation store) are read-only views of the first ``K`` rows. A stringer's strings are blocks
+    of its :class:`~vigil.fusion.strings.stringpool.StringPool` (so that a sensor frame's detections are appended in
+    one compiled call); a string made on its own has its own arrays.
+    """
+
+    __slots__ = ("string_id", "sensor_id", "partner_id", "_rej", "first_time", "last_time", "_n", "_t", "_p", "_u",
+                 "_s", "_i", "_pool", "_a", "_views")
+
+    def __init__(self, string_id: int, sensor_id: str, partner_id: str, obs_index=(), times=(), positions=(),
+                 los=(), sigmas=()) -> None:
+        self.string_id = string_id
+        self.sensor_id = sensor_id
+        self.partner_id = partner_id
+        self._rej = 0
+        n = len(times)
+        cap = max(INITIAL_CAPACITY, n)
+        self._pool = None  # or the StringPool holding this string's block, which starts at row `_a`
+        self._a = 0
+        self._views = None
+        self._n = n
+        self._t = np.empty(cap)
+        self._p = np.empty((cap, 3))
+        self._u = np.empty((cap, 3))
+        self._s = np.empty(cap)
+        self._i = np.empty(cap, dtype=np.int64)
+        if n:
+            self._t[:n] = times
+            self._p[:n] = np.reshape(positions, (n, 3))
+            self._u[:n] = np.reshape(los, (n, 3))
+            self._s[:n] = sigmas
+            self._i[:n] = obs_index
+        self._ends()
+
+    def __deepcopy__(self, memo: dict) -> SensorString:
+        """A copy (of an engine's state, :mod:`vigil.fusion.oosm.buffer`) whose arrays are again views of the copied
+        pool's block where this string's are views of its pool's current buffers (the pool appends there).
+        The scalars are assigned one by one (a snapshot copies a few hundred strings: no generic machinery)."""
+        out = SensorString.__new__(SensorString)
+        memo[id(self)] = out
+        out.string_id, out.sensor_id, out.partner_id, out._rej = self.string_id, self.sensor_id, self.partner_id, \
+            self._rej
+        out.first_time, out.last_time, out._n, out._a, out._views = self.first_time, self.last_time, self._n, \
+            self._a, None
+        pool = self._pool
+        if pool is None:
+            out._pool = None
+            out._t, out._p, out._u, out._s, out._i = self._t.copy(), self._p.copy(), self._u.copy(), \
+                self._s.copy(), self._i.copy()
+            return out
+        copied = memo.get(id(pool))
+        out._pool = copied = copy.deepcopy(pool, memo) if copied is None else copied
+        a = self._a
+        b = a + self._t.shape[0]
+        mine = (self._t, self._p, self._u, self._s, self._i)
+        theirs = (pool.t, pool.p, pool.u, pool.s, pool.i)
+        if (mine[0].base is theirs[0] and mine[1].base is theirs[1] and mine[2].base is theirs[2]
+                and mine[3].base is theirs[3] and mine[4].base is theirs[4]):  # (the common case: views of the pool)
+            out._t, out._p, out._u, out._s, out._i = copied.t[a:b], copied.p[a:b], copied.u[a:b], copied.s[a:b], \
+                copied.i[a:b]
+            return out
+        for name, m, t, c in zip(("_t", "_p", "_u", "_s", "_i"), mine, theirs,
+                                 (copied.t, copied.p, copied.u, copied.s, copied.i), strict=True):
+            setattr(out, name, c[a:a + m.shape[0]] if m.base is t else m.copy())
+        return out
+
+    def _ends(self) -> None:
+        """Cache the first and last detection times (s; NaN when empty)."""
+        n = self._n
+        self.first_time = float(self._t[0]) if n else math.nan
+        self.last_time = float(self._t[n - 1]) if n else math.nan
+        if self._pool is not None:
+            self._pool.n[self.string_id] = n
+            self._pool.last[self.string_id] = self.last_time
+
+    @property
+    def rejections(self) -> int:
+        """Consecutive latest detections rejected by the owning event's filter (a pooled string's count is
+        kept in the pool's ``rej`` array, which the engine reads and writes for many strings at once)."""
+        return self._rej if self._pool is None else int(self._pool.rej[self.string_id])
+
+    @rejections.setter
+    def rejections(self, count: int) -> None:
+        if self._pool is None:
+            self._rej = count
+        else:
+            self._pool.rej[self.string_id] = count
+
+    @property
+    def times(self) -> np.ndarray:
+        return self._t[: self._n]
+
+    @property
+    def positions(self) -> np.ndarray:
+        return self._p[: self._n]
+
+    @property
+    def los(self) -> np.ndarray:
+        return self._u[: self._n]
+
+    @property
+    def sigmas(self) -> np.ndarray:
+        return self._s[: self._n]
+
+    @property
+    def obs_index(self) -> np.ndarray:
+        return self._i[: self._n]
+
+    def append(self, index: int, time_s: float, pos, los, sigma: float) -> None:
+        """Add one detection (the stringer appends a whole sensor frame at once instead)."""
+        n = self._n
+        if n == self._t.size:
+            self._grow()
+        self._t[n] = time_s
+        self._p[n] = pos
+        self._u[n] = los
+        self._s[n] = sigma
+        self._i[n] = index
+        self._n = n + 1
+        self.last_time = float(time_s)
+        if n == 0:
+            self.first_time = self.last_time
+        if self._pool is not None:
+            self._pool.n[self.string_id] = n + 1
+            self._pool.last[self.string_id] = self.last_time
+
+    def _grow(self) -> None:
+        if self._pool is not None:
+            self._pool.move(self, 2 * self._t.size)
+            return
+        cap = 2 * self._t.size
+        for name in ("_t", "_p", "_u", "_s", "_i"):
+            old = getattr(self, name)
+            new = np.empty((cap,) + old.shape[1:], dtype=old.dtype)
+            new[: self._n] = old[: self._n]
+            setattr(self, name, new)
+        self._views = None
+
+    def truncate(self, k: int) -> None:
+        """Keep the first ``k`` detections (fresh buffers: views handed out earlier stay valid)."""
+        self._n = k
+        if self._pool is not None:
+            self._pool.move(self, max(k, INITIAL_CAPACITY))
+        else:
+            for name in ("_t", "_p", "_u", "_s", "_i"):
+                setattr(self, name, getattr(self, name)[:max(k, INITIAL_CAPACITY)].copy())
+            self._views = None
+        self._ends()
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def confirmed(self) -> bool:
+        return self._n >= MIN_CONFIRMED
+
+    def arrays(self):
+        """``(times (K,), positions (K,3), los (K,3), sigmas (K,))`` as arrays (views; do not modify)."""
+        views = self._views  # (cached: read many times per launch refit; dropped when the arrays move)
+        if views is None or len(views[0]) != self._n:
+            n = self._n
+            views = self._views = self._t[:n], self._p[:n], self._u[:n], self._s[:n]
+        return views
+
+    def predict_los(self, time_s: float) -> np.ndarray:
+        """Unit LOS at ``time_s`` by linear extrapolation of the last two detections (last one if alone)."""
+        if self._n < 2:
+            return self.los[-1]
+        t0, t1 = self.times[-2], self.times[-1]
+        rate = (self.los[-1] - self.los[-2]) / max(t1 - t0, 1e-9)
+        u = self.los[-1] + rate * (time_s - t1)
+        return u / np.linalg.norm(u)
+
+    def gate_rad(self, time_s: float) -> float:
+        """Gate half-angle (rad) around :meth:`predict_los` at ``time_s``."""
+        dt = abs(time_s - self.times[-1])
+        sigma = self.sigmas[-1]
+        if self._n < 2:
+            return GATE_SIGMAS * sigma + MAX_ANGULAR_RATE_RAD_S * dt
+        return GATE_SIGMAS * PREDICTION_SIGMA_GROWTH * sigma * max(1.0, dt) + MAX_ANGULAR_ACCEL_RAD_S2 * dt**2
+
+    def interpolate(self, time_s):
+        """Sensor position and unit LOS at ``time_s`` ``(T,)`` by linear interpolation (NaN outside the span)."""
+        t, p, u, _ = self.arrays()
+        ts = np.atleast_1d(np.asarray(time_s, dtype=float))
+        pos, los = interpolate_rays(t, p, u, ts)
+        return pos, los
+
+
+@numba.njit(cache=True)
+def interpolate_rays(t, p, u, ts):
+    """Linear interpolation of positions ``p`` and LOS ``u`` (renormalised) sampled at increasing ``t`` to
+    ``ts``; NaN outside ``[t[0], t[-1]]`` (same values as :func:`numpy.interp` per axis)."""
+    m = ts.size
+    pos = np.full((m, 3), np.nan)
+    los = np.full((m, 3), np.nan)
+    n = t.size
+    for j in range(m):
+        x = ts[j]
+        if n == 0 or not (t[0] <= x <= t[n - 1]):
+            continue
+        k = np.searchsorted(t, x, side="right") - 1
+        if k >= n - 1:
+            k = n - 1
+            f = 0.0
+        else:
+            f = (x - t[k]) / (t[k + 1] - t[k])
+        k1 = min(k + 1, n - 1)
+        norm = 0.0
+        for c in range(3):
+            pos[j, c] = p[k, c] + f * (p[k1, c] - p[k, c])
+            v = u[k, c] + f * (u[k1, c] - u[k, c])
+            los[j, c] = v
+            norm += v * v
+        norm = math.sqrt(norm)
+        for c in range(3):
+            los[j, c] /= norm
+    return pos, los
