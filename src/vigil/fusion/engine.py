@@ -50,8 +50,8 @@ from vigil.fusion.strings.stringer import GatedAssignmentStringer, SensorString,
 from vigil.records import ObservationBatch
 
 # Launch refits when the event's data span passes these (s), then once at launch window + update interval (the
-# final fit). Fewer than the 3/6/10/15/20/30/40 s of round 2 (the fits were ~40 % of the 100-launch salvo's
-# time); on the 88 launches of the /tmp/fz check the medians moved within noise (launch error 0.80 → 0.79 km).
+# final fit): three scheduled refits keep the launch estimate current while the fits stay a minor share of the
+# engine's time (docs/benchmarks.md has the measurements behind the choice).
 REFIT_SPANS_S = (3.0, 10.0, 20.0)
 DEGRADE_FACTOR = 4.0  # a refit whose launch covariance grows this much is a side minimum: keep the old
 CLOSING_STARTS = "warm"  # the closing fit's starts: "warm" (the previous fit), "cold" (the seed scan), "both"

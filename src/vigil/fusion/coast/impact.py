@@ -270,7 +270,7 @@ def ellipse_from_cov(cov_en_m2, containment: float = DEFAULT_CONTAINMENT) -> tup
 
     The eigen-decomposition is :func:`_eigh2`, LAPACK's own 2×2 path in scalar arithmetic (bit-identical to
     ``numpy.linalg.eigh``, ~4× cheaper: one ellipse per warning), compiled with the axes
-    (:func:`_ellipse_axes`, ~1 µs less than in Python); ``numpy.linalg.eigh`` where LAPACK would take another
+    (:func:`_ellipse_axes`); ``numpy.linalg.eigh`` where LAPACK would take another
     path (diagonal or nearly so, non-finite or extreme entries)."""
     cov = np.asarray(cov_en_m2)
     a, b, c = float(cov[0, 0]), float(cov[1, 0]), float(cov[1, 1])  # eigh reads the lower triangle
@@ -294,7 +294,7 @@ _EIGH2_MIN_OFF_DIAGONAL = 1e-6  # relative off-diagonal below which LAPACK may d
 
 @functools.lru_cache(maxsize=16)
 def _chi2_2dof_scale(containment: float) -> float:
-    """``k = sqrt(-2 ln(1 - p))`` (χ², 2 dof), by numpy as before (its log may differ from ``math.log``)."""
+    """``k = sqrt(-2 ln(1 - p))`` (χ², 2 dof), by numpy (its log may differ from ``math.log`` in the last bit)."""
     return float(np.sqrt(-2.0 * np.log(1.0 - containment)))
 
 
@@ -372,7 +372,7 @@ class UnscentedImpactPredictor(ImpactPredictor):
 
     def predict(self, t_s, r, v, cov6, containment=DEFAULT_CONTAINMENT):
         """:func:`sigma_points` through :func:`propagate_to_ground`, fused in :func:`_propagate_sigma` (same
-        points, same impacts); the statistics by the same numpy operations as before (same BLAS calls)."""
+        points, same impacts); the statistics by plain numpy operations (the same BLAS calls as the reference)."""
         x = np.concatenate([r, v]).astype(float, copy=False)
         w = _ut_weights(len(x), self.kappa)
         tof, hit, landed = _propagate_sigma(x, _ut_root(np.asarray(cov6), self.kappa), float(self.step_s),
@@ -382,7 +382,7 @@ class UnscentedImpactPredictor(ImpactPredictor):
         mean = w @ hit
         lat, lon, _ = ecef_to_geodetic(mean)
         sl, cl, so, co = np.sin(lat), np.cos(lat), np.sin(lon), np.cos(lon)
-        east, north = np.array([-so, co, 0.0]), np.array([-sl * co, -sl * so, cl])  # enu_basis's, ~15 µs less
+        east, north = np.array([-so, co, 0.0]), np.array([-sl * co, -sl * so, cl])  # enu_basis's, inlined
         d = hit - mean
         en = np.empty((len(d), 2))  # np.stack's result, filled in place
         en[:, 0], en[:, 1] = d @ east, d @ north

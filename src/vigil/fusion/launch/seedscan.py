@@ -39,7 +39,7 @@ def seed_start(degree: int, first_horizontal: int, seed_times, seed_points, lags
     t_l = seed_times.min() - np.asarray(lags_s, dtype=float)  # (L,)
     tau = seed_times[None, :] - t_l[:, None]  # (L, K)
     lags = np.arange(t_l.size)
-    if seed_times.size >= degree:  # (fewer points than unknowns: numpy's solve raises, as before)
+    if seed_times.size >= degree:  # (fewer points than unknowns: numpy's solve raises)
         score = _scan_scores(tau, degree, seed_points)
         best = score.min()
         if np.isfinite(best) and np.all(np.isfinite(score)):

@@ -28,7 +28,7 @@ from vigil.fusion.strings.chunkframes import (  # noqa: F401 (sensor_frames, sen
     sensor_codes,
     sensor_frames,
 )
-from vigil.fusion.strings.linkcost import (  # noqa: F401 (FORBIDDEN, PREDICTED_NIS_GATE: re-exported, as before the split)
+from vigil.fusion.strings.linkcost import (  # noqa: F401 (FORBIDDEN, PREDICTED_NIS_GATE: re-exported for the stringer's users)
     FORBIDDEN,
     GATE_SIGMAS,
     MAX_ANGULAR_ACCEL_RAD_S2,
