@@ -138,7 +138,7 @@ def detections_and_seeds(strings: list[SensorString], triangulate: bool = True):
     pool = strings[0]._pool
     if pool is not None:
         base = pool.t
-        ref_string, longest = None, -1
+        ref_string, longest = strings[0], -1
         for s in strings:
             if s._t.base is not base:  # not a block of the pool's current arrays (a string pruned before it moved)
                 break

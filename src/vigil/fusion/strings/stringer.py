@@ -125,7 +125,7 @@ class Stringer(ABC):
 
 
 _NO_IDS = np.zeros(0, dtype=np.int64)
-_NOT_OPEN = (_NO_IDS, [])  # (a sensor's open strings before its first frame; never modified)
+_NOT_OPEN: tuple[np.ndarray, list[SensorString]] = (_NO_IDS, [])  # (a sensor's open strings before its first frame; never modified)
 
 
 def _predicted(predictor, sids, t, sensor_pos):
@@ -303,9 +303,9 @@ class GatedAssignmentStringer(Stringer):
         order, starts, sensors = frame_table(np.asarray(sensor_id), frame_key, sensor_code)
         chunk = ChunkArrays(index, time_s, pos, los, sigma)
         self._stamp += 1
-        log = ([], [], [], [])  # string ids and rows of every append; strings in the order first appended to, ids
+        log: tuple[list, list, list, list] = ([], [], [], [])  # string ids and rows of every append; strings in the order first appended to, ids
         partners = np.asarray(partner_id)[order[starts[:-1]]].tolist()
-        lo, seen = 0, set()  # frames lo.. of distinct sensors: independent, linked together
+        lo, seen = 0, set[str]()  # frames lo.. of distinct sensors: independent, linked together
         for f, sensor in enumerate(sensors):
             if sensor in seen:
                 self._link_segment(chunk, order, starts[lo:f + 1], sensors[lo:f], partners[lo:f], predictor, log)
@@ -356,7 +356,8 @@ class GatedAssignmentStringer(Stringer):
                 r, c = ri[pair_stops[f]:pair_stops[f + 1]], ci[pair_stops[f]:pair_stops[f + 1]]
                 if multi:
                     e = slice(edge_stops[f], edge_stops[f + 1])
-                    r, c = solve_components(*(a[e] for a in edges), r, c, label[row_stops[f]:row_stops[f + 1]],
+                    edge_i, edge_j, edge_c = (a[e] for a in edges)
+                    r, c = solve_components(edge_i, edge_j, edge_c, r, c, label[row_stops[f]:row_stops[f + 1]],
                                             multi)
                 pairs.append((r, c))
             ri, ci = np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
