@@ -243,6 +243,18 @@ class FusionEngine(EventAssembly):
         self._retro.refit(self, now, everything=True)
         return self._issue(self._estimate(now, final=True))
 
+    def close(self, now: float) -> list:
+        """The run stops while its events may still be in flight (a node shut down: its data may go on, so no
+        burnout is declared): each live stereo event's launch gets its closing fit now from starts that depend
+        on its detections only (:meth:`_launch` ``data_only``), so that its last version is a function of the
+        data it holds, not of the sequence of fits before (a node restarted mid-stream, which re-fuses what it
+        stored in one batch, ends on the same version). Returns the versions that changed."""
+        self._retro.refit(self, now, everything=True)
+        for event in self.events:
+            if event.burnout is None and not event.mono and event.strings:
+                self._launch(event, final=True, data_only=True)
+        return self._issue(self._estimate(now, final=False))
+
     # --- stages ----------------------------------------------------------------------------------
     def _filter(self, chunk: ObservationBatch, changed: list[SensorString],
                 predictor: FilterLosPredictor | None = None) -> None:
@@ -350,9 +362,12 @@ class FusionEngine(EventAssembly):
             return False
         return cached[1] <= max([s.last_time for s in strings]) - start[1]
 
-    def _launch(self, event: FusedEvent, final: bool = False):
+    def _launch(self, event: FusedEvent, final: bool = False, data_only: bool = False):
         """Refit the event's launch; returns :func:`detections_and_seeds` of its strings where it triangulated
         them (None otherwise). ``final``: the refit before the burnout estimate, which takes them from here.
+        ``data_only``: a closing fit whose starts are the seed scan and the estimator's own (never the previous
+        fit), on the strings in a canonical order (:func:`_canonical`): bit for bit a function of the detections
+        (the previous estimate is kept only if every such start fails).
 
         The fit that closes the launch (``final``, or the one whose data span passes the launch window + update
         interval: no scheduled fit follows) is a function of the event's data, not of its fit history: it is
@@ -362,11 +377,13 @@ class FusionEngine(EventAssembly):
         previous = event.launch
         # a warm start needs the seeds' times only (their points only if its fit fails: then triangulated), unless
         # the burnout estimate that follows needs them (the same values: one concatenation instead of two)
-        warm = previous is not None and previous.phi is not None and self.launch_estimator.takes_starts
+        warm = (previous is not None and previous.phi is not None and self.launch_estimator.takes_starts
+                and not data_only)
         closing = final or self._closes(event)
         cold_start = not warm or (closing and CLOSING_STARTS != "warm")
         triangulate = final or cold_start
-        shared = detections_and_seeds(event.strings, triangulate=triangulate)
+        strings = _canonical(event.strings) if data_only else event.strings
+        shared = detections_and_seeds(strings, triangulate=triangulate)
         (t, p, u, sigma), (times, points) = shared
         if not triangulate:
             strings = list(event.strings)
@@ -374,7 +391,7 @@ class FusionEngine(EventAssembly):
         est = None
         if len(times) >= 3:
             cold = self._seed_start(t, times, points) if cold_start else None
-            start = previous if previous is not None and previous.phi is not None else cold
+            start = cold if data_only or previous is None or previous.phi is None else previous
             extra: dict[str, Any] = {"also": cold} if warm and cold is not None and CLOSING_STARTS == "both" else {}
             if closing and warm and cold is not None and CLOSING_STARTS == "cold":
                 start, extra = cold, {"also": previous, "lowest": False}  # (the warm start if the cold one fails)
@@ -409,6 +426,12 @@ class FusionEngine(EventAssembly):
             return None
         return _Start(seed_start(model.degree, model.first_horizontal, seed_times[in_window], seed_points[in_window],
                                  TL_GRID_S))
+
+def _canonical(strings: list[SensorString]) -> list[SensorString]:
+    """``strings`` ordered by their content (sensor, first and last time, length), not by when they joined: the
+    order :func:`detections_and_seeds` breaks its ties in (the first longest string, equal times)."""
+    return sorted(strings, key=lambda s: (s.sensor_id, float(s.first_time), float(s.last_time), len(s)))
+
 
 _NOT_STATE = frozenset({"config", "stringer_settings", "_history", "counts", "_issued", "_ids", "epoch", "_retro"})
 

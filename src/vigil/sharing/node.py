@@ -474,6 +474,14 @@ class Node:
         self.alone_warnings += self.alone.finish(now)
         return self._issue(self.shared.finish(now))
 
+    def conclude(self) -> list[Warning]:
+        """The node stops while data may go on (``vigil node`` on SIGTERM): each live event's launch gets its closing
+        fit on the detections held (:meth:`~vigil.fusion.engine.FusionEngine.close`; nothing is declared burnt out),
+        issued and offered as its last version, so that a node restarted mid-stream ends as one never stopped.
+        What came since the last :meth:`step` is fused first."""
+        issued = self.step()
+        return issued + self._issue(self.shared.close(self.time_s))
+
     def _issue(self, warnings: list[Warning]) -> list[Warning]:
         self.fused_warnings += warnings
         self.view.own(warnings)

@@ -320,6 +320,7 @@ async def run_node(cfg: NodeConfig, stop: asyncio.Event, ready: Callable[[Node],
             ready(node)
         emit = _writer(cfg.warnings_out, on_warnings)
         await asyncio.gather(_receive_loop(node, stop), _fuse_loop(node, own, stop, fusion.chunk_s, emit))
+        emit(node.conclude())  # (the last versions: closing launch fits of the events still in flight)
         await node.publish_due()
         await node.close()
         counts = dataclasses.asdict(node.counts)
