@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numba
 import numpy as np
@@ -20,9 +20,6 @@ from vigil.fusion.strings.linkcost import (
     MAX_ANGULAR_RATE_RAD_S,
     PREDICTION_SIGMA_GROWTH,
 )
-
-if TYPE_CHECKING:
-    from vigil.fusion.strings.stringpool import StringPool
 
 MIN_CONFIRMED = 2  # detections before a string is used (clutter: two false alarms in one 6σ gate ~1e-6)
 INITIAL_CAPACITY = 64  # detections a new string can hold before its arrays grow (doubling)
@@ -49,7 +46,7 @@ class SensorString:
         self._rej = 0
         n = len(times)
         cap = max(INITIAL_CAPACITY, n)
-        self._pool: StringPool | None = None  # or the StringPool holding this string's block, which starts at row `_a`
+        self._pool: Any = None  # None, or the StringPool holding this string's block, which starts at row `_a`
         self._a = 0
         self._views = None
         self._n = n
