@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "vigil.sim.commands",
     "vigil.fusion.commands",
     "vigil.app.run",
+    "vigil.app.node",
     "vigil.sharing.commands",
     "vigil.campaign.commands",
     "vigil.api.commands",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vigil.api.commands import check_bind, format_banner
+from vigil.api.bind import check_bind, format_banner
 from vigil.api.tokens import parse_tokens
 from vigil.errors import ConfigError
 

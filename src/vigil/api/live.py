@@ -90,7 +90,7 @@ def serve_scenario(scenario: str | Path, port: int, speed: float, host: str = "1
     import uvicorn
 
     from .app import create_app
-    from .commands import check_bind, format_banner
+    from .bind import check_bind, format_banner
 
     bind = check_bind(host, None)
     source = LiveSource(scenario, speed, seed, option)

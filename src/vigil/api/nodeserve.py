@@ -48,7 +48,7 @@ class NodeConsole:
     """The console of one running node on ``host:port`` (loopback, checked by :func:`check_bind`)."""
 
     def __init__(self, port: int, host: str = "127.0.0.1") -> None:
-        from .commands import check_bind
+        from .bind import check_bind
 
         self.host, self.port = check_bind(host, None), port
         self.source: NodeSource | None = None
@@ -60,7 +60,7 @@ class NodeConsole:
         import uvicorn
 
         from .app import create_app
-        from .commands import format_banner
+        from .bind import format_banner
 
         self.source = NodeSource(node_id, epoch)
         config = uvicorn.Config(create_app(self.source), host=self.host, port=self.port, log_level="warning",

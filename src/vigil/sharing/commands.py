@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -57,48 +56,6 @@ def keys_generate(
     typer.echo(f"{signer.key_id}: private {key_path}, public {pub_path}")
 
 
-def node_command(
-    config: Path = typer.Option(..., "--config", help="Node configuration YAML (see examples/nodes/)."),
-    serve: int | None = typer.Option(None, "--serve", min=1, max=65535,
-                                     help="Serve the node's console (API, SSE, globe) on 127.0.0.1:PORT."),
-) -> None:
-    """Run one partner's node until SIGTERM/SIGINT: own observations and partners' releases in, fusion,
-    releases out, store, audit. Prints 'ready' once started and its counts as one JSON line at the end."""
-    import asyncio
-    import json
-    import signal
-
-    from ..fusion import FusionConfig
-    from .node_config import load_node_config, run_node
-
-    cfg = load_node_config(config)
-    console = None
-    if serve is not None:
-        from ..api.nodeserve import NodeConsole
-
-        console = NodeConsole(serve)
-
-    def ready(node: Any) -> None:
-        if console is not None:
-            typer.echo(console.start(node.node_id, node.epoch))
-        typer.echo(f"ready: node {node.node_id}")
-
-    async def main() -> dict:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        fusion = FusionConfig(tracks=True) if console else None  # served: the globe draws the tracks
-        return await run_node(cfg, stop, ready=ready, fusion=fusion, on_warnings=console.publish if console else None)
-
-    try:
-        counts = asyncio.run(main())
-    finally:
-        if console is not None:
-            console.stop()
-    typer.echo(json.dumps(counts, sort_keys=True))
-
-
 @sharing_app.command("sweep")
 def sharing_sweep(
     scenario: Path = typer.Argument(..., help="Scenario YAML with two or more partners."),
@@ -135,7 +92,6 @@ def sharing_sweep(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("node")(node_command)
     app.add_typer(sharing_app, name="sharing")
     app.add_typer(audit_app, name="audit")
     app.add_typer(keys_app, name="keys")
