@@ -22,7 +22,7 @@ from testkit.consolerun import TOKENS
 from testkit.postgres import pg_url
 
 from vigil.api import create_app
-from vigil.api.source import StoreSource, open_source
+from vigil.api.storesource import StoreSource, open_source
 from vigil.api.tokens import load_tokens
 from vigil.errors import ConfigError
 from vigil.sharing.store import StoredRecord

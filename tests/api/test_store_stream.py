@@ -22,7 +22,7 @@ import uvicorn
 from testkit.postgres import pg_url
 
 from vigil.api import create_app
-from vigil.api.source import open_source
+from vigil.api.storesource import open_source
 from vigil.sharing.store import StoredRecord
 from vigil.sharing.store_postgres import PostgresStore
 from vigil.sharing.store_sqlite import SqliteStore

@@ -2,7 +2,8 @@
 
 from .app import create_app
 from .feed import ReplayClock
-from .source import NodeView, RunSource, Source, StoreSource, open_source
+from .source import NodeView, RunSource, Source
+from .storesource import StoreSource, open_source
 from .tokens import TokenTable, load_tokens, parse_tokens
 
 __all__ = ["NodeView", "ReplayClock", "RunSource", "Source", "StoreSource", "TokenTable", "create_app",

@@ -174,6 +174,16 @@ def create_app(source: Source, tokens: TokenTable | None = None, clock: ReplayCl
     def healthz() -> Health:
         return Health(status="ok", partners=source.partners, auth=tokens is not None)
 
+    _event_routes(app, console)
+    _view_routes(app, console)
+    _stream_routes(app, console)
+    _web(app)
+    return app
+
+
+def _event_routes(app: FastAPI, console: Console) -> None:
+    """Events (latest version of each) and the versions of one event, or issued since an instant."""
+
     @app.get("/api/v1/events", response_model=Page)
     def events(view: View, offset: Offset = 0, limit: Limit = 100) -> Page:
         latest: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -202,6 +212,10 @@ def create_app(source: Source, tokens: TokenTable | None = None, clock: ReplayCl
         page = view.warnings[first + offset:min(first + offset + limit, upto)]
         return Page(total=upto - first, offset=offset, limit=limit, items=[_public(w) for w in page])
 
+
+def _view_routes(app: FastAPI, console: Console) -> None:
+    """What else the view holds: notifications, sensors, coverage, the audit log."""
+
     @app.get("/api/v1/notifications", response_model=Page)
     def notifications(view: View, offset: Offset = 0, limit: Limit = 100) -> Page:
         return _page(view.notifications, offset, limit)
@@ -229,6 +243,10 @@ def create_app(source: Source, tokens: TokenTable | None = None, clock: ReplayCl
     def audit(view: View, offset: Offset = 0, limit: Limit = 100) -> Page:
         return _page(view.audit, offset, limit)
 
+
+def _stream_routes(app: FastAPI, console: Console) -> None:
+    """The live parts: Server-Sent Events of new versions, the satellites as CZML."""
+
     @app.get("/api/v1/stream", response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}}})
     async def stream(request: Request, view: View) -> StreamingResponse:
@@ -245,9 +263,6 @@ def create_app(source: Source, tokens: TokenTable | None = None, clock: ReplayCl
     def satellites(view: View) -> list[dict[str, Any]]:
         """CZML of the satellites in your view (yours and those whose data was released to you)."""
         return console.czml({s["partner_id"] for s in view.sensors} | ({view.partner} if view.partner else set()))
-
-    _web(app)
-    return app
 
 
 def _handlers(app: FastAPI) -> None:

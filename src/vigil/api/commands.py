@@ -30,7 +30,7 @@ def serve(
 
     from .app import create_app
     from .feed import ReplayClock
-    from .source import open_source
+    from .storesource import open_source
     from .tokens import load_tokens
 
     bind = check_bind(host, tokens)

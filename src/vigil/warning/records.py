@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import math
 import operator
 from collections.abc import Iterable, Mapping
@@ -44,6 +43,7 @@ from typing import Any
 
 from ..errors import DataError
 from ..timescale import parse_utc
+from .fields import as_float, ellipse, parses_as_utc, stored_ellipse, stored_track, track_samples
 
 WARNING_CLASSES = ("ballistic", "space_launch", "unknown")
 UNANNOUNCED = "UNANNOUNCED"
@@ -218,15 +218,6 @@ def _label(w: Warning, name: str) -> str:
     return f"event {w.event_id!r} field {name}"
 
 
-def _as_float(w: Warning, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) and not hasattr(value, "__float__"):
-        raise DataError(f"{_label(w, name)}: expected a number, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise DataError(f"{_label(w, name)}: {value!r} is not finite (use null when unknown)")
-    return number
-
-
 def _check_range(w: Warning, name: str, lo: float, hi: float) -> None:
     value = getattr(w, name)
     if value is not None and not lo <= value <= hi:
@@ -246,10 +237,10 @@ def _validate(w: Warning) -> None:
 def _validate_converting(w: Warning) -> None:
     _validate_identity(w)
     for name in _REQUIRED_FLOATS:
-        _set(w, name, _as_float(w, name, getattr(w, name)))
+        _set(w, name, as_float(_label(w, name), getattr(w, name)))
     for name in _OPTIONAL_FLOATS:
         value = getattr(w, name)
-        _set(w, name, None if value is None else _as_float(w, name, value))
+        _set(w, name, None if value is None else as_float(_label(w, name), value))
     for name in _NON_NEGATIVE:
         _check_range(w, name, 0.0, math.inf)
     for name in _LATITUDES:
@@ -262,11 +253,11 @@ def _validate_converting(w: Warning) -> None:
     if (w.impact_lat_deg is None) != (w.impact_lon_deg is None):
         raise DataError(f"{_label(w, 'impact')}: impact latitude and longitude must both be set or null")
     for name in _ELLIPSES:
-        _set(w, name, _ellipse(w, name, getattr(w, name)))
-    _set(w, "containment", _as_float(w, "containment", w.containment))
+        _set(w, name, ellipse(_label(w, name), getattr(w, name)))
+    _set(w, "containment", as_float(_label(w, "containment"), w.containment))
     if not 0.0 < w.containment < 1.0:
         raise DataError(f"{_label(w, 'containment')}: {w.containment} is outside (0, 1)")
-    _set(w, "confidence", _as_float(w, "confidence", w.confidence))
+    _set(w, "confidence", as_float(_label(w, "confidence"), w.confidence))
     _check_range(w, "confidence", 0.0, 1.0)
     if not isinstance(w.mono, bool):
         raise DataError(f"{_label(w, 'mono')}: expected true or false, got {w.mono!r}")
@@ -282,10 +273,10 @@ def _validate_converting(w: Warning) -> None:
     elif not isinstance(w.sources, Sources):
         raise DataError(f"{_label(w, 'sources')}: expected {{sensors: [...], partners: [...]}}")
     if w.__dict__.get("track") is not None:  # (a record without the key keeps it absent: the class default)
-        _set(w, "track", _track(w, w.__dict__["track"]))
+        _set(w, "track", track_samples(_label(w, "track"), w.__dict__["track"]))
 
 
-# every field but the optional track, in order (the track is checked after them: :func:`_stored_track`)
+# every field but the optional track, in order (the track is checked after them: :func:`~vigil.warning.fields.stored_track`)
 _STORED_FIELDS = operator.itemgetter(*(f.name for f in dataclasses.fields(Warning) if f.name != "track"))
 
 
@@ -299,7 +290,7 @@ def _check_stored(w: Warning) -> bool:
      i_t, i_lat, i_lon, i_ell, containment, notification, sources, confidence, mono,
      reason) = _STORED_FIELDS(w.__dict__)
     if not (type(event_id) is str and event_id and type(version) is int and version >= 1
-            and type(issued_at) is str and _parses_as_utc(issued_at) and class_ in WARNING_CLASSES
+            and type(issued_at) is str and parses_as_utc(issued_at) and class_ in WARNING_CLASSES
             and type(mono) is bool and type(sources) is Sources
             and type(reason) is str and len(reason) <= MAX_REASON_CHARS and reason.isprintable()
             and (notification is None or type(notification) is str and notification)
@@ -315,10 +306,10 @@ def _check_stored(w: Warning) -> bool:
             and (i_t is None or type(i_t) is float and i_t - i_t == 0.0)
             and (i_lat is None and i_lon is None or type(i_lat) is float and -90.0 <= i_lat <= 90.0
                  and type(i_lon) is float and -180.0 <= i_lon <= 180.0)
-            and (l_ell is None or _stored_ellipse(l_ell)) and (i_ell is None or _stored_ellipse(i_ell))):
+            and (l_ell is None or stored_ellipse(l_ell)) and (i_ell is None or stored_ellipse(i_ell))):
         return False
     d = w.__dict__
-    if d.get("track") is not None and not _stored_track(d["track"]):
+    if d.get("track") is not None and not stored_track(d["track"]):
         return False  # the frozen dataclass's own storage (what ``object.__setattr__`` writes)
     if az is not None and not 0.0 < az < 360.0:  # 360 -> 0, -0.0 -> 0.0
         d["azimuth_deg"] = az % 360.0
@@ -326,61 +317,6 @@ def _check_stored(w: Warning) -> bool:
         d["launch_ellipse"] = (l_ell[0] % 180.0, l_ell[1], l_ell[2])
     if i_ell is not None and not 0.0 < i_ell[0] < 180.0:
         d["impact_ellipse"] = (i_ell[0] % 180.0, i_ell[1], i_ell[2])
-    return True
-
-
-def _stored_ellipse(e: Any) -> bool:
-    """A 3-tuple of finite floats with ``0 <= b_km <= a_km`` (the checks of :func:`_ellipse`)."""
-    return (type(e) is tuple and len(e) == 3 and type(e[0]) is float and e[0] - e[0] == 0.0
-            and type(e[1]) is float and e[1] - e[1] == 0.0 and type(e[2]) is float and 0.0 <= e[2] <= e[1])
-
-
-MAX_TRACK_SAMPLES = 2000
-
-
-def _stored_track(track: Any) -> bool:
-    """A tuple of ``(t_s, lat_deg, lon_deg, alt_m)`` float tuples, finite, in range, times non-decreasing."""
-    if type(track) is not tuple or len(track) > MAX_TRACK_SAMPLES:
-        return False
-    last = -math.inf
-    for s in track:
-        if not (type(s) is tuple and len(s) == 4 and type(s[0]) is float and last <= s[0] < math.inf
-                and type(s[1]) is float and -90.0 <= s[1] <= 90.0 and type(s[2]) is float and -180.0 <= s[2] <= 180.0
-                and type(s[3]) is float and s[3] - s[3] == 0.0):
-            return False
-        last = s[0]
-    return True
-
-
-def _track(w: Warning, value: Any) -> tuple[tuple[float, float, float, float], ...]:
-    """The converting check of ``track``: each sample ``[t_s, lat_deg, lon_deg, alt_m]``, times non-decreasing."""
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise DataError(f"{_label(w, 'track')}: expected a list of [t_s, lat_deg, lon_deg, alt_m], got {value!r}")
-    samples = list(value)
-    if len(samples) > MAX_TRACK_SAMPLES:
-        raise DataError(f"{_label(w, 'track')}: {len(samples)} samples, more than {MAX_TRACK_SAMPLES}")
-    out: list[tuple[float, float, float, float]] = []
-    for i, item in enumerate(samples):
-        name = f"track[{i}]"
-        items = None if isinstance(item, str | bytes) or not isinstance(item, Iterable) else list(item)
-        if items is None or len(items) != 4:
-            raise DataError(f"{_label(w, name)}: expected [t_s, lat_deg, lon_deg, alt_m], got {item!r}")
-        t, lat, lon, alt = (_as_float(w, name, v) for v in items)
-        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
-            raise DataError(f"{_label(w, name)}: latitude {lat} or longitude {lon} out of range")
-        if out and t < out[-1][0]:
-            raise DataError(f"{_label(w, name)}: time {t} is before the previous sample's {out[-1][0]}")
-        out.append((t, lat, lon, alt))
-    return tuple(out)
-
-
-@functools.lru_cache(maxsize=256)
-def _parses_as_utc(text: str) -> bool:
-    """``issued_at`` check of :func:`_validate_identity` (pure; cached: a centre issues many records per instant)."""
-    try:
-        parse_utc(text, "issued_at")
-    except Exception:
-        return False
     return True
 
 
@@ -397,18 +333,6 @@ def _validate_identity(w: Warning) -> None:
         raise DataError(f"{_label(w, 'issued_at')}: {w.issued_at!r} is not an ISO 8601 date-time") from None
     if w.class_ not in WARNING_CLASSES:
         raise DataError(f"{_label(w, 'class')}: {w.class_!r} is not one of {', '.join(WARNING_CLASSES)}")
-
-
-def _ellipse(w: Warning, name: str, value: Any) -> tuple[float, float, float] | None:
-    if value is None:
-        return None
-    items = None if isinstance(value, str | bytes) or not isinstance(value, Iterable) else list(value)
-    if items is None or len(items) != 3:
-        raise DataError(f"{_label(w, name)}: expected [bearing_deg, a_km, b_km], got {value!r}")
-    bearing, a_km, b_km = (_as_float(w, name, v) for v in items)
-    if not 0.0 <= b_km <= a_km:
-        raise DataError(f"{_label(w, name)}: semi-axes need 0 <= b_km <= a_km, got a={a_km}, b={b_km}")
-    return (bearing % 180.0, a_km, b_km)
 
 
 # --- documents -------------------------------------------------------------------------------
