@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +39,7 @@ from vigil.fusion.config import FusionConfig
 from vigil.fusion.events.assembly import EventAssembly
 from vigil.fusion.events.event import FusedEvent, classify_live, confirm_held, estimate_burnout, to_warning
 from vigil.fusion.events.gating import RECENT_RAYS, FilterLosPredictor, filter_los_predictor
-from vigil.fusion.events.owners import live_rows, lookup
+from vigil.fusion.events.owners import lookup
 from vigil.fusion.launch.backfit import TL_GRID_S, AscentBackFitEstimator, LaunchEstimator
 from vigil.fusion.launch.mono import point_launch
 from vigil.fusion.launch.seedscan import seed_start
@@ -270,7 +270,7 @@ class FusionEngine(EventAssembly):
         live = self._live(stereo_only=False)
         shared = predictor if predictor is not None and len(predictor.live) == len(live) else None  # (a sub-list)
         ids = self.stringer.changed_ids(changed)
-        event_of = lookup(shared.slot if shared is not None else live_rows(self._owner, live), ids)
+        event_of = lookup(shared.slot if shared is not None else self._owner.live_rows(live), ids)
         k, stops, number, taken, which = filter_rows(sid, row, ids, event_of, chunk.time_s, RECENT_RAYS)
         if not stops.size:
             return
@@ -385,9 +385,10 @@ class FusionEngine(EventAssembly):
         strings = _canonical(event.strings) if data_only else event.strings
         shared = detections_and_seeds(strings, triangulate=triangulate)
         (t, p, u, sigma), (times, points) = shared
+        seed_points: np.ndarray | Callable[[], np.ndarray] | None = points
         if not triangulate:
             strings = list(event.strings)
-            points = lambda: triangulation_seeds(strings)[1]  # noqa: E731
+            seed_points = lambda: triangulation_seeds(strings)[1]  # noqa: E731
         est = None
         if len(times) >= 3:
             cold = self._seed_start(t, times, points) if cold_start else None
@@ -395,8 +396,8 @@ class FusionEngine(EventAssembly):
             extra: dict[str, Any] = {"also": cold} if warm and cold is not None and CLOSING_STARTS == "both" else {}
             if closing and warm and cold is not None and CLOSING_STARTS == "cold":
                 start, extra = cold, {"also": previous, "lowest": False}  # (the warm start if the cold one fails)
-            est = self.launch_estimator.estimate(t, p, u, sigma, times, points, previous=start, **extra)
-        if est is None and previous is None and len(times):
+            est = self.launch_estimator.estimate(t, p, u, sigma, times, seed_points, previous=start, **extra)
+        if est is None and previous is None and len(times) and points is not None:  # (no previous: triangulated)
             est = point_launch(float(t[0]), points[0])
         worse = False
         if not closing and previous is not None and est is not None and previous.method == est.method:

@@ -10,6 +10,7 @@ in Joseph form for symmetric, positive covariances.
 
 from __future__ import annotations
 
+import copy
 import math
 from abc import ABC, abstractmethod
 
@@ -282,11 +283,30 @@ def process_noise(dt: float, q: float) -> np.ndarray:
 
 
 class BoostFilter(ABC):
-    """Base of boost-phase filters: ``predict(t)`` then ``update(pos, los, sigma)``; state ``x``, ``P``, ``t``."""
+    """Base of boost-phase filters: ``predict(t)`` then ``update(pos, los, sigma)``; state ``x``, ``P``, ``t``.
+
+    ``q`` is the white-jerk PSD (m²/s⁵) the compiled batch (:func:`run_filters`) propagates with; NaN (the
+    default) for a filter without one. :meth:`ray_misses` (the gating of new strings) has a default through
+    :meth:`state_at` that a filter with a compiled form overrides."""
 
     x: np.ndarray
     P: np.ndarray
     t: float
+    q: float = math.nan
+
+    def __deepcopy__(self, memo: dict) -> BoostFilter:
+        """``copy.deepcopy`` of a filter whose attributes are numbers and float arrays (its time, state, covariance,
+        PSD) without the generic reconstruct (an engine snapshot copies every live filter); any other attribute
+        is deep-copied as usual. The same copy as the generic one."""
+        out = type(self).__new__(type(self))
+        memo[id(self)] = out
+        fields = out.__dict__
+        for name, value in self.__dict__.items():
+            if type(value) is np.ndarray and value.dtype.kind == "f" and id(value) not in memo:
+                fields[name] = memo[id(value)] = value.copy(order="K")  # (as ndarray.__deepcopy__)
+            else:
+                fields[name] = copy.deepcopy(value, memo)
+        return out
 
     @abstractmethod
     def predict(self, t_s: float) -> None: ...
@@ -294,6 +314,24 @@ class BoostFilter(ABC):
     @abstractmethod
     def update(self, sensor_pos_m, los, sigma_rad: float) -> float:
         """Apply one LOS; returns its normalised innovation squared (χ², 2 dof)."""
+
+    @abstractmethod
+    def state_at(self, t_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted ``(x, P)`` at ``t_s`` without changing the filter."""
+
+    def ray_misses(self, times: np.ndarray, pos: np.ndarray, los: np.ndarray, sigma: np.ndarray) -> float:
+        """Mean normalised miss² of rays (``times`` (K,) s, sensor ``pos`` (K, 3) m, unit ``los`` (K, 3), ``sigma``
+        (K,) rad) to the predicted positions, with the ray noise ``σρ`` and the position variance per axis
+        (``trace/3``); half the miss² per ray (two axes). Default: :meth:`state_at` per ray."""
+        total = 0.0
+        for k in range(len(times)):
+            x, cov = self.state_at(float(times[k]))
+            d = x[:3] - pos[k]
+            rho = d @ los[k]
+            perp = d - rho * los[k]
+            var = (sigma[k] * rho) ** 2 + np.trace(cov[:3, :3]) / 3
+            total += perp @ perp / var / 2
+        return total / len(times)
 
 
 class LosExtendedKalmanFilter(BoostFilter):
@@ -342,11 +380,30 @@ class LosExtendedKalmanFilter(BoostFilter):
                                                float(nis_max), STAGING_GAP_S, STAGING_ACC_SIGMA_M_S2**2)
         return accepted
 
-    def state_at(self, t_s: float):
+    def state_at(self, t_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Predicted ``(x, P)`` at ``t_s`` without changing the filter."""
         return ekf_predict(self.x, self.P, float(t_s) - self.t, float(self.q))
+
+    def ray_misses(self, times: np.ndarray, pos: np.ndarray, los: np.ndarray, sigma: np.ndarray) -> float:
+        """See :meth:`BoostFilter.ray_misses`: one compiled call (:func:`_ray_misses`)."""
+        return _ray_misses(self.x, self.P, self.t, float(self.q), times, pos, los, sigma)
 
     def position_at(self, t_s) -> np.ndarray:
         """Predicted position (m) ``(T, 3)`` at times ``t_s`` (no covariance)."""
         dt = np.atleast_1d(np.asarray(t_s, dtype=float)) - self.t
         return self.x[:3] + dt[:, None] * self.x[3:6] + 0.5 * dt[:, None] ** 2 * self.x[6:]
+
+
+@numba.njit(cache=True)
+def _ray_misses(x0, p0, t0, q, t, p, u, sigma):
+    """:meth:`LosExtendedKalmanFilter.ray_misses` (state ``x0``, covariance ``p0`` at ``t0``, jerk PSD ``q``) of rays
+    ``(t, p, u, sigma)``: :func:`ekf_predict` per ray, compiled."""
+    total = 0.0
+    for k in range(t.size):
+        x, cov = ekf_predict(x0, p0, t[k] - t0, q)
+        d0, d1, d2 = x[0] - p[k, 0], x[1] - p[k, 1], x[2] - p[k, 2]
+        rho = d0 * u[k, 0] + d1 * u[k, 1] + d2 * u[k, 2]
+        e0, e1, e2 = d0 - rho * u[k, 0], d1 - rho * u[k, 1], d2 - rho * u[k, 2]
+        var = (sigma[k] * rho) ** 2 + (cov[0, 0] + cov[1, 1] + cov[2, 2]) / 3
+        total += (e0 * e0 + e1 * e1 + e2 * e2) / var / 2
+    return total / t.size

@@ -239,7 +239,7 @@ def initial_phi(model: AscentModel, seed_times, seed_points) -> np.ndarray | Non
     """Start for the fit: scan t_L; for each, a linear fit of ground point + vector coefficients to seeds
     (:func:`~vigil.fusion.geometry.polytrack.least_squares`: ``numpy.linalg.lstsq``'s numbers, less wrapping)."""
     seed_times = np.asarray(seed_times, dtype=float)
-    best = None
+    best: tuple[float, float, float, float, np.ndarray] | None = None
     for lag in TL_GRID_S:
         t_l = seed_times.min() - lag
         tau = seed_times - t_l
@@ -249,6 +249,7 @@ def initial_phi(model: AscentModel, seed_times, seed_points) -> np.ndarray | Non
         resid = np.sum((a @ coef - seed_points) ** 2) + float(alt) ** 2
         if best is None or resid < best[0]:
             best = (resid, float(lat), float(lon), t_l, coef[1:])
+    assert best is not None  # (TL_GRID_S is not empty)
     _, lat, lon, t_l, coef = best
     east, north, up = enu_basis(lat, lon)
     horiz = coef @ east, coef @ north

@@ -59,17 +59,55 @@ def _predictions(strings: list[SensorString], t: float) -> tuple[np.ndarray, np.
     return extrapolated_los(pt, pu, ps, a, n, np.arange(len(strings)), float(t))
 
 
-def link_cost(strings: list[SensorString], t: float, los, sigma, predictor=None, sensor_pos=None) -> np.ndarray:
+def link_cost(strings: list[SensorString], t: float, los, sigma, predictor: LosPredictor | None = None,
+              sensor_pos=None) -> np.ndarray:
     """``(D, S)`` cost of linking detections (unit ``los`` ``(D, 3)``, noise ``sigma`` ``(D,)``) to strings at
     ``t``: the negative log-likelihood ``NIS + ln det(S/σ²)`` of the detection under each string's predicted
     LOS (covariance ``S``), :data:`FORBIDDEN` outside the gate. The determinant term makes a stale string
     with a wide gate lose a detection to a fresh string that predicts it well (the plain normalised angle
     favoured the wide gate). Own extrapolation: isotropic ``S = (gate/6)²``, gated at 6σ; a ``predictor``
-    (see :meth:`GatedAssignmentStringer.update`; called with ``strings``, ``t`` and ``sensor_pos`` (3,) m)
+    (a :class:`LosPredictor`, called with the strings' ids, ``t`` and ``sensor_pos`` (3,) m)
     replaces it, gated at :data:`PREDICTED_NIS_GATE`. One compiled call (:func:`~vigil.fusion.strings.linkcost._cost_kernel`)."""
     u, gate = _predictions(strings, t)
-    predicted = predictor(strings, t, sensor_pos) if predictor is not None else None
+    ids = np.array([s.string_id for s in strings], dtype=np.int64)
+    predicted = predictor(ids, t, sensor_pos) if predictor is not None else None
     return link_costs(u, gate, los, sigma, predicted)
+
+
+Prediction = tuple[np.ndarray, np.ndarray, np.ndarray]  # (mask (S,), unit LOS (S, 3), angular covariance (S, 3, 3))
+
+
+class LosPredictor(ABC):
+    """Base of the LOS predictions a stringer gates strings on instead of their own two-point extrapolation (the
+    engine's: its events' filters, :class:`~vigil.fusion.events.gating.FilterLosPredictor`).
+
+    :meth:`__call__` predicts one sensor frame's strings; :meth:`frames` several frames' at once, by default one
+    call per frame (a predictor that can do them in one pass overrides it)."""
+
+    @abstractmethod
+    def __call__(self, ids: np.ndarray, t: float, sensor_pos: np.ndarray) -> Prediction | None:
+        """For the strings ``ids`` (int array) open in a frame at ``t`` (s) of a sensor at ``sensor_pos`` (3,) m:
+        ``(mask (S,), u (S, 3), cov (S, 3, 3))`` — for the strings where ``mask`` is set, the predicted unit LOS and
+        its angular covariance (rad², measurement noise excluded); None (or a None mask): no prediction."""
+
+    def frames(self, ids: np.ndarray, stops: np.ndarray, t: np.ndarray, sensor_pos: np.ndarray) -> Prediction:
+        """:meth:`__call__` of several frames' strings: frame ``f`` has strings ``ids[stops[f]:stops[f + 1]]``;
+        string ``j``'s frame time is ``t[j]``, its sensor position ``sensor_pos[j]``. Full-size arrays (the mask
+        off where there is no prediction). Default: one call per frame."""
+        n = ids.size
+        mask, up, cov = np.zeros(n, dtype=np.bool_), np.zeros((n, 3)), np.zeros((n, 3, 3))
+        bounds = stops.tolist()
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            if hi <= lo:
+                continue
+            out = self(ids[lo:hi], float(t[lo]), sensor_pos[lo])
+            if out is None or out[0] is None:
+                continue
+            m = np.asarray(out[0], dtype=np.bool_)
+            mask[lo:hi] = m
+            if m.any():
+                up[lo:hi], cov[lo:hi] = out[1], out[2]
+        return mask, up, cov
 
 
 class Stringer(ABC):
@@ -80,10 +118,11 @@ class Stringer(ABC):
     have defaults from :attr:`strings` that a stringer with arrays of its own overrides."""
 
     strings: dict[int, SensorString]  # string id -> string, in the stringer's order
+    max_gap_s: float = MAX_GAP_S  # a string survives missed detections (and staging) for this long (s)
 
     @abstractmethod
     def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None,
-               predictor=None, sensor_code=None) -> list[SensorString]:
+               predictor: LosPredictor | None = None, sensor_code=None) -> list[SensorString]:
         """Add detections (parallel arrays of one chunk); return the strings that changed.
 
         ``frame_key`` (optional, parallel) groups detections into one sensor frame (default: ``time_s``; the
@@ -115,6 +154,12 @@ class Stringer(ABC):
         default): the counts live on the strings only."""
         return None
 
+    @property
+    def pool(self) -> StringPool | None:
+        """The shared arrays of the strings' detections where the stringer keeps them (late rows are placed in
+        known strings there: :mod:`~vigil.fusion.oosm.retrodict`); None (the default): late rows are re-processed."""
+        return None
+
     def confirmed_ids(self) -> np.ndarray:
         """Ids of the confirmed strings in :attr:`strings`, in its order."""
         return np.array([k for k, s in self.strings.items() if s.confirmed], dtype=np.int64)
@@ -128,38 +173,16 @@ _NO_IDS = np.zeros(0, dtype=np.int64)
 _NOT_OPEN: tuple[np.ndarray, list[SensorString]] = (_NO_IDS, [])  # (a sensor's open strings before its first frame; never modified)
 
 
-def _predicted(predictor, sids, t, sensor_pos):
-    """``predictor``'s ``(mask, u, cov)`` for strings ``sids`` as the compiled cost takes them (none: mask off)."""
-    out = predictor(sids, t, sensor_pos) if predictor is not None else None
-    if out is None or out[0] is None:
-        return np.zeros(sids.size, dtype=np.bool_), np.zeros((1, 3)), np.zeros((1, 3, 3))
-    mask, up, cov = out
+def _segment_predicted(predictor: LosPredictor | None, sids, sid_stops, st, spos) -> Prediction:
+    """``predictor``'s :meth:`LosPredictor.frames` of several frames' strings as the compiled cost takes them
+    (frame ``f`` has strings ``sids[sid_stops[f]:sid_stops[f + 1]]``; string ``j``'s frame time ``st[j]``, its sensor
+    position ``spos[j]``): full-size arrays, the mask off everywhere without a predictor."""
+    if predictor is None:
+        n = sids.size
+        return np.zeros(n, dtype=np.bool_), np.zeros((n, 3)), np.zeros((n, 3, 3))
+    mask, up, cov = predictor.frames(sids, sid_stops, st, spos)
     return (np.asarray(mask, dtype=np.bool_), np.ascontiguousarray(up, dtype=float),
             np.ascontiguousarray(cov, dtype=float))
-
-
-def _segment_predicted(predictor, sids, sid_stops, st, spos):
-    """:func:`_predicted` of several frames' strings at once: frame ``f`` has strings ``sids[sid_stops[f]:sid_stops[f
-    + 1]]``; string ``j``'s frame time is ``st[j]``, its sensor position ``spos[j]``. One call of
-    ``predictor.per_string`` where it has one (:func:`~vigil.fusion.events.gating.filter_los_predictor`), else one call
-    per frame. Full-size arrays."""
-    per_string = getattr(predictor, "per_string", None)
-    if per_string is not None:
-        mask, up, cov = per_string(sids, st, spos)
-        return (np.asarray(mask, dtype=np.bool_), np.ascontiguousarray(up, dtype=float),
-                np.ascontiguousarray(cov, dtype=float))
-    n = sids.size
-    mask, up, cov = np.zeros(n, dtype=np.bool_), np.zeros((n, 3)), np.zeros((n, 3, 3))
-    if predictor is None:
-        return mask, up, cov
-    stops = sid_stops.tolist()
-    for lo, hi in zip(stops[:-1], stops[1:], strict=True):
-        if hi > lo:
-            m, u, c = _predicted(predictor, sids[lo:hi], float(st[lo]), spos[lo])
-            mask[lo:hi] = m
-            if m.any():
-                up[lo:hi], cov[lo:hi] = u, c
-    return mask, up, cov
 
 
 @numba.njit(cache=True)
@@ -280,6 +303,11 @@ class GatedAssignmentStringer(Stringer):
         strings are made)."""
         return self._pool.rej
 
+    @property
+    def pool(self) -> StringPool:
+        """See :attr:`Stringer.pool` (every string's detections are a block of it)."""
+        return self._pool
+
     def _held(self) -> Iterator[SensorString]:
         """Strings whose detections must be kept: the known ones and the open ones (a pruned string may stay
         open until its sensor's next frame)."""
@@ -288,12 +316,10 @@ class GatedAssignmentStringer(Stringer):
             yield from group
 
     def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None,
-               predictor=None, sensor_code=None) -> list[SensorString]:
-        """See :meth:`Stringer.update`. ``predictor(ids, t, sensor_pos)``, optional, is called with the ids
-        (int array) of the strings open in a frame and returns ``(mask (S,), u (S, 3), cov (S, 3, 3))`` — for
-        the strings where ``mask`` is set, the LOS predicted by something better than the string's own
-        extrapolation (the engine passes its events' filters) and that prediction's angular covariance (rad²,
-        measurement noise excluded). The strings are returned in the order they were first appended to in this
+               predictor: LosPredictor | None = None, sensor_code=None) -> list[SensorString]:
+        """See :meth:`Stringer.update`. ``predictor`` (optional, a :class:`LosPredictor`: the engine passes its
+        events' filters) predicts the LOS of the strings open in a frame better than the strings' own
+        extrapolation (:meth:`LosPredictor.frames` of a segment's frames at once). The strings are returned in the order they were first appended to in this
         update (frames by key, then sensor; the filter stage takes their rows in that order)."""
         self._appends = (_NO_IDS, _NO_IDS)
         self._changed_ids = _NO_IDS
