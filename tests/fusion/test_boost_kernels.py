@@ -193,10 +193,10 @@ def test_closed_form_azimuth_baseline_equals_the_model_displacement():
 
 
 def test_chi2_pretest_equals_the_normal_equations_chi2_bit_for_bit():
-    """The LM rejection pre-test (ascentfit.chi2_below) must give exactly the χ² of the normal equations (same
+    """The LM rejection pre-test (ascentnormal.chi2_below) must give exactly the χ² of the normal equations (same
     accept/reject decisions), and stop early only once the partial sum has reached the limit."""
-    from vigil.fusion.launch.ascentfit import chi2_below
-    from vigil.fusion.launch.ascentfit import normal_equations as ascent_normal_equations
+    from vigil.fusion.launch.ascentnormal import chi2_below
+    from vigil.fusion.launch.ascentnormal import normal_equations as ascent_normal_equations
 
     truth = boost_truth()
     b = observe([truth], sensors(), np.random.default_rng(5))

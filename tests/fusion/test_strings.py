@@ -7,10 +7,9 @@ import numpy as np
 from fusion_truth import boost_truth, observe, sensors
 
 from vigil.fusion import FusionEngine
+from vigil.fusion.strings.base import LosPredictor, Stringer
 from vigil.fusion.strings.stringer import (
     GatedAssignmentStringer,
-    LosPredictor,
-    Stringer,
     _open_heads,
     _segment_predicted,
 )

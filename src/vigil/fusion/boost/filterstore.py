@@ -2,7 +2,7 @@
 
 Each chunk the engine reads all live filters' states at once (the filter-predicted string gating, the
 merge test) and runs many of them through their new detections in one compiled call
-(:func:`~vigil.fusion.boost.filter.run_filters`). Gathering the states into arrays and writing the results back into
+(:func:`~vigil.fusion.boost.batch.run_filters`). Gathering the states into arrays and writing the results back into
 each filter cost more than the filters' arithmetic. Here a filter, once stored, keeps one row of the
 :class:`FilterStore` for as long as it is live: its ``x`` and ``P`` are views of that row, so the compiled
 calls read and update the rows in place and only the filter's time (a float) is written back. A row is
@@ -95,6 +95,6 @@ class FilterStates:
 
     @property
     def arrays(self) -> tuple:
-        """``(x, P, t, q)`` of the store, the ``store`` of :func:`~vigil.fusion.boost.filter.run_filters`."""
+        """``(x, P, t, q)`` of the store, the ``store`` of :func:`~vigil.fusion.boost.batch.run_filters`."""
         s = self.store
         return s.x, s.cov, s.t, s.q

@@ -28,7 +28,8 @@ from vigil.fusion.events.gating import (
 )
 from vigil.fusion.events.owners import Owners
 from vigil.fusion.launch.mono import mono_launch
-from vigil.fusion.strings.stringer import SensorString, Stringer
+from vigil.fusion.strings.base import Stringer
+from vigil.fusion.strings.sensorstring import SensorString
 
 MERGE_DISTANCE_M = 50_000.0  # two live events whose filters are this close are tested as one object
 REIGNITE_MAX_S = 300.0  # a plume this soon after an event's burnout, on its coast, is the same object lit again

@@ -18,7 +18,8 @@ import numpy as np
 
 from vigil.frames import ecef_to_geodetic
 from vigil.fusion.association.associate import Detections, Seeds, detections_and_seeds
-from vigil.fusion.boost.filter import BoostFilter, LosExtendedKalmanFilter, start_filter
+from vigil.fusion.boost.batch import start_filter
+from vigil.fusion.boost.filter import BoostFilter, LosExtendedKalmanFilter
 from vigil.fusion.coast.burnout import smooth_burnout
 from vigil.fusion.coast.classify import AscentCues, Classifier
 from vigil.fusion.coast.impact import ImpactPrediction, ImpactPredictor, ellipse_from_cov
@@ -125,7 +126,7 @@ def init_filter(event: FusedEvent, seed_times, seed_points, jerk_psd: float,
                 detections=None) -> LosExtendedKalmanFilter:
     """Start the boost filter at the first seed from a polynomial through the seeds, then run all detections
     (``detections``: the event's :meth:`FusedEvent.detections` where the caller has them already); one
-    compiled call (:func:`~vigil.fusion.boost.filter.start_filter`)."""
+    compiled call (:func:`~vigil.fusion.boost.batch.start_filter`)."""
     times, pos, los, sigma = event.detections() if detections is None else detections
     return start_filter(seed_times, seed_points, INIT_ACC_MIN_SPAN_S, _INIT_P0, jerk_psd, times, pos, los, sigma)
 

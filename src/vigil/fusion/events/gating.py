@@ -16,7 +16,8 @@ import numpy as np
 from vigil.fusion.boost.filterstore import FilterStates
 from vigil.fusion.events.event import FusedEvent, live_filters
 from vigil.fusion.events.owners import Owners, lookup
-from vigil.fusion.strings.stringer import LosPredictor, Prediction, SensorString
+from vigil.fusion.strings.base import LosPredictor, Prediction
+from vigil.fusion.strings.sensorstring import SensorString
 
 TRACK_GATE_CHI2_MEAN = 16.0  # mean normalised miss² of a new string's rays to an event's predicted position
 PREGATE_M = 30_000.0  # a string's ray this far from an event's prediction is not tested (σ ≲ 2 km)

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
+from vigil.fusion.strings.base import Stringer
 from vigil.fusion.strings.linkcost import (
     GATE_SIGMAS,
     MAX_ANGULAR_ACCEL_RAD_S2,
@@ -50,7 +51,6 @@ from vigil.fusion.strings.linkcost import (
     PREDICTION_SIGMA_GROWTH,
 )
 from vigil.fusion.strings.sensorstring import SensorString
-from vigil.fusion.strings.stringer import Stringer
 from vigil.fusion.strings.stringpool import StringPool
 from vigil.records import ObservationBatch
 
