@@ -1,4 +1,4 @@
-"""The launch back-fit kernels (vigil.fusion.launch.ascentfit) against the plain detection-by-detection loops they
+"""The launch back-fit kernels (launch.ascentnormal, launch.ascentfit) against the plain detection-by-detection loops they
 replaced, kept here: the vectorised normal equations, χ² pre-test and Levenberg–Marquardt fit must give the
 same numbers bit for bit (the fits often stop at the iteration cap, where any round-off difference would be
 amplified into visible differences of the salvo's estimates)."""
@@ -11,20 +11,13 @@ from fusion_truth import boost_truth, observe, sensors
 
 from vigil.frames import WGS84_A_M, WGS84_E2
 from vigil.fusion.geometry.triangulate import tangent_basis
-from vigil.fusion.launch.ascentfit import (
-    BLOCK,
-    LM_CHI2_TOL,
-    LM_LAMBDA0,
-    _lm,
-    _site_frame,
-    chi2_below,
-    normal_equations,
-)
+from vigil.fusion.launch.ascentfit import LM_CHI2_TOL, LM_LAMBDA0, _lm
+from vigil.fusion.launch.ascentnormal import BLOCK, _site_frame, chi2_below, normal_equations
 
 
 @numba.njit(cache=True)
 def _plain_normal_equations(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w):
-    """The detection-by-detection loop that ascentfit.normal_equations replaced (its reference)."""
+    """The detection-by-detection loop that ascentnormal.normal_equations replaced (its reference)."""
     n_par = phi.size
     nh = degree - 1
     t_l = phi[2]
@@ -103,7 +96,7 @@ def _plain_normal_equations(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w
 
 @numba.njit(cache=True)
 def _plain_chi2_below(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, limit):
-    """The plain χ² pre-test (reference of ascentfit.chi2_below)."""
+    """The plain χ² pre-test (reference of ascentnormal.chi2_below)."""
     nh = degree - 1
     t_l = phi[2]
     _, _, _, _, _, _, up, _, rg, along = _site_frame(phi)

@@ -20,6 +20,7 @@ from vigil.fusion.boost.filter import (
     LosExtendedKalmanFilter,
 )
 from vigil.fusion.events.assembly import _may_seed
+from vigil.fusion.events.owners import Owners
 from vigil.fusion.geometry.polytrack import chi2_per_detection, los_design, normal_equations
 from vigil.fusion.geometry.triangulate import tangent_basis
 from vigil.fusion.launch.backfit import MIN_AZIMUTH_BASELINE_M, AscentModel, summarize
@@ -192,10 +193,10 @@ def test_closed_form_azimuth_baseline_equals_the_model_displacement():
 
 
 def test_chi2_pretest_equals_the_normal_equations_chi2_bit_for_bit():
-    """The LM rejection pre-test (ascentfit.chi2_below) must give exactly the χ² of the normal equations (same
+    """The LM rejection pre-test (ascentnormal.chi2_below) must give exactly the χ² of the normal equations (same
     accept/reject decisions), and stop early only once the partial sum has reached the limit."""
-    from vigil.fusion.launch.ascentfit import chi2_below
-    from vigil.fusion.launch.ascentfit import normal_equations as ascent_normal_equations
+    from vigil.fusion.launch.ascentnormal import chi2_below
+    from vigil.fusion.launch.ascentnormal import normal_equations as ascent_normal_equations
 
     truth = boost_truth()
     b = observe([truth], sensors(), np.random.default_rng(5))
@@ -224,12 +225,12 @@ def test_compiled_filter_los_prediction_equals_the_numpy_form():
     from vigil.fusion.events.gating import filter_los_predictor
 
     rng = np.random.default_rng(7)
-    live, owner, jerk = [], {}, 1e3
+    live, owner, jerk = [], Owners(), 1e3
     for _ in range(4):
         a = rng.normal(size=(9, 9))
         x = np.r_[rng.normal(0, 1e6, 3) + [6.4e6, 0, 0], rng.normal(0, 2e3, 3), rng.normal(0, 30, 3)]
-        live.append(SimpleNamespace(filter=SimpleNamespace(x=x, P=a @ a.T * 1e4, t=100.0 + rng.uniform(0, 2))))
-    strings = [SimpleNamespace(string_id=k) for k in range(7)]
+        live.append(SimpleNamespace(filter=LosExtendedKalmanFilter(100.0 + rng.uniform(0, 2), x, a @ a.T * 1e4)))
+    strings = np.arange(7, dtype=np.int64)
     for k in range(5):
         owner[k] = live[k % 4]
     sensor = np.array([4.2e7, 1e6, 2e5])

@@ -8,8 +8,8 @@ from fusion_truth import boost_truth, observe, sensors
 
 from vigil.fusion import FusionEngine
 from vigil.fusion.boost.filterstore import FilterStates, FilterStore
-from vigil.fusion.engine import REFIT_SPANS_S
 from vigil.fusion.events.gating import close_pairs, latest_close_pairs, latest_positions
+from vigil.fusion.events.launchrefit import REFIT_SPANS_S
 
 
 def _plain_refit_due(engine, event):

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from vigil.fusion.boost.filter import LosExtendedKalmanFilter, run_filters
+from vigil.fusion.boost.batch import run_filters
+from vigil.fusion.boost.filter import LosExtendedKalmanFilter
 from vigil.fusion.boost.filterstore import FilterStates, FilterStore
 
 

@@ -4,7 +4,8 @@ run_filters on the gathered rows, bit for bit, in the store and gathered."""
 import numpy as np
 from test_filterstore import _detections, _filters
 
-from vigil.fusion.boost.filter import LosExtendedKalmanFilter, run_filters
+from vigil.fusion.boost.batch import run_filters
+from vigil.fusion.boost.filter import LosExtendedKalmanFilter
 from vigil.fusion.boost.filterstore import FilterStates
 
 

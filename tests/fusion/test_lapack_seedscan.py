@@ -2,7 +2,7 @@
 
 The launch seed scans, the polynomial start and the triangulation solve call LAPACK/BLAS from compiled code
 (:mod:`vigil.fusion.geometry.lapack`, :func:`vigil.fusion.launch.seedscan.seed_start`, :func:`~vigil.fusion.launch.backfit.initial_phi`,
-:func:`~vigil.fusion.geometry.polytrack.initial_theta`, :func:`~vigil.fusion.boost.filter.start_filter`) to save numpy's per-call wrapping; the engine's results are
+:func:`~vigil.fusion.geometry.polytrack.initial_theta`, :func:`~vigil.fusion.boost.batch.start_filter`) to save numpy's per-call wrapping; the engine's results are
 unchanged only if each returns exactly what the numpy code it replaced returned. Each is compared here, bit for
 bit, with that numpy code written out.
 """
@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 from vigil.frames import ecef_to_geodetic, enu_basis
-from vigil.fusion.boost.filter import LosExtendedKalmanFilter, start_filter
+from vigil.fusion.boost.batch import start_filter
+from vigil.fusion.boost.filter import LosExtendedKalmanFilter
 from vigil.fusion.geometry.lapack import pivots, solve
 from vigil.fusion.geometry.polytrack import basis, initial_theta
-from vigil.fusion.launch.ascentfit import FACTORIALS
+from vigil.fusion.launch.ascentnormal import FACTORIALS
 from vigil.fusion.launch.backfit import TL_GRID_S, AscentModel, initial_phi
 from vigil.fusion.launch.seedscan import _enu, _numpy_sum, seed_start
 

@@ -15,8 +15,8 @@ from vigil.fusion.coast.impact import (
     geodetic_altitude,
 )
 from vigil.fusion.geometry.polytrack import los_residuals
-from vigil.fusion.launch.ascentfit import normal_equations
-from vigil.fusion.launch.backfit import AscentModel, information
+from vigil.fusion.launch.ascentmodel import AscentModel, information
+from vigil.fusion.launch.ascentnormal import normal_equations
 from vigil.fusion.lighttime import correct_light_time
 from vigil.records import ObservationBatch
 from vigil.sensors.signal import light_time_solve

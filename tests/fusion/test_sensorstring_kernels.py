@@ -11,7 +11,8 @@ import numpy as np
 from fusion_truth import boost_truth, noisy_los, observe, sensors
 
 from vigil.fusion.association.associate import detections_and_seeds, pair_cost, triangulation_seeds
-from vigil.fusion.boost.filter import LosExtendedKalmanFilter, run_filters
+from vigil.fusion.boost.batch import run_filters
+from vigil.fusion.boost.filter import LosExtendedKalmanFilter
 from vigil.fusion.events.event import FusedEvent
 from vigil.fusion.geometry.polytrack import los_design
 from vigil.fusion.geometry.triangulate import closest_approach, triangulate

@@ -7,7 +7,12 @@ import numpy as np
 from fusion_truth import boost_truth, observe, sensors
 
 from vigil.fusion import FusionEngine
-from vigil.fusion.strings.stringer import GatedAssignmentStringer, Stringer, _open_heads, _segment_predicted
+from vigil.fusion.strings.base import LosPredictor, Stringer
+from vigil.fusion.strings.stringer import (
+    GatedAssignmentStringer,
+    _open_heads,
+    _segment_predicted,
+)
 from vigil.fusion.strings.stringpool import _scatter
 from vigil.records import ObservationBatch
 
@@ -74,8 +79,8 @@ def test_scatter_counts_its_fresh_strings():
             assert not full.size and np.array_equal(fresh, before) and n_fresh == before.sum()
 
 
-class _PerFrame:
-    """A predictor without ``per_string``: the stringer calls it once per frame."""
+class _PerFrame(LosPredictor):
+    """A predictor on the base's :meth:`LosPredictor.frames`: called once per frame."""
 
     def __call__(self, ids, t, sensor_pos):
         mask = ids % 3 != 0
@@ -84,7 +89,9 @@ class _PerFrame:
 
 
 class _PerString(_PerFrame):
-    def per_string(self, ids, t, sensor_pos):
+    """The same predictions with a time and sensor position per string: all frames in one call."""
+
+    def frames(self, ids, stops, t, sensor_pos):
         mask = ids % 3 != 0
         return mask, (ids + t)[:, None] * sensor_pos, (ids * t)[:, None, None] * (sensor_pos[:, :, None] *
                                                                                  sensor_pos[:, None, :])

@@ -5,7 +5,7 @@ filter settings, impact predictor, classifier) and iterated over observations ch
 (:attr:`FusionConfig.chunk_s` of frame time); it yields ``(time_s, [Warning, …])`` after each chunk.
 The loop reads like the chain: string → associate → filter → estimate launch → detect burnout →
 predict impact → classify → issue. A first warning is issued as soon as two sensors' strings are paired
-(two frames each), then improved versions at the launch refits (:data:`REFIT_SPANS_S`, and once the launch
+(two frames each), then improved versions at the launch refits (:data:`~vigil.fusion.events.launchrefit.REFIT_SPANS_S`, and once the launch
 window plus :attr:`FusionConfig.update_interval_s` is covered), and at burnout (end of detections for :attr:`FusionConfig.burnout_gap_s`).
 
 One door takes detections: :meth:`FusionEngine.ingest` (``run`` uses it per batch; so do the sharing node and
@@ -19,18 +19,11 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from vigil.fusion.association.associate import (
-    Associator,
-    MissDistanceAssociator,
-    detections_and_seeds,
-    triangulation_seeds,
-)
-from vigil.fusion.boost.filter import run_filters
+from vigil.fusion.association.associate import Associator, Detections, MissDistanceAssociator, Seeds
+from vigil.fusion.boost.batch import run_filters
 from vigil.fusion.boost.filterrows import filter_rows, rejection_counts
 from vigil.fusion.coast.classify import Classifier
 from vigil.fusion.coast.classify_sigma import EnergyClassifier
@@ -39,21 +32,18 @@ from vigil.fusion.config import FusionConfig
 from vigil.fusion.events.assembly import EventAssembly
 from vigil.fusion.events.event import FusedEvent, classify_live, confirm_held, estimate_burnout, to_warning
 from vigil.fusion.events.gating import RECENT_RAYS, FilterLosPredictor, filter_los_predictor
-from vigil.fusion.events.owners import live_rows, lookup
-from vigil.fusion.launch.backfit import TL_GRID_S, AscentBackFitEstimator, LaunchEstimator
-from vigil.fusion.launch.mono import point_launch
-from vigil.fusion.launch.seedscan import seed_start
+from vigil.fusion.events.launchrefit import refit_due, refit_launch
+from vigil.fusion.events.owners import lookup
+from vigil.fusion.launch.backfit import AscentBackFitEstimator, LaunchEstimator
 from vigil.fusion.lighttime import correct_light_time
 from vigil.fusion.oosm.buffer import History, IngestCounts, carry_identity, changed_versions, immutable_parts
 from vigil.fusion.oosm.retrodict import PendingRefits
-from vigil.fusion.strings.stringer import GatedAssignmentStringer, SensorString, Stringer, sensor_codes
+from vigil.fusion.strings.base import Stringer
+from vigil.fusion.strings.chunkframes import sensor_codes
+from vigil.fusion.strings.sensorstring import SensorString
+from vigil.fusion.strings.stringer import GatedAssignmentStringer
 from vigil.records import ObservationBatch
 
-# Launch refits when the event's data span passes these (s), then once at launch window + update interval (the
-# final fit): three scheduled refits keep the launch estimate current while the fits stay a minor share of the
-# engine's time (docs/benchmarks.md has the measurements behind the choice).
-REFIT_SPANS_S = (3.0, 10.0, 20.0)
-DEGRADE_FACTOR = 4.0  # a refit whose launch covariance grows this much is a side minimum: keep the old
 CLOSING_STARTS = "warm"  # the closing fit's starts: "warm" (the previous fit), "cold" (the seed scan), "both"
 CUT_REJECTIONS = 3  # a string whose last detections are this many consecutive filter rejections is cut there
 
@@ -270,7 +260,7 @@ class FusionEngine(EventAssembly):
         live = self._live(stereo_only=False)
         shared = predictor if predictor is not None and len(predictor.live) == len(live) else None  # (a sub-list)
         ids = self.stringer.changed_ids(changed)
-        event_of = lookup(shared.slot if shared is not None else live_rows(self._owner, live), ids)
+        event_of = lookup(shared.slot if shared is not None else self._owner.live_rows(live), ids)
         k, stops, number, taken, which = filter_rows(sid, row, ids, event_of, chunk.time_s, RECENT_RAYS)
         if not stops.size:
             return
@@ -340,107 +330,17 @@ class FusionEngine(EventAssembly):
         return out
 
     def _refit_due(self, event: FusedEvent) -> bool:
-        """A launch refit is due when the event's data span passed the next of :data:`REFIT_SPANS_S` or the final
-        span (launch window + update interval), or when it has no launch estimate yet. Called per event per chunk:
-        the next mark after the fitted span is cached on the event (:attr:`FusedEvent.next_refit_s`, recomputed
-        when the fitted span changes), and the earliest start of its strings here (recomputed when a string
-        joins; a string's first time never changes). Most calls end at the latest detection of all
-        (:attr:`_latest_s`, at least any string's last time): the span cannot pass the mark before that does."""
-        if event.launch is None:
-            return True
-        fitted = event.fitted_span_s
-        cached = event.next_refit_s
-        if cached is None or cached[0] != fitted:
-            marks = [m for m in (*REFIT_SPANS_S, self.config.launch_window_s + self.config.update_interval_s)
-                     if fitted < m]
-            cached = event.next_refit_s = (fitted, min(marks) if marks else float("nan"))  # NaN: none (<= is False)
-        strings = event.strings
-        start = self._span_start.get(event.event_id)
-        if start is None or start[0] != len(strings):
-            start = self._span_start[event.event_id] = (len(strings), min([s.first_time for s in strings]))
-        if not cached[1] <= self._latest_s - start[1]:  # (the span is at most this: rounding is monotonic)
-            return False
-        return cached[1] <= max([s.last_time for s in strings]) - start[1]
+        """:func:`~vigil.fusion.events.launchrefit.refit_due` on the engine's latest detection time and span cache."""
+        return refit_due(event, self.config, self._latest_s, self._span_start)
 
-    def _launch(self, event: FusedEvent, final: bool = False, data_only: bool = False):
-        """Refit the event's launch; returns :func:`detections_and_seeds` of its strings where it triangulated
-        them (None otherwise). ``final``: the refit before the burnout estimate, which takes them from here.
-        ``data_only``: a closing fit whose starts are the seed scan and the estimator's own (never the previous
-        fit), on the strings in a canonical order (:func:`_canonical`): bit for bit a function of the detections
-        (the previous estimate is kept only if every such start fails).
-
-        The fit that closes the launch (``final``, or the one whose data span passes the launch window + update
-        interval: no scheduled fit follows) is a function of the event's data, not of its fit history: it is
-        converged to the χ² minimum (``ascentfit.LM_CHI2_TOL``), so the warm start reaches the point a second
-        start would (:data:`CLOSING_STARTS`), and it is kept whatever the previous fit's covariance was
-        (:data:`DEGRADE_FACTOR` applies to the fits before it only). So late detections placed in its window (:mod:`~vigil.fusion.oosm.retrodict`) and refitted give the in-order point."""
-        previous = event.launch
-        # a warm start needs the seeds' times only (their points only if its fit fails: then triangulated), unless
-        # the burnout estimate that follows needs them (the same values: one concatenation instead of two)
-        warm = (previous is not None and previous.phi is not None and self.launch_estimator.takes_starts
-                and not data_only)
-        closing = final or self._closes(event)
-        cold_start = not warm or (closing and CLOSING_STARTS != "warm")
-        triangulate = final or cold_start
-        strings = _canonical(event.strings) if data_only else event.strings
-        shared = detections_and_seeds(strings, triangulate=triangulate)
-        (t, p, u, sigma), (times, points) = shared
-        if not triangulate:
-            strings = list(event.strings)
-            points = lambda: triangulation_seeds(strings)[1]  # noqa: E731
-        est = None
-        if len(times) >= 3:
-            cold = self._seed_start(t, times, points) if cold_start else None
-            start = cold if data_only or previous is None or previous.phi is None else previous
-            extra: dict[str, Any] = {"also": cold} if warm and cold is not None and CLOSING_STARTS == "both" else {}
-            if closing and warm and cold is not None and CLOSING_STARTS == "cold":
-                start, extra = cold, {"also": previous, "lowest": False}  # (the warm start if the cold one fails)
-            est = self.launch_estimator.estimate(t, p, u, sigma, times, points, previous=start, **extra)
-        if est is None and previous is None and len(times):
-            est = point_launch(float(t[0]), points[0])
-        worse = False
-        if not closing and previous is not None and est is not None and previous.method == est.method:
-            c1, c0 = est.cov_en_m2, previous.cov_en_m2  # traces (2×2)
-            worse = c1[0, 0] + c1[1, 1] > DEGRADE_FACTOR * (c0[0, 0] + c0[1, 1])
-        if est is not None and not worse:
-            event.launch = est
-            event.dirty = True
-        event.fitted_span_s = float(t[-1] - t[0])
-        event.launch_final = event.fitted_span_s > self.config.launch_window_s + self.config.update_interval_s
-        return shared if triangulate else None
-
-    def _closes(self, event: FusedEvent) -> bool:
-        """True when a launch fit of ``event`` now is its last scheduled one (span past window + update interval)."""
-        span = max([s.last_time for s in event.strings]) - min([s.first_time for s in event.strings])
-        return span > self.config.launch_window_s + self.config.update_interval_s
-
-    def _seed_start(self, t, seed_times, seed_points) -> _Start | None:
-        """First start of an event's first back-fit: :func:`~vigil.fusion.launch.seedscan.seed_start` (the batched
-        seed scan, ~6× faster than the estimator's own, same start), handed over as the ``previous`` estimate."""
-        chosen = self.launch_estimator.model_for(t)
-        if chosen is None:
-            return None
-        model = chosen[0]
-        in_window = seed_times <= model.t_last
-        if in_window.sum() < max(3, model.degree):  # the scan solves for `degree` coefficients per lag
-            return None
-        return _Start(seed_start(model.degree, model.first_horizontal, seed_times[in_window], seed_points[in_window],
-                                 TL_GRID_S))
-
-def _canonical(strings: list[SensorString]) -> list[SensorString]:
-    """``strings`` ordered by their content (sensor, first and last time, length), not by when they joined: the
-    order :func:`detections_and_seeds` breaks its ties in (the first longest string, equal times)."""
-    return sorted(strings, key=lambda s: (s.sensor_id, float(s.first_time), float(s.last_time), len(s)))
+    def _launch(self, event: FusedEvent, final: bool = False, data_only: bool = False
+                ) -> tuple[Detections, Seeds] | None:
+        """:func:`~vigil.fusion.events.launchrefit.refit_launch` of ``event`` with the engine's estimator and
+        :data:`CLOSING_STARTS`."""
+        return refit_launch(event, self.launch_estimator, self.config, CLOSING_STARTS, final, data_only)
 
 
 _NOT_STATE = frozenset({"config", "stringer_settings", "_history", "counts", "_issued", "_ids", "epoch", "_retro"})
-
-
-@dataclass(frozen=True)
-class _Start:
-    """A start of the launch back-fit passed where the estimator takes its previous estimate (only ``phi``)."""
-
-    phi: np.ndarray
 
 
 def fuse(observations: ObservationBatch | Iterable[ObservationBatch], config: FusionConfig | None = None) -> list:

@@ -29,6 +29,9 @@ GATE_CHI2_MEAN = 9.0  # mean normalised miss² accepted (true pairs average 1; 9
 MIN_OVERLAP = 2  # common instants needed before two strings may be paired
 MIN_RANGE_M = 1.0e6  # a closest approach nearer than this to a sensor (or behind it) is not a target
 
+Detections = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # (t (T,) s, pos (T, 3) m, los (T, 3), σ (T,) rad)
+Seeds = tuple[np.ndarray, np.ndarray | None]  # triangulated (times (K,) s, points (K, 3) m; None: not triangulated)
+
 
 def pair_cost(a: SensorString, b: SensorString) -> float:
     """Mean normalised miss² of ``a``'s rays against ``b`` interpolated to ``a``'s times (inf if unusable)."""
@@ -126,7 +129,7 @@ def triangulation_seeds(strings: list[SensorString]):
     return t[keep], pts[keep]
 
 
-def detections_and_seeds(strings: list[SensorString], triangulate: bool = True):
+def detections_and_seeds(strings: list[SensorString], triangulate: bool = True) -> tuple[Detections, Seeds]:
     """All detections of ``strings`` time-sorted and their :func:`triangulation_seeds`, in one compiled call:
     ``((t, pos, los, sigma), (seed_times, seed_points))``, the same values as
     :meth:`~vigil.fusion.events.event.FusedEvent.detections` (stable sort) and :func:`triangulation_seeds` (the launch

@@ -10,14 +10,14 @@ in Joseph form for symmetric, positive covariances.
 
 from __future__ import annotations
 
+import copy
 import math
 from abc import ABC, abstractmethod
 
 import numba
 import numpy as np
 
-from vigil.fusion.geometry.polytrack import lstsq_min_norm
-from vigil.fusion.geometry.triangulate import projector, tangent_basis, tangent_basis_rows
+from vigil.fusion.geometry.triangulate import projector, tangent_basis
 
 JERK_PSD_M2_S5 = 9.0  # thrust acceleration ramps up to ~2 m/s³ near burnout; (3 m/s³)² per Hz covers it
 STAGING_GAP_S = 3.0  # a gap in detections longer than this may hide a staging (coast, new thrust)
@@ -125,13 +125,13 @@ def _ekf_sequence(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_va
     χ² > ``nis_max``)."""
     x, p = x.copy(), p.copy()
     accepted = np.zeros(times.size, dtype=np.bool_)
-    t = _ekf_in_place(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var, accepted, np.empty((9, 9)),
+    t = ekf_in_place(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var, accepted, np.empty((9, 9)),
                       np.empty((9, 2)), np.empty((9, 2)))
     return x, p, t, accepted
 
 
 @numba.njit(cache=True)
-def _ekf_in_place(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var, accepted, tmp, ph, kg):
+def ekf_in_place(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var, accepted, tmp, ph, kg):
     """Body of :func:`_ekf_sequence` on ``x``, ``p`` in place (verdicts into ``accepted``; scratch ``tmp``
     (9, 9), ``ph``, ``kg`` (9, 2)); returns the filter's new time."""
     t = t0
@@ -147,122 +147,6 @@ def _ekf_in_place(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_va
             t = times[i]
         accepted[i] = _update_in_place(x, p, pos[i], e1[i], e2[i], sigma[i], nis_max, ph, kg)
     return t
-
-
-@numba.njit(cache=True)
-def _ekf_batch(xs, ps, ts, qs, rows, stops, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var):
-    """:func:`_ekf_sequence` for many filters in one call: filter ``k`` (row ``rows[k]`` of ``xs`` (·, 9), ``ps``
-    (·, 9, 9), ``ts``, ``qs``, updated in place) takes detections ``stops[k-1]:stops[k]``; returns the
-    accepted mask of all detections (one set of scratch arrays for all filters)."""
-    accepted = np.zeros(times.size, dtype=np.bool_)
-    tmp, ph, kg = np.empty((9, 9)), np.empty((9, 2)), np.empty((9, 2))
-    lo = 0
-    for k in range(stops.size):
-        hi, r = stops[k], rows[k]
-        ts[r] = _ekf_in_place(xs[r], ps[r], ts[r], qs[r], times[lo:hi], pos[lo:hi], e1[lo:hi], e2[lo:hi],
-                              sigma[lo:hi], nis_max, gap_s, acc_var, accepted[lo:hi], tmp, ph, kg)
-        lo = hi
-    return accepted
-
-
-@numba.njit(cache=True)
-def _ekf_batch_take(xs, ps, ts, qs, rows, stops, take, times, pos, los, sigma, nis_max, gap_s, acc_var):
-    """:func:`_ekf_batch` of detections ``take`` (K,) of the arrays ``times``, ``pos``, ``los`` (unit: its
-    :func:`~vigil.fusion.geometry.triangulate.tangent_basis` formed here), ``sigma``: the gathers and the basis in the
-    same call (the engine's chunk rows; ~10 µs of numpy calls per chunk saved)."""
-    t_k, p_k, s_k = np.empty(take.size), np.empty((take.size, 3)), np.empty(take.size)
-    u_k = np.empty((take.size, 3))
-    for i in range(take.size):
-        r = take[i]
-        t_k[i], s_k[i] = times[r], sigma[r]
-        for c in range(3):
-            p_k[i, c], u_k[i, c] = pos[r, c], los[r, c]
-    e1, e2 = tangent_basis_rows(u_k)
-    return _ekf_batch(xs, ps, ts, qs, rows, stops, t_k, p_k, e1, e2, s_k, nis_max, gap_s, acc_var)
-
-
-@numba.njit(cache=True)
-def _seeded_run(seed_times, seed_points, min_acc_span, p0, q, times, pos, los, sigma, nis_max, gap_s, acc_var):
-    """:func:`start_filter`'s work in one compiled call: the polynomial start through the seeds (the same
-    basis ``τ^k / k!`` and compiled ``gelsd`` as :func:`~vigil.fusion.geometry.polytrack.initial_theta`), then
-    :func:`_ekf_in_place` through the detections; returns ``(t, x, P)``."""
-    t0 = seed_times[0]
-    span = seed_times.max() - seed_times.min()
-    degree = 2 if span >= min_acc_span else (1 if span > 0 else 0)
-    b = np.empty((seed_times.size, degree + 1))
-    for i in range(seed_times.size):
-        tau = seed_times[i] - t0
-        b[i, 0] = 1.0
-        if degree >= 1:
-            b[i, 1] = tau
-        if degree >= 2:
-            b[i, 2] = tau * tau / 2.0  # (numpy's tau**2 is the square)
-    coeffs = lstsq_min_norm(b, seed_points)
-    x = np.zeros(9)
-    for k in range(degree + 1):
-        for j in range(3):
-            x[3 * k + j] = coeffs[k, j]
-    p = p0.copy()
-    t = t0
-    if times.size:
-        e1, e2 = tangent_basis_rows(los)
-        accepted = np.zeros(times.size, dtype=np.bool_)
-        t = _ekf_in_place(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var, accepted,
-                          np.empty((9, 9)), np.empty((9, 2)), np.empty((9, 2)))
-    return t, x, p
-
-
-def start_filter(seed_times, seed_points, min_acc_span: float, p0, jerk_psd: float, times, pos, los, sigma,
-                 nis_max: float = NIS_REJECT) -> LosExtendedKalmanFilter:
-    """A :class:`LosExtendedKalmanFilter` started at the first seed time from a polynomial through the seeds
-    (degree 2 over ``min_acc_span`` s or more, 1 over less, 0 for one instant), covariance ``p0``, then
-    :meth:`~LosExtendedKalmanFilter.run` through the time-ordered detections: the same numbers, bit for bit,
-    from one compiled call instead of ~10 numpy calls (the filter (re)starts of every pairing and merge)."""
-    t, x, p = _seeded_run(np.ascontiguousarray(seed_times, dtype=float), np.ascontiguousarray(seed_points, dtype=float),
-                          float(min_acc_span), p0, float(jerk_psd), np.ascontiguousarray(times, dtype=float),
-                          np.ascontiguousarray(pos, dtype=float), np.ascontiguousarray(los, dtype=float),
-                          np.ascontiguousarray(sigma, dtype=float), float(nis_max), STAGING_GAP_S,
-                          STAGING_ACC_SIGMA_M_S2**2)
-    f = LosExtendedKalmanFilter.__new__(LosExtendedKalmanFilter)  # (the arrays are the kernel's own: no copies)
-    f.t, f.x, f.P, f.q = t, x, p, jerk_psd
-    return f
-
-
-def run_filters(filters, stops, times, pos, los, sigma, nis_max: float = NIS_REJECT, store=None,
-                rows=None, take=None) -> np.ndarray:
-    """:meth:`LosExtendedKalmanFilter.run` of many filters in one compiled call: ``filters[k]`` takes the
-    time-ordered detections ``stops[k-1]:stops[k]`` of the concatenated ``times`` (N,) s, ``pos`` (N, 3) m,
-    ``los`` (N, 3), ``sigma`` (N,) rad. Returns the ``(N,)`` mask of detections applied. ``take`` (N,): the
-    detections are rows ``take`` of the arrays (gathered in the compiled call), not the arrays themselves.
-
-    ``store``, ``rows``: where the caller keeps the filters' states stacked (``store`` = ``(x, P, t, q)``, rows
-    ``rows[k]`` of filter ``k``, whose ``x`` and ``P`` are views of them: :class:`~vigil.fusion.events.gating.FilterStates`),
-    the filters run in place there and only their times are written back; else their states are gathered
-    here and the filters take the updated copies."""
-    if not len(filters):
-        return np.zeros(0, dtype=bool)
-    gathered = store is None
-    if gathered:
-        store = (np.array([f.x for f in filters]), np.array([f.P for f in filters]),
-                 np.array([f.t for f in filters], dtype=float), np.array([f.q for f in filters], dtype=float))
-        rows = np.arange(len(filters))
-    xs, ps, ts, qs = store
-    rows, stops = np.asarray(rows, dtype=np.int64), np.asarray(stops, dtype=np.int64)
-    times, pos, los, sigma = (np.ascontiguousarray(a, dtype=float) for a in (times, pos, los, sigma))
-    if take is not None:
-        accepted = _ekf_batch_take(xs, ps, ts, qs, rows, stops, np.asarray(take, dtype=np.int64), times, pos, los,
-                                   sigma, float(nis_max), STAGING_GAP_S, STAGING_ACC_SIGMA_M_S2**2)
-    else:
-        e1, e2 = tangent_basis(los)
-        accepted = _ekf_batch(xs, ps, ts, qs, rows, stops, times, pos, e1, e2, sigma, float(nis_max), STAGING_GAP_S,
-                              STAGING_ACC_SIGMA_M_S2**2)
-    if gathered:
-        for f, x, p, t in zip(filters, xs, ps, ts.tolist(), strict=True):
-            f.x, f.P, f.t = x, p, t
-    else:
-        for f, t in zip(filters, ts[rows].tolist(), strict=True):
-            f.t = t
-    return accepted
 
 
 def transition(dt: float) -> np.ndarray:
@@ -282,11 +166,30 @@ def process_noise(dt: float, q: float) -> np.ndarray:
 
 
 class BoostFilter(ABC):
-    """Base of boost-phase filters: ``predict(t)`` then ``update(pos, los, sigma)``; state ``x``, ``P``, ``t``."""
+    """Base of boost-phase filters: ``predict(t)`` then ``update(pos, los, sigma)``; state ``x``, ``P``, ``t``.
+
+    ``q`` is the white-jerk PSD (m²/s⁵) the compiled batch (:func:`~vigil.fusion.boost.batch.run_filters`) propagates with; NaN (the
+    default) for a filter without one. :meth:`ray_misses` (the gating of new strings) has a default through
+    :meth:`state_at` that a filter with a compiled form overrides."""
 
     x: np.ndarray
     P: np.ndarray
     t: float
+    q: float = math.nan
+
+    def __deepcopy__(self, memo: dict) -> BoostFilter:
+        """``copy.deepcopy`` of a filter whose attributes are numbers and float arrays (its time, state, covariance,
+        PSD) without the generic reconstruct (an engine snapshot copies every live filter); any other attribute
+        is deep-copied as usual. The same copy as the generic one."""
+        out = type(self).__new__(type(self))
+        memo[id(self)] = out
+        fields = out.__dict__
+        for name, value in self.__dict__.items():
+            if type(value) is np.ndarray and value.dtype.kind == "f" and id(value) not in memo:
+                fields[name] = memo[id(value)] = value.copy(order="K")  # (as ndarray.__deepcopy__)
+            else:
+                fields[name] = copy.deepcopy(value, memo)
+        return out
 
     @abstractmethod
     def predict(self, t_s: float) -> None: ...
@@ -294,6 +197,24 @@ class BoostFilter(ABC):
     @abstractmethod
     def update(self, sensor_pos_m, los, sigma_rad: float) -> float:
         """Apply one LOS; returns its normalised innovation squared (χ², 2 dof)."""
+
+    @abstractmethod
+    def state_at(self, t_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted ``(x, P)`` at ``t_s`` without changing the filter."""
+
+    def ray_misses(self, times: np.ndarray, pos: np.ndarray, los: np.ndarray, sigma: np.ndarray) -> float:
+        """Mean normalised miss² of rays (``times`` (K,) s, sensor ``pos`` (K, 3) m, unit ``los`` (K, 3), ``sigma``
+        (K,) rad) to the predicted positions, with the ray noise ``σρ`` and the position variance per axis
+        (``trace/3``); half the miss² per ray (two axes). Default: :meth:`state_at` per ray."""
+        total = 0.0
+        for k in range(len(times)):
+            x, cov = self.state_at(float(times[k]))
+            d = x[:3] - pos[k]
+            rho = d @ los[k]
+            perp = d - rho * los[k]
+            var = (sigma[k] * rho) ** 2 + np.trace(cov[:3, :3]) / 3
+            total += perp @ perp / var / 2
+        return total / len(times)
 
 
 class LosExtendedKalmanFilter(BoostFilter):
@@ -342,11 +263,30 @@ class LosExtendedKalmanFilter(BoostFilter):
                                                float(nis_max), STAGING_GAP_S, STAGING_ACC_SIGMA_M_S2**2)
         return accepted
 
-    def state_at(self, t_s: float):
+    def state_at(self, t_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Predicted ``(x, P)`` at ``t_s`` without changing the filter."""
         return ekf_predict(self.x, self.P, float(t_s) - self.t, float(self.q))
+
+    def ray_misses(self, times: np.ndarray, pos: np.ndarray, los: np.ndarray, sigma: np.ndarray) -> float:
+        """See :meth:`BoostFilter.ray_misses`: one compiled call (:func:`_ray_misses`)."""
+        return _ray_misses(self.x, self.P, self.t, float(self.q), times, pos, los, sigma)
 
     def position_at(self, t_s) -> np.ndarray:
         """Predicted position (m) ``(T, 3)`` at times ``t_s`` (no covariance)."""
         dt = np.atleast_1d(np.asarray(t_s, dtype=float)) - self.t
         return self.x[:3] + dt[:, None] * self.x[3:6] + 0.5 * dt[:, None] ** 2 * self.x[6:]
+
+
+@numba.njit(cache=True)
+def _ray_misses(x0, p0, t0, q, t, p, u, sigma):
+    """:meth:`LosExtendedKalmanFilter.ray_misses` (state ``x0``, covariance ``p0`` at ``t0``, jerk PSD ``q``) of rays
+    ``(t, p, u, sigma)``: :func:`ekf_predict` per ray, compiled."""
+    total = 0.0
+    for k in range(t.size):
+        x, cov = ekf_predict(x0, p0, t[k] - t0, q)
+        d0, d1, d2 = x[0] - p[k, 0], x[1] - p[k, 1], x[2] - p[k, 2]
+        rho = d0 * u[k, 0] + d1 * u[k, 1] + d2 * u[k, 2]
+        e0, e1, e2 = d0 - rho * u[k, 0], d1 - rho * u[k, 1], d2 - rho * u[k, 2]
+        var = (sigma[k] * rho) ** 2 + (cov[0, 0] + cov[1, 1] + cov[2, 2]) / 3
+        total += (e0 * e0 + e1 * e1 + e2 * e2) / var / 2
+    return total / t.size

@@ -1,7 +1,7 @@
 """A chunk's new detections grouped for the events' filters, and the filters' verdicts counted per string.
 
 The engine runs every live event's filter over its strings' new detections of a chunk in one compiled call
-(:func:`~vigil.fusion.boost.filter.run_filters`), each event's rows in time order. Which rows go where is index
+(:func:`~vigil.fusion.boost.batch.run_filters`), each event's rows in time order. Which rows go where is index
 bookkeeping over a few hundred rows per chunk: done here in one compiled call each way instead of ~30 small
 numpy operations (whose fixed cost was most of the stage).
 """
@@ -14,7 +14,7 @@ import numpy as np
 
 @numba.njit(cache=True)
 def filter_rows(sid, row, changed_ids, event_of, time_s, recent):
-    """Rows for :func:`~vigil.fusion.boost.filter.run_filters`.
+    """Rows for :func:`~vigil.fusion.boost.batch.run_filters`.
 
     ``sid``, ``row`` ``(R,)``: the stringer's appends of the chunk (string id, chunk row) in append order;
     ``changed_ids`` ``(U,)``: the changed strings in the order they were first appended to; ``event_of``

@@ -2,7 +2,7 @@
 
 Each chunk the engine reads all live filters' states at once (the filter-predicted string gating, the
 merge test) and runs many of them through their new detections in one compiled call
-(:func:`~vigil.fusion.boost.filter.run_filters`). Gathering the states into arrays and writing the results back into
+(:func:`~vigil.fusion.boost.batch.run_filters`). Gathering the states into arrays and writing the results back into
 each filter cost more than the filters' arithmetic. Here a filter, once stored, keeps one row of the
 :class:`FilterStore` for as long as it is live: its ``x`` and ``P`` are views of that row, so the compiled
 calls read and update the rows in place and only the filter's time (a float) is written back. A row is
@@ -11,9 +11,9 @@ released (the filter gets its own copies) when its filter is no longer among the
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from vigil.fusion.boost.filter import BoostFilter
 
 
 class FilterStore:
@@ -24,10 +24,10 @@ class FilterStore:
         self.x, self.cov = np.zeros((capacity, 9)), np.zeros((capacity, 9, 9))
         self.t, self.q = np.zeros(capacity), np.zeros(capacity)
         self._row: dict[int, int] = {}  # id(filter) -> row (the filter is held in _held: its id is not reused)
-        self._held: list = [None] * capacity
+        self._held: list[BoostFilter | None] = [None] * capacity
         self._free = list(range(capacity - 1, -1, -1))  # (popped from the end: low rows first)
 
-    def rows_of(self, filters: list) -> np.ndarray:
+    def rows_of(self, filters: list[BoostFilter]) -> np.ndarray:
         """The rows ``(E,)`` of ``filters`` (distinct), storing those not stored yet and releasing the stored
         filters not among them."""
         get = self._row.get
@@ -43,11 +43,11 @@ class FilterStore:
                     rows[k] = self._store(f)
         return np.array(rows, dtype=np.int64)
 
-    def _store(self, f) -> int:
+    def _store(self, f: BoostFilter) -> int:
         if not self._free:
             self._grow()
         r = self._free.pop()
-        self.x[r], self.cov[r], self.t[r], self.q[r] = f.x, f.P, f.t, getattr(f, "q", math.nan)
+        self.x[r], self.cov[r], self.t[r], self.q[r] = f.x, f.P, f.t, f.q
         f.x, f.P = self.x[r], self.cov[r]
         self._row[id(f)] = r
         self._held[r] = f
@@ -55,6 +55,7 @@ class FilterStore:
 
     def _release(self, r: int) -> None:
         f = self._held[r]
+        assert f is not None  # (a row released is a stored filter's)
         f.x, f.P = f.x.copy(), f.P.copy()  # (its own again: the row will be another filter's)
         del self._row[id(f)]
         self._held[r] = None
@@ -78,11 +79,11 @@ class FilterStates:
     the engine from one step to the next; the next step's set of live filters takes the same store
     (:meth:`of` with ``previous``): an unchanged filter is neither gathered again nor written back."""
 
-    def __init__(self, filters: list, rows: np.ndarray, store: FilterStore) -> None:
+    def __init__(self, filters: list[BoostFilter], rows: np.ndarray, store: FilterStore) -> None:
         self.filters, self.rows, self.store = filters, rows, store
 
     @classmethod
-    def of(cls, filters: list, previous: FilterStates | None = None) -> FilterStates:
+    def of(cls, filters: list[BoostFilter], previous: FilterStates | None = None) -> FilterStates:
         store = previous.store if previous is not None and previous.store is not None else None
         store = store or FilterStore(max(64, 2 * len(filters)))
         return cls(filters, store.rows_of(filters), store)
@@ -94,6 +95,6 @@ class FilterStates:
 
     @property
     def arrays(self) -> tuple:
-        """``(x, P, t, q)`` of the store, the ``store`` of :func:`~vigil.fusion.boost.filter.run_filters`."""
+        """``(x, P, t, q)`` of the store, the ``store`` of :func:`~vigil.fusion.boost.batch.run_filters`."""
         s = self.store
         return s.x, s.cov, s.t, s.q

@@ -7,7 +7,7 @@ estimator has ``cov(φ̂) ⪰ J⁻¹``; a function ``g(φ)`` has bound ``∇g J�
 Consequences checked in the tests: ``J ∝ 1/σ²`` so the bound scales exactly as σ², and adding a sensor
 adds a positive semi-definite term so the bound cannot grow.
 
-* launch point / time / azimuth: the :class:`~vigil.fusion.launch.backfit.AscentModel` over the detections the
+* launch point / time / azimuth: the :class:`~vigil.fusion.launch.ascentmodel.AscentModel` over the detections the
   estimate used (its window, degree and Gaussian prior on ``t_L``, recorded in the
   :class:`~vigil.fusion.launch.backfit.LaunchEstimate`). With the prior this is the Bayesian (Van Trees) bound
   ``(J + J_prior)⁻¹`` (Van Trees, *Detection, Estimation and Modulation Theory* I, 1968, eq. 2.288): it
@@ -26,14 +26,9 @@ from vigil.fusion.coast.burnout import burnout_model
 from vigil.fusion.coast.impact import ImpactPrediction, ImpactPredictor, UnscentedImpactPredictor
 from vigil.fusion.geometry.polytrack import PolyTrack, initial_theta
 from vigil.fusion.geometry.polytrack import information as poly_information
-from vigil.fusion.launch.backfit import (
-    AscentModel,
-    LaunchEstimate,
-    fit_ascent,
-    information,
-    scaled_inverse,
-    summarize,
-)
+from vigil.fusion.launch.ascentfit import scaled_inverse
+from vigil.fusion.launch.ascentmodel import AscentModel, information
+from vigil.fusion.launch.backfit import LaunchEstimate, fit_ascent, summarize
 
 PSEUDO_TRUE_ITERATIONS = 500  # Levenberg-Marquardt iterations for the noise-free fit (then polished)
 

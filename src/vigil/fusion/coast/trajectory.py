@@ -4,7 +4,7 @@
 Every part comes from an estimate the warning already states, so a version's track changes only when its
 estimate does (a re-issued version with the same estimate has the same track):
 
-1. **ascent** — the launch back-fit's model ``r(t)`` (:meth:`~vigil.fusion.launch.backfit.AscentModel.position` with
+1. **ascent** — the launch back-fit's model ``r(t)`` (:meth:`~vigil.fusion.launch.ascentmodel.AscentModel.position` with
    the estimate's ``φ``, compiled: :func:`_ascent_points`) from the launch time (the pad, altitude 0) to the last fitted detection, every
    :data:`ASCENT_STEP_S`. A launch estimate without a fitted model (mono, a single point) gives the pad only.
 2. **boost** — once burnout is estimated: the triangulated points of the event's detections (the seeds the
@@ -35,7 +35,8 @@ from vigil.fusion.coast.impact import (
     coast_derivative,
     geodetic_altitude,
 )
-from vigil.fusion.launch.ascentfit import pad_up_along, profile_at
+from vigil.fusion.launch.ascentfit import profile_at
+from vigil.fusion.launch.ascentnormal import pad_up_along
 from vigil.fusion.launch.backfit import LaunchEstimate
 
 ASCENT_STEP_S = 5.0

@@ -17,7 +17,7 @@ from vigil.frames import GM_EARTH_M3_S2
 from vigil.fusion.association.associate import Associator, detections_and_seeds
 from vigil.fusion.boost.filterstore import FilterStates
 from vigil.fusion.config import FusionConfig
-from vigil.fusion.events.event import FusedEvent, init_filter
+from vigil.fusion.events.event import FusedEvent, init_filter, live_filters
 from vigil.fusion.events.gating import (
     TRACK_GATE_CHI2_MEAN,
     fits,
@@ -28,7 +28,8 @@ from vigil.fusion.events.gating import (
 )
 from vigil.fusion.events.owners import Owners
 from vigil.fusion.launch.mono import mono_launch
-from vigil.fusion.strings.stringer import SensorString, Stringer
+from vigil.fusion.strings.base import Stringer
+from vigil.fusion.strings.sensorstring import SensorString
 
 MERGE_DISTANCE_M = 50_000.0  # two live events whose filters are this close are tested as one object
 REIGNITE_MAX_S = 300.0  # a plume this soon after an event's burnout, on its coast, is the same object lit again
@@ -80,7 +81,7 @@ class EventAssembly:
         close = near(free, live, self._filter_states)
         taken = set()
         sensors = [s.sensor_id for s in free]
-        hit = close.any(axis=1).tolist()
+        hit = np.asarray(close.any(axis=1)).tolist()
         for sensor in sorted({x for x, h in zip(sensors, hit, strict=True) if h}):  # (none near: none taken)
             rows = [k for k, x in enumerate(sensors) if x == sensor]
             cost = np.full((len(rows), len(live)), 1e9)
@@ -192,7 +193,7 @@ class EventAssembly:
         """The :class:`~vigil.fusion.boost.filterstore.FilterStates` of ``live``'s filters, kept for the engine's next
         step (``_filter_states``): the filters started since its filter stage join the store now, once."""
         states = self._filter_states
-        filters = [e.filter for e in live]
+        filters = live_filters(live)
         if states is None or states.filters != filters:  # (identity: the filters define no __eq__)
             states = self._filter_states = FilterStates.of(filters, states)
         return states
@@ -253,7 +254,7 @@ def _may_seed(strings: list[SensorString]) -> bool:
     if not lo <= hi:
         return False
     t = ref.arrays()[0]
-    return np.count_nonzero((t >= lo) & (t <= hi)) >= 2
+    return bool(np.count_nonzero((t >= lo) & (t <= hi)) >= 2)
 
 
 def on_coast(t_s: float, r, v, s: SensorString) -> bool:

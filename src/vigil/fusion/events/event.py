@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vigil.frames import ecef_to_geodetic
-from vigil.fusion.association.associate import detections_and_seeds
-from vigil.fusion.boost.filter import LosExtendedKalmanFilter, start_filter
+from vigil.fusion.association.associate import Detections, Seeds, detections_and_seeds
+from vigil.fusion.boost.batch import start_filter
+from vigil.fusion.boost.filter import BoostFilter, LosExtendedKalmanFilter
 from vigil.fusion.coast.burnout import smooth_burnout
 from vigil.fusion.coast.classify import AscentCues, Classifier
 from vigil.fusion.coast.impact import ImpactPrediction, ImpactPredictor, ellipse_from_cov
@@ -53,7 +54,7 @@ class FusedEvent:
 
     event_id: str
     strings: list[SensorString] = field(default_factory=list)
-    filter: LosExtendedKalmanFilter | None = None
+    filter: BoostFilter | None = None
     launch: LaunchEstimate | None = None
     burnout: BurnoutState | None = None
     impact: ImpactPrediction | None = None
@@ -83,8 +84,8 @@ class FusedEvent:
     def __deepcopy__(self, memo: dict) -> FusedEvent:
         """A deep copy (an engine snapshot, :mod:`vigil.fusion.oosm.buffer`) without the generic reduce/reconstruct: its
         fields copied one by one, numbers and strings as they are, objects in ``memo`` (the frozen estimates a
-        snapshot shares) taken from it, the strings list element by element, a boost filter by
-        :func:`_copy_filter`; the same copy as :func:`copy.deepcopy`'s generic one."""
+        snapshot shares) taken from it, the strings list element by element (a boost filter by its own
+        :meth:`~vigil.fusion.boost.filter.BoostFilter.__deepcopy__`); the same copy as :func:`copy.deepcopy`'s generic one."""
         out = FusedEvent.__new__(FusedEvent)
         memo[id(self)] = out
         fields = out.__dict__
@@ -98,8 +99,6 @@ class FusedEvent:
                 for s in value:
                     held = memo.get(id(s))
                     strings.append(copy.deepcopy(s, memo) if held is None else held)
-            elif name == "filter" and type(value) is LosExtendedKalmanFilter:
-                fields[name] = _copy_filter(value, memo)
             else:
                 fields[name] = copy.deepcopy(value, memo)
         return out
@@ -115,18 +114,10 @@ class FusedEvent:
 _ATOMIC = frozenset({str, float, int, bool})  # field types a copy shares (immutable)
 
 
-def _copy_filter(f: LosExtendedKalmanFilter, memo: dict) -> LosExtendedKalmanFilter:
-    """``copy.deepcopy(f, memo)`` of a filter whose attributes are numbers and float arrays (its time, state,
-    covariance, PSD), without the generic reconstruct; any other attribute is deep-copied as usual."""
-    out = LosExtendedKalmanFilter.__new__(LosExtendedKalmanFilter)
-    memo[id(f)] = out
-    fields = out.__dict__
-    for name, value in f.__dict__.items():
-        if type(value) is np.ndarray and value.dtype.kind == "f" and id(value) not in memo:
-            fields[name] = memo[id(value)] = value.copy(order="K")  # (as ndarray.__deepcopy__)
-        else:
-            fields[name] = copy.deepcopy(value, memo)
-    return out
+def live_filters(events: list[FusedEvent]) -> list[BoostFilter]:
+    """The boost filters of ``events``, in order (live events: each has one)."""
+    return [e.filter for e in events if e.filter is not None]
+
 
 _INIT_P0 = np.diag(np.repeat([INIT_POS_SIGMA_M, INIT_VEL_SIGMA_M_S, INIT_ACC_SIGMA_M_S2], 3) ** 2)
 
@@ -135,13 +126,13 @@ def init_filter(event: FusedEvent, seed_times, seed_points, jerk_psd: float,
                 detections=None) -> LosExtendedKalmanFilter:
     """Start the boost filter at the first seed from a polynomial through the seeds, then run all detections
     (``detections``: the event's :meth:`FusedEvent.detections` where the caller has them already); one
-    compiled call (:func:`~vigil.fusion.boost.filter.start_filter`)."""
+    compiled call (:func:`~vigil.fusion.boost.batch.start_filter`)."""
     times, pos, los, sigma = event.detections() if detections is None else detections
     return start_filter(seed_times, seed_points, INIT_ACC_MIN_SPAN_S, _INIT_P0, jerk_psd, times, pos, los, sigma)
 
 
 def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: ImpactPredictor,
-                     containment: float, detections_seeds=None) -> None:
+                     containment: float, detections_seeds: tuple[Detections, Seeds] | None = None) -> None:
     """Burnout at the last detection (end of the plume): state, class and, if ballistic, impact.
     ``detections_seeds``: :func:`~vigil.fusion.association.associate.detections_and_seeds` of the event's strings (with
     points) where the caller has them already."""
@@ -228,6 +219,7 @@ def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) 
     takes its no-conversion path (:func:`vigil.warning.records._check_stored`; same checks); every field is
     given, in order, for :meth:`Warning.of_fields` (the same record without the dataclass ``__init__``)."""
     launch = event.launch
+    assert launch is not None  # (a warning is made only of an event with a launch estimate)
     sources, n_sensors = _sources(event)
     burnout_time = burnout_alt = burnout_speed = None
     b = event.burnout
@@ -306,6 +298,7 @@ def _launch_ellipse(event: FusedEvent, containment: float) -> tuple[float, float
     cached = event.launch_ellipse_of
     if cached is not None and cached[0] is event.launch and cached[1] == containment:
         return cached[2]
+    assert event.launch is not None  # (as in to_warning)
     ellipse = ellipse_from_cov(event.launch.cov_en_m2, containment)
     event.launch_ellipse_of = (event.launch, containment, ellipse)
     return ellipse

@@ -13,11 +13,11 @@ import math
 import numba
 import numpy as np
 
-from vigil.fusion.boost.filter import LosExtendedKalmanFilter, ekf_predict
 from vigil.fusion.boost.filterstore import FilterStates
-from vigil.fusion.events.event import FusedEvent
-from vigil.fusion.events.owners import live_rows, lookup
-from vigil.fusion.strings.stringer import SensorString
+from vigil.fusion.events.event import FusedEvent, live_filters
+from vigil.fusion.events.owners import Owners, lookup
+from vigil.fusion.strings.base import LosPredictor, Prediction
+from vigil.fusion.strings.sensorstring import SensorString
 
 TRACK_GATE_CHI2_MEAN = 16.0  # mean normalised miss² of a new string's rays to an event's predicted position
 PREGATE_M = 30_000.0  # a string's ray this far from an event's prediction is not tested (σ ≲ 2 km)
@@ -27,8 +27,9 @@ RECENT_RAYS = 5  # rays of a new string tested against an event's prediction
 def positions_at(events: list[FusedEvent], t) -> np.ndarray:
     """Filter-predicted positions (m) ``(T, E, 3)`` of ``events`` at times ``t`` ``(T,)`` s (no covariance;
     :meth:`~vigil.fusion.boost.filter.LosExtendedKalmanFilter.position_at` of all events at once)."""
-    x = np.array([e.filter.x for e in events])  # (E, 9)
-    t_f = np.array([e.filter.t for e in events])
+    filters = live_filters(events)
+    x = np.array([f.x for f in filters])  # (E, 9)
+    t_f = np.array([f.t for f in filters])
     return _positions_at(x, t_f, np.atleast_1d(np.asarray(t, dtype=float)))
 
 
@@ -43,7 +44,7 @@ def latest_positions(events: list[FusedEvent], states: FilterStates | None = Non
 def _states_of(events: list[FusedEvent], states: FilterStates | None) -> tuple[np.ndarray, np.ndarray]:
     """The filters' ``x`` (E, 9) and ``t`` (E,) of ``events``: from the store of ``states`` where they are those
     of ``events``' filters, else gathered."""
-    filters = [e.filter for e in events]
+    filters = live_filters(events)
     if states is None or states.filters != filters:  # (identity: the filters define no __eq__)
         return np.array([f.x for f in filters]), np.array([f.t for f in filters], dtype=float)
     return states.store.x[states.rows], states.store.t[states.rows]
@@ -144,36 +145,12 @@ def _near(t, p, u, x, t_f, pregate):
 
 def track_cost(s: SensorString, event: FusedEvent) -> float:
     """Mean normalised miss² of the last :data:`RECENT_RAYS` rays of ``s`` to ``event``'s predicted position
-    (ray noise ``σρ`` and the filter's position variance per axis); compare with :data:`TRACK_GATE_CHI2_MEAN`.
-    One compiled call for an EKF (:func:`_track_cost`), else per ray through ``state_at``."""
+    (:meth:`~vigil.fusion.boost.filter.BoostFilter.ray_misses` of its filter); compare with
+    :data:`TRACK_GATE_CHI2_MEAN`."""
     t, p, u, sigma = (a[-RECENT_RAYS:] for a in s.arrays())
     f = event.filter
-    if isinstance(f, LosExtendedKalmanFilter):
-        return _track_cost(f.x, f.P, f.t, float(f.q), t, p, u, sigma)
-    total = 0.0
-    for k in range(len(t)):
-        x, cov = f.state_at(float(t[k]))
-        d = x[:3] - p[k]
-        rho = d @ u[k]
-        perp = d - rho * u[k]
-        var = (sigma[k] * rho) ** 2 + np.trace(cov[:3, :3]) / 3
-        total += perp @ perp / var / 2
-    return total / len(t)
-
-
-@numba.njit(cache=True)
-def _track_cost(x0, p0, t0, q, t, p, u, sigma):
-    """:func:`track_cost` of an EKF (state ``x0``, covariance ``p0`` at ``t0``, jerk PSD ``q``) against rays
-    ``(t, p, u, sigma)``: its :meth:`~vigil.fusion.boost.filter.LosExtendedKalmanFilter.state_at` per ray, compiled."""
-    total = 0.0
-    for k in range(t.size):
-        x, cov = ekf_predict(x0, p0, t[k] - t0, q)
-        d0, d1, d2 = x[0] - p[k, 0], x[1] - p[k, 1], x[2] - p[k, 2]
-        rho = d0 * u[k, 0] + d1 * u[k, 1] + d2 * u[k, 2]
-        e0, e1, e2 = d0 - rho * u[k, 0], d1 - rho * u[k, 1], d2 - rho * u[k, 2]
-        var = (sigma[k] * rho) ** 2 + (cov[0, 0] + cov[1, 1] + cov[2, 2]) / 3
-        total += (e0 * e0 + e1 * e1 + e2 * e2) / var / 2
-    return total / t.size
+    assert f is not None  # (gating is against live events: each has a filter)
+    return f.ray_misses(t, p, u, sigma)
 
 
 def fits(strings: list[SensorString], event: FusedEvent) -> bool:
@@ -191,7 +168,7 @@ def overlapping(a: FusedEvent, b: FusedEvent) -> bool:
     return False
 
 
-def filter_los_predictor(live: list[FusedEvent], owner: dict[int, FusedEvent], jerk_psd: float,
+def filter_los_predictor(live: list[FusedEvent], owner: Owners, jerk_psd: float,
                          states: FilterStates | None = None) -> FilterLosPredictor | None:
     """String continuation by the events' filters (see :meth:`GatedAssignmentStringer.update`): a string of a
     live stereo event (``live``; ``owner``: string id → event) is continued where its event's filter predicts
@@ -203,19 +180,19 @@ def filter_los_predictor(live: list[FusedEvent], owner: dict[int, FusedEvent], j
     return FilterLosPredictor(live, owner, jerk_psd, states) if live else None
 
 
-class FilterLosPredictor:
-    """``predict(strings or their ids (int array), t, sensor_pos) → (mask (S,), u (S, 3), cov (S, 3, 3))`` of
+class FilterLosPredictor(LosPredictor):
+    """``predict(string ids (int array), t, sensor_pos) → (mask (S,), u (S, 3), cov (S, 3, 3))`` of
     :func:`filter_los_predictor`; :meth:`per_string` is the same with a time and sensor position per string
-    (the strings of several sensor frames in one compiled call). Holds the events ``live``, the
-    string id → row array ``slot`` (:func:`~vigil.fusion.events.owners.live_rows`) and their filters' states
+    (the strings of several sensor frames in one compiled call: :meth:`frames`). Holds the events ``live``, the
+    string id → row array ``slot`` (:meth:`~vigil.fusion.events.owners.Owners.live_rows`) and their filters' states
     (:attr:`states`, rows of a :class:`~vigil.fusion.boost.filterstore.FilterStore` whose arrays it reads: ``x``,
     ``cov``, ``t_f``; the engine's filter stage then runs the filters in place there)."""
 
-    def __init__(self, live: list[FusedEvent], owner: dict[int, FusedEvent], jerk_psd: float,
+    def __init__(self, live: list[FusedEvent], owner: Owners, jerk_psd: float,
                  states: FilterStates | None = None) -> None:
         self.live = live
-        self.slot = live_rows(owner, live)  # string id -> row of `live` (-1: none)
-        filters = [e.filter for e in live]
+        self.slot = owner.live_rows(live)  # string id -> row of `live` (-1: none)
+        filters = live_filters(live)
         if states is None or states.filters != filters:  # (identity: the filters define no __eq__)
             states = FilterStates.of(filters, states)
         self.states = states
@@ -224,12 +201,17 @@ class FilterLosPredictor:
         self.rows = states.rows  # row of `live` -> row of the store
         self.jerk_psd = float(jerk_psd)
 
-    def __call__(self, strings, t, sensor_pos):
-        ids = strings if isinstance(strings, np.ndarray) else np.array([s.string_id for s in strings], dtype=np.int64)
+    def __call__(self, ids: np.ndarray, t: float, sensor_pos: np.ndarray) -> Prediction:
+        """See :meth:`LosPredictor.__call__`."""
         return self.per_string(ids, np.full(ids.size, float(t)),
                                np.repeat(np.asarray(sensor_pos, dtype=float).reshape(1, 3), ids.size, axis=0))
 
-    def per_string(self, ids: np.ndarray, t: np.ndarray, sensor_pos: np.ndarray):
+    def frames(self, ids: np.ndarray, stops: np.ndarray, t: np.ndarray, sensor_pos: np.ndarray) -> Prediction:
+        """See :meth:`LosPredictor.frames`: one compiled call for all the frames' strings (:meth:`per_string`)."""
+        return self.per_string(ids, t, sensor_pos)
+
+    def per_string(self, ids: np.ndarray, t: np.ndarray, sensor_pos: np.ndarray) -> Prediction:
+        """The prediction of strings ``ids`` at times ``t`` (S,) s from sensor positions ``sensor_pos`` (S, 3) m."""
         which = lookup(self.slot, ids)
         u_all, cov_all = _predict_los(self.x, self.cov, self.t_f, self.rows, which, t, sensor_pos, self.jerk_psd)
         return which >= 0, u_all, cov_all

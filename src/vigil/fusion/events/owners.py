@@ -73,16 +73,6 @@ def _owners_of(items: list) -> Owners:
     return out
 
 
-def live_rows(owner: dict, live: list) -> np.ndarray:
-    """:meth:`Owners.live_rows` of any ``string id -> event`` dict (a plain one: built from its items)."""
-    if isinstance(owner, Owners):
-        return owner.live_rows(live)
-    index = {id(e): k for k, e in enumerate(live)}
-    slot = np.full(max(owner, default=0) + 2, -1, dtype=np.int64)
-    slot[np.fromiter(owner, dtype=np.int64, count=len(owner))] = [index.get(id(e), -1) for e in owner.values()]
-    return slot
-
-
 def lookup(slot: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """``slot[ids]`` of a :func:`live_rows` array (ids beyond it: its last entry, −1)."""
+    """``slot[ids]`` of a :meth:`Owners.live_rows` array (ids beyond it: its last entry, −1)."""
     return slot[np.minimum(ids, slot.size - 1)]

@@ -32,19 +32,13 @@ from vigil.frames import (
     WGS84_E2,
     ecef_to_geodetic,
     enu_basis,
-    geodetic_to_ecef,
     great_circle_distance_m,
     initial_azimuth_rad,
 )
-from vigil.fusion.geometry.polytrack import least_squares, los_residuals
+from vigil.fusion.geometry.polytrack import least_squares
 from vigil.fusion.geometry.triangulate import tangent_basis
-from vigil.fusion.launch.ascentfit import (
-    backfit,
-    gauss_newton_polish,  # noqa: F401 (crlb, scoring)
-    profile_at,
-    scaled_inverse,  # noqa: F401 (crlb, scoring)
-    window_data,
-)
+from vigil.fusion.launch.ascentfit import backfit, profile_at, window_data
+from vigil.fusion.launch.ascentmodel import AscentModel
 
 ASCENT_WINDOW_S = 40.0  # early-ascent span used for the back-fit
 QUARTIC_MIN_SPAN_S = 25.0  # below this span the 4th-order term is not observable at 20 µrad: fit a cubic
@@ -85,85 +79,6 @@ class LaunchEstimate:
     degree: int | None = None  # AscentModel degree (vertical liftoff)
     prior_time_s: float | None = None  # Gaussian prior on t_L: mean and σ (s); None: no prior
     prior_time_sigma_s: float | None = None
-
-
-@dataclass(frozen=True)
-class AscentModel:
-    """From-rest planar ascent: ``r = r_g + h(τ)·up + s(τ)·(sin az·east + cos az·north)``.
-
-    ``φ = (lat, lon, t_L, az, h_2..h_d, s_m..s_d)`` with ``h, s`` polynomials ``Σ c_k τ^k/k!`` starting
-    from rest (no constant or linear term); ``m = 3`` when ``vertical_liftoff`` (no horizontal acceleration
-    at liftoff: the vertical rise), else 2. The launch plane neglects the Coriolis drift of the ground track
-    over the fitted window (< 0.1 km over 100 s at 2 km/s). ``t_last`` ends the fitted data.
-    """
-
-    degree: int
-    t_last: float
-    vertical_liftoff: bool = True
-
-    @property
-    def first_horizontal(self) -> int:
-        return 3 if self.vertical_liftoff else 2
-
-    @property
-    def size(self) -> int:
-        return 4 + (self.degree - 1) + (self.degree - self.first_horizontal + 1)
-
-    def position(self, t_s, phi) -> np.ndarray:
-        """ECEF position (m) ``(T, 3)`` (the pad before ``t_L``)."""
-        tau = np.maximum(np.atleast_1d(np.asarray(t_s, dtype=float)) - phi[2], 0.0)
-        nh = self.degree - 1
-        h = sum(phi[4 + j] * tau ** (j + 2) / math.factorial(j + 2) for j in range(nh))
-        s = sum(phi[4 + nh + j] * tau ** (k) / math.factorial(k)
-                for j, k in enumerate(range(self.first_horizontal, self.degree + 1)))
-        east, north, up = enu_basis(phi[0], phi[1])
-        along = math.sin(phi[3]) * east + math.cos(phi[3]) * north
-        return geodetic_to_ecef(phi[0], phi[1], 0.0) + np.outer(h, up) + np.outer(s, along)
-
-    def jacobian(self, t_s, phi) -> np.ndarray:
-        """``∂r/∂φ`` ``(T, 3, P)``, analytic (ENU basis derivatives: ∂up/∂lat = north, ∂up/∂lon = cos(lat)·east,
-        ∂north/∂lat = -up, ∂north/∂lon = -sin(lat)·east, ∂east/∂lon = sin(lat)·north - cos(lat)·up)."""
-        phi = np.asarray(phi, dtype=float)
-        tau = np.maximum(np.atleast_1d(np.asarray(t_s, dtype=float)) - phi[2], 0.0)
-        nh, k0 = self.degree - 1, self.first_horizontal
-        hk = np.stack([tau ** (j + 2) / math.factorial(j + 2) for j in range(nh)], -1)
-        sk = np.stack([tau**k / math.factorial(k) for k in range(k0, self.degree + 1)], -1)
-        h_coef, s_coef = phi[4:4 + nh], phi[4 + nh:]
-        h, s = hk @ h_coef, sk @ s_coef
-        dh = np.stack([tau ** (j + 1) / math.factorial(j + 1) for j in range(nh)], -1) @ h_coef
-        ds = np.stack([tau ** (k - 1) / math.factorial(k - 1) for k in range(k0, self.degree + 1)], -1) @ s_coef
-        east, north, up = enu_basis(phi[0], phi[1])
-        sl, cl, sa, ca = math.sin(phi[0]), math.cos(phi[0]), math.sin(phi[3]), math.cos(phi[3])
-        along = sa * east + ca * north
-        s2 = sl * sl
-        n_rad = WGS84_A_M / math.sqrt(1 - WGS84_E2 * s2)
-        m_rad = WGS84_A_M * (1 - WGS84_E2) / (1 - WGS84_E2 * s2) ** 1.5
-        d_along_lat = -ca * up
-        d_along_lon = sa * (sl * north - cl * up) - ca * sl * east
-        out = np.empty((len(tau), 3, self.size))
-        out[:, :, 0] = m_rad * north + np.outer(h, north) + np.outer(s, d_along_lat)
-        out[:, :, 1] = n_rad * cl * east + np.outer(h, cl * east) + np.outer(s, d_along_lon)
-        out[:, :, 2] = -(np.outer(dh, up) + np.outer(ds, along))
-        out[:, :, 3] = np.outer(s, ca * east - sa * north)
-        out[:, :, 4:4 + nh] = hk[:, None, :] * up[None, :, None]
-        out[:, :, 4 + nh:] = sk[:, None, :] * along[None, :, None]
-        return out
-
-    def metric(self, phi) -> np.ndarray:
-        """``(m per rad of lat, m per rad of lon)`` at ``φ``: converts the lat/lon covariance to m²."""
-        s2 = math.sin(phi[0]) ** 2
-        return np.array([WGS84_A_M * (1 - WGS84_E2) / (1 - WGS84_E2 * s2) ** 1.5,
-                         WGS84_A_M / math.sqrt(1 - WGS84_E2 * s2) * math.cos(phi[0])])
-
-
-def information(model: AscentModel, phi, times, pos, sigma, los_meas=None) -> np.ndarray:
-    """Fisher information of LOS detections w.r.t. ``φ`` (noise-free LOS when ``los_meas`` is None)."""
-    r = model.position(times, phi)
-    if los_meas is None:
-        los_meas = (r - pos) / np.linalg.norm(r - pos, axis=-1, keepdims=True)
-    _, h = los_residuals(r, model.jacobian(times, phi), pos, los_meas)
-    w = np.concatenate([1.0 / np.asarray(sigma, dtype=float) ** 2] * 2)
-    return h.T @ (w[:, None] * h)
 
 
 def wrap_lat_lon(lat_rad: float, lon_rad: float) -> tuple[float, float]:
@@ -239,7 +154,7 @@ def initial_phi(model: AscentModel, seed_times, seed_points) -> np.ndarray | Non
     """Start for the fit: scan t_L; for each, a linear fit of ground point + vector coefficients to seeds
     (:func:`~vigil.fusion.geometry.polytrack.least_squares`: ``numpy.linalg.lstsq``'s numbers, less wrapping)."""
     seed_times = np.asarray(seed_times, dtype=float)
-    best = None
+    best: tuple[float, float, float, float, np.ndarray] | None = None
     for lag in TL_GRID_S:
         t_l = seed_times.min() - lag
         tau = seed_times - t_l
@@ -249,6 +164,7 @@ def initial_phi(model: AscentModel, seed_times, seed_points) -> np.ndarray | Non
         resid = np.sum((a @ coef - seed_points) ** 2) + float(alt) ** 2
         if best is None or resid < best[0]:
             best = (resid, float(lat), float(lon), t_l, coef[1:])
+    assert best is not None  # (TL_GRID_S is not empty)
     _, lat, lon, t_l, coef = best
     east, north, up = enu_basis(lat, lon)
     horiz = coef @ east, coef @ north

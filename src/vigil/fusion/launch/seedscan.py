@@ -15,7 +15,7 @@ import numba
 import numpy as np
 
 from vigil.frames import WGS84_A_M, WGS84_B_M, WGS84_E2, WGS84_EP2, WGS84_F
-from vigil.fusion.launch.ascentfit import FACTORIALS
+from vigil.fusion.launch.ascentnormal import FACTORIALS
 
 
 def seed_start(degree: int, first_horizontal: int, seed_times, seed_points, lags_s) -> np.ndarray:

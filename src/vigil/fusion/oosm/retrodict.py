@@ -38,10 +38,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 
+from vigil.fusion.strings.base import Stringer
 from vigil.fusion.strings.linkcost import (
     GATE_SIGMAS,
     MAX_ANGULAR_ACCEL_RAD_S2,
@@ -49,7 +51,11 @@ from vigil.fusion.strings.linkcost import (
     PREDICTION_SIGMA_GROWTH,
 )
 from vigil.fusion.strings.sensorstring import SensorString
+from vigil.fusion.strings.stringpool import StringPool
 from vigil.records import ObservationBatch
+
+if TYPE_CHECKING:
+    from vigil.fusion.events.event import FusedEvent
 
 SETTLE_S = 5.0  # a touched event refits once no late row joined it for this long (s) ...
 MAX_WAIT_S = 30.0  # ... or once its oldest unfitted late row waited this long (s) ...
@@ -123,13 +129,14 @@ def _gate_kernel(pt, pu, ps, a, n, sids, rt, ru, rs, max_gap):
     return count[rows, side], best[rows, side], same[rows, side], close
 
 
-def placements(stringer, rows: ObservationBatch) -> tuple[np.ndarray, list[SensorString], np.ndarray] | None:
+def placements(stringer: Stringer, rows: ObservationBatch
+               ) -> tuple[np.ndarray, list[SensorString], np.ndarray, np.ndarray] | None:
     """Where ``rows`` (light-time corrected) go: ``(placed, strings, sids)`` — the rows each continuing one
     known string, sorted by string then time, those strings (one per placed row) and their ids — and the
     ``rest`` (rows that continue none) as ``(placed, strings, sids, rest)``; None when a row is ambiguous (two
     strings take it, or it falls in a frame of the string or of another late row of it), or the stringer keeps
-    no pool."""
-    pool = getattr(stringer, "_pool", None)
+    no pool (:attr:`~vigil.fusion.strings.stringer.Stringer.pool`)."""
+    pool = stringer.pool
     if pool is None:
         return None
     by_sensor: dict[str, list[SensorString]] = {}
@@ -190,7 +197,7 @@ def _insert_kernel(t, p, u, s, i, a, n, sids, rt, rp, ru, rs, ri):
         n[j] += 1
 
 
-def insert(pool, strings: list[SensorString], sids: np.ndarray, rows: ObservationBatch) -> None:
+def insert(pool: StringPool, strings: list[SensorString], sids: np.ndarray, rows: ObservationBatch) -> None:
     """Insert ``rows`` (one per string of ``strings``, ids ``sids``) into their pooled strings in time order, in
     place (a full block moves first to one twice its size)."""
     unique, first, extra = np.unique(sids, return_index=True, return_counts=True)
@@ -212,7 +219,7 @@ def insert(pool, strings: list[SensorString], sids: np.ndarray, rows: Observatio
 
 @dataclass
 class _Pending:
-    event: object
+    event: FusedEvent
     first_s: float  # when its oldest unfitted late row was placed
     last_s: float  # when its latest one was
     rows: int  # unfitted late rows
@@ -251,7 +258,7 @@ class PendingRefits:
                 return min(float(raw.time_s.min()), partner)
             self._hold(rows.take(rest), raw.time_s[rest], now - engine.config.lag_horizon_s)
         if placed.size:
-            insert(engine.stringer._pool, strings, sids, rows.take(placed))
+            insert(engine.stringer.pool, strings, sids, rows.take(placed))
             self._touched(engine, strings, sids, rows.time_s[placed], now)
         engine.counts.placed += placed.size
         engine.counts.loose += rest.size

@@ -15,12 +15,12 @@ chunk's sensor frames :mod:`~vigil.fusion.strings.chunkframes`.
 from __future__ import annotations
 
 import itertools
-from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
 import numba
 import numpy as np
 
+from vigil.fusion.strings.base import MAX_GAP_S, LosPredictor, Prediction, Stringer
 from vigil.fusion.strings.chunkframes import (  # noqa: F401 (sensor_frames, sensor_codes: re-exported)
     ChunkArrays,
     cumulative_stops,
@@ -44,8 +44,6 @@ from vigil.fusion.strings.linkcost import (  # noqa: F401 (FORBIDDEN, PREDICTED_
 from vigil.fusion.strings.sensorstring import INITIAL_CAPACITY, MIN_CONFIRMED, SensorString, interpolate_rays  # noqa: F401 (re-exported)
 from vigil.fusion.strings.stringpool import POOL_BLOCK, StringPool
 
-MAX_GAP_S = 20.0  # a string survives missed detections (and staging) for this long
-
 
 def _predictions(strings: list[SensorString], t: float) -> tuple[np.ndarray, np.ndarray]:
     """:meth:`SensorString.predict_los` and :meth:`SensorString.gate_rad` of many strings at once
@@ -59,107 +57,35 @@ def _predictions(strings: list[SensorString], t: float) -> tuple[np.ndarray, np.
     return extrapolated_los(pt, pu, ps, a, n, np.arange(len(strings)), float(t))
 
 
-def link_cost(strings: list[SensorString], t: float, los, sigma, predictor=None, sensor_pos=None) -> np.ndarray:
+def link_cost(strings: list[SensorString], t: float, los, sigma, predictor: LosPredictor | None = None,
+              sensor_pos=None) -> np.ndarray:
     """``(D, S)`` cost of linking detections (unit ``los`` ``(D, 3)``, noise ``sigma`` ``(D,)``) to strings at
     ``t``: the negative log-likelihood ``NIS + ln det(S/σ²)`` of the detection under each string's predicted
     LOS (covariance ``S``), :data:`FORBIDDEN` outside the gate. The determinant term makes a stale string
     with a wide gate lose a detection to a fresh string that predicts it well (the plain normalised angle
     favoured the wide gate). Own extrapolation: isotropic ``S = (gate/6)²``, gated at 6σ; a ``predictor``
-    (see :meth:`GatedAssignmentStringer.update`; called with ``strings``, ``t`` and ``sensor_pos`` (3,) m)
+    (a :class:`LosPredictor`, called with the strings' ids, ``t`` and ``sensor_pos`` (3,) m)
     replaces it, gated at :data:`PREDICTED_NIS_GATE`. One compiled call (:func:`~vigil.fusion.strings.linkcost._cost_kernel`)."""
     u, gate = _predictions(strings, t)
-    predicted = predictor(strings, t, sensor_pos) if predictor is not None else None
+    ids = np.array([s.string_id for s in strings], dtype=np.int64)
+    predicted = predictor(ids, t, sensor_pos) if predictor is not None else None
     return link_costs(u, gate, los, sigma, predicted)
-
-
-class Stringer(ABC):
-    """Base of string builders: consume detections frame by frame, keep the strings.
-
-    The engine uses :attr:`strings`, :meth:`update`, :meth:`split` and :meth:`prune`; the array views
-    (:meth:`changed_ids`, :meth:`appended`, :attr:`rejections`, :meth:`confirmed_ids`, :meth:`long_ids`)
-    have defaults from :attr:`strings` that a stringer with arrays of its own overrides."""
-
-    strings: dict[int, SensorString]  # string id -> string, in the stringer's order
-
-    @abstractmethod
-    def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None,
-               predictor=None, sensor_code=None) -> list[SensorString]:
-        """Add detections (parallel arrays of one chunk); return the strings that changed.
-
-        ``frame_key`` (optional, parallel) groups detections into one sensor frame (default: ``time_s``; the
-        engine passes the reception time, since light-time-corrected times differ within a frame).
-        ``sensor_code`` (optional): :func:`sensor_codes` of ``sensor_id`` (the engine's, computed per batch)."""
-
-    @abstractmethod
-    def split(self, s: SensorString, k: int) -> SensorString:
-        """Cut ``s`` before its ``k``-th detection; return the tail, a new open string."""
-
-    @abstractmethod
-    def prune(self, now_s: float) -> None:
-        """Forget strings that can no longer grow."""
-
-    def changed_ids(self, changed: list[SensorString]) -> np.ndarray:
-        """The ids of ``changed`` (the last :meth:`update`'s return), in that order."""
-        return np.array([s.string_id for s in changed], dtype=np.int64)
-
-    def appended(self, obs_id: np.ndarray, changed: list[SensorString], recent: int) -> tuple[np.ndarray, np.ndarray]:
-        """The last :meth:`update`'s appends in append order: string ids and rows of its arrays (``obs_id``: the
-        chunk's). Default: each changed string's last ``recent`` detections found among ``obs_id``."""
-        index = {int(i): k for k, i in enumerate(obs_id)}
-        pairs = [(s.string_id, index[i]) for s in changed for i in s.obs_index[-recent:].tolist() if i in index]
-        return np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64)
-
-    @property
-    def rejections(self) -> np.ndarray | None:
-        """String id -> :attr:`SensorString.rejections` as one array, read and written in place; None (the
-        default): the counts live on the strings only."""
-        return None
-
-    def confirmed_ids(self) -> np.ndarray:
-        """Ids of the confirmed strings in :attr:`strings`, in its order."""
-        return np.array([k for k, s in self.strings.items() if s.confirmed], dtype=np.int64)
-
-    def long_ids(self, min_detections: int) -> np.ndarray:
-        """Ids of the strings in :attr:`strings` with at least ``min_detections`` detections, in its order."""
-        return np.array([k for k, s in self.strings.items() if len(s) >= min_detections], dtype=np.int64)
 
 
 _NO_IDS = np.zeros(0, dtype=np.int64)
 _NOT_OPEN: tuple[np.ndarray, list[SensorString]] = (_NO_IDS, [])  # (a sensor's open strings before its first frame; never modified)
 
 
-def _predicted(predictor, sids, t, sensor_pos):
-    """``predictor``'s ``(mask, u, cov)`` for strings ``sids`` as the compiled cost takes them (none: mask off)."""
-    out = predictor(sids, t, sensor_pos) if predictor is not None else None
-    if out is None or out[0] is None:
-        return np.zeros(sids.size, dtype=np.bool_), np.zeros((1, 3)), np.zeros((1, 3, 3))
-    mask, up, cov = out
+def _segment_predicted(predictor: LosPredictor | None, sids, sid_stops, st, spos) -> Prediction:
+    """``predictor``'s :meth:`LosPredictor.frames` of several frames' strings as the compiled cost takes them
+    (frame ``f`` has strings ``sids[sid_stops[f]:sid_stops[f + 1]]``; string ``j``'s frame time ``st[j]``, its sensor
+    position ``spos[j]``): full-size arrays, the mask off everywhere without a predictor."""
+    if predictor is None:
+        n = sids.size
+        return np.zeros(n, dtype=np.bool_), np.zeros((n, 3)), np.zeros((n, 3, 3))
+    mask, up, cov = predictor.frames(sids, sid_stops, st, spos)
     return (np.asarray(mask, dtype=np.bool_), np.ascontiguousarray(up, dtype=float),
             np.ascontiguousarray(cov, dtype=float))
-
-
-def _segment_predicted(predictor, sids, sid_stops, st, spos):
-    """:func:`_predicted` of several frames' strings at once: frame ``f`` has strings ``sids[sid_stops[f]:sid_stops[f
-    + 1]]``; string ``j``'s frame time is ``st[j]``, its sensor position ``spos[j]``. One call of
-    ``predictor.per_string`` where it has one (:func:`~vigil.fusion.events.gating.filter_los_predictor`), else one call
-    per frame. Full-size arrays."""
-    per_string = getattr(predictor, "per_string", None)
-    if per_string is not None:
-        mask, up, cov = per_string(sids, st, spos)
-        return (np.asarray(mask, dtype=np.bool_), np.ascontiguousarray(up, dtype=float),
-                np.ascontiguousarray(cov, dtype=float))
-    n = sids.size
-    mask, up, cov = np.zeros(n, dtype=np.bool_), np.zeros((n, 3)), np.zeros((n, 3, 3))
-    if predictor is None:
-        return mask, up, cov
-    stops = sid_stops.tolist()
-    for lo, hi in zip(stops[:-1], stops[1:], strict=True):
-        if hi > lo:
-            m, u, c = _predicted(predictor, sids[lo:hi], float(st[lo]), spos[lo])
-            mask[lo:hi] = m
-            if m.any():
-                up[lo:hi], cov[lo:hi] = u, c
-    return mask, up, cov
 
 
 @numba.njit(cache=True)
@@ -280,6 +206,11 @@ class GatedAssignmentStringer(Stringer):
         strings are made)."""
         return self._pool.rej
 
+    @property
+    def pool(self) -> StringPool:
+        """See :attr:`Stringer.pool` (every string's detections are a block of it)."""
+        return self._pool
+
     def _held(self) -> Iterator[SensorString]:
         """Strings whose detections must be kept: the known ones and the open ones (a pruned string may stay
         open until its sensor's next frame)."""
@@ -288,12 +219,10 @@ class GatedAssignmentStringer(Stringer):
             yield from group
 
     def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None,
-               predictor=None, sensor_code=None) -> list[SensorString]:
-        """See :meth:`Stringer.update`. ``predictor(ids, t, sensor_pos)``, optional, is called with the ids
-        (int array) of the strings open in a frame and returns ``(mask (S,), u (S, 3), cov (S, 3, 3))`` — for
-        the strings where ``mask`` is set, the LOS predicted by something better than the string's own
-        extrapolation (the engine passes its events' filters) and that prediction's angular covariance (rad²,
-        measurement noise excluded). The strings are returned in the order they were first appended to in this
+               predictor: LosPredictor | None = None, sensor_code=None) -> list[SensorString]:
+        """See :meth:`Stringer.update`. ``predictor`` (optional, a :class:`LosPredictor`: the engine passes its
+        events' filters) predicts the LOS of the strings open in a frame better than the strings' own
+        extrapolation (:meth:`LosPredictor.frames` of a segment's frames at once). The strings are returned in the order they were first appended to in this
         update (frames by key, then sensor; the filter stage takes their rows in that order)."""
         self._appends = (_NO_IDS, _NO_IDS)
         self._changed_ids = _NO_IDS
