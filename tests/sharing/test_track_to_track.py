@@ -187,6 +187,21 @@ def test_a_partner_event_is_used_once_whether_its_warning_or_its_track_came() ->
     assert _point(view.warnings[-1]) == _point(fuse_warnings(own, newer, "north"))
 
 
+def test_tracks_and_warnings_of_one_event_are_fused_as_the_warnings_alone(tracks_only, scenario) -> None:
+    """Node path: with north releasing tracks *and* warnings (one estimate per event and version), east's shared
+    view ends with exactly the launch points and ellipses of a run where north releases warnings only — each
+    partner estimate used once (fusing the track's copy of the estimate as well would move the points)."""
+    sim, _ = tracks_only[7]
+    warnings_only = parse_agreement({
+        "name": "warnings-no-tracks", "parties": ["north", "east"],
+        "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z",
+        "directions": {"north->east": {"types": ["warning"], "region": "global", "precision_m": 1000.0}}})
+    runs = [run_network(scenario, simulation=sim, agreements=[a]).partners["east"] for a in (WARNINGS_ONLY, warnings_only)]
+    assert runs[0].received_tracks and not runs[1].received_tracks
+    both, alone = ({w.event_id: _point(w) for w in final_versions(r.shared)} for r in runs)
+    assert both == alone and any("north" in w.sources.partners and w.sources.sensors for w in runs[0].shared)
+
+
 @pytest.mark.parametrize("rho", [0.0, 0.6, 0.95])
 def test_monte_carlo_nees_of_ci_fused_launch_points_is_within_the_chi2_bound(rho: float) -> None:
     """Two estimates of one launch point whose errors are correlated by ``rho`` (unknown to the fusion), each
