@@ -37,7 +37,7 @@ from vigil.sharing.view import SharedView
 from vigil.sim import load_scenario, simulate
 from vigil.warning.records import Sources, Warning
 
-from .policykit import NORTH, agreement
+from .policykit import NORTH, agreement, box
 
 WARNINGS_ONLY = parse_agreement({
     "name": "warnings-only", "parties": ["north", "east"],
@@ -260,6 +260,12 @@ def test_a_released_track_carries_its_events_launch_point_as_the_warning_does() 
     assert (got.event_id, got.version, got.sources.sensors, got.sources.partners) == ("north:E4", 3, (), ("north",))
     assert got.launch_time_s == pytest.approx(w.launch_time_s - 600.0)
     assert got.launch_ellipse == tuple(trk["launch_ellipse"])
+    # the region clause judges a track by its launch point too: a box holding the launch point only lets it out
+    boxed = Releaser(agreement(precision_m=1000.0, region=box(63.0, 44.8, 64.3, 45.5)), "north", NORTH)
+    assert isinstance(boxed.release("track", track_record(w, state, epoch_s), epoch_s + 331.0), list)
+    stateless = {k: v for k, v in track_record(w, state, epoch_s).items() if not k.startswith("launch_")}
+    denied = boxed.release("track", stateless, epoch_s + 331.0)
+    assert not isinstance(denied, list) and denied.clause == "region", denied
 
 
 def _estimate(eid: str, version: int, lat: float, lon: float, ellipse, sensors: tuple[str, ...] = ()) -> Warning:
