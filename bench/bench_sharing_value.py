@@ -14,6 +14,10 @@ worse"). ``--ellipse-seeds N`` instead runs the nodes with the agreement on seed
 how often the true launch point lies inside the final warnings' 95 % launch ellipse and their mean NEES (2 dof:
 2 when consistent), alone and in the shared view, its versions that name a partner (where the partner released no
 observations: fused track-to-track with its warning by covariance intersection, vigil.sharing.view) apart from the rest (docs/benchmarks.md, issue 11, "Track-to-track").
+``--types DIRECTION=TYPES`` (repeatable) replaces one direction's ``types`` in the agreement, e.g.
+``--types north->east=track --types east->north=`` (an empty list removes the direction): the track-to-track
+arm, where east gets north's tracks only (docs/benchmarks.md, "Track-to-track fusion"); ``--delay-s D`` sets
+every direction's delay.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vigil.config import read_yaml
 from vigil.scoring.pipeline import score_result
-from vigil.sharing.agreement import load_agreement
+from vigil.sharing.agreement import parse_agreement
 from vigil.sharing.network import launch_view, run_network
 from vigil.sim import load_scenario, simulate
 
@@ -48,10 +53,14 @@ def main() -> None:
     ap.add_argument("--ellipse-seeds", type=int, default=0, metavar="N",
                     help="instead: for seeds 0..N-1, the nodes with the agreement; coverage and NEES of the final launch "
                          "ellipses against the truth, per partner, alone / shared view fused by CI / shared view not fused")
+    ap.add_argument("--types", action="append", default=[], metavar="DIRECTION=TYPES",
+                    help="replace a direction's types, e.g. north->east=track (comma-separated; empty: no direction)")
+    ap.add_argument("--delay-s", type=float, default=None, help="replace every direction's delay_s")
     args = ap.parse_args()
     scenario = load_scenario(args.scenario)
+    agreement = with_types(Path(args.agreement), args.types, args.delay_s)
     if args.ellipse_seeds:
-        ellipse_seeds(scenario, load_agreement(args.agreement), args.ellipse_seeds)
+        ellipse_seeds(scenario, agreement, args.ellipse_seeds)
         return
     if args.pooled_seeds:
         pooled_seeds(scenario, args.pooled_seeds)
@@ -60,7 +69,7 @@ def main() -> None:
     joint = {row["id"]: row for row in score_result(scenario, sim).score["launches"]}
     stereo = {la["id"]: la["first_stereo_visible_s"] for la in sim.summary["launches"]}
     start = time.perf_counter()
-    result = run_network(scenario, simulation=sim, agreements=[load_agreement(args.agreement)])
+    result = run_network(scenario, simulation=sim, agreements=[agreement])
     wall = time.perf_counter() - start
     truths = list(sim.truth)
     med = statistics.median
@@ -79,19 +88,39 @@ def main() -> None:
             truth_t = {str(t["id"]): float(t["launch_time_s"]) for t in truths}
             lag = [view[k]["triangulated_latency_s"] + truth_t[k] - stereo[k] for k in view
                    if view[k]["triangulated_latency_s"] is not None and stereo.get(k) is not None]
+            first = [r["latency_s"] for r in view.values() if r["latency_s"] is not None]
             az = [r["azimuth_error_deg"] for r in view.values() if r["azimuth_error_deg"] is not None]
             imp = [r["impact_error_km"] for r in view.values() if r["impact_error_km"] is not None]
             print(f"{pid:>6} {name:>6}: triangulated {tri}/{len(truths)}, launch error median "
                   f"{med(e) if e else float('nan'):.3f} km, /joint CRLB median {med(q) if q else float('nan'):.2f}, "
                   f"azimuth {med(az) if az else float('nan'):.2f} deg, impact {med(imp) if imp else float('nan'):.1f} km, "
                   f"first triangulated warning - joint stereo median {med(lag) if lag else float('nan'):.1f} s "
-                  f"(max {max(lag) if lag else float('nan'):.1f} s)")
+                  f"(max {max(lag) if lag else float('nan'):.1f} s), first warning latency median "
+                  f"{med(first) if first else float('nan'):.1f} s")
         if args.per_launch:
             _per_launch(pid, part, truths, result.epoch, joint)
         c = part.counts
         print(f"{pid:>6} counts: received {c.fused_received}, late {c.late}, too late {c.too_late}, "
-              f"duplicates {c.duplicate}, copies {c.copies}, unnamed {c.unknown_sensor}")
+              f"duplicates {c.duplicate}, copies {c.copies}, unnamed {c.unknown_sensor}, received warnings "
+              f"{len(part.received)}, received tracks {len(part.received_tracks)}")
     print(f"network wall {wall:.1f} s")
+
+
+def with_types(path: Path, overrides: list[str], delay_s: float | None = None):
+    """The agreement at ``path`` with each ``DIRECTION=TYPES`` override applied (empty TYPES: no direction) and,
+    when given, every direction's ``delay_s`` replaced."""
+    data = read_yaml(path, "agreement")
+    for item in overrides:
+        direction, _, types = item.partition("=")
+        if not types:
+            data["directions"].pop(direction, None)
+        else:
+            data["directions"].setdefault(direction, {"region": "global", "precision_m": 1000.0})
+            data["directions"][direction]["types"] = types.split(",")
+    for clauses in data["directions"].values():
+        if delay_s is not None:
+            clauses["delay_s"] = delay_s
+    return parse_agreement(data, str(path))
 
 
 def pooled_seeds(scenario, seeds: int) -> None:

@@ -20,14 +20,26 @@ from vigil.records import ObservationBatch
 from vigil.sharing.audit import AuditLog, MemoryAuditSink, verify_entries
 from vigil.sharing.bus import share_subject
 from vigil.sharing.bus_memory import MemoryBus
+from vigil.sharing.conversions import observation_records
 from vigil.sharing.envelope import Envelope, sign_envelope
-from vigil.sharing.node import Node, observation_records
+from vigil.sharing.node import Node
 from vigil.sharing.receiver import MemorySeenIds, Receiver, Rejected
 from vigil.sharing.releaser import Releaser
 from vigil.sharing.store_sqlite import SqliteStore
 from vigil.sim import load_scenario, simulate
 
-from .policykit import EAST, NORTH, OBS_TIME_S, T0, agreement, notification, observation, registry, track
+from .policykit import (
+    EAST,
+    NORTH,
+    OBS_TIME_S,
+    T0,
+    TRACK_TIME_S,
+    agreement,
+    notification,
+    observation,
+    registry,
+    track,
+)
 from .policykit import warning as warning_record
 
 AGREEMENT = agreement(precision_m=1000.0)  # north->east: every type, global, no delay
@@ -51,8 +63,14 @@ def released(kind: str, record: dict[str, Any]) -> Envelope:
     return out[0]
 
 
+def launch_track() -> dict[str, Any]:
+    """A node's track of an event: its state and the event's launch estimate (sharing.conversions.track_record)."""
+    return track() | {"version": 2, "launch_lat_deg": 45.3, "launch_lon_deg": 63.3, "launch_time": TRACK_TIME_S - 90.0,
+                      "launch_time_sigma_s": 1.5, "launch_ellipse": [30.0, 4.0, 1.5]}
+
+
 def _good(kind: str) -> dict[str, Any]:
-    record = {"observation": observation, "track": track, "warning": warning_record,
+    record = {"observation": observation, "track": launch_track, "warning": warning_record,
               "notification": notification}[kind]()
     return released(kind, record).payload  # coarsened as the agreement requires
 
@@ -82,6 +100,16 @@ def malformed(rng: np.random.Generator) -> list[tuple[str, str, Envelope]]:
         ("negative variance", "payload", signed("track", trk | {"cov": neg_cov})),
         ("velocity beyond escape", "payload", signed("track", trk | {"vel_ecef_m_s": [1e9, 0.0, 0.0]})),
         ("track time garbage", "payload", signed("track", trk | {"time": "soon"})),
+        ("track launch lat 95", "payload", signed("track", trk | {"launch_lat_deg": 90.0 + bad})),
+        ("track launch lat alone", "payload", signed("track", {k: v for k, v in trk.items() if k != "launch_lon_deg"})),
+        ("track launch time alone", "payload", signed("track", {k: v for k, v in trk.items()
+                                                                if not k.startswith("launch_") or k == "launch_time"})),
+        ("track launch ellipse axis < 0", "payload", signed("track", trk | {"launch_ellipse": [10.0, 1.0, -bad]})),
+        ("track launch sigma < 0", "payload", signed("track", trk | {"launch_time_sigma_s": -bad})),
+        ("track launch time garbage", "payload", signed("track", trk | {"launch_time": "at dawn"})),
+        ("track version 0", "payload", signed("track", trk | {"version": 0})),
+        ("track launch point off grid", "precision", signed("track", trk | {
+            "launch_lat_deg": trk["launch_lat_deg"] + 1e-4})),  # a tenth of a 1 km cell north
         ("ellipse bearing", "payload", signed("warning", wrn | {"launch_ellipse": [360.0 + bad, 1.0, 1.0]})),
         ("ellipse axis < 0", "payload", signed("warning", wrn | {"launch_ellipse": [10.0, -bad, 1.0]})),
         ("azimuth 720", "payload", signed("warning", wrn | {"azimuth_deg": 720.0})),
@@ -139,7 +167,8 @@ def _good_envelopes() -> list[Envelope]:
     out = [released("observation", observation(obs_id=i, time=OBS_TIME_S + i, target=(45.0 + 0.01 * i, 63.3)))
            for i in range(5)]
     out += [released("warning", warning_record() | {"event_id": f"E{i}"}) for i in range(3)]
-    return out + [released("track", track()), released("notification", notification())]
+    return out + [released("track", track()), released("track", launch_track() | {"track_id": "E7"}),
+                  released("notification", notification())]
 
 
 def _near_sr1(w: Any) -> bool:
@@ -172,6 +201,7 @@ def test_a_thousand_signed_lies_are_each_rejected_and_audited_and_change_no_fuse
     assert [w.to_dict() for w in node.alone_warnings] == [w.to_dict() for w in clean_node.alone_warnings]
     assert [w.to_dict() for w in node.received_warnings] == [w.to_dict() for w in clean_node.received_warnings]
     assert len(node.received_warnings) == 3
+    assert [w.event_id for w in node.received_tracks] == [w.event_id for w in clean_node.received_tracks] == ["north:E7"]
     assert verify_entries(entries, EAST.public_key).ok
     print(f"{len(bad)} lies of {len({k for k, _, _ in bad})} kinds rejected; {len(north)} of north's detections "
           f"and {len(own)} own fused: {len(node.fused_warnings)} warning versions equal to the clean run's")
@@ -182,7 +212,11 @@ def test_each_rejection_reason_names_the_field_it_judged():
     fields = {"time garbage": "time", "los_sigma 0": "los_sigma_rad", "snr < 0": "snr",
               "another partner's data": "partner_id", "asymmetric cov": "cov", "ellipse bearing": "launch_ellipse",
               "azimuth 720": "azimuth_deg", "self-intersecting area": "impact_area", "sector 400": "azimuth_sector_deg",
-              "stale created_at": "created_at", "data after creation": "data time"}
+              "stale created_at": "created_at", "data after creation": "data time",
+              "track launch lat 95": "launch_lat_deg", "track launch lat alone": "launch_lon_deg",
+              "track launch time alone": "launch_lat_deg", "track launch ellipse axis < 0": "launch_ellipse",
+              "track launch sigma < 0": "launch_time_sigma_s", "track launch time garbage": "launch_time",
+              "track version 0": "version", "track launch point off grid": "launch_lat_deg"}
     for what, kind, env in malformed(np.random.default_rng(1)):
         result = receiver.accept(env.to_bytes())
         assert isinstance(result, Rejected) and result.kind == kind, (what, result)
@@ -204,6 +238,11 @@ RECORD_FIELDS = [
     ("observation", "sensor_pos_ecef_m", st.lists(st.floats(2e9, 1e12), min_size=3, max_size=3)),
     ("track", "vel_ecef_m_s", st.lists(st.floats(2e5, 1e9), min_size=3, max_size=3)),
     ("track", "time", st.one_of(st.text(alphabet="xyz", min_size=1, max_size=4), st.booleans())),
+    ("track", "launch_lat_deg", _outside(-90.0, 90.0)),
+    ("track", "launch_lon_deg", _outside(-180.0, 180.0)),
+    ("track", "launch_time_sigma_s", _outside(0.0, math.inf)),
+    ("track", "launch_ellipse", st.lists(st.floats(-1e3, -1e-3), min_size=3, max_size=3)),
+    ("track", "version", st.integers(min_value=-(2**53 - 1), max_value=0)),
     ("warning", "launch_lat_deg", _outside(-90.0, 90.0)),
     ("warning", "azimuth_deg", _outside(0.0, 360.0)),
     ("warning", "confidence", _outside(0.0, 1.0)),

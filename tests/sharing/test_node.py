@@ -23,9 +23,10 @@ from vigil.records import ObservationBatch
 from vigil.sharing.audit import AuditLog, JsonlAuditSink, MemoryAuditSink, verify
 from vigil.sharing.bus import share_subject
 from vigil.sharing.bus_memory import MemoryBus
+from vigil.sharing.conversions import observations_from_records
 from vigil.sharing.envelope import canonical_bytes
 from vigil.sharing.keys import write_key_files
-from vigil.sharing.node import Node, observations_from_records
+from vigil.sharing.node import Node
 from vigil.sharing.node_config import load_node_config
 from vigil.sharing.releaser import Releaser
 from vigil.sharing.store import Store

@@ -24,7 +24,8 @@ from vigil.sharing.agreement import parse_agreement
 from vigil.sharing.audit import AuditLog, MemoryAuditSink
 from vigil.sharing.bus import share_subject
 from vigil.sharing.bus_memory import MemoryBus
-from vigil.sharing.node import Node, observation_records
+from vigil.sharing.conversions import observation_records
+from vigil.sharing.node import Node
 from vigil.sharing.releaser import Releaser
 from vigil.sharing.store_sqlite import SqliteStore
 from vigil.sim import load_scenario, simulate

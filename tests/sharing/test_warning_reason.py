@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from vigil.sharing.conversions import posix_s, warning_from_record, warning_record
 from vigil.sharing.envelope import canonical_bytes
-from vigil.sharing.node import posix_s, warning_from_record, warning_record
 from vigil.sharing.receiver import Accepted, Rejected
 from vigil.sharing.releaser import Releaser
 from vigil.sharing.store_sqlite import SqliteStore

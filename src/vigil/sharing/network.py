@@ -55,8 +55,9 @@ MEMORY_DB = "sqlite://:memory:"  # a store per node in memory: nothing on disk, 
 @dataclass
 class PartnerResult:
     """One partner's outcome: every warning version issued ``alone`` (own detections only), by its fusion
-    of own + received detections (``fused``), received from partners (``received``) and its shared view
-    (``view``: ``fused`` fused track-to-track with ``received``, :class:`~vigil.sharing.view.SharedView`);
+    of own + received detections (``fused``), received from partners (``received``; their tracks as launch
+    estimates: ``received_tracks``) and its shared view (``view``: ``fused`` fused track-to-track with
+    ``received`` and ``received_tracks``, :class:`~vigil.sharing.view.SharedView`);
     ``counts``; the node's public key (fresh per run) and its audit log's file (kept runs only) and head
     hash."""
 
@@ -69,6 +70,7 @@ class PartnerResult:
     audit_path: Path | None = None
     audit_head: str = ""
     view: list[Warning] | None = None
+    received_tracks: list[Warning] = field(default_factory=list)  # partners' tracks, as their launch estimates
 
     @property
     def shared(self) -> list[Warning]:
@@ -228,7 +230,8 @@ async def run_network_async(scenario: Scenario, rng_or_seed: np.random.Generator
                                         node.received_warnings, node.counts, signers[node.node_id].public_key,
                                         None if (temp and not keep) or not audit
                                         else work / f"{node.node_id}-audit.jsonl",
-                                        node.audit.head if node.audit else "", node.shared_warnings)
+                                        node.audit.head if node.audit else "", node.shared_warnings,
+                                        node.received_tracks)
             for node in nodes}, simulation, bus, db, {n: s[1] for n, s in stores.items()})
         for node in nodes:
             await node.close()

@@ -15,32 +15,41 @@ live (``vigil node``, clock = wall time, :mod:`vigil.sharing.node_config`) and i
    only then acked (:func:`vigil.sharing.ingest.ingest_batch`) and handed to fusion;
 4. :meth:`Node.step` fuses: one :class:`~vigil.fusion.FusionEngine` on the node's own detections
    ("alone") and one on own + received detections ("shared"); the shared engine's warnings are offered
-   to partners whose agreement lists ``warning``. Received warnings are kept as records (and in
-   :attr:`Node.received_warnings`); received tracks and notifications are stored only.
+   to partners whose agreement lists ``warning``, and the latest state of each of their events as a
+   track record to partners whose agreement lists ``track`` (:func:`~vigil.sharing.conversions.track_record`).
+   Received warnings and tracks become partner estimates (:attr:`Node.received_warnings`,
+   :attr:`Node.received_tracks`) that the shared view fuses with the node's own
+   (:class:`~vigil.sharing.view.SharedView`); received notifications are stored only.
 
-On the wire, times inside records are **UTC POSIX seconds** (partners need not share a scenario epoch);
-inside the node they are seconds from the node's ``epoch`` as everywhere else.
+Records and the node's own types convert in :mod:`vigil.sharing.conversions` (on the wire, times are UTC POSIX
+seconds; inside the node seconds from its ``epoch``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
-
-from ..errors import ConfigError, DataError, MessageError
+from ..errors import ConfigError, MessageError
 from ..fusion import FusionConfig, FusionEngine
 from ..records import ObservationBatch
-from ..timescale import parse_utc
-from ..warning.records import Sources, Warning
+from ..warning.records import Warning
 from .agreement import Agreement
 from .audit import AuditLog
 from .bus import SUBJECT_ROOT, Bus, Message, Subscription, share_subject
 from .coarsening import ReleasedErrorModel
+from .conversions import (
+    event_state,
+    observation_records,
+    observations_from_records,
+    partner_estimates,
+    posix_s,
+    relative_s,
+    track_record,
+    warning_record,
+)
 from .copies import CopyScreen
 from .envelope import MAX_RECORDS, Envelope
 from .ingest import FETCH_BATCH, IngestStats, ingest_batch
@@ -55,116 +64,6 @@ RECEIVED_OBS_ID_BASE = 1 << 40
 ``obs_id`` values, unique only at their source, never collide with the node's own inside fusion."""
 RECEIVE_TIMEOUT_S = 10.0
 """Seconds :meth:`Node.receive` waits for messages known to be on the bus before giving up."""
-DEFAULT_RECEIVED_SIGMA_RAD = 1e-4  # a released detection without los_sigma_rad (optional in the record): 100 µrad
-_OPTIONAL_OBS = ("los_sigma_rad", "snr", "intensity_w_sr")
-
-
-def posix_s(epoch: str | dt.datetime) -> float:
-    """UTC POSIX seconds of an ISO 8601 UTC string or an aware datetime."""
-    return (parse_utc(epoch, "epoch") if isinstance(epoch, str) else epoch).timestamp()
-
-
-def _time_s(value: float | str, epoch_s: float) -> float:
-    return (parse_utc(value, "time").timestamp() if isinstance(value, str) else float(value)) - epoch_s
-
-
-# --- records <-> the node's own types -------------------------------------------------------------
-def observation_records(batch: ObservationBatch, epoch_s: float) -> list[dict[str, Any]]:
-    """One observation record per row (``time`` = UTC POSIX s, ``epoch_s`` = POSIX s of the batch epoch)."""
-    out = []
-    for i in range(len(batch)):
-        out.append({
-            "obs_id": int(batch.obs_id[i]), "time": epoch_s + float(batch.time_s[i]),
-            "sensor_id": str(batch.sensor_id[i]), "partner_id": str(batch.partner_id[i]),
-            "sensor_pos_ecef_m": [float(x) for x in batch.sensor_pos_ecef_m[i]],
-            "los_ecef": [float(x) for x in batch.los_ecef[i] / np.linalg.norm(batch.los_ecef[i])],
-            "los_sigma_rad": float(batch.los_sigma_rad[i]), "snr": float(batch.snr[i]),
-            "intensity_w_sr": float(batch.intensity_w_sr[i]), "frame_id": int(batch.frame_id[i]),
-        })
-    return out
-
-
-def observations_from_records(records: Sequence[tuple[str, dict[str, Any]]], epoch: str, first_id: int,
-                              own_sensors: frozenset[str] = frozenset(), model: ReleasedErrorModel | None = None,
-                              precision_m: dict[str, float] | None = None) -> ObservationBatch:
-    """``(sender, record)`` pairs → a batch with local ids ``first_id…``; a partner's sensor whose name
-    clashes with one of ``own_sensors`` is renamed ``<sender>/<name>``. Missing optionals become NaN / -1.
-
-    Each row's ``los_sigma_rad`` is what :class:`~vigil.sharing.coarsening.ReleasedErrorModel` (``model``,
-    a fresh one when None; keep one per node so it sees each sensor's earlier rows) makes of the stated
-    sigma, the LOS quantum and the sender's ``precision_m`` (sender → m, the agreements'; unknown: 0, the
-    position rounding then counted as white)."""
-    if not records:
-        return ObservationBatch.empty(epoch)
-    e = posix_s(epoch)
-    sensors = []
-    for sender, rec in records:
-        name = str(rec.get("sensor_id") or f"{sender}/unnamed")
-        sensors.append(f"{sender}/{name}" if name in own_sensors else name)
-    cols = {k: np.array([np.nan if r.get(k) is None else float(r[k]) for _, r in records]) for k in _OPTIONAL_OBS}
-    q = np.array([float(r.get("los_quantum_rad") or 0.0) for _, r in records])
-    t_s = np.array([_time_s(r["time"], e) for _, r in records])
-    pos = np.array([r["sensor_pos_ecef_m"] for _, r in records], dtype=float)
-    los = np.array([r["los_ecef"] for _, r in records], dtype=float)
-    sensor_ids = np.array(sensors, dtype=object)
-    grid = np.array([(precision_m or {}).get(s, 0.0) for s, _ in records])
-    stated = np.where(np.isfinite(cols["los_sigma_rad"]), cols["los_sigma_rad"], DEFAULT_RECEIVED_SIGMA_RAD)
-    cols["los_sigma_rad"] = (model or ReleasedErrorModel()).sigma(sensor_ids, t_s, los, pos, stated, q, grid)
-    return ObservationBatch(
-        epoch, np.arange(first_id, first_id + len(records), dtype=np.int64), sensor_ids,
-        np.array([str(r.get("partner_id") or s) for s, r in records], dtype=object), t_s, pos, los,
-        cols["los_sigma_rad"], cols["snr"], cols["intensity_w_sr"],
-        np.array([-1 if r.get("frame_id") is None else int(r["frame_id"]) for _, r in records], dtype=np.int64),
-    )
-
-
-def warning_record(w: Warning, epoch_s: float) -> dict[str, Any]:
-    """The sharing warning record of a Warning (times → UTC POSIX s; ``sources`` → partner ids)."""
-    def abs_s(t: float | None) -> float | None:
-        return None if t is None else epoch_s + t
-
-    rec = {"event_id": w.event_id, "version": w.version, "issued_at": w.issued_at, "class": w.class_,
-           "class_reason": w.class_reason or None,
-           "launch_time": abs_s(w.launch_time_s), "launch_time_sigma_s": w.launch_time_sigma_s,
-           "launch_lat_deg": w.launch_lat_deg, "launch_lon_deg": w.launch_lon_deg,
-           "launch_ellipse": None if w.launch_ellipse is None else list(w.launch_ellipse),
-           "azimuth_deg": w.azimuth_deg, "azimuth_sigma_deg": w.azimuth_sigma_deg,
-           "burnout_time": abs_s(w.burnout_time_s), "burnout_alt_m": w.burnout_alt_m,
-           "burnout_speed_m_s": w.burnout_speed_m_s, "impact_time": abs_s(w.impact_time_s),
-           "impact_lat_deg": w.impact_lat_deg, "impact_lon_deg": w.impact_lon_deg,
-           "impact_ellipse": None if w.impact_ellipse is None else list(w.impact_ellipse),
-           "notification": w.notification, "sources": list(w.sources.partners), "confidence": w.confidence}
-    return {k: v for k, v in rec.items() if v is not None}
-
-
-def warning_from_record(sender: str, rec: dict[str, Any], epoch: str, received_at: str) -> Warning:
-    """A partner's warning record as a Warning of this node: ``event_id`` ``<sender>:<id>``, issued when
-    received (``received_at``, ISO UTC), times relative to this node's ``epoch``. DataError if unusable."""
-    e = posix_s(epoch)
-
-    def rel(key: str) -> float | None:
-        return None if rec.get(key) is None else _time_s(rec[key], e)
-
-    def ellipse(key: str) -> tuple[float, float, float] | None:
-        value = rec.get(key)
-        return None if value is None else (float(value[0]), float(value[1]), float(value[2]))
-
-    try:
-        return Warning(
-            event_id=f"{sender}:{rec['event_id']}", version=int(rec.get("version") or 1), issued_at=received_at,
-            class_=rec.get("class") or "unknown", launch_time_s=rel("launch_time") or 0.0,
-            launch_time_sigma_s=float(rec.get("launch_time_sigma_s") or 0.0),
-            launch_lat_deg=rec["launch_lat_deg"], launch_lon_deg=rec["launch_lon_deg"],
-            launch_ellipse=ellipse("launch_ellipse"), impact_ellipse=ellipse("impact_ellipse"),
-            azimuth_deg=rec.get("azimuth_deg"), azimuth_sigma_deg=rec.get("azimuth_sigma_deg"),
-            burnout_time_s=rel("burnout_time"), burnout_alt_m=rec.get("burnout_alt_m"),
-            burnout_speed_m_s=rec.get("burnout_speed_m_s"), impact_time_s=rel("impact_time"),
-            impact_lat_deg=rec.get("impact_lat_deg"), impact_lon_deg=rec.get("impact_lon_deg"),
-            notification=rec.get("notification"), class_reason=rec.get("class_reason") or "",
-            sources=Sources((), tuple(sorted({sender, *(rec.get("sources") or [])}))),
-            confidence=float(rec["confidence"]) if rec.get("confidence") is not None else 1.0)
-    except (KeyError, TypeError, ValueError) as err:
-        raise DataError(f"warning from {sender}: {type(err).__name__}: {err}") from None
 
 
 class AloneFusion(Protocol):
@@ -243,7 +142,8 @@ class Node:
         self.alone_warnings: list[Warning] = []
         self.fused_warnings: list[Warning] = []
         self.received_warnings: list[Warning] = []
-        self.view = SharedView()  # own estimates fused track-to-track with partners' warnings
+        self.received_tracks: list[Warning] = []  # partners' tracks as estimates of their launches
+        self.view = SharedView()  # own estimates fused track-to-track with partners' warnings and tracks
         self.counts = NodeCounts()
         self._own: list[ObservationBatch] = []
         self._received_obs: list[tuple[str, dict[str, Any]]] = []
@@ -390,16 +290,10 @@ class Node:
         env = accepted.envelope
         if env.record_type == "observation":
             self._received_obs.extend((env.sender, record) for record in accepted.records)
-        elif env.record_type == "warning":
-            received_at = dt.datetime.fromtimestamp(self.clock(), dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            usable = []
-            for record in accepted.records:
-                try:
-                    usable.append(warning_from_record(env.sender, record, self.epoch, received_at))
-                except DataError:
-                    pass  # stored and audited as received; not usable as a Warning here
-            self.received_warnings += usable
-            self.view.received(usable)
+        elif env.record_type in ("warning", "track"):
+            usable = partner_estimates(env.record_type, env.sender, accepted.records, self.epoch, self.clock())
+            (self.received_warnings if env.record_type == "warning" else self.received_tracks).extend(usable)
+            self.view.received(usable, from_tracks=env.record_type == "track")
 
     def restore(self, stored: Iterable[StoredRecord], own: ObservationBatch | None = None) -> int:
         """After a restart: records this node stored before (verified and audited then) and its own
@@ -439,7 +333,7 @@ class Node:
     def _screened(self, rows: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
         """The received detections to fuse: not copies of ones held, naming a sensor
         (:class:`~vigil.sharing.copies.CopyScreen`); the others counted and audited per sender."""
-        times = [_time_s(rec["time"], self.epoch_s) for _, rec in rows]
+        times = [relative_s(rec["time"], self.epoch_s) for _, rec in rows]
         kept, copies, unnamed = self._copies.screen(rows, times, self._precision_m)
         for kind, index in (("copies", copies), ("unknown_sensor", unnamed)):
             setattr(self.counts, kind, getattr(self.counts, kind) + len(index))
@@ -485,14 +379,17 @@ class Node:
     def _issue(self, warnings: list[Warning]) -> list[Warning]:
         self.fused_warnings += warnings
         self.view.own(warnings)
+        tracks = any(r.direction and "track" in r.direction.types for r in self.releasers)
         for w in warnings:
             self.offer("warning", warning_record(w, self.epoch_s))
+            if tracks:
+                self.offer("track", track_record(w, event_state(self.shared.events, w.event_id), self.epoch_s))
         return warnings
 
     @property
     def shared_warnings(self) -> list[Warning]:
         """Every version this node has with sharing: its fusion of own + received detections fused
-        track-to-track with the warnings partners released to it (:class:`~vigil.sharing.view.SharedView`;
+        track-to-track with the warnings and tracks partners released to it (:class:`~vigil.sharing.view.SharedView`;
         partners' events that match none of its own keep their ids ``<partner>:<id>``)."""
         return self.view.warnings
 

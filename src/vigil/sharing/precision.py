@@ -219,7 +219,8 @@ def coarsen_records(record_type: str, payloads: Sequence[dict[str, Any]], precis
     ``offsets`` (one triple per record, each in [-0.5, 0.5) cells) shift a track's position or a warning's
     points before snapping. A releaser draws them once per track or event and keeps them secret, so that
     many releases of one moving object (whose roundings differ) average to the offset point, not to the
-    truth: without them, N releases pin a track down to ~precision_m / N (docs/sharing.md)."""
+    truth: without them, N releases pin a track down to ~precision_m / N (docs/sharing.md). A track's launch
+    point is coarsened as a warning's (shifted, snapped, its ellipse grown by the cell diagonal)."""
     if record_type != "observation":
         zero = (0.0, 0.0, 0.0)
         return [_coarsen_other(record_type, payload, precision_m, zero if offsets is None else offsets[i])
@@ -278,22 +279,29 @@ def _coarsen_track(payload: dict[str, Any], p: float, offset: Sequence[float]) -
         for i in range(3):  # offset and rounding, each uniform over a cell: 2 × p²/12
             out["cov"][i][i] += p * p / 6.0
             out["cov"][i + 3][i + 3] += qv * qv / 12.0
+    if payload.get("launch_lat_deg") is not None:  # the track's launch estimate: as a warning's launch point
+        _coarsen_point(payload, out, "launch", p, offset)
     return out
+
+
+def _coarsen_point(payload: dict[str, Any], out: dict[str, Any], key: str, p: float, offset: Sequence[float]) -> None:
+    """``<key>_lat_deg/_lon_deg`` shifted by the offset, snapped, and ``<key>_ellipse`` grown by the cell
+    diagonal (written into ``out``)."""
+    lat = payload[f"{key}_lat_deg"] + offset[0] * lat_step_deg(p)
+    lat = max(-90.0, min(90.0, lat))
+    lon = payload[f"{key}_lon_deg"] + offset[1] * lon_step(lat, _lon_q_deg(p), 180.0)
+    lat_s, lon_s = snap_latlon(lat, (lon + 180.0) % 360.0 - 180.0, p)
+    out[f"{key}_lat_deg"], out[f"{key}_lon_deg"] = lat_s, lon_s
+    grow_km = cell_diagonal_km(lat_s, p)  # ellipse ⊕ disk(d) ⊂ ellipse with both semi-axes + d
+    bearing, a_km, b_km = payload.get(f"{key}_ellipse") or (0.0, 0.0, 0.0)
+    out[f"{key}_ellipse"] = [bearing, a_km + grow_km, b_km + grow_km]
 
 
 def _coarsen_warning(payload: dict[str, Any], p: float, offset: Sequence[float]) -> dict[str, Any]:
     out = dict(payload)
     for key in ("launch", "impact"):
-        if payload.get(f"{key}_lat_deg") is None:
-            continue
-        lat = payload[f"{key}_lat_deg"] + offset[0] * lat_step_deg(p)
-        lat = max(-90.0, min(90.0, lat))
-        lon = payload[f"{key}_lon_deg"] + offset[1] * lon_step(lat, _lon_q_deg(p), 180.0)
-        lat_s, lon_s = snap_latlon(lat, (lon + 180.0) % 360.0 - 180.0, p)
-        out[f"{key}_lat_deg"], out[f"{key}_lon_deg"] = lat_s, lon_s
-        grow_km = cell_diagonal_km(lat_s, p)  # ellipse ⊕ disk(d) ⊂ ellipse with both semi-axes + d
-        bearing, a_km, b_km = payload.get(f"{key}_ellipse") or (0.0, 0.0, 0.0)
-        out[f"{key}_ellipse"] = [bearing, a_km + grow_km, b_km + grow_km]
+        if payload.get(f"{key}_lat_deg") is not None:
+            _coarsen_point(payload, out, key, p, offset)
     return out
 
 
@@ -351,8 +359,7 @@ def _other_violation(record_type: str, payload: dict[str, Any], p: float) -> str
         vel = payload.get("vel_ecef_m_s")
         if vel is not None and not ecef_on_grid(vel, velocity_step_m_s(p)):
             return f"vel_ecef_m_s is finer than the {velocity_step_m_s(p):g} m/s grid"
-        return None
-    if record_type == "warning":
+    if record_type in ("track", "warning"):
         for key in ("launch", "impact"):
             lat = payload.get(f"{key}_lat_deg")
             if lat is not None and not latlon_on_grid(lat, payload[f"{key}_lon_deg"], p):

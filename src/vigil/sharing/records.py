@@ -6,8 +6,8 @@ receiver (``extra="forbid"``). Positions are ECEF metres (``*_ecef_m``) or geode
 (``*_lat_deg``/``*_lon_deg``); times are seconds or ISO 8601 strings, passed through untouched.
 
 For the region clause a record is judged by its *points* (:func:`judged_points`, geodetic degrees):
-a warning by its launch and impact points; a track by the ground point under its position (the Track
-record carries no launch or impact point); a notification by the centres of its launch and impact areas;
+a warning by its launch and impact points; a track by the ground point under its position and, when it
+carries one, its launch point; a notification by the centres of its launch and impact areas;
 an observation by where its line of sight meets the WGS84 ellipsoid (no point when it misses).
 """
 
@@ -95,32 +95,6 @@ class ObservationRecord(_Record):
         return v
 
 
-class TrackRecord(_Record):
-    """Fused state; ``cov`` is the 6×6 covariance of (position m, velocity m/s)."""
-
-    track_id: Id
-    time: Time
-    pos_ecef_m: Position
-    vel_ecef_m_s: Velocity | None = None
-    cov: list[list[float]] | None = None
-    phase: Literal["boost", "coast"] | None = None
-    sensor_ids: list[str] | None = None
-    partner_ids: list[str] | None = None
-
-    @field_validator("cov")
-    @classmethod
-    def _cov(cls, v: list[list[float]] | None) -> list[list[float]] | None:
-        if v is None:
-            return v
-        if len(v) != 6 or any(len(row) != 6 for row in v):
-            raise ValueError("must be a 6x6 array")
-        if any(v[i][i] < 0.0 for i in range(6)):
-            raise ValueError("has a negative variance on its diagonal")
-        if any(abs(v[i][j] - v[j][i]) > 1e-9 * (abs(v[i][j]) + abs(v[j][i])) for i in range(6) for j in range(i)):
-            raise ValueError("is not symmetric")
-        return v
-
-
 Lat = Annotated[float, Field(ge=-90.0, le=90.0)]
 Lon = Annotated[float, Field(ge=-180.0, le=180.0)]
 Bearing = Annotated[float, Field(ge=0.0, le=360.0)]
@@ -135,6 +109,50 @@ def _ellipse(v: list[float]) -> list[float]:
 
 
 Ellipse = Annotated[Vec3, AfterValidator(_ellipse)]
+
+
+class TrackRecord(_Record):
+    """Fused state; ``cov`` is the 6×6 covariance of (position m, velocity m/s). ``version`` numbers the
+    releases of one track as a warning's do its event's. The ``launch_*`` fields are the track's launch
+    estimate, as in the warning record (point, 95 % ellipse ``[bearing_deg, a_km, b_km]``, time and its 1σ):
+    with them a receiver fuses the track with its own estimate of the launch (docs/sharing.md)."""
+
+    track_id: Id
+    time: Time
+    pos_ecef_m: Position
+    vel_ecef_m_s: Velocity | None = None
+    cov: list[list[float]] | None = None
+    phase: Literal["boost", "coast"] | None = None
+    sensor_ids: list[str] | None = None
+    partner_ids: list[str] | None = None
+    version: Annotated[int, Field(ge=1)] | None = None
+    launch_lat_deg: Lat | None = None
+    launch_lon_deg: Lon | None = None
+    launch_ellipse: Ellipse | None = None
+    launch_time: Time | None = None
+    launch_time_sigma_s: NonNegative | None = None
+
+    @field_validator("cov")
+    @classmethod
+    def _cov(cls, v: list[list[float]] | None) -> list[list[float]] | None:
+        if v is None:
+            return v
+        if len(v) != 6 or any(len(row) != 6 for row in v):
+            raise ValueError("must be a 6x6 array")
+        if any(v[i][i] < 0.0 for i in range(6)):
+            raise ValueError("has a negative variance on its diagonal")
+        if any(abs(v[i][j] - v[j][i]) > 1e-9 * (abs(v[i][j]) + abs(v[j][i])) for i in range(6) for j in range(i)):
+            raise ValueError("is not symmetric")
+        return v
+
+    @model_validator(mode="after")
+    def _launch(self) -> TrackRecord:
+        if (self.launch_lat_deg is None) != (self.launch_lon_deg is None):
+            raise ValueError("launch_lat_deg and launch_lon_deg go together")
+        if self.launch_lat_deg is None and (self.launch_ellipse, self.launch_time, self.launch_time_sigma_s) != (
+                None, None, None):
+            raise ValueError("launch_ellipse, launch_time and launch_time_sigma_s need launch_lat_deg/launch_lon_deg")
+        return self
 
 
 def _one_line(v: str) -> str:
@@ -282,8 +300,11 @@ def judged_points(record_type: str, payload: dict[str, Any]) -> list[tuple[float
     if record_type == "notification":
         areas = [payload["launch_area"], payload.get("impact_area")]
         return [_area_centre(a) for a in areas if a is not None]
+    launch: list[tuple[float, float]] = []
     if record_type == "track":
         r = np.asarray(payload["pos_ecef_m"], dtype=float)
+        if payload.get("launch_lat_deg") is not None:
+            launch = [(payload["launch_lat_deg"], payload["launch_lon_deg"])]
     else:
         r0, u = np.asarray(payload["sensor_pos_ecef_m"], float), np.asarray(payload["los_ecef"], float)
         hit = ellipsoid_hit(r0, u)
@@ -291,4 +312,4 @@ def judged_points(record_type: str, payload: dict[str, Any]) -> list[tuple[float
             return []
         r = r0 + hit * u
     lat, lon, _ = ecef_to_geodetic(r)
-    return [(math.degrees(lat), math.degrees(lon))]
+    return [(math.degrees(lat), math.degrees(lon)), *launch]

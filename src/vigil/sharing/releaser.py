@@ -39,7 +39,10 @@ from .keys import Signer
 from .precision import coarsen_records
 from .records import RECORD_TYPES, RecordType, data_time_s, released_fields, validate_record
 
-_OFFSET_IDS = {"track": "track_id", "warning": "event_id"}  # records whose repeated releases get one offset
+# Records whose repeated releases get one offset: (offset name, id field). A node's track of an event carries the
+# event's launch point under ``track_id`` = ``event_id``: both get the event's offset, so a partner that receives
+# both holds one rounding of the point, not two independent ones to average.
+_OFFSET_IDS = {"track": ("warning", "track_id"), "warning": ("warning", "event_id")}
 
 
 @dataclass(frozen=True)
@@ -208,8 +211,8 @@ class Releaser:
                 denials.append((i, Denial("record", reason)))
             else:
                 valid.append((i, payload))
-        id_key = _OFFSET_IDS.get(record_type)
-        offsets = None if id_key is None else [self.offset(record_type, pl[id_key]) for _, pl in valid]
+        named = _OFFSET_IDS.get(record_type)
+        offsets = None if named is None else [self.offset(named[0], pl[named[1]]) for _, pl in valid]
         coarse = coarsen_records(record_type, [pl for _, pl in valid], d.precision_m, offsets)
         released = []
         for (i, _), coarsened in zip(valid, coarse, strict=True):

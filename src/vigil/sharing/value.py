@@ -133,6 +133,7 @@ def sharing_summary(result: NetworkResult, truth: Sequence[dict] | None = None, 
                                            and not alone[k]["triangulated"]),
             "messages": {"released": c.released, "denied": c.denied, "published": c.published,
                          "received": c.received, "rejected": sum(c.rejected.values()),
-                         "received_detections": c.fused_received, "received_warnings": len(part.received)},
+                         "received_detections": c.fused_received, "received_warnings": len(part.received),
+                         "received_tracks": len(part.received_tracks)},
         }
     return {"launches": len(truths), "bus": result.bus, "db": result.db, "partners": partners}

@@ -1,7 +1,8 @@
-"""A node's shared view of events: its own estimates, fused track-to-track with its partners' warnings.
+"""A node's shared view of events: its own estimates, fused track-to-track with its partners' warnings and tracks.
 
 The node's fusion (own + received detections) issues versions of its own events; partners release their
-warnings (received as event ids ``<partner>:<id>``). :class:`SharedView` keeps the latest version of each,
+warnings and tracks (both received as estimates of event ``<partner>:<id>``, a track by its launch estimate:
+:func:`vigil.sharing.conversions.warning_from_track`). :class:`SharedView` keeps the latest version of each,
 associates every partner event with at most one own event by the **scoring gate**
 (:class:`vigil.scoring.Gate`: ``(d / 100 km)² + (Δt / 60 s)² ≤ 1`` between the two stated launch points and
 times, optimal one-to-one assignment per partner, as :func:`vigil.scoring.assign_events`), and issues:
@@ -65,6 +66,7 @@ class SharedView:
         self.gate = gate or Gate()
         self._own: dict[str, Warning] = {}
         self._partner: dict[str, Warning] = {}
+        self._from_track: dict[str, bool] = {}  # partner event → its estimate held came from a track
         self._view_id: dict[str, str] = {}
         self._version: dict[str, int] = {}
         self._attached: dict[str, str] = {}  # partner event → the own event it was last associated with
@@ -81,12 +83,18 @@ class SharedView:
         return [self._emit_own(e, assoc.get(e, []), self._own[e].issued_at)
                 for e in dict.fromkeys(w.event_id for w in warnings)]
 
-    def received(self, warnings: list[Warning]) -> list[Warning]:
-        """New versions of partners' events (event ids ``<partner>:<id>``, issued when received)."""
+    def received(self, warnings: list[Warning], from_tracks: bool = False) -> list[Warning]:
+        """New versions of partners' events (event ids ``<partner>:<id>``, issued when received): from their
+        warnings, or from their tracks (``from_tracks``). A partner's track and warning of one event carry one
+        id and its version: the view holds one estimate per partner event, the newest (a version older than
+        the one held is ignored; the same version replaces one held from a track, since the warning carries
+        class, azimuth and impact besides the same launch estimate), so no estimate is used twice."""
+        warnings = [w for w in warnings if self._newer(w, from_tracks)]
         if not warnings:
             return []
         for w in warnings:
             self._partner[w.event_id] = w
+            self._from_track[w.event_id] = from_tracks
         assoc = self._associate()
         owner = {q: e for e, qs in assoc.items() for q in qs}
         out = []
@@ -100,6 +108,12 @@ class SharedView:
                 out.append(self._emit_alone(q, w.issued_at))
         out += [self._emit_own(e, assoc[e], at) for e, at in changed_own.items()]
         return out
+
+    def _newer(self, w: Warning, from_track: bool) -> bool:
+        held = self._partner.get(w.event_id)
+        if held is None or w.version > held.version:
+            return True
+        return w.version == held.version and (self._from_track[w.event_id] or not from_track)
 
     def _associate(self) -> dict[str, list[str]]:
         """Own event id → associated partner event ids (one per partner at most)."""

@@ -129,7 +129,7 @@ def tangent_km(lat0_deg: float, lon0_deg: float, lat_deg: float, lon_deg: float)
     return EARTH_RADIUS_KM * c * np.array([math.sin(az), math.cos(az)])
 
 
-def from_tangent_km(lat0_deg: float, lon0_deg: float, en_km: Sequence[float]) -> tuple[float, float]:
+def from_tangent_km(lat0_deg: float, lon0_deg: float, en_km: Sequence[float] | np.ndarray) -> tuple[float, float]:
     """Inverse of :func:`tangent_km`: the (lat, lon) degrees of an east/north offset."""
     e, n = float(en_km[0]), float(en_km[1])
     c = math.hypot(e, n) / EARTH_RADIUS_KM
@@ -163,7 +163,8 @@ def _fuse_launch(own: Warning, other: Warning) -> dict:
 
 
 def _fuse_impact(own: Warning, other: Warning) -> dict:
-    if not (own.has_impact and other.has_impact and own.impact_ellipse and other.impact_ellipse):
+    if (own.impact_lat_deg is None or own.impact_lon_deg is None or other.impact_lat_deg is None
+            or other.impact_lon_deg is None or not own.impact_ellipse or not other.impact_ellipse):
         return {} if own.has_impact or not other.has_impact else {
             k: getattr(other, k) for k in ("impact_lat_deg", "impact_lon_deg", "impact_time_s", "impact_ellipse")}
     lat0, lon0 = own.impact_lat_deg, own.impact_lon_deg
