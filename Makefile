@@ -3,9 +3,9 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# Typed service code (docs/style.md rule 14): the CLI, config, errors and the sharing layer pass mypy.
+# Typed code (docs/style.md rule 14): the CLI, config, errors, the app, sharing and API layers and fusion pass mypy.
 TYPED  := src/vigil/cli.py src/vigil/config.py src/vigil/errors.py src/vigil/app src/vigil/sharing src/vigil/api \
-          src/vigil/coverage/commands.py src/vigil/fusion/commands.py
+          src/vigil/coverage/commands.py src/vigil/fusion
 
 .PHONY: demo test lint bench install clean web chromium
 
@@ -50,7 +50,7 @@ test: $(STAMP) web chromium
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/mypy $(TYPED)
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=15
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench scripts

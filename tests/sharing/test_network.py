@@ -20,7 +20,8 @@ from vigil.scoring import score
 from vigil.scoring.bounds import simulation_bounds
 from vigil.sharing.agreement import parse_agreement
 from vigil.sharing.audit import verify
-from vigil.sharing.network import NetworkResult, run_network, sharing_summary
+from vigil.sharing.network import run_network, sharing_summary
+from vigil.sharing.results import NetworkResult
 from vigil.sharing.store_sqlite import SqliteStore
 from vigil.sim import SimulationResult, load_scenario, simulate
 

@@ -27,11 +27,9 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ..errors import ConfigError
 from ..fusion import FusionConfig
@@ -39,57 +37,17 @@ from ..records import ObservationBatch
 from ..sim import SimulationResult, simulate
 from ..sim.scenario import Scenario
 from ..timescale import parse_utc
-from ..warning.records import Warning
 from .agreement import Agreement, load_agreement
 from .audit import AuditLog, JsonlAuditSink
 from .bus import SUBJECT_ROOT, Bus
 from .bus_memory import MemoryBus
 from .keys import KeyRegistry, Signer
-from .node import Node, NodeCounts
+from .node import Node
+from .results import NetworkResult, PartnerResult
 from .store import Store
 
 Progress = Callable[[int, int], None]
 MEMORY_DB = "sqlite://:memory:"  # a store per node in memory: nothing on disk, no fsync per commit
-
-
-@dataclass
-class PartnerResult:
-    """One partner's outcome: every warning version issued ``alone`` (own detections only), by its fusion
-    of own + received detections (``fused``), received from partners (``received``; their tracks as launch
-    estimates: ``received_tracks``) and its shared view (``view``: ``fused`` fused track-to-track with
-    ``received`` and ``received_tracks``, :class:`~vigil.sharing.view.SharedView`);
-    ``counts``; the node's public key (fresh per run) and its audit log's file (kept runs only) and head
-    hash."""
-
-    node_id: str
-    alone: list[Warning]
-    fused: list[Warning]
-    received: list[Warning]
-    counts: NodeCounts
-    public_key: Ed25519PublicKey
-    audit_path: Path | None = None
-    audit_head: str = ""
-    view: list[Warning] | None = None
-    received_tracks: list[Warning] = field(default_factory=list)  # partners' tracks, as their launch estimates
-
-    @property
-    def shared(self) -> list[Warning]:
-        """What the partner has with sharing: its shared view (or, without one, its own fusion of everything
-        plus partners' warnings)."""
-        return self.fused + self.received if self.view is None else self.view
-
-
-@dataclass
-class NetworkResult:
-    """Per partner results, the simulation they came from, where the data went (``bus``, ``db``)."""
-
-    epoch: str
-    partners: dict[str, PartnerResult]
-    simulation: SimulationResult
-    bus: str
-    db: str
-    stores: dict[str, str] = field(default_factory=dict)
-
 
 
 def _agreements(scenario: Scenario, agreements: Sequence[Agreement | str | Path] | None) -> list[Agreement]:

@@ -2,7 +2,7 @@
 
 :func:`launch_view` judges one set of warning versions launch by launch (seen, triangulated, latencies,
 launch / azimuth / impact errors, launch error over the joint geometry's CRLB); :func:`sharing_summary`
-turns a :class:`vigil.sharing.network.NetworkResult` into the ``sharing`` block of ``score.json``
+turns a :class:`vigil.sharing.results.NetworkResult` into the ``sharing`` block of ``score.json``
 (docs/sharing.md, "Network run and the value of sharing").
 """
 
@@ -27,7 +27,7 @@ from ..timescale import parse_utc
 from ..warning.records import Warning
 
 if TYPE_CHECKING:
-    from .network import NetworkResult
+    from .results import NetworkResult
 
 
 def _median(values: list[float]) -> float | None:
