@@ -175,6 +175,24 @@ def test_replayed_message_is_rejected_even_when_the_store_has_not_seen_it_yet():
     assert isinstance(receiver.accept(canonical_bytes(good())), Accepted)
 
 
+def test_a_copy_the_bus_delivers_again_inside_one_batch_is_redelivered_not_a_replay():
+    """Under load a pull fetch can outlast the bus's ack wait: the first message of the batch then comes again
+    at its end, marked as delivered twice. It is the bus's copy, not a partner's replay: dropped unaudited.
+    The same bytes in one batch *without* the mark are a replay, audited as such."""
+    sink = MemoryAuditSink()
+    receiver = make_receiver(audit=AuditLog(sink, EAST))
+    raw, other = canonical_bytes(good()), canonical_bytes(good())
+    first, fresh, copy = receiver.accept_many([raw, other, raw], redelivered=[False, False, True])
+    assert isinstance(first, Accepted) and isinstance(fresh, Accepted)
+    assert isinstance(copy, Rejected) and copy.kind == "redelivered"
+    kinds = [e["kind"] for e in sink.entries]
+    assert kinds == ["receipt", "receipt"]
+    raw2 = canonical_bytes(good())
+    _, replayed = receiver.accept_many([raw2, raw2], redelivered=[False, False])
+    assert isinstance(replayed, Rejected) and replayed.kind == "replay"
+    assert [e["kind"] for e in sink.entries] == ["receipt", "receipt", "receipt", "rejection"]
+
+
 def test_replay_uses_the_injected_seen_ids_store():
     seen = MemorySeenIds()
     env = good()

@@ -27,7 +27,8 @@ not bad input); ``seen_ids`` is anything with ``seen(message_id) -> bool`` (a
 ``seen_many(ids) -> set`` (one query per batch); ``audit`` gets a receipt or rejection entry.
 
 :meth:`Receiver.accept_many` checks a fetched batch: every check above per message, then the replay
-check for the whole batch at once (a second copy of an id inside the batch is a replay too). A batch
+check for the whole batch at once (a second copy of an id inside the batch is a replay too, unless the bus
+marks it as delivered again: see :meth:`Receiver.accept_many`). A batch
 envelope (``records``) is accepted only if *every* record passes the payload and policy checks; the
 reason of a rejection names the record (``records[3].los_ecef: …``).
 
@@ -176,8 +177,9 @@ class Receiver:
         ``redelivered[i]`` says the bus delivers message ``i`` again (it was fetched before, e.g. by this
         node before it was killed, and not acknowledged). Such a delivery is judged again but not audited a
         second time when the audit log already holds the same outcome for the same bytes, and one whose
-        record is already stored is ``Rejected("redelivered")`` (not used, not audited): the earlier delivery
-        was stored and its receipt audited before the crash took its acknowledgement."""
+        record is already stored, or accepted earlier in the same batch, is ``Rejected("redelivered")`` (not
+        used, not audited): the earlier delivery was stored and its receipt audited before the crash took its
+        acknowledgement, or the bus's ack wait ran out while the batch was being fetched."""
         again = list(redelivered) if redelivered is not None else [False] * len(raws)
         outcomes: list[Accepted | Rejected] = []
         for raw, repeat in zip(raws, again, strict=True):
@@ -200,7 +202,9 @@ class Receiver:
             if not isinstance(outcome, Accepted):
                 continue
             env = outcome.envelope
-            if again[i] and env.msg_id not in batch and (env.msg_id in stored or env.msg_id in self._recent):
+            if again[i] and (env.msg_id in batch or env.msg_id in stored or env.msg_id in self._recent):
+                # the bus's own second delivery (its ack wait ran out, even while this batch was being
+                # fetched: then both copies come in one batch), not a partner's replay
                 outcomes[i] = Rejected("redelivered", f"message id {env.msg_id} is stored already",
                                        env.msg_id, env.sender)
                 continue
