@@ -95,7 +95,7 @@ def test_pooled_gated_cost_matrix_and_pairs_are_the_plain_ones():
     truths = [boost_truth(lat_deg=45.0 + k, lon_deg=63.0 + k, t0=100.0 + 3 * k) for k in range(4)]
     b = observe(truths, sensors(), np.random.default_rng(4), clutter_per_frame=0.05).sorted_by_time()
     st = GatedAssignmentStringer()
-    st._pool.min_rows = 256  # reallocate often
+    st.pool.min_rows = 256  # reallocate often
     edges = np.floor(b.time_s)
     bounds = np.flatnonzero(np.diff(edges)) + 1
     assoc = MissDistanceAssociator()
@@ -107,7 +107,7 @@ def test_pooled_gated_cost_matrix_and_pairs_are_the_plain_ones():
         if len({s.sensor_id for s in confirmed}) < 2 or step % 4:
             continue
         pooled = _stacked(confirmed)
-        assert pooled[0] is st._pool.t  # read in place
+        assert pooled[0] is st.pool.t  # read in place
         plain = [_plain(s) for s in confirmed]
         ia, ib = np.arange(0, len(plain), 2), np.arange(1, len(plain), 2)
         want = np.array([[pair_cost(plain[i], plain[j]) for j in ib] for i in ia]).reshape(ia.size, ib.size)

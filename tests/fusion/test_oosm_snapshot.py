@@ -65,7 +65,7 @@ def test_restored_snapshot_continues_as_the_original(obs, cut_s: float) -> None:
             continue
         if snap is None:
             snap = snapshot(engine)
-            pool = snap["stringer"]._pool
+            pool = snap["stringer"].pool
             assert pool.used > 0 and len(snap["events"]) > 0  # (the cut falls inside the launches' data)
             for name in "tpusi":  # rows past `used` are never read before written: poison them in the copy
                 getattr(pool, name)[pool.used:] = -1 if name == "i" else np.nan

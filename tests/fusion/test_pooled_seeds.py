@@ -34,7 +34,7 @@ def test_pooled_strings_give_the_concatenated_detections_and_seeds():
     truths = [boost_truth(lat_deg=45.0 + k, lon_deg=63.0 + k, t0=100.0 + 3 * k) for k in range(3)]
     b = observe(truths, sensors(), np.random.default_rng(4), clutter_per_frame=0.05).sorted_by_time()
     st = GatedAssignmentStringer()
-    st._pool.min_rows = 256  # reallocate often
+    st.pool.min_rows = 256  # reallocate often
     edges = np.floor(b.time_s)
     bounds = np.flatnonzero(np.diff(edges)) + 1
     rng = np.random.default_rng(6)
@@ -47,7 +47,7 @@ def test_pooled_strings_give_the_concatenated_detections_and_seeds():
             continue
         group = [confirmed[k] for k in rng.choice(len(confirmed), min(len(confirmed), rng.integers(2, 6)),
                                                   replace=False)]
-        assert all(s._t.base is st._pool.t for s in group)  # the pooled path
+        assert all(s.t_rows.base is st.pool.t for s in group)  # the pooled path
         plain = [_plain(s) for s in group]
         for tri in (True, False):
             _assert_same(detections_and_seeds(group, triangulate=tri), detections_and_seeds(plain, triangulate=tri))

@@ -19,7 +19,7 @@ def _salvo_stringer(min_rows):
     truths = [boost_truth(lat_deg=45.0 + k, lon_deg=63.0 + k, t0=100.0 + 3 * k) for k in range(3)]
     b = observe(truths, sensors(), np.random.default_rng(2), clutter_per_frame=0.05).sorted_by_time()
     s = GatedAssignmentStringer()
-    s._pool.min_rows = min_rows  # reallocate (and compact) often
+    s.pool.min_rows = min_rows  # reallocate (and compact) often
     edges = np.floor(b.time_s)
     bounds = np.flatnonzero(np.diff(edges)) + 1
     for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(b)], strict=True):
@@ -44,7 +44,7 @@ def test_pooled_strings_hold_their_detections_through_reallocations_and_splits()
         np.testing.assert_array_equal(x.los, b.los_ecef[rows])
         np.testing.assert_array_equal(x.sigmas, b.los_sigma_rad[rows])
         assert x.first_time == x.times[0] and x.last_time == x.times[-1]
-        pool = s._pool
+        pool = s.pool
         assert pool.n[x.string_id] == len(x) and pool.last[x.string_id] == x.last_time
     head = long_[0]
     np.testing.assert_array_equal(views[head.string_id][40:], tail.times)  # the earlier view is untouched

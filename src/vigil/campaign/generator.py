@@ -262,13 +262,13 @@ def reach_km(vehicle: str) -> tuple[float, float]:
     """Conservative ground ranges (km) every aimed flight of ``vehicle`` can reach from any site and azimuth:
     above the shortest controlled flight due east from the equator (the rotating Earth lengthens it most
     there) and below the full-burn maximum range due west from the equator (shortened most there)."""
-    from ..flight.targeting import _max_range
+    from ..flight.targeting import max_range
     from ..flight.vehicle import load_vehicle
 
     v = load_vehicle(vehicle)
     shortest_cut_s = v.vertical_rise_s + v.pitch_over_s + 1.0  # the targeting search's shortest cut-off
-    _, short_m = _max_range(v, 0.0, 0.0, math.pi / 2.0, shortest_cut_s)
-    _, long_m = _max_range(v, 0.0, 0.0, 1.5 * math.pi, None)
+    _, short_m = max_range(v, 0.0, 0.0, math.pi / 2.0, shortest_cut_s)
+    _, long_m = max_range(v, 0.0, 0.0, 1.5 * math.pi, None)
     return short_m / 1e3, long_m / 1e3
 
 

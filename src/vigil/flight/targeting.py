@@ -48,7 +48,7 @@ def _range_m(vehicle: Vehicle, lat: float, lon: float, az: float, loft_deg: floa
     return float(great_circle_distance_m(lat, lon, ilat, ilon)), (float(ilat), float(ilon))
 
 
-def _max_range(vehicle, lat, lon, az, cut_s, bounds=LOFT_BOUNDS_DEG) -> tuple[float, float]:
+def max_range(vehicle, lat, lon, az, cut_s, bounds=LOFT_BOUNDS_DEG) -> tuple[float, float]:
     """(loft_deg, range_m) maximising the range at thrust cut-off ``cut_s``."""
     res = minimize_scalar(lambda q: -_range_m(vehicle, lat, lon, az, q, cut_s)[0], bounds=bounds,
                           method="bounded", options={"xatol": LOFT_XATOL_DEG})
@@ -73,7 +73,7 @@ def solve_min_energy(vehicle, site, target_lat_deg: float, target_lon_deg: float
     r_star = float(great_circle_distance_m(lat, lon, tlat, tlon))
     az = float(initial_azimuth_rad(lat, lon, tlat, tlon))
     full = sum(s.burn_time_s + s.coast_after_s for s in v.stages) - v.stages[-1].coast_after_s
-    loft, r_max = _max_range(v, lat, lon, az, None)
+    loft, r_max = max_range(v, lat, lon, az, None)
     if r_star > r_max * (1.0 + FULL_BURN_TOL):
         raise ConfigError(f"target {target_lat_deg:g}, {target_lon_deg:g}: {r_star / 1e3:.0f} km is beyond "
                           f"the {r_max / 1e3:.0f} km reach of {v.name}")
@@ -83,14 +83,14 @@ def solve_min_energy(vehicle, site, target_lat_deg: float, target_lon_deg: float
         lofts = {}
 
         def excess(c):
-            lofts[c] = _max_range(v, lat, lon, az, c)
+            lofts[c] = max_range(v, lat, lon, az, c)
             return lofts[c][1] - r_star
 
         if excess(cut_lo) >= 0.0:
             raise ConfigError(f"target {target_lat_deg:g}, {target_lon_deg:g}: {r_star / 1e3:.0f} km is "
                               f"closer than the shortest controlled flight of {v.name}")
         cut = brentq(excess, cut_lo, full, xtol=CUT_XTOL_S)
-        loft = lofts[cut][0] if cut in lofts else _max_range(v, lat, lon, az, cut)[0]
+        loft = lofts[cut][0] if cut in lofts else max_range(v, lat, lon, az, cut)[0]
     return _correct_azimuth(v, lat, lon, tlat, tlon, az, loft, cut, full, r_star, r_max)
 
 

@@ -236,13 +236,13 @@ class FusionEngine(EventAssembly):
     def close(self, now: float) -> list:
         """The run stops while its events may still be in flight (a node shut down: its data may go on, so no
         burnout is declared): each live stereo event's launch gets its closing fit now from starts that depend
-        on its detections only (:meth:`_launch` ``data_only``), so that its last version is a function of the
+        on its detections only (:meth:`launch_fit` ``data_only``), so that its last version is a function of the
         data it holds, not of the sequence of fits before (a node restarted mid-stream, which re-fuses what it
         stored in one batch, ends on the same version). Returns the versions that changed."""
         self._retro.refit(self, now, everything=True)
         for event in self.events:
             if event.burnout is None and not event.mono and event.strings:
-                self._launch(event, final=True, data_only=True)
+                self.launch_fit(event, final=True, data_only=True)
         return self._issue(self._estimate(now, final=False))
 
     # --- stages ----------------------------------------------------------------------------------
@@ -313,11 +313,11 @@ class FusionEngine(EventAssembly):
                 if final or now - event.last_detection_s > gap:
                     shared = None
                     if not event.mono and not event.launch_final:
-                        shared = self._launch(event, final=True)
+                        shared = self.launch_fit(event, final=True)
                     estimate_burnout(event, self.classifier, self.impact_predictor, self.config.containment, shared)
                     event.dirty = True
                 elif not event.mono and not event.launch_final and self._refit_due(event):
-                    self._launch(event)
+                    self.launch_fit(event)
                 if event.burnout is None and event.class_ == "unknown":
                     classify_live(event, self.classifier)  # (a launcher is called before its cutoff)
             if event.held is not None:
@@ -333,8 +333,12 @@ class FusionEngine(EventAssembly):
         """:func:`~vigil.fusion.events.launchrefit.refit_due` on the engine's latest detection time and span cache."""
         return refit_due(event, self.config, self._latest_s, self._span_start)
 
-    def _launch(self, event: FusedEvent, final: bool = False, data_only: bool = False
-                ) -> tuple[Detections, Seeds] | None:
+    def forget_span_start(self, event_id: str) -> None:
+        """Drop the cached earliest first time of event ``event_id``'s strings (a late row moved one)."""
+        self._span_start.pop(event_id, None)
+
+    def launch_fit(self, event: FusedEvent, final: bool = False, data_only: bool = False
+                   ) -> tuple[Detections, Seeds] | None:
         """:func:`~vigil.fusion.events.launchrefit.refit_launch` of ``event`` with the engine's estimator and
         :data:`CLOSING_STARTS`."""
         return refit_launch(event, self.launch_estimator, self.config, CLOSING_STARTS, final, data_only)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..sensors.model import SensorModel
 from ..sensors.signal import SignalModel, false_alarm_snr, sample_visible_cap
-from .observe import SensorFrames, _columns
+from .observe import SensorFrames, detection_columns
 
 
 def false_alarms(frames: SensorFrames, sensor: SensorModel, signal: SignalModel, rng) -> dict:
@@ -25,7 +25,7 @@ def false_alarms(frames: SensorFrames, sensor: SensorModel, signal: SignalModel,
     d = points - r_sat
     rng_m = np.linalg.norm(d, axis=-1)
     snr = false_alarm_snr(len(f), signal.pd_snr50, rng)
-    cols = _columns(frames, f, d / rng_m[:, None], snr, snr * signal.nei_w_m2 * rng_m**2, sensor)
+    cols = detection_columns(frames, f, d / rng_m[:, None], snr, snr * signal.nei_w_m2 * rng_m**2, sensor)
     cols["launch"] = np.full(len(f), -1, dtype=np.int64)
     cols["t_emit_s"] = frames.t_s[f]
     return cols

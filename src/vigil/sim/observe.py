@@ -107,8 +107,8 @@ def view_plumes(frames: SensorFrames, stack: PlumeStack, sensor: SensorModel, si
 
 
 def detect_plumes(frames: SensorFrames, stack: PlumeStack, sensor: SensorModel, signal: SignalModel, rng) -> dict:
-    """Detections of plumes by one satellite: dict of columns (see :func:`_columns`) plus ``launch`` (M,)
-    and ``t_emit_s`` (M,). Random draws, in order: measured SNR of visible pairs, then LOS noise."""
+    """Detections of plumes by one satellite: dict of columns (see :func:`detection_columns`) plus ``launch``
+    (M,) and ``t_emit_s`` (M,). Random draws, in order: measured SNR of visible pairs, then LOS noise."""
     view = view_plumes(frames, stack, sensor, signal)
     sel = np.nonzero(view.visible)[0]
     f = view.frame[sel]
@@ -120,13 +120,14 @@ def detect_plumes(frames: SensorFrames, stack: PlumeStack, sensor: SensorModel, 
     los = d[hit] / rng_m[hit, None]
     if sensor.los_sigma_rad > 0.0:
         los = perturb_los(los, sensor.los_sigma_rad, rng)
-    cols = _columns(frames, f[hit], los, measured[hit], measured[hit] * signal.nei_w_m2 * rng_m[hit] ** 2, sensor)
+    cols = detection_columns(frames, f[hit], los, measured[hit], measured[hit] * signal.nei_w_m2 * rng_m[hit] ** 2,
+                             sensor)
     cols["launch"] = view.launch[sel][hit]
     cols["t_emit_s"] = view.t_emit_s[sel][hit]
     return cols
 
 
-def _columns(frames: SensorFrames, f, los, snr, intensity, sensor: SensorModel) -> dict:
+def detection_columns(frames: SensorFrames, f, los, snr, intensity, sensor: SensorModel) -> dict:
     """Observation columns (names of :data:`vigil.records.OBSERVATION_FIELDS`, less ``obs_id``) for frames ``f``."""
     m = len(f)
     return {

@@ -45,9 +45,9 @@ def _stacked(strings: list[SensorString]):
     ``starts[k]:stops[k]``. Strings all in the current rows of one
     :class:`~vigil.fusion.strings.stringpool.StringPool` (the engine's) are read there, in place (the four
     concatenations and ``arrays()`` views cost ~45 µs a call); others are concatenated."""
-    pool = strings[0]._pool
-    if pool is not None and all(s._t.base is pool.t for s in strings):
-        rows = np.array([(s._a, s._n) for s in strings], dtype=np.int64)
+    pool = strings[0].pool
+    if pool is not None and all(s.t_rows.base is pool.t for s in strings):
+        rows = np.array([(s.block_start, s.count) for s in strings], dtype=np.int64)
         return pool.t, pool.p, pool.u, pool.s, rows[:, 0], rows[:, 0] + rows[:, 1]
     parts = [s.arrays() for s in strings]
     sizes = np.array([a[0].size for a in parts], dtype=np.int64)
@@ -138,18 +138,18 @@ def detections_and_seeds(strings: list[SensorString], triangulate: bool = True) 
     no ``arrays()`` views or four concatenations: ~8 of ~15 µs a launch refit's call); others are concatenated.
     ``triangulate`` False: the seed times only, ``seed_points`` None (a warm-started refit needs the points
     only if its fit fails; the triangulation is most of the compiled time)."""
-    pool = strings[0]._pool
+    pool = strings[0].pool
     if pool is not None:
         base = pool.t
         ref_string, longest = strings[0], -1
         for s in strings:
-            if s._t.base is not base:  # not a block of the pool's current arrays (a string pruned before it moved)
+            if s.t_rows.base is not base:  # not a block of the pool's current arrays (a string pruned before it moved)
                 break
-            if s._n > longest:  # (the first longest: max(strings, key=len))
-                ref_string, longest = s, s._n
+            if s.count > longest:  # (the first longest: max(strings, key=len))
+                ref_string, longest = s, s.count
         else:
             ref_sensor = ref_string.sensor_id
-            rows = np.array([(s._a, s._n, s.sensor_id != ref_sensor) for s in strings], dtype=np.int64)
+            rows = np.array([(s.block_start, s.count, s.sensor_id != ref_sensor) for s in strings], dtype=np.int64)
             detections, times, points = _pooled_sorted_and_seeds(base, pool.p, pool.u, pool.s, rows,
                                                                  strings.index(ref_string), triangulate)
             return detections, (times, points if triangulate else None)

@@ -49,6 +49,10 @@ class EventAssembly:
         self._ids = itertools.count(1)
         self._filter_states: FilterStates | None = None  # the live events' filters as arrays (the engine's step)
 
+    def owner_of(self, string_id: int) -> FusedEvent | None:
+        """The event that owns string ``string_id`` (None: no event does)."""
+        return self._owner.get(string_id)
+
     def _live(self, stereo_only: bool = True) -> list[FusedEvent]:
         """Events with a running filter and no burnout yet (stereo only by default)."""
         return [e for e in self.events if e.filter is not None and e.burnout is None and not (stereo_only and e.mono)]

@@ -21,7 +21,7 @@ that (retrodiction of the touched events, Bar-Shalom 2002 §1's alternative to r
 * :func:`insert` writes the rows into their strings' pool blocks in time order (a fresh block: views handed
   out earlier keep their rows).
 * :class:`PendingRefits` keeps the events whose fitted data changed: a closing launch fit (order-free:
-  :meth:`FusionEngine._launch`) whose window holds a placed row, live or burned out; a burnout estimate (of an
+  :meth:`FusionEngine.launch_fit`) whose window holds a placed row, live or burned out; a burnout estimate (of an
   event already burned out). Rows inside the span of a fit that a scheduled one follows need nothing: that one
   has them. Their refit waits until no row joined
   them for :data:`SETTLE_S` (a delayed partner's rows come every frame: one refit when they stop, not one per
@@ -212,9 +212,7 @@ def insert(pool: StringPool, strings: list[SensorString], sids: np.ndarray, rows
                    np.ascontiguousarray(rows.sensor_pos_ecef_m), np.ascontiguousarray(rows.los_ecef),
                    rows.los_sigma_rad, rows.obs_id.astype(np.int64))
     for s, n in zip(touched, pool.n[unique].tolist(), strict=True):
-        s._n = n
-        s._views = None
-        s._ends()
+        s.set_count(n)
 
 
 @dataclass
@@ -244,10 +242,10 @@ class PendingRefits:
         if found is None:
             return float(raw.time_s.min())
         placed, strings, sids, rest = found
-        owners = [engine._owner.get(int(j)) for j in np.unique(sids).tolist()]
+        owners = [engine.owner_of(int(j)) for j in np.unique(sids).tolist()]
         if any(e is None or e.mono for e in owners):  # (a free or mono string's pairing and joining: in time order)
             return float(raw.time_s.min())
-        if placed.size and any(engine._owner[s.string_id].cut_s >= t
+        if placed.size and any(engine.owner_of(s.string_id).cut_s >= t
                                for s, t in zip(strings, rows.time_s[placed].tolist(), strict=True)):
             return float(raw.time_s.min())  # (a string of its event was cut on data that lacked the row)
         if placed.size and _mono_overlaps(engine, float(rows.time_s[placed].min()), float(rows.time_s[placed].max())):
@@ -312,11 +310,11 @@ class PendingRefits:
         """Note the events owning the strings that took placed rows (time ``t``, one per string of ``strings``)."""
         unique, first, counts = np.unique(sids, return_index=True, return_counts=True)
         for k, m in zip(first.tolist(), counts.tolist(), strict=True):
-            event = engine._owner.get(strings[k].string_id)
+            event = engine.owner_of(strings[k].string_id)
             if event is None:
                 continue
             tk = t[k:k + m]
-            engine._span_start.pop(event.event_id, None)  # (a string's first time may have moved)
+            engine.forget_span_start(event.event_id)  # (a string's first time may have moved)
             if event.burnout is None:
                 event.last_detection_s = max(event.last_detection_s, float(tk.max()))
             if event.mono:
@@ -355,7 +353,7 @@ def refit_event(engine, event, launch: bool) -> None:
     then the burnout estimate (smoother, class, impact: order free); the event becomes dirty."""
     from vigil.fusion.events.event import estimate_burnout
 
-    shared = engine._launch(event, final=True) if launch else None
+    shared = engine.launch_fit(event, final=True) if launch else None
     if event.burnout is not None:  # (a live event: its burnout estimate comes at its burnout)
         estimate_burnout(event, engine.classifier, engine.impact_predictor, engine.config.containment, shared)
     event.dirty = True

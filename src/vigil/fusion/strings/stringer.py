@@ -48,11 +48,11 @@ from vigil.fusion.strings.stringpool import POOL_BLOCK, StringPool
 def _predictions(strings: list[SensorString], t: float) -> tuple[np.ndarray, np.ndarray]:
     """:meth:`SensorString.predict_los` and :meth:`SensorString.gate_rad` of many strings at once
     (``(S, 3)``, ``(S,)``), from each string's last two detections."""
-    rows = [(s, k) for s in strings for k in (max(s._n - 2, 0), s._n - 1)]
-    pt = np.array([s._t[k] for s, k in rows])
-    pu = np.array([s._u[k] for s, k in rows]).reshape(-1, 3)
-    ps = np.array([s._s[k] for s, k in rows])
-    n = np.array([min(s._n, 2) for s in strings], dtype=np.int64)  # string j: rows 2j (and 2j + 1)
+    rows = [(s, k) for s in strings for k in (max(s.count - 2, 0), s.count - 1)]
+    pt = np.array([s.t_rows[k] for s, k in rows])
+    pu = np.array([s.u_rows[k] for s, k in rows]).reshape(-1, 3)
+    ps = np.array([s.s_rows[k] for s, k in rows])
+    n = np.array([min(s.count, 2) for s in strings], dtype=np.int64)  # string j: rows 2j (and 2j + 1)
     a = np.arange(0, 2 * len(strings), 2) + (n == 1)
     return extrapolated_los(pt, pu, ps, a, n, np.arange(len(strings)), float(t))
 
@@ -332,10 +332,9 @@ class GatedAssignmentStringer(Stringer):
         m = len(s) - k
         if m > POOL_BLOCK:
             self._pool.move(tail, m)
-        for name in ("_t", "_p", "_u", "_s", "_i"):
+        for name in ("t_rows", "p_rows", "u_rows", "s_rows", "i_rows"):
             getattr(tail, name)[:m] = getattr(s, name)[k:k + m]
-        tail._n = m
-        tail._ends()
+        tail.set_count(m)
         s.truncate(k)
         s.rejections = 0
         ids, group = self._open.get(s.sensor_id, (_NO_IDS, []))

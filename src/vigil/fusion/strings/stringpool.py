@@ -77,9 +77,7 @@ class StringPool:
         start = self._reserve(len(ids) * POOL_BLOCK)
         out = []
         for k, sid in enumerate(ids):
-            s = SensorString.__new__(SensorString)
-            s.string_id, s.sensor_id, s.partner_id, s._rej, s._pool, s._n = sid, sensor, partner, 0, self, 0
-            s.first_time = s.last_time = math.nan
+            s = SensorString.pooled(sid, sensor, partner, self)
             self._place(s, start + k * POOL_BLOCK, POOL_BLOCK)
             out.append(s)
         self.n[ids] = 0
@@ -92,8 +90,9 @@ class StringPool:
     def move(self, s: SensorString, cap: int) -> None:
         """Give ``s`` a fresh block of ``cap`` rows holding its detections."""
         start = self._reserve(cap)
-        n = s._n
-        for dst, src in ((self.t, s._t), (self.p, s._p), (self.u, s._u), (self.s, s._s), (self.i, s._i)):
+        n = s.count
+        for dst, src in ((self.t, s.t_rows), (self.p, s.p_rows), (self.u, s.u_rows), (self.s, s.s_rows),
+                         (self.i, s.i_rows)):
             dst[start:start + n] = src[:n]
         self._place(s, start, cap)
 
@@ -111,7 +110,7 @@ class StringPool:
             for k in full.tolist():
                 self.move(strings[k], 2 * int(self.cap[sids[k]]))
         for s, k, t in zip(strings, self.n[sids].tolist(), chunk.t[rows].tolist(), strict=True):
-            s._n = k
+            s.count = k
             s.last_time = t
         if n_fresh == len(strings):
             return strings, sids
@@ -119,24 +118,22 @@ class StringPool:
 
     def _place(self, s: SensorString, start: int, cap: int) -> None:
         end = start + cap
-        s._a = start
-        s._views = None
-        s._t, s._p, s._u, s._s, s._i = self.t[start:end], self.p[start:end], self.u[start:end], self.s[start:end], \
-            self.i[start:end]
+        s.use_block(start, self.t[start:end], self.p[start:end], self.u[start:end], self.s[start:end],
+                    self.i[start:end])
         self.a[s.string_id] = start
         self.cap[s.string_id] = cap
 
     def _reserve(self, rows: int) -> int:
         """First row of ``rows`` free rows at the end (reallocating, with only the live blocks, when full)."""
         if self.used + rows > self.t.size:
-            live = {id(s): s for s in self._live() if s._pool is self}.values()
-            size = max(2 * (sum(s._t.size for s in live) + rows), self.min_rows)
+            live = {id(s): s for s in self._live() if s.pool is self}.values()
+            size = max(2 * (sum(s.t_rows.size for s in live) + rows), self.min_rows)
             old = (self.t, self.p, self.u, self.s, self.i)
             self.t, self.p, self.u, self.s = np.empty(size), np.empty((size, 3)), np.empty((size, 3)), np.empty(size)
             self.i = np.empty(size, dtype=np.int64)
             self.used = 0
             for s in live:
-                a, n, cap = s._a, s._n, s._t.size
+                a, n, cap = s.block_start, s.count, s.t_rows.size
                 for dst, src in zip((self.t, self.p, self.u, self.s, self.i), old, strict=True):
                     dst[self.used:self.used + n] = src[a:a + n]
                 self._place(s, self.used, cap)
