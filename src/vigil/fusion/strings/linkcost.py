@@ -179,6 +179,7 @@ def _predicted_column(los, sigma, u, cov, j, candidates, edges, m):
         s00 += e1[r] * ce1
         s01 += e1[r] * ce2
         s11 += e2[r] * ce2
+    edge_i, edge_j, edge_c = edges  # (unpacked once: a field read per entry costs a reference count)
     for i in candidates:
         var = sigma[i] * sigma[i]
         aa, bb, dd = s00 + var, s01, s11 + var
@@ -188,8 +189,8 @@ def _predicted_column(los, sigma, u, cov, j, candidates, edges, m):
         nis = (dd * z0 * z0 - 2.0 * bb * z0 * z1 + aa * z1 * z1) / det
         ahead = los[i, 0] * x + los[i, 1] * y + los[i, 2] * z > 0.0
         if nis <= PREDICTED_NIS_GATE and ahead:
-            edges.rows[m], edges.cols[m] = i, j
-            edges.costs[m] = nis + math.log(det / var**2)
+            edge_i[m], edge_j[m] = i, j
+            edge_c[m] = nis + math.log(det / var**2)
             m += 1
     return m
 
@@ -242,12 +243,13 @@ def frame_costs(pool, blocks, sids, t, chunk, rows, predicted):
     strings ``sids`` of ``pool`` (both :class:`~vigil.fusion.strings.poolarrays.DetectionRows`; the strings'
     :class:`~vigil.fusion.strings.poolarrays.Blocks` ``blocks``), with the :class:`Predicted` LOS of those
     strings. Returns the arguments of :func:`solve_components`."""
+    los_all, sigma_all = chunk.los, chunk.sigma
     los = np.empty((rows.size, 3))
     sigma = np.empty(rows.size)
     for k in range(rows.size):
-        sigma[k] = chunk.sigma[rows[k]]
+        sigma[k] = sigma_all[rows[k]]
         for c in range(3):
-            los[k, c] = chunk.los[rows[k], c]
+            los[k, c] = los_all[rows[k], c]
     mask = predicted.mask  # (masked strings: the filter predicts)
     u, gate = _predict_unmasked(pool.time_s, pool.los, pool.sigma, blocks.first, blocks.used, sids, t, mask)
     edge_i, edge_j, edge_c = _cost_edges(los, sigma, u, gate, mask, predicted.los, predicted.cov)
