@@ -299,7 +299,7 @@ def _triangulate_one(rays, m, work, x):
     :func:`vigil.fusion.geometry.lapack.solve` (``numpy.linalg.solve``'s LAPACK call, bit for bit, without its
     wrapping: ~2× faster per instant)."""
     p, u, sigma = rays
-    rng, a, b = work.rng, work.a, work.b
+    rng, a, b, lu, ipiv = work
     for n in range(m):
         rng[n] = 1.0
     for _ in range(RANGE_PASSES):
@@ -312,7 +312,7 @@ def _triangulate_one(rays, m, work, x):
                     pij = (1.0 if i == j else 0.0) - u[n, i] * u[n, j]
                     a[i, j] += w * pij
                     b[i] += w * pij * p[n, j]
-        lapack_solve(a, b, work.lu, x, work.ipiv)
+        lapack_solve(a, b, lu, x, ipiv)
         for n in range(m):
             rng[n] = (x[0] - p[n, 0]) * u[n, 0] + (x[1] - p[n, 1]) * u[n, 1] + (x[2] - p[n, 2]) * u[n, 2]
     return x
