@@ -14,7 +14,9 @@ import pytest
 from numba.core import types
 
 from vigil import warmup
+from vigil.fusion.boost.filter import FilterTuning
 from vigil.fusion.geometry import lapack
+from vigil.fusion.strings.poolarrays import DetectionRows
 
 SRC = str(Path(warmup.__file__).resolve().parents[1])
 
@@ -25,6 +27,10 @@ SRC = str(Path(warmup.__file__).resolve().parents[1])
     types.Array(types.float64, 3, "C", readonly=True), types.Array(types.bool_, 1, "C"),
     types.UniTuple(types.float64, 3), types.Tuple((types.int64, types.Array(types.float64, 1, "C"))),
     types.Dispatcher(lapack.solve),
+    types.NamedUniTuple(types.float64, 3, FilterTuning),
+    types.NamedTuple((types.Array(types.float64, 1, "C"), types.Array(types.float64, 2, "C"),
+                      types.Array(types.float64, 2, "C"), types.Array(types.float64, 1, "C"),
+                      types.Array(types.int64, 1, "A")), DetectionRows),
 ])
 def test_types_survive_their_text_form(ty):
     assert warmup.decode_types(warmup.encode_type(ty)) == (ty,)
@@ -35,6 +41,8 @@ def test_unknown_types_are_refused_by_name():
         warmup.encode_type(types.unicode_type)
     with pytest.raises(ValueError, match="__import__"):
         warmup.decode_types("__import__('os')")
+    with pytest.raises(ValueError, match="not a named-tuple class"):
+        warmup.decode_types("NamedTuple('vigil.fusion.geometry.lapack:pivots', float64)")
 
 
 def test_every_manifest_kernel_is_a_cached_numba_kernel_with_decodable_signatures():
@@ -76,3 +84,27 @@ def test_warm_up_writes_numba_cache_that_a_later_process_loads(tmp_path):
     assert _child(_CHILD, cache, str(manifest)) == ["1"]
     assert list(cache.rglob("lapack.pivots-*.nbi")) and list(cache.rglob("lapack.pivots-*.nbc"))
     assert _child(_LATER, cache) == ["1", "0"]  # after it: loaded from the cache, nothing compiled
+
+
+_SCATTER = """
+import numpy as np
+from vigil.fusion.strings.poolarrays import Blocks, DetectionRows
+from vigil.fusion.strings.stringpool import _scatter
+rows = DetectionRows(np.zeros(4), np.zeros((4, 3)), np.zeros((4, 3)), np.zeros(4), np.zeros(4, dtype=np.int64))
+ids = np.zeros(1, dtype=np.int64)
+blocks = Blocks(ids, ids.copy(), ids + 4, np.zeros(1), ids - 1)
+_scatter(rows, blocks, ids, ids, rows, 1)
+print(int(blocks.used[0]), sum(_scatter.stats.cache_hits.values()), sum(_scatter.stats.cache_misses.values()))
+"""
+
+
+def test_named_tuple_signature_of_the_manifest_is_the_one_a_call_loads(tmp_path):
+    """The shipped manifest's line for a kernel taking named tuples (the string pool's scatter), warmed up,
+    is what a later call with those named tuples loads from the cache."""
+    name = "vigil.fusion.strings.stringpool:_scatter"
+    (signature,) = dict((n, s) for n, _, s in warmup.read_manifest())[name]
+    manifest = tmp_path / "manifest.txt"
+    manifest.write_text(f"{name}\t0.3\t{signature}\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    assert _child(_CHILD, cache, str(manifest)) == ["1"]
+    assert _child(_SCATTER, cache) == ["1", "1", "0"]  # one row appended, loaded from the cache, none compiled

@@ -5,6 +5,7 @@ import numpy as np
 from vigil.fusion.boost.batch import run_filters
 from vigil.fusion.boost.filter import LosExtendedKalmanFilter
 from vigil.fusion.boost.filterstore import FilterStates, FilterStore
+from vigil.fusion.boost.rays import LosRays
 
 
 def _filters(n, rng):
@@ -34,9 +35,9 @@ def test_filters_run_in_the_store_equal_filters_run_gathered():
     states = FilterStates.of(a[::-1])
     assert all(np.shares_memory(f.x, states.store.x) and np.shares_memory(f.P, states.store.cov) for f in a)
     times, pos, los, sigma, stops = _detections(a[1:4], rng)
-    got = run_filters(a[1:4], stops, times, pos, los, sigma, store=states.arrays,
+    got = run_filters(a[1:4], stops, LosRays(times, pos, los, sigma), store=states.arrays,
                       rows=states.rows[[3, 2, 1]])
-    want = run_filters(b[1:4], stops, times, pos, los, sigma)
+    want = run_filters(b[1:4], stops, LosRays(times, pos, los, sigma))
     np.testing.assert_array_equal(got, want)
     for f, g in zip(a, b, strict=True):
         np.testing.assert_array_equal(f.x, g.x)

@@ -7,6 +7,7 @@ from test_filterstore import _detections, _filters
 from vigil.fusion.boost.batch import run_filters
 from vigil.fusion.boost.filter import LosExtendedKalmanFilter
 from vigil.fusion.boost.filterstore import FilterStates
+from vigil.fusion.boost.rays import LosRays
 
 
 def test_rows_taken_in_the_kernel_equal_rows_taken_before():
@@ -24,8 +25,8 @@ def test_rows_taken_in_the_kernel_equal_rows_taken_before():
         c = [LosExtendedKalmanFilter(f.t, f.x, f.P, f.q) for f in a]
         sb, sc = (FilterStates.of(x[::-1]) if shared else None for x in (b, c))
         kw = [dict(store=s.arrays, rows=s.rows[[4, 3, 2, 1]]) if shared else {} for s in (sb, sc)]
-        got = run_filters(b[1:5], stops, *chunk, take=take[:times.size], **kw[0])
-        want = run_filters(c[1:5], stops, times, pos, los, sigma, **kw[1])
+        got = run_filters(b[1:5], stops, LosRays(*chunk), take=take[:times.size], **kw[0])
+        want = run_filters(c[1:5], stops, LosRays(times, pos, los, sigma), **kw[1])
         np.testing.assert_array_equal(got, want)
         assert got.any()
         for f, g in zip(b, c, strict=True):

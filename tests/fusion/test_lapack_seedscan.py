@@ -15,6 +15,7 @@ import pytest
 from vigil.frames import ecef_to_geodetic, enu_basis
 from vigil.fusion.boost.batch import start_filter
 from vigil.fusion.boost.filter import LosExtendedKalmanFilter
+from vigil.fusion.boost.rays import LosRays
 from vigil.fusion.geometry.lapack import pivots, solve
 from vigil.fusion.geometry.polytrack import basis, initial_theta
 from vigil.fusion.launch.ascentnormal import FACTORIALS
@@ -114,7 +115,7 @@ def test_compiled_filter_start_is_the_numpy_start_and_run_bit_for_bit():
         los = seed_points[:1] + rng.normal(0.0, 1e4, (n, 3)) - pos
         los /= np.linalg.norm(los, axis=1, keepdims=True)
         sigma = rng.uniform(1e-5, 1e-4, n)
-        got = start_filter(seed_times, seed_points, 15.0, p0, 9.0, times, pos, los, sigma)
+        got = start_filter(seed_times, seed_points, 15.0, p0, 9.0, LosRays(times, pos, los, sigma))
         seed_span = float(seed_times.max() - seed_times.min())
         degree = 2 if seed_span >= 15.0 else (1 if seed_span > 0 else 0)
         x0 = np.zeros(9)

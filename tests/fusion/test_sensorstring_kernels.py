@@ -13,6 +13,7 @@ from fusion_truth import boost_truth, noisy_los, observe, sensors
 from vigil.fusion.association.associate import detections_and_seeds, pair_cost, triangulation_seeds
 from vigil.fusion.boost.batch import run_filters
 from vigil.fusion.boost.filter import LosExtendedKalmanFilter
+from vigil.fusion.boost.rays import LosRays
 from vigil.fusion.events.event import FusedEvent
 from vigil.fusion.geometry.polytrack import los_design
 from vigil.fusion.geometry.triangulate import closest_approach, triangulate
@@ -153,8 +154,8 @@ def test_batched_filters_equal_one_filter_at_a_time():
     for f, rows in zip(single, parts, strict=True):
         f.run(b.time_s[rows], b.sensor_pos_ecef_m[rows], b.los_ecef[rows], b.los_sigma_rad[rows])
     rows = np.concatenate(parts)
-    run_filters(batched, np.cumsum([len(p) for p in parts]), b.time_s[rows], b.sensor_pos_ecef_m[rows],
-                b.los_ecef[rows], b.los_sigma_rad[rows])
+    run_filters(batched, np.cumsum([len(p) for p in parts]),
+                LosRays(b.time_s[rows], b.sensor_pos_ecef_m[rows], b.los_ecef[rows], b.los_sigma_rad[rows]))
     for f, g in zip(single, batched, strict=True):
         np.testing.assert_array_equal(f.x, g.x)
         np.testing.assert_array_equal(f.P, g.P)

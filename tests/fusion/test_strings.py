@@ -8,6 +8,7 @@ from fusion_truth import boost_truth, observe, sensors
 
 from vigil.fusion import FusionEngine
 from vigil.fusion.strings.base import LosPredictor, Stringer
+from vigil.fusion.strings.poolarrays import Blocks, DetectionRows
 from vigil.fusion.strings.stringer import (
     GatedAssignmentStringer,
     _open_heads,
@@ -75,7 +76,8 @@ def test_scatter_counts_its_fresh_strings():
             sids = sids[n[sids] < cap]
             rows = rng.integers(0, 50, sids.size)
             before = stamp[sids] != now
-            full, fresh, n_fresh = _scatter(*pool, a, n, caps, last, stamp, sids, rows, *chunk, now)
+            full, fresh, n_fresh = _scatter(DetectionRows(*pool), Blocks(a, n, caps, last, stamp), sids, rows,
+                                            DetectionRows(*chunk), now)
             assert not full.size and np.array_equal(fresh, before) and n_fresh == before.sum()
 
 

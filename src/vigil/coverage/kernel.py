@@ -10,22 +10,57 @@ seen by none. Satellites with NaN positions (SGP4 errors) never see anything.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
 
+class Satellite(NamedTuple):
+    """A satellite at one instant: ECEF position (m) and its squared norm (m²)."""
+
+    x: float
+    y: float
+    z: float
+    r2: float
+
+
+class Cell(NamedTuple):
+    """A grid cell: ECEF position ``p`` (m), its squared norm (m²), unit up ``u`` and ``p·u`` (m)."""
+
+    x: float
+    y: float
+    z: float
+    r2: float
+    up_x: float
+    up_y: float
+    up_z: float
+    p_up: float
+
+
+class AccessRule(NamedTuple):
+    """A group's access rule: sine of the minimum elevation, its square, cosine of the field-of-regard
+    half-angle (−1: unlimited)."""
+
+    sin_e: float
+    sin2_e: float
+    cos_for: float
+
+
 @numba.njit(cache=True, inline="always")
-def _sees(sx, sy, sz, s2, px, py, pz, p2, ux, uy, uz, c1, sin_e, sin2_e, cos_for):
-    a = sx * ux + sy * uy + sz * uz - c1
-    d2 = s2 - 2.0 * (sx * px + sy * py + sz * pz) + p2
-    if sin_e >= 0.0:
-        ok = a >= 0.0 and a * a >= sin2_e * d2
+def _sees(sat, cell, rule):
+    """Whether ``sat`` (:class:`Satellite`) sees ``cell`` (:class:`Cell`) under ``rule`` (:class:`AccessRule`)."""
+    sp = sat.x * cell.x + sat.y * cell.y + sat.z * cell.z  # s·p
+    a = sat.x * cell.up_x + sat.y * cell.up_y + sat.z * cell.up_z - cell.p_up
+    d2 = sat.r2 - 2.0 * sp + cell.r2
+    if rule.sin_e >= 0.0:
+        ok = a >= 0.0 and a * a >= rule.sin2_e * d2
     else:
-        ok = a >= 0.0 or a * a <= sin2_e * d2
-    if ok and cos_for > -1.0:
+        ok = a >= 0.0 or a * a <= rule.sin2_e * d2
+    if ok and rule.cos_for > -1.0:
         # off-nadir angle: cos = (s - p)·s / (|s - p| |s|)
-        q = s2 - (sx * px + sy * py + sz * pz)
-        ok = q >= 0.0 and q * q >= cos_for * cos_for * d2 * s2
+        q = sat.r2 - sp
+        ok = q >= 0.0 and q * q >= rule.cos_for * rule.cos_for * d2 * sat.r2
     return ok
 
 
@@ -54,31 +89,15 @@ def access_counts(r_sat, group, n_groups, p, up, sin_e, cos_for):
     for i in numba.prange(n_pts):
         px, py, pz = p[i, 0], p[i, 1], p[i, 2]
         ux, uy, uz = up[i, 0], up[i, 1], up[i, 2]
-        p2 = px * px + py * py + pz * pz
-        c1 = px * ux + py * uy + pz * uz
+        cell = Cell(px, py, pz, px * px + py * py + pz * pz, ux, uy, uz, px * ux + py * uy + pz * uz)
         count = np.zeros(g1, np.int64)
         run = np.zeros(g1, np.int64)
         for t in range(n_t):
             count[:] = 0
             for n in range(n_sat):
                 g = group[n]
-                if _sees(
-                    r_sat[t, n, 0],
-                    r_sat[t, n, 1],
-                    r_sat[t, n, 2],
-                    s2[t, n],
-                    px,
-                    py,
-                    pz,
-                    p2,
-                    ux,
-                    uy,
-                    uz,
-                    c1,
-                    sin_e[g],
-                    sin_e[g] * sin_e[g],
-                    cos_for[g],
-                ):
+                sat = Satellite(r_sat[t, n, 0], r_sat[t, n, 1], r_sat[t, n, 2], s2[t, n])
+                if _sees(sat, cell, AccessRule(sin_e[g], sin_e[g] * sin_e[g], cos_for[g])):
                     count[g] += 1
             total = 0
             for g in range(n_groups):

@@ -25,6 +25,7 @@ import numpy as np
 from vigil.fusion.association.associate import Associator, Detections, MissDistanceAssociator, Seeds
 from vigil.fusion.boost.batch import run_filters
 from vigil.fusion.boost.filterrows import filter_rows, rejection_counts
+from vigil.fusion.boost.rays import LosRays
 from vigil.fusion.coast.classify import Classifier
 from vigil.fusion.coast.classify_sigma import EnergyClassifier
 from vigil.fusion.coast.impact import ImpactPredictor, UnscentedImpactPredictor
@@ -265,8 +266,8 @@ class FusionEngine(EventAssembly):
         if not stops.size:
             return
         events = [live[e] for e in number.tolist()]
-        ok = run_filters([e.filter for e in events], stops, chunk.time_s, chunk.sensor_pos_ecef_m, chunk.los_ecef,
-                         chunk.los_sigma_rad, store=shared.states.arrays if shared is not None else None,
+        rays = LosRays(chunk.time_s, chunk.sensor_pos_ecef_m, chunk.los_ecef, chunk.los_sigma_rad)
+        ok = run_filters([e.filter for e in events], stops, rays, store=shared.states.arrays if shared is not None else None,
                          rows=shared.states.rows[number] if shared is not None else None, take=k)  # (shared: in the store)
         if shared is None:  # (the filters took new arrays: the kept states are no longer theirs)
             self._filter_states = None

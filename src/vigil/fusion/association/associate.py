@@ -19,6 +19,7 @@ import numba
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from vigil.fusion.association.rays import Rays, SolveWork
 from vigil.fusion.geometry.lapack import pivots
 from vigil.fusion.geometry.lapack import solve as lapack_solve
 from vigil.fusion.geometry.triangulate import RANGE_PASSES
@@ -265,15 +266,10 @@ def _triangulate_instants(p, u, sigma, ip, iu, osig, solve):
     n_other = osig.size
     pts = np.zeros((p.shape[0], 3))
     keep = np.zeros(p.shape[0], dtype=np.bool_)
-    rp = np.empty((n_other + 1, 3))
-    ru = np.empty((n_other + 1, 3))
-    rs = np.empty(n_other + 1)
-    rng = np.empty(n_other + 1)
-    a = np.empty((3, 3))
-    b = np.empty(3)
+    rays = Rays(np.empty((n_other + 1, 3)), np.empty((n_other + 1, 3)), np.empty(n_other + 1))
+    rp, ru, rs = rays
+    work = SolveWork(np.empty(n_other + 1), np.empty((3, 3)), np.empty(3), np.empty((3, 3)), pivots(3))
     x = np.empty(3)
-    lu = np.empty((3, 3))
-    ipiv = pivots(3)
     for k in range(p.shape[0]):
         m = 1
         for j in range(n_other):
@@ -288,7 +284,7 @@ def _triangulate_instants(p, u, sigma, ip, iu, osig, solve):
                 for c in range(3):
                     rp[0, c], ru[0, c] = p[k, c], u[k, c]
                 rs[0] = sigma[k]
-                _triangulate_one(rp, ru, rs, m, rng, a, b, x, lu, ipiv)
+                _triangulate_one(rays, m, work, x)
                 for c in range(3):
                     pts[k, c] = x[c]
             keep[k] = True
@@ -296,11 +292,14 @@ def _triangulate_instants(p, u, sigma, ip, iu, osig, solve):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _triangulate_one(p, u, sigma, m, rng, a, b, x, lu, ipiv):
-    """:func:`~vigil.fusion.geometry.triangulate.triangulate` of the first ``m`` rays (same passes), compiled, into
-    ``x`` (3,) (``rng`` (≥ m,), ``a``, ``b``, ``lu``, ``ipiv``: work buffers). The 3×3 solves are
+def _triangulate_one(rays, m, work, x):
+    """:func:`~vigil.fusion.geometry.triangulate.triangulate` of the first ``m`` of ``rays``
+    (:class:`~vigil.fusion.association.rays.Rays`; same passes), compiled, into ``x`` (3,) (``work``:
+    :class:`~vigil.fusion.association.rays.SolveWork`). The 3×3 solves are
     :func:`vigil.fusion.geometry.lapack.solve` (``numpy.linalg.solve``'s LAPACK call, bit for bit, without its
     wrapping: ~2× faster per instant)."""
+    p, u, sigma = rays
+    rng, a, b, lu, ipiv = work
     for n in range(m):
         rng[n] = 1.0
     for _ in range(RANGE_PASSES):

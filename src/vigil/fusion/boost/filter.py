@@ -13,10 +13,12 @@ from __future__ import annotations
 import copy
 import math
 from abc import ABC, abstractmethod
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
+from vigil.fusion.boost.rays import TangentRays
 from vigil.fusion.geometry.triangulate import projector, tangent_basis
 
 JERK_PSD_M2_S5 = 9.0  # thrust acceleration ramps up to ~2 m/s³ near burnout; (3 m/s³)² per Hz covers it
@@ -118,22 +120,51 @@ def _update_in_place(x, p, pos, e1, e2, sigma, nis_max, ph, kg):
     return True
 
 
+class FilterTuning(NamedTuple):
+    """What a run applies besides the detections: the χ² rejection and the staging widening."""
+
+    nis_max: float  # a LOS with χ² (2 dof) above this is not applied
+    gap_s: float  # a gap longer than this (s) widens the acceleration ...
+    acc_var: float  # ... by this variance, (m/s²)²
+
+
+class EkfWork(NamedTuple):
+    """Scratch of :func:`ekf_in_place` (one set for many filters)."""
+
+    tmp: np.ndarray  # (9, 9)
+    ph: np.ndarray  # (9, 2)
+    kg: np.ndarray  # (9, 2)
+
+
+def tuning(nis_max: float = NIS_REJECT) -> FilterTuning:
+    """The :class:`FilterTuning` of a run with rejection at ``nis_max`` and the module's staging constants."""
+    return FilterTuning(float(nis_max), STAGING_GAP_S, STAGING_ACC_SIGMA_M_S2**2)
+
+
 @numba.njit(cache=True)
-def _ekf_sequence(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var):
-    """Predict/update the 9-state filter through detections in time order (compiled, in place on copies);
-    returns ``(x, P, t, accepted)`` with ``accepted`` (N,) false for detections rejected (out of sequence or
-    χ² > ``nis_max``)."""
+def ekf_work():
+    """Fresh scratch for :func:`ekf_in_place`."""
+    return EkfWork(np.empty((9, 9)), np.empty((9, 2)), np.empty((9, 2)))
+
+
+@numba.njit(cache=True)
+def _ekf_sequence(x, p, t0, q, rays, tune):
+    """Predict/update the 9-state filter through ``rays`` (:class:`TangentRays`, time order; compiled, in place
+    on copies); returns ``(x, P, t, accepted)`` with ``accepted`` (N,) false for detections rejected (out of
+    sequence or χ² > ``tune.nis_max``)."""
     x, p = x.copy(), p.copy()
-    accepted = np.zeros(times.size, dtype=np.bool_)
-    t = ekf_in_place(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var, accepted, np.empty((9, 9)),
-                      np.empty((9, 2)), np.empty((9, 2)))
+    accepted = np.zeros(rays.time_s.size, dtype=np.bool_)
+    t = ekf_in_place(x, p, t0, q, rays, tune, accepted, ekf_work())
     return x, p, t, accepted
 
 
 @numba.njit(cache=True)
-def ekf_in_place(x, p, t0, q, times, pos, e1, e2, sigma, nis_max, gap_s, acc_var, accepted, tmp, ph, kg):
-    """Body of :func:`_ekf_sequence` on ``x``, ``p`` in place (verdicts into ``accepted``; scratch ``tmp``
-    (9, 9), ``ph``, ``kg`` (9, 2)); returns the filter's new time."""
+def ekf_in_place(x, p, t0, q, rays, tune, accepted, work):
+    """Body of :func:`_ekf_sequence` on ``x``, ``p`` in place (verdicts into ``accepted``; scratch ``work``);
+    returns the filter's new time."""
+    times, pos, e1, e2, sigma = rays  # (unpacked once: a field read per detection costs a reference count)
+    nis_max, gap_s, acc_var = tune
+    tmp, ph, kg = work
     t = t0
     for i in range(times.size):
         dt = times[i] - t
@@ -258,9 +289,9 @@ class LosExtendedKalmanFilter(BoostFilter):
         if not len(times):
             return np.zeros(0, dtype=bool)
         e1, e2 = tangent_basis(np.asarray(los, dtype=float))
-        self.x, self.P, self.t, accepted = _ekf_sequence(self.x, self.P, self.t, float(self.q), np.asarray(times, float),
-                                               np.asarray(pos, float), e1, e2, np.asarray(sigma, float),
-                                               float(nis_max), STAGING_GAP_S, STAGING_ACC_SIGMA_M_S2**2)
+        rays = TangentRays(np.asarray(times, float), np.asarray(pos, float), e1, e2, np.asarray(sigma, float))
+        self.x, self.P, self.t, accepted = _ekf_sequence(self.x, self.P, self.t, float(self.q), rays,
+                                                         tuning(nis_max))
         return accepted
 
     def state_at(self, t_s: float) -> tuple[np.ndarray, np.ndarray]:

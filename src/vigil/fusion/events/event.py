@@ -20,6 +20,7 @@ from vigil.frames import ecef_to_geodetic
 from vigil.fusion.association.associate import Detections, Seeds, detections_and_seeds
 from vigil.fusion.boost.batch import start_filter
 from vigil.fusion.boost.filter import BoostFilter, LosExtendedKalmanFilter
+from vigil.fusion.boost.rays import LosRays
 from vigil.fusion.coast.burnout import smooth_burnout
 from vigil.fusion.coast.classify import AscentCues, Classifier
 from vigil.fusion.coast.impact import ImpactPrediction, ImpactPredictor, ellipse_from_cov
@@ -128,7 +129,7 @@ def init_filter(event: FusedEvent, seed_times, seed_points, jerk_psd: float,
     (``detections``: the event's :meth:`FusedEvent.detections` where the caller has them already); one
     compiled call (:func:`~vigil.fusion.boost.batch.start_filter`)."""
     times, pos, los, sigma = event.detections() if detections is None else detections
-    return start_filter(seed_times, seed_points, INIT_ACC_MIN_SPAN_S, _INIT_P0, jerk_psd, times, pos, los, sigma)
+    return start_filter(seed_times, seed_points, INIT_ACC_MIN_SPAN_S, _INIT_P0, jerk_psd, LosRays(times, pos, los, sigma))
 
 
 def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: ImpactPredictor,

@@ -13,6 +13,7 @@ many in-gate pairs as possible, component by component.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -24,6 +25,22 @@ PREDICTION_SIGMA_GROWTH = 3.0  # 1σ of a 2-point linear LOS prediction one fram
 MAX_ANGULAR_ACCEL_RAD_S2 = 2.0e-5  # LOS acceleration margin (plume accel + HEO sensor motion), generous
 PREDICTED_NIS_GATE = 36.0  # χ² (2 dof) gate around a filter-predicted LOS (tail probability e^-18)
 FORBIDDEN = 1e6  # assignment cost of a pair outside the gate
+
+
+class Predicted(NamedTuple):
+    """LOS predicted for strings by something better than their own extrapolation (the events' filters)."""
+
+    mask: np.ndarray  # (S,) bool: the prediction replaces the string's own
+    los: np.ndarray  # (S, 3) unit predicted LOS
+    cov: np.ndarray  # (S, 3, 3) its angular covariance, rad² (measurement noise excluded)
+
+
+class Edges(NamedTuple):
+    """In-gate entries of a ``(D, S)`` link cost (the rest are :data:`FORBIDDEN`), filled up to a count."""
+
+    rows: np.ndarray  # (E,) int64: detection
+    cols: np.ndarray  # (E,) int64: string
+    costs: np.ndarray  # (E,) negative log-likelihood
 
 
 @numba.njit(cache=True)
@@ -111,10 +128,11 @@ def _cost_edges(los, sigma, u, gate, mask, up, cov):
     edge_i = np.empty(size, dtype=np.int64)
     edge_j = np.empty(size, dtype=np.int64)
     edge_c = np.empty(size)
+    edges = Edges(edge_i, edge_j, edge_c)
     m = 0
     for j in range(n_s):
         if mask[j]:
-            m = _predicted_column(los, sigma, up[j], cov[j], j, order[lo[j]:hi[j]], edge_i, edge_j, edge_c, m)
+            m = _predicted_column(los, sigma, up[j], cov[j], j, order[lo[j]:hi[j]], edges, m)
             continue
         sp = gate[j] / GATE_SIGMAS
         cos_gate = math.cos(min(gate[j], math.pi))
@@ -141,10 +159,10 @@ def _window(xs, x, angle):
 
 
 @numba.njit(cache=True, inline="always")  # (inlined per column, as _window: a third of the frame's cost was calls)
-def _predicted_column(los, sigma, u, cov, j, candidates, edge_i, edge_j, edge_c, m):
+def _predicted_column(los, sigma, u, cov, j, candidates, edges, m):
     """Column ``j`` of :func:`_cost_kernel` for a filter-predicted LOS ``u`` (3,) with covariance ``cov``
     (3, 3) rad²: NIS + ln det(S/σ²), gated at :data:`PREDICTED_NIS_GATE` and to the hemisphere ahead, for the
-    detections ``candidates``; the in-gate entries go to ``edge_i, edge_j, edge_c`` from ``m`` on; returns the
+    detections ``candidates``; the in-gate entries go to ``edges`` (:class:`Edges`) from ``m`` on; returns the
     new count."""
     x, y, z = u[0], u[1], u[2]
     if abs(z) < 0.9:  # the helper axis and handedness of triangulate.tangent_basis
@@ -161,6 +179,7 @@ def _predicted_column(los, sigma, u, cov, j, candidates, edge_i, edge_j, edge_c,
         s00 += e1[r] * ce1
         s01 += e1[r] * ce2
         s11 += e2[r] * ce2
+    edge_i, edge_j, edge_c = edges  # (unpacked once: a field read per entry costs a reference count)
     for i in candidates:
         var = sigma[i] * sigma[i]
         aa, bb, dd = s00 + var, s01, s11 + var
@@ -218,26 +237,31 @@ def _component_cost(edge_i, edge_j, edge_c, of_edge, m):
 
 
 @numba.njit(cache=True)
-def frame_costs(pt, pu, ps, pa, pn, sids, t, los_all, sigma_all, rows, mask, up, cov):
+def frame_costs(pool, blocks, sids, t, chunk, rows, predicted):
     """One sensor frame's in-gate link costs and their components (:func:`extrapolated_los`,
-    :func:`_cost_edges` and :func:`_components` in one call): detections ``rows`` of the chunk arrays, strings
-    ``sids`` of the pool. Returns the arguments of :func:`solve_components`."""
+    :func:`_cost_edges` and :func:`_components` in one call): detections ``rows`` of ``chunk`` at time ``t``,
+    strings ``sids`` of ``pool`` (both :class:`~vigil.fusion.strings.poolarrays.DetectionRows`; the strings'
+    :class:`~vigil.fusion.strings.poolarrays.Blocks` ``blocks``), with the :class:`Predicted` LOS of those
+    strings. Returns the arguments of :func:`solve_components`."""
+    los_all, sigma_all = chunk.los, chunk.sigma
     los = np.empty((rows.size, 3))
     sigma = np.empty(rows.size)
     for k in range(rows.size):
         sigma[k] = sigma_all[rows[k]]
         for c in range(3):
             los[k, c] = los_all[rows[k], c]
-    u, gate = _predict_unmasked(pt, pu, ps, pa, pn, sids, t, mask)  # (masked strings: the filter predicts)
-    edge_i, edge_j, edge_c = _cost_edges(los, sigma, u, gate, mask, up, cov)
+    mask = predicted.mask  # (masked strings: the filter predicts)
+    u, gate = _predict_unmasked(pool.time_s, pool.los, pool.sigma, blocks.first, blocks.used, sids, t, mask)
+    edge_i, edge_j, edge_c = _cost_edges(los, sigma, u, gate, mask, predicted.los, predicted.cov)
     return (edge_i, edge_j, edge_c) + _components(rows.size, sids.size, edge_i, edge_j, edge_c)
 
 
 @numba.njit(cache=True)
-def segment_links(pt, pu, ps, pa, pn, sids, sid_stops, ts, los_all, sigma_all, rows, row_stops, mask, up, cov):
+def segment_links(pool, blocks, sids, sid_stops, ts, chunk, rows, row_stops, predicted):
     """:func:`frame_costs` of several sensor frames in one call (frame ``f``: detections
-    ``rows[row_stops[f]:row_stops[f + 1]]`` at time ``ts[f]``, strings ``sids[sid_stops[f]:sid_stops[f + 1]]``
-    with their ``mask, up, cov`` rows), each frame's components solved where that needs no solver. Returns
+    ``rows[row_stops[f]:row_stops[f + 1]]`` of ``chunk`` at time ``ts[f]``, strings
+    ``sids[sid_stops[f]:sid_stops[f + 1]]`` with their rows of ``predicted``), each frame's components solved
+    where that needs no solver. Returns
     ``(ri, ci, pair_stops, n_multi, edges, edge_stops, label)``: frame ``f``'s pairs
     ``pair_stops[f]:pair_stops[f + 1]`` (positions in its rows and strings, rows ascending) and its count of
     components left to :func:`solve_components`; for such a frame (else none) its in-gate entries
@@ -257,9 +281,9 @@ def segment_links(pt, pu, ps, pa, pn, sids, sid_stops, ts, los_all, sigma_all, r
     for f in range(n_f):
         s0, s1, r0, r1 = sid_stops[f], sid_stops[f + 1], row_stops[f], row_stops[f + 1]
         if s1 > s0:
-            edge_i, edge_j, edge_c, pr, pc, lab, multi = frame_costs(
-                pt, pu, ps, pa, pn, sids[s0:s1], ts[f], los_all, sigma_all, rows[r0:r1], mask[s0:s1], up[s0:s1],
-                cov[s0:s1])
+            ahead = Predicted(predicted.mask[s0:s1], predicted.los[s0:s1], predicted.cov[s0:s1])
+            edge_i, edge_j, edge_c, pr, pc, lab, multi = frame_costs(pool, blocks, sids[s0:s1], ts[f], chunk,
+                                                                     rows[r0:r1], ahead)
             for k in range(pr.size):
                 ri[m], ci[m] = pr[k], pc[k]
                 m += 1

@@ -35,12 +35,14 @@ from vigil.fusion.strings.linkcost import (  # noqa: F401 (FORBIDDEN, PREDICTED_
     MAX_ANGULAR_RATE_RAD_S,
     PREDICTED_NIS_GATE,
     PREDICTION_SIGMA_GROWTH,
+    Predicted,
     extrapolated_los,
     frame_costs,
     link_costs,
     segment_links,
     solve_components,
 )
+from vigil.fusion.strings.poolarrays import chunk_rows
 from vigil.fusion.strings.sensorstring import INITIAL_CAPACITY, MIN_CONFIRMED, SensorString, interpolate_rays  # noqa: F401 (re-exported)
 from vigil.fusion.strings.stringpool import POOL_BLOCK, StringPool
 
@@ -277,8 +279,7 @@ class GatedAssignmentStringer(Stringer):
         heads, (sids, all_cols, sid_stops, ts, st, spos) = self._open_columns(chunk, rows, row_stops, sensors)
         mask, up, cov = _segment_predicted(predictor, sids, sid_stops, st, spos)
         ri, ci, pair_stops, n_multi, edges, edge_stops, label = segment_links(
-            pool.t, pool.u, pool.s, pool.a, pool.n, sids, sid_stops, ts, chunk.los, chunk.sigma, rows, row_stops, mask,
-            up, cov)
+            pool.rows(), pool.blocks(), sids, sid_stops, ts, chunk_rows(chunk), rows, row_stops, Predicted(mask, up, cov))
         if n_multi.any():  # (rare) components for the solver: their frames' pairs replaced
             pairs = []
             for f, multi in enumerate(n_multi.tolist()):

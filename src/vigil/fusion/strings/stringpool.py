@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
+from vigil.fusion.strings.poolarrays import Blocks, DetectionRows, chunk_rows
 from vigil.fusion.strings.sensorstring import SensorString
 
 if TYPE_CHECKING:
@@ -102,9 +103,7 @@ class StringPool:
         return the strings not yet appended to under ``stamp`` (one per update), in order, and their ids (all of
         them, ``strings`` and ``sids`` themselves, in an update's first segment of frames: the common case)."""
         while True:
-            full, fresh, n_fresh = _scatter(self.t, self.p, self.u, self.s, self.i, self.a, self.n, self.cap,
-                                            self.last, self.stamp, sids, rows, chunk.t, chunk.pos, chunk.los,
-                                            chunk.sigma, chunk.index, stamp)
+            full, fresh, n_fresh = _scatter(self.rows(), self.blocks(), sids, rows, chunk_rows(chunk), stamp)
             if not full.size:
                 break
             for k in full.tolist():
@@ -115,6 +114,14 @@ class StringPool:
         if n_fresh == len(strings):
             return strings, sids
         return list(itertools.compress(strings, fresh.tolist())), sids[fresh]
+
+    def rows(self) -> DetectionRows:
+        """The detection arrays (every string's block of rows)."""
+        return DetectionRows(self.t, self.p, self.u, self.s, self.i)
+
+    def blocks(self) -> Blocks:
+        """The per string id arrays: where each string's block lies, its use and its last append."""
+        return Blocks(self.a, self.n, self.cap, self.last, self.stamp)
 
     def _place(self, s: SensorString, start: int, cap: int) -> None:
         end = start + cap
@@ -144,11 +151,14 @@ class StringPool:
 
 
 @numba.njit(cache=True)
-def _scatter(t, p, u, s, i, a, n, cap, last, stamp, sids, rows, ct, cp, cu, cs, ci, now):
-    """Body of :meth:`StringPool.scatter`: chunk rows ``rows`` of ``(ct, cp, cu, cs, ci)`` to the ends of the
-    blocks of strings ``sids`` (pool arrays ``t, p, u, s, i``; per id ``a, n, cap, last, stamp``). Returns
+def _scatter(pool, blocks, sids, rows, chunk, now):
+    """Body of :meth:`StringPool.scatter`: rows ``rows`` of ``chunk`` to the ends of the blocks of strings
+    ``sids`` in ``pool`` (both :class:`DetectionRows`; the blocks: :class:`Blocks`). Returns
     ``(full, fresh, n_fresh)``: the positions in ``sids`` of full blocks (then nothing is written), which strings
     had not been stamped ``now``, and their count."""
+    t, pos, los, sigma, index = pool  # (unpacked once: a field read per row costs a reference count)
+    first, n, cap, last, stamp = blocks
+    chunk_t, chunk_pos, chunk_los, chunk_sigma, chunk_index = chunk
     full = np.empty(sids.size, dtype=np.int64)
     m = 0
     for k in range(sids.size):
@@ -161,15 +171,15 @@ def _scatter(t, p, u, s, i, a, n, cap, last, stamp, sids, rows, ct, cp, cu, cs, 
     n_fresh = 0
     for k in range(sids.size):
         j, r = sids[k], rows[k]
-        d = a[j] + n[j]
-        t[d] = ct[r]
-        s[d] = cs[r]
-        i[d] = ci[r]
+        d = first[j] + n[j]
+        t[d] = chunk_t[r]
+        sigma[d] = chunk_sigma[r]
+        index[d] = chunk_index[r]
         for c in range(3):
-            p[d, c] = cp[r, c]
-            u[d, c] = cu[r, c]
+            pos[d, c] = chunk_pos[r, c]
+            los[d, c] = chunk_los[r, c]
         n[j] += 1
-        last[j] = ct[r]
+        last[j] = chunk_t[r]
         fresh[k] = stamp[j] != now
         n_fresh += fresh[k]
         stamp[j] = now
