@@ -50,6 +50,7 @@ from vigil.fusion.strings.linkcost import (
     MAX_ANGULAR_RATE_RAD_S,
     PREDICTION_SIGMA_GROWTH,
 )
+from vigil.fusion.strings.poolarrays import DetectionRows
 from vigil.fusion.strings.sensorstring import SensorString
 from vigil.fusion.strings.stringpool import StringPool
 from vigil.records import ObservationBatch
@@ -68,11 +69,15 @@ NEAR_GATES = 30.0  # a row not placed but within this many gates of a string's L
 
 
 @numba.njit(cache=True)
-def _gate_kernel(pt, pu, ps, a, n, sids, rt, ru, rs, max_gap):
-    """For each row ``r`` (time ``rt``, unit LOS ``ru``, σ ``rs``) and the strings ``sids`` of its sensor (pool
-    arrays ``pt, pu, ps``; per id first row ``a`` and count ``n``): how many strings gate it, the best one (index
-    into ``sids``; -1: none) and whether that string has a detection in the row's frame. Strings whose span holds
-    the row's time (interpolated) come first: those that would only extend to it count where none does."""
+def _gate_kernel(pooled, blocks, sids, late, max_gap):
+    """For each late row ``r`` (:class:`~vigil.fusion.strings.poolarrays.DetectionRows` ``late``) and the strings
+    ``sids`` of its sensor (rows ``pooled`` of the pool, each string's block in ``blocks``): how many strings
+    gate it, the best one (index into ``sids``; -1: none) and whether that string has a detection in the row's
+    frame. Strings whose span holds the row's time (interpolated) come first: those that would only extend to it
+    count where none does."""
+    pt, pu, ps = pooled.time_s, pooled.los, pooled.sigma  # (unpacked once: a field read in a loop costs)
+    a, n = blocks.first, blocks.used
+    rt, ru, rs = late.time_s, late.los, late.sigma
     m = rt.size
     count = np.zeros((m, 2), dtype=np.int64)  # [inside the span, outside]
     best = np.full((m, 2), -1, dtype=np.int64)
@@ -129,6 +134,12 @@ def _gate_kernel(pt, pu, ps, a, n, sids, rt, ru, rs, max_gap):
     return count[rows, side], best[rows, side], same[rows, side], close
 
 
+def _late_rows(rows: ObservationBatch) -> DetectionRows:
+    """Late rows as the pool's kernels take them (contiguous, the observation id as the row's index)."""
+    return DetectionRows(rows.time_s, np.ascontiguousarray(rows.sensor_pos_ecef_m), np.ascontiguousarray(rows.los_ecef),
+                         rows.los_sigma_rad, rows.obs_id.astype(np.int64))
+
+
 def placements(stringer: Stringer, rows: ObservationBatch
                ) -> tuple[np.ndarray, list[SensorString], np.ndarray, np.ndarray] | None:
     """Where ``rows`` (light-time corrected) go: ``(placed, strings, sids)`` — the rows each continuing one
@@ -151,9 +162,8 @@ def placements(stringer: Stringer, rows: ObservationBatch
         if not strings:
             continue
         sids = np.array([s.string_id for s in strings], dtype=np.int64)
-        count, best, same, near = _gate_kernel(pool.t, pool.u, pool.s, pool.a, pool.n, sids, rows.time_s[mine],
-                                         np.ascontiguousarray(rows.los_ecef[mine]), rows.los_sigma_rad[mine],
-                                         float(stringer.max_gap_s))
+        count, best, same, near = _gate_kernel(pool.rows(), pool.blocks(), sids, _late_rows(rows.take(mine)),
+                                               float(stringer.max_gap_s))
         if np.any(count > 1):
             return None
         hit = (count == 1) & ~same  # (a row in a frame of its string: a second object or clutter, loose)
@@ -175,9 +185,12 @@ def placements(stringer: Stringer, rows: ObservationBatch
 
 
 @numba.njit(cache=True)
-def _insert_kernel(t, p, u, s, i, a, n, sids, rt, rp, ru, rs, ri):
-    """Insert rows ``rt, rp, ru, rs, ri`` into the pool blocks of strings ``sids`` (one per row; blocks large
-    enough) in time order: the later detections shift by one row."""
+def _insert_kernel(pooled, blocks, sids, late):
+    """Insert the rows of ``late`` into the pool blocks (``blocks`` of rows ``pooled``) of strings ``sids`` (one
+    per row; blocks large enough) in time order: the later detections shift by one row."""
+    t, p, u, s, i = pooled.time_s, pooled.pos, pooled.los, pooled.sigma, pooled.batch_index
+    a, n = blocks.first, blocks.used
+    rt, rp, ru, rs, ri = late.time_s, late.pos, late.los, late.sigma, late.batch_index
     for r in range(sids.size):
         j = sids[r]
         k0 = a[j]
@@ -208,9 +221,7 @@ def insert(pool: StringPool, strings: list[SensorString], sids: np.ndarray, rows
             while cap < len(s) + m:
                 cap *= 2
             pool.move(s, cap)
-    _insert_kernel(pool.t, pool.p, pool.u, pool.s, pool.i, pool.a, pool.n, sids, rows.time_s,
-                   np.ascontiguousarray(rows.sensor_pos_ecef_m), np.ascontiguousarray(rows.los_ecef),
-                   rows.los_sigma_rad, rows.obs_id.astype(np.int64))
+    _insert_kernel(pool.rows(), pool.blocks(), sids, _late_rows(rows))
     for s, n in zip(touched, pool.n[unique].tolist(), strict=True):
         s.set_count(n)
 
