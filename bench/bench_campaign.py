@@ -45,13 +45,22 @@ class _NullStore(TaskStore):
 
 
 def noop(task) -> dict:
-    return {"key": task.key, "variant": task.variant, "seed": task.seed, "status": "ok", "error": None,
-            "score": None, "sharing": None, "wall_s": 0.0}
+    return {
+        "key": task.key,
+        "variant": task.variant,
+        "seed": task.seed,
+        "status": "ok",
+        "error": None,
+        "score": None,
+        "sharing": None,
+        "wall_s": 0.0,
+    }
 
 
 def _campaign(scenario: str, seeds: int, folder: Path):
-    return parse_campaign({"name": "bench", "scenario": str(Path(scenario).resolve()), "seeds": seeds},
-                          folder / "campaign.yaml")
+    return parse_campaign(
+        {"name": "bench", "scenario": str(Path(scenario).resolve()), "seeds": seeds}, folder / "campaign.yaml"
+    )
 
 
 def _timed(client, tasks, store, fn, **kw) -> dict:
@@ -62,8 +71,13 @@ def _timed(client, tasks, store, fn, **kw) -> dict:
     failed = run_tasks(client, tasks, store, fn, stats=stats, **kw)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     w1 = client.run(time.process_time)
-    return {"wall_s": wall, "client_cpu_s": cpu, "failed": failed, **stats,
-            "worker_process_cpu_s": sum(w1[k] - w0[k] for k in w1)}
+    return {
+        "wall_s": wall,
+        "client_cpu_s": cpu,
+        "failed": failed,
+        **stats,
+        "worker_process_cpu_s": sum(w1[k] - w0[k] for k in w1),
+    }
 
 
 def overhead(scenario: str, n: int, repeats: int) -> dict:
@@ -73,14 +87,21 @@ def overhead(scenario: str, n: int, repeats: int) -> dict:
         run_tasks(client, tasks[:50], _NullStore(Path("/nonexistent")), noop)  # warm-up
         for _ in range(repeats):
             for batching, max_batch in (("unbatched", 1), ("batched", None)):
-                for label, store in (("dask", _NullStore(Path("/nonexistent"))),
-                                     ("dask+store", TaskStore(Path(tempfile.mkdtemp()) / "tasks"))):
+                for label, store in (
+                    ("dask", _NullStore(Path("/nonexistent"))),
+                    ("dask+store", TaskStore(Path(tempfile.mkdtemp()) / "tasks")),
+                ):
                     kw = {} if max_batch is None else {"max_batch": max_batch}
                     r = _timed(client, tasks, store, noop, **kw)
                     out.setdefault((batching, label), []).append(r)
-    return {k: {"wall_ms": 1e3 * statistics.median(r["wall_s"] for r in v) / n,
-                "client_cpu_ms": 1e3 * statistics.median(r["client_cpu_s"] for r in v) / n,
-                "batches": v[-1]["batches"]} for k, v in out.items()}
+    return {
+        k: {
+            "wall_ms": 1e3 * statistics.median(r["wall_s"] for r in v) / n,
+            "client_cpu_ms": 1e3 * statistics.median(r["client_cpu_s"] for r in v) / n,
+            "batches": v[-1]["batches"],
+        }
+        for k, v in out.items()
+    }
 
 
 def _warm(task) -> float:
@@ -90,9 +111,11 @@ def _warm(task) -> float:
 
 
 def _records(store: TaskStore, tasks) -> str:
-    recs = [{k: v for k, v in r.items() if k != "wall_s"} | {"score": {k: v for k, v in r["score"].items()
-                                                                       if k != "processing"}}
-            for r in store.records([t.key for t in tasks])]
+    recs = [
+        {k: v for k, v in r.items() if k != "wall_s"}
+        | {"score": {k: v for k, v in r["score"].items() if k != "processing"}}
+        for r in store.records([t.key for t in tasks])
+    ]
     return json.dumps(recs, sort_keys=True)
 
 
@@ -116,14 +139,16 @@ def throughput(scenario: str, seeds: int, repeats: int) -> dict:
     out = {}
     for w, rs in runs.items():
         out[w] = setup[w] | {
-            "tasks": len(tasks), "failed": sum(r["failed"] for r in rs),
+            "tasks": len(tasks),
+            "failed": sum(r["failed"] for r in rs),
             "tasks_per_s": statistics.median(len(tasks) / r["wall_s"] for r in rs),
             "all_tasks_per_s": [len(tasks) / r["wall_s"] for r in rs],
             "task_cpu_per_task_s": statistics.median(r["worker_cpu_s"] / len(tasks) for r in rs),
             "worker_cpu_per_task_s": statistics.median(r["worker_process_cpu_s"] / len(tasks) for r in rs),
             "client_cpu_per_task_s": statistics.median(r["client_cpu_s"] / len(tasks) for r in rs),
             "parallelism": statistics.median(r["worker_process_cpu_s"] / r["wall_s"] for r in rs),
-            "records": {r["records"] for r in rs}}
+            "records": {r["records"] for r in rs},
+        }
     return out
 
 
@@ -136,8 +161,11 @@ def _cpu(fn, *args, **kw):
 def _views(net, truths) -> list[str]:
     from vigil.sharing.network import launch_view
 
-    return [json.dumps(launch_view(w, truths, net.epoch), sort_keys=True, default=str)
-            for p in net.partners.values() for w in (p.alone, p.shared)]
+    return [
+        json.dumps(launch_view(w, truths, net.epoch), sort_keys=True, default=str)
+        for p in net.partners.values()
+        for w in (p.alone, p.shared)
+    ]
 
 
 def split(path: str, seeds: int) -> None:
@@ -160,20 +188,36 @@ def split(path: str, seeds: int) -> None:
         agreements = work._agreements(task)
         before, before_s = _cpu(run_network, scenario, simulation=result, agreements=agreements)
         first = task.seed not in fused
-        now, now_s = _cpu(run_network, scenario, simulation=result, agreements=agreements, audit=False,
-                          db=MEMORY_DB, alone=first)
+        now, now_s = _cpu(
+            run_network,
+            scenario,
+            simulation=result,
+            agreements=agreements,
+            audit=False,
+            db=MEMORY_DB,
+            alone=first,
+        )
         fused.add(task.seed)
         old_views, new_views = _views(before, list(result.truth)), _views(now, list(result.truth))
         assert old_views[1::2] == new_views[1::2], f"{task.key}: shared views differ"
         assert not first or old_views == new_views, f"{task.key}: alone views differ"
-        for name, v in (("simulate", sim_s), ("score", score_s), ("network before", before_s),
-                        ("network now, seed's first variant" if first else "network now, later variants", now_s),
-                        ("task before", sim_s + score_s + before_s), ("task now", sim_s + score_s + now_s)):
+        for name, v in (
+            ("simulate", sim_s),
+            ("score", score_s),
+            ("network before", before_s),
+            ("network now, seed's first variant" if first else "network now, later variants", now_s),
+            ("task before", sim_s + score_s + before_s),
+            ("task now", sim_s + score_s + now_s),
+        ):
             stages.setdefault(name, []).append(v)
-    print(f"{len(tasks)} tasks ({seeds} seeds x {len(campaign.variants)} variants) of {path}; CPU s per task, "
-          "median [min, max], mean:")
+    print(
+        f"{len(tasks)} tasks ({seeds} seeds x {len(campaign.variants)} variants) of {path}; CPU s per task, "
+        "median [min, max], mean:"
+    )
     for name, v in stages.items():
-        print(f"  {name:36s} {statistics.median(v):6.3f} [{min(v):.3f}, {max(v):.3f}] mean {statistics.mean(v):.3f}")
+        print(
+            f"  {name:36s} {statistics.median(v):6.3f} [{min(v):.3f}, {max(v):.3f}] mean {statistics.mean(v):.3f}"
+        )
     ratio = sum(stages["task now"]) / sum(stages["task before"])
     print(f"  now / before (sums): {ratio:.2f}; alone and shared views identical where both were fused")
 
@@ -199,22 +243,28 @@ def main() -> None:
     ov = overhead(args.scenario, args.noop, args.repeats)
     print(f"engine overhead per task ({args.noop} no-op tasks, 1 worker, median of {args.repeats}):")
     for (batching, label), r in ov.items():
-        print(f"  {batching:9s} {label:10s}: {r['wall_ms']:6.2f} ms wall, {r['client_cpu_ms']:6.3f} ms client+scheduler "
-              f"CPU ({r['batches']} Dask tasks)")
+        print(
+            f"  {batching:9s} {label:10s}: {r['wall_ms']:6.2f} ms wall, {r['client_cpu_ms']:6.3f} ms client+scheduler "
+            f"CPU ({r['batches']} Dask tasks)"
+        )
     tp = throughput(args.scenario, args.seeds, args.repeats)
     one, two = tp[1], tp[2]
     for w, r in tp.items():
-        print(f"{w} worker(s): {r['tasks']} tasks, median {r['tasks_per_s']:.3f} tasks/s "
-              f"(runs {', '.join(f'{x:.3f}' for x in r['all_tasks_per_s'])}); worker CPU {r['worker_cpu_per_task_s']:.3f} s"
-              f"/task, client+scheduler CPU {1e3 * r['client_cpu_per_task_s']:.2f} ms/task, parallelism "
-              f"{r['parallelism']:.2f}; cluster start {r['cluster_start_s']:.1f} s, warm-up per worker "
-              f"{r['warm_s']:.1f} s, {r['failed']} failed")
+        print(
+            f"{w} worker(s): {r['tasks']} tasks, median {r['tasks_per_s']:.3f} tasks/s "
+            f"(runs {', '.join(f'{x:.3f}' for x in r['all_tasks_per_s'])}); worker CPU {r['worker_cpu_per_task_s']:.3f} s"
+            f"/task, client+scheduler CPU {1e3 * r['client_cpu_per_task_s']:.2f} ms/task, parallelism "
+            f"{r['parallelism']:.2f}; cluster start {r['cluster_start_s']:.1f} s, warm-up per worker "
+            f"{r['warm_s']:.1f} s, {r['failed']} failed"
+        )
     wall_ratio = two["tasks_per_s"] / one["tasks_per_s"]
     c1, c2, o = one["worker_cpu_per_task_s"], two["worker_cpu_per_task_s"], two["client_cpu_per_task_s"]
     identical = len(one["records"] | two["records"]) == 1
-    print(f"speed-up 2 vs 1 workers: wall {wall_ratio:.2f}x (this box, {_load()}); CPU-based 2*c1/(c2+o) = "
-          f"{2 * c1 / (c2 + o):.2f}x (c1 {c1:.3f} s, c2 {c2:.3f} s, o {1e3 * o:.2f} ms); "
-          f"records identical across worker counts and repeats: {identical}")
+    print(
+        f"speed-up 2 vs 1 workers: wall {wall_ratio:.2f}x (this box, {_load()}); CPU-based 2*c1/(c2+o) = "
+        f"{2 * c1 / (c2 + o):.2f}x (c1 {c1:.3f} s, c2 {c2:.3f} s, o {1e3 * o:.2f} ms); "
+        f"records identical across worker counts and repeats: {identical}"
+    )
 
 
 if __name__ == "__main__":

@@ -67,7 +67,9 @@ def truth_cases() -> tuple[list[tuple[str, dict, np.ndarray]], int]:
                 tr = replay(path, lat, 0.0, 0.0, az)
                 for cut in CUTS_S:
                     x, burn = _end(tr, cut)
-                    cases.append(("space_launch", {"src": path.stem, "lat": lat, "az": az, "cut_s": cut}, x, burn))
+                    cases.append(
+                        ("space_launch", {"src": path.stem, "lat": lat, "az": az, "cut_s": cut}, x, burn)
+                    )
     for lat in PADS_DEG:
         x, burn = _end(fly("notional-launcher-2stage", lat, 0.0, 0.0, 90.0))
         cases.append(("space_launch", {"src": "notional-launcher-2stage", "lat": lat}, x, burn))
@@ -110,21 +112,30 @@ def run(seeds: int) -> dict:
 
 
 def _markdown(res: dict) -> str:
-    lines = [f"{res['cases']} truth states x seeds = {res['draws']} draws per sensor noise "
-             f"({res['missiles_left_out']} missile flights left out: plume ends below 30 km)", ""]
+    lines = [
+        f"{res['cases']} truth states x seeds = {res['draws']} draws per sensor noise "
+        f"({res['missiles_left_out']} missile flights left out: plume ends below 30 km)",
+        "",
+    ]
     for urad, block in res["sensors"].items():
         for name in ("new", "baseline"):
             m = block[name]
+
             def get(t, c, m=m):
                 return m.get(f"{t}->{c}", 0)
-            decided = sum(get(t, c) for t in ("ballistic", "space_launch") for c in ("ballistic", "space_launch"))
+
+            decided = sum(
+                get(t, c) for t in ("ballistic", "space_launch") for c in ("ballistic", "space_launch")
+            )
             correct = get("ballistic", "ballistic") + get("space_launch", "space_launch")
             total = sum(m.values())
             und = sum(get(t, "unknown") for t in ("ballistic", "space_launch"))
-            lines.append(f"| {urad} µrad | {name} | SL→BM {get('space_launch', 'ballistic')} | "
-                         f"BM→SL {get('ballistic', 'space_launch')} | correct among decided "
-                         f"{100 * correct / max(decided, 1):.2f} % | unknown {100 * und / total:.1f} % "
-                         f"(SL {get('space_launch', 'unknown')}, BM {get('ballistic', 'unknown')}) |")
+            lines.append(
+                f"| {urad} µrad | {name} | SL→BM {get('space_launch', 'ballistic')} | "
+                f"BM→SL {get('ballistic', 'space_launch')} | correct among decided "
+                f"{100 * correct / max(decided, 1):.2f} % | unknown {100 * und / total:.1f} % "
+                f"(SL {get('space_launch', 'unknown')}, BM {get('ballistic', 'unknown')}) |"
+            )
         lines.append(f"unknown by cut (s) or kick (deg): {block['unknown_by_cut_or_kick']}")
     return "\n".join(lines)
 

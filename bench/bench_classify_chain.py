@@ -42,8 +42,14 @@ TELEMETRY = sorted((ROOT / "src/vigil/data/telemetry").glob("*.csv"))
 PADS_DEG = (5.0, 28.5, 45.0, 63.0)
 AZIMUTHS_DEG = (35.0, 90.0, 140.0, 200.0)
 CUTS_S = (0.0, 30.0, 60.0, 90.0)
-MISSILES = (("notional-icbm-3stage", None), ("notional-icbm-3stage", 48.0), ("notional-irbm-2stage", None),
-            ("notional-irbm-2stage", 20.0), ("notional-srbm-1stage", None), ("notional-srbm-1stage", 30.0))
+MISSILES = (
+    ("notional-icbm-3stage", None),
+    ("notional-icbm-3stage", 48.0),
+    ("notional-irbm-2stage", None),
+    ("notional-irbm-2stage", 20.0),
+    ("notional-srbm-1stage", None),
+    ("notional-srbm-1stage", 30.0),
+)
 AFTER_S = (0.0, 30.0, 60.0)
 CASES_PER_RUN = len(TELEMETRY) * len(CUTS_S) + 2 + len(MISSILES)
 
@@ -76,7 +82,9 @@ def coast_vehicle(folder: Path, coast_s: float = 30.0) -> Path:
     return path
 
 
-def scenario_file(seed: int, urad: float, folder: Path, heo_only: bool = False) -> tuple[Path, dict[str, str]]:
+def scenario_file(
+    seed: int, urad: float, folder: Path, heo_only: bool = False
+) -> tuple[Path, dict[str, str]]:
     """The run's scenario YAML and launch id → case label."""
     launches, labels = [], {}
     combos = [(lat, az) for lat in PADS_DEG for az in AZIMUTHS_DEG]
@@ -84,28 +92,49 @@ def scenario_file(seed: int, urad: float, folder: Path, heo_only: bool = False) 
     def add(label: str, **spec) -> None:
         i = len(launches)
         lat = spec.pop("lat")
-        spec = {"id": f"C{i:02d}", "site": {"lat_deg": lat, "lon_deg": -160.0 + 11.0 * i},
-                "time": f"2026-03-01T12:{(30 * i) // 60:02d}:{(30 * i) % 60:02d}Z", **spec}
+        spec = {
+            "id": f"C{i:02d}",
+            "site": {"lat_deg": lat, "lon_deg": -160.0 + 11.0 * i},
+            "time": f"2026-03-01T12:{(30 * i) // 60:02d}:{(30 * i) % 60:02d}Z",
+            **spec,
+        }
         launches.append(spec)
         labels[spec["id"]] = label
 
     for j, src in enumerate(TELEMETRY):
         for cut in CUTS_S:
             lat, az = combos[(seed * 7 + j * 4 + int(cut / 30)) % len(combos)]
-            add(f"F9 {src.stem} cut {cut:.0f} s", lat=lat, azimuth_deg=az,
-                telemetry=str(cut_profile(src, cut, folder)))
+            add(
+                f"F9 {src.stem} cut {cut:.0f} s",
+                lat=lat,
+                azimuth_deg=az,
+                telemetry=str(cut_profile(src, cut, folder)),
+            )
     lat, az = combos[(seed * 3 + 1) % len(combos)]
     add("launcher 250 km", lat=lat, azimuth_deg=az, vehicle="notional-launcher-2stage")
     add("launcher coast 30 s", lat=lat, azimuth_deg=az, vehicle=str(coast_vehicle(folder)))
     for k, (veh, loft) in enumerate(MISSILES):
         lat, az = combos[(seed * 5 + k) % len(combos)]
-        add(f"{veh.split('-')[1]} {'nominal' if loft is None else f'loft {loft:.0f}'}", lat=lat, azimuth_deg=az,
-            vehicle=veh, **({} if loft is None else {"loft_deg": loft}))
+        add(
+            f"{veh.split('-')[1]} {'nominal' if loft is None else f'loft {loft:.0f}'}",
+            lat=lat,
+            azimuth_deg=az,
+            vehicle=veh,
+            **({} if loft is None else {"loft_deg": loft}),
+        )
     sensor = {"frame_s": 1.0, "los_sigma_urad": urad, "false_alarms_per_frame": 0.01}
-    partners = [{"id": "north", "constellation": str(ROOT / "examples/constellations/north.tle"), "sensor": sensor},
-                {"id": "east", "constellation": str(ROOT / "examples/constellations/east.json"), "sensor": sensor}]
-    doc = {"name": f"chain-{seed}-{urad:g}", "epoch": "2026-03-01T12:00:00Z", "duration_s": 30 * len(launches) + 900,
-           "seed": 1000 + seed, "launches": launches, "partners": partners[1:] if heo_only else partners}
+    partners = [
+        {"id": "north", "constellation": str(ROOT / "examples/constellations/north.tle"), "sensor": sensor},
+        {"id": "east", "constellation": str(ROOT / "examples/constellations/east.json"), "sensor": sensor},
+    ]
+    doc = {
+        "name": f"chain-{seed}-{urad:g}",
+        "epoch": "2026-03-01T12:00:00Z",
+        "duration_s": 30 * len(launches) + 900,
+        "seed": 1000 + seed,
+        "launches": launches,
+        "partners": partners[1:] if heo_only else partners,
+    }
     path = folder / f"chain-{seed}-{urad:g}.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path, labels
@@ -129,13 +158,26 @@ def run_one(seed: int, urad: float, heo_only: bool = False) -> list[dict]:
         for dt in AFTER_S:
             seen = [w for w in versions if issued_s(w, epoch) <= t_bo + dt + 1e-6]
             at[f"{dt:g}"] = seen[-1].class_ if seen else "none"
-        out.append({"seed": seed, "urad": urad, "case": labels[str(rec["id"])], "truth": truth["class"],
-                    "at": at, "final": versions[-1].class_ if versions else "none",
-                    "flips": sum(a.class_ != b.class_ for a, b in zip(versions, versions[1:], strict=False)),
-                    "ever": sorted({w.class_ for w in versions}), "mono": bool(versions and versions[-1].mono),
-                    "azimuth_error_deg": rec.get("azimuth_error_deg"), "launch_error_km": rec.get("launch_error_km"),
-                    "launch_crlb_km": rec.get("launch_crlb_km")})
-    out[0]["run_events"] = {"duplicates": scored.score["duplicate_events"], "false": scored.score["false_events"]}
+        out.append(
+            {
+                "seed": seed,
+                "urad": urad,
+                "case": labels[str(rec["id"])],
+                "truth": truth["class"],
+                "at": at,
+                "final": versions[-1].class_ if versions else "none",
+                "flips": sum(a.class_ != b.class_ for a, b in zip(versions, versions[1:], strict=False)),
+                "ever": sorted({w.class_ for w in versions}),
+                "mono": bool(versions and versions[-1].mono),
+                "azimuth_error_deg": rec.get("azimuth_error_deg"),
+                "launch_error_km": rec.get("launch_error_km"),
+                "launch_crlb_km": rec.get("launch_crlb_km"),
+            }
+        )
+    out[0]["run_events"] = {
+        "duplicates": scored.score["duplicate_events"],
+        "false": scored.score["false_events"],
+    }
     return out
 
 
@@ -149,22 +191,31 @@ def summary(records: list[dict]) -> str:
             und = calls["space_launch", "unknown"] + calls["ballistic", "unknown"]
             decided = len(det) - und
             correct = calls["space_launch", "space_launch"] + calls["ballistic", "ballistic"]
-            lines.append(f"| {urad:g} µrad | burnout + {when} s | SL→BM {calls['space_launch', 'ballistic']} | "
-                         f"BM→SL {calls['ballistic', 'space_launch']} | correct among decided "
-                         f"{100 * correct / max(decided, 1):.1f} % ({correct}/{decided}) | undetermined "
-                         f"{100 * und / max(len(det), 1):.1f} % ({und}/{len(det)}) | no warning yet {len(rs) - len(det)} |")
+            lines.append(
+                f"| {urad:g} µrad | burnout + {when} s | SL→BM {calls['space_launch', 'ballistic']} | "
+                f"BM→SL {calls['ballistic', 'space_launch']} | correct among decided "
+                f"{100 * correct / max(decided, 1):.1f} % ({correct}/{decided}) | undetermined "
+                f"{100 * und / max(len(det), 1):.1f} % ({und}/{len(det)}) | no warning yet {len(rs) - len(det)} |"
+            )
         az = [r["azimuth_error_deg"] for r in rs if r["azimuth_error_deg"] is not None]
-        ratio = [r["launch_error_km"] / r["launch_crlb_km"] for r in rs
-                 if r["launch_error_km"] is not None and r["launch_crlb_km"]]
-        lines.append(f"| {urad:g} µrad | azimuth median {np.median(np.abs(az)):.2f}° (p90 "
-                     f"{np.percentile(np.abs(az), 90):.2f}°, n {len(az)}) | launch error / CRLB median "
-                     f"{np.median(ratio):.2f} (n {len(ratio)}) | class changes {sum(r['flips'] for r in rs)} | "
-                     f"SL ever called BM {sum(r['truth'] == 'space_launch' and 'ballistic' in r['ever'] for r in rs)}"
-                     f" ({Counter(r['case'] for r in rs if r['truth'] == 'space_launch' and 'ballistic' in r['ever'])})"
-                     f" | BM ever called SL {sum(r['truth'] == 'ballistic' and 'space_launch' in r['ever'] for r in rs)} |")
+        ratio = [
+            r["launch_error_km"] / r["launch_crlb_km"]
+            for r in rs
+            if r["launch_error_km"] is not None and r["launch_crlb_km"]
+        ]
+        lines.append(
+            f"| {urad:g} µrad | azimuth median {np.median(np.abs(az)):.2f}° (p90 "
+            f"{np.percentile(np.abs(az), 90):.2f}°, n {len(az)}) | launch error / CRLB median "
+            f"{np.median(ratio):.2f} (n {len(ratio)}) | class changes {sum(r['flips'] for r in rs)} | "
+            f"SL ever called BM {sum(r['truth'] == 'space_launch' and 'ballistic' in r['ever'] for r in rs)}"
+            f" ({Counter(r['case'] for r in rs if r['truth'] == 'space_launch' and 'ballistic' in r['ever'])})"
+            f" | BM ever called SL {sum(r['truth'] == 'ballistic' and 'space_launch' in r['ever'] for r in rs)} |"
+        )
         runs = [r["run_events"] for r in rs if "run_events" in r]
-        lines.append(f"|   | duplicate events {sum(x['duplicates'] for x in runs)}, false events "
-                     f"{sum(x['false'] for x in runs)} in {len(runs)} runs |")
+        lines.append(
+            f"|   | duplicate events {sum(x['duplicates'] for x in runs)}, false events "
+            f"{sum(x['false'] for x in runs)} in {len(runs)} runs |"
+        )
         lines += azimuth_by_case(rs)
         wrong = Counter(r["case"] for r in rs if r["final"] not in (r["truth"], "none", "unknown"))
         undecided = Counter(r["case"] for r in rs if r["final"] == "unknown")

@@ -83,16 +83,22 @@ def main() -> None:
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     own = {k for k in listener.incl if k.startswith("vigil.")}
     total = sum(listener.self_s.values())
-    print(f"vigil demo: exit {code}, {wall:.1f} s wall, {cpu:.1f} s CPU; NUMBA_CACHE_DIR="
-          f"{os.environ.get('NUMBA_CACHE_DIR', '(unset: the install cache)')}; load average "
-          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
-    print(f"compiled: {len(own)} Vigil kernels ({sum(listener.count[k] for k in own)} signatures, "
-          f"{len(listener.entries)} called from Python), {len(listener.incl) - len(own)} numba library "
-          f"implementations; {total:.1f} s CPU compiling, {sum(listener.llvm.values()):.1f} s of it in LLVM; "
-          f"{sum(listener.self_s[k] for k in own):.1f} s in Vigil kernels' own code")
+    print(
+        f"vigil demo: exit {code}, {wall:.1f} s wall, {cpu:.1f} s CPU; NUMBA_CACHE_DIR="
+        f"{os.environ.get('NUMBA_CACHE_DIR', '(unset: the install cache)')}; load average "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
+    print(
+        f"compiled: {len(own)} Vigil kernels ({sum(listener.count[k] for k in own)} signatures, "
+        f"{len(listener.entries)} called from Python), {len(listener.incl) - len(own)} numba library "
+        f"implementations; {total:.1f} s CPU compiling, {sum(listener.llvm.values()):.1f} s of it in LLVM; "
+        f"{sum(listener.self_s[k] for k in own):.1f} s in Vigil kernels' own code"
+    )
     print("   self (llvm)    incl  sigs kernel (CPU s)")
     for name, s in listener.self_s.most_common(args.top):
-        print(f"{s:7.2f} {listener.llvm[name]:6.2f} {listener.incl[name]:7.2f}  x{listener.count[name]:<3d} {name}")
+        print(
+            f"{s:7.2f} {listener.llvm[name]:6.2f} {listener.incl[name]:7.2f}  x{listener.count[name]:<3d} {name}"
+        )
     if args.record:
         from vigil import warmup
 

@@ -50,19 +50,32 @@ def make_store(run_dir: Path, out: Path, partner: str = "north") -> Path:
         w = dict(base[i % len(base)])
         w["event_id"] = f"B{i // 5:05d}"
         w["version"] = i % 5 + 1
-        w["issued_at"] = (t0 + dt.timedelta(seconds=1800.0 * i / N_VERSIONS)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        w["issued_at"] = (t0 + dt.timedelta(seconds=1800.0 * i / N_VERSIONS)).strftime(
+            "%Y-%m-%dT%H:%M:%S.%fZ"
+        )
         versions.append(w)
     (out / "nodes").mkdir(parents=True, exist_ok=True)
     (out / "warnings.json").write_text(json.dumps({"epoch": doc["epoch"], "warnings": versions[:10]}))
-    (out / "nodes" / f"{partner}-warnings.json").write_text(json.dumps({"epoch": doc["epoch"], "warnings": versions}))
+    (out / "nodes" / f"{partner}-warnings.json").write_text(
+        json.dumps({"epoch": doc["epoch"], "warnings": versions})
+    )
     (out / "tokens.yaml").write_text(f"tokens:\n  - {{partner: {partner}, token: {TOKEN}}}\n")
     return out
 
 
 def start_server(folder: Path, replay: float | None) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    cmd = [sys.executable, "-m", "vigil.cli", "serve", str(folder), "--port", str(port),
-           "--tokens", str(folder / "tokens.yaml")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vigil.cli",
+        "serve",
+        str(folder),
+        "--port",
+        str(port),
+        "--tokens",
+        str(folder / "tokens.yaml"),
+    ]
     if replay is not None:
         cmd += ["--replay", str(replay)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -80,8 +93,12 @@ def start_server(folder: Path, replay: float | None) -> tuple[subprocess.Popen, 
 
 def latency(base: str, n: int) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    queries = {"page 1 (limit 100)": {}, "since = middle": {"since": "2026-03-01T12:15:00Z"},
-               "deep page (offset 9,000)": {"offset": 9000}, "limit 1000": {"limit": 1000}}
+    queries = {
+        "page 1 (limit 100)": {},
+        "since = middle": {"since": "2026-03-01T12:15:00Z"},
+        "deep page (offset 9,000)": {"offset": 9000},
+        "limit 1000": {"limit": 1000},
+    }
     with httpx.Client(base_url=base, headers=headers) as client:
         assert client.get("/api/v1/warnings").json()["total"] == N_VERSIONS
         for name, params in queries.items():
@@ -92,8 +109,10 @@ def latency(base: str, n: int) -> None:
                 times.append(time.perf_counter() - t)
                 assert r.status_code == 200
             ms = np.array(times) * 1e3
-            print(f"  /api/v1/warnings {name:26s} p50 {np.percentile(ms, 50):6.2f} ms   "
-                  f"p99 {np.percentile(ms, 99):6.2f} ms   max {ms.max():6.2f} ms   ({n} requests)")
+            print(
+                f"  /api/v1/warnings {name:26s} p50 {np.percentile(ms, 50):6.2f} ms   "
+                f"p99 {np.percentile(ms, 99):6.2f} ms   max {ms.max():6.2f} ms   ({n} requests)"
+            )
 
 
 async def one_client(base: str, got: list[int]) -> None:
@@ -114,9 +133,14 @@ async def fan_out(base: str, clients: int, hold_s: float) -> None:
     received: list[list[int]] = [[] for _ in range(clients)]
     tasks = [asyncio.create_task(one_client(base, got)) for got in received]
     await asyncio.sleep(hold_s)
-    async with httpx.AsyncClient(base_url=base, timeout=None) as client:  # versions issued by now: each client's due
-        page = (await client.get("/api/v1/warnings", params={"limit": 1},
-                                 headers={"Authorization": f"Bearer {TOKEN}"})).json()
+    async with httpx.AsyncClient(
+        base_url=base, timeout=None
+    ) as client:  # versions issued by now: each client's due
+        page = (
+            await client.get(
+                "/api/v1/warnings", params={"limit": 1}, headers={"Authorization": f"Bearer {TOKEN}"}
+            )
+        ).json()
     await asyncio.sleep(DRAIN_S)
     for t in tasks:
         t.cancel()
@@ -125,9 +149,13 @@ async def fan_out(base: str, clients: int, hold_s: float) -> None:
     counts = [len(g) for g in received]
     in_order = all(g == list(range(len(g))) for g in received)
     complete = sum(1 for c in counts if c >= due)
-    print(f"  SSE: {clients} clients held {hold_s:.0f} s; versions issued by then {due}; received per client "
-          f"min {min(counts)} max {max(counts)}; ids contiguous, in order, no duplicates: {in_order}")
-    print(f"  SSE: clients with every version issued by then (after {DRAIN_S:g} s drain): {complete} / {clients}")
+    print(
+        f"  SSE: {clients} clients held {hold_s:.0f} s; versions issued by then {due}; received per client "
+        f"min {min(counts)} max {max(counts)}; ids contiguous, in order, no duplicates: {in_order}"
+    )
+    print(
+        f"  SSE: clients with every version issued by then (after {DRAIN_S:g} s drain): {complete} / {clients}"
+    )
 
 
 def main() -> None:

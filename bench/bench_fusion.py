@@ -56,8 +56,11 @@ def scenario(n: int, seed: int) -> ObservationBatch:
     for k in range(n):
         lat = 25.0 + 40.0 * (k // side) / max(side - 1, 1)
         lon = 35.0 + 60.0 * (k % side) / max(side - 1, 1)
-        truths.append(boost_truth(lat_deg=lat, lon_deg=lon, az_deg=float(rng.uniform(0, 360)),
-                                  t0=100.0 + rng.uniform(0, 30)))
+        truths.append(
+            boost_truth(
+                lat_deg=lat, lon_deg=lon, az_deg=float(rng.uniform(0, 360)), t0=100.0 + rng.uniform(0, 30)
+            )
+        )
     return observe(truths, sensors(45.0, 63.3), rng, clutter_per_frame=0.01)  # one frame clock per sensor
 
 
@@ -66,7 +69,7 @@ def _option(args: list[str], name: str, default: float) -> float:
         return default
     k = args.index(name)
     value = float(args[k + 1])
-    del args[k:k + 2]
+    del args[k : k + 2]
     return value
 
 
@@ -85,8 +88,9 @@ def timed(batch: ObservationBatch, arrival: np.ndarray | None) -> tuple[FusionEn
 
 
 def _points(engine: FusionEngine) -> np.ndarray:
-    return np.array([(e.launch.lat_rad, e.launch.lon_rad) for e in engine.events if e.launch is not None
-                     and not e.mono]).reshape(-1, 2)
+    return np.array(
+        [(e.launch.lat_rad, e.launch.lon_rad) for e in engine.events if e.launch is not None and not e.mono]
+    ).reshape(-1, 2)
 
 
 def offsets_km(a: FusionEngine, b: FusionEngine) -> np.ndarray:
@@ -118,9 +122,11 @@ def closing_starts(batch: ObservationBatch, values: list[str], repeat: int) -> N
         engine, issued = runs[value]
         off = offsets_km(engine, runs[values[0]][0])
         m = statistics.median(cpu[value])
-        print(f"closing starts {value}: events={len(engine.events)} warnings={issued} cpu_seconds median={m:.3f} "
-              f"(runs {' '.join(f'{x:.3f}' for x in cpu[value])}) obs_per_cpu_s={len(batch) / m:.0f} "
-              f"cpu / {values[0]}'s={m / first:.3f} launch_offset_km_max={off.max() if len(off) else 0.0:.4f}")
+        print(
+            f"closing starts {value}: events={len(engine.events)} warnings={issued} cpu_seconds median={m:.3f} "
+            f"(runs {' '.join(f'{x:.3f}' for x in cpu[value])}) obs_per_cpu_s={len(batch) / m:.0f} "
+            f"cpu / {values[0]}'s={m / first:.3f} launch_offset_km_max={off.max() if len(off) else 0.0:.4f}"
+        )
 
 
 def main() -> None:
@@ -129,17 +135,19 @@ def main() -> None:
     if "--repeat" in args:
         k = args.index("--repeat")
         repeat = int(args[k + 1])
-        del args[k:k + 2]
+        del args[k : k + 2]
     late_frac = _option(args, "--late-frac", 0.0)
     late_s = _option(args, "--late-s", 30.0)
     starts = None
     if "--closing-starts" in args:
         k = args.index("--closing-starts")
         starts = args[k + 1].split(",")
-        del args[k:k + 2]
+        del args[k : k + 2]
         bad = [v for v in starts if v not in ("both", "cold", "warm")]
         if bad:
-            print(f"--closing-starts: expected values among both, cold, warm, got {bad[0]!r}", file=sys.stderr)
+            print(
+                f"--closing-starts: expected values among both, cold, warm, got {bad[0]!r}", file=sys.stderr
+            )
             sys.exit(2)
     args = [a for a in args if a != "--no-freeze"]
     n = int(args[0]) if args else 100
@@ -149,7 +157,9 @@ def main() -> None:
     if late_frac > 0:
         rng = np.random.default_rng([seed, 11])
         arrival = batch.time_s + np.where(rng.random(len(batch)) < late_frac, late_s, 0.0)
-    list(FusionEngine().run(scenario(n, seed + 1)))  # load every compiled kernel the run uses (numba cache) first:
+    list(
+        FusionEngine().run(scenario(n, seed + 1))
+    )  # load every compiled kernel the run uses (numba cache) first:
     # a salvo of the same size on another seed (a 9-launch warm-up left the linker's component solve, which only
     # crowded frames need, to load inside the timed run: ~15 ms)
     if arrival is not None:
@@ -164,9 +174,11 @@ def main() -> None:
         engine, issued, elapsed, cpu = timed(batch, None)
         rates.append(len(batch) / elapsed)
         cpu_rates.append(len(batch) / cpu)
-        print(f"launches={n} observations={len(batch)} events={len(engine.events)} warnings={issued} "
-              f"seconds={elapsed:.3f} cpu_seconds={cpu:.3f} obs_per_s={len(batch) / elapsed:.0f} "
-              f"obs_per_cpu_s={len(batch) / cpu:.0f}")
+        print(
+            f"launches={n} observations={len(batch)} events={len(engine.events)} warnings={issued} "
+            f"seconds={elapsed:.3f} cpu_seconds={cpu:.3f} obs_per_s={len(batch) / elapsed:.0f} "
+            f"obs_per_cpu_s={len(batch) / cpu:.0f}"
+        )
         if arrival is None:
             continue
         late, issued, elapsed, cpu = timed(batch, arrival)
@@ -174,18 +186,24 @@ def main() -> None:
         late_cpu_rates.append(len(batch) / cpu)
         off = offsets_km(late, engine)
         c = late.counts
-        print(f"  late {late_frac:.0%} by {late_s:g} s: events={len(late.events)} warnings={issued} "
-              f"seconds={elapsed:.3f} cpu_seconds={cpu:.3f} obs_per_s={len(batch) / elapsed:.0f} "
-              f"obs_per_cpu_s={len(batch) / cpu:.0f} late_rows={c.late} too_late={c.too_late} replays={c.replays} "
-              f"replayed_chunks={c.replayed_chunks} launch_offset_km_max={off.max() if len(off) else 0.0:.4f}")
-    print(f"median of {len(rates)} runs: obs_per_s={statistics.median(rates):.0f} "
-          f"(min {min(rates):.0f}, max {max(rates):.0f}) obs_per_cpu_s={statistics.median(cpu_rates):.0f}")
+        print(
+            f"  late {late_frac:.0%} by {late_s:g} s: events={len(late.events)} warnings={issued} "
+            f"seconds={elapsed:.3f} cpu_seconds={cpu:.3f} obs_per_s={len(batch) / elapsed:.0f} "
+            f"obs_per_cpu_s={len(batch) / cpu:.0f} late_rows={c.late} too_late={c.too_late} replays={c.replays} "
+            f"replayed_chunks={c.replayed_chunks} launch_offset_km_max={off.max() if len(off) else 0.0:.4f}"
+        )
+    print(
+        f"median of {len(rates)} runs: obs_per_s={statistics.median(rates):.0f} "
+        f"(min {min(rates):.0f}, max {max(rates):.0f}) obs_per_cpu_s={statistics.median(cpu_rates):.0f}"
+    )
     if late_rates:
-        print(f"late median of {len(late_rates)} runs: obs_per_s={statistics.median(late_rates):.0f} "
-              f"(min {min(late_rates):.0f}, max {max(late_rates):.0f}) "
-              f"obs_per_cpu_s={statistics.median(late_cpu_rates):.0f}; late / in-order: "
-              f"{statistics.median(late_rates) / statistics.median(rates):.2f} per wall s, "
-              f"{statistics.median(late_cpu_rates) / statistics.median(cpu_rates):.2f} per CPU s")
+        print(
+            f"late median of {len(late_rates)} runs: obs_per_s={statistics.median(late_rates):.0f} "
+            f"(min {min(late_rates):.0f}, max {max(late_rates):.0f}) "
+            f"obs_per_cpu_s={statistics.median(late_cpu_rates):.0f}; late / in-order: "
+            f"{statistics.median(late_rates) / statistics.median(rates):.2f} per wall s, "
+            f"{statistics.median(late_cpu_rates) / statistics.median(cpu_rates):.2f} per CPU s"
+        )
 
 
 if __name__ == "__main__":

@@ -31,9 +31,11 @@ def main(n: int, pairs: int) -> None:
             issued = sum(len(ws) for _, ws in FusionEngine(FusionConfig(tracks=tracks)).run(batch))
             cpu[tracks].append(time.thread_time() - start)
     off, on = statistics.median(cpu[False]), statistics.median(cpu[True])
-    print(f"launches={n} observations={len(batch)} warnings={issued} pairs={pairs}: thread CPU median "
-          f"tracks off {off * 1e3:.1f} ms ({len(batch) / off:.0f} obs/CPU s), on {on * 1e3:.1f} ms "
-          f"({len(batch) / on:.0f} obs/CPU s); on/off {on / off:.3f}")
+    print(
+        f"launches={n} observations={len(batch)} warnings={issued} pairs={pairs}: thread CPU median "
+        f"tracks off {off * 1e3:.1f} ms ({len(batch) / off:.0f} obs/CPU s), on {on * 1e3:.1f} ms "
+        f"({len(batch) / on:.0f} obs/CPU s); on/off {on / off:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -134,29 +134,61 @@ SIGNED_ROUND = 256  # records released (one vectorised pass) and published per r
 def _observation(i: int) -> dict:
     """A detection from GEO straight down (the line of sight meets the Earth: region and precision apply)."""
     down = [-GEO_POS_M[0] / 42_164_000.0, -GEO_POS_M[1] / 42_164_000.0, 0.0]
-    return {"obs_id": i, "time": time.time(), "sensor_id": "north-1", "partner_id": "north",
-            "sensor_pos_ecef_m": GEO_POS_M, "los_ecef": down, "los_sigma_rad": 2e-5, "snr": 9.0, "frame_id": i}
+    return {
+        "obs_id": i,
+        "time": time.time(),
+        "sensor_id": "north-1",
+        "partner_id": "north",
+        "sensor_pos_ecef_m": GEO_POS_M,
+        "los_ecef": down,
+        "los_sigma_rad": 2e-5,
+        "snr": 9.0,
+        "frame_id": i,
+    }
 
 
 def _signed_pair(bus: Bus, store: Store, root: str) -> tuple[Releaser, Node]:
     tag = f"b{uuid.uuid4().hex[:8]}"
     sender, recipient = Signer.generate("north"), Signer.generate(tag)
-    agreement = parse_agreement({"parties": ["north", tag], "valid_from": "2000-01-01", "valid_until": "2100-01-01",
-                                 "directions": {f"north->{tag}": {"types": ["observation"], "region": "global",
-                                                                  "precision_m": 100.0}}}, "bench")
-    node = Node(tag, recipient, KeyRegistry.from_signers(sender, recipient), [agreement], bus, store,
-                "2026-01-01T00:00:00Z", subject_root=root, clock=time.time)
+    agreement = parse_agreement(
+        {
+            "parties": ["north", tag],
+            "valid_from": "2000-01-01",
+            "valid_until": "2100-01-01",
+            "directions": {
+                f"north->{tag}": {"types": ["observation"], "region": "global", "precision_m": 100.0}
+            },
+        },
+        "bench",
+    )
+    node = Node(
+        tag,
+        recipient,
+        KeyRegistry.from_signers(sender, recipient),
+        [agreement],
+        bus,
+        store,
+        "2026-01-01T00:00:00Z",
+        subject_root=root,
+        clock=time.time,
+    )
     return Releaser(agreement, "north", sender), node
 
 
-async def _release_and_publish(releaser: Releaser, bus: Bus, root: str, first: int, count: int,
-                               per_envelope: int = 1) -> int:
+async def _release_and_publish(
+    releaser: Releaser, bus: Bus, root: str, first: int, count: int, per_envelope: int = 1
+) -> int:
     """Release ``count`` records in one pass, ``per_envelope`` per envelope; publish them all in flight."""
-    envs, denials = releaser.release_many("observation", [_observation(i) for i in range(first, first + count)],
-                                          time.time(), per_envelope)
+    envs, denials = releaser.release_many(
+        "observation", [_observation(i) for i in range(first, first + count)], time.time(), per_envelope
+    )
     assert not denials, denials
-    await asyncio.gather(*(bus.publish(share_subject(e.sender, e.recipient, e.record_type, root), e.to_bytes(),
-                                       e.msg_id) for e in envs))
+    await asyncio.gather(
+        *(
+            bus.publish(share_subject(e.sender, e.recipient, e.record_type, root), e.to_bytes(), e.msg_id)
+            for e in envs
+        )
+    )
     return len(envs)
 
 
@@ -165,7 +197,9 @@ def _envelopes(n: int, per_envelope: int) -> int:
     return full * -(-SIGNED_ROUND // per_envelope) + -(-rest // per_envelope)
 
 
-async def signed_end_to_end(bus: Bus, store: Store, root: str, n: int, per_envelope: int = 1) -> tuple[float, float]:
+async def signed_end_to_end(
+    bus: Bus, store: Store, root: str, n: int, per_envelope: int = 1
+) -> tuple[float, float]:
     """Signed, policy-checked, verified, stored (messages/s, records/s) for ``n`` records sent
     ``per_envelope`` per envelope (sender and node in one process)."""
     releaser, node = _signed_pair(bus, store, root)
@@ -237,10 +271,12 @@ def crypto_figures() -> dict[str, float]:
     csig = ck.sign(CRYPTO_MESSAGE)
     nk = SigningKey.generate()
     nvk, nsig = nk.verify_key, nk.sign(CRYPTO_MESSAGE).signature
-    out = {"cryptography sign µs": _per_op_us(lambda: ck.sign(CRYPTO_MESSAGE)),
-           "cryptography verify µs": _per_op_us(lambda: cpub.verify(csig, CRYPTO_MESSAGE)),
-           "PyNaCl sign µs": _per_op_us(lambda: nk.sign(CRYPTO_MESSAGE)),
-           "PyNaCl verify µs": _per_op_us(lambda: nvk.verify(CRYPTO_MESSAGE, nsig))}
+    out = {
+        "cryptography sign µs": _per_op_us(lambda: ck.sign(CRYPTO_MESSAGE)),
+        "cryptography verify µs": _per_op_us(lambda: cpub.verify(csig, CRYPTO_MESSAGE)),
+        "PyNaCl sign µs": _per_op_us(lambda: nk.sign(CRYPTO_MESSAGE)),
+        "PyNaCl verify µs": _per_op_us(lambda: nvk.verify(CRYPTO_MESSAGE, nsig)),
+    }
     job = (bytes(nvk), nsig, CRYPTO_MESSAGE, CRYPTO_N // 2)
     out["PyNaCl verify/s, 1 thread"] = 1e6 / out["PyNaCl verify µs"]
     with ThreadPoolExecutor(2) as threads:

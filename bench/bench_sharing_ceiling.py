@@ -47,8 +47,12 @@ async def _publisher(url: str, subject: str, n: int, sign: bool) -> None:
             payloads = [_KEY.sign(str(i).encode().ljust(PAYLOAD_BYTES - 64, b" ")) for i in batch]
         else:
             payloads = [body] * len(batch)
-        await asyncio.gather(*(js.publish(subject, p, headers={"Nats-Msg-Id": str(i)})
-                               for i, p in zip(batch, payloads, strict=True)))
+        await asyncio.gather(
+            *(
+                js.publish(subject, p, headers={"Nats-Msg-Id": str(i)})
+                for i, p in zip(batch, payloads, strict=True)
+            )
+        )
     await nc.close()
 
 
@@ -85,8 +89,12 @@ async def _setup(url: str) -> tuple[str, str, str]:
     uid = uuid.uuid4().hex[:8]
     stream, subject, durable = f"CEIL_{uid}", f"ceil{uid}.x", f"d{uid}"
     await js.add_stream(name=stream, subjects=[subject])
-    await js.add_consumer(stream, nats.js.api.ConsumerConfig(
-        durable_name=durable, ack_policy=nats.js.api.AckPolicy.EXPLICIT, max_ack_pending=20_000))
+    await js.add_consumer(
+        stream,
+        nats.js.api.ConsumerConfig(
+            durable_name=durable, ack_policy=nats.js.api.AckPolicy.EXPLICIT, max_ack_pending=20_000
+        ),
+    )
     await nc.close()
     return stream, subject, durable
 
@@ -101,8 +109,10 @@ def one_run(url: str, n: int, consumers: int, sign: bool, verify: bool) -> float
     """Messages/s from the first publish to the last ack, publisher and consumers in separate processes."""
     stream, subject, durable = asyncio.run(_setup(url))
     done = mp.Value("q", 0)
-    procs = [mp.Process(target=_run_consumer, args=(url, stream, durable, done, n, verify))
-             for _ in range(consumers)]
+    procs = [
+        mp.Process(target=_run_consumer, args=(url, stream, durable, done, n, verify))
+        for _ in range(consumers)
+    ]
     for p in procs:
         p.start()
     time.sleep(0.5)  # consumers connected and bound before the clock starts
@@ -126,15 +136,21 @@ def main() -> None:
     args = parser.parse_args()
     server = None if port_open(4222) else LocalNats(Path(tempfile.mkdtemp()) / "nats").start()
     url = "nats://127.0.0.1:4222" if server is None else server.url
-    print(f"cores: {os.cpu_count()}, load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())}; "
-          f"{args.messages} messages of {PAYLOAD_BYTES} B, median of {args.repeats}")
-    cases = [("publisher + 1 consumer process, transport only", 1, False, False),
-             ("publisher + 2 consumer processes, transport only", 2, False, False),
-             ("publisher (sign) + 2 consumers (verify)", 2, True, True)]
+    print(
+        f"cores: {os.cpu_count()}, load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())}; "
+        f"{args.messages} messages of {PAYLOAD_BYTES} B, median of {args.repeats}"
+    )
+    cases = [
+        ("publisher + 1 consumer process, transport only", 1, False, False),
+        ("publisher + 2 consumer processes, transport only", 2, False, False),
+        ("publisher (sign) + 2 consumers (verify)", 2, True, True),
+    ]
     for label, k, sign, verify in cases:
         runs = [one_run(url, args.messages, k, sign, verify) for _ in range(args.repeats)]
-        print(f"  {label:52s} {statistics.median(runs):9.0f} msg/s   runs: "
-              f"{', '.join(f'{r:.0f}' for r in runs)}")
+        print(
+            f"  {label:52s} {statistics.median(runs):9.0f} msg/s   runs: "
+            f"{', '.join(f'{r:.0f}' for r in runs)}"
+        )
     if server is not None:
         server.stop()
 

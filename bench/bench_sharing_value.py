@@ -45,16 +45,34 @@ def main() -> None:
     ap.add_argument("agreement", nargs="?", default=str(ROOT / "examples/agreements/north-east.yaml"))
     ap.add_argument("--scenario", default=str(ROOT / "examples/scenarios/two-partner.yaml"))
     ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--pooled-seeds", type=int, default=0, metavar="N",
-                    help="instead: for seeds 0..N-1, each partner's own detections alone vs every partner's in one "
-                         "engine (exact data, no agreement): per seed median launch error and CRLB")
-    ap.add_argument("--per-launch", action="store_true",
-                    help="also print, per partner and launch, alone / shared error and their ratio to the joint CRLB")
-    ap.add_argument("--ellipse-seeds", type=int, default=0, metavar="N",
-                    help="instead: for seeds 0..N-1, the nodes with the agreement; coverage and NEES of the final launch "
-                         "ellipses against the truth, per partner, alone / shared view fused by CI / shared view not fused")
-    ap.add_argument("--types", action="append", default=[], metavar="DIRECTION=TYPES",
-                    help="replace a direction's types, e.g. north->east=track (comma-separated; empty: no direction)")
+    ap.add_argument(
+        "--pooled-seeds",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: for seeds 0..N-1, each partner's own detections alone vs every partner's in one "
+        "engine (exact data, no agreement): per seed median launch error and CRLB",
+    )
+    ap.add_argument(
+        "--per-launch",
+        action="store_true",
+        help="also print, per partner and launch, alone / shared error and their ratio to the joint CRLB",
+    )
+    ap.add_argument(
+        "--ellipse-seeds",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: for seeds 0..N-1, the nodes with the agreement; coverage and NEES of the final launch "
+        "ellipses against the truth, per partner, alone / shared view fused by CI / shared view not fused",
+    )
+    ap.add_argument(
+        "--types",
+        action="append",
+        default=[],
+        metavar="DIRECTION=TYPES",
+        help="replace a direction's types, e.g. north->east=track (comma-separated; empty: no direction)",
+    )
     ap.add_argument("--delay-s", type=float, default=None, help="replace every direction's delay_s")
     args = ap.parse_args()
     scenario = load_scenario(args.scenario)
@@ -74,35 +92,50 @@ def main() -> None:
     truths = list(sim.truth)
     med = statistics.median
     errs = [r["launch_error_km"] for r in joint.values() if r["launch_error_km"] is not None]
-    ratio = [r["launch_error_km"] / r["launch_crlb_km"] for r in joint.values()
-             if r["launch_error_km"] is not None and r["launch_crlb_km"]]
-    print(f"joint (one engine): launches {len(truths)}, stereo {sum(v is not None for v in stereo.values())}, "
-          f"launch error median {med(errs):.3f} km, error/CRLB median {med(ratio):.2f}")
+    ratio = [
+        r["launch_error_km"] / r["launch_crlb_km"]
+        for r in joint.values()
+        if r["launch_error_km"] is not None and r["launch_crlb_km"]
+    ]
+    print(
+        f"joint (one engine): launches {len(truths)}, stereo {sum(v is not None for v in stereo.values())}, "
+        f"launch error median {med(errs):.3f} km, error/CRLB median {med(ratio):.2f}"
+    )
     for pid, part in result.partners.items():
         for name, warnings in (("alone", part.alone), ("shared", part.shared)):
             view = launch_view(warnings, truths, result.epoch)
             tri = sum(r["triangulated"] for r in view.values())
             e = [r["launch_error_km"] for r in view.values() if r["launch_error_km"] is not None]
-            q = [view[k]["launch_error_km"] / joint[k]["launch_crlb_km"] for k in view
-                 if view[k]["launch_error_km"] is not None and joint[k]["launch_crlb_km"]]
+            q = [
+                view[k]["launch_error_km"] / joint[k]["launch_crlb_km"]
+                for k in view
+                if view[k]["launch_error_km"] is not None and joint[k]["launch_crlb_km"]
+            ]
             truth_t = {str(t["id"]): float(t["launch_time_s"]) for t in truths}
-            lag = [view[k]["triangulated_latency_s"] + truth_t[k] - stereo[k] for k in view
-                   if view[k]["triangulated_latency_s"] is not None and stereo.get(k) is not None]
+            lag = [
+                view[k]["triangulated_latency_s"] + truth_t[k] - stereo[k]
+                for k in view
+                if view[k]["triangulated_latency_s"] is not None and stereo.get(k) is not None
+            ]
             first = [r["latency_s"] for r in view.values() if r["latency_s"] is not None]
             az = [r["azimuth_error_deg"] for r in view.values() if r["azimuth_error_deg"] is not None]
             imp = [r["impact_error_km"] for r in view.values() if r["impact_error_km"] is not None]
-            print(f"{pid:>6} {name:>6}: triangulated {tri}/{len(truths)}, launch error median "
-                  f"{med(e) if e else float('nan'):.3f} km, /joint CRLB median {med(q) if q else float('nan'):.2f}, "
-                  f"azimuth {med(az) if az else float('nan'):.2f} deg, impact {med(imp) if imp else float('nan'):.1f} km, "
-                  f"first triangulated warning - joint stereo median {med(lag) if lag else float('nan'):.1f} s "
-                  f"(max {max(lag) if lag else float('nan'):.1f} s), first warning latency median "
-                  f"{med(first) if first else float('nan'):.1f} s")
+            print(
+                f"{pid:>6} {name:>6}: triangulated {tri}/{len(truths)}, launch error median "
+                f"{med(e) if e else float('nan'):.3f} km, /joint CRLB median {med(q) if q else float('nan'):.2f}, "
+                f"azimuth {med(az) if az else float('nan'):.2f} deg, impact {med(imp) if imp else float('nan'):.1f} km, "
+                f"first triangulated warning - joint stereo median {med(lag) if lag else float('nan'):.1f} s "
+                f"(max {max(lag) if lag else float('nan'):.1f} s), first warning latency median "
+                f"{med(first) if first else float('nan'):.1f} s"
+            )
         if args.per_launch:
             _per_launch(pid, part, truths, result.epoch, joint)
         c = part.counts
-        print(f"{pid:>6} counts: received {c.fused_received}, late {c.late}, too late {c.too_late}, "
-              f"duplicates {c.duplicate}, copies {c.copies}, unnamed {c.unknown_sensor}, received warnings "
-              f"{len(part.received)}, received tracks {len(part.received_tracks)}")
+        print(
+            f"{pid:>6} counts: received {c.fused_received}, late {c.late}, too late {c.too_late}, "
+            f"duplicates {c.duplicate}, copies {c.copies}, unnamed {c.unknown_sensor}, received warnings "
+            f"{len(part.received)}, received tracks {len(part.received_tracks)}"
+        )
     print(f"network wall {wall:.1f} s")
 
 
@@ -135,8 +168,12 @@ def pooled_seeds(scenario, seeds: int) -> None:
         runs = {"joint": sim}
         for pid in sorted(set(sim.observations.partner_id.astype(str))):
             keep = sim.observations.partner_id.astype(str) == pid
-            runs[pid] = dataclasses.replace(sim, observations=sim.observations.take(keep),
-                                            truth_launch=sim.truth_launch[keep], t_emit_s=sim.t_emit_s[keep])
+            runs[pid] = dataclasses.replace(
+                sim,
+                observations=sim.observations.take(keep),
+                truth_launch=sim.truth_launch[keep],
+                t_emit_s=sim.t_emit_s[keep],
+            )
         stats = {}
         for name, run in runs.items():
             rows = score_result(scenario, run).score["launches"]
@@ -146,11 +183,19 @@ def pooled_seeds(scenario, seeds: int) -> None:
             stats[name] = (med(e) if e else math.nan, med(c) if c else math.nan)
         for name in runs:
             worse[name] = worse.get(name, 0) + (name != "joint" and stats["joint"][0] > stats[name][0])
-        print(f"seed {seed}: " + ", ".join(f"{k} {v[0]:.3f} km (CRLB {v[1]:.3f})" for k, v in stats.items()), flush=True)
+        print(
+            f"seed {seed}: " + ", ".join(f"{k} {v[0]:.3f} km (CRLB {v[1]:.3f})" for k, v in stats.items()),
+            flush=True,
+        )
     rms = {k: math.sqrt(sum(x * x for x in v) / len(v)) for k, v in pooled.items() if v}
-    print("over seeds: " + ", ".join(f"{k} median {med(v):.3f} rms {rms[k]:.3f} km" for k, v in pooled.items() if v))
-    print("seeds where the joint median is above the partner's alone median: "
-          + ", ".join(f"{k} {n}/{seeds}" for k, n in worse.items() if k != "joint"))
+    print(
+        "over seeds: "
+        + ", ".join(f"{k} median {med(v):.3f} rms {rms[k]:.3f} km" for k, v in pooled.items() if v)
+    )
+    print(
+        "seeds where the joint median is above the partner's alone median: "
+        + ", ".join(f"{k} {n}/{seeds}" for k, n in worse.items() if k != "joint")
+    )
 
 
 def ellipse_seeds(scenario, agreement, seeds: int) -> None:
@@ -172,16 +217,24 @@ def ellipse_seeds(scenario, agreement, seeds: int) -> None:
                     if w.launch_ellipse is None:
                         continue
                     fused = view == "shared" and w.sources.sensors and set(w.sources.partners) - {pid}
-                    key = (pid, "alone" if view == "alone" else "shared, w/ partner" if fused else "shared, own only")
-                    e = tangent_km(truth[lid]["lat_deg"], truth[lid]["lon_deg"], w.launch_lat_deg, w.launch_lon_deg)
-                    nees.setdefault(key, []).append(float(e @ np.linalg.solve(ellipse_cov_km2(w.launch_ellipse,
-                                                                                               w.containment), e)))
+                    key = (
+                        pid,
+                        "alone" if view == "alone" else "shared, w/ partner" if fused else "shared, own only",
+                    )
+                    e = tangent_km(
+                        truth[lid]["lat_deg"], truth[lid]["lon_deg"], w.launch_lat_deg, w.launch_lon_deg
+                    )
+                    nees.setdefault(key, []).append(
+                        float(e @ np.linalg.solve(ellipse_cov_km2(w.launch_ellipse, w.containment), e))
+                    )
         print(f"seed {seed} done", flush=True)
     k95 = -2.0 * math.log(0.05)
     for (pid, view), d in sorted(nees.items()):
         x = np.array(d)
-        print(f"{pid:>6} {view:>17}: n {x.size}, inside the 95 % ellipse {np.mean(x <= k95):.2f}, "
-              f"mean NEES {x.mean():.2f} (2 if consistent), median {np.median(x):.2f}")
+        print(
+            f"{pid:>6} {view:>17}: n {x.size}, inside the 95 % ellipse {np.mean(x <= k95):.2f}, "
+            f"mean NEES {x.mean():.2f} (2 if consistent), median {np.median(x):.2f}"
+        )
 
 
 def _per_launch(pid: str, part, truths: list, epoch, joint: dict) -> None:

@@ -39,10 +39,25 @@ def geo_constellation(n: int) -> Constellation:
     for i in range(n):
         s = Satrec()
         m = np.radians((i * 360.0 / n + gmst_deg) % 360.0)
-        s.sgp4init(WGS72, "i", 1000 + i, 27819.0, 0.0, 0.0, 0.0, 1e-4, 0.0, np.radians(0.01), m,
-                   2 * np.pi / SIDEREAL_DAY_MIN, 0.0)
+        s.sgp4init(
+            WGS72,
+            "i",
+            1000 + i,
+            27819.0,
+            0.0,
+            0.0,
+            0.0,
+            1e-4,
+            0.0,
+            np.radians(0.01),
+            m,
+            2 * np.pi / SIDEREAL_DAY_MIN,
+            0.0,
+        )
         sats.append(s)
-    return Constellation("bench", tuple(sats), tuple(f"GEO-{i}" for i in range(n)), tuple(range(1000, 1000 + n)))
+    return Constellation(
+        "bench", tuple(sats), tuple(f"GEO-{i}" for i in range(n)), tuple(range(1000, 1000 + n))
+    )
 
 
 def synthetic_flight(i: int, rng) -> Trajectory:
@@ -52,11 +67,24 @@ def synthetic_flight(i: int, rng) -> Trajectory:
     az = rng.uniform(0, 2 * np.pi)
     h = np.sin(az) * east + np.cos(az) * north
     tau = np.arange(0.0, 301.0)
-    r = geodetic_to_ecef(np.radians(lat), np.radians(lon), 0.0) + np.outer(12 * tau**2, up) + np.outer(10 * tau**2, h)
+    r = (
+        geodetic_to_ecef(np.radians(lat), np.radians(lon), 0.0)
+        + np.outer(12 * tau**2, up)
+        + np.outer(10 * tau**2, h)
+    )
     v = np.outer(24 * tau, up) + np.outer(20 * tau, h)
     lit = tau <= 240
-    return Trajectory(f"L{i}", "ballistic", t0 + tau, r, v, np.tile(24 * up + 20 * h, (len(tau), 1)),
-                      np.where(lit, 0, -1), np.where(lit, 2e6, 0.0), {"liftoff": t0, "burnout": t0 + 240})
+    return Trajectory(
+        f"L{i}",
+        "ballistic",
+        t0 + tau,
+        r,
+        v,
+        np.tile(24 * up + 20 * h, (len(tau), 1)),
+        np.where(lit, 0, -1),
+        np.where(lit, 2e6, 0.0),
+        {"liftoff": t0, "burnout": t0 + 240},
+    )
 
 
 def main() -> None:
@@ -66,14 +94,17 @@ def main() -> None:
     times, n_obs = [], 0
     for run in range(RUNS):
         t = time.perf_counter()
-        res = observe_all(EPOCH, DURATION_S, [partner], trajs, [x.launch_id for x in trajs],
-                          np.random.default_rng(run))
+        res = observe_all(
+            EPOCH, DURATION_S, [partner], trajs, [x.launch_id for x in trajs], np.random.default_rng(run)
+        )
         times.append(time.perf_counter() - t)
         n_obs = len(res.observations)
     med = statistics.median(times)
-    print(f"{N_SENSORS} sensors, {FRAME_S:g} s frames, {DURATION_S:g} s, {N_LAUNCHES} launches: "
-          f"{n_obs} observations in {med:.2f} s (median of {RUNS}) = {n_obs / med:,.0f} observations/s; "
-          f"runs {', '.join(f'{x:.2f}' for x in times)} s")
+    print(
+        f"{N_SENSORS} sensors, {FRAME_S:g} s frames, {DURATION_S:g} s, {N_LAUNCHES} launches: "
+        f"{n_obs} observations in {med:.2f} s (median of {RUNS}) = {n_obs / med:,.0f} observations/s; "
+        f"runs {', '.join(f'{x:.2f}' for x in times)} s"
+    )
 
 
 if __name__ == "__main__":

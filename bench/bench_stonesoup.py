@@ -68,10 +68,17 @@ TUNE_PSD_M2_S5 = (0.25, 1.0, 4.0, 16.0, 64.0)
 
 def sensor_positions(lon_deg: float = SITE_LON_DEG) -> list[tuple[str, np.ndarray]]:
     """2 GEO + 2 HEO-apogee ECEF positions (m) watching a site at longitude ``lon_deg``."""
-    geo = [(f"geo-{k}", geodetic_to_ecef(0.0, np.radians(lon_deg + d), GEO_RADIUS_M - WGS84_A_M))
-           for k, d in enumerate(GEO_LON_OFFSETS_DEG)]
-    heo = [(f"heo-{k}", geodetic_to_ecef(np.radians(HEO_APOGEE_LAT_DEG), np.radians(lon_deg + d), HEO_APOGEE_ALT_M))
-           for k, d in enumerate(HEO_LON_OFFSETS_DEG)]
+    geo = [
+        (f"geo-{k}", geodetic_to_ecef(0.0, np.radians(lon_deg + d), GEO_RADIUS_M - WGS84_A_M))
+        for k, d in enumerate(GEO_LON_OFFSETS_DEG)
+    ]
+    heo = [
+        (
+            f"heo-{k}",
+            geodetic_to_ecef(np.radians(HEO_APOGEE_LAT_DEG), np.radians(lon_deg + d), HEO_APOGEE_ALT_M),
+        )
+        for k, d in enumerate(HEO_LON_OFFSETS_DEG)
+    ]
     return geo + heo
 
 
@@ -101,9 +108,17 @@ def observe(traj: Trajectory, rng: np.random.Generator, sigma_rad: float = LOS_S
         cols["f"].append(np.nonzero(seen)[0])
     m = sum(len(t) for t in cols["t"])
     return ObservationBatch(
-        "2026-03-01T12:00:00Z", np.arange(m), np.concatenate(cols["sid"]), np.full(m, "bench", dtype=object),
-        np.concatenate(cols["t"]), np.concatenate(cols["p"]), np.concatenate(cols["u"]), np.full(m, sigma_rad),
-        np.full(m, np.nan), np.full(m, np.nan), np.concatenate(cols["f"]).astype(np.int64),
+        "2026-03-01T12:00:00Z",
+        np.arange(m),
+        np.concatenate(cols["sid"]),
+        np.full(m, "bench", dtype=object),
+        np.concatenate(cols["t"]),
+        np.concatenate(cols["p"]),
+        np.concatenate(cols["u"]),
+        np.full(m, sigma_rad),
+        np.full(m, np.nan),
+        np.full(m, np.nan),
+        np.concatenate(cols["f"]).astype(np.int64),
     ).sorted_by_time()
 
 
@@ -114,8 +129,12 @@ def synthetic_launch(seed: int) -> tuple[ObservationBatch, Trajectory]:
     return observe(traj, rng), traj
 
 
-def vigil_estimate(observations: ObservationBatch, t_eval_s: float | None = None,
-                   jerk_psd_m2_s5: float = JERK_PSD_M2_S5, light_time: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+def vigil_estimate(
+    observations: ObservationBatch,
+    t_eval_s: float | None = None,
+    jerk_psd_m2_s5: float = JERK_PSD_M2_S5,
+    light_time: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """vigil's estimate of ``(r (3,) m, v (3,) m/s)`` at ``t_eval_s`` from one launch's LOS.
 
     The fusion chain's per-event path: (light-time correction, :mod:`vigil.fusion.lighttime`, for
@@ -142,8 +161,9 @@ def vigil_estimate(observations: ObservationBatch, t_eval_s: float | None = None
     return r + v * dt, v
 
 
-def vigil_engine_estimate(observations: ObservationBatch, t_eval_s: float | None = None,
-                          jerk_psd_m2_s5: float = JERK_PSD_M2_S5) -> tuple[np.ndarray, np.ndarray]:
+def vigil_engine_estimate(
+    observations: ObservationBatch, t_eval_s: float | None = None, jerk_psd_m2_s5: float = JERK_PSD_M2_S5
+) -> tuple[np.ndarray, np.ndarray]:
     """The whole fusion chain (:class:`vigil.fusion.engine.FusionEngine`: strings, association, boost filter,
     launch back-fits, impact predictions) on one launch's detections; its event's burnout state (else its
     filter state) carried to ``t_eval_s``."""
@@ -177,9 +197,12 @@ def compare(obs: ObservationBatch, traj: Trajectory, kind: str, psd: float, vigi
     t_vg = time.perf_counter() - t0
     return {
         "n_obs": len(obs),
-        "ss_pos_m": float(np.linalg.norm(r_ss - r_true)), "ss_vel_m_s": float(np.linalg.norm(v_ss - v_true)),
-        "vg_pos_m": float(np.linalg.norm(r_vg - r_true)), "vg_vel_m_s": float(np.linalg.norm(v_vg - v_true)),
-        "ss_s_per_obs": track.runtime_s / len(obs), "vg_s_per_obs": t_vg / len(obs),
+        "ss_pos_m": float(np.linalg.norm(r_ss - r_true)),
+        "ss_vel_m_s": float(np.linalg.norm(v_ss - v_true)),
+        "vg_pos_m": float(np.linalg.norm(r_vg - r_true)),
+        "vg_vel_m_s": float(np.linalg.norm(v_vg - v_true)),
+        "ss_s_per_obs": track.runtime_s / len(obs),
+        "vg_s_per_obs": t_vg / len(obs),
     }
 
 
@@ -200,12 +223,22 @@ def scenario_launches(path: str, seed: int) -> list[tuple[str, ObservationBatch,
 
 ROW = "{:>8} {:>5} {:>10.1f} {:>10.2f} {:>10.1f} {:>10.2f} {:>10.1f} {:>9.1f} {:>7.1f}"
 HEAD = "{:>8} {:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>7}".format(
-    "run", "obs", "ss_pos_m", "ss_vel_m/s", "vg_pos_m", "vg_vel_m/s", "ss_us/obs", "vg_us/obs", "ratio")
+    "run", "obs", "ss_pos_m", "ss_vel_m/s", "vg_pos_m", "vg_vel_m/s", "ss_us/obs", "vg_us/obs", "ratio"
+)
 
 
 def format_row(name: str, r: dict) -> str:
-    return ROW.format(name, r["n_obs"], r["ss_pos_m"], r["ss_vel_m_s"], r["vg_pos_m"], r["vg_vel_m_s"],
-                      r["ss_s_per_obs"] * 1e6, r["vg_s_per_obs"] * 1e6, r["ss_s_per_obs"] / r["vg_s_per_obs"])
+    return ROW.format(
+        name,
+        r["n_obs"],
+        r["ss_pos_m"],
+        r["ss_vel_m_s"],
+        r["vg_pos_m"],
+        r["vg_vel_m_s"],
+        r["ss_s_per_obs"] * 1e6,
+        r["vg_s_per_obs"] * 1e6,
+        r["ss_s_per_obs"] / r["vg_s_per_obs"],
+    )
 
 
 def median_row(rows: list[dict]) -> dict:
@@ -218,8 +251,10 @@ def tune(kind: str) -> None:
     print(f"tuning jerk PSD on seeds {TUNE_SEEDS.start}..{TUNE_SEEDS.stop - 1} ({kind})")
     for psd in TUNE_PSD_M2_S5:
         med = median_row([compare(o, t, kind, psd) for o, t in runs])
-        print(f"  q = {psd:6.2f} m²/s⁵: stone soup {med['ss_pos_m']:8.1f} m {med['ss_vel_m_s']:7.2f} m/s"
-              f" | vigil {med['vg_pos_m']:8.1f} m {med['vg_vel_m_s']:7.2f} m/s")
+        print(
+            f"  q = {psd:6.2f} m²/s⁵: stone soup {med['ss_pos_m']:8.1f} m {med['ss_vel_m_s']:7.2f} m/s"
+            f" | vigil {med['vg_pos_m']:8.1f} m {med['vg_vel_m_s']:7.2f} m/s"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -227,8 +262,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--kind", choices=("ukf", "ekf"), default="ukf")
     ap.add_argument("--psd", type=float, default=JERK_PSD_M2_S5, help="white-jerk PSD m²/s⁵ (both filters)")
-    ap.add_argument("--vigil", choices=tuple(VIGIL_ESTIMATORS), default="filter",
-                    help="vigil side: its boost filter alone, or the whole fusion engine")
+    ap.add_argument(
+        "--vigil",
+        choices=tuple(VIGIL_ESTIMATORS),
+        default="filter",
+        help="vigil side: its boost filter alone, or the whole fusion engine",
+    )
     ap.add_argument("--tune", action="store_true", help="sweep the process noise on held-out seeds")
     ap.add_argument("--scenario", help="simulate this scenario file per seed instead of the synthetic ICBM")
     a = ap.parse_args(argv)
@@ -250,8 +289,7 @@ def run(a: argparse.Namespace) -> None:
     print(HEAD)
     rows = []
     for seed in range(a.runs):
-        runs = (scenario_launches(a.scenario, seed) if a.scenario
-                else [(str(seed), *synthetic_launch(seed))])
+        runs = scenario_launches(a.scenario, seed) if a.scenario else [(str(seed), *synthetic_launch(seed))]
         for name, obs, traj in runs:
             rows.append(compare(obs, traj, a.kind, a.psd, a.vigil))
             print(format_row(name if not a.scenario else f"{seed}:{name}", rows[-1]))

@@ -65,10 +65,12 @@ def markdown(s: dict, rows: list[dict]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for cls, c in s["by_class"].items():
-        lines.append(f"| {cls} | {c['launches']} | {_fmt(c['launch_error_km'])} ({_fmt(c['launch_crlb_km'])}) | "
-                     f"{_fmt(c['launch_error_over_crlb'])} ({_fmt(c['launch_rms_ratio'])}) | "
-                     f"{_fmt(c['azimuth_error_deg'])} | {_fmt(c['impact_error_over_crlb'])} "
-                     f"({_fmt(c['impact_rms_ratio'])}) |")
+        lines.append(
+            f"| {cls} | {c['launches']} | {_fmt(c['launch_error_km'])} ({_fmt(c['launch_crlb_km'])}) | "
+            f"{_fmt(c['launch_error_over_crlb'])} ({_fmt(c['launch_rms_ratio'])}) | "
+            f"{_fmt(c['azimuth_error_deg'])} | {_fmt(c['impact_error_over_crlb'])} "
+            f"({_fmt(c['impact_rms_ratio'])}) |"
+        )
     lines += [
         "",
         "| launch | class | detected | latency from stereo s | launch err km (CRLB) | RMS err / RMS CRLB "
@@ -76,26 +78,44 @@ def markdown(s: dict, rows: list[dict]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['id']} | {r['class_true']} | {_fmt(r['detected'], '.0%')} | "
-                     f"{_fmt(r['latency_from_stereo_s'], '.1f')} | {_fmt(r['launch_error_km'])} "
-                     f"({_fmt(r['launch_crlb_km'])}) | {_fmt(r['launch_rms_ratio'])} | {_fmt(r['azimuth_error_deg'])} | "
-                     f"{_fmt(r['impact_error_km'], '.1f')} ({_fmt(r['impact_rms_ratio'])}) | "
-                     f"{_fmt(r['classified'], '.0%')} |")
+        lines.append(
+            f"| {r['id']} | {r['class_true']} | {_fmt(r['detected'], '.0%')} | "
+            f"{_fmt(r['latency_from_stereo_s'], '.1f')} | {_fmt(r['launch_error_km'])} "
+            f"({_fmt(r['launch_crlb_km'])}) | {_fmt(r['launch_rms_ratio'])} | {_fmt(r['azimuth_error_deg'])} | "
+            f"{_fmt(r['impact_error_km'], '.1f')} ({_fmt(r['impact_rms_ratio'])}) | "
+            f"{_fmt(r['classified'], '.0%')} |"
+        )
     return "\n".join(lines)
 
 
-LATE_FIGURES = ("detection_rate", "exactly_one_event_rate", "launch_error_km", "launch_error_over_crlb",
-                "azimuth_error_deg", "impact_error_over_crlb", "classification_rate", "latency_from_stereo_s")
+LATE_FIGURES = (
+    "detection_rate",
+    "exactly_one_event_rate",
+    "launch_error_km",
+    "launch_error_over_crlb",
+    "azimuth_error_deg",
+    "impact_error_over_crlb",
+    "classification_rate",
+    "latency_from_stereo_s",
+)
 
 
-def run_reference(scenario: str, seeds: int, first_seed: int, workers: int, folder: Path,
-                  late: list[float] | None = None) -> tuple[list[dict], float]:
+def run_reference(
+    scenario: str, seeds: int, first_seed: int, workers: int, folder: Path, late: list[float] | None = None
+) -> tuple[list[dict], float]:
     """Every seed's record (task order) of the campaign (one variant, or with ``late`` the in-order one and the
     late one), and the campaign's wall seconds."""
-    doc = {"name": "reference", "scenario": str(Path(scenario).resolve()), "seeds": seeds, "first_seed": first_seed}
+    doc = {
+        "name": "reference",
+        "scenario": str(Path(scenario).resolve()),
+        "seeds": seeds,
+        "first_seed": first_seed,
+    }
     if late:
-        doc["variants"] = [{"name": "baseline"},
-                           {"name": "late", "late": {"fraction": late[0], "min_s": late[1], "max_s": late[2]}}]
+        doc["variants"] = [
+            {"name": "baseline"},
+            {"name": "late", "late": {"fraction": late[0], "min_s": late[1], "max_s": late[2]}},
+        ]
     campaign = parse_campaign(doc, folder / "campaign.yaml")
     with campaign_progress("seeds") as update:
         run = run_campaign(campaign, folder, workers=workers, progress=update)
@@ -111,8 +131,13 @@ def main() -> None:
     ap.add_argument("--dir", default="out/bench_warning", help="campaign folder (per-task records)")
     ap.add_argument("--fresh", action="store_true", help="delete --dir first (no resumed tasks)")
     ap.add_argument("--out", default="out/bench_warning.json")
-    ap.add_argument("--late", nargs=3, type=float, metavar=("FRACTION", "MIN_S", "MAX_S"),
-                    help="add the late arm: FRACTION of the observations late by MIN_S..MAX_S s")
+    ap.add_argument(
+        "--late",
+        nargs=3,
+        type=float,
+        metavar=("FRACTION", "MIN_S", "MAX_S"),
+        help="add the late arm: FRACTION of the observations late by MIN_S..MAX_S s",
+    )
     args = ap.parse_args()
     folder = Path(args.dir)
     if args.fresh:
@@ -129,17 +154,23 @@ def main() -> None:
     done = runs + [{"seed": r["seed"], "error": r["error"]} for r in failed]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"summary": summary, "per_launch": rows, "runs": done}, indent=1), encoding="utf-8")
-    print(f"reference: {len(runs)} seeds scored ({len(failed)} failed); campaign {wall:.0f} s wall "
-          f"({time.perf_counter() - t0:.0f} s in all) on {args.workers} workers; per-seed scores in {out}\n")
+    out.write_text(
+        json.dumps({"summary": summary, "per_launch": rows, "runs": done}, indent=1), encoding="utf-8"
+    )
+    print(
+        f"reference: {len(runs)} seeds scored ({len(failed)} failed); campaign {wall:.0f} s wall "
+        f"({time.perf_counter() - t0:.0f} s in all) on {args.workers} workers; per-seed scores in {out}\n"
+    )
     print(markdown(summary, rows))
     for f in summary["failed_seeds"]:
         print(f"\nseed {f['seed']} FAILED in the chain: {f['error']}")
     if args.late:
         late_runs = [r["score"] for r in late_records if r["status"] == "ok"]
         late_summary = summarize(late_runs)
-        print(f"\n## late arm: {args.late[0]:.0%} of the observations late by {args.late[1]:g}–{args.late[2]:g} s "
-              f"({len(late_runs)} seeds scored, {len(late_records) - len(late_runs)} failed)\n")
+        print(
+            f"\n## late arm: {args.late[0]:.0%} of the observations late by {args.late[1]:g}–{args.late[2]:g} s "
+            f"({len(late_runs)} seeds scored, {len(late_records) - len(late_runs)} failed)\n"
+        )
         print(markdown(late_summary, per_launch(late_runs)))
         print("\n| figure | in order | late | late / in order |\n|---|---|---|---|")
         for key in LATE_FIGURES:
@@ -148,8 +179,9 @@ def main() -> None:
             print(f"| {key} | {_fmt(a, '.4f')} | {_fmt(b, '.4f')} | {_fmt(ratio, '.3f')} |")
         print(f"| events (total) | {_events(runs)} | {_events(late_runs)} | |")
         print(f"| false events | {summary['false_events_total']} | {late_summary['false_events_total']} | |")
-        out.with_name(out.stem + "_late.json").write_text(json.dumps({"summary": late_summary, "runs": late_runs},
-                                                                     indent=1), encoding="utf-8")
+        out.with_name(out.stem + "_late.json").write_text(
+            json.dumps({"summary": late_summary, "runs": late_runs}, indent=1), encoding="utf-8"
+        )
 
 
 def _events(runs: list[dict]) -> int:

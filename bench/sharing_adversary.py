@@ -29,9 +29,19 @@ def track_errors(n: int, tracks: int = 25) -> tuple[float, float]:
         p0, vel = ecef(rng.uniform(-60, 60), rng.uniform(-180, 180), 200e3), _crossing_velocity(rng)
         t_s = np.arange(n) * 2.0
         releaser = Releaser(agreement(types=["track"], precision_m=P_M), "north", NORTH)
-        out = [releaser.release("track", {"track_id": f"T{k}", "time": T0 - 3000.0 + t,
-                                          "pos_ecef_m": (p0 + vel * t).tolist(), "vel_ecef_m_s": vel.tolist()},
-                                T0)[0].payload["pos_ecef_m"] for t in t_s]
+        out = [
+            releaser.release(
+                "track",
+                {
+                    "track_id": f"T{k}",
+                    "time": T0 - 3000.0 + t,
+                    "pos_ecef_m": (p0 + vel * t).tolist(),
+                    "vel_ecef_m_s": vel.tolist(),
+                },
+                T0,
+            )[0].payload["pos_ecef_m"]
+            for t in t_s
+        ]
         with_offsets.append(np.linalg.norm(_interval_fit(np.array(out), t_s, vel, P_M) - p0))
         snapped = np.round((p0 + t_s[:, None] * vel) / P_M) * P_M
         plain.append(np.linalg.norm(_interval_fit(snapped, t_s, vel, P_M) - p0))
@@ -55,5 +65,7 @@ def range_error_m(n: int = 200) -> float:
 if __name__ == "__main__":
     for n in (10, 120, 1000):
         off, plain = track_errors(n)
-        print(f"track, N={n}: median error {off:.0f} m = {off / P_M:.2f} cell (plain rounding: {plain:.0f} m)")
+        print(
+            f"track, N={n}: median error {off:.0f} m = {off / P_M:.2f} cell (plain rounding: {plain:.0f} m)"
+        )
     print(f"observation range: median error {range_error_m() / 1e3:.0f} km")

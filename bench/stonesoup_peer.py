@@ -174,8 +174,12 @@ class PeerTrack:
         k = len(self.time_s) - 1 if from_last else int(np.searchsorted(self.time_s, t_s, side="right")) - 1
         if k < 0:
             raise DataError(f"peer track: t = {t_s} s is before the first update at {self.time_s[0]} s")
-        x = transition_model(self.jerk_psd_m2_s5).matrix(
-            time_interval=dt.timedelta(seconds=float(t_s - self.time_s[k]))) @ self.state[k]
+        x = (
+            transition_model(self.jerk_psd_m2_s5).matrix(
+                time_interval=dt.timedelta(seconds=float(t_s - self.time_s[k]))
+            )
+            @ self.state[k]
+        )
         return x[list(POS_IDX)], x[list(VEL_IDX)]
 
 
@@ -188,8 +192,9 @@ def _filter_parts(kind: str, jerk_psd_m2_s5: float):
     return ExtendedKalmanPredictor(tm), ExtendedKalmanUpdater()
 
 
-def run_peer(obs: ObservationBatch, kind: str = "ukf",
-             jerk_psd_m2_s5: float = DEFAULT_JERK_PSD_M2_S5) -> PeerTrack:
+def run_peer(
+    obs: ObservationBatch, kind: str = "ukf", jerk_psd_m2_s5: float = DEFAULT_JERK_PSD_M2_S5
+) -> PeerTrack:
     """Run Stone Soup's UKF (or EKF) over the detections of one launch (any order; sorted here).
 
     ``obs``: detections of one launch from ≥ 2 sensors. Returns the filtered :class:`PeerTrack`.
@@ -211,5 +216,11 @@ def run_peer(obs: ObservationBatch, kind: str = "ukf",
         times.append(t)
         states.append(np.asarray(state.state_vector, dtype=float).ravel())
         covs.append(np.asarray(state.covar, dtype=float))
-    return PeerTrack(np.array(times), np.array(states), np.array(covs), int(keep.sum()),
-                     time.perf_counter() - t0, jerk_psd_m2_s5)
+    return PeerTrack(
+        np.array(times),
+        np.array(states),
+        np.array(covs),
+        int(keep.sum()),
+        time.perf_counter() - t0,
+        jerk_psd_m2_s5,
+    )

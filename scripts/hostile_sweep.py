@@ -19,16 +19,28 @@ def cases(w: Path) -> list[list[str]]:
     fly = ["fly", "notional-srbm-1stage", "--quiet"]
     ok = {"--lat": "34", "--lon": "36", "--azimuth": "180"}
     out = []
-    for flag, bad in [("--lat", v) for v in BAD_NUM + ["200", "-91"]] + \
-                     [("--lon", v) for v in BAD_NUM + ["181", "-400"]] + \
-                     [("--azimuth", v) for v in BAD_NUM + ["361", "-1"]]:
+    for flag, bad in (
+        [("--lat", v) for v in BAD_NUM + ["200", "-91"]]
+        + [("--lon", v) for v in BAD_NUM + ["181", "-400"]]
+        + [("--azimuth", v) for v in BAD_NUM + ["361", "-1"]]
+    ):
         args = dict(ok, **{flag: bad})
         out.append(fly + [x for kv in args.items() for x in kv])
     for loft in ["-30", "nan", "inf", "91"]:
         out.append(fly + ["--lat", "0", "--lon", "0", "--azimuth", "10", "--loft", loft])
-    cov = ["coverage", "--constellation", str(EX / "constellations" / "north.tle"), "--start", "2026-03-01T00:00:00Z"]
-    for flag, vals in [("--hours", ["nan", "inf", "-1", "0"]), ("--step-s", ["nan", "0", "-60", "inf"]),
-                       ("--grid-deg", ["nan", "0", "-1", "1e-9"]), ("--min-elevation-deg", ["nan", "-91", "91"])]:
+    cov = [
+        "coverage",
+        "--constellation",
+        str(EX / "constellations" / "north.tle"),
+        "--start",
+        "2026-03-01T00:00:00Z",
+    ]
+    for flag, vals in [
+        ("--hours", ["nan", "inf", "-1", "0"]),
+        ("--step-s", ["nan", "0", "-60", "inf"]),
+        ("--grid-deg", ["nan", "0", "-1", "1e-9"]),
+        ("--min-elevation-deg", ["nan", "-91", "91"]),
+    ]:
         out += [cov + [flag, v, "--quiet"] for v in vals]
     out.append(["coverage", "--constellation", str(w / "missing.tle"), "--quiet"])
     out.append(cov[:3] + ["--start", "yesterday", "--quiet"])
@@ -49,8 +61,14 @@ def cases(w: Path) -> list[list[str]]:
         out.append(["node", "--config", str(f)])
         out.append(["report", str(f), "--out", str(w / "r.html")])
     sc = str(EX / "scenarios" / "two-partner.yaml")
-    for flag, v in [("--seed", "-5"), ("--seed", "nan"), ("--out", "/proc/x"), ("--db", "mysql://x"),
-                    ("--db", "sqlite:///proc/x"), ("--bus", "http://x")]:
+    for flag, v in [
+        ("--seed", "-5"),
+        ("--seed", "nan"),
+        ("--out", "/proc/x"),
+        ("--db", "mysql://x"),
+        ("--db", "sqlite:///proc/x"),
+        ("--bus", "http://x"),
+    ]:
         out.append(["run", sc, "--out", str(w / "o5"), flag, v] if flag != "--out" else ["run", sc, flag, v])
     out.append(["keys", "generate", "--node", "North!", "--out", str(w / "k")])
     out.append(["keys", "generate", "--node", "north", "--out", "/proc/k"])
@@ -79,7 +97,9 @@ def main_sweep(w: Path) -> int:
         elif len(lines) != 1 or not lines[0].startswith("error: ") or "Traceback" in err.getvalue():
             notone += 1
             print("NOT ONE LINE", argv, rc, err.getvalue()[-300:])
-    print(f"{len(all_cases)} bad inputs: {tb} tracebacks, {silent} silent accepts, {notone} not one error line")
+    print(
+        f"{len(all_cases)} bad inputs: {tb} tracebacks, {silent} silent accepts, {notone} not one error line"
+    )
     return 1 if tb or silent or notone else 0
 
 

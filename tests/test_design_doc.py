@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_design_scenario_example_loads(tmp_path):
     text = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
-    section = text[text.index("## Scenario file"):]
+    section = text[text.index("## Scenario file") :]
     block = re.search(r"```yaml\n(.*?)```", section, flags=re.S).group(1)
     for folder in ("constellations", "agreements", "notifications"):
         (tmp_path / folder).symlink_to(ROOT / "examples" / folder)

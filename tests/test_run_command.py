@@ -24,10 +24,10 @@ duration_s: 360
 seed: 5
 partners:
   - id: north
-    constellation: {EXAMPLES / 'constellations' / 'north.tle'}
+    constellation: {EXAMPLES / "constellations" / "north.tle"}
     sensor: {{frame_s: 1.0, los_sigma_urad: 20, false_alarms_per_frame: 0.01}}
   - id: east
-    constellation: {EXAMPLES / 'constellations' / 'east.json'}
+    constellation: {EXAMPLES / "constellations" / "east.json"}
     sensor: {{frame_s: 1.0, los_sigma_urad: 20, false_alarms_per_frame: 0.01}}
 launches:
   - {{id: SR1, site: {{lat_deg: 34.0, lon_deg: 36.0}}, time: 2026-03-01T12:12:00Z, azimuth_deg: 180,
@@ -78,8 +78,9 @@ def test_fuse_of_the_run_observations_gives_the_same_events(scored, tmp_path):
     assert main(["fuse", str(scored), "--out", str(out)]) == 0
     _, fused = warnings_from_document(json.loads(out.read_text()))
     _, ran = warnings_from_document(json.loads((scored / "warnings.json").read_text()))
-    assert [(w.event_id, w.version, w.launch_lat_deg, w.launch_lon_deg) for w in fused] == \
-           [(w.event_id, w.version, w.launch_lat_deg, w.launch_lon_deg) for w in ran]
+    assert [(w.event_id, w.version, w.launch_lat_deg, w.launch_lon_deg) for w in fused] == [
+        (w.event_id, w.version, w.launch_lat_deg, w.launch_lon_deg) for w in ran
+    ]
 
 
 def test_run_prints_a_table_per_launch(run_dir, capsys):
@@ -100,10 +101,19 @@ def test_run_bad_scenario_is_one_line(tmp_path, capsys):
 # --- vigil fuse: bad observation files ------------------------------------------------------------
 def _batch(n: int = 4) -> ObservationBatch:
     los = np.tile([0.0, 0.6, 0.8], (n, 1))
-    return ObservationBatch("2026-03-01T12:00:00Z", np.arange(n), np.array(["s1"] * n, dtype=object),
-                            np.array(["p"] * n, dtype=object), np.arange(n, dtype=float),
-                            np.tile([4.2e7, 0.0, 0.0], (n, 1)), los, np.full(n, 2e-5), np.full(n, 10.0),
-                            np.full(n, 1e6), np.arange(n))
+    return ObservationBatch(
+        "2026-03-01T12:00:00Z",
+        np.arange(n),
+        np.array(["s1"] * n, dtype=object),
+        np.array(["p"] * n, dtype=object),
+        np.arange(n, dtype=float),
+        np.tile([4.2e7, 0.0, 0.0], (n, 1)),
+        los,
+        np.full(n, 2e-5),
+        np.full(n, 10.0),
+        np.full(n, 1e6),
+        np.arange(n),
+    )
 
 
 def _bad_files(tmp: Path) -> dict[str, Path]:
@@ -136,9 +146,16 @@ def _bad_files(tmp: Path) -> dict[str, Path]:
     return files
 
 
-EXPECTED = {"nan": "not finite", "non-unit": "not a unit vector", "order": "before the previous",
-            "schema": "missing", "foreign": "vigil.epoch", "garbage": "not a readable Parquet",
-            "keys": "expected the keys", "missing": "no such observation file"}
+EXPECTED = {
+    "nan": "not finite",
+    "non-unit": "not a unit vector",
+    "order": "before the previous",
+    "schema": "missing",
+    "foreign": "vigil.epoch",
+    "garbage": "not a readable Parquet",
+    "keys": "expected the keys",
+    "missing": "no such observation file",
+}
 
 
 @pytest.mark.parametrize("kind", sorted(EXPECTED))

@@ -21,17 +21,34 @@ from vigil.fusion.strings.poolarrays import DetectionRows
 SRC = str(Path(warmup.__file__).resolve().parents[1])
 
 
-@pytest.mark.parametrize("ty", [
-    types.float64, types.int64, types.int32, types.boolean, types.none,
-    types.Array(types.float64, 2, "C"), types.Array(types.int64, 1, "A"),
-    types.Array(types.float64, 3, "C", readonly=True), types.Array(types.bool_, 1, "C"),
-    types.UniTuple(types.float64, 3), types.Tuple((types.int64, types.Array(types.float64, 1, "C"))),
-    types.Dispatcher(lapack.solve),
-    types.NamedUniTuple(types.float64, 3, FilterTuning),
-    types.NamedTuple((types.Array(types.float64, 1, "C"), types.Array(types.float64, 2, "C"),
-                      types.Array(types.float64, 2, "C"), types.Array(types.float64, 1, "C"),
-                      types.Array(types.int64, 1, "A")), DetectionRows),
-])
+@pytest.mark.parametrize(
+    "ty",
+    [
+        types.float64,
+        types.int64,
+        types.int32,
+        types.boolean,
+        types.none,
+        types.Array(types.float64, 2, "C"),
+        types.Array(types.int64, 1, "A"),
+        types.Array(types.float64, 3, "C", readonly=True),
+        types.Array(types.bool_, 1, "C"),
+        types.UniTuple(types.float64, 3),
+        types.Tuple((types.int64, types.Array(types.float64, 1, "C"))),
+        types.Dispatcher(lapack.solve),
+        types.NamedUniTuple(types.float64, 3, FilterTuning),
+        types.NamedTuple(
+            (
+                types.Array(types.float64, 1, "C"),
+                types.Array(types.float64, 2, "C"),
+                types.Array(types.float64, 2, "C"),
+                types.Array(types.float64, 1, "C"),
+                types.Array(types.int64, 1, "A"),
+            ),
+            DetectionRows,
+        ),
+    ],
+)
 def test_types_survive_their_text_form(ty):
     assert warmup.decode_types(warmup.encode_type(ty)) == (ty,)
 
@@ -72,8 +89,9 @@ print(sum(lapack.pivots.stats.cache_hits.values()), sum(lapack.pivots.stats.cach
 
 def _child(code: str, cache: Path, *args: str) -> list[str]:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "PYTHONPATH": SRC}
-    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True,
-                          check=True).stdout.split()
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
 
 
 def test_warm_up_writes_numba_cache_that_a_later_process_loads(tmp_path):
@@ -107,4 +125,8 @@ def test_named_tuple_signature_of_the_manifest_is_the_one_a_call_loads(tmp_path)
     manifest.write_text(f"{name}\t0.3\t{signature}\n", encoding="utf-8")
     cache = tmp_path / "cache"
     assert _child(_CHILD, cache, str(manifest)) == ["1"]
-    assert _child(_SCATTER, cache) == ["1", "1", "0"]  # one row appended, loaded from the cache, none compiled
+    assert _child(_SCATTER, cache) == [
+        "1",
+        "1",
+        "0",
+    ]  # one row appended, loaded from the cache, none compiled

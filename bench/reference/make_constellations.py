@@ -30,26 +30,52 @@ GEO_LONGITUDES_DEG = {"REF GEO-W": -75.0, "REF GEO-E": 70.0}
 HEO_APOGEE_LONGITUDES_DEG = {"REF HEO-E": 70.0, "REF HEO-W": -95.0}
 
 
-def _omm(name: str, norad: int, mean_motion: float, ecc: float, incl: float, raan: float, argp: float,
-         mean_anomaly: float) -> dict:
+def _omm(
+    name: str,
+    norad: int,
+    mean_motion: float,
+    ecc: float,
+    incl: float,
+    raan: float,
+    argp: float,
+    mean_anomaly: float,
+) -> dict:
     return {
-        "OBJECT_NAME": name, "OBJECT_ID": f"2026-912{chr(ord('A') + norad % 10 - 1)}", "CENTER_NAME": "EARTH",
-        "REF_FRAME": "TEME", "TIME_SYSTEM": "UTC", "MEAN_ELEMENT_THEORY": "SGP4", "EPOCH": EPOCH,
-        "MEAN_MOTION": mean_motion, "ECCENTRICITY": ecc, "INCLINATION": incl,
-        "RA_OF_ASC_NODE": round(raan % 360.0, 4), "ARG_OF_PERICENTER": argp,
-        "MEAN_ANOMALY": round(mean_anomaly % 360.0, 4), "EPHEMERIS_TYPE": 0, "CLASSIFICATION_TYPE": "U",
-        "NORAD_CAT_ID": norad, "ELEMENT_SET_NO": 999, "REV_AT_EPOCH": 0, "BSTAR": 0.0,
-        "MEAN_MOTION_DOT": 0.0, "MEAN_MOTION_DDOT": 0.0,
+        "OBJECT_NAME": name,
+        "OBJECT_ID": f"2026-912{chr(ord('A') + norad % 10 - 1)}",
+        "CENTER_NAME": "EARTH",
+        "REF_FRAME": "TEME",
+        "TIME_SYSTEM": "UTC",
+        "MEAN_ELEMENT_THEORY": "SGP4",
+        "EPOCH": EPOCH,
+        "MEAN_MOTION": mean_motion,
+        "ECCENTRICITY": ecc,
+        "INCLINATION": incl,
+        "RA_OF_ASC_NODE": round(raan % 360.0, 4),
+        "ARG_OF_PERICENTER": argp,
+        "MEAN_ANOMALY": round(mean_anomaly % 360.0, 4),
+        "EPHEMERIS_TYPE": 0,
+        "CLASSIFICATION_TYPE": "U",
+        "NORAD_CAT_ID": norad,
+        "ELEMENT_SET_NO": 999,
+        "REV_AT_EPOCH": 0,
+        "BSTAR": 0.0,
+        "MEAN_MOTION_DOT": 0.0,
+        "MEAN_MOTION_DDOT": 0.0,
     }
 
 
 def main() -> None:
     gmst_deg = math.degrees(float(gmst82_rad(*EPOCH_JD)))
-    geo = [_omm(name, 81201 + i, GEO_MEAN_MOTION, 1e-4, 0.05, 0.0, 0.0, lon + gmst_deg)
-           for i, (name, lon) in enumerate(GEO_LONGITUDES_DEG.items())]
+    geo = [
+        _omm(name, 81201 + i, GEO_MEAN_MOTION, 1e-4, 0.05, 0.0, 0.0, lon + gmst_deg)
+        for i, (name, lon) in enumerate(GEO_LONGITUDES_DEG.items())
+    ]
     # apogee (u = ω + ν = 90°) has right ascension RAAN + 90°: RAAN = lon + GMST − 90°
-    heo = [_omm(name, 81203 + i, MOLNIYA_MEAN_MOTION, 0.72, 63.4, lon + gmst_deg - 90.0, 270.0, 180.0)
-           for i, (name, lon) in enumerate(HEO_APOGEE_LONGITUDES_DEG.items())]
+    heo = [
+        _omm(name, 81203 + i, MOLNIYA_MEAN_MOTION, 0.72, 63.4, lon + gmst_deg - 90.0, 270.0, 180.0)
+        for i, (name, lon) in enumerate(HEO_APOGEE_LONGITUDES_DEG.items())
+    ]
     for fname, sats in (("geo.json", geo), ("heo.json", heo)):
         (HERE / fname).write_text(json.dumps(sats, indent=1) + "\n", encoding="utf-8")
 

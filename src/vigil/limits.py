@@ -41,5 +41,7 @@ def check_memory(estimate_bytes: float, where: str, detail: str, advice: str) ->
     """ConfigError ``where: needs about X GiB (detail), more than the Y GiB limit; advice`` when over."""
     limit = memory_limit_bytes()
     if not estimate_bytes <= limit:  # also catches inf / NaN estimates
-        raise ConfigError(f"{where}: needs about {_gib(estimate_bytes)} ({detail}), more than the "
-                          f"{_gib(limit)} memory limit (half this machine's memory, or ${MEMORY_ENV}); {advice}")
+        raise ConfigError(
+            f"{where}: needs about {_gib(estimate_bytes)} ({detail}), more than the "
+            f"{_gib(limit)} memory limit (half this machine's memory, or ${MEMORY_ENV}); {advice}"
+        )

@@ -30,8 +30,9 @@ def _related(a: Path, b: Path) -> bool:
     return a == b or a in b.parents or b in a.parents
 
 
-def check_output(path: Path, option: str, inputs: Iterable[Path] = (), force: bool = False,
-                 folder: bool = False) -> None:
+def check_output(
+    path: Path, option: str, inputs: Iterable[Path] = (), force: bool = False, folder: bool = False
+) -> None:
     """Refuse an output ``path`` given as ``option`` that would clobber something (module docstring)."""
     path = Path(path)
     check_not_input(path, option, inputs)
@@ -41,7 +42,9 @@ def check_output(path: Path, option: str, inputs: Iterable[Path] = (), force: bo
         if not path.is_dir() and folder:
             raise ConfigError(f"{option}: {path} is an existing file, a folder is needed here")
         if not path.is_dir() or any(path.iterdir()):
-            raise ConfigError(f"{option}: {path} already exists; refusing to overwrite it (give --force to replace)")
+            raise ConfigError(
+                f"{option}: {path} already exists; refusing to overwrite it (give --force to replace)"
+            )
     parent = _existing_parent(path.resolve().parent)
     if not parent.is_dir():
         raise ConfigError(f"{option}: cannot create {path}: {parent} is not a folder")
@@ -56,8 +59,9 @@ def check_not_input(path: Path, option: str, inputs: Iterable[Path]) -> None:
             raise ConfigError(f"{option}: {path} is or contains the input {source}; choose another place")
 
 
-def check_resumable_folder(path: Path, option: str, inputs: Iterable[Path], is_own: Callable[[Path], bool],
-                           what: str) -> None:
+def check_resumable_folder(
+    path: Path, option: str, inputs: Iterable[Path], is_own: Callable[[Path], bool], what: str
+) -> None:
     """For a command that resumes into its own folder (``vigil campaign``): ``path`` must be new, empty, or
     an earlier output of the same work (``is_own(path)``); never a file, an input, or anything else."""
     path = Path(path)
@@ -65,8 +69,10 @@ def check_resumable_folder(path: Path, option: str, inputs: Iterable[Path], is_o
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{option}: {path} is an existing file, a folder is needed here")
     if path.is_dir() and any(path.iterdir()) and not is_own(path):
-        raise ConfigError(f"{option}: {path} is a non-empty folder that is not an earlier output of {what}; "
-                          "refusing to write into it (choose a new folder)")
+        raise ConfigError(
+            f"{option}: {path} is a non-empty folder that is not an earlier output of {what}; "
+            "refusing to write into it (choose a new folder)"
+        )
     check_output(path, option, (), force=True, folder=True)
 
 

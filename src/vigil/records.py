@@ -54,10 +54,19 @@ class ObservationBatch:
     def take(self, index) -> ObservationBatch:
         """Rows ``index`` (boolean mask, integer indices or a slice) as a new batch. The fields are spelled out
         (the order of :data:`OBSERVATION_FIELDS`), not read by name in a generator: called per engine chunk."""
-        return ObservationBatch(self.epoch, self.obs_id[index], self.sensor_id[index], self.partner_id[index],
-                                self.time_s[index], self.sensor_pos_ecef_m[index], self.los_ecef[index],
-                                self.los_sigma_rad[index], self.snr[index], self.intensity_w_sr[index],
-                                self.frame_id[index])
+        return ObservationBatch(
+            self.epoch,
+            self.obs_id[index],
+            self.sensor_id[index],
+            self.partner_id[index],
+            self.time_s[index],
+            self.sensor_pos_ecef_m[index],
+            self.los_ecef[index],
+            self.los_sigma_rad[index],
+            self.snr[index],
+            self.intensity_w_sr[index],
+            self.frame_id[index],
+        )
 
     def sorted_by_time(self) -> ObservationBatch:
         return self.take(np.argsort(self.time_s, kind="stable"))

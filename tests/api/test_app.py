@@ -31,8 +31,10 @@ def items(client, url: str, headers: dict) -> list[dict]:
 
 
 @pytest.mark.parametrize("url", ENDPOINTS)
-@pytest.mark.parametrize("header", [None, "Bearer not-a-token-of-anyone", "Basic bm9ydGg6eA==",
-                                    "Bearer ", "Bearer north-token-012345678"])
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer not-a-token-of-anyone", "Basic bm9ydGg6eA==", "Bearer ", "Bearer north-token-012345678"],
+)
 def test_missing_or_wrong_token_is_401_with_a_bearer_challenge(client, url: str, header: str | None) -> None:
     r = client.get(url, headers={} if header is None else {"Authorization": header})
     assert r.status_code == 401
@@ -58,16 +60,20 @@ def _received_in_store(run_dir: Path, node: str, sender: str) -> list[dict]:
     import sqlite3
 
     with sqlite3.connect(run_dir / "nodes" / f"{node}.db") as db:
-        rows = db.execute("SELECT payload_json FROM records WHERE sender = ? AND record_type = 'warning'",
-                          (sender,)).fetchall()
+        rows = db.execute(
+            "SELECT payload_json FROM records WHERE sender = ? AND record_type = 'warning'", (sender,)
+        ).fetchall()
     return [json.loads(p)["payload"] for (p,) in rows]
 
 
 def test_no_east_warning_outside_the_agreed_region_reaches_north(client, auth, run_dir) -> None:
     east_to_north = load_agreement(ROOT / "examples/agreements/north-east.yaml").direction("east", "north")
     east_own = [w for w in items(client, "/api/v1/warnings", auth["east"]) if ":" not in w["event_id"]]
-    north_got = {(w["event_id"].removeprefix("east:"), w["version"])
-                 for w in items(client, "/api/v1/warnings", auth["north"]) if w["event_id"].startswith("east:")}
+    north_got = {
+        (w["event_id"].removeprefix("east:"), w["version"])
+        for w in items(client, "/api/v1/warnings", auth["north"])
+        if w["event_id"].startswith("east:")
+    }
     allowed = {(w["event_id"], w["version"]) for w in east_own if _judged_inside(east_to_north, w)}
     refused = {(w["event_id"], w["version"]) for w in east_own} - allowed
     assert refused, "the run must hold east versions outside the region, or this test proves nothing"
@@ -133,33 +139,48 @@ def test_event_detail_holds_every_version_in_order(client, auth) -> None:
 def test_since_keeps_versions_issued_at_or_after(client, auth) -> None:
     warnings = items(client, "/api/v1/warnings", auth["east"])
     middle = warnings[len(warnings) // 2]["issued_at"]
-    later = client.get("/api/v1/warnings", params={"since": middle, "limit": 1000}, headers=auth["east"]).json()
+    later = client.get(
+        "/api/v1/warnings", params={"since": middle, "limit": 1000}, headers=auth["east"]
+    ).json()
     assert later["items"] == [w for w in warnings if w["issued_at"] >= middle]
     assert 0 < later["total"] < len(warnings)
 
 
-@pytest.mark.parametrize(("url", "params", "names"), [
-    ("/api/v1/warnings", {"since": "yesterday"}, "since"),
-    ("/api/v1/warnings", {"since": "2026-13-45T99:00:00Z"}, "since"),
-    ("/api/v1/warnings", {"since": "2026-03-01T12:00:00+25:00"}, "since"),
-    ("/api/v1/warnings", {"since": "9" * 500}, "since"),
-    ("/api/v1/warnings", {"limit": "1" + "0" * 40}, "limit"),
-    ("/api/v1/warnings", {"limit": "0"}, "limit"),
-    ("/api/v1/audit", {"offset": "-1"}, "offset"),
-    ("/api/v1/audit", {"offset": "1e400"}, "offset"),
-    ("/api/v1/events", {"limit": "NaN"}, "limit"),
-])
-def test_bad_parameters_are_4xx_naming_the_parameter(client, auth, url: str, params: dict, names: str) -> None:
+@pytest.mark.parametrize(
+    ("url", "params", "names"),
+    [
+        ("/api/v1/warnings", {"since": "yesterday"}, "since"),
+        ("/api/v1/warnings", {"since": "2026-13-45T99:00:00Z"}, "since"),
+        ("/api/v1/warnings", {"since": "2026-03-01T12:00:00+25:00"}, "since"),
+        ("/api/v1/warnings", {"since": "9" * 500}, "since"),
+        ("/api/v1/warnings", {"limit": "1" + "0" * 40}, "limit"),
+        ("/api/v1/warnings", {"limit": "0"}, "limit"),
+        ("/api/v1/audit", {"offset": "-1"}, "offset"),
+        ("/api/v1/audit", {"offset": "1e400"}, "offset"),
+        ("/api/v1/events", {"limit": "NaN"}, "limit"),
+    ],
+)
+def test_bad_parameters_are_4xx_naming_the_parameter(
+    client, auth, url: str, params: dict, names: str
+) -> None:
     r = client.get(url, params=params, headers=auth["north"])
     assert 400 <= r.status_code < 500
     detail = r.json()["detail"]
     assert names in detail and "\n" not in detail
 
 
-@pytest.mark.parametrize("path", ["/api/v1/events/..%2F..%2Fetc%2Fpasswd", "/api/v1/events/%2e%2e",
-                                  "/api/v1/events/" + "E" * 500, "/api/v1/events/E0001%00",
-                                  "/web/../pyproject.toml", "/web/%2e%2e/%2e%2e/pyproject.toml",
-                                  "/web/..%2F..%2Fapi%2Fsource.py"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/events/..%2F..%2Fetc%2Fpasswd",
+        "/api/v1/events/%2e%2e",
+        "/api/v1/events/" + "E" * 500,
+        "/api/v1/events/E0001%00",
+        "/web/../pyproject.toml",
+        "/web/%2e%2e/%2e%2e/pyproject.toml",
+        "/web/..%2F..%2Fapi%2Fsource.py",
+    ],
+)
 def test_path_traversal_is_4xx(client, auth, path: str) -> None:
     r = client.get(path, headers=auth["north"])
     assert 400 <= r.status_code < 500
@@ -183,10 +204,15 @@ def test_bad_last_event_id_is_422_naming_the_header(client, auth, value: str) ->
     assert r.status_code == 422 and "last-event-id" in r.json()["detail"]
 
 
-def test_the_whole_run_holds_every_version_and_the_finals_carry_the_notification_match(source, run_dir) -> None:
+def test_the_whole_run_holds_every_version_and_the_finals_carry_the_notification_match(
+    source, run_dir
+) -> None:
     import json
 
-    finals = {(w["event_id"], w["version"]): w for w in json.loads((run_dir / "warnings.json").read_text())["warnings"]}
+    finals = {
+        (w["event_id"], w["version"]): w
+        for w in json.loads((run_dir / "warnings.json").read_text())["warnings"]
+    }
     versions = json.loads((run_dir / "versions.json").read_text())["warnings"]
     joint = source.view(None).warnings
     assert len(joint) == len(versions) > len(finals)
@@ -194,7 +220,9 @@ def test_the_whole_run_holds_every_version_and_the_finals_carry_the_notification
     for w in joint:
         last[w["event_id"]] = w
     assert {(w["event_id"], w["version"]) for w in last.values()} == set(finals)
-    assert all(w["notification"] == finals[(w["event_id"], w["version"])]["notification"] for w in last.values())
+    assert all(
+        w["notification"] == finals[(w["event_id"], w["version"])]["notification"] for w in last.values()
+    )
 
 
 def test_coverage_counts_only_the_satellites_in_the_view(client, auth) -> None:

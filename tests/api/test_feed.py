@@ -23,7 +23,9 @@ class FakeWall:
 def parse_sse(text: str) -> list[tuple[int, dict]]:
     out = []
     for block in text.split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
+        fields = dict(
+            line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":")
+        )
         if fields.get("event") == "warning":
             out.append((int(fields["id"]), json.loads(fields["data"])))
     return out
@@ -51,7 +53,9 @@ def test_stream_sends_each_version_once_as_the_clock_reaches_it() -> None:
             return False
 
         issued = [v["issued_s"] for v in versions]
-        async for chunk in stream_versions(sse_messages(versions), issued, clock, 0, never, poll_s=0.001, max_s=0.05):
+        async for chunk in stream_versions(
+            sse_messages(versions), issued, clock, 0, never, poll_s=0.001, max_s=0.05
+        ):
             chunks.append(chunk)
         return parse_sse("".join(chunks))
 

@@ -44,8 +44,9 @@ def test_live_source_publishes_what_fusion_issues_and_streams_it_while_running(t
     streamed = asyncio.run(listen())
     assert source.done.wait(TIMEOUT_S)
     scenario = load_scenario(path)
-    versions, _ = timed_fusion(simulate(scenario, np.random.default_rng(scenario.seed)).observations,
-                               scenario.duration_s)
+    versions, _ = timed_fusion(
+        simulate(scenario, np.random.default_rng(scenario.seed)).observations, scenario.duration_s
+    )
     published = source.view(None).warnings
     assert [(w["event_id"], w["version"]) for w in published] == [(w.event_id, w.version) for w in versions]
     assert published[-1]["launch_lat_deg"] == versions[-1].launch_lat_deg
@@ -78,13 +79,27 @@ def test_vigil_run_serve_streams_every_version_while_the_scenario_runs(tmp_path)
     path = tmp_path / "cut.yaml"
     path.write_text(SCENARIO)
     scenario = load_scenario(path)
-    versions, _ = timed_fusion(simulate(scenario, np.random.default_rng(scenario.seed)).observations,
-                               scenario.duration_s)
+    versions, _ = timed_fusion(
+        simulate(scenario, np.random.default_rng(scenario.seed)).observations, scenario.duration_s
+    )
     port = _free_port()
     speed = 100.0  # the first version at ~330 s of simulated time: ~3 s of wall time after fusion starts
-    proc = subprocess.Popen([sys.executable, "-c", "from vigil.cli import main; main()", "run", str(path),
-                             "--serve", str(port), "--speed", str(speed)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from vigil.cli import main; main()",
+            "run",
+            str(path),
+            "--serve",
+            str(port),
+            "--speed",
+            str(speed),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + TIMEOUT_S
@@ -96,8 +111,9 @@ def test_vigil_run_serve_streams_every_version_while_the_scenario_runs(tmp_path)
                 time.sleep(0.2)
         received: list[tuple[int, str, int]] = []
         started = time.monotonic()
-        with httpx.stream("GET", base + "/api/v1/stream", headers={"Last-Event-ID": "-1"},
-                          timeout=httpx.Timeout(TIMEOUT_S)) as r:
+        with httpx.stream(
+            "GET", base + "/api/v1/stream", headers={"Last-Event-ID": "-1"}, timeout=httpx.Timeout(TIMEOUT_S)
+        ) as r:
             assert r.status_code == 200
             event_id = None
             for line in r.iter_lines():
@@ -119,5 +135,7 @@ def test_vigil_run_serve_streams_every_version_while_the_scenario_runs(tmp_path)
     # (not all at once); a generous lower bound against a replay that dumps everything at connection
     from vigil.timescale import parse_utc
 
-    span_s = (parse_utc(versions[-1].issued_at).timestamp() - parse_utc(versions[0].issued_at).timestamp()) / speed
+    span_s = (
+        parse_utc(versions[-1].issued_at).timestamp() - parse_utc(versions[0].issued_at).timestamp()
+    ) / speed
     assert wall_s >= 0.5 * span_s, (wall_s, span_s)

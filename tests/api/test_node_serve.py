@@ -59,21 +59,47 @@ def _listen(url: str, got: list[dict], done: threading.Event) -> None:
 def _node_config(tmp_path: Path, run_dir: Path) -> Path:
     for node in ("north", "east"):
         write_key_files(Signer.generate(node), tmp_path / "keys")
-    cfg = {"node": "north", "key": "keys/north.key", "partner_keys": "keys",
-           "agreements": [str(ROOT / "examples" / "agreements" / "north-east.yaml")],
-           "bus": {"url": "memory://"}, "db": "sqlite:///north.db", "audit_log": "north-audit.jsonl",
-           "warnings_out": "north-warnings.jsonl",
-           "observations": {"path": str(run_dir / "observations.parquet"), "replay_epoch": "start", "skip_s": 320}}
+    cfg = {
+        "node": "north",
+        "key": "keys/north.key",
+        "partner_keys": "keys",
+        "agreements": [str(ROOT / "examples" / "agreements" / "north-east.yaml")],
+        "bus": {"url": "memory://"},
+        "db": "sqlite:///north.db",
+        "audit_log": "north-audit.jsonl",
+        "warnings_out": "north-warnings.jsonl",
+        "observations": {
+            "path": str(run_dir / "observations.parquet"),
+            "replay_epoch": "start",
+            "skip_s": 320,
+        },
+    }
     path = tmp_path / "north.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
 
 
-def test_vigil_node_serve_streams_the_nodes_versions_live_and_stops_on_sigterm(tmp_path: Path, run_dir: Path) -> None:
+def test_vigil_node_serve_streams_the_nodes_versions_live_and_stops_on_sigterm(
+    tmp_path: Path, run_dir: Path
+) -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "vigil.cli", "node", "--config", str(_node_config(tmp_path, run_dir)),
-                             "--serve", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT, env=os.environ | {"PYTHONPATH": str(ROOT / "src")})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vigil.cli",
+            "node",
+            "--config",
+            str(_node_config(tmp_path, run_dir)),
+            "--serve",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT / "src")},
+    )
     got: list[dict] = []
     done = threading.Event()
     try:
@@ -102,8 +128,9 @@ def test_vigil_node_serve_streams_the_nodes_versions_live_and_stops_on_sigterm(t
     written = [json.loads(line) for line in (tmp_path / "north-warnings.jsonl").read_text().splitlines()]
     assert len(got) >= WANT, (len(got), len(written))
     key = [(w["event_id"], w["version"], w["issued_at"]) for w in got]
-    assert key == [(w["event_id"], w["version"], w["issued_at"]) for w in written[:len(got)]]
+    assert key == [(w["event_id"], w["version"], w["issued_at"]) for w in written[: len(got)]]
     assert all(w.get("track") for w in got)  # a served node records the tracks the globe draws
     assert listed["total"] >= len(got)
-    assert [(w["event_id"], w["version"]) for w in listed["items"]] == \
-        [(w["event_id"], w["version"]) for w in written[:listed["total"]]]
+    assert [(w["event_id"], w["version"]) for w in listed["items"]] == [
+        (w["event_id"], w["version"]) for w in written[: listed["total"]]
+    ]

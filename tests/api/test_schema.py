@@ -17,12 +17,23 @@ def test_api_conforms_to_its_openapi_document(source) -> None:
     app = create_app(source, tokens, stream_max_s=0.0)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} >= {"/api/v1/events", "/api/v1/events/{event_id}", "/api/v1/warnings",
-                                              "/api/v1/stream", "/api/v1/audit", "/healthz"}
+    assert {op.path for op in operations} >= {
+        "/api/v1/events",
+        "/api/v1/events/{event_id}",
+        "/api/v1/warnings",
+        "/api/v1/stream",
+        "/api/v1/audit",
+        "/healthz",
+    }
     for operation in operations:
+
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None)
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         def check(case) -> None:
             case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"})
 

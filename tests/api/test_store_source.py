@@ -31,8 +31,11 @@ from vigil.sharing.store_postgres import PostgresStore
 
 def _truth(db: Path, partner: str | None) -> dict[str, Any]:
     """What ``partner``'s view of the store must hold, read with sqlite3 and json only."""
-    rows = sqlite3.connect(db).execute(
-        "SELECT sender, recipient, record_type, payload_json FROM records").fetchall()
+    rows = (
+        sqlite3.connect(db)
+        .execute("SELECT sender, recipient, record_type, payload_json FROM records")
+        .fetchall()
+    )
     versions: list[tuple[str, int]] = []
     sensors: set[str] = set()
     for sender, recipient, kind, text in rows:
@@ -48,14 +51,20 @@ def _truth(db: Path, partner: str | None) -> dict[str, Any]:
     audit_file = db.with_name(f"{db.stem}-audit.jsonl")
     audit = [json.loads(line) for line in audit_file.read_text().splitlines() if line.strip()]
     audit = [e for e in audit if partner is None or e["node"] == partner]
-    return {"versions": versions, "events": Counter(e for e, _ in versions), "sensors": sensors,
-            "audit": [(e["seq"], e["hash"]) for e in audit]}
+    return {
+        "versions": versions,
+        "events": Counter(e for e, _ in versions),
+        "sensors": sensors,
+        "audit": [(e["seq"], e["hash"]) for e in audit],
+    }
 
 
 def _all(client: TestClient, url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     while True:
-        r = client.get(url, params={"offset": len(out), "limit": 7}, headers=headers)  # small pages: paging too
+        r = client.get(
+            url, params={"offset": len(out), "limit": 7}, headers=headers
+        )  # small pages: paging too
         assert r.status_code == 200, r.text
         out += r.json()["items"]
         if len(out) >= r.json()["total"]:
@@ -99,7 +108,9 @@ def test_sqlite_store_serves_exactly_its_records_to_each_partner(north_db: Path,
         truth = _truth(north_db, partner)
         assert truth["versions"] and truth["sensors"]
         _check_view(client, {"Authorization": f"Bearer {token}"}, truth)
-    assert _truth(north_db, "north")["audit"], "north's audit must reach the view, or the audit check is empty"
+    assert _truth(north_db, "north")["audit"], (
+        "north's audit must reach the view, or the audit check is empty"
+    )
     assert not _truth(north_db, "east")["audit"]  # north's store holds no entry of east's log
 
 
@@ -110,7 +121,9 @@ def test_sqlite_store_without_tokens_serves_the_whole_store(north_db: Path) -> N
 
 @pytest.mark.parametrize("url", ["/api/v1/events", "/api/v1/warnings", "/api/v1/sensors", "/api/v1/audit"])
 @pytest.mark.parametrize("header", [None, "Bearer not-a-token"])
-def test_store_without_a_valid_token_is_401(north_db: Path, token_file: Path, url: str, header: str | None) -> None:
+def test_store_without_a_valid_token_is_401(
+    north_db: Path, token_file: Path, url: str, header: str | None
+) -> None:
     client = TestClient(create_app(open_source(f"sqlite://{north_db}"), load_tokens(token_file)))
     r = client.get(url, headers={} if header is None else {"Authorization": header})
     assert r.status_code == 401 and r.json()["detail"].startswith("Authorization")
@@ -127,8 +140,13 @@ def test_postgres_store_serves_the_same_records(north_db: Path, token_file: Path
     schema = f"t_{uuid.uuid4().hex[:12]}"
     pg = PostgresStore(dsn, schema=schema)
     try:
-        rows = sqlite3.connect(north_db).execute(
-            "SELECT message_id, sender, recipient, record_type, created_at, payload_json FROM records").fetchall()
+        rows = (
+            sqlite3.connect(north_db)
+            .execute(
+                "SELECT message_id, sender, recipient, record_type, created_at, payload_json FROM records"
+            )
+            .fetchall()
+        )
         assert pg.put_many([StoredRecord(*r) for r in rows]) == len(rows)
         audit_file = north_db.with_name("north-audit.jsonl")
         for line in audit_file.read_text().splitlines():
@@ -163,5 +181,6 @@ def test_postgres_schema_without_a_store_is_refused_and_not_created(pg_dsn: str)
     with pytest.raises(ConfigError, match=f"schema '{schema}' holds no node's store"):
         open_source(url)
     with psycopg.connect(pg_dsn) as conn:
-        assert conn.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s",
-                            (schema,)).fetchone() == (0,)
+        assert conn.execute(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s", (schema,)
+        ).fetchone() == (0,)

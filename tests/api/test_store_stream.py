@@ -34,8 +34,14 @@ TIMEOUT_S = 60.0
 
 def _rows(run_dir: Path) -> list[StoredRecord]:
     db = run_dir / "nodes" / "north.db"
-    rows = sqlite3.connect(db).execute("SELECT message_id, sender, recipient, record_type, created_at, payload_json "
-                                       "FROM records ORDER BY created_at, message_id").fetchall()
+    rows = (
+        sqlite3.connect(db)
+        .execute(
+            "SELECT message_id, sender, recipient, record_type, created_at, payload_json "
+            "FROM records ORDER BY created_at, message_id"
+        )
+        .fetchall()
+    )
     return [StoredRecord(*r) for r in rows]
 
 
@@ -104,13 +110,15 @@ def test_stream_over_a_store_delivers_every_version_written_while_connected(run_
         assert connected.wait(TIMEOUT_S)
         size = -(-len(rest) // BATCHES)
         for k in range(0, len(rest), size):
-            writer.put_many(rest[k:k + size])
+            writer.put_many(rest[k : k + size])
             time.sleep(PAUSE_S)
 
     writing = threading.Thread(target=write)
     writing.start()
     try:
-        with httpx.stream("GET", f"http://127.0.0.1:{port}/api/v1/stream", timeout=httpx.Timeout(TIMEOUT_S)) as r:
+        with httpx.stream(
+            "GET", f"http://127.0.0.1:{port}/api/v1/stream", timeout=httpx.Timeout(TIMEOUT_S)
+        ) as r:
             assert r.status_code == 200
             current: dict[str, Any] = {}
             for line in r.iter_lines():

@@ -18,15 +18,21 @@ def test_a_token_maps_to_its_partner_only() -> None:
     assert table.partner_of("") is None and table.partners == ["east", "north"]
 
 
-@pytest.mark.parametrize(("data", "where"), [
-    ({"tokens": [{"partner": "north", "token": "short"}]}, "tokens[0].token"),
-    ({"tokens": [{"partner": "no rth", "token": "x" * 20}]}, "tokens[0].partner"),
-    ({"tokens": [{"partner": "north", "token": "x" * 20, "role": "admin"}]}, "tokens[0].role"),
-    ({"tokens": [{"partner": "a", "token": "x" * 20}, {"partner": "b", "token": "x" * 20}]}, "tokens[1].token"),
-    ({"tokens": []}, "tokens"),
-    ({"tokenz": []}, "tokens: required key is missing"),
-    ([1, 2], "tokens"),
-])
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        ({"tokens": [{"partner": "north", "token": "short"}]}, "tokens[0].token"),
+        ({"tokens": [{"partner": "no rth", "token": "x" * 20}]}, "tokens[0].partner"),
+        ({"tokens": [{"partner": "north", "token": "x" * 20, "role": "admin"}]}, "tokens[0].role"),
+        (
+            {"tokens": [{"partner": "a", "token": "x" * 20}, {"partner": "b", "token": "x" * 20}]},
+            "tokens[1].token",
+        ),
+        ({"tokens": []}, "tokens"),
+        ({"tokenz": []}, "tokens: required key is missing"),
+        ([1, 2], "tokens"),
+    ],
+)
 def test_bad_token_files_name_the_key(data, where: str) -> None:
     with pytest.raises(ConfigError) as err:
         parse_tokens(data, "tokens.yaml")

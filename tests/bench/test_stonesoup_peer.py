@@ -72,9 +72,17 @@ def batch(duration_s=60.0, frame_s=1.0, noise_rad=0.0, sensors=SENSORS, seed=3) 
         u.append(los / np.linalg.norm(los, axis=1, keepdims=True))
     m = len(sid)
     return ObservationBatch(
-        "2026-03-01T12:00:00Z", np.arange(m), np.array(sid, dtype=object), np.full(m, "p", dtype=object),
-        np.concatenate(t), np.concatenate(p), np.concatenate(u), np.full(m, SIGMA_RAD), np.zeros(m),
-        np.zeros(m), np.zeros(m, np.int64),
+        "2026-03-01T12:00:00Z",
+        np.arange(m),
+        np.array(sid, dtype=object),
+        np.full(m, "p", dtype=object),
+        np.concatenate(t),
+        np.concatenate(p),
+        np.concatenate(u),
+        np.full(m, SIGMA_RAD),
+        np.zeros(m),
+        np.zeros(m),
+        np.zeros(m, np.int64),
     ).sorted_by_time()
 
 
@@ -107,10 +115,13 @@ def test_innovation_equals_injected_tangent_plane_angle():
     r, v = truth(obs.time_s)
     d = r - obs.sensor_pos_ecef_m
     true_u = d / np.linalg.norm(d, axis=1, keepdims=True)
-    injected = np.arctan2(np.linalg.norm(np.cross(true_u, obs.los_ecef), axis=1),
-                          np.einsum("ij,ij->i", true_u, obs.los_ecef))
+    injected = np.arctan2(
+        np.linalg.norm(np.cross(true_u, obs.los_ecef), axis=1), np.einsum("ij,ij->i", true_u, obs.los_ecef)
+    )
     for i, det in enumerate(to_detections(obs)):
-        pred = np.asarray(det.measurement_model.function(_gaussian(ss_state(r[i], v[i]))), dtype=float).ravel()
+        pred = np.asarray(
+            det.measurement_model.function(_gaussian(ss_state(r[i], v[i]))), dtype=float
+        ).ravel()
         innovation = np.asarray(det.state_vector, dtype=float).ravel() - pred
         assert np.linalg.norm(innovation) == pytest.approx(injected[i], rel=1e-8, abs=1e-15)
         assert det.measurement_model.covar()[0, 0] == pytest.approx(SIGMA_RAD**2)
@@ -136,8 +147,12 @@ def test_noise_free_angles_only_updates_converge_within_metres(kind):
 
 def test_stone_soup_ekf_agrees_with_vigil_boost_ekf_on_noisy_los():
     """Same prior, same models, same rays: two independent EKF codes give the same state (≪ its 1σ)."""
-    obs = batch(duration_s=40.0, noise_rad=SIGMA_RAD, seed=5,
-                sensors={k: SENSORS[k] for k in ("geo-a", "geo-b", "heo-a")})
+    obs = batch(
+        duration_s=40.0,
+        noise_rad=SIGMA_RAD,
+        seed=5,
+        sensors={k: SENSORS[k] for k in ("geo-a", "geo-b", "heo-a")},
+    )
     track = run_peer(obs, "ekf", jerk_psd_m2_s5=4.0)
     pair = first_pair(obs)
     t0, mean, cov = prior(obs, pair)

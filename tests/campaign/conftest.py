@@ -24,7 +24,11 @@ def without_timing(record: dict) -> dict:
 def folder_results(campaign, out: Path) -> dict:
     keys = [t.key for t in expand(campaign)]
     records = {r["key"]: without_timing(r) for r in TaskStore(out / "tasks").records(keys)}
-    tables = {name: read_table(out / name) for name in ("launches.parquet", "sharing.parquet") if (out / name).exists()}
+    tables = {
+        name: read_table(out / name)
+        for name in ("launches.parquet", "sharing.parquet")
+        if (out / name).exists()
+    }
     return {"records": records, "tables": tables}
 
 

@@ -25,7 +25,9 @@ def _full_network_rows(task) -> list[dict]:
     for pid, part in net.partners.items():
         for view, warnings in (("alone", part.alone), ("shared", part.shared)):
             for lid, r in network.launch_view(warnings, list(result.truth), net.epoch).items():
-                rows.append({"partner": pid, "view": view, "id": lid, **{k: r[k] for k in work.SHARING_ROW_KEYS[3:]}})
+                rows.append(
+                    {"partner": pid, "view": view, "id": lid, **{k: r[k] for k in work.SHARING_ROW_KEYS[3:]}}
+                )
     return rows
 
 

@@ -20,8 +20,16 @@ DATA = Path(__file__).parent / "data"
 def _quick(task) -> dict:
     if task.seed % 50 == 7:
         raise ValueError(f"bad seed {task.seed}")
-    return {"key": task.key, "variant": task.variant, "seed": task.seed, "status": "ok", "error": None,
-            "score": {"square": task.seed * task.seed}, "sharing": None, "wall_s": 0.0}
+    return {
+        "key": task.key,
+        "variant": task.variant,
+        "seed": task.seed,
+        "status": "ok",
+        "error": None,
+        "score": {"square": task.seed * task.seed},
+        "sharing": None,
+        "wall_s": 0.0,
+    }
 
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
@@ -40,8 +48,10 @@ def test_sizer_fills_the_target_and_spreads_the_tail():
 
 
 def test_batched_run_stores_every_record_once_and_a_raising_task_fails_alone(tmp_path):
-    campaign = parse_campaign({"scenario": str(DATA / "tiny.yaml"), "seeds": 300,
-                               "variants": [{"name": "a"}, {"name": "b"}]}, tmp_path / "c.yaml")
+    campaign = parse_campaign(
+        {"scenario": str(DATA / "tiny.yaml"), "seeds": 300, "variants": [{"name": "a"}, {"name": "b"}]},
+        tmp_path / "c.yaml",
+    )
     tasks = expand(campaign)
     store, stats, seen = TaskStore(tmp_path / "tasks"), {}, []
     with open_client(workers=2) as client:
@@ -73,8 +83,10 @@ print(start, end)
 
 def _two_first_tasks(folder: Path) -> list[tuple[float, float]]:
     code = textwrap.dedent(_LOCKED)
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     out = [p.communicate(timeout=60)[0].split() for p in procs]
     assert all(p.returncode == 0 for p in procs)
     return sorted((float(a), float(b)) for a, b in out)

@@ -13,8 +13,14 @@ def test_one_launch_per_seed_matches_scipy_percentile_bootstrap():
     rng = np.random.default_rng(5)
     sample = rng.lognormal(0.0, 0.5, size=80)
     ours = bootstrap.interval(sample[:, None], np.nanmedian, bootstrap.draws(80, resamples=20000))
-    ref = stats.bootstrap((sample,), np.median, n_resamples=20000, method="percentile",
-                          confidence_level=0.95, rng=np.random.default_rng(9)).confidence_interval
+    ref = stats.bootstrap(
+        (sample,),
+        np.median,
+        n_resamples=20000,
+        method="percentile",
+        confidence_level=0.95,
+        rng=np.random.default_rng(9),
+    ).confidence_interval
     width = ref.high - ref.low
     assert ours["estimate"] == np.median(sample)
     assert ours["low"] == pytest.approx(ref.low, abs=0.05 * width)

@@ -28,7 +28,9 @@ def _wait_for(predicate, timeout_s: float, what: str) -> None:
 
 
 def _start(args: list[str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen([DASK, *args], start_new_session=True, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [DASK, *args], start_new_session=True, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -48,13 +50,43 @@ def _workers(scheduler_file: Path) -> int:
 def cluster(tmp_path):
     """(address, [worker A, worker B]) of a scheduler and two one-thread workers on 127.0.0.1."""
     sched_file = tmp_path / "scheduler.json"
-    procs = [_start(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                     "--scheduler-file", str(sched_file)], tmp_path / "scheduler.log")]
+    procs = [
+        _start(
+            [
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(sched_file),
+            ],
+            tmp_path / "scheduler.log",
+        )
+    ]
     try:
         _wait_for(lambda: sched_file.exists() and sched_file.stat().st_size > 0, 60, "scheduler file")
         for name in ("a", "b"):
-            procs.append(_start(["worker", "--scheduler-file", str(sched_file), "--nthreads", "1", "--nworkers", "1",
-                                 "--no-dashboard", "--name", name, "--host", "127.0.0.1"], tmp_path / f"worker-{name}.log"))
+            procs.append(
+                _start(
+                    [
+                        "worker",
+                        "--scheduler-file",
+                        str(sched_file),
+                        "--nthreads",
+                        "1",
+                        "--nworkers",
+                        "1",
+                        "--no-dashboard",
+                        "--name",
+                        name,
+                        "--host",
+                        "127.0.0.1",
+                    ],
+                    tmp_path / f"worker-{name}.log",
+                )
+            )
         _wait_for(lambda: _workers(sched_file) == 2, 60, "two workers")
         yield json.loads(sched_file.read_text())["address"], procs[1:]
     finally:

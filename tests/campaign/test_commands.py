@@ -30,15 +30,31 @@ def test_workers_below_one_is_one_error_line(tmp_path, capsys):
 
 
 def test_unreachable_scheduler_is_one_error_line(tmp_path, capsys):
-    rc = main(["campaign", str(DATA / "tiny-campaign.yaml"), "--out", str(tmp_path), "--scheduler", "tcp://127.0.0.1:9"])
+    rc = main(
+        [
+            "campaign",
+            str(DATA / "tiny-campaign.yaml"),
+            "--out",
+            str(tmp_path),
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+        ]
+    )
     err = capsys.readouterr().err
-    assert rc == 3 and err.startswith("error: --scheduler tcp://127.0.0.1:9: cannot connect") and err.count("\n") == 1
+    assert (
+        rc == 3
+        and err.startswith("error: --scheduler tcp://127.0.0.1:9: cannot connect")
+        and err.count("\n") == 1
+    )
 
 
 def test_sharing_campaign_end_to_end(tmp_path, capsys):
     campaign = tmp_path / "c.yaml"
-    campaign.write_text(f"name: small\nscenario: {DATA / 'tiny.yaml'}\nseeds: 3\nsharing: true\nvariants:\n"
-                        "  - name: as-signed\n  - name: late\n    agreement: {delay_s: 120}\n", encoding="utf-8")
+    campaign.write_text(
+        f"name: small\nscenario: {DATA / 'tiny.yaml'}\nseeds: 3\nsharing: true\nvariants:\n"
+        "  - name: as-signed\n  - name: late\n    agreement: {delay_s: 120}\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
     assert main(["campaign", str(campaign), "--out", str(out), "--workers", "2"]) == 0
     assert "small: 6 / 6 tasks ok" in capsys.readouterr().out
@@ -49,7 +65,9 @@ def test_sharing_campaign_end_to_end(tmp_path, capsys):
     rows = [r for r in sharing if r["variant"] == "as-signed" and r["partner"] == "east"]
     seen = {v: sum(r["seen"] for r in rows if r["view"] == v) / 6 for v in ("alone", "shared")}
     assert east["alone"]["seen_rate"]["estimate"] == pytest.approx(seen["alone"])
-    assert east["shared_minus_alone"]["seen_rate"]["estimate"] == pytest.approx(seen["shared"] - seen["alone"])
+    assert east["shared_minus_alone"]["seen_rate"]["estimate"] == pytest.approx(
+        seen["shared"] - seen["alone"]
+    )
     lat = sorted(r["latency_s"] for r in rows if r["view"] == "shared" and r["latency_s"] is not None)
     assert east["shared"]["latency_s"]["estimate"] == pytest.approx(float(__import__("numpy").median(lat)))
     page = (out / "report.html").read_text()
@@ -57,8 +75,15 @@ def test_sharing_campaign_end_to_end(tmp_path, capsys):
 
 
 def test_report_without_sharing_has_two_figures(tmp_path):
-    summary = {"campaign": "x", "tasks": 0, "ok": 0, "failed": [{"key": "a__s0000001", "error": "E: <b>"}],
-               "missing": 0, "bootstrap": {"resamples": 10}, "variants": {}}
+    summary = {
+        "campaign": "x",
+        "tasks": 0,
+        "ok": 0,
+        "failed": [{"key": "a__s0000001", "error": "E: <b>"}],
+        "missing": 0,
+        "bootstrap": {"resamples": 10},
+        "variants": {},
+    }
     page = render_report(summary, [], [])
     assert page.count("data:image/png;base64,") == 2 and "E: &lt;b&gt;" in page
 

@@ -39,8 +39,11 @@ def _generator(tmp_path: Path, **gen):
 
 
 def test_a_seeds_draws_are_the_same_in_every_variant_and_differ_between_seeds(tmp_path):
-    path = _campaign(tmp_path, yaml.safe_load((EXAMPLES / "generated.yaml").read_text())["generator"]
-                     | {"window_s": [10, 290]}, variants=[{"name": "a"}, {"name": "b", "sensor": {"frame_s": 2.0}}])
+    path = _campaign(
+        tmp_path,
+        yaml.safe_load((EXAMPLES / "generated.yaml").read_text())["generator"] | {"window_s": [10, 290]},
+        variants=[{"name": "a"}, {"name": "b", "sensor": {"frame_s": 2.0}}],
+    )
     tasks = expand(load_campaign(path))
     again = expand(load_campaign(path))  # a fresh load (a fresh worker) draws the same
     draws = [draw_launches(t.generator, t.seed) for t in tasks]
@@ -72,7 +75,9 @@ def test_poisson_rate_counts_gaps_and_conditional_times(tmp_path):
     assert stats.chi2(counts.size).sf(dispersion) > P_MIN and stats.chi2(counts.size).cdf(dispersion) > P_MIN
     # the first arrival is exponential (mean 40 s), seen only when it falls inside the window
     first = np.array([t[0] for t in times if len(t)])
-    assert (counts == 0).mean() == pytest.approx(math.exp(-6.0), abs=4 * math.sqrt(math.exp(-6.0) / counts.size))
+    assert (counts == 0).mean() == pytest.approx(
+        math.exp(-6.0), abs=4 * math.sqrt(math.exp(-6.0) / counts.size)
+    )
     expon = stats.expon(scale=40.0)
     assert stats.kstest(first, lambda x: expon.cdf(x) / expon.cdf(240.0)).pvalue > P_MIN
     # given their number, the arrival times of a Poisson process are uniform on the window
@@ -80,20 +85,30 @@ def test_poisson_rate_counts_gaps_and_conditional_times(tmp_path):
 
 
 def test_sites_and_vehicles_follow_their_weights_and_restrictions(tmp_path):
-    gen = _generator(tmp_path, count=8, sites=[{"pad": "plesetsk"}, {"name": "w", "lat_deg": 34, "lon_deg": 36, "weight": 3}],
-                     vehicles=[{"vehicle": SRBM, "weight": 2}, {"vehicle": "notional-icbm-3stage", "sites": ["plesetsk"]}])
+    gen = _generator(
+        tmp_path,
+        count=8,
+        sites=[{"pad": "plesetsk"}, {"name": "w", "lat_deg": 34, "lon_deg": 36, "weight": 3}],
+        vehicles=[{"vehicle": SRBM, "weight": 2}, {"vehicle": "notional-icbm-3stage", "sites": ["plesetsk"]}],
+    )
     rows = [r for s in range(300) for r in draw_launches(gen, s)[1]]
     vehicles = np.array([r["source"] == SRBM for r in rows])
     assert stats.binomtest(int(vehicles.sum()), len(rows), 2 / 3).pvalue > P_MIN
     srbm_sites = np.array([r["site"] == "w" for r in rows if r["source"] == SRBM])
     assert stats.binomtest(int(srbm_sites.sum()), srbm_sites.size, 3 / 4).pvalue > P_MIN
     assert {r["site"] for r in rows if r["source"] != SRBM} == {"plesetsk"}
-    assert {(r["site_lat_deg"], r["site_lon_deg"]) for r in rows if r["site"] == "plesetsk"} == {PADS["plesetsk"]}
+    assert {(r["site_lat_deg"], r["site_lon_deg"]) for r in rows if r["site"] == "plesetsk"} == {
+        PADS["plesetsk"]
+    }
 
 
 def test_azimuths_follow_the_site_or_the_generator_distribution(tmp_path):
-    gen = _generator(tmp_path, count=6, azimuth_deg={"normal": {"mean": 350.0, "sd": 20.0}},
-                     sites=[{"pad": "kourou", "azimuth_deg": {"uniform": [80, 100]}}, {"pad": "baikonur"}])
+    gen = _generator(
+        tmp_path,
+        count=6,
+        azimuth_deg={"normal": {"mean": 350.0, "sd": 20.0}},
+        sites=[{"pad": "kourou", "azimuth_deg": {"uniform": [80, 100]}}, {"pad": "baikonur"}],
+    )
     rows = [r for s in range(300) for r in draw_launches(gen, s)[1]]
     kourou = np.array([r["azimuth_deg"] for r in rows if r["site"] == "kourou"])
     assert stats.kstest(kourou, stats.uniform(80.0, 20.0).cdf).pvalue > P_MIN
@@ -104,16 +119,24 @@ def test_azimuths_follow_the_site_or_the_generator_distribution(tmp_path):
 
 
 def test_aimed_flights_land_at_the_drawn_range_and_replays_use_the_shipped_profiles(tmp_path):
-    gen = _generator(tmp_path, count=4, vehicles=[{"vehicle": SRBM, "range_km": {"uniform": [300, 700]}},
-                                                  {"telemetry": "falcon9/*"}])
+    gen = _generator(
+        tmp_path,
+        count=4,
+        vehicles=[{"vehicle": SRBM, "range_km": {"uniform": [300, 700]}}, {"telemetry": "falcon9/*"}],
+    )
     launches, rows = draw_launches(gen, 5)
     aimed = [(la, r) for la, r in zip(launches, rows, strict=True) if r["range_km"] is not None]
     assert aimed and len(aimed) < 4
     for la, r in aimed:
         traj = fly_launch(la)
         lat, lon, _ = ecef_to_geodetic(traj.r_ecef_m[-1])
-        flown_km = great_circle_distance_m(math.radians(la.site_lat_deg), math.radians(la.site_lon_deg), lat, lon) / 1e3
-        assert flown_km == pytest.approx(r["range_km"], rel=2e-3)  # targeting lands within 1e-4 R + the last sample
+        flown_km = (
+            great_circle_distance_m(math.radians(la.site_lat_deg), math.radians(la.site_lon_deg), lat, lon)
+            / 1e3
+        )
+        assert flown_km == pytest.approx(
+            r["range_km"], rel=2e-3
+        )  # targeting lands within 1e-4 R + the last sample
     replays = [la for la, r in zip(launches, rows, strict=True) if r["range_km"] is None]
     assert all(la.telemetry is not None and la.telemetry.is_file() for la in replays)
     all_rows = [r for s in range(200) for r in draw_launches(gen, s)[1]]
@@ -121,31 +144,57 @@ def test_aimed_flights_land_at_the_drawn_range_and_replays_use_the_shipped_profi
     assert len(shipped) == 5 and {r["source"] for r in all_rows if r["range_km"] is None} == shipped
 
 
-@pytest.mark.parametrize(("gen", "expected"), [
-    ({"count": 2, "rate_per_hour": 3}, "generator.count/rate_per_hour: give exactly one of them"),
-    ({"sites": [{"pad": "atlantis"}]}, "generator.sites[0].pad: unknown pad 'atlantis'"),
-    ({"sites": [{"lat_deg": 95, "lon_deg": 0}]}, "generator.sites[0].lat_deg: 95 is outside [-90, 90]"),
-    ({"sites": [{"lat_deg": 5}]}, "generator.sites[0].lat_deg/lon_deg: give both"),
-    ({"azimuth_deg": {"uniform": [10]}}, "generator.azimuth_deg.uniform: give [low, high]"),
-    ({"azimuth_deg": {"gauss": 3}}, "generator.azimuth_deg: give a number"),
-    ({"azimuth_deg": {"normal": {"mean": 0, "sd": -2}}}, "generator.azimuth_deg.normal.sd: -2 is not above 0"),
-    ({"window_s": [100, 400]}, "generator.window_s: [100, 400] is not an interval inside the scenario's [0, 300] s"),
-    ({"rate_per_hour": 1e6, "count": None}, "generator.rate_per_hour: 83333 launches expected"),
-    ({"vehicles": [{"vehicle": "sputnik"}]}, "generator.vehicles[0].vehicle: unknown vehicle 'sputnik'"),
-    ({"vehicles": [{"telemetry": "falcon9/nope"}]}, "generator.vehicles[0].telemetry: no shipped profile"),
-    ({"vehicles": [{"vehicle": SRBM, "sites": ["kourou"]}]}, "generator.vehicles[0].sites: no site 'kourou'"),
-    ({"vehicles": [{"vehicle": SRBM, "loft_deg": {"normal": {"mean": 30, "sd": 5}}}]},
-     "generator.vehicles[0].loft_deg.normal: not allowed here"),
-    ({"vehicles": [{"vehicle": SRBM, "loft_deg": {"uniform": [10, 95]}}]},
-     "generator.vehicles[0].loft_deg: [10, 95] is outside [0, 90]"),
-    ({"vehicles": [{"telemetry": "falcon9/*", "range_km": 500}]}, "generator.vehicles[0].telemetry: a replay takes no"),
-    ({"vehicles": [{"vehicle": SRBM, "range_km": {"uniform": [300, 5000]}}]},
-     "generator.vehicles[0].range_km: [300, 5000] km is outside what notional-srbm-1stage reaches"),
-    ({"vehicles": [{"vehicle": "notional-launcher-2stage", "range_km": 900}]},
-     "generator.vehicles[0].range_km: only for ballistic vehicles"),
-    ({"vehicles": [{"vehicle": SRBM, "weight": True}]}, "generator.vehicles[0].weight"),
-    ({"sitez": []}, "generator.sitez: unknown key"),
-])
+@pytest.mark.parametrize(
+    ("gen", "expected"),
+    [
+        ({"count": 2, "rate_per_hour": 3}, "generator.count/rate_per_hour: give exactly one of them"),
+        ({"sites": [{"pad": "atlantis"}]}, "generator.sites[0].pad: unknown pad 'atlantis'"),
+        ({"sites": [{"lat_deg": 95, "lon_deg": 0}]}, "generator.sites[0].lat_deg: 95 is outside [-90, 90]"),
+        ({"sites": [{"lat_deg": 5}]}, "generator.sites[0].lat_deg/lon_deg: give both"),
+        ({"azimuth_deg": {"uniform": [10]}}, "generator.azimuth_deg.uniform: give [low, high]"),
+        ({"azimuth_deg": {"gauss": 3}}, "generator.azimuth_deg: give a number"),
+        (
+            {"azimuth_deg": {"normal": {"mean": 0, "sd": -2}}},
+            "generator.azimuth_deg.normal.sd: -2 is not above 0",
+        ),
+        (
+            {"window_s": [100, 400]},
+            "generator.window_s: [100, 400] is not an interval inside the scenario's [0, 300] s",
+        ),
+        ({"rate_per_hour": 1e6, "count": None}, "generator.rate_per_hour: 83333 launches expected"),
+        ({"vehicles": [{"vehicle": "sputnik"}]}, "generator.vehicles[0].vehicle: unknown vehicle 'sputnik'"),
+        (
+            {"vehicles": [{"telemetry": "falcon9/nope"}]},
+            "generator.vehicles[0].telemetry: no shipped profile",
+        ),
+        (
+            {"vehicles": [{"vehicle": SRBM, "sites": ["kourou"]}]},
+            "generator.vehicles[0].sites: no site 'kourou'",
+        ),
+        (
+            {"vehicles": [{"vehicle": SRBM, "loft_deg": {"normal": {"mean": 30, "sd": 5}}}]},
+            "generator.vehicles[0].loft_deg.normal: not allowed here",
+        ),
+        (
+            {"vehicles": [{"vehicle": SRBM, "loft_deg": {"uniform": [10, 95]}}]},
+            "generator.vehicles[0].loft_deg: [10, 95] is outside [0, 90]",
+        ),
+        (
+            {"vehicles": [{"telemetry": "falcon9/*", "range_km": 500}]},
+            "generator.vehicles[0].telemetry: a replay takes no",
+        ),
+        (
+            {"vehicles": [{"vehicle": SRBM, "range_km": {"uniform": [300, 5000]}}]},
+            "generator.vehicles[0].range_km: [300, 5000] km is outside what notional-srbm-1stage reaches",
+        ),
+        (
+            {"vehicles": [{"vehicle": "notional-launcher-2stage", "range_km": 900}]},
+            "generator.vehicles[0].range_km: only for ballistic vehicles",
+        ),
+        ({"vehicles": [{"vehicle": SRBM, "weight": True}]}, "generator.vehicles[0].weight"),
+        ({"sitez": []}, "generator.sitez: unknown key"),
+    ],
+)
 def test_bad_generator_is_one_line_naming_the_key(tmp_path, gen, expected):
     base = {"count": 2, "sites": [{"pad": "baikonur"}], "vehicles": [{"vehicle": SRBM}]}
     with pytest.raises(ConfigError) as err:
@@ -154,9 +203,19 @@ def test_bad_generator_is_one_line_naming_the_key(tmp_path, gen, expected):
 
 
 def test_generated_campaign_on_two_workers_matches_a_serial_run(tmp_path, results, serial_of):
-    path = _campaign(tmp_path, {"rate_per_hour": 30, "window_s": [10, 200], "sites": [
-        {"pad": "baikonur"}, {"name": "w", "lat_deg": 34.0, "lon_deg": 36.0}], "vehicles": [
-        {"vehicle": SRBM, "range_km": {"uniform": [300, 600]}}, {"vehicle": SRBM, "loft_deg": 25}]}, seeds=4)
+    path = _campaign(
+        tmp_path,
+        {
+            "rate_per_hour": 30,
+            "window_s": [10, 200],
+            "sites": [{"pad": "baikonur"}, {"name": "w", "lat_deg": 34.0, "lon_deg": 36.0}],
+            "vehicles": [
+                {"vehicle": SRBM, "range_km": {"uniform": [300, 600]}},
+                {"vehicle": SRBM, "loft_deg": 25},
+            ],
+        },
+        seeds=4,
+    )
     campaign = load_campaign(path)
     serial = serial_of(campaign)
     out = tmp_path / "out"
@@ -168,7 +227,8 @@ def test_generated_campaign_on_two_workers_matches_a_serial_run(tmp_path, result
     drawn = [dict(d, seed=r["seed"]) for r in serial.values() for d in r["launches"]]
     assert len(rows) == len(drawn) == sum(len(r["score"]["launches"]) for r in serial.values())
     assert [(r["seed"], r["id"], r["source"], r["time_s"], r["range_km"]) for r in rows] == [
-        (d["seed"], d["id"], d["source"], d["time_s"], d["range_km"]) for d in drawn]
+        (d["seed"], d["id"], d["source"], d["time_s"], d["range_km"]) for d in drawn
+    ]
     # the simulation flew the drawn launches: one scored launch per draw, in the same order
     for task in expand(campaign):
         launches, _ = draw_launches(task.generator, task.seed)

@@ -71,7 +71,9 @@ def test_a_raising_task_is_recorded_in_one_line_and_the_rest_complete(campaign, 
     failed = {k: r for k, r in got.items() if r["status"] == "failed"}
     assert sorted(failed) == ["base__s0000002", "noisy__s0000002"]
     assert {r["error"] for r in failed.values()} == {"RuntimeError: injected failure with a second line"}
-    assert {k: r for k, r in got.items() if k not in failed} == {k: r for k, r in serial.items() if k not in failed}
+    assert {k: r for k, r in got.items() if k not in failed} == {
+        k: r for k, r in serial.items() if k not in failed
+    }
     rerun = run_campaign(campaign, out, workers=1)  # failed tasks are run again
     assert (rerun.skipped, rerun.ran, rerun.failed) == (6, 2, 0)
     assert results(campaign, out)["records"] == serial
@@ -93,25 +95,49 @@ def _unfetchable_on_seed_1(task):
     return record | {"payload": _LoadsNowhere()} if task.seed == 1 else record
 
 
-def test_a_result_that_cannot_be_fetched_fails_its_tasks_and_the_campaign_ends(campaign, serial, results,
-                                                                               tmp_path):
+def test_a_result_that_cannot_be_fetched_fails_its_tasks_and_the_campaign_ends(
+    campaign, serial, results, tmp_path
+):
     out = tmp_path / "c"
     run = run_campaign(campaign, out, workers=2, task_fn=_unfetchable_on_seed_1)
     got = results(campaign, out)["records"]
     failed = {k: r for k, r in got.items() if r["status"] == "failed"}
     assert (run.ran, run.failed) == (8, 2) and sorted(failed) == ["base__s0000001", "noisy__s0000001"]
-    assert all(r["error"].startswith("result not fetched: ") and "cannot be loaded" in r["error"]
-               and "\n" not in r["error"] for r in failed.values())
-    assert {k: r for k, r in got.items() if k not in failed} == {k: r for k, r in serial.items() if k not in failed}
+    assert all(
+        r["error"].startswith("result not fetched: ")
+        and "cannot be loaded" in r["error"]
+        and "\n" not in r["error"]
+        for r in failed.values()
+    )
+    assert {k: r for k, r in got.items() if k not in failed} == {
+        k: r for k, r in serial.items() if k not in failed
+    }
 
 
 def test_summary_lists_failures_and_counts_missing_tasks(campaign, serial):
-    records = [dict(r, wall_s=0.1, score=dict(r["score"], processing={"fusion_wall_s": 1.0, "simulated_s": 300.0,
-                                                                        "max_step_wall_s": 0.1, "observations": 1}))
-               for r in serial.values()]
+    records = [
+        dict(
+            r,
+            wall_s=0.1,
+            score=dict(
+                r["score"],
+                processing={
+                    "fusion_wall_s": 1.0,
+                    "simulated_s": 300.0,
+                    "max_step_wall_s": 0.1,
+                    "observations": 1,
+                },
+            ),
+        )
+        for r in serial.values()
+    ]
     records[0] = {**records[0], "status": "failed", "error": "RuntimeError: x", "score": None}
     s = campaign_summary("tiny", ["base", "noisy"], records[:-1], [], [], n_tasks=8)
-    assert (s["ok"], s["missing"], s["failed"]) == (6, 1, [{"key": "base__s0000000", "error": "RuntimeError: x"}])
+    assert (s["ok"], s["missing"], s["failed"]) == (
+        6,
+        1,
+        [{"key": "base__s0000000", "error": "RuntimeError: x"}],
+    )
     assert s["variants"]["base"]["seeds"] == 3 and s["variants"]["noisy"]["seeds"] == 3
 
 
@@ -127,8 +153,18 @@ def _wait_for(predicate, timeout_s: float) -> None:
 def test_killed_command_resumes_to_identical_results(results, tmp_path):
     campaign = load_campaign(DATA / "tiny-sharing.yaml")
     out = tmp_path / "c"
-    cmd = [sys.executable, "-m", "vigil.cli", "campaign", str(DATA / "tiny-sharing.yaml"), "--out", str(out),
-           "--workers", "2", "--no-report"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vigil.cli",
+        "campaign",
+        str(DATA / "tiny-sharing.yaml"),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--no-report",
+    ]
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_for(lambda: (out / "tasks").is_dir() and len(list((out / "tasks").glob("*.json"))) >= 3, 120)

@@ -39,8 +39,18 @@ def test_sensor_override_reaches_every_partner_and_nothing_else():
 
 
 def test_partner_override_by_id_and_explicit_seed_list(tmp_path):
-    path = _campaign(tmp_path, {"seeds": [7, 3], "variants": [
-        {"name": "fast-east", "scenario": {"partners": {"east": {"sensor": {"frame_s": 0.5}}}, "duration_s": 200}}]})
+    path = _campaign(
+        tmp_path,
+        {
+            "seeds": [7, 3],
+            "variants": [
+                {
+                    "name": "fast-east",
+                    "scenario": {"partners": {"east": {"sensor": {"frame_s": 0.5}}}, "duration_s": 200},
+                }
+            ],
+        },
+    )
     tasks = expand(load_campaign(path))
     assert [t.seed for t in tasks] == [7, 3]
     scenario, _ = prepared(tasks[0])
@@ -49,26 +59,43 @@ def test_partner_override_by_id_and_explicit_seed_list(tmp_path):
 
 
 def test_agreement_override_applies_to_every_direction(tmp_path):
-    path = _campaign(tmp_path, {"sharing": True, "variants": [{"name": "slow", "agreement": {"delay_s": 90}}]})
+    path = _campaign(
+        tmp_path, {"sharing": True, "variants": [{"name": "slow", "agreement": {"delay_s": 90}}]}
+    )
     (agreement,) = _agreements(expand(load_campaign(path))[0])
-    assert {k: d.delay_s for k, d in agreement.directions.items()} == {"north->east": 90.0, "east->north": 90.0}
+    assert {k: d.delay_s for k, d in agreement.directions.items()} == {
+        "north->east": 90.0,
+        "east->north": 90.0,
+    }
     assert agreement.directions["east->north"].precision_m == 1000.0  # untouched clauses kept
 
 
-@pytest.mark.parametrize(("doc", "expected"), [
-    ({"seedz": 3}, "c.yaml: seedz: unknown key"),
-    ({"seeds": 0}, "c.yaml: seeds"),
-    ({"variants": [{"name": "a"}, {"name": "a"}]}, "variants[1].name: 'a' is used twice"),
-    ({"variants": [{"name": "bad name!"}]}, "c.yaml: variants[0].name"),
-    ({"variants": [{"name": "a", "sensor": {"los_sigma_urad": -1}}]},
-     "c.yaml: variants[0].scenario: partners[0].sensor.los_sigma_urad: -1 is outside"),
-    ({"variants": [{"name": "a", "scenario": {"partners": {"west": {}}}}]},
-     "c.yaml: variants[0].partners.west: no partner 'west'"),
-    ({"variants": [{"name": "a", "agreement": {"precision_m": 0.1}}]},
-     "c.yaml: variants[0].agreement (applied to north-east.yaml): directions.north->east.precision_m"),
-    ({"variants": [{"name": "a", "agreement": {"delay": 3}}]}, "c.yaml: variants[0].agreement.delay: unknown key"),
-    ({"scenario": "nowhere.yaml"}, "c.yaml: scenario: file not found"),
-])
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        ({"seedz": 3}, "c.yaml: seedz: unknown key"),
+        ({"seeds": 0}, "c.yaml: seeds"),
+        ({"variants": [{"name": "a"}, {"name": "a"}]}, "variants[1].name: 'a' is used twice"),
+        ({"variants": [{"name": "bad name!"}]}, "c.yaml: variants[0].name"),
+        (
+            {"variants": [{"name": "a", "sensor": {"los_sigma_urad": -1}}]},
+            "c.yaml: variants[0].scenario: partners[0].sensor.los_sigma_urad: -1 is outside",
+        ),
+        (
+            {"variants": [{"name": "a", "scenario": {"partners": {"west": {}}}}]},
+            "c.yaml: variants[0].partners.west: no partner 'west'",
+        ),
+        (
+            {"variants": [{"name": "a", "agreement": {"precision_m": 0.1}}]},
+            "c.yaml: variants[0].agreement (applied to north-east.yaml): directions.north->east.precision_m",
+        ),
+        (
+            {"variants": [{"name": "a", "agreement": {"delay": 3}}]},
+            "c.yaml: variants[0].agreement.delay: unknown key",
+        ),
+        ({"scenario": "nowhere.yaml"}, "c.yaml: scenario: file not found"),
+    ],
+)
 def test_bad_campaign_is_one_line_naming_the_key(tmp_path, doc, expected):
     with pytest.raises(ConfigError) as err:
         load_campaign(_campaign(tmp_path, doc))
@@ -77,7 +104,11 @@ def test_bad_campaign_is_one_line_naming_the_key(tmp_path, doc, expected):
 
 def test_sharing_needs_an_agreement(tmp_path):
     with pytest.raises(ConfigError, match=r"variants\[0\].scenario.agreements: sharing: true needs"):
-        load_campaign(_campaign(tmp_path, {"sharing": True, "variants": [{"name": "a", "scenario": {"agreements": []}}]}))
+        load_campaign(
+            _campaign(
+                tmp_path, {"sharing": True, "variants": [{"name": "a", "scenario": {"agreements": []}}]}
+            )
+        )
 
 
 def test_not_a_mapping(tmp_path):

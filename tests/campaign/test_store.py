@@ -12,7 +12,13 @@ from vigil.errors import DataError
 
 def test_record_round_trips_exactly_and_leaves_no_temporary_file(tmp_path):
     store = TaskStore(tmp_path / "tasks")
-    rec = {"key": "a__s0000001", "status": "ok", "x": 0.1 + 0.2, "tiny": 5e-324, "big": 1.7976931348623157e308}
+    rec = {
+        "key": "a__s0000001",
+        "status": "ok",
+        "x": 0.1 + 0.2,
+        "tiny": 5e-324,
+        "big": 1.7976931348623157e308,
+    }
     store.write(rec)
     assert store.read("a__s0000001") == rec
     assert [p.name for p in (tmp_path / "tasks").iterdir()] == ["a__s0000001.json"]

@@ -14,15 +14,38 @@ from vigil.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 NORTH = ROOT / "examples/constellations/north.tle"
 EAST = ROOT / "examples/constellations/east.json"
-BASE = ["coverage", "--start", "2026-03-01T00:00:00Z", "--hours", "2", "--step-s", "600", "--grid-deg", "10",
-        "--min-elevation-deg", "5", "--quiet"]
+BASE = [
+    "coverage",
+    "--start",
+    "2026-03-01T00:00:00Z",
+    "--hours",
+    "2",
+    "--step-s",
+    "600",
+    "--grid-deg",
+    "10",
+    "--min-elevation-deg",
+    "5",
+    "--quiet",
+]
 
 
 def test_json_contract_with_two_partners(tmp_path):
     out = tmp_path / "c.json"
     png = tmp_path / "maps" / "c.png"
-    code = main([*BASE, "--constellation", f"north={NORTH}", "--constellation", f"east={EAST}",
-                 "--json", str(out), "--png", str(png)])
+    code = main(
+        [
+            *BASE,
+            "--constellation",
+            f"north={NORTH}",
+            "--constellation",
+            f"east={EAST}",
+            "--json",
+            str(out),
+            "--png",
+            str(png),
+        ]
+    )
     assert code == 0
     data = json.loads(out.read_text())
     assert set(data["partners"]) == {"north", "east"}
@@ -67,7 +90,9 @@ def test_bad_flags_give_one_line_and_nonzero_exit(args, needle):
             argv += [flag, value]
     if "--constellation" not in args:
         argv += ["--constellation", str(NORTH)]
-    proc = subprocess.run([sys.executable, "-m", "vigil.cli", *argv], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "vigil.cli", *argv], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr

@@ -6,9 +6,20 @@ import pytest
 from vigil.flight.atmosphere import density_kg_m3, density_kg_m3_array, pressure_pa
 
 # (geometric altitude m, density kg/m^3) from the US 1976 tables
-US76_TABLE = [(0.0, 1.2250), (5e3, 0.73643), (10e3, 0.41351), (15e3, 0.19476), (20e3, 0.088910),
-              (30e3, 0.018410), (40e3, 3.9957e-3), (50e3, 1.0269e-3), (60e3, 3.0968e-4), (70e3, 8.2829e-5),
-              (80e3, 1.8458e-5), (85999.0, 6.958e-6)]
+US76_TABLE = [
+    (0.0, 1.2250),
+    (5e3, 0.73643),
+    (10e3, 0.41351),
+    (15e3, 0.19476),
+    (20e3, 0.088910),
+    (30e3, 0.018410),
+    (40e3, 3.9957e-3),
+    (50e3, 1.0269e-3),
+    (60e3, 3.0968e-4),
+    (70e3, 8.2829e-5),
+    (80e3, 1.8458e-5),
+    (85999.0, 6.958e-6),
+]
 
 
 @pytest.mark.parametrize(("alt_m", "rho"), US76_TABLE)

@@ -32,8 +32,10 @@ def test_icbm_burnout_and_range_are_icbm_class(icbm):
     assert icbm.kind == "ballistic" and "impact" in icbm.events
 
 
-@pytest.mark.parametrize(("name", "lo_km", "hi_km"), [
-    ("notional-srbm-1stage", 300.0, 1000.0), ("notional-irbm-2stage", 3000.0, 5500.0)])
+@pytest.mark.parametrize(
+    ("name", "lo_km", "hi_km"),
+    [("notional-srbm-1stage", 300.0, 1000.0), ("notional-irbm-2stage", 3000.0, 5500.0)],
+)
 def test_shorter_range_classes(name, lo_km, hi_km):
     tr = fly(name, *SITE, 0.0, 40.0)
     assert lo_km <= _range_km(tr) <= hi_km
@@ -63,5 +65,6 @@ def test_sampled_acceleration_is_derivative_of_velocity(icbm):
     high = ecef_to_geodetic(icbm.r_ecef_m)[2] > 100e3  # above the drag, where 5 s central differences hold
     coast = np.flatnonzero((icbm.stage == -1) & high)[1:-1]
     dv = (icbm.v_ecef_m_s[coast + 1] - icbm.v_ecef_m_s[coast - 1]) / (
-        icbm.t_s[coast + 1] - icbm.t_s[coast - 1])[:, None]
+        icbm.t_s[coast + 1] - icbm.t_s[coast - 1]
+    )[:, None]
     assert np.max(np.linalg.norm(dv - icbm.a_ecef_m_s2[coast], axis=1)) < 0.01  # m/s² (central diff. error)

@@ -58,20 +58,24 @@ def test_replay_on_surface_arc_reaches_perigee_above_150_km(name):
 
 
 GOOD = "# t\n# events_s: meco=5, ses1=6, seco1=9\ntime_s,altitude_m,downrange_m\n" + "".join(
-    f"{i}.0,{10 * i * i}.0,{i}.0\n" for i in range(30))
+    f"{i}.0,{10 * i * i}.0,{i}.0\n" for i in range(30)
+)
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    (GOOD.replace("downrange_m", "range_m"), ":3: header lacks column(s) downrange_m"),
-    (GOOD.replace("7.0,490.0,7.0", "7.0,abc,7.0"), ":11: non-numeric field"),
-    (GOOD.replace("7.0,490.0,7.0", "7.0,490.0"), ":11: 2 fields, header has 3"),
-    (GOOD.replace("7.0,490.0,7.0", "6.0,490.0,7.0"), ":11: time_s does not increase"),
-    (GOOD.replace("7.0,490.0,7.0", "7.5,490.0,7.0"), "not uniformly sampled"),
-    (GOOD.replace("7.0,490.0,7.0", "7.0,nan,7.0"), ":11: non-finite value"),
-    (GOOD.replace("7.0,490.0,7.0", "7.0,490.0,-5000.0"), ":11: downrange_m below"),
-    (GOOD.replace("meco=5", "meco=soon"), ":2: event 'meco=soon' is not name=seconds"),
-    ("\n".join(GOOD.splitlines()[:10]), "7 data rows"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (GOOD.replace("downrange_m", "range_m"), ":3: header lacks column(s) downrange_m"),
+        (GOOD.replace("7.0,490.0,7.0", "7.0,abc,7.0"), ":11: non-numeric field"),
+        (GOOD.replace("7.0,490.0,7.0", "7.0,490.0"), ":11: 2 fields, header has 3"),
+        (GOOD.replace("7.0,490.0,7.0", "6.0,490.0,7.0"), ":11: time_s does not increase"),
+        (GOOD.replace("7.0,490.0,7.0", "7.5,490.0,7.0"), "not uniformly sampled"),
+        (GOOD.replace("7.0,490.0,7.0", "7.0,nan,7.0"), ":11: non-finite value"),
+        (GOOD.replace("7.0,490.0,7.0", "7.0,490.0,-5000.0"), ":11: downrange_m below"),
+        (GOOD.replace("meco=5", "meco=soon"), ":2: event 'meco=soon' is not name=seconds"),
+        ("\n".join(GOOD.splitlines()[:10]), "7 data rows"),
+    ],
+)
 def test_malformed_telemetry_is_one_line_data_error(tmp_path, text, needle):
     path = tmp_path / "bad.csv"
     path.write_text(text)

@@ -12,13 +12,16 @@ SITE = (45.0, 63.3)
 
 
 def _target(distance_m, bearing_deg):
-    lat, lon = great_circle_destination(math.radians(SITE[0]), math.radians(SITE[1]),
-                                        math.radians(bearing_deg), distance_m)
+    lat, lon = great_circle_destination(
+        math.radians(SITE[0]), math.radians(SITE[1]), math.radians(bearing_deg), distance_m
+    )
     return math.degrees(lat), math.degrees(lon)
 
 
-@pytest.mark.parametrize(("vehicle", "distance_m", "bearing_deg"), [
-    ("notional-icbm-3stage", 10_000e3, 20.0), ("notional-srbm-1stage", 800e3, 250.0)])
+@pytest.mark.parametrize(
+    ("vehicle", "distance_m", "bearing_deg"),
+    [("notional-icbm-3stage", 10_000e3, 20.0), ("notional-srbm-1stage", 800e3, 250.0)],
+)
 def test_min_energy_flight_lands_within_one_percent(vehicle, distance_m, bearing_deg):
     tlat, tlon = _target(distance_m, bearing_deg)
     tr = fly_to_target(vehicle, SITE, 0.0, tlat, tlon)

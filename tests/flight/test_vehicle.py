@@ -7,7 +7,12 @@ from vigil.errors import ConfigError
 from vigil.flight.atmosphere import G0_M_S2
 from vigil.flight.vehicle import builtin_vehicles, load_vehicle
 
-BUILTINS = ["notional-icbm-3stage", "notional-irbm-2stage", "notional-launcher-2stage", "notional-srbm-1stage"]
+BUILTINS = [
+    "notional-icbm-3stage",
+    "notional-irbm-2stage",
+    "notional-launcher-2stage",
+    "notional-srbm-1stage",
+]
 
 
 def test_builtins_are_listed_and_load():
@@ -25,23 +30,33 @@ def test_burn_time_derives_thrust_by_rocket_relations():
 
 
 def _write(tmp_path, mutate):
-    data = yaml.safe_load(load_vehicle.__globals__["resources"].files("vigil").joinpath(
-        "data/vehicles/notional-irbm-2stage.yaml").read_text())
+    data = yaml.safe_load(
+        load_vehicle.__globals__["resources"]
+        .files("vigil")
+        .joinpath("data/vehicles/notional-irbm-2stage.yaml")
+        .read_text()
+    )
     mutate(data)
     path = tmp_path / "v.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
 
 
-@pytest.mark.parametrize(("mutate", "needle"), [
-    (lambda d: d.update(colour="red"), "colour: unknown key"),
-    (lambda d: d["stages"][0].update(isp_vac_s="high"), "stages[0].isp_vac_s: expected a number"),
-    (lambda d: d["stages"][1].update(cd=9.0), "stages[1].cd: 9.0 out of range"),
-    (lambda d: d["payload"].pop("mass_kg"), "payload.mass_kg: missing required key"),
-    (lambda d: d.update(kind="rocket"), "kind: 'rocket' is not one of"),
-    (lambda d: d["stages"][0].update(thrust_vac_n=1e6), "exactly one of 'thrust_vac_n' and 'burn_time_s'"),
-    (lambda d: d.update(stages=[]), "stages: at least one stage"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        (lambda d: d.update(colour="red"), "colour: unknown key"),
+        (lambda d: d["stages"][0].update(isp_vac_s="high"), "stages[0].isp_vac_s: expected a number"),
+        (lambda d: d["stages"][1].update(cd=9.0), "stages[1].cd: 9.0 out of range"),
+        (lambda d: d["payload"].pop("mass_kg"), "payload.mass_kg: missing required key"),
+        (lambda d: d.update(kind="rocket"), "kind: 'rocket' is not one of"),
+        (
+            lambda d: d["stages"][0].update(thrust_vac_n=1e6),
+            "exactly one of 'thrust_vac_n' and 'burn_time_s'",
+        ),
+        (lambda d: d.update(stages=[]), "stages: at least one stage"),
+    ],
+)
 def test_bad_vehicle_files_fail_with_one_line(tmp_path, mutate, needle):
     path = _write(tmp_path, mutate)
     with pytest.raises(ConfigError) as info:

@@ -56,7 +56,7 @@ def boost_truth(lat_deg=45.0, lon_deg=63.3, az_deg=40.0, t0=100.0, burn_s=130.0,
     grav_loss = cumulative_trapezoid(G0 * np.cos(gamma), tau, initial=0.0)
     speed = -VE_M_S * np.log(1 - tau / TAU_S) - grav_loss
     e, n, u = enu_basis(lat, lon)
-    direction = (np.sin(gamma)[:, None] * (np.sin(az) * e + np.cos(az) * n) + np.cos(gamma)[:, None] * u)
+    direction = np.sin(gamma)[:, None] * (np.sin(az) * e + np.cos(az) * n) + np.cos(gamma)[:, None] * u
     v = speed[:, None] * direction
     r = geodetic_to_ecef(lat, lon, 0.0) + cumulative_trapezoid(v, tau, axis=0, initial=0.0)
     return Truth(tau + t0, r, v, t0, lat, lon, az, t0 + burn_s)
@@ -68,7 +68,9 @@ def coast_rhs(_t, y):
     k = -GM_EARTH_M3_S2 / r2**1.5
     f = 1.5 * J2_EARTH * WGS84_A_M**2 / r2
     zz = 5 * r[2] ** 2 / r2
-    g = np.array([k * r[0] * (1 + f * (1 - zz)), k * r[1] * (1 + f * (1 - zz)), k * r[2] * (1 + f * (3 - zz))])
+    g = np.array(
+        [k * r[0] * (1 + f * (1 - zz)), k * r[1] * (1 + f * (1 - zz)), k * r[2] * (1 + f * (3 - zz))]
+    )
     w = np.array([0.0, 0.0, OMEGA_EARTH_RAD_S])
     return np.concatenate([v, g - 2 * np.cross(w, v) - np.cross(w, np.cross(w, r))])
 
@@ -80,8 +82,9 @@ def coast_impact(r0, v0, t0):
         return ecef_to_geodetic(y[:3])[2]
 
     ground.terminal, ground.direction = True, -1
-    sol = solve_ivp(coast_rhs, (0, 7200), np.concatenate([r0, v0]), method="DOP853", events=ground,
-                    rtol=1e-11, atol=1e-6)
+    sol = solve_ivp(
+        coast_rhs, (0, 7200), np.concatenate([r0, v0]), method="DOP853", events=ground, rtol=1e-11, atol=1e-6
+    )
     y = sol.y_events[0][0]
     lat, lon, _ = ecef_to_geodetic(y[:3])
     return t0 + sol.t_events[0][0], float(lat), float(lon)
@@ -91,8 +94,12 @@ def sensors(lat_deg=45.0, lon_deg=63.3, count=4):
     """2 GEO + 2 HEO-like fixed ECEF positions watching the site (id, partner, position)."""
     geo = [geodetic_to_ecef(0.0, np.radians(lon_deg + d), GEO_RADIUS_M - WGS84_A_M) for d in (-35.0, 30.0)]
     heo = [geodetic_to_ecef(np.radians(63.0), np.radians(lon_deg + d), 35_000e3) for d in (-50.0, 45.0)]
-    out = [("geo-a", "north", geo[0]), ("geo-b", "east", geo[1]), ("heo-a", "north", heo[0]),
-           ("heo-b", "east", heo[1])]
+    out = [
+        ("geo-a", "north", geo[0]),
+        ("geo-b", "east", geo[1]),
+        ("heo-a", "north", heo[0]),
+        ("heo-b", "east", heo[1]),
+    ]
     return out[:count]
 
 

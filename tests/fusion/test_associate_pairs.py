@@ -52,10 +52,21 @@ def test_compiled_ellipse_is_the_python_one_bit_for_bit():
         s, th = 10 ** rng.uniform(-3, 12, 2), rng.uniform(0.0, np.pi)
         rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
         covs.append(rot @ np.diag(s) @ rot.T)
-    covs += [rng.normal(size=(2, 2)) * 10 ** rng.uniform(-5, 10) for _ in range(1000)]  # indefinite, asymmetric
-    covs += [np.diag([4.0, 9.0]), np.diag([9.0, 4.0]), np.zeros((2, 2)), np.array([[5.0, 1e-20], [1e-20, 3.0]]),
-             np.array([[2.0, 2.0], [2.0, 2.0]]), np.array([[1.0, -1.0], [-1.0, 1.0]]), np.diag([-5.0, 3.0]),
-             np.full((2, 2), np.nan), np.array([[1.0, 0.5], [np.inf, 2.0]]), np.array([[1e120, 1e119], [1e119, 1.0]])]
+    covs += [
+        rng.normal(size=(2, 2)) * 10 ** rng.uniform(-5, 10) for _ in range(1000)
+    ]  # indefinite, asymmetric
+    covs += [
+        np.diag([4.0, 9.0]),
+        np.diag([9.0, 4.0]),
+        np.zeros((2, 2)),
+        np.array([[5.0, 1e-20], [1e-20, 3.0]]),
+        np.array([[2.0, 2.0], [2.0, 2.0]]),
+        np.array([[1.0, -1.0], [-1.0, 1.0]]),
+        np.diag([-5.0, 3.0]),
+        np.full((2, 2), np.nan),
+        np.array([[1.0, 0.5], [np.inf, 2.0]]),
+        np.array([[1e120, 1e119], [1e119, 1.0]]),
+    ]
     for c in covs:
         for p in (0.95, 0.5):
             got, want = ellipse_from_cov(c, p), _python_ellipse(c, p)
@@ -65,7 +76,9 @@ def test_compiled_ellipse_is_the_python_one_bit_for_bit():
 
 def _plain(s: SensorString) -> SensorString:
     """A copy of pooled string ``s`` with its own arrays (the concatenating path)."""
-    return SensorString(s.string_id, s.sensor_id, s.partner_id, s.obs_index, s.times, s.positions, s.los, s.sigmas)
+    return SensorString(
+        s.string_id, s.sensor_id, s.partner_id, s.obs_index, s.times, s.positions, s.los, s.sigmas
+    )
 
 
 def _reference_pair(assoc: MissDistanceAssociator, strings: list[SensorString]) -> list[list[SensorString]]:
@@ -102,7 +115,9 @@ def test_pooled_gated_cost_matrix_and_pairs_are_the_plain_ones():
     checked = paired = gated = 0
     for step, (lo, hi) in enumerate(zip(np.r_[0, bounds], np.r_[bounds, len(b)], strict=True)):
         c = b.take(slice(lo, hi))
-        st.update(c.obs_id, c.sensor_id, c.partner_id, c.time_s, c.sensor_pos_ecef_m, c.los_ecef, c.los_sigma_rad)
+        st.update(
+            c.obs_id, c.sensor_id, c.partner_id, c.time_s, c.sensor_pos_ecef_m, c.los_ecef, c.los_sigma_rad
+        )
         confirmed = [s for s in st.strings.values() if s.confirmed]
         if len({s.sensor_id for s in confirmed}) < 2 or step % 4:
             continue

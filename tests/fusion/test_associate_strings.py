@@ -6,16 +6,17 @@ from fusion_truth import boost_truth, observe, sensors
 from vigil.fusion.association.associate import MissDistanceAssociator
 from vigil.fusion.strings.stringer import GatedAssignmentStringer
 
-SALVO = [dict(lat_deg=45.0, lon_deg=63.3, az_deg=40.0), dict(lat_deg=45.6, lon_deg=64.4, az_deg=60.0, t0=103.0),
-         dict(lat_deg=44.3, lon_deg=62.5, az_deg=20.0, t0=98.0)]
+SALVO = [
+    dict(lat_deg=45.0, lon_deg=63.3, az_deg=40.0),
+    dict(lat_deg=45.6, lon_deg=64.4, az_deg=60.0, t0=103.0),
+    dict(lat_deg=44.3, lon_deg=62.5, az_deg=20.0, t0=98.0),
+]
 
 
 def _string_all(b):
     s = GatedAssignmentStringer()
     s.update(b.obs_id, b.sensor_id, b.partner_id, b.time_s, b.sensor_pos_ecef_m, b.los_ecef, b.los_sigma_rad)
     return s
-
-
 
 
 def test_salvo_strings_are_pure_and_association_recovers_the_three_launches():
@@ -77,11 +78,13 @@ def _young_strings(truth, rng_seed: int, start_s: float):
     and neither with two instants inside the other's: the first frames of the bench's seed-4 Falcon 9 events at
     40 µrad). Returns ``(strings by sensor, the 2-frame sensors, the 3-frame sensors)``."""
     b = observe([truth], sensors(), np.random.default_rng(rng_seed))
-    first = {sid: b.time_s[(b.sensor_id == sid) & (b.time_s >= start_s)].min() for sid in sorted(set(b.sensor_id))}
+    first = {
+        sid: b.time_s[(b.sensor_id == sid) & (b.time_s >= start_s)].min() for sid in sorted(set(b.sensor_id))
+    }
     by_phase = sorted(first, key=first.get)
     keep = np.zeros(len(b), dtype=bool)
     for k, sid in enumerate(by_phase):
-        keep[np.flatnonzero((b.sensor_id == sid) & (b.time_s >= first[sid]))[:3 if k < 2 else 2]] = True
+        keep[np.flatnonzero((b.sensor_id == sid) & (b.time_s >= first[sid]))[: 3 if k < 2 else 2]] = True
     strings = {s.sensor_id: s for s in _string_all(b.take(keep)).strings.values()}
     return strings, by_phase[2:], by_phase[:2]
 

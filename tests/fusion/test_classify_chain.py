@@ -23,8 +23,14 @@ def _cut(src: Path, cut_s: float, out: Path) -> Path:
     lines = src.read_text().splitlines()
     t_end = max(float(x.split(",")[0]) for x in lines if x[:1].isdigit()) - cut_s
     keep = [x for x in lines if not x[:1].isdigit() or float(x.split(",")[0]) <= t_end]
-    keep = [", ".join(i for i in x.split(":", 1)[1].split(",") if float(i.split("=")[1]) < t_end).join(
-        ("# events_s:", "")) if x.startswith("# events_s:") else x for x in keep]
+    keep = [
+        ", ".join(i for i in x.split(":", 1)[1].split(",") if float(i.split("=")[1]) < t_end).join(
+            ("# events_s:", "")
+        )
+        if x.startswith("# events_s:")
+        else x
+        for x in keep
+    ]
     out.write_text("\n".join(keep) + "\n")
     return out
 
@@ -37,28 +43,74 @@ def chain(tmp_path_factory):
     coast["name"], coast["stages"][0]["coast_after_s"] = "launcher-coast", 30.0
     (tmp / "coast.yaml").write_text(yaml.safe_dump(coast))
     sensor = {"frame_s": 1.0, "los_sigma_urad": 20, "false_alarms_per_frame": 0.01}
-    doc = {"name": "classify-chain", "epoch": "2026-03-01T12:00:00Z", "duration_s": 1500, "seed": 5,
-           "partners": [{"id": "north", "constellation": str(ROOT / "examples/constellations/north.tle"), "sensor": sensor},
-                        {"id": "east", "constellation": str(ROOT / "examples/constellations/east.json"), "sensor": sensor}],
-           "launches": [
-               {"id": "F9", "site": {"lat_deg": 28.5618, "lon_deg": -80.5772}, "time": "2026-03-01T12:01:00Z",
-                "azimuth_deg": 45.0, "telemetry": str(f9)},
-               {"id": "SR", "site": {"lat_deg": 34.0, "lon_deg": 36.0}, "time": "2026-03-01T12:02:00Z",
-                "azimuth_deg": 180.0, "vehicle": "notional-srbm-1stage"},
-               {"id": "CO", "site": {"lat_deg": 5.2, "lon_deg": -52.8}, "time": "2026-03-01T12:03:00Z",
-                "azimuth_deg": 90.0, "vehicle": str(tmp / "coast.yaml")}]}
+    doc = {
+        "name": "classify-chain",
+        "epoch": "2026-03-01T12:00:00Z",
+        "duration_s": 1500,
+        "seed": 5,
+        "partners": [
+            {
+                "id": "north",
+                "constellation": str(ROOT / "examples/constellations/north.tle"),
+                "sensor": sensor,
+            },
+            {
+                "id": "east",
+                "constellation": str(ROOT / "examples/constellations/east.json"),
+                "sensor": sensor,
+            },
+        ],
+        "launches": [
+            {
+                "id": "F9",
+                "site": {"lat_deg": 28.5618, "lon_deg": -80.5772},
+                "time": "2026-03-01T12:01:00Z",
+                "azimuth_deg": 45.0,
+                "telemetry": str(f9),
+            },
+            {
+                "id": "SR",
+                "site": {"lat_deg": 34.0, "lon_deg": 36.0},
+                "time": "2026-03-01T12:02:00Z",
+                "azimuth_deg": 180.0,
+                "vehicle": "notional-srbm-1stage",
+            },
+            {
+                "id": "CO",
+                "site": {"lat_deg": 5.2, "lon_deg": -52.8},
+                "time": "2026-03-01T12:03:00Z",
+                "azimuth_deg": 90.0,
+                "vehicle": str(tmp / "coast.yaml"),
+            },
+        ],
+    }
     (tmp / "s.yaml").write_text(yaml.safe_dump(doc))
     window = {"window_start": "2026-03-01T12:00:00Z", "window_end": "2026-03-01T12:05:00Z"}
-    notes = {"notifications": [  # the F9's true announcement, and a space launch 'announced' where the SRBM flies
-        {"notification_id": "N-F9", "partner_id": "east", "class": "space_launch", **window,
-         "launch_area": {"circle": {"lat_deg": 28.5618, "lon_deg": -80.5772, "radius_km": 15}},
-         "azimuth_sector_deg": [35, 55]},
-        {"notification_id": "N-SR", "partner_id": "east", "class": "space_launch", **window,
-         "launch_area": {"circle": {"lat_deg": 34.0, "lon_deg": 36.0, "radius_km": 15}},
-         "azimuth_sector_deg": [170, 190]}]}
+    notes = {
+        "notifications": [  # the F9's true announcement, and a space launch 'announced' where the SRBM flies
+            {
+                "notification_id": "N-F9",
+                "partner_id": "east",
+                "class": "space_launch",
+                **window,
+                "launch_area": {"circle": {"lat_deg": 28.5618, "lon_deg": -80.5772, "radius_km": 15}},
+                "azimuth_sector_deg": [35, 55],
+            },
+            {
+                "notification_id": "N-SR",
+                "partner_id": "east",
+                "class": "space_launch",
+                **window,
+                "launch_area": {"circle": {"lat_deg": 34.0, "lon_deg": 36.0, "radius_km": 15}},
+                "azimuth_sector_deg": [170, 190],
+            },
+        ]
+    }
     (tmp / "n.yaml").write_text(yaml.safe_dump(notes))
     scenario = load_scenario(tmp / "s.yaml")
-    run = score_scenario(scenario, np.random.default_rng(scenario.seed), notifications=load_notifications(tmp / "n.yaml"))
+    run = score_scenario(
+        scenario, np.random.default_rng(scenario.seed), notifications=load_notifications(tmp / "n.yaml")
+    )
     events = versions_by_event(run.versions)
     return run, {lid: events[eid] for lid, eid in run.score["matches"].items()}
 
@@ -90,7 +142,9 @@ def test_launcher_coasting_between_stages_is_reopened_and_ends_space_launch(chai
     versions = by_launch["CO"]
     classes = [w.class_ for w in versions]
     assert classes[-1] == "space_launch" and not versions[-1].has_impact
-    assert "ballistic" not in classes  # its first cutoff looked ballistic, but the class was held: it lit again
+    assert (
+        "ballistic" not in classes
+    )  # its first cutoff looked ballistic, but the class was held: it lit again
     reopened = [w for a, w in zip(versions, versions[1:], strict=False) if a.has_impact and not w.has_impact]
     assert reopened and reopened[0].class_ == "unknown"  # the coast's impact withdrawn when the 2nd stage lit
     assert run.score["false_events"] == 0 and run.score["duplicate_events"] == 0
@@ -112,7 +166,9 @@ def test_each_class_change_carries_its_reason_on_the_new_version(chain):
             if a.class_ != b.class_:
                 changes += 1
                 assert b.version == a.version + 1 and b.class_reason != a.class_reason, (lid, a, b)
-    assert changes >= 3  # (F9 unknown → space launch, SR unknown → ballistic, CO unknown → ... → space launch)
+    assert (
+        changes >= 3
+    )  # (F9 unknown → space launch, SR unknown → ballistic, CO unknown → ... → space launch)
     final = {lid: v[-1] for lid, v in by_launch.items()}
     assert "dark" in final["SR"].class_reason  # the held ballistic call: issued once the plume was gone 45 s
     reopened = [w for w in by_launch["CO"] if w.class_reason.startswith("plume seen again")]

@@ -126,7 +126,9 @@ def test_engine_hands_the_burnout_covariance_and_a_fused_missile_is_decided_by_3
     warnings = [w for _, ws in FusionEngine(classifier=spy).run(b) for w in ws]
     in_flight = [ev for cues, ev in spy.seen if cues.thrusting]
     at_burnout = [ev for cues, ev in spy.seen if not cues.thrusting]
-    assert len(at_burnout) == 1 and len(in_flight) >= 5  # classified every 10 s while thrusting, never ballistic
+    assert (
+        len(at_burnout) == 1 and len(in_flight) >= 5
+    )  # classified every 10 s while thrusting, never ballistic
     assert all(ev.class_ != "ballistic" for ev in in_flight)
     ev = at_burnout[0]
     assert all(np.isfinite(ev.sigma)) and min(ev.sigma) > 0  # a real covariance, not None

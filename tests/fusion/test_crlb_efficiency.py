@@ -75,7 +75,9 @@ def test_launch_estimate_is_efficient_against_its_bound_with_the_prior(geometry)
         mean = phi[2] + PRIOR_SIGMA_S * rng.normal()
         est = AscentBackFitEstimator(time_to_visible_s=tk.min() - mean, time_to_visible_sigma_s=PRIOR_SIGMA_S)
         seed_t = np.arange(tk.min(), tk.min() + 20.0, 2.0)
-        out = est.estimate(t, p, _noisy(u0, s, rng), s, seed_t, truth.state(seed_t)[0] + rng.normal(0, 500, (10, 3)))
+        out = est.estimate(
+            t, p, _noisy(u0, s, rng), s, seed_t, truth.state(seed_t)[0] + rng.normal(0, 500, (10, 3))
+        )
         errors.append(_en(out.lat_rad, out.lon_rad, phi[0], phi[1]))
     e = np.array(errors)
     mse = e.T @ e / len(e)
@@ -100,7 +102,9 @@ def test_bound_uses_the_estimates_own_window_and_prior(geometry):
     with_prior = launch_crlb(model, phi, t[keep], p[keep], s[keep], prior[1])
     without = launch_crlb(model, phi, t[keep], p[keep], s[keep])
     assert with_prior.time_sigma_s < without.time_sigma_s
-    assert np.linalg.eigvalsh(without.cov_en_m2 - with_prior.cov_en_m2).min() >= -1e-9 * np.trace(without.cov_en_m2)
+    assert np.linalg.eigvalsh(without.cov_en_m2 - with_prior.cov_en_m2).min() >= -1e-9 * np.trace(
+        without.cov_en_m2
+    )
 
 
 def test_burnout_smoother_covariance_matches_its_bound(geometry):

@@ -45,16 +45,19 @@ def test_first_warning_within_5_s_of_the_second_sensor_seeing_the_plume(single):
 def test_final_warning_locates_launch_and_classifies_ballistic_with_impact(single):
     truth, _, stream = single
     final = [w for _, ws in stream for w in ws][-1]
-    miss = great_circle_distance_m(np.radians(final.launch_lat_deg), np.radians(final.launch_lon_deg),
-                                   truth.lat_rad, truth.lon_rad)
+    miss = great_circle_distance_m(
+        np.radians(final.launch_lat_deg), np.radians(final.launch_lon_deg), truth.lat_rad, truth.lon_rad
+    )
     assert miss <= 2000.0
     assert abs(final.azimuth_deg - np.degrees(truth.azimuth_rad)) <= 1.0
     assert abs(final.launch_time_s - truth.launch_time_s) <= 3 * final.launch_time_sigma_s + 2.0
     assert final.class_ == "ballistic"
     assert abs(final.burnout_time_s - truth.burnout_time_s) <= 2.0
     t_imp, lat, lon = coast_impact(truth.r[-1], truth.v[-1], truth.burnout_time_s)
-    impact_miss_km = great_circle_distance_m(np.radians(final.impact_lat_deg), np.radians(final.impact_lon_deg),
-                                             lat, lon) / 1e3
+    impact_miss_km = (
+        great_circle_distance_m(np.radians(final.impact_lat_deg), np.radians(final.impact_lon_deg), lat, lon)
+        / 1e3
+    )
     assert impact_miss_km <= final.impact_ellipse[1]  # inside the 95 % semi-major axis
     assert abs(final.impact_time_s - t_imp) < 120.0
 
@@ -69,15 +72,19 @@ def test_single_sensor_gives_an_honest_mono_event():
     b = observe([truth], sensors(count=1), np.random.default_rng(9))
     (w,) = fuse(b)
     assert w.mono and w.azimuth_deg is None and w.impact_lat_deg is None
-    miss = great_circle_distance_m(np.radians(w.launch_lat_deg), np.radians(w.launch_lon_deg),
-                                   truth.lat_rad, truth.lon_rad)
+    miss = great_circle_distance_m(
+        np.radians(w.launch_lat_deg), np.radians(w.launch_lon_deg), truth.lat_rad, truth.lon_rad
+    )
     assert miss <= w.launch_ellipse[1] * 1e3  # inside the stated 95 % ellipse
     assert abs(w.launch_time_s - truth.launch_time_s) <= 2 * w.launch_time_sigma_s
 
 
 def test_salvo_of_three_gives_three_events():
-    kws = [dict(), dict(lat_deg=45.6, lon_deg=64.4, az_deg=60.0, t0=103.0),
-           dict(lat_deg=44.3, lon_deg=62.5, az_deg=20.0, t0=98.0)]
+    kws = [
+        dict(),
+        dict(lat_deg=45.6, lon_deg=64.4, az_deg=60.0, t0=103.0),
+        dict(lat_deg=44.3, lon_deg=62.5, az_deg=20.0, t0=98.0),
+    ]
     truths = [boost_truth(**kw) for kw in kws]
     rng = np.random.default_rng(12)
     parts = [observe([tr], sensors(), rng) for tr in truths]
@@ -87,6 +94,10 @@ def test_salvo_of_three_gives_three_events():
     final = fuse(b)
     assert len(final) == 3
     for tr in truths:
-        d = [great_circle_distance_m(np.radians(w.launch_lat_deg), np.radians(w.launch_lon_deg),
-                                     tr.lat_rad, tr.lon_rad) for w in final]
+        d = [
+            great_circle_distance_m(
+                np.radians(w.launch_lat_deg), np.radians(w.launch_lon_deg), tr.lat_rad, tr.lon_rad
+            )
+            for w in final
+        ]
         assert min(d) <= 2000.0

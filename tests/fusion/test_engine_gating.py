@@ -17,8 +17,11 @@ def _plain_refit_due(engine, event):
     if event.launch is None:
         return True
     fitted = event.fitted_span_s
-    marks = [m for m in (*REFIT_SPANS_S, engine.config.launch_window_s + engine.config.update_interval_s)
-             if fitted < m]
+    marks = [
+        m
+        for m in (*REFIT_SPANS_S, engine.config.launch_window_s + engine.config.update_interval_s)
+        if fitted < m
+    ]
     span = max(s.last_time for s in event.strings) - min(s.first_time for s in event.strings)
     return (min(marks) if marks else float("nan")) <= span
 
@@ -45,8 +48,12 @@ def test_latest_close_pairs_equals_close_pairs_of_latest_positions():
     for n in (1, 2, 5, 40):
         filters = []
         for _ in range(n):
-            f = SimpleNamespace(x=np.r_[rng.normal(0, 4e4, 3), rng.normal(0, 2e3, 3), rng.normal(0, 30, 3)],
-                                P=np.eye(9), t=float(rng.choice([100.0, 100.5, rng.uniform(99, 101)])), q=1.0)
+            f = SimpleNamespace(
+                x=np.r_[rng.normal(0, 4e4, 3), rng.normal(0, 2e3, 3), rng.normal(0, 30, 3)],
+                P=np.eye(9),
+                t=float(rng.choice([100.0, 100.5, rng.uniform(99, 101)])),
+                q=1.0,
+            )
             filters.append(f)
         store = FilterStore(4)
         store.rows_of(filters[::2])  # (then grown, and the rows not in the filters' order)

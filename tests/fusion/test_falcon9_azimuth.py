@@ -17,8 +17,11 @@ from vigil.frames import WGS84_A_M, geodetic_to_ecef, great_circle_destination, 
 from vigil.fusion import fuse
 from vigil.fusion.launch.backfit import LaunchEstimate, track_azimuth
 
-PADS = {"jason-3": (34.6321, -120.6106, 150.4), "iridium-next-6": (34.6321, -120.6106, 175.6),
-        "spacex-crs-8": (28.5618, -80.5772, 45.0)}
+PADS = {
+    "jason-3": (34.6321, -120.6106, 150.4),
+    "iridium-next-6": (34.6321, -120.6106, 175.6),
+    "spacex-crs-8": (28.5618, -80.5772, 45.0),
+}
 
 
 def _replay_truth(name, t0=100.0):
@@ -28,8 +31,16 @@ def _replay_truth(name, t0=100.0):
     tr = replay(resources.files("vigil") / "data" / "telemetry" / f"{name}.csv", lat, lon, t0, az)
     burning = tr.stage >= 0
     last = int(np.flatnonzero(burning)[-1])
-    truth = Truth(tr.t_s[: last + 1], tr.r_ecef_m[: last + 1], tr.v_ecef_m_s[: last + 1], t0, math.radians(lat),
-                  math.radians(lon), math.radians(az), float(tr.t_s[last]))
+    truth = Truth(
+        tr.t_s[: last + 1],
+        tr.r_ecef_m[: last + 1],
+        tr.v_ecef_m_s[: last + 1],
+        t0,
+        math.radians(lat),
+        math.radians(lon),
+        math.radians(az),
+        float(tr.t_s[last]),
+    )
     dark = tr.t_s[: last + 1][~burning[: last + 1]]  # staging coast: no plume
     return truth, dark
 
@@ -43,8 +54,9 @@ def test_falcon9_replay_is_a_space_launch_with_launch_point_and_azimuth_in_bound
         b = b.take(np.flatnonzero((b.time_s < dark.min()) | (b.time_s > dark.max())))
     (w,) = fuse(b)
     assert w.class_ == "space_launch"
-    miss = great_circle_distance_m(np.radians(w.launch_lat_deg), np.radians(w.launch_lon_deg),
-                                   truth.lat_rad, truth.lon_rad)
+    miss = great_circle_distance_m(
+        np.radians(w.launch_lat_deg), np.radians(w.launch_lon_deg), truth.lat_rad, truth.lon_rad
+    )
     assert miss <= 2000.0
     assert abs((w.azimuth_deg - math.degrees(truth.azimuth_rad) + 180.0) % 360.0 - 180.0) <= 1.0
     assert w.azimuth_sigma_deg < 1.0
@@ -63,7 +75,9 @@ def test_track_azimuth_of_a_great_circle_and_its_sigma():
     out = track_azimuth(est, r_end, np.eye(3) * 400.0**2)
     err = (out.azimuth_rad - az + math.pi) % (2 * math.pi) - math.pi
     theta = 1.0e6 / WGS84_A_M
-    assert err == pytest.approx(math.pi / 2 - math.atan(math.tan(theta) / math.sin(1000.0 / WGS84_A_M)), rel=1e-3)
+    assert err == pytest.approx(
+        math.pi / 2 - math.atan(math.tan(theta) / math.sin(1000.0 / WGS84_A_M)), rel=1e-3
+    )
     sigma = math.hypot(300.0 / (WGS84_A_M * math.tan(theta)), 400.0 / (WGS84_A_M * math.sin(theta)))
     assert out.azimuth_sigma_rad == pytest.approx(sigma, rel=1e-3)
     assert track_azimuth(est, geodetic_to_ecef(lat0, lon0 + 1e-4, 10e3), np.eye(3)) is est  # too short

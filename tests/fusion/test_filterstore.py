@@ -12,7 +12,9 @@ def _filters(n, rng):
     out = []
     for _ in range(n):
         x0 = np.r_[rng.normal(0, 1e5, 3) + [6.5e6, 0, 0], rng.normal(0, 1e3, 3), rng.normal(0, 10, 3)]
-        out.append(LosExtendedKalmanFilter(100.0 + rng.uniform(0, 1), x0, np.diag(np.repeat([1e6, 1e4, 1e2], 3))))
+        out.append(
+            LosExtendedKalmanFilter(100.0 + rng.uniform(0, 1), x0, np.diag(np.repeat([1e6, 1e4, 1e2], 3)))
+        )
     return out
 
 
@@ -35,8 +37,9 @@ def test_filters_run_in_the_store_equal_filters_run_gathered():
     states = FilterStates.of(a[::-1])
     assert all(np.shares_memory(f.x, states.store.x) and np.shares_memory(f.P, states.store.cov) for f in a)
     times, pos, los, sigma, stops = _detections(a[1:4], rng)
-    got = run_filters(a[1:4], stops, LosRays(times, pos, los, sigma), store=states.arrays,
-                      rows=states.rows[[3, 2, 1]])
+    got = run_filters(
+        a[1:4], stops, LosRays(times, pos, los, sigma), store=states.arrays, rows=states.rows[[3, 2, 1]]
+    )
     want = run_filters(b[1:4], stops, LosRays(times, pos, los, sigma))
     np.testing.assert_array_equal(got, want)
     for f, g in zip(a, b, strict=True):

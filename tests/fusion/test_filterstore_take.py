@@ -18,14 +18,14 @@ def test_rows_taken_in_the_kernel_equal_rows_taken_before():
     take = rng.permutation(times.size + 3)  # (chunk rows in any order, some not taken)
     chunk = [np.empty((take.size,) + v.shape[1:]) for v in (times, pos, los, sigma)]
     for c, v in zip(chunk, (times, pos, los, sigma), strict=True):
-        c[take[:times.size]] = v
-        c[take[times.size:]] = np.nan
+        c[take[: times.size]] = v
+        c[take[times.size :]] = np.nan
     for shared in (False, True):
         b = [LosExtendedKalmanFilter(f.t, f.x, f.P, f.q) for f in a]
         c = [LosExtendedKalmanFilter(f.t, f.x, f.P, f.q) for f in a]
         sb, sc = (FilterStates.of(x[::-1]) if shared else None for x in (b, c))
         kw = [dict(store=s.arrays, rows=s.rows[[4, 3, 2, 1]]) if shared else {} for s in (sb, sc)]
-        got = run_filters(b[1:5], stops, LosRays(*chunk), take=take[:times.size], **kw[0])
+        got = run_filters(b[1:5], stops, LosRays(*chunk), take=take[: times.size], **kw[0])
         want = run_filters(c[1:5], stops, LosRays(times, pos, los, sigma), **kw[1])
         np.testing.assert_array_equal(got, want)
         assert got.any()

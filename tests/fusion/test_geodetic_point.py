@@ -38,7 +38,9 @@ def _points(n: int, seed: int) -> np.ndarray:
     d = rng.normal(size=(n, 3))
     d /= np.linalg.norm(d, axis=1, keepdims=True)
     radius = np.exp(rng.uniform(np.log(6.3e6), np.log(5e7), n))
-    radius[: n // 4] = WGS84_A_M + rng.uniform(-2e4, 2e6, n // 4)  # near the surface: most of the engine's points
+    radius[: n // 4] = WGS84_A_M + rng.uniform(
+        -2e4, 2e6, n // 4
+    )  # near the surface: most of the engine's points
     return d * radius[:, None]
 
 
@@ -58,9 +60,22 @@ def test_one_row_bits_random():
 def test_one_point_bits_edges():
     a, b = WGS84_A_M, WGS84_B_M
     edges = [
-        (0.0, 0.0, b), (0.0, 0.0, -b), (0.0, 0.0, 4.2e7), (0.0, 0.0, -1.0), (0.0, 0.0, 0.0), (-0.0, 0.0, 0.0),
-        (a, 0.0, 0.0), (-a, 0.0, 0.0), (0.0, -a, 0.0), (a, -0.0, -0.0), (4.2164e7, 0.0, 0.0), (1e-300, 0.0, 1.0),
-        (1e90, 1e90, -1e90), (1e-3, -1e-3, b), (-a, -0.0, 0.0), (-a, 0.0, -0.0),
+        (0.0, 0.0, b),
+        (0.0, 0.0, -b),
+        (0.0, 0.0, 4.2e7),
+        (0.0, 0.0, -1.0),
+        (0.0, 0.0, 0.0),
+        (-0.0, 0.0, 0.0),
+        (a, 0.0, 0.0),
+        (-a, 0.0, 0.0),
+        (0.0, -a, 0.0),
+        (a, -0.0, -0.0),
+        (4.2164e7, 0.0, 0.0),
+        (1e-300, 0.0, 1.0),
+        (1e90, 1e90, -1e90),
+        (1e-3, -1e-3, b),
+        (-a, -0.0, 0.0),
+        (-a, 0.0, -0.0),
     ]
     bad = [r for r in edges if not _same(ecef_to_geodetic(np.array(r)), _numpy_geodetic(np.array(r)))]
     assert not bad
@@ -85,5 +100,5 @@ def test_non_finite_and_inputs():
     batch = _points(1000, 3)
     assert _same(ecef_to_geodetic(batch), _numpy_geodetic(batch))
     for shape in [(2, 3), (1, 1, 3), (2, 2, 3), (0, 3)]:
-        grid = batch[:int(np.prod(shape[:-1]))].reshape(shape)
+        grid = batch[: int(np.prod(shape[:-1]))].reshape(shape)
         assert _same(ecef_to_geodetic(grid), _numpy_geodetic(grid))

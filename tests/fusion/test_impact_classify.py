@@ -63,8 +63,12 @@ def test_rk4_impact_of_long_coasts_matches_dop853_to_centimetres():
     the time of flight within 1e-5 s (the ground crossing found by false position on the last step)."""
     from vigil.frames import geodetic_to_ecef
 
-    for lat, lon, az, speed, gamma, alt in [(45, 63, 30, 7000, 25, 250e3), (30, 100, 200, 7200, 20, 300e3),
-                                            (10, -60, 90, 6000, 60, 400e3), (60, 10, 0, 7000, 10, 200e3)]:
+    for lat, lon, az, speed, gamma, alt in [
+        (45, 63, 30, 7000, 25, 250e3),
+        (30, 100, 200, 7200, 20, 300e3),
+        (10, -60, 90, 6000, 60, 400e3),
+        (60, 10, 0, 7000, 10, 200e3),
+    ]:
         la0, lo0, g, a = np.radians(lat), np.radians(lon), np.radians(gamma), np.radians(az)
         e, n, u = enu_basis(la0, lo0)
         r0 = geodetic_to_ecef(la0, lo0, alt)
@@ -89,15 +93,24 @@ def _numpy_ellipse(cov, containment):
 def test_ellipse_equals_numpy_eigh():
     rng = np.random.default_rng(7)
     covs = []
-    for _ in range(3000):  # east/north covariances of every shape, size and orientation; a few asymmetric by round-off
+    for _ in range(
+        3000
+    ):  # east/north covariances of every shape, size and orientation; a few asymmetric by round-off
         s, th = 10 ** rng.uniform(-3, 12, 2), rng.uniform(0.0, np.pi)
         rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
         c = rot @ np.diag(s) @ rot.T
         c[1, 0] *= 1.0 + 1e-15 * rng.normal()
         covs.append(c)
     covs += [rng.normal(size=(2, 2)) * 10 ** rng.uniform(-5, 10) for _ in range(500)]  # indefinite too
-    covs += [np.diag([4.0, 9.0]), np.diag([9.0, 4.0]), np.diag([5.0, 5.0]), np.zeros((2, 2)),
-             np.array([[5.0, 1e-20], [1e-20, 3.0]]), np.array([[2.0, 2.0], [2.0, 2.0]]), np.diag([-5.0, 3.0])]
+    covs += [
+        np.diag([4.0, 9.0]),
+        np.diag([9.0, 4.0]),
+        np.diag([5.0, 5.0]),
+        np.zeros((2, 2)),
+        np.array([[5.0, 1e-20], [1e-20, 3.0]]),
+        np.array([[2.0, 2.0], [2.0, 2.0]]),
+        np.diag([-5.0, 3.0]),
+    ]
     exact = 0
     for c in covs:
         for p in (0.95, 0.5):
@@ -107,7 +120,9 @@ def test_ellipse_equals_numpy_eigh():
     # bit for bit with numpy's OpenBLAS (reference LAPACK); a differently built LAPACK may round differently
     print(f"{exact} of {2 * len(covs)} ellipses bit-identical to numpy.linalg.eigh")
     for c in (np.full((2, 2), np.nan), np.diag([1.0, np.nan]), np.array([[1.0, 0.5], [np.inf, 2.0]])):
-        np.testing.assert_array_equal(ellipse_from_cov(c, 0.95), _numpy_ellipse(c, 0.95))  # NaN where numpy has
+        np.testing.assert_array_equal(
+            ellipse_from_cov(c, 0.95), _numpy_ellipse(c, 0.95)
+        )  # NaN where numpy has
 
 
 def test_classifier_scalar_path_agrees_with_array_path():
@@ -122,8 +137,15 @@ def test_classifier_scalar_path_agrees_with_array_path():
         up = np.array([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
         r = (WGS84_A_M + rng.uniform(50e3, 600e3)) * up
         horizontal = np.cross(up, rng.normal(size=3))
-        v = rng.uniform(0.5, 1.1) * np.sqrt(GM_EARTH_M3_S2 / np.linalg.norm(r)) * horizontal / np.linalg.norm(horizontal)
-        v += rng.uniform(-0.3, 0.3) * np.linalg.norm(v) * up  # flight-path angles of ~±17°, some near insertion
+        v = (
+            rng.uniform(0.5, 1.1)
+            * np.sqrt(GM_EARTH_M3_S2 / np.linalg.norm(r))
+            * horizontal
+            / np.linalg.norm(horizontal)
+        )
+        v += (
+            rng.uniform(-0.3, 0.3) * np.linalg.norm(v) * up
+        )  # flight-path angles of ~±17°, some near insertion
         fast = cl._clear_class(r, v, clf.perigee_min_alt_m)
         perigee = float(cl.perigee_altitude_m(r, v))
         expected = "space_launch" if perigee > clf.perigee_min_alt_m or clf._insertion(r, v) else "ballistic"
@@ -142,7 +164,9 @@ def test_states_propagated_together_land_as_each_alone():
     r = tr.r[-1] + rng.normal(scale=2e3, size=(13, 3))
     v = tr.v[-1] * rng.uniform(0.5, 4.0, size=(13, 1))  # 6 min to 85 min coasts, and 3 that never land (NaN)
     tof, hit = propagate_to_ground(r, v)
-    for k in range(13):  # bit for bit on the development machine; 1e-13 as multiply-adds may contract elsewhere
+    for k in range(
+        13
+    ):  # bit for bit on the development machine; 1e-13 as multiply-adds may contract elsewhere
         tof_k, hit_k = propagate_to_ground(r[k], v[k])
-        np.testing.assert_allclose(tof_k, tof[k:k + 1], rtol=1e-13)
-        np.testing.assert_allclose(hit_k, hit[k:k + 1], rtol=1e-13)
+        np.testing.assert_allclose(tof_k, tof[k : k + 1], rtol=1e-13)
+        np.testing.assert_allclose(hit_k, hit[k : k + 1], rtol=1e-13)

@@ -34,8 +34,15 @@ def _reference_predict(t_s, r, v, cov6, containment=0.95, kappa=1.0):
     cov_en = (w[:, None] * en).T @ en
     t_mean = float(w @ tof)
     t_sigma = float(np.sqrt(max(w @ (tof - t_mean) ** 2, 0.0)))
-    return ImpactPrediction(t_s + t_mean, t_sigma, float(lat), float(lon), ellipse_from_cov(cov_en, containment),
-                            containment, cov_en)
+    return ImpactPrediction(
+        t_s + t_mean,
+        t_sigma,
+        float(lat),
+        float(lon),
+        ellipse_from_cov(cov_en, containment),
+        containment,
+        cov_en,
+    )
 
 
 def _cases():

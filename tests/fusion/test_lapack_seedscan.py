@@ -52,7 +52,7 @@ def _stacked_seed_start(degree, first_horizontal, seed_times, seed_points, lags_
     horiz = coef @ east, coef @ north
     az = math.atan2(float(np.sum(horiz[0] * np.abs(horiz[0]))), float(np.sum(horiz[1] * np.abs(horiz[1]))))
     along = math.sin(az) * east + math.cos(az) * north
-    return np.concatenate([[lat, lon, t_l[best], az], coef @ up, (coef @ along)[first_horizontal - 2:]])
+    return np.concatenate([[lat, lon, t_l[best], az], coef @ up, (coef @ along)[first_horizontal - 2 :]])
 
 
 def _lag_by_lag_initial_phi(model, seed_times, seed_points):
@@ -61,7 +61,9 @@ def _lag_by_lag_initial_phi(model, seed_times, seed_points):
     for lag in TL_GRID_S:
         t_l = seed_times.min() - lag
         tau = seed_times - t_l
-        a = np.stack([np.ones_like(tau)] + [tau**k / math.factorial(k) for k in range(2, model.degree + 1)], -1)
+        a = np.stack(
+            [np.ones_like(tau)] + [tau**k / math.factorial(k) for k in range(2, model.degree + 1)], -1
+        )
         coef, *_ = np.linalg.lstsq(a, seed_points, rcond=None)
         lat, lon, alt = ecef_to_geodetic(coef[0])
         resid = np.sum((a @ coef - seed_points) ** 2) + float(alt) ** 2
@@ -72,7 +74,7 @@ def _lag_by_lag_initial_phi(model, seed_times, seed_points):
     horiz = coef @ east, coef @ north
     az = math.atan2(float(np.sum(horiz[0] * np.abs(horiz[0]))), float(np.sum(horiz[1] * np.abs(horiz[1]))))
     along = math.sin(az) * east + math.cos(az) * north
-    return np.concatenate([[lat, lon, t_l, az], coef @ up, (coef @ along)[model.first_horizontal - 2:]])
+    return np.concatenate([[lat, lon, t_l, az], coef @ up, (coef @ along)[model.first_horizontal - 2 :]])
 
 
 def test_compiled_seed_scan_is_the_stacked_numpy_scan_bit_for_bit():
@@ -89,7 +91,9 @@ def test_batched_initial_phi_is_the_lag_by_lag_scan_bit_for_bit():
     for k in [3, 4, 6, 12, 39]:
         times, points, degree = _seed_case(rng, k)
         model = AscentModel(degree, float(times[-1]))
-        assert np.array_equal(initial_phi(model, times, points), _lag_by_lag_initial_phi(model, times, points)), k
+        assert np.array_equal(
+            initial_phi(model, times, points), _lag_by_lag_initial_phi(model, times, points)
+        ), k
 
 
 def test_initial_theta_is_numpy_lstsq_bit_for_bit():

@@ -36,8 +36,13 @@ def _true_phi(truth, b, estimator):
 def test_launch_point_within_2_km_and_a_few_crlb_and_azimuth_within_1_deg(seed):
     truth, b = _detections(seed)
     est = AscentBackFitEstimator()
-    out = est.estimate(b.time_s, b.sensor_pos_ecef_m, b.los_ecef, b.los_sigma_rad,
-                       *_seeds(truth, b, np.random.default_rng(seed)))
+    out = est.estimate(
+        b.time_s,
+        b.sensor_pos_ecef_m,
+        b.los_ecef,
+        b.los_sigma_rad,
+        *_seeds(truth, b, np.random.default_rng(seed)),
+    )
     miss = great_circle_distance_m(out.lat_rad, out.lon_rad, truth.lat_rad, truth.lon_rad)
     model, keep, phi = _true_phi(truth, b, est)
     bound = launch_crlb(model, phi, b.time_s[keep], b.sensor_pos_ecef_m[keep], b.los_sigma_rad[keep])

@@ -50,8 +50,11 @@ def feed(obs, lag_s: dict[str, float], config: FusionConfig | None = None, arriv
 
 def launch_points(engine: FusionEngine) -> list[tuple[float, float, str]]:
     """(lat, lon, class) of the engine's stereo events, by launch latitude."""
-    return sorted((e.launch.lat_rad, e.launch.lon_rad, e.class_) for e in engine.events
-                  if e.launch is not None and not e.mono)
+    return sorted(
+        (e.launch.lat_rad, e.launch.lon_rad, e.class_)
+        for e in engine.events
+        if e.launch is not None and not e.mono
+    )
 
 
 def distance_km(a, b) -> float:
@@ -61,7 +64,9 @@ def distance_km(a, b) -> float:
 
 def bounds_km(sim, engine: FusionEngine) -> list[float]:
     """Launch CRLB (km) of each stereo event, from the truth launch nearest to it."""
-    sites = {t["id"]: (math.radians(t["site"]["lat_deg"]), math.radians(t["site"]["lon_deg"])) for t in sim.truth}
+    sites = {
+        t["id"]: (math.radians(t["site"]["lat_deg"]), math.radians(t["site"]["lon_deg"])) for t in sim.truth
+    }
     nearest = {}
     for e in engine.events:
         if e.launch is not None and not e.mono:
@@ -144,9 +149,17 @@ def _fits(engine: FusionEngine) -> list[tuple]:
         if e.launch is None or e.mono:
             continue
         b = e.burnout
-        out.append((e.launch.time_s, e.launch.lat_rad, e.launch.lon_rad, e.launch.azimuth_rad,
-                    e.launch.cov_en_m2.tobytes(), e.class_,
-                    None if b is None else (float(b.time_s), b.r.tobytes(), b.v.tobytes())))
+        out.append(
+            (
+                e.launch.time_s,
+                e.launch.lat_rad,
+                e.launch.lon_rad,
+                e.launch.azimuth_rad,
+                e.launch.cov_en_m2.tobytes(),
+                e.class_,
+                None if b is None else (float(b.time_s), b.r.tobytes(), b.v.tobytes()),
+            )
+        )
     return sorted(out, key=lambda x: (x[1], x[2]))
 
 

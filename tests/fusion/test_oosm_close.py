@@ -51,9 +51,17 @@ def ticks(engine: FusionEngine, obs, arrive: np.ndarray, first_s: float = -math.
 
 def in_flight(engine: FusionEngine) -> list:
     """The stereo events not burnt out: (launch time, lat, lon, covariance bytes, sensors)."""
-    return sorted((e.launch.time_s, e.launch.lat_rad, e.launch.lon_rad, e.launch.cov_en_m2.tobytes(),
-                   tuple(sorted({s.sensor_id for s in e.strings})))
-                  for e in engine.events if e.launch is not None and not e.mono and e.burnout is None)
+    return sorted(
+        (
+            e.launch.time_s,
+            e.launch.lat_rad,
+            e.launch.lon_rad,
+            e.launch.cov_en_m2.tobytes(),
+            tuple(sorted({s.sensor_id for s in e.strings})),
+        )
+        for e in engine.events
+        if e.launch is not None and not e.mono and e.burnout is None
+    )
 
 
 def stopped(obs, arrive: np.ndarray, restart_s: float | None = None) -> tuple[list, list]:
@@ -77,7 +85,9 @@ def partner_lags(obs, seed: int) -> np.ndarray:
     transit), a few 3–8 s late (a batch redelivered after an acknowledgement wait)."""
     rng = np.random.default_rng(seed)
     north = obs.partner_id.astype(str) == "north"
-    lag = rng.uniform(0.05, 1.5, len(obs)) + np.where(rng.random(len(obs)) < 0.05, rng.uniform(3.0, 8.0, len(obs)), 0)
+    lag = rng.uniform(0.05, 1.5, len(obs)) + np.where(
+        rng.random(len(obs)) < 0.05, rng.uniform(3.0, 8.0, len(obs)), 0
+    )
     return obs.time_s + np.where(north, lag, 0.0)
 
 
@@ -103,5 +113,7 @@ def test_a_stopped_run_ends_on_the_same_fit_whatever_the_order_and_restarts(wind
     arrive = partner_lags(window, seed)
     feeds = [stopped(window, arrive)] + [stopped(window, arrive, r) for r in (765.0, 777.0, 789.0, 798.0)]
     assert len(in_order) == 1
-    assert len({before[0][0] for before, _ in feeds}) > 1  # before close, the fits follow the feed (seeds 0-3)
+    assert (
+        len({before[0][0] for before, _ in feeds}) > 1
+    )  # before close, the fits follow the feed (seeds 0-3)
     assert all(after == in_order for _, after in feeds), [after for _, after in feeds]

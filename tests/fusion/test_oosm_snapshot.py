@@ -68,7 +68,7 @@ def test_restored_snapshot_continues_as_the_original(obs, cut_s: float) -> None:
             pool = snap["stringer"].pool
             assert pool.used > 0 and len(snap["events"]) > 0  # (the cut falls inside the launches' data)
             for name in "tpusi":  # rows past `used` are never read before written: poison them in the copy
-                getattr(pool, name)[pool.used:] = -1 if name == "i" else np.nan
+                getattr(pool, name)[pool.used :] = -1 if name == "i" else np.nan
         later.append((now, rows))
         engine.ingest(rows, now)
     engine.finish(now)
@@ -108,11 +108,16 @@ def test_event_copy_is_deep_and_shares_only_frozen_parts(obs) -> None:
         c.filter.x[:] = 0.0
         assert np.any(e.filter.x != 0.0)
         others = ("strings", "filter", "burnout")
-        assert {k: v for k, v in vars(c).items() if k not in others} == \
-            {k: v for k, v in vars(e).items() if k not in others}
+        assert {k: v for k, v in vars(c).items() if k not in others} == {
+            k: v for k, v in vars(e).items() if k not in others
+        }
         assert (c.burnout is None) == (e.burnout is None)
         if e.burnout is not None:
             assert c.burnout is not e.burnout and c.burnout.time_s == e.burnout.time_s
-            for a, b in ((c.burnout.r, e.burnout.r), (c.burnout.v, e.burnout.v), (c.burnout.cov6, e.burnout.cov6)):
+            for a, b in (
+                (c.burnout.r, e.burnout.r),
+                (c.burnout.v, e.burnout.v),
+                (c.burnout.cov6, e.burnout.cov6),
+            ):
                 np.testing.assert_array_equal(a, b)
                 assert not np.shares_memory(a, b)

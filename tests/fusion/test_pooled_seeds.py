@@ -20,7 +20,9 @@ from vigil.fusion.strings.stringpool import StringPool
 
 def _plain(s: SensorString) -> SensorString:
     """A copy of ``s`` with its own arrays (not pooled: the concatenating path)."""
-    return SensorString(s.string_id, s.sensor_id, s.partner_id, s.obs_index, s.times, s.positions, s.los, s.sigmas)
+    return SensorString(
+        s.string_id, s.sensor_id, s.partner_id, s.obs_index, s.times, s.positions, s.los, s.sigmas
+    )
 
 
 def _assert_same(got, want):
@@ -41,16 +43,22 @@ def test_pooled_strings_give_the_concatenated_detections_and_seeds():
     checked = 0
     for step, (lo, hi) in enumerate(zip(np.r_[0, bounds], np.r_[bounds, len(b)], strict=True)):
         c = b.take(slice(lo, hi))
-        st.update(c.obs_id, c.sensor_id, c.partner_id, c.time_s, c.sensor_pos_ecef_m, c.los_ecef, c.los_sigma_rad)
+        st.update(
+            c.obs_id, c.sensor_id, c.partner_id, c.time_s, c.sensor_pos_ecef_m, c.los_ecef, c.los_sigma_rad
+        )
         confirmed = [s for s in st.strings.values() if len(s) >= 2]
         if len(confirmed) < 2 or step % 3:
             continue
-        group = [confirmed[k] for k in rng.choice(len(confirmed), min(len(confirmed), rng.integers(2, 6)),
-                                                  replace=False)]
+        group = [
+            confirmed[k]
+            for k in rng.choice(len(confirmed), min(len(confirmed), rng.integers(2, 6)), replace=False)
+        ]
         assert all(s.t_rows.base is st.pool.t for s in group)  # the pooled path
         plain = [_plain(s) for s in group]
         for tri in (True, False):
-            _assert_same(detections_and_seeds(group, triangulate=tri), detections_and_seeds(plain, triangulate=tri))
+            _assert_same(
+                detections_and_seeds(group, triangulate=tri), detections_and_seeds(plain, triangulate=tri)
+            )
         got = detections_and_seeds(group)
         for g, w in zip(got[0], FusedEvent("E", plain).detections(), strict=True):
             assert np.array_equal(g, w)

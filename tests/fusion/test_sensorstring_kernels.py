@@ -37,7 +37,11 @@ def _strings(truth, times, sigma=0.0, rng=None):
     r, _ = truth.state(times)
     out = []
     for k, (name, partner, pos) in enumerate(sensors()):
-        u = noisy_los(r, pos, sigma, rng) if sigma else (r - pos) / np.linalg.norm(r - pos, axis=1, keepdims=True)
+        u = (
+            noisy_los(r, pos, sigma, rng)
+            if sigma
+            else (r - pos) / np.linalg.norm(r - pos, axis=1, keepdims=True)
+        )
         s = SensorString(k + 1, name, partner)
         for i, t in enumerate(times):
             s.append(1000 * k + i, t, pos, u[i], SIGMA)
@@ -154,8 +158,11 @@ def test_batched_filters_equal_one_filter_at_a_time():
     for f, rows in zip(single, parts, strict=True):
         f.run(b.time_s[rows], b.sensor_pos_ecef_m[rows], b.los_ecef[rows], b.los_sigma_rad[rows])
     rows = np.concatenate(parts)
-    run_filters(batched, np.cumsum([len(p) for p in parts]),
-                LosRays(b.time_s[rows], b.sensor_pos_ecef_m[rows], b.los_ecef[rows], b.los_sigma_rad[rows]))
+    run_filters(
+        batched,
+        np.cumsum([len(p) for p in parts]),
+        LosRays(b.time_s[rows], b.sensor_pos_ecef_m[rows], b.los_ecef[rows], b.los_sigma_rad[rows]),
+    )
     for f, g in zip(single, batched, strict=True):
         np.testing.assert_array_equal(f.x, g.x)
         np.testing.assert_array_equal(f.P, g.P)

@@ -26,8 +26,10 @@ def _two_from_one_pad(delay_s, gap, az_b, seed):
     return a, b, ObservationBatch.concatenate(pa.epoch, [pa, pb]).sorted_by_time()
 
 
-@pytest.mark.parametrize(("delay_s", "gap_start", "az_b", "seed"),
-                         [(70.0, 230.0, 90.0, 1), (70.0, 240.0, 60.0, 2), (80.0, 250.0, 120.0, 3)])
+@pytest.mark.parametrize(
+    ("delay_s", "gap_start", "az_b", "seed"),
+    [(70.0, 230.0, 90.0, 1), (70.0, 240.0, 60.0, 2), (80.0, 250.0, 120.0, 3)],
+)
 def test_a_string_does_not_jump_to_the_other_plume_across_a_staging_gap(delay_s, gap_start, az_b, seed):
     a, b, batch = _two_from_one_pad(delay_s, (gap_start, gap_start + 10.0), az_b, seed)
     engine = FusionEngine()

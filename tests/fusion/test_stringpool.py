@@ -24,7 +24,9 @@ def _salvo_stringer(min_rows):
     bounds = np.flatnonzero(np.diff(edges)) + 1
     for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(b)], strict=True):
         c = b.take(slice(lo, hi))
-        s.update(c.obs_id, c.sensor_id, c.partner_id, c.time_s, c.sensor_pos_ecef_m, c.los_ecef, c.los_sigma_rad)
+        s.update(
+            c.obs_id, c.sensor_id, c.partner_id, c.time_s, c.sensor_pos_ecef_m, c.los_ecef, c.los_sigma_rad
+        )
         s.prune(float(edges[lo]) + 1.0)
     return s, b
 
@@ -57,7 +59,9 @@ def test_decomposed_assignment_equals_the_full_one():
     rng = np.random.default_rng(11)
     for _ in range(300):
         n_d, n_s = rng.integers(1, 30, 2)
-        cost = np.where(rng.random((n_d, n_s)) < rng.uniform(0.02, 0.4), rng.uniform(0, 50, (n_d, n_s)), FORBIDDEN)
+        cost = np.where(
+            rng.random((n_d, n_s)) < rng.uniform(0.02, 0.4), rng.uniform(0, 50, (n_d, n_s)), FORBIDDEN
+        )
         ri, ci = linear_sum_assignment(cost)
         good = cost[ri, ci] < FORBIDDEN
         r2, c2 = assign(cost)
@@ -82,7 +86,9 @@ def _full_cost(los, sigma, u, gate, mask, up, cov):
                 if nis <= PREDICTED_NIS_GATE and los[i] @ x > 0:
                     cost[i, j] = nis + math.log(np.linalg.det(s) / sigma[i] ** 4)
             else:
-                dot = los[i, 0] * u[j, 0] + los[i, 1] * u[j, 1] + los[i, 2] * u[j, 2]  # acos: the kernel's order
+                dot = (
+                    los[i, 0] * u[j, 0] + los[i, 1] * u[j, 1] + los[i, 2] * u[j, 2]
+                )  # acos: the kernel's order
                 ang = math.acos(min(max(dot, -1.0), 1.0))
                 if ang <= gate[j]:
                     sp = gate[j] / GATE_SIGMAS
@@ -127,8 +133,13 @@ def _plain_rows(sid, row, changed, event_of, time_s, recent):
         which += [len(taken)] * len(got)
         taken.append(pos)
     order = np.lexsort((time_s[rows], owners)) if rows else np.zeros(0, dtype=int)
-    return (np.asarray(rows, dtype=int)[order], np.cumsum(np.bincount(owners, minlength=len(slot))),
-            np.array(list(slot), dtype=int), np.array(taken, dtype=int), np.asarray(which, dtype=int)[order])
+    return (
+        np.asarray(rows, dtype=int)[order],
+        np.cumsum(np.bincount(owners, minlength=len(slot))),
+        np.array(list(slot), dtype=int),
+        np.array(taken, dtype=int),
+        np.asarray(which, dtype=int)[order],
+    )
 
 
 def test_filter_rows_and_rejection_counts_equal_their_plain_forms():
@@ -173,7 +184,9 @@ def test_compiled_track_cost_equals_state_at_per_ray():
             d = x[:3] + rng.normal(0, 3e3, 3) - pos
             s.append(i, 101.0 + i, pos, d / np.linalg.norm(d), 2e-5)
         fast = track_cost(s, SimpleNamespace(filter=f))
-        plain = BoostFilter.ray_misses(f, *(a[-RECENT_RAYS:] for a in s.arrays()))  # (the base's: state_at per ray)
+        plain = BoostFilter.ray_misses(
+            f, *(a[-RECENT_RAYS:] for a in s.arrays())
+        )  # (the base's: state_at per ray)
         assert abs(fast - plain) <= 1e-12 * abs(plain)
 
 
@@ -199,7 +212,9 @@ def _plain_live_rows(owner: dict, live: list) -> np.ndarray:
     """:meth:`Owners.live_rows` of a plain ``string id -> event`` dict, from its items (large enough for any id)."""
     index = {id(e): k for k, e in enumerate(live)}
     slot = np.full(max(owner, default=0) + 10_000, -1, dtype=np.int64)
-    slot[np.fromiter(owner, dtype=np.int64, count=len(owner))] = [index.get(id(e), -1) for e in owner.values()]
+    slot[np.fromiter(owner, dtype=np.int64, count=len(owner))] = [
+        index.get(id(e), -1) for e in owner.values()
+    ]
     return slot
 
 
@@ -210,8 +225,14 @@ def test_compiled_near_equals_the_numpy_form():
 
     rng = np.random.default_rng(4)
     x0 = np.r_[6.6e6, 0.0, 0.0, 0.0, 3e3, 0.0, 0.0, 0.0, 20.0]
-    events = [SimpleNamespace(filter=SimpleNamespace(x=x0 + np.r_[rng.normal(0, 4e4, 3), rng.normal(0, 50, 6)],
-                                                     t=100.0 + rng.uniform(0, 2))) for _ in range(30)]
+    events = [
+        SimpleNamespace(
+            filter=SimpleNamespace(
+                x=x0 + np.r_[rng.normal(0, 4e4, 3), rng.normal(0, 50, 6)], t=100.0 + rng.uniform(0, 2)
+            )
+        )
+        for _ in range(30)
+    ]
     strings = []
     for k in range(40):
         s = SensorString(k, "a", "p")
@@ -257,8 +278,14 @@ def test_engine_rejection_counts_in_the_pool_array_equal_the_per_string_ones():
         stops = np.array([CUT_REJECTIONS + 1, CUT_REJECTIONS + 2])
         before = [len(x) for x in strings]
         engine._count_rejections(events, stops, strings, np.arange(3), which, accepted, ids)
-        outcomes.append(([len(x) for x in strings], [x.rejections for x in strings], [e.dirty for e in events],
-                         len(stringer.strings)))
+        outcomes.append(
+            (
+                [len(x) for x in strings],
+                [x.rejections for x in strings],
+                [e.dirty for e in events],
+                len(stringer.strings),
+            )
+        )
         assert outcomes[-1][0] == [before[0] - CUT_REJECTIONS, before[1], before[2]]
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][1] == [0, 0, 2] and outcomes[0][2] == [True, False]
@@ -280,7 +307,9 @@ def test_compiled_frames_equal_the_sort_by_key_then_sensor_name():
             key, sensor = key[p], sensor[p]
         sensor = np.array([str(v) for v in sensor], dtype=object)  # distinct str objects, as a batch has
         ref = sorted(range(n), key=lambda k: (key[k], sensor[k]))
-        starts = [0] + [k for k in range(1, n) if (key[ref[k]], sensor[ref[k]]) != (key[ref[k - 1]], sensor[ref[k - 1]])]
+        starts = [0] + [
+            k for k in range(1, n) if (key[ref[k]], sensor[ref[k]]) != (key[ref[k - 1]], sensor[ref[k - 1]])
+        ]
         for code in (None, sensor_codes(sensor)):
             order, got_starts, got_sensors = sensor_frames(sensor, key, code)
             assert order.tolist() == ref

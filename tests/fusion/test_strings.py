@@ -39,8 +39,16 @@ def _plain_heads(last, ids, id_stops, ct, cpos, rows, row_stops, max_gap):
         n_dead.append(dead)
         counts.append(count)
     counts = np.array(counts, dtype=np.int64)
-    return (alive, np.array(n_dead), np.array(sids, dtype=np.int64), np.array(cols, dtype=np.int64),
-            np.r_[0, np.cumsum(counts)], ts, np.repeat(ts, counts), np.repeat(cpos[rows[row_stops[:-1]]], counts, axis=0))
+    return (
+        alive,
+        np.array(n_dead),
+        np.array(sids, dtype=np.int64),
+        np.array(cols, dtype=np.int64),
+        np.r_[0, np.cumsum(counts)],
+        ts,
+        np.repeat(ts, counts),
+        np.repeat(cpos[rows[row_stops[:-1]]], counts, axis=0),
+    )
 
 
 def test_open_heads_equal_the_numpy_form():
@@ -49,7 +57,11 @@ def test_open_heads_equal_the_numpy_form():
         n_rows, n_f = int(rng.integers(1, 30)), int(rng.integers(1, 5))
         ct = np.round(rng.uniform(100.0, 104.0, n_rows), 1)
         cpos = rng.normal(0.0, 4e7, (n_rows, 3))
-        rows = rng.permutation(n_rows)[: int(rng.integers(n_f, n_rows + 1))] if n_rows >= n_f else np.arange(n_rows)
+        rows = (
+            rng.permutation(n_rows)[: int(rng.integers(n_f, n_rows + 1))]
+            if n_rows >= n_f
+            else np.arange(n_rows)
+        )
         n_f = min(n_f, rows.size)
         row_stops = np.r_[0, np.sort(rng.choice(np.arange(1, rows.size), n_f - 1, replace=False)), rows.size]
         last = np.round(rng.uniform(70.0, 105.0, 60), 1)
@@ -64,20 +76,35 @@ def test_open_heads_equal_the_numpy_form():
 def test_scatter_counts_its_fresh_strings():
     rng = np.random.default_rng(3)
     n_ids, cap = 40, 8
-    pool = [np.zeros(n_ids * cap), np.zeros((n_ids * cap, 3)), np.zeros((n_ids * cap, 3)), np.zeros(n_ids * cap),
-            np.zeros(n_ids * cap, dtype=np.int64)]
+    pool = [
+        np.zeros(n_ids * cap),
+        np.zeros((n_ids * cap, 3)),
+        np.zeros((n_ids * cap, 3)),
+        np.zeros(n_ids * cap),
+        np.zeros(n_ids * cap, dtype=np.int64),
+    ]
     a, n = np.arange(n_ids, dtype=np.int64) * cap, np.zeros(n_ids, dtype=np.int64)
-    caps, last, stamp = np.full(n_ids, cap, dtype=np.int64), np.zeros(n_ids), np.full(n_ids, -1, dtype=np.int64)
-    chunk = [rng.uniform(0, 9, 50), rng.normal(size=(50, 3)), rng.normal(size=(50, 3)), rng.uniform(1, 2, 50),
-             np.arange(50, dtype=np.int64)]
+    caps, last, stamp = (
+        np.full(n_ids, cap, dtype=np.int64),
+        np.zeros(n_ids),
+        np.full(n_ids, -1, dtype=np.int64),
+    )
+    chunk = [
+        rng.uniform(0, 9, 50),
+        rng.normal(size=(50, 3)),
+        rng.normal(size=(50, 3)),
+        rng.uniform(1, 2, 50),
+        np.arange(50, dtype=np.int64),
+    ]
     for now in range(1, 6):
         for _ in range(2):  # (the second segment of an update: its strings may be stamped already)
             sids = rng.permutation(n_ids)[: int(rng.integers(1, 12))].astype(np.int64)
             sids = sids[n[sids] < cap]
             rows = rng.integers(0, 50, sids.size)
             before = stamp[sids] != now
-            full, fresh, n_fresh = _scatter(DetectionRows(*pool), Blocks(a, n, caps, last, stamp), sids, rows,
-                                            DetectionRows(*chunk), now)
+            full, fresh, n_fresh = _scatter(
+                DetectionRows(*pool), Blocks(a, n, caps, last, stamp), sids, rows, DetectionRows(*chunk), now
+            )
             assert not full.size and np.array_equal(fresh, before) and n_fresh == before.sum()
 
 
@@ -95,8 +122,11 @@ class _PerString(_PerFrame):
 
     def frames(self, ids, stops, t, sensor_pos):
         mask = ids % 3 != 0
-        return mask, (ids + t)[:, None] * sensor_pos, (ids * t)[:, None, None] * (sensor_pos[:, :, None] *
-                                                                                 sensor_pos[:, None, :])
+        return (
+            mask,
+            (ids + t)[:, None] * sensor_pos,
+            (ids * t)[:, None, None] * (sensor_pos[:, :, None] * sensor_pos[:, None, :]),
+        )
 
 
 def test_segment_predicted_per_frame_equals_per_string():
@@ -130,15 +160,19 @@ def test_engine_on_the_base_stringer_views_gives_the_same_warnings():
     # a stereo salvo at 4 frames per chunk (several appends per string per step) and a launch one sensor sees (mono)
     truths = [boost_truth(lat_deg=45.0 + k, lon_deg=63.0 + k, t0=100.0 + 3 * k) for k in range(3)]
     rng = np.random.default_rng(5)
-    parts = [observe(truths, sensors(), rng, frame_s=0.25, clutter_per_frame=0.05),
-             observe([boost_truth(lat_deg=40.0, lon_deg=70.0, t0=160.0)], sensors(count=1), rng)]
+    parts = [
+        observe(truths, sensors(), rng, frame_s=0.25, clutter_per_frame=0.05),
+        observe([boost_truth(lat_deg=40.0, lon_deg=70.0, t0=160.0)], sensors(count=1), rng),
+    ]
     parts[1].obs_id = parts[1].obs_id + 10 * len(parts[0])
     b = ObservationBatch.concatenate(parts[0].epoch, parts)
     runs, filters = [], []
     for stringer in (GatedAssignmentStringer(), _DefaultViews()):
         engine = FusionEngine(stringer=stringer)
         runs.append([[w.to_dict() for w in ws] for _, ws in engine.run(b)])
-        filters.append([(e.event_id, e.filter.t, e.filter.x.tolist()) for e in engine.events if e.filter is not None])
+        filters.append(
+            [(e.event_id, e.filter.t, e.filter.x.tolist()) for e in engine.events if e.filter is not None]
+        )
     fast, plain = runs
     assert filters[0] == filters[1]  # (the filters ran through the same detections)
     assert {w["mono"] for ws in fast for w in ws} == {False, True}

@@ -97,7 +97,9 @@ def test_ci_is_never_optimistic_under_unknown_correlation(rho):
         p_naive = np.linalg.inv(np.linalg.inv(pa) + np.linalg.inv(pb))
         e = ea @ (p_naive @ np.linalg.inv(pa)).T + eb @ (p_naive @ np.linalg.inv(pb)).T
         ln = np.linalg.cholesky(p_naive)
-        naive_optimistic.append(np.linalg.eigvalsh(np.linalg.solve(ln, np.linalg.solve(ln, np.cov(e.T)).T)).max())
+        naive_optimistic.append(
+            np.linalg.eigvalsh(np.linalg.solve(ln, np.linalg.solve(ln, np.cov(e.T)).T)).max()
+        )
     if rho >= 0.9:
         assert max(naive_optimistic) > 1.2  # the check above can fail: it does for the naive fusion
 
@@ -117,16 +119,28 @@ def test_ellipse_and_tangent_round_trips():
 
 
 def _warning(lat, lon, t, ellipse, *, sigma_t=2.0, az=None, az_sigma=None, partners=("north",), event="e1"):
-    return Warning(event_id=event, version=1, issued_at="2026-03-01T12:06:00.000000Z", class_="ballistic",
-                   launch_time_s=t, launch_time_sigma_s=sigma_t, launch_lat_deg=lat, launch_lon_deg=lon,
-                   launch_ellipse=ellipse, azimuth_deg=az, azimuth_sigma_deg=az_sigma,
-                   sources=Sources(("n1", "n2"), partners))
+    return Warning(
+        event_id=event,
+        version=1,
+        issued_at="2026-03-01T12:06:00.000000Z",
+        class_="ballistic",
+        launch_time_s=t,
+        launch_time_sigma_s=sigma_t,
+        launch_lat_deg=lat,
+        launch_lon_deg=lon,
+        launch_ellipse=ellipse,
+        azimuth_deg=az,
+        azimuth_sigma_deg=az_sigma,
+        sources=Sources(("n1", "n2"), partners),
+    )
 
 
 def test_fuse_warnings_is_a_ci_of_the_launch_state():
     own = _warning(45.0, 63.3, 300.0, (40.0, 6.0, 1.0), az=40.0, az_sigma=3.0)
     lat, lon = from_tangent_km(45.0, 63.3, [3.0, -2.0])
-    other = _warning(lat, lon, 302.0, (130.0, 5.0, 1.5), sigma_t=4.0, az=359.0, az_sigma=2.0, partners=("east",))
+    other = _warning(
+        lat, lon, 302.0, (130.0, 5.0, 1.5), sigma_t=4.0, az=359.0, az_sigma=2.0, partners=("east",)
+    )
     fused = fuse_warnings(own, other, "east")
     assert fused.sources.partners == ("east", "north") and fused.sources.sensors == ("n1", "n2")
     # the 2-D CI of the two ellipses with their own ω: the fused launch ellipse is that of the 3-D launch state

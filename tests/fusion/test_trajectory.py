@@ -37,8 +37,15 @@ def test_coast_arc_follows_an_independent_integration_and_ends_at_the_stated_imp
     truth = boost_truth()
     r0, v0 = truth.r[-1], truth.v[-1]
     t0 = float(truth.t_s[-1])
-    sol = solve_ivp(coast_rhs, (0, 7200), np.concatenate([r0, v0]), method="DOP853", rtol=1e-11, atol=1e-6,
-                    dense_output=True)
+    sol = solve_ivp(
+        coast_rhs,
+        (0, 7200),
+        np.concatenate([r0, v0]),
+        method="DOP853",
+        rtol=1e-11,
+        atol=1e-6,
+        dense_output=True,
+    )
     impact = ImpactPrediction(t0 + 400.0, 1.0, 0.8, 1.2, (0.0, 10.0, 5.0), 0.95, np.eye(2))
     samples = coast_samples(t0, r0, v0, impact)
     coast, end = samples[:-1], samples[-1]
@@ -61,14 +68,27 @@ def test_joined_keeps_time_order() -> None:
 
 
 def test_track_field_validates_and_round_trips() -> None:
-    base = dict(event_id="E1", version=1, issued_at="2026-03-01T12:00:00Z", class_="ballistic",
-                launch_time_s=1.0, launch_time_sigma_s=1.0, launch_lat_deg=1.0, launch_lon_deg=2.0)
+    base = dict(
+        event_id="E1",
+        version=1,
+        issued_at="2026-03-01T12:00:00Z",
+        class_="ballistic",
+        launch_time_s=1.0,
+        launch_time_sigma_s=1.0,
+        launch_lat_deg=1.0,
+        launch_lon_deg=2.0,
+    )
     w = Warning(**base, track=[[1, 1.0, 2.0, 0], [2.0, 1.1, 2.1, 900.0]])
     assert w.track == ((1.0, 1.0, 2.0, 0.0), (2.0, 1.1, 2.1, 900.0))
     assert Warning.from_dict(w.to_dict()) == w
     assert "track" not in Warning(**base).to_dict()  # documents without tracks are unchanged
-    for bad, word in (([[2.0, 0, 0, 0], [1.0, 0, 0, 0]], "before"), ([[1.0, 95.0, 0, 0]], "out of range"),
-                      ([[1.0, 0, 0]], "expected"), ([[1.0, 0, 0, math.nan]], "not finite"), ("x", "expected")):
+    for bad, word in (
+        ([[2.0, 0, 0, 0], [1.0, 0, 0, 0]], "before"),
+        ([[1.0, 95.0, 0, 0]], "out of range"),
+        ([[1.0, 0, 0]], "expected"),
+        ([[1.0, 0, 0, math.nan]], "not finite"),
+        ("x", "expected"),
+    ):
         with pytest.raises(DataError, match=word) as err:
             Warning(**base, track=bad)
         assert "track" in str(err.value)
@@ -102,8 +122,10 @@ def test_tracks_are_recorded_only_when_asked_and_change_nothing_else(fused) -> N
 
 def _event_of(versions, trajectory):
     pad = trajectory.r_ecef_m[0]
+
     def miss(w):
         return np.linalg.norm(_ecef([(0, w.launch_lat_deg, w.launch_lon_deg, 0.0)])[0] - pad)
+
     best = min(versions, key=miss)
     return [w for w in versions if w.event_id == best.event_id]
 
@@ -121,11 +143,15 @@ def test_tracks_of_a_real_run_follow_the_simulated_flights_and_grow_with_version
         assert tuple(track[-1, 1:3]) == (round(final.impact_lat_deg, 5), round(final.impact_lon_deg, 5))
         t = track[:, 0]
         inside = (t >= trajectory.t_s[0]) & (t <= trajectory.t_s[-1])
-        true_r = np.stack([np.interp(t[inside], trajectory.t_s, trajectory.r_ecef_m[:, k]) for k in range(3)], -1)
+        true_r = np.stack(
+            [np.interp(t[inside], trajectory.t_s, trajectory.r_ecef_m[:, k]) for k in range(3)], -1
+        )
         err_km = np.linalg.norm(_ecef(track[inside]) - true_r, axis=1) / 1e3
         burnout = trajectory.events["burnout"]
         boost = t[inside] <= burnout
-        first_seen = min(trajectory.t_s[trajectory.intensity_w_sr > 0]) if np.any(trajectory.intensity_w_sr > 0) else 0
+        first_seen = (
+            min(trajectory.t_s[trajectory.intensity_w_sr > 0]) if np.any(trajectory.intensity_w_sr > 0) else 0
+        )
         seen = boost & (t[inside] >= first_seen)
         assert seen.sum() >= 5, launch_id
         assert np.all(err_km[seen] <= TRIANGULATION_KM), (launch_id, err_km[seen].max())
@@ -139,10 +165,14 @@ def test_compiled_geodetic_matches_the_frames_module() -> None:
     from vigil.fusion.coast.trajectory import _lat_lon_alt
 
     rng = np.random.default_rng(3)
-    r = geodetic_to_ecef(rng.uniform(-1.57, 1.57, 500), rng.uniform(-3.14, 3.14, 500), rng.uniform(0.0, 4e7, 500))
+    r = geodetic_to_ecef(
+        rng.uniform(-1.57, 1.57, 500), rng.uniform(-3.14, 3.14, 500), rng.uniform(0.0, 4e7, 500)
+    )
     lat, lon, alt = ecef_to_geodetic(r)
     got = _lat_lon_alt(r)
-    assert np.allclose(got[:, 0], np.degrees(lat), atol=1e-9) and np.allclose(got[:, 1], np.degrees(lon), atol=1e-9)
+    assert np.allclose(got[:, 0], np.degrees(lat), atol=1e-9) and np.allclose(
+        got[:, 1], np.degrees(lon), atol=1e-9
+    )
     assert np.allclose(got[:, 2], alt, atol=1e-3)
 
 
@@ -155,5 +185,9 @@ def test_compiled_ascent_points_match_the_ascent_model() -> None:
         rng = np.random.default_rng(degree)
         phi = np.r_[0.7, 1.1, 10.0, 0.6, rng.uniform(0.1, 3.0, model.size - 4)]
         times = np.linspace(5.0, 60.0, 12)  # (before t_L: the pad)
-        assert np.allclose(_ascent_points(phi, degree, model.first_horizontal, times), model.position(times, phi),
-                           atol=1e-6, rtol=0)
+        assert np.allclose(
+            _ascent_points(phi, degree, model.first_horizontal, times),
+            model.position(times, phi),
+            atol=1e-6,
+            rtol=0,
+        )

@@ -15,11 +15,28 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 def scenario(**sensor: Any) -> dict[str, Any]:
     """A one-partner, one-launch scenario document (absolute paths) with ``sensor`` keys overridden."""
-    return {"name": "hostile", "epoch": "2026-03-01T12:10:00Z", "duration_s": 120, "seed": 1,
-            "partners": [{"id": "north", "constellation": str(EXAMPLES / "constellations" / "north.tle"),
-                          "sensor": {"frame_s": 1.0, "los_sigma_urad": 20, "false_alarms_per_frame": 0.01} | sensor}],
-            "launches": [{"id": "SR1", "site": {"lat_deg": 34.0, "lon_deg": 36.0}, "time": "2026-03-01T12:10:30Z",
-                          "azimuth_deg": 180, "vehicle": "notional-srbm-1stage"}]}
+    return {
+        "name": "hostile",
+        "epoch": "2026-03-01T12:10:00Z",
+        "duration_s": 120,
+        "seed": 1,
+        "partners": [
+            {
+                "id": "north",
+                "constellation": str(EXAMPLES / "constellations" / "north.tle"),
+                "sensor": {"frame_s": 1.0, "los_sigma_urad": 20, "false_alarms_per_frame": 0.01} | sensor,
+            }
+        ],
+        "launches": [
+            {
+                "id": "SR1",
+                "site": {"lat_deg": 34.0, "lon_deg": 36.0},
+                "time": "2026-03-01T12:10:30Z",
+                "azimuth_deg": 180,
+                "vehicle": "notional-srbm-1stage",
+            }
+        ],
+    }
 
 
 def write_yaml(path: Path, data: Any) -> Path:

@@ -26,25 +26,50 @@ from vigil.sim.scenario import load_scenario
 
 from .kit import EXAMPLES, one_error_line, scenario
 
-SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = settings(
+    deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 INF = math.inf
 
 
 def wrong_type() -> st.SearchStrategy[Any]:
-    return st.one_of(st.booleans(), st.text(max_size=6), st.none(), st.lists(st.integers(), max_size=2),
-                     st.dictionaries(st.text(max_size=3), st.integers(), max_size=1))
+    return st.one_of(
+        st.booleans(),
+        st.text(max_size=6),
+        st.none(),
+        st.lists(st.integers(), max_size=2),
+        st.dictionaries(st.text(max_size=3), st.integers(), max_size=1),
+    )
 
 
 def outside(lo: float, hi: float, lo_open: bool = False, hi_open: bool = False) -> st.SearchStrategy[Any]:
     """Numbers outside ``lo..hi`` (an open bound itself is outside), NaN and ±inf, and wrong types."""
-    parts = [st.just(math.nan), st.just(-INF) if lo > -INF else st.nothing(), st.just(INF) if hi < INF else st.nothing(),
-             wrong_type()]
+    parts = [
+        st.just(math.nan),
+        st.just(-INF) if lo > -INF else st.nothing(),
+        st.just(INF) if hi < INF else st.nothing(),
+        wrong_type(),
+    ]
     if lo > -INF:
-        parts.append(st.floats(max_value=lo, exclude_max=not lo_open, allow_nan=False, allow_infinity=False,
-                               min_value=lo - 1e12))
+        parts.append(
+            st.floats(
+                max_value=lo,
+                exclude_max=not lo_open,
+                allow_nan=False,
+                allow_infinity=False,
+                min_value=lo - 1e12,
+            )
+        )
     if hi < INF:
-        parts.append(st.floats(min_value=hi, exclude_min=not hi_open, allow_nan=False, allow_infinity=False,
-                               max_value=hi + 1e12))
+        parts.append(
+            st.floats(
+                min_value=hi,
+                exclude_min=not hi_open,
+                allow_nan=False,
+                allow_infinity=False,
+                max_value=hi + 1e12,
+            )
+        )
     return st.one_of(parts)
 
 
@@ -69,7 +94,10 @@ SCENARIO_FIELDS = [
     (("launches", 0, "site", "lon_deg"), outside(-180.0, 180.0)),
     (("launches", 0, "azimuth_deg"), outside(0.0, 360.0, hi_open=True)),
     (("duration_s",), outside(0.0, 7 * 86400.0, lo_open=True)),
-    (("seed",), st.one_of(st.integers(max_value=-1), st.floats(allow_nan=True), st.booleans(), st.text(max_size=4))),
+    (
+        ("seed",),
+        st.one_of(st.integers(max_value=-1), st.floats(allow_nan=True), st.booleans(), st.text(max_size=4)),
+    ),
 ]
 
 
@@ -90,10 +118,15 @@ def test_scenario_with_one_bad_field_is_one_line_naming_file_and_field(tmp_path:
 
 
 def agreement_doc() -> dict[str, Any]:
-    return {"name": "t", "parties": ["north", "east"], "valid_from": "2026-01-01T00:00:00Z",
-            "valid_until": "2030-01-01T00:00:00Z",
-            "directions": {"north->east": {"types": ["track"], "region": "global", "precision_m": 1000.0,
-                                           "delay_s": 0.0}}}
+    return {
+        "name": "t",
+        "parties": ["north", "east"],
+        "valid_from": "2026-01-01T00:00:00Z",
+        "valid_until": "2030-01-01T00:00:00Z",
+        "directions": {
+            "north->east": {"types": ["track"], "region": "global", "precision_m": 1000.0, "delay_s": 0.0}
+        },
+    }
 
 
 def bad_rings() -> st.SearchStrategy[Any]:
@@ -105,7 +138,9 @@ def bad_rings() -> st.SearchStrategy[Any]:
 
     return st.one_of(
         st.builds(bow, corner, corner),
-        st.builds(lambda lon, lat: [[lon, lat], [lon + 2, lat], [lon + 2, lat + 2], [lon, lat + 2]], corner, corner),
+        st.builds(
+            lambda lon, lat: [[lon, lat], [lon + 2, lat], [lon + 2, lat + 2], [lon, lat + 2]], corner, corner
+        ),
         st.builds(lambda lon: [[lon, 80], [lon + 2, 80], [lon + 2, 95], [lon, 95], [lon, 80]], corner),
     )
 
@@ -114,10 +149,24 @@ DIRECTION = ("directions", "north->east")
 AGREEMENT_FIELDS = [
     (DIRECTION + ("precision_m",), outside(1.0, INF)),
     (DIRECTION + ("delay_s",), outside(0.0, INF)),
-    (DIRECTION + ("types",), st.one_of(st.just([]), st.lists(st.text(max_size=5).filter(
-        lambda t: t not in ("observation", "track", "warning", "notification")), min_size=1, max_size=2))),
+    (
+        DIRECTION + ("types",),
+        st.one_of(
+            st.just([]),
+            st.lists(
+                st.text(max_size=5).filter(
+                    lambda t: t not in ("observation", "track", "warning", "notification")
+                ),
+                min_size=1,
+                max_size=2,
+            ),
+        ),
+    ),
     (DIRECTION + ("region",), bad_rings().map(lambda ring: {"type": "Polygon", "coordinates": [ring]})),
-    (("valid_from",), st.one_of(st.text(alphabet="xyz-:", min_size=1, max_size=8), st.integers(), st.booleans())),
+    (
+        ("valid_from",),
+        st.one_of(st.text(alphabet="xyz-:", min_size=1, max_size=8), st.integers(), st.booleans()),
+    ),
     (("parties",), st.one_of(st.just(["north", "north"]), st.just(["north"]), st.just(["North!", "east"]))),
 ]
 
@@ -136,10 +185,21 @@ def test_agreement_with_one_bad_field_is_one_line_naming_it(data):
 NODE_FIELDS = [
     ("node", st.one_of(st.text(alphabet="ABC !/", min_size=1, max_size=5), st.integers(), st.booleans())),
     ("agreements", st.one_of(st.just([]), st.integers(), st.booleans())),
-    ("bus", st.one_of(st.just({"url": "http://x"}), st.just({"url": "memory://", "extra": 1}), st.integers())),
-    ("audit_log", st.one_of(st.integers(), st.booleans(), st.none(), st.lists(st.text(max_size=2), max_size=2))),
-    ("observations", st.one_of(st.builds(lambda s: {"path": "o.parquet", "skip_s": s}, outside(0.0, INF)),
-                               st.just({"path": "o.parquet", "replay": "now"}))),
+    (
+        "bus",
+        st.one_of(st.just({"url": "http://x"}), st.just({"url": "memory://", "extra": 1}), st.integers()),
+    ),
+    (
+        "audit_log",
+        st.one_of(st.integers(), st.booleans(), st.none(), st.lists(st.text(max_size=2), max_size=2)),
+    ),
+    (
+        "observations",
+        st.one_of(
+            st.builds(lambda s: {"path": "o.parquet", "skip_s": s}, outside(0.0, INF)),
+            st.just({"path": "o.parquet", "replay": "now"}),
+        ),
+    ),
 ]
 
 
@@ -158,9 +218,19 @@ def test_node_config_with_one_bad_field_is_one_line_naming_it(tmp_path: Path, da
 
 
 def observation_row() -> dict[str, Any]:
-    return {"epoch": "2026-03-01T12:00:00Z", "obs_id": 0, "sensor_id": "north-1", "partner_id": "north",
-            "time_s": 1.0, "sensor_pos_ecef_m": [42_164e3, 0.0, 0.0], "los_ecef": [-1.0, 0.0, 0.0],
-            "los_sigma_rad": 2e-5, "snr": 9.0, "intensity_w_sr": 1e6, "frame_id": 0}
+    return {
+        "epoch": "2026-03-01T12:00:00Z",
+        "obs_id": 0,
+        "sensor_id": "north-1",
+        "partner_id": "north",
+        "time_s": 1.0,
+        "sensor_pos_ecef_m": [42_164e3, 0.0, 0.0],
+        "los_ecef": [-1.0, 0.0, 0.0],
+        "los_sigma_rad": 2e-5,
+        "snr": 9.0,
+        "intensity_w_sr": 1e6,
+        "frame_id": 0,
+    }
 
 
 OBSERVATION_FIELDS = [
@@ -169,8 +239,13 @@ OBSERVATION_FIELDS = [
     ("intensity_w_sr", outside(0.0, INF)),
     ("time_s", st.one_of(st.just(math.nan), st.just(INF), st.text(max_size=4), st.booleans(), st.none())),
     ("los_ecef", st.lists(st.floats(-0.5, 0.5), min_size=3, max_size=3)),  # never a unit vector
-    ("sensor_pos_ecef_m", st.one_of(st.lists(st.floats(2e9, 1e12), min_size=3, max_size=3),
-                                    st.lists(st.floats(-1, 1), min_size=2, max_size=2))),
+    (
+        "sensor_pos_ecef_m",
+        st.one_of(
+            st.lists(st.floats(2e9, 1e12), min_size=3, max_size=3),
+            st.lists(st.floats(-1, 1), min_size=2, max_size=2),
+        ),
+    ),
     ("epoch", st.one_of(st.text(alphabet="xyz", min_size=1, max_size=5), st.integers(), st.none())),
 ]
 
@@ -190,8 +265,12 @@ def test_observation_file_with_one_bad_field_is_one_line_naming_it(tmp_path: Pat
     assert key in message or "wrong type" in message, message  # arrow names the column in its own words
 
 
-FLAGS = [("--lat", outside(-90.0, 90.0)), ("--lon", outside(-180.0, 180.0)),
-         ("--azimuth", outside(0.0, 360.0, hi_open=True)), ("--loft", outside(0.0, 90.0))]
+FLAGS = [
+    ("--lat", outside(-90.0, 90.0)),
+    ("--lon", outside(-180.0, 180.0)),
+    ("--azimuth", outside(0.0, 360.0, hi_open=True)),
+    ("--loft", outside(0.0, 90.0)),
+]
 
 
 @settings(SETTINGS, max_examples=50)
@@ -200,4 +279,6 @@ def test_fly_with_one_bad_flag_is_one_error_line_naming_it(capsys, data):
     flag, values = FLAGS[data.draw(st.integers(0, len(FLAGS) - 1))]
     value = data.draw(values.filter(lambda v: isinstance(v, float) and not isinstance(v, bool)))
     argv = {"--lat": "10", "--lon": "20", "--azimuth": "30", "--loft": "40"} | {flag: repr(value)}
-    one_error_line(capsys, ["fly", "notional-srbm-1stage", "--quiet", *[x for kv in argv.items() for x in kv]], flag)
+    one_error_line(
+        capsys, ["fly", "notional-srbm-1stage", "--quiet", *[x for kv in argv.items() for x in kv]], flag
+    )

@@ -43,8 +43,10 @@ def _campaign(root: Path) -> Path:
     folder = root / "campaign-in"
     folder.mkdir(exist_ok=True)
     write_yaml(folder / "scenario.yaml", scenario())
-    return write_yaml(folder / "c.yaml", {"name": "clobber", "scenario": "scenario.yaml", "seeds": [1],
-                                          "variants": [{"name": "as-signed"}]})
+    return write_yaml(
+        folder / "c.yaml",
+        {"name": "clobber", "scenario": "scenario.yaml", "seeds": [1], "variants": [{"name": "as-signed"}]},
+    )
 
 
 def _node(root: Path, **outputs: str) -> Path:
@@ -54,8 +56,15 @@ def _node(root: Path, **outputs: str) -> Path:
         write_key_files(Signer.generate("east"), keys)
     agreement = root / "agreement.yaml"
     shutil.copy(EXAMPLES / "agreements" / "north-east.yaml", agreement)
-    doc = {"node": "east", "key": str(keys / "east.key"), "partner_keys": str(keys), "agreements": [str(agreement)],
-           "bus": {"url": "memory://"}, "db": "sqlite://:memory:", "audit_log": str(root / "audit.jsonl")}
+    doc = {
+        "node": "east",
+        "key": str(keys / "east.key"),
+        "partner_keys": str(keys),
+        "agreements": [str(agreement)],
+        "bus": {"url": "memory://"},
+        "db": "sqlite://:memory:",
+        "audit_log": str(root / "audit.jsonl"),
+    }
     return write_yaml(root / "node.yaml", doc | outputs)
 
 
@@ -72,31 +81,132 @@ class Case:
 
 
 CASES = [
-    Case("simulate", lambda r, o: ["simulate", r / "scenario.yaml", "--out", o, "--json"], folder=True,
-         input_of=lambda r: r / "scenario.yaml"),
-    Case("run", lambda r, o: ["run", r / "scenario.yaml", "--out", o, "--json"], folder=True,
-         input_of=lambda r: r / "scenario.yaml"),
-    Case("fuse", lambda r, o: ["fuse", r / "sim", "--out", o], input_of=lambda r: r / "sim" / "observations.parquet"),
-    Case("fly", lambda r, o: ["fly", "notional-srbm-1stage", "--lat", "34", "--lon", "36", "--azimuth", "180",
-                              "--json", o, "--quiet"], option="--json"),
-    Case("replay", lambda r, o: ["replay", r / "telemetry.csv", "--lat", "28.56", "--lon", "-80.58", "--azimuth",
-                                 "45", "--json", o, "--quiet"], input_of=lambda r: r / "telemetry.csv", option="--json"),
-    Case("coverage --json", lambda r, o: ["coverage", "--constellation", r / "north.tle", "--start",
-                                          "2026-03-01T12:00:00Z", "--hours", "0.2", "--step-s", "600", "--grid-deg",
-                                          "30", "--quiet", "--json", o], input_of=lambda r: r / "north.tle",
-         option="--json"),
-    Case("coverage --png", lambda r, o: ["coverage", "--constellation", r / "north.tle", "--start",
-                                         "2026-03-01T12:00:00Z", "--hours", "0.2", "--step-s", "600", "--grid-deg",
-                                         "30", "--quiet", "--png", o], input_of=lambda r: r / "north.tle",
-         option="--png"),
-    Case("report", lambda r, o: ["report", r / "run", "--out", o], input_of=lambda r: r / "run" / "score.json"),
-    Case("campaign", lambda r, o: ["campaign", _campaign(r), "--out", o, "--workers", "1", "--no-report"],
-         folder=True, force=False, input_of=lambda r: _campaign(r).parent),
+    Case(
+        "simulate",
+        lambda r, o: ["simulate", r / "scenario.yaml", "--out", o, "--json"],
+        folder=True,
+        input_of=lambda r: r / "scenario.yaml",
+    ),
+    Case(
+        "run",
+        lambda r, o: ["run", r / "scenario.yaml", "--out", o, "--json"],
+        folder=True,
+        input_of=lambda r: r / "scenario.yaml",
+    ),
+    Case(
+        "fuse",
+        lambda r, o: ["fuse", r / "sim", "--out", o],
+        input_of=lambda r: r / "sim" / "observations.parquet",
+    ),
+    Case(
+        "fly",
+        lambda r, o: [
+            "fly",
+            "notional-srbm-1stage",
+            "--lat",
+            "34",
+            "--lon",
+            "36",
+            "--azimuth",
+            "180",
+            "--json",
+            o,
+            "--quiet",
+        ],
+        option="--json",
+    ),
+    Case(
+        "replay",
+        lambda r, o: [
+            "replay",
+            r / "telemetry.csv",
+            "--lat",
+            "28.56",
+            "--lon",
+            "-80.58",
+            "--azimuth",
+            "45",
+            "--json",
+            o,
+            "--quiet",
+        ],
+        input_of=lambda r: r / "telemetry.csv",
+        option="--json",
+    ),
+    Case(
+        "coverage --json",
+        lambda r, o: [
+            "coverage",
+            "--constellation",
+            r / "north.tle",
+            "--start",
+            "2026-03-01T12:00:00Z",
+            "--hours",
+            "0.2",
+            "--step-s",
+            "600",
+            "--grid-deg",
+            "30",
+            "--quiet",
+            "--json",
+            o,
+        ],
+        input_of=lambda r: r / "north.tle",
+        option="--json",
+    ),
+    Case(
+        "coverage --png",
+        lambda r, o: [
+            "coverage",
+            "--constellation",
+            r / "north.tle",
+            "--start",
+            "2026-03-01T12:00:00Z",
+            "--hours",
+            "0.2",
+            "--step-s",
+            "600",
+            "--grid-deg",
+            "30",
+            "--quiet",
+            "--png",
+            o,
+        ],
+        input_of=lambda r: r / "north.tle",
+        option="--png",
+    ),
+    Case(
+        "report", lambda r, o: ["report", r / "run", "--out", o], input_of=lambda r: r / "run" / "score.json"
+    ),
+    Case(
+        "campaign",
+        lambda r, o: ["campaign", _campaign(r), "--out", o, "--workers", "1", "--no-report"],
+        folder=True,
+        force=False,
+        input_of=lambda r: _campaign(r).parent,
+    ),
     Case("demo", lambda r, o: ["demo", "--out", o.parent, "--examples", EXAMPLES], input_of=None),
-    Case("sharing sweep", lambda r, o: ["sharing", "sweep", r / "scenario.yaml", "--out", o, "--agreement",
-                                        r / "north-east.yaml", "--delay-s", "0", "--precision-m", "1000"],
-         folder=True, input_of=lambda r: r / "north-east.yaml"),
-    Case("keys generate", lambda r, o: ["keys", "generate", "--node", o.stem, "--out", o.parent], force=False),
+    Case(
+        "sharing sweep",
+        lambda r, o: [
+            "sharing",
+            "sweep",
+            r / "scenario.yaml",
+            "--out",
+            o,
+            "--agreement",
+            r / "north-east.yaml",
+            "--delay-s",
+            "0",
+            "--precision-m",
+            "1000",
+        ],
+        folder=True,
+        input_of=lambda r: r / "north-east.yaml",
+    ),
+    Case(
+        "keys generate", lambda r, o: ["keys", "generate", "--node", o.stem, "--out", o.parent], force=False
+    ),
 ]
 
 
@@ -161,19 +271,29 @@ def test_campaign_resumes_into_its_own_folder_but_never_into_another_campaigns(c
     out = tmp_path / "c-out"
     (out / "tasks").mkdir(parents=True)
     (out / "summary.json").write_text('{"campaign": "another"}', encoding="utf-8")
-    line = one_error_line(capsys, ["campaign", _campaign(world), "--out", out, "--workers", "1", "--no-report"])
+    line = one_error_line(
+        capsys, ["campaign", _campaign(world), "--out", out, "--workers", "1", "--no-report"]
+    )
     assert "not an earlier output of campaign 'clobber'" in line
 
 
-@pytest.mark.parametrize(("outputs", "needle"), [
-    (lambda r: {"warnings_out": str(r / "node-keys" / "east.key")}, "warnings_out"),  # its own private key
-    (lambda r: {"warnings_out": str(r / "agreement.yaml")}, "warnings_out"),
-    (lambda r: {"audit_log": str(r / "node-keys" / "north.pub")}, "audit_log"),
-    (lambda r: {"warnings_out": str(r / "audit.jsonl")}, "warnings_out"),  # two outputs in one file
-    (lambda r: {"db": f"sqlite:///{r / 'audit.jsonl'}"}, "db"),
-    (lambda r: {"audit_log": str(r / "node.yaml")}, "audit_log"),  # the node file itself
-])
-def test_a_node_never_appends_to_what_it_reads_or_to_another_of_its_outputs(capsys, tmp_path, outputs, needle):
+@pytest.mark.parametrize(
+    ("outputs", "needle"),
+    [
+        (
+            lambda r: {"warnings_out": str(r / "node-keys" / "east.key")},
+            "warnings_out",
+        ),  # its own private key
+        (lambda r: {"warnings_out": str(r / "agreement.yaml")}, "warnings_out"),
+        (lambda r: {"audit_log": str(r / "node-keys" / "north.pub")}, "audit_log"),
+        (lambda r: {"warnings_out": str(r / "audit.jsonl")}, "warnings_out"),  # two outputs in one file
+        (lambda r: {"db": f"sqlite:///{r / 'audit.jsonl'}"}, "db"),
+        (lambda r: {"audit_log": str(r / "node.yaml")}, "audit_log"),  # the node file itself
+    ],
+)
+def test_a_node_never_appends_to_what_it_reads_or_to_another_of_its_outputs(
+    capsys, tmp_path, outputs, needle
+):
     _node(tmp_path)  # keys and agreement exist
     config = _node(tmp_path, **outputs(tmp_path))
     inputs = [tmp_path / "node-keys", tmp_path / "agreement.yaml", config]

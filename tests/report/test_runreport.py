@@ -36,9 +36,12 @@ def test_a_folder_without_a_run_is_a_one_line_error(tmp_path) -> None:
         build_report(tmp_path)
 
 
-@pytest.mark.parametrize(("lat_deg", "bearing_deg", "a_km", "b_km"), [(0.0, 0.0, 300.0, 300.0),
-                                                                      (45.0, 30.0, 500.0, 200.0)])
-def test_ellipse_outline_lies_at_its_semi_axes_by_great_circle_distance(lat_deg, bearing_deg, a_km, b_km) -> None:
+@pytest.mark.parametrize(
+    ("lat_deg", "bearing_deg", "a_km", "b_km"), [(0.0, 0.0, 300.0, 300.0), (45.0, 30.0, 500.0, 200.0)]
+)
+def test_ellipse_outline_lies_at_its_semi_axes_by_great_circle_distance(
+    lat_deg, bearing_deg, a_km, b_km
+) -> None:
     lon, lat = ellipse_lonlat(lat_deg, 10.0, (bearing_deg, a_km, b_km))
     phi0, lam0 = np.radians(lat_deg), np.radians(10.0)
     phi, lam = np.radians(lat), np.radians(lon)

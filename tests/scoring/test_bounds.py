@@ -34,8 +34,20 @@ def _detections(flight, lons_deg, sigma_rad=20e-6):
 
 def _fit_record(t_first, t_last, prior_sigma_s=None, degree=4):
     """A back-fit estimate's record of what it used (only these fields matter to the bound)."""
-    return LaunchEstimate(0.0, 1.0, 0.0, 0.0, np.eye(2), None, None, t_first_s=t_first, t_last_s=t_last,
-                          degree=degree, prior_time_s=t_first - 40.0, prior_time_sigma_s=prior_sigma_s)
+    return LaunchEstimate(
+        0.0,
+        1.0,
+        0.0,
+        0.0,
+        np.eye(2),
+        None,
+        None,
+        t_first_s=t_first,
+        t_last_s=t_last,
+        degree=degree,
+        prior_time_s=t_first - 40.0,
+        prior_time_sigma_s=prior_sigma_s,
+    )
 
 
 def test_launch_bound_scales_exactly_with_sigma_without_prior(flight):

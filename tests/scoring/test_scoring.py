@@ -24,16 +24,35 @@ def issued(offset_s: float) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def warn(event_id, version, at_s, t_launch, lat=0.0, lon=0.0, cls="ballistic", az=None, impact=None, note=None):
-    return Warning(event_id, version, issued(at_s), cls, t_launch, 2.0, lat, lon, azimuth_deg=az,
-                   impact_lat_deg=None if impact is None else impact[0],
-                   impact_lon_deg=None if impact is None else impact[1], notification=note)
+def warn(
+    event_id, version, at_s, t_launch, lat=0.0, lon=0.0, cls="ballistic", az=None, impact=None, note=None
+):
+    return Warning(
+        event_id,
+        version,
+        issued(at_s),
+        cls,
+        t_launch,
+        2.0,
+        lat,
+        lon,
+        azimuth_deg=az,
+        impact_lat_deg=None if impact is None else impact[0],
+        impact_lon_deg=None if impact is None else impact[1],
+        notification=note,
+    )
 
 
 def truth(launch_id, t_launch, lat=0.0, lon=0.0, cls="ballistic", az=90.0, burnout_s=None, impact=None):
-    return {"id": launch_id, "class": cls, "site": {"lat_deg": lat, "lon_deg": lon}, "launch_time_s": t_launch,
-            "azimuth_deg": az, "burnout": {"time_s": burnout_s if burnout_s is not None else t_launch + 100.0},
-            "impact": None if impact is None else {"lat_deg": impact[0], "lon_deg": impact[1]}}
+    return {
+        "id": launch_id,
+        "class": cls,
+        "site": {"lat_deg": lat, "lon_deg": lon},
+        "launch_time_s": t_launch,
+        "azimuth_deg": az,
+        "burnout": {"time_s": burnout_s if burnout_s is not None else t_launch + 100.0},
+        "impact": None if impact is None else {"lat_deg": impact[0], "lon_deg": impact[1]},
+    }
 
 
 def test_assignment_is_optimal_not_greedy():
@@ -79,7 +98,7 @@ def test_launch_record_exact_values():
     launches = [truth("A", 100.0, az=1.0, burnout_s=200.0, impact=(0.0, 10.0))]
     versions = [
         warn("E1", 1, 140.0, 98.0, lat=0.01, cls="unknown", az=359.0),
-        warn("E1", 2, 250.0, 99.0, lat=0.01, az=359.0, impact=(0.0, 10.02)),   # in force at 200 + 60 s
+        warn("E1", 2, 250.0, 99.0, lat=0.01, az=359.0, impact=(0.0, 10.02)),  # in force at 200 + 60 s
         warn("E1", 3, 300.0, 101.0, lat=0.02, az=359.0, impact=(0.0, 10.5), note="N-1"),  # final
     ]
     scored = score(versions, launches, {"A": 137.0}, EPOCH, bounds={"A": {"launch_crlb_km": 1.5}})
@@ -100,8 +119,11 @@ def test_launch_record_exact_values():
 
 def test_impact_judged_on_first_later_version_when_none_in_force_at_burnout_plus_60s():
     launches = [truth("A", 100.0, burnout_s=200.0, impact=(0.0, 10.0))]
-    versions = [warn("E1", 1, 140.0, 100.0), warn("E1", 2, 270.0, 100.0, impact=(0.0, 10.1)),
-                warn("E1", 3, 400.0, 100.0, impact=(0.0, 10.3))]
+    versions = [
+        warn("E1", 1, 140.0, 100.0),
+        warn("E1", 2, 270.0, 100.0, impact=(0.0, 10.1)),
+        warn("E1", 3, 400.0, 100.0, impact=(0.0, 10.3)),
+    ]
     rec = score(versions, launches, {"A": 137.0}, EPOCH)["launches"][0]
     assert rec["impact_error_km"] == pytest.approx(0.1 * KM_PER_DEG, rel=1e-9)
 
@@ -114,7 +136,12 @@ def test_unknown_values_are_null():
     assert a["detected"] and a["latency_s"] == pytest.approx(60.0)
     assert a["latency_from_stereo_s"] is None  # never stereo-visible
     assert a["azimuth_error_deg"] is None and a["impact_error_km"] is None and a["notification"] is None
-    assert b == {"id": "B", "detected": False, "class_true": "ballistic", **{k: None for k in LAUNCH_KEYS[3:]}}
+    assert b == {
+        "id": "B",
+        "detected": False,
+        "class_true": "ballistic",
+        **{k: None for k in LAUNCH_KEYS[3:]},
+    }
 
 
 def test_no_warnings_no_events():

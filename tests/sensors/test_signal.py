@@ -88,7 +88,9 @@ def test_los_noise_has_sigma_per_tangent_axis_and_unit_norm():
 def test_reception_frame_rotation_is_the_earth_rotation_of_the_light_time():
     r = np.array([[7e6, -2e6, 3e6]])
     dt = 0.12
-    expected = teme_to_ecef(r[None], np.array([OMEGA_EARTH_RAD_S * dt]))[0]  # fixed inertial point, ECEF later
+    expected = teme_to_ecef(r[None], np.array([OMEGA_EARTH_RAD_S * dt]))[
+        0
+    ]  # fixed inertial point, ECEF later
     assert np.allclose(to_reception_frame(r, dt), expected, atol=1e-9)
 
 
@@ -100,11 +102,15 @@ def test_light_time_from_geo_to_the_subsatellite_point_is_0_12_s():
     # the point moves east by ω R dt during the flight of the light: second-order change of the range only
     assert 100.0 - t_emit[0] == pytest.approx(expected, abs=1e-9)
     assert expected == pytest.approx(0.1194, abs=1e-4)
-    assert np.linalg.norm(r_rx[0] - ground) == pytest.approx(OMEGA_EARTH_RAD_S * expected * WGS84_A_M, rel=1e-6)
+    assert np.linalg.norm(r_rx[0] - ground) == pytest.approx(
+        OMEGA_EARTH_RAD_S * expected * WGS84_A_M, rel=1e-6
+    )
 
 
 def test_light_time_of_a_moving_point_solves_the_implicit_equation():
-    r_sat = np.array([[0.0, 0.0, 4e7]])  # on the rotation axis: the Sagnac rotation leaves the range unchanged
+    r_sat = np.array(
+        [[0.0, 0.0, 4e7]]
+    )  # on the rotation axis: the Sagnac rotation leaves the range unchanged
     v = np.array([0.0, 7000.0, 3000.0])
     r0 = np.array([6.5e6, 0.0, 0.0])
     t_emit, r_emit, _ = light_time_solve(np.array([10.0]), r_sat, lambda t: r0 + v * t[:, None])

@@ -44,8 +44,12 @@ def test_120_releases_of_a_moving_track_do_not_locate_it_better_than_a_third_of_
         releaser = Releaser(agreement(types=["track"], precision_m=P_M), "north", NORTH)
         released = []
         for t in t_s:
-            rec = {"track_id": f"T{k}", "time": T0 - 300.0 + t, "pos_ecef_m": (p0 + vel * t).tolist(),
-                   "vel_ecef_m_s": vel.tolist()}
+            rec = {
+                "track_id": f"T{k}",
+                "time": T0 - 300.0 + t,
+                "pos_ecef_m": (p0 + vel * t).tolist(),
+                "vel_ecef_m_s": vel.tolist(),
+            }
             (env,) = releaser.release("track", rec, T0)
             released.append(env.payload["pos_ecef_m"])
             q_v = np.array(env.payload["vel_ecef_m_s"]) / (P_M / 60.0)  # velocity on its grid too
@@ -94,22 +98,29 @@ def test_warning_ellipse_is_widened_to_hold_the_true_point_everywhere():
         rec = {"event_id": f"E{i}", "launch_lat_deg": lat, "launch_lon_deg": lon}
         (env,) = releaser.release("warning", rec, T0)
         out = env.payload
-        d_km = great_circle_distance_m(*np.radians([lat, lon, out["launch_lat_deg"], out["launch_lon_deg"]])) / 1e3
+        d_km = (
+            great_circle_distance_m(*np.radians([lat, lon, out["launch_lat_deg"], out["launch_lon_deg"]]))
+            / 1e3
+        )
         assert d_km <= out["launch_ellipse"][2] * 1.001 + 1e-6, (lat, lon, d_km, out["launch_ellipse"])
 
 
 ANTIMERIDIAN_AREA = [[179.0, 10.0], [-179.0, 10.0], [-179.0, 12.0], [179.0, 12.0]]
 
 
-@pytest.mark.parametrize(("region", "released"), [
-    (box(175.0, 5.0, 185.0, 15.0), True),  # the region holds the area across 180°
-    (box(-5.0, 5.0, 5.0, 15.0), False),  # the vertex mean (11°, 0°) lies here; the area does not
-])
+@pytest.mark.parametrize(
+    ("region", "released"),
+    [
+        (box(175.0, 5.0, 185.0, 15.0), True),  # the region holds the area across 180°
+        (box(-5.0, 5.0, 5.0, 15.0), False),  # the vertex mean (11°, 0°) lies here; the area does not
+    ],
+)
 def test_notification_across_the_antimeridian_is_judged_where_it_is(region, released):
     rec = notification() | {"launch_area": {"polygon": ANTIMERIDIAN_AREA}}
     rec.pop("impact_area")
-    out = Releaser(agreement(types=["notification"], region=region, precision_m=1000.0), "north",
-                   NORTH).release("notification", rec, T0)
+    out = Releaser(
+        agreement(types=["notification"], region=region, precision_m=1000.0), "north", NORTH
+    ).release("notification", rec, T0)
     assert isinstance(out, list) is released, out
     if not released:
         assert isinstance(out, Denial) and out.clause == "region"
@@ -121,5 +132,6 @@ def test_notification_around_the_pole_is_judged_at_the_pole():
     rec.pop("impact_area")
     cap = {"type": "Polygon", "coordinates": [[[-180, 89], [180, 89], [180, 90], [-180, 90], [-180, 89]]]}
     out = Releaser(agreement(types=["notification"], region=cap, precision_m=1000.0), "north", NORTH).release(
-        "notification", rec, T0)
+        "notification", rec, T0
+    )
     assert isinstance(out, list), out  # the vertex mean (86°, 0°) would lie outside this polar cap

@@ -40,23 +40,46 @@ BAD = [
     (lambda d: d.update(valid_from="soon"), "valid_from: 'soon' is not an ISO 8601 date-time"),
     (lambda d: d.update(valid_until="2025-01-01T00:00:00Z"), "valid_until must be after valid_from"),
     (lambda d: d.pop("directions"), "directions: required key is missing"),
-    (lambda d: d["directions"].update({"north->west": d["directions"]["north->east"]}),
-     "direction 'north->west' is not"),
-    (lambda d: d["directions"]["north->east"].update(types=["tracks"]), "directions.north->east.types[0]: Input"),
+    (
+        lambda d: d["directions"].update({"north->west": d["directions"]["north->east"]}),
+        "direction 'north->west' is not",
+    ),
+    (
+        lambda d: d["directions"]["north->east"].update(types=["tracks"]),
+        "directions.north->east.types[0]: Input",
+    ),
     (lambda d: d["directions"]["north->east"].update(types=["track", "track"]), "types: lists a type twice"),
     (lambda d: d["directions"]["north->east"].update(types=[]), "types: List should have at least 1 item"),
-    (lambda d: d["directions"]["north->east"].update(precision_m=0.5), "precision_m: Input should be greater"),
-    (lambda d: d["directions"]["north->east"].update(precision_m="5 km"), "precision_m: Input should be a valid"),
+    (
+        lambda d: d["directions"]["north->east"].update(precision_m=0.5),
+        "precision_m: Input should be greater",
+    ),
+    (
+        lambda d: d["directions"]["north->east"].update(precision_m="5 km"),
+        "precision_m: Input should be a valid",
+    ),
     (lambda d: d["directions"]["north->east"].update(delay_s=-1), "delay_s: Input should be greater than"),
-    (lambda d: d["directions"]["north->east"].update(region="world"), "region: must be 'global' or a GeoJSON"),
-    (lambda d: d["directions"]["north->east"].update(region={"type": "Point", "coordinates": [0, 0]}),
-     "GeoJSON type 'Point' is not one of"),
+    (
+        lambda d: d["directions"]["north->east"].update(region="world"),
+        "region: must be 'global' or a GeoJSON",
+    ),
+    (
+        lambda d: d["directions"]["north->east"].update(region={"type": "Point", "coordinates": [0, 0]}),
+        "GeoJSON type 'Point' is not one of",
+    ),
     (lambda d: d["directions"]["north->east"].update(region=box(0, 0, 10, 95)), "latitudes must lie within"),
-    (lambda d: d["directions"]["north->east"].update(
-        region={"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [0, 1], [1, 0], [0, 0]]]}),
-     "Polygon is empty or invalid (Self-intersection"),
-    (lambda d: d["directions"]["north->east"].update(region={"type": "Polygon", "coordinates": [[[0, 0]]]}),
-     "Polygon ring 0 is not closed"),
+    (
+        lambda d: d["directions"]["north->east"].update(
+            region={"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [0, 1], [1, 0], [0, 0]]]}
+        ),
+        "Polygon is empty or invalid (Self-intersection",
+    ),
+    (
+        lambda d: d["directions"]["north->east"].update(
+            region={"type": "Polygon", "coordinates": [[[0, 0]]]}
+        ),
+        "Polygon ring 0 is not closed",
+    ),
     (lambda d: d["directions"]["north->east"].update(wait=3), "directions.north->east.wait: unknown key"),
 ]
 
@@ -92,8 +115,12 @@ def test_validity_is_half_open_from_valid_from_to_valid_until():
 
 def test_antimeridian_split_polygon_and_overrun_polygon_agree():
     overrun = agreement(region=box(170, -10, 190, 10)).direction("north", "east")
-    split = agreement(region={"type": "MultiPolygon", "coordinates": [box(170, -10, 180, 10)["coordinates"],
-                                                                     box(-180, -10, -170, 10)["coordinates"]]})
+    split = agreement(
+        region={
+            "type": "MultiPolygon",
+            "coordinates": [box(170, -10, 180, 10)["coordinates"], box(-180, -10, -170, 10)["coordinates"]],
+        }
+    )
     split = split.direction("north", "east")
     for lon in (-179.9, -175.0, -170.5, 171.0, 179.99, 180.0, -180.0):
         assert overrun.contains(0.0, lon) and split.contains(0.0, lon)
@@ -106,19 +133,24 @@ def star_polygons(draw):
     """Simple (star-shaped) polygons: vertices at sorted angles around a centre, radii 2..40 deg."""
     lat0, lon0 = draw(st.floats(-45, 45)), draw(st.floats(-180, 180))
     n = draw(st.integers(3, 12))
-    angles = sorted(draw(st.lists(st.floats(0, 2 * math.pi, exclude_max=True), min_size=n, max_size=n,
-                                  unique=True)))
+    angles = sorted(
+        draw(st.lists(st.floats(0, 2 * math.pi, exclude_max=True), min_size=n, max_size=n, unique=True))
+    )
     radii = draw(st.lists(st.floats(2, 40), min_size=n, max_size=n))
     ring = [[lon0 + r * math.cos(t), lat0 + r * math.sin(t)] for t, r in zip(angles, radii, strict=True)]
     return ring
 
 
-@given(star_polygons(), st.lists(st.tuples(st.floats(-89, 89), st.floats(-180, 180)), min_size=20, max_size=20))
+@given(
+    star_polygons(), st.lists(st.tuples(st.floats(-89, 89), st.floats(-180, 180)), min_size=20, max_size=20)
+)
 @settings(max_examples=60, deadline=None)
 def test_region_membership_matches_ray_casting(ring, points):
     try:
         d = agreement(region={"type": "Polygon", "coordinates": [ring + ring[:1]]}).direction("north", "east")
-    except ConfigError:  # sorted angles with tiny gaps can still self-touch numerically; not this test's subject
+    except (
+        ConfigError
+    ):  # sorted angles with tiny gaps can still self-touch numerically; not this test's subject
         return
     for lat, lon in points:
         truth = ray_cast_inside(lat, lon, ring)

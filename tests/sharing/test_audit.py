@@ -85,15 +85,18 @@ def _drop_field(entries):
     del entries[5]["signature"]
 
 
-@pytest.mark.parametrize(("tamper", "first_bad", "reason"), [
-    (_edit, 4, "entry edited"),
-    (_remove, 3, "seq 4 where 3 was expected"),
-    (_reorder, 4, "seq 5 where 4 was expected"),
-    (_rehash, 5, "signature does not verify"),
-    (_resign_with_other_key, 2, "signature does not verify"),
-    (_insert, 3, "seq 2 where 3 was expected"),
-    (_drop_field, 6, "missing or unexpected"),
-])
+@pytest.mark.parametrize(
+    ("tamper", "first_bad", "reason"),
+    [
+        (_edit, 4, "entry edited"),
+        (_remove, 3, "seq 4 where 3 was expected"),
+        (_reorder, 4, "seq 5 where 4 was expected"),
+        (_rehash, 5, "signature does not verify"),
+        (_resign_with_other_key, 2, "signature does not verify"),
+        (_insert, 3, "seq 2 where 3 was expected"),
+        (_drop_field, 6, "missing or unexpected"),
+    ],
+)
 def test_tampered_log_names_its_first_bad_entry(tmp_path, tamper, first_bad, reason):
     path = tmp_path / "audit.jsonl"
     honest_log(path)
@@ -138,7 +141,9 @@ def test_cli_audit_verify_exit_codes_and_one_line(tmp_path, monkeypatch, capsys)
     rewrite(path, entries)
     assert cli.main(["audit", "verify", str(path), "--key", str(pub)]) == 1
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and err == f"error: audit log {path}: entry 4: hash does not match the entry's content " \
-                                      "(entry edited)"
+    assert (
+        "\n" not in err
+        and err == f"error: audit log {path}: entry 4: hash does not match the entry's content (entry edited)"
+    )
     assert cli.main(["audit", "verify", str(path), "--key", str(tmp_path / "missing.pub")]) == 2
     assert "missing.pub: cannot read a PEM public key" in capsys.readouterr().err

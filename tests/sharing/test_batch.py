@@ -30,11 +30,18 @@ from .policykit import EAST, NORTH, T0, agreement, observation, registry, track
 AGREEMENT = agreement(types=["observation", "track"], precision_m=1000.0)
 NOW = T0 + 1.0
 
-json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-(2**53) + 1, 2**53 - 1),
-                      st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8))
-json_tree = st.recursive(json_leaf, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=6),
-                                                                                           kids, max_size=4),
-                         max_leaves=20)
+json_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**53) + 1, 2**53 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+)
+json_tree = st.recursive(
+    json_leaf,
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=6), kids, max_size=4),
+    max_leaves=20,
+)
 
 
 @given(json_tree)
@@ -46,9 +53,18 @@ def test_fast_canonical_json_equals_the_rfc8785_package(tree):
 def test_fast_canonical_numbers_match_ecmascript_at_the_notation_boundaries():
     # ECMA-262 Number::toString switches to exponent form at 1e21 and below 1e-6; doubles above 2**53
     # print their shortest digits padded with zeros (RFC 8785 §3.2.2.3, Appendix B examples)
-    cases = {1e21: "1e+21", 1e20: "100000000000000000000", 1e-7: "1e-7", 1e-6: "0.000001", -0.0: "0",
-             2.0**53: "9007199254740992", 9.2e18: "9200000000000000000", 5e-324: "5e-324",
-             1.7976931348623157e308: "1.7976931348623157e+308", 333333333.33333329: "333333333.3333333"}
+    cases = {
+        1e21: "1e+21",
+        1e20: "100000000000000000000",
+        1e-7: "1e-7",
+        1e-6: "0.000001",
+        -0.0: "0",
+        2.0**53: "9007199254740992",
+        9.2e18: "9200000000000000000",
+        5e-324: "5e-324",
+        1.7976931348623157e308: "1.7976931348623157e+308",
+        333333333.33333329: "333333333.3333333",
+    }
     for x, text in cases.items():
         assert canonical_bytes(x) == text.encode(), x
     for bits in range(0, 2**64, 2**64 // 5000 + 7919):  # a sweep through the whole double range
@@ -71,8 +87,12 @@ def batch_of(n: int, per_envelope: int) -> list:
 def test_release_many_packs_records_and_every_record_equals_its_single_release():
     envs = batch_of(10, 4)
     assert [len(e.contents) for e in envs] == [4, 4, 2] and envs[0].payload is None
-    singles = [Releaser(AGREEMENT, "north", NORTH).release("observation", observation(obs_id=i, target=(
-        45.0 + 0.01 * i, 63.3)), T0)[0].payload for i in range(10)]
+    singles = [
+        Releaser(AGREEMENT, "north", NORTH)
+        .release("observation", observation(obs_id=i, target=(45.0 + 0.01 * i, 63.3)), T0)[0]
+        .payload
+        for i in range(10)
+    ]
     assert [r for e in envs for r in e.contents] == singles  # vectorised coarsening == one at a time
     out = receiver().accept_many([e.to_bytes() for e in envs])
     assert all(isinstance(o, Accepted) for o in out) and sum(len(o.records) for o in out) == 10
@@ -115,7 +135,9 @@ def test_one_bad_record_signed_into_a_batch_rejects_the_batch_and_names_it():
     body = {k: v for k, v in env.items() if k != "sig"}
     raw = rfc8785.dumps(body | {"sig": b64url(NORTH.sign(rfc8785.dumps(body)))})
     result = receiver().accept(raw)
-    assert isinstance(result, Rejected) and result.kind == "precision" and result.reason.startswith("records[1]")
+    assert (
+        isinstance(result, Rejected) and result.kind == "precision" and result.reason.startswith("records[1]")
+    )
 
 
 def test_replays_are_found_in_one_batch_query_and_inside_the_batch():
@@ -140,14 +162,25 @@ def test_node_sends_batches_and_the_partner_fuses_every_record():
     epoch = dt.datetime.fromtimestamp(T0 - 100.0, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     n = 10
     recs = [observation(obs_id=i, target=(45.0 + 0.01 * i, 63.3)) for i in range(n)]
-    batch = ObservationBatch(epoch, _a([r["obs_id"] for r in recs], int), _a(["north-1"] * n, object),
-                             _a(["north"] * n, object), _a([90.0 + 0.1 * i for i in range(n)]),
-                             _a([r["sensor_pos_ecef_m"] for r in recs]), _a([r["los_ecef"] for r in recs]),
-                             _a([2e-5] * n), _a([9.0] * n), _a([1e6] * n), _a(list(range(n)), int))
+    batch = ObservationBatch(
+        epoch,
+        _a([r["obs_id"] for r in recs], int),
+        _a(["north-1"] * n, object),
+        _a(["north"] * n, object),
+        _a([90.0 + 0.1 * i for i in range(n)]),
+        _a([r["sensor_pos_ecef_m"] for r in recs]),
+        _a([r["los_ecef"] for r in recs]),
+        _a([2e-5] * n),
+        _a([9.0] * n),
+        _a([1e6] * n),
+        _a(list(range(n)), int),
+    )
 
     async def run() -> tuple[Node, Node]:
         bus = MemoryBus()
-        north = Node("north", NORTH, registry(), [AGREEMENT], bus, SqliteStore(":memory:"), epoch, batch_records=4)
+        north = Node(
+            "north", NORTH, registry(), [AGREEMENT], bus, SqliteStore(":memory:"), epoch, batch_records=4
+        )
         east = Node("east", EAST, registry(), [AGREEMENT], bus, SqliteStore(":memory:"), epoch)
         for node in (north, east):
             node.advance(T0)
@@ -160,7 +193,9 @@ def test_node_sends_batches_and_the_partner_fuses_every_record():
 
     north, east = asyncio.run(run())
     assert north.counts.released == n and north.counts.published == 3
-    assert east.counts.received == n and east.counts.received_messages == 3 and east.counts.fused_received == n
+    assert (
+        east.counts.received == n and east.counts.received_messages == 3 and east.counts.fused_received == n
+    )
 
 
 def _a(values, dtype=float):
@@ -168,6 +203,8 @@ def _a(values, dtype=float):
 
 
 def test_track_records_batch_too():
-    envs, denials = Releaser(AGREEMENT, "north", NORTH).release_many("track", [track(), track(lat=46.0)], T0, 8)
+    envs, denials = Releaser(AGREEMENT, "north", NORTH).release_many(
+        "track", [track(), track(lat=46.0)], T0, 8
+    )
     assert not denials and len(envs) == 1
     assert isinstance(receiver().accept(envs[0].to_bytes()), Accepted)

@@ -8,7 +8,9 @@ import pytest
 from vigil.sharing.coarsening import ReleasedErrorModel, dither_fraction, held_fraction
 
 
-def _window_mean_variance(q: float, sigma: float, step: float, frames: int, rng: np.random.Generator) -> float:
+def _window_mean_variance(
+    q: float, sigma: float, step: float, frames: int, rng: np.random.Generator
+) -> float:
     """Variance of the mean rounding error over ``frames`` consecutive frames of a signal moving ``step`` per
     frame with Gaussian noise ``sigma``, quantised to ``q`` (what a fit of those frames averages)."""
     trials = 4000
@@ -44,8 +46,9 @@ def test_sigma_holds_a_geostationary_sensors_rounding_for_the_whole_fit() -> Non
     los = np.stack([np.cos(el), np.zeros_like(el), np.sin(el)], axis=1)
     pos = np.tile([4.2e7, 0.0, 0.0], (len(t), 1))
     q, stated = np.full(len(t), 1e-4), np.full(len(t), np.hypot(30e-6, 1e-4 / np.sqrt(12)))
-    sigma = ReleasedErrorModel().sigma(np.array(["s"] * len(t), dtype=object), t, los, pos, stated, q,
-                                       np.full(len(t), 5000.0))
+    sigma = ReleasedErrorModel().sigma(
+        np.array(["s"] * len(t), dtype=object), t, los, pos, stated, q, np.full(len(t), 5000.0)
+    )
     cell = 1e-8 / 12
     # later rows: position and azimuth held for the whole fit (40 frames), elevation crossing half a cell:
     # far above white rounding, below every axis held
@@ -60,6 +63,13 @@ def test_rows_without_a_los_grid_keep_their_stated_sigma() -> None:
     los = np.tile([0.0, 0.6, 0.8], (n, 1))
     pos = np.tile([4.2e7, 0.0, 0.0], (n, 1))
     stated = np.full(n, 20e-6)
-    out = ReleasedErrorModel().sigma(np.array(["s"] * n, dtype=object), np.arange(n, dtype=float), los, pos,
-                                     stated, np.zeros(n), np.zeros(n))
+    out = ReleasedErrorModel().sigma(
+        np.array(["s"] * n, dtype=object),
+        np.arange(n, dtype=float),
+        los,
+        pos,
+        stated,
+        np.zeros(n),
+        np.zeros(n),
+    )
     np.testing.assert_allclose(out, stated, rtol=1e-12)

@@ -30,11 +30,15 @@ from .policykit import NORTH, T0
 
 def test_canonical_json_matches_rfc8785_example():
     # RFC 8785 §3.2.2 input and §3.2.3 output
-    source = ('{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],'
-              ' "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",'
-              ' "literals": [null, true, false]}')
-    expected = ('{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],'
-                '"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}')
+    source = (
+        '{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],'
+        ' "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",'
+        ' "literals": [null, true, false]}'
+    )
+    expected = (
+        '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],'
+        '"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
+    )
     assert canonical_bytes(json.loads(source)) == expected.encode()
 
 
@@ -42,15 +46,27 @@ def test_ed25519_signature_matches_rfc8032_test_1():
     secret = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
     signer = Signer("north", Ed25519PrivateKey.from_private_bytes(secret))
     assert raw_public_bytes(signer.public_key).hex() == (
-        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+    )
     assert signer.sign(b"").hex() == (
-        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+    )
 
 
 def test_signed_envelope_verifies_and_any_change_breaks_it():
-    env = sign_envelope(Envelope(msg_id="ab" * 16, sender="north", recipient="east", key_id="x", record_type="track",
-                                 created_at=T0, release_at=T0, payload={"track_id": "T", "time": 1.0,
-                                                                        "pos_ecef_m": [1.0, 2.0, 3.0]}), NORTH)
+    env = sign_envelope(
+        Envelope(
+            msg_id="ab" * 16,
+            sender="north",
+            recipient="east",
+            key_id="x",
+            record_type="track",
+            created_at=T0,
+            release_at=T0,
+            payload={"track_id": "T", "time": 1.0, "pos_ecef_m": [1.0, 2.0, 3.0]},
+        ),
+        NORTH,
+    )
     assert env.key_id == NORTH.key_id and env.subject == "vigil.share.north.east.track"
     sig = b64url_decode(env.sig)
     assert len(sig) == 64 and verify_signature(NORTH.public_key, sig, canonical_bytes(env.unsigned()))
@@ -74,7 +90,10 @@ def test_key_files_round_trip_refuse_overwrite_and_are_private(tmp_path):
     (tmp_path / "north.2027.pub").write_bytes(pub_path.read_bytes())
     registry = KeyRegistry.load_dir(tmp_path)
     assert registry.knows("north") and registry.public_key("north", NORTH.key_id) is not None
-    assert registry.public_key("north", "north:0000") is None and registry.public_key("east", NORTH.key_id) is None
+    assert (
+        registry.public_key("north", "north:0000") is None
+        and registry.public_key("east", NORTH.key_id) is None
+    )
 
 
 def test_bad_key_files_are_one_line_errors(tmp_path):

@@ -49,11 +49,20 @@ DAY_S = 86400.0
 _ids = itertools.count()
 
 
-def signed(kind: str, payload: dict[str, Any], created_at: float = T0, release_at: float | None = None) -> Envelope:
+def signed(
+    kind: str, payload: dict[str, Any], created_at: float = T0, release_at: float | None = None
+) -> Envelope:
     """An envelope north really signs, whatever its payload: what a compromised or buggy partner sends."""
-    env = Envelope(msg_id=f"{next(_ids):032x}", sender="north", recipient="east", key_id=NORTH.key_id,
-                   record_type=kind, created_at=created_at,
-                   release_at=created_at if release_at is None else release_at, payload=payload)
+    env = Envelope(
+        msg_id=f"{next(_ids):032x}",
+        sender="north",
+        recipient="east",
+        key_id=NORTH.key_id,
+        record_type=kind,
+        created_at=created_at,
+        release_at=created_at if release_at is None else release_at,
+        payload=payload,
+    )
     return sign_envelope(env, NORTH)
 
 
@@ -65,13 +74,23 @@ def released(kind: str, record: dict[str, Any]) -> Envelope:
 
 def launch_track() -> dict[str, Any]:
     """A node's track of an event: its state and the event's launch estimate (sharing.conversions.track_record)."""
-    return track() | {"version": 2, "launch_lat_deg": 45.3, "launch_lon_deg": 63.3, "launch_time": TRACK_TIME_S - 90.0,
-                      "launch_time_sigma_s": 1.5, "launch_ellipse": [30.0, 4.0, 1.5]}
+    return track() | {
+        "version": 2,
+        "launch_lat_deg": 45.3,
+        "launch_lon_deg": 63.3,
+        "launch_time": TRACK_TIME_S - 90.0,
+        "launch_time_sigma_s": 1.5,
+        "launch_ellipse": [30.0, 4.0, 1.5],
+    }
 
 
 def _good(kind: str) -> dict[str, Any]:
-    record = {"observation": observation, "track": launch_track, "warning": warning_record,
-              "notification": notification}[kind]()
+    record = {
+        "observation": observation,
+        "track": launch_track,
+        "warning": warning_record,
+        "notification": notification,
+    }[kind]()
     return released(kind, record).payload  # coarsened as the agreement requires
 
 
@@ -90,33 +109,65 @@ def malformed(rng: np.random.Generator) -> list[tuple[str, str, Envelope]]:
         ("los_sigma < 0", "payload", signed("observation", obs | {"los_sigma_rad": -bad})),
         ("snr < 0", "payload", signed("observation", obs | {"snr": -bad})),
         ("intensity < 0", "payload", signed("observation", obs | {"intensity_w_sr": -bad})),
-        ("sensor beyond the Moon", "payload", signed("observation", obs | {"sensor_pos_ecef_m": [1e12, 0.0, 0.0]})),
+        (
+            "sensor beyond the Moon",
+            "payload",
+            signed("observation", obs | {"sensor_pos_ecef_m": [1e12, 0.0, 0.0]}),
+        ),
         ("another partner's data", "partner", signed("observation", obs | {"partner_id": "third"})),
         ("stale data time", "stale", signed("observation", obs | {"time": T0 - bad * 3600.0})),
         ("data after creation", "future", signed("observation", obs | {"time": T0 + 60.0 + bad})),
-        ("data before the agreement", "not_yet_valid", signed("observation", obs | {"time": "2025-06-01T00:00:00Z"})),
-        ("stale created_at", "stale", signed("observation", obs, created_at=T0 - 400.0 - bad * DAY_S / 1e3, release_at=T0)),
+        (
+            "data before the agreement",
+            "not_yet_valid",
+            signed("observation", obs | {"time": "2025-06-01T00:00:00Z"}),
+        ),
+        (
+            "stale created_at",
+            "stale",
+            signed("observation", obs, created_at=T0 - 400.0 - bad * DAY_S / 1e3, release_at=T0),
+        ),
         ("asymmetric cov", "payload", signed("track", trk | {"cov": cov})),
         ("negative variance", "payload", signed("track", trk | {"cov": neg_cov})),
         ("velocity beyond escape", "payload", signed("track", trk | {"vel_ecef_m_s": [1e9, 0.0, 0.0]})),
         ("track time garbage", "payload", signed("track", trk | {"time": "soon"})),
         ("track launch lat 95", "payload", signed("track", trk | {"launch_lat_deg": 90.0 + bad})),
-        ("track launch lat alone", "payload", signed("track", {k: v for k, v in trk.items() if k != "launch_lon_deg"})),
-        ("track launch time alone", "payload", signed("track", {k: v for k, v in trk.items()
-                                                                if not k.startswith("launch_") or k == "launch_time"})),
-        ("track launch ellipse axis < 0", "payload", signed("track", trk | {"launch_ellipse": [10.0, 1.0, -bad]})),
+        (
+            "track launch lat alone",
+            "payload",
+            signed("track", {k: v for k, v in trk.items() if k != "launch_lon_deg"}),
+        ),
+        (
+            "track launch time alone",
+            "payload",
+            signed(
+                "track", {k: v for k, v in trk.items() if not k.startswith("launch_") or k == "launch_time"}
+            ),
+        ),
+        (
+            "track launch ellipse axis < 0",
+            "payload",
+            signed("track", trk | {"launch_ellipse": [10.0, 1.0, -bad]}),
+        ),
         ("track launch sigma < 0", "payload", signed("track", trk | {"launch_time_sigma_s": -bad})),
         ("track launch time garbage", "payload", signed("track", trk | {"launch_time": "at dawn"})),
         ("track version 0", "payload", signed("track", trk | {"version": 0})),
-        ("track launch point off grid", "precision", signed("track", trk | {
-            "launch_lat_deg": trk["launch_lat_deg"] + 1e-4})),  # a tenth of a 1 km cell north
+        (
+            "track launch point off grid",
+            "precision",
+            signed("track", trk | {"launch_lat_deg": trk["launch_lat_deg"] + 1e-4}),
+        ),  # a tenth of a 1 km cell north
         ("ellipse bearing", "payload", signed("warning", wrn | {"launch_ellipse": [360.0 + bad, 1.0, 1.0]})),
         ("ellipse axis < 0", "payload", signed("warning", wrn | {"launch_ellipse": [10.0, -bad, 1.0]})),
         ("azimuth 720", "payload", signed("warning", wrn | {"azimuth_deg": 720.0})),
         ("version 0", "payload", signed("warning", wrn | {"version": 0})),
         ("confidence > 1", "payload", signed("warning", wrn | {"confidence": 1.0 + bad})),
         ("issued_at garbage", "payload", signed("warning", wrn | {"issued_at": "yesterday"})),
-        ("self-intersecting area", "payload", signed("notification", ntf | {"impact_area": {"polygon": bow_tie}})),
+        (
+            "self-intersecting area",
+            "payload",
+            signed("notification", ntf | {"impact_area": {"polygon": bow_tie}}),
+        ),
         ("sector 400", "payload", signed("notification", ntf | {"azimuth_sector_deg": [0.0, 400.0]})),
     ]
 
@@ -149,8 +200,16 @@ def _iso(t_s: float) -> str:
 
 async def _run(own: ObservationBatch, envelopes: list[Envelope]) -> tuple[Node, list[dict[str, Any]]]:
     bus, sink = MemoryBus(), MemoryAuditSink()
-    node = Node("east", EAST, registry(), [AGREEMENT], bus, SqliteStore(":memory:"), own.epoch,
-                AuditLog(sink, EAST, clock=lambda: NOW))
+    node = Node(
+        "east",
+        EAST,
+        registry(),
+        [AGREEMENT],
+        bus,
+        SqliteStore(":memory:"),
+        own.epoch,
+        AuditLog(sink, EAST, clock=lambda: NOW),
+    )
     node.advance(NOW)
     await node.start()
     node.observe(own)
@@ -164,11 +223,16 @@ async def _run(own: ObservationBatch, envelopes: list[Envelope]) -> tuple[Node, 
 
 
 def _good_envelopes() -> list[Envelope]:
-    out = [released("observation", observation(obs_id=i, time=OBS_TIME_S + i, target=(45.0 + 0.01 * i, 63.3)))
-           for i in range(5)]
+    out = [
+        released("observation", observation(obs_id=i, time=OBS_TIME_S + i, target=(45.0 + 0.01 * i, 63.3)))
+        for i in range(5)
+    ]
     out += [released("warning", warning_record() | {"event_id": f"E{i}"}) for i in range(3)]
-    return out + [released("track", track()), released("track", launch_track() | {"track_id": "E7"}),
-                  released("notification", notification())]
+    return out + [
+        released("track", track()),
+        released("track", launch_track() | {"track_id": "E7"}),
+        released("notification", notification()),
+    ]
 
 
 def _near_sr1(w: Any) -> bool:
@@ -195,28 +259,50 @@ def test_a_thousand_signed_lies_are_each_rejected_and_audited_and_change_no_fuse
     assert node.counts.received == clean_node.counts.received == len(good)
     assert node.counts.fused_received == clean_node.counts.fused_received == len(north)
     # the node's own fused output: its fusion of its own and north's detections, every version
-    assert any(_near_sr1(w) and len(w.sources.partners) == 2 for w in clean_node.fused_warnings), \
-        [(w.launch_lat_deg, w.launch_lon_deg, w.sources) for w in clean_node.fused_warnings]
+    assert any(_near_sr1(w) and len(w.sources.partners) == 2 for w in clean_node.fused_warnings), [
+        (w.launch_lat_deg, w.launch_lon_deg, w.sources) for w in clean_node.fused_warnings
+    ]
     assert [w.to_dict() for w in node.fused_warnings] == [w.to_dict() for w in clean_node.fused_warnings]
     assert [w.to_dict() for w in node.alone_warnings] == [w.to_dict() for w in clean_node.alone_warnings]
-    assert [w.to_dict() for w in node.received_warnings] == [w.to_dict() for w in clean_node.received_warnings]
+    assert [w.to_dict() for w in node.received_warnings] == [
+        w.to_dict() for w in clean_node.received_warnings
+    ]
     assert len(node.received_warnings) == 3
-    assert [w.event_id for w in node.received_tracks] == [w.event_id for w in clean_node.received_tracks] == ["north:E7"]
+    assert (
+        [w.event_id for w in node.received_tracks]
+        == [w.event_id for w in clean_node.received_tracks]
+        == ["north:E7"]
+    )
     assert verify_entries(entries, EAST.public_key).ok
-    print(f"{len(bad)} lies of {len({k for k, _, _ in bad})} kinds rejected; {len(north)} of north's detections "
-          f"and {len(own)} own fused: {len(node.fused_warnings)} warning versions equal to the clean run's")
+    print(
+        f"{len(bad)} lies of {len({k for k, _, _ in bad})} kinds rejected; {len(north)} of north's detections "
+        f"and {len(own)} own fused: {len(node.fused_warnings)} warning versions equal to the clean run's"
+    )
 
 
 def test_each_rejection_reason_names_the_field_it_judged():
     receiver = Receiver("east", registry(), [AGREEMENT], MemorySeenIds(), clock=lambda: NOW)
-    fields = {"time garbage": "time", "los_sigma 0": "los_sigma_rad", "snr < 0": "snr",
-              "another partner's data": "partner_id", "asymmetric cov": "cov", "ellipse bearing": "launch_ellipse",
-              "azimuth 720": "azimuth_deg", "self-intersecting area": "impact_area", "sector 400": "azimuth_sector_deg",
-              "stale created_at": "created_at", "data after creation": "data time",
-              "track launch lat 95": "launch_lat_deg", "track launch lat alone": "launch_lon_deg",
-              "track launch time alone": "launch_lat_deg", "track launch ellipse axis < 0": "launch_ellipse",
-              "track launch sigma < 0": "launch_time_sigma_s", "track launch time garbage": "launch_time",
-              "track version 0": "version", "track launch point off grid": "launch_lat_deg"}
+    fields = {
+        "time garbage": "time",
+        "los_sigma 0": "los_sigma_rad",
+        "snr < 0": "snr",
+        "another partner's data": "partner_id",
+        "asymmetric cov": "cov",
+        "ellipse bearing": "launch_ellipse",
+        "azimuth 720": "azimuth_deg",
+        "self-intersecting area": "impact_area",
+        "sector 400": "azimuth_sector_deg",
+        "stale created_at": "created_at",
+        "data after creation": "data time",
+        "track launch lat 95": "launch_lat_deg",
+        "track launch lat alone": "launch_lon_deg",
+        "track launch time alone": "launch_lat_deg",
+        "track launch ellipse axis < 0": "launch_ellipse",
+        "track launch sigma < 0": "launch_time_sigma_s",
+        "track launch time garbage": "launch_time",
+        "track version 0": "version",
+        "track launch point off grid": "launch_lat_deg",
+    }
     for what, kind, env in malformed(np.random.default_rng(1)):
         result = receiver.accept(env.to_bytes())
         assert isinstance(result, Rejected) and result.kind == kind, (what, result)
@@ -226,9 +312,12 @@ def test_each_rejection_reason_names_the_field_it_judged():
 
 def _outside(lo: float, hi: float, lo_open: bool = False) -> st.SearchStrategy[Any]:
     """Floats beyond either bound (an open lower bound itself included), NaN-free: JSON has no NaN."""
-    return st.one_of(st.floats(max_value=lo, exclude_max=not lo_open, min_value=lo - 1e9),
-                     st.floats(min_value=hi, exclude_min=True, max_value=hi + 1e9) if hi < math.inf else st.nothing(),
-                     st.booleans(), st.text(max_size=4))
+    return st.one_of(
+        st.floats(max_value=lo, exclude_max=not lo_open, min_value=lo - 1e9),
+        st.floats(min_value=hi, exclude_min=True, max_value=hi + 1e9) if hi < math.inf else st.nothing(),
+        st.booleans(),
+        st.text(max_size=4),
+    )
 
 
 RECORD_FIELDS = [
@@ -257,6 +346,8 @@ RECORD_FIELDS = [
 def test_a_signed_record_with_one_bad_field_is_rejected_naming_it(data):
     kind, key, values = RECORD_FIELDS[data.draw(st.integers(0, len(RECORD_FIELDS) - 1))]
     env = signed(kind, _good(kind) | {key: data.draw(values)})
-    result = Receiver("east", registry(), [AGREEMENT], MemorySeenIds(), clock=lambda: NOW).accept(env.to_bytes())
+    result = Receiver("east", registry(), [AGREEMENT], MemorySeenIds(), clock=lambda: NOW).accept(
+        env.to_bytes()
+    )
     assert isinstance(result, Rejected) and result.kind == "payload", result
     assert f"payload.{key}" in result.reason and "\n" not in result.reason, result.reason

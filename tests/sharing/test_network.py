@@ -27,11 +27,18 @@ from vigil.sim import SimulationResult, load_scenario, simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = cut_scenario("two-partner-cut")
-OBSERVATIONS_BOTH_WAYS = parse_agreement({
-    "name": "observations-both-ways", "parties": ["north", "east"],
-    "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z",
-    "directions": {d: {"types": ["observation", "warning"], "region": "global", "precision_m": 100.0}
-                   for d in ("north->east", "east->north")}})
+OBSERVATIONS_BOTH_WAYS = parse_agreement(
+    {
+        "name": "observations-both-ways",
+        "parties": ["north", "east"],
+        "valid_from": "2026-01-01T00:00:00Z",
+        "valid_until": "2030-01-01T00:00:00Z",
+        "directions": {
+            d: {"types": ["observation", "warning"], "region": "global", "precision_m": 100.0}
+            for d in ("north->east", "east->north")
+        },
+    }
+)
 SHIPPED = ROOT / "examples" / "agreements" / "north-east.yaml"
 
 
@@ -58,7 +65,8 @@ def check_accounting(result: NetworkResult) -> None:
 
 @pytest.mark.parametrize("services", ["memory+sqlite", "nats+postgres"])
 def test_sharing_observations_lets_the_heo_partner_triangulate_and_never_loses_a_launch(
-        world: tuple, services: str, request: pytest.FixtureRequest) -> None:
+    world: tuple, services: str, request: pytest.FixtureRequest
+) -> None:
     scenario, sim = world
     assert east_sensors_seeing(sim, "L1") == {"east-2"}  # truth: east alone has one line of sight on L1
     assert len(east_sensors_seeing(sim, "SR1")) >= 2
@@ -87,11 +95,18 @@ def _uri(dsn: str) -> str:
     return f"{kv['user']}@{kv['host']}:{kv['port']}/{kv['dbname']}"
 
 
-def test_shipped_agreement_delays_east_observations_and_gives_east_norths_warnings(world: tuple,
-                                                                                    tmp_path: Path) -> None:
+def test_shipped_agreement_delays_east_observations_and_gives_east_norths_warnings(
+    world: tuple, tmp_path: Path
+) -> None:
     scenario, sim = world
-    result = run_network(scenario, simulation=sim, agreements=[SHIPPED], db=f"sqlite:///{tmp_path}",
-                         workdir=tmp_path, keep=True)
+    result = run_network(
+        scenario,
+        simulation=sim,
+        agreements=[SHIPPED],
+        db=f"sqlite:///{tmp_path}",
+        workdir=tmp_path,
+        keep=True,
+    )
     check_accounting(result)
     with SqliteStore(tmp_path / "north.db") as north_store:
         obs = [r for r in north_store.iter_records("observation")]
@@ -126,15 +141,28 @@ def test_sharing_summary_shape_for_score_json(world: tuple) -> None:
     for part in summary["partners"].values():
         assert part["alone"] == part["shared"]  # no agreement: nothing flows, sharing changes nothing
         assert part["messages"]["published"] == 0 and part["gained"] == []
-        assert set(part["alone"]) == {"events_seen", "triangulated", "first_warning_latency_s",
-                                      "first_triangulated_latency_s", "launch_error_km", "launch_error_crlb",
-                                      "azimuth_error_deg", "impact_error_km", "seen_ids"}
+        assert set(part["alone"]) == {
+            "events_seen",
+            "triangulated",
+            "first_warning_latency_s",
+            "first_triangulated_latency_s",
+            "launch_error_km",
+            "launch_error_crlb",
+            "azimuth_error_deg",
+            "impact_error_km",
+            "seen_ids",
+        }
     # the error columns are the scoring's (vigil.scoring.score of the same warnings, with the joint bounds)
     bounds = simulation_bounds(sim)
     for pid, part in summary["partners"].items():
         rows = score(result.partners[pid].alone, sim.truth, {}, sim.epoch, bounds)["launches"]
         for key in ("launch_error_km", "azimuth_error_deg", "impact_error_km"):
             values = [r[key] for r in rows if r[key] is not None]
-            assert part["alone"][key] == pytest.approx(float(np.median(values)) if values else None), (pid, key)
-        ratios = [r["launch_error_km"] / r["launch_crlb_km"] for r in rows if r["launch_error_km"] is not None]
+            assert part["alone"][key] == pytest.approx(float(np.median(values)) if values else None), (
+                pid,
+                key,
+            )
+        ratios = [
+            r["launch_error_km"] / r["launch_crlb_km"] for r in rows if r["launch_error_km"] is not None
+        ]
         assert part["alone"]["launch_error_crlb"] == pytest.approx(float(np.median(ratios)))

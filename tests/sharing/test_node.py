@@ -70,24 +70,32 @@ def bad_messages(valid: Any) -> dict[str, bytes]:
     }
 
 
-def test_node_keeps_running_through_bad_messages_and_stores_the_valid_ones(bus_factory: BusFactory, store: Store,
-                                                                           subject_root: str) -> None:
+def test_node_keeps_running_through_bad_messages_and_stores_the_valid_ones(
+    bus_factory: BusFactory, store: Store, subject_root: str
+) -> None:
     async def run() -> tuple[Node, list[dict]]:
         bus = await bus_factory.open()
         sink = MemoryAuditSink()
         node = east_node(bus, store, AuditLog(sink, EAST), subject_root)
         await node.start()
         subject = share_subject("north", "east", "track", subject_root)
-        first, last, obs = release("track", track()), release("track", track(lat=46.0)), release("observation",
-                                                                                                 observation())
+        first, last, obs = (
+            release("track", track()),
+            release("track", track(lat=46.0)),
+            release("observation", observation()),
+        )
         await bus.publish(subject, first.to_bytes(), first.msg_id)
         for i, raw in enumerate(bad_messages(first).values()):
             await bus.publish(subject, raw, f"bad-{i}")
         await bus.publish(subject, first.to_bytes(), "replayed-copy")  # same envelope again: a replay
         misrouted = share_subject("third", "east", "track", subject_root)
-        await bus.publish(misrouted, last.to_bytes(), "misrouted")  # valid envelope on another sender's subject
+        await bus.publish(
+            misrouted, last.to_bytes(), "misrouted"
+        )  # valid envelope on another sender's subject
         await bus.publish(subject, last.to_bytes(), last.msg_id)
-        await bus.publish(share_subject("north", "east", "observation", subject_root), obs.to_bytes(), obs.msg_id)
+        await bus.publish(
+            share_subject("north", "east", "observation", subject_root), obs.to_bytes(), obs.msg_id
+        )
         await node.receive(expected=13)
         node.step()  # the received detection reaches the shared fusion engine
         await node.close()
@@ -99,7 +107,9 @@ def test_node_keeps_running_through_bad_messages_and_stores_the_valid_ones(bus_f
     assert sorted(r.message_id for r in store.iter_records()) == sorted(valid_ids)
     rejected = [e["detail"]["kind"] for e in entries if e["kind"] == "rejection"]
     assert sorted(rejected) == sorted([*bad_messages(release("track", track())), "replay", "subject"])
-    assert sum(e["kind"] == "receipt" for e in entries) == 4  # 3 valid + the misrouted one before its subject check
+    assert (
+        sum(e["kind"] == "receipt" for e in entries) == 4
+    )  # 3 valid + the misrouted one before its subject check
     assert node.counts.received == 3 and node.counts.fused_received == 1
     assert node.counts.ingest.fetched == 13 and node.counts.ingest.stored == 3
 
@@ -155,12 +165,15 @@ def test_example_node_configs_validate_and_resolve_paths_next_to_the_file() -> N
         assert all(Path(a).exists() for a in cfg.agreements)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"colour": "red"}, "colour: unknown key"),
-    ({"node": "North!"}, "node: String should match pattern"),
-    ({"bus": {"url": "http://x"}}, "bus.url"),
-    ({"agreements": []}, "agreements"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"colour": "red"}, "colour: unknown key"),
+        ({"node": "North!"}, "node: String should match pattern"),
+        ({"bus": {"url": "http://x"}}, "bus.url"),
+        ({"agreements": []}, "agreements"),
+    ],
+)
 def test_bad_node_config_is_one_line_naming_the_key(tmp_path: Path, change: dict, message: str) -> None:
     data = {"node": "east", "key": "k", "partner_keys": ".", "agreements": ["a.yaml"], "audit_log": "a.jsonl"}
     path = tmp_path / "node.yaml"
@@ -198,15 +211,26 @@ def test_vigil_node_runs_until_sigterm_and_stops_cleanly(tmp_path: Path) -> None
     write_key_files(NORTH, tmp_path / "keys")
     write_key_files(EAST, tmp_path / "keys")
     (tmp_path / "agreement.yaml").write_text(agreement(types=["observation", "warning"]).to_yaml())
-    cfg = {"node": "north", "key": "keys/north.key", "partner_keys": "keys", "agreements": ["agreement.yaml"],
-           "bus": {"url": "memory://"}, "db": "sqlite:///north.db", "audit_log": "north-audit.jsonl",
-           "observations": {"path": str(_own_observations(tmp_path / "obs.parquet")),
-                            "replay_epoch": "start"}}
+    cfg = {
+        "node": "north",
+        "key": "keys/north.key",
+        "partner_keys": "keys",
+        "agreements": ["agreement.yaml"],
+        "bus": {"url": "memory://"},
+        "db": "sqlite:///north.db",
+        "audit_log": "north-audit.jsonl",
+        "observations": {"path": str(_own_observations(tmp_path / "obs.parquet")), "replay_epoch": "start"},
+    }
     (tmp_path / "north.yaml").write_text(yaml.safe_dump(cfg))
     audit = tmp_path / "north-audit.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "vigil.cli", "node", "--config", str(tmp_path / "north.yaml")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            env=os.environ | {"PYTHONPATH": str(ROOT / "src")})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vigil.cli", "node", "--config", str(tmp_path / "north.yaml")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT / "src")},
+    )
     try:
         assert _read_line(proc, WAIT_S).startswith("ready: node north")
         _wait_for(lambda: audit.exists() and audit.read_text().count('"kind":"release"') >= 3, WAIT_S)
@@ -227,8 +251,14 @@ def test_vigil_node_runs_until_sigterm_and_stops_cleanly(tmp_path: Path) -> None
 def test_vigil_node_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
     path = tmp_path / "node.yaml"
     path.write_text("node: east\nkey: k\npartner_keys: .\nagreements: [a.yaml]\naudit_log: a.jsonl\nfoo: 1\n")
-    proc = subprocess.run([sys.executable, "-m", "vigil.cli", "node", "--config", str(path)], capture_output=True,
-                          text=True, cwd=ROOT, env=os.environ | {"PYTHONPATH": str(ROOT / "src")}, timeout=WAIT_S)
+    proc = subprocess.run(
+        [sys.executable, "-m", "vigil.cli", "node", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT / "src")},
+        timeout=WAIT_S,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "foo: unknown key" in proc.stderr
 
@@ -250,16 +280,33 @@ def test_replay_skip_s_starts_the_recording_that_far_in(tmp_path: Path) -> None:
     from vigil.sharing.node_config import _replay
 
     n = 10
-    batch = ObservationBatch("2026-03-01T12:00:00Z", np.arange(n), np.array(["north-1"] * n, dtype=object),
-                             np.array(["north"] * n, dtype=object), np.arange(n) * 100.0,
-                             np.tile([4.2e7, 0.0, 0.0], (n, 1)), np.tile([-1.0, 0.0, 0.0], (n, 1)),
-                             np.full(n, 2e-5), np.full(n, 10.0), np.full(n, 1e6), np.arange(n))
+    batch = ObservationBatch(
+        "2026-03-01T12:00:00Z",
+        np.arange(n),
+        np.array(["north-1"] * n, dtype=object),
+        np.array(["north"] * n, dtype=object),
+        np.arange(n) * 100.0,
+        np.tile([4.2e7, 0.0, 0.0], (n, 1)),
+        np.tile([-1.0, 0.0, 0.0], (n, 1)),
+        np.full(n, 2e-5),
+        np.full(n, 10.0),
+        np.full(n, 1e6),
+        np.arange(n),
+    )
     obs = write_observations(batch, tmp_path / "obs.parquet")
-    data = {"node": "north", "key": "k", "partner_keys": ".", "agreements": ["a.yaml"], "audit_log": "a.jsonl",
-            "observations": {"path": str(obs), "skip_s": 450.0}}
+    data = {
+        "node": "north",
+        "key": "k",
+        "partner_keys": ".",
+        "agreements": ["a.yaml"],
+        "audit_log": "a.jsonl",
+        "observations": {"path": str(obs), "skip_s": 450.0},
+    }
     (tmp_path / "node.yaml").write_text(yaml.safe_dump(data))
     cfg = load_node_config(tmp_path / "node.yaml")
     start_s = 1_800_000_000.0
     epoch, own = _replay(cfg, start_s)
     assert own is not None and own.time_s.tolist() == [500.0, 600.0, 700.0, 800.0, 900.0]  # 0…400 s skipped
-    assert dt.datetime.fromisoformat(epoch.replace("Z", "+00:00")).timestamp() == pytest.approx(start_s - 450.0)
+    assert dt.datetime.fromisoformat(epoch.replace("Z", "+00:00")).timestamp() == pytest.approx(
+        start_s - 450.0
+    )

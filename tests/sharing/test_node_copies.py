@@ -34,15 +34,29 @@ from .policykit import EAST, NORTH, THIRD, registry
 
 PRECISION_M = 100.0
 OLD_S = 130.0  # > FusionConfig.lag_horizon_s (120 s)
-WITHHELD_S = (400.0, 410.0)  # north's rows of these seconds (L1's ascent) are sent OLD_S late, or (reference) never
+WITHHELD_S = (
+    400.0,
+    410.0,
+)  # north's rows of these seconds (L1's ascent) are sent OLD_S late, or (reference) never
 
 
 def _agreement(sender: str) -> object:
-    return parse_agreement({
-        "name": f"{sender}-east", "parties": [sender, "east"],
-        "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z",
-        "directions": {f"{sender}->east": {"types": ["observation"], "region": "global",
-                                           "precision_m": PRECISION_M, "delay_s": 0.0}}})
+    return parse_agreement(
+        {
+            "name": f"{sender}-east",
+            "parties": [sender, "east"],
+            "valid_from": "2026-01-01T00:00:00Z",
+            "valid_until": "2030-01-01T00:00:00Z",
+            "directions": {
+                f"{sender}->east": {
+                    "types": ["observation"],
+                    "region": "global",
+                    "precision_m": PRECISION_M,
+                    "delay_s": 0.0,
+                }
+            },
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +79,10 @@ def _drive(sim, tmp_path, hostile: bool) -> tuple[Node, list[dict], dict[str, in
     store = SqliteStore(tmp_path / f"east-{hostile}.db")
     bus = MemoryBus()
     node = Node("east", EAST, registry(), agreements, bus, store, sim.epoch, AuditLog(sink, EAST))
-    senders = {"north": Releaser(agreements[0], "north", NORTH), "third": Releaser(agreements[1], "third", THIRD)}
+    senders = {
+        "north": Releaser(agreements[0], "north", NORTH),
+        "third": Releaser(agreements[1], "third", THIRD),
+    }
     sent = {"echo": 0, "relay": 0, "resent": 0, "unnamed": 0, "old": 0}
     ticks = int(np.ceil(obs.time_s.max())) + 1
 
@@ -84,8 +101,9 @@ def _drive(sim, tmp_path, hostile: bool) -> tuple[Node, list[dict], dict[str, in
                 relay = [r | {"partner_id": "third"} for r in theirs[::3]]
                 unnamed = [{key: v for key, v in r.items() if key != "sensor_id"} for r in theirs[1::7]]
                 resent = theirs[2::5]
-                old = observation_records(old_rows.take((old_rows.time_s >= k - OLD_S)
-                                                        & (old_rows.time_s < k + 1 - OLD_S)), epoch_s)
+                old = observation_records(
+                    old_rows.take((old_rows.time_s >= k - OLD_S) & (old_rows.time_s < k + 1 - OLD_S)), epoch_s
+                )
                 out["north"] += echo + unnamed + old
                 out["third"] += relay
                 for name, rows in (("echo", echo), ("relay", relay), ("unnamed", unnamed), ("old", old)):
@@ -98,7 +116,9 @@ def _drive(sim, tmp_path, hostile: bool) -> tuple[Node, list[dict], dict[str, in
                     if hostile and sender == "north" and resent:
                         envelopes += senders[sender].release_many("observation", resent, now, 64)[0]
                     for env in envelopes:
-                        await bus.publish(share_subject(sender, "east", "observation"), env.to_bytes(), env.msg_id)
+                        await bus.publish(
+                            share_subject(sender, "east", "observation"), env.to_bytes(), env.msg_id
+                        )
                         published += 1
             if published > node.counts.ingest.fetched:
                 await node.receive(published)
@@ -112,7 +132,9 @@ def _drive(sim, tmp_path, hostile: bool) -> tuple[Node, list[dict], dict[str, in
 
 
 def _rejections(entries: list[dict], kind: str) -> int:
-    return sum(e["detail"]["detections"] for e in entries if e["kind"] == "rejection" and e["detail"]["kind"] == kind)
+    return sum(
+        e["detail"]["detections"] for e in entries if e["kind"] == "rejection" and e["detail"]["kind"] == kind
+    )
 
 
 def test_copies_unnamed_and_too_late_rows_are_counted_audited_and_never_fused(sim, tmp_path) -> None:
@@ -120,19 +142,29 @@ def test_copies_unnamed_and_too_late_rows_are_counted_audited_and_never_fused(si
     node, audit, sent = _drive(sim, tmp_path, hostile=True)
     assert all(n > 0 for n in sent.values()), sent
     assert clean.counts.copies == clean.counts.unknown_sensor == clean.counts.too_late == 0
-    assert node.counts.rejected == {}  # every hostile row was well formed and signed: only the node can catch it
+    assert (
+        node.counts.rejected == {}
+    )  # every hostile row was well formed and signed: only the node can catch it
     # echoes of east's own rows, a third partner's relays and second envelopes are copies; unnamed rows unknown
     assert node.counts.copies == sent["echo"] + sent["relay"] + sent["resent"]
     assert node.counts.unknown_sensor == sent["unnamed"]
-    assert node.counts.too_late == sent["old"]  # past the horizon: out of the copy screen, refused by the engine
+    assert (
+        node.counts.too_late == sent["old"]
+    )  # past the horizon: out of the copy screen, refused by the engine
     assert _rejections(audit, "copy") == node.counts.copies
     assert _rejections(audit, "unknown_sensor") == node.counts.unknown_sensor
     assert _rejections(audit, "too_late") == node.counts.too_late
-    assert node.counts.fused_received == clean.counts.fused_received + sent["old"]  # (handed to the engine: refused)
+    assert (
+        node.counts.fused_received == clean.counts.fused_received + sent["old"]
+    )  # (handed to the engine: refused)
+
     # never double-counted: the shared engine's estimates are the clean run's, bit for bit
     def estimates(n: Node) -> list:
-        return sorted((e.launch.lat_rad, e.launch.lon_rad, e.launch.time_s, e.launch.n_detections)
-                      for e in n.shared.events if e.launch is not None)
+        return sorted(
+            (e.launch.lat_rad, e.launch.lon_rad, e.launch.time_s, e.launch.n_detections)
+            for e in n.shared.events
+            if e.launch is not None
+        )
 
     assert estimates(node) == estimates(clean) and len(estimates(clean)) >= 2
     assert [w.event_id for w in node.fused_warnings] == [w.event_id for w in clean.fused_warnings]

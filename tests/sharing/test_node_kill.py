@@ -72,8 +72,12 @@ class NodeProcess:
         self._log_start = self.log.stat().st_size if self.log.exists() else 0
         out = open(self.log, "ab")  # noqa: SIM115 - the child owns it
         code = "import sys; from vigil.cli import main; sys.exit(main())"
-        self.proc = subprocess.Popen([sys.executable, "-c", code, "node", "--config", str(self.config)],
-                                     stdout=out, stderr=out, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code, "node", "--config", str(self.config)],
+            stdout=out,
+            stderr=out,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         out.close()
         self.starts += 1
 
@@ -81,7 +85,7 @@ class NodeProcess:
         """Until the process started last prints 'ready' (it restored its store and subscribed): a kill
         before that would test the start-up, not the ingest, and on a loaded machine start-up takes long."""
         end = time.monotonic() + timeout_s
-        while b"ready: node" not in self.log.read_bytes()[self._log_start:]:
+        while b"ready: node" not in self.log.read_bytes()[self._log_start :]:
             assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
             assert time.monotonic() < end, f"not ready after {timeout_s:g} s: {self.log.read_text()[-3000:]}"
             time.sleep(0.1)
@@ -105,11 +109,24 @@ def _write_world(tmp: Path, sim: Any) -> tuple[Signer, Path, Path]:
     write_key_files(north, keys)
     write_key_files(east, keys)
     agreement = tmp / "north-east.yaml"
-    agreement.write_text(yaml.safe_dump({
-        "name": "kill-test", "parties": ["north", "east"], "valid_from": "2026-01-01T00:00:00Z",
-        "valid_until": "2036-01-01T00:00:00Z",
-        "directions": {"north->east": {"types": ["observation", "track"], "region": "global",
-                                       "precision_m": 100.0, "delay_s": 0.0}}}))
+    agreement.write_text(
+        yaml.safe_dump(
+            {
+                "name": "kill-test",
+                "parties": ["north", "east"],
+                "valid_from": "2026-01-01T00:00:00Z",
+                "valid_until": "2036-01-01T00:00:00Z",
+                "directions": {
+                    "north->east": {
+                        "types": ["observation", "track"],
+                        "region": "global",
+                        "precision_m": 100.0,
+                        "delay_s": 0.0,
+                    }
+                },
+            }
+        )
+    )
     obs = sim.observations
     window = (obs.time_s >= FROM_S) & (obs.time_s < TO_S)
     own = tmp / "east-observations.parquet"
@@ -117,27 +134,58 @@ def _write_world(tmp: Path, sim: Any) -> tuple[Signer, Path, Path]:
     return north, agreement, own
 
 
-def _node_config(tmp: Path, name: str, nats_url: str, root: str, stream: str, db: str, schema: str,
-                 agreement: Path, own: Path, epoch: str) -> Path:
+def _node_config(
+    tmp: Path,
+    name: str,
+    nats_url: str,
+    root: str,
+    stream: str,
+    db: str,
+    schema: str,
+    agreement: Path,
+    own: Path,
+    epoch: str,
+) -> Path:
     path = tmp / f"{name}.yaml"
-    path.write_text(yaml.safe_dump({
-        "node": "east", "key": str(tmp / "keys" / "east.key"), "partner_keys": str(tmp / "keys"),
-        "agreements": [str(agreement)], "db": db, "db_schema": schema,
-        "bus": {"url": nats_url, "stream": stream, "subject_root": root, "ack_wait_s": ACK_WAIT_S},
-        "audit_log": str(tmp / f"{name}-audit.jsonl"), "warnings_out": str(tmp / f"{name}-warnings.jsonl"),
-        "observations": {"path": str(own), "replay_epoch": epoch}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "node": "east",
+                "key": str(tmp / "keys" / "east.key"),
+                "partner_keys": str(tmp / "keys"),
+                "agreements": [str(agreement)],
+                "db": db,
+                "db_schema": schema,
+                "bus": {"url": nats_url, "stream": stream, "subject_root": root, "ack_wait_s": ACK_WAIT_S},
+                "audit_log": str(tmp / f"{name}-audit.jsonl"),
+                "warnings_out": str(tmp / f"{name}-warnings.jsonl"),
+                "observations": {"path": str(own), "replay_epoch": epoch},
+            }
+        )
+    )
     return path
 
 
 def _tracks(n0: int, n: int, now: float) -> list[dict[str, Any]]:
     pos = geodetic_to_ecef(np.radians(34.0), np.radians(36.0), 80e3)
-    return [{"track_id": f"T{(n0 + i) % 7}", "time": now - 0.5, "pos_ecef_m": (pos + 10.0 * (n0 + i)).tolist(),
-             "vel_ecef_m_s": [100.0, 200.0, 300.0], "cov": np.diag([1e4] * 3 + [25.0] * 3).tolist(),
-             "phase": "boost", "sensor_ids": ["north-1"], "partner_ids": ["north"]} for i in range(n)]
+    return [
+        {
+            "track_id": f"T{(n0 + i) % 7}",
+            "time": now - 0.5,
+            "pos_ecef_m": (pos + 10.0 * (n0 + i)).tolist(),
+            "vel_ecef_m_s": [100.0, 200.0, 300.0],
+            "cov": np.diag([1e4] * 3 + [25.0] * 3).tolist(),
+            "phase": "boost",
+            "sensor_ids": ["north-1"],
+            "partner_ids": ["north"],
+        }
+        for i in range(n)
+    ]
 
 
-async def _partner(sim: Any, north: Signer, agreement: Path, buses: list[NatsBus], roots: list[str],
-                   epoch_s: float) -> set[str]:
+async def _partner(
+    sim: Any, north: Signer, agreement: Path, buses: list[NatsBus], roots: list[str], epoch_s: float
+) -> set[str]:
     """North, live: each detection released when its time comes, tracks in between; returns the ids."""
     releaser = Releaser(load_agreement(agreement), "north", north)
     obs = sim.observations
@@ -153,7 +201,9 @@ async def _partner(sim: Any, north: Signer, agreement: Path, buses: list[NatsBus
         n_tracks = int((now - epoch_s - FROM_S) * TRACK_HZ) - tracks
         batch = [("observation", due, releaser.release_many("observation", due, now)[0] if due else [])]
         if n_tracks > 0:
-            batch.append(("track", [], releaser.release_many("track", _tracks(tracks, n_tracks, now), now)[0]))
+            batch.append(
+                ("track", [], releaser.release_many("track", _tracks(tracks, n_tracks, now), now)[0])
+            )
             tracks += n_tracks
         sent += len(due)
         for kind, _, envelopes in batch:
@@ -195,7 +245,9 @@ async def _ingesting(node: NodeProcess, store: Store, partner: asyncio.Task) -> 
         count = await asyncio.to_thread(store.count)
         if count > before or (partner.done() and count >= len(partner.result())):
             return
-        assert time.monotonic() < end, f"no record committed in {READY_TIMEOUT_S:g} s: {node.log.read_text()[-3000:]}"
+        assert time.monotonic() < end, (
+            f"no record committed in {READY_TIMEOUT_S:g} s: {node.log.read_text()[-3000:]}"
+        )
         await asyncio.sleep(0.2)
 
 
@@ -209,23 +261,39 @@ async def _drain(stores: list[Store], ids: set[str]) -> None:
         await asyncio.sleep(0.5)
 
 
-async def _scenario(tmp: Path, sim: Any, nats_url: str, db: str, uid: str, seed: int,
-                    open_store: Any) -> None:
+async def _scenario(
+    tmp: Path, sim: Any, nats_url: str, db: str, uid: str, seed: int, open_store: Any
+) -> None:
     north, agreement, own = _write_world(tmp, sim)
     epoch_s = time.time() + LEAD_S - FROM_S  # the recording's FROM_S is LEAD_S from now
     epoch = dt.datetime.fromtimestamp(epoch_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    runs = {name: (f"t{uid}{name}.vigil.share", f"T_{uid}_{name}", f"t_{uid}_{name}") for name in ("clean", "killed")}
-    buses = [await NatsBus.connect(nats_url, stream=stream, subject_root=root) for root, stream, _ in runs.values()]
+    runs = {
+        name: (f"t{uid}{name}.vigil.share", f"T_{uid}_{name}", f"t_{uid}_{name}")
+        for name in ("clean", "killed")
+    }
+    buses = [
+        await NatsBus.connect(nats_url, stream=stream, subject_root=root) for root, stream, _ in runs.values()
+    ]
     stores = [open_store(tmp, name, schema) for name, (_, _, schema) in runs.items()]  # tables before nodes
-    nodes = {name: NodeProcess(_node_config(tmp, name, nats_url, root, stream, db or f"sqlite:///{name}.db",
-                                            schema, agreement, own, epoch), tmp / f"{name}.log")
-             for name, (root, stream, schema) in runs.items()}
+    nodes = {
+        name: NodeProcess(
+            _node_config(
+                tmp, name, nats_url, root, stream, db or f"sqlite:///{name}.db", schema, agreement, own, epoch
+            ),
+            tmp / f"{name}.log",
+        )
+        for name, (root, stream, schema) in runs.items()
+    }
     for node in nodes.values():
         node.start()
     rng = np.random.default_rng(seed)
-    kill_at = sorted(rng.uniform(LEAD_S - 6.0, LEAD_S + (TO_S - FROM_S) - 5.0, KILLS))  # during ingest (_ingesting)
+    kill_at = sorted(
+        rng.uniform(LEAD_S - 6.0, LEAD_S + (TO_S - FROM_S) - 5.0, KILLS)
+    )  # during ingest (_ingesting)
     t0 = time.time()
-    partner = asyncio.create_task(_partner(sim, north, agreement, buses, [r for r, _, _ in runs.values()], epoch_s))
+    partner = asyncio.create_task(
+        _partner(sim, north, agreement, buses, [r for r, _, _ in runs.values()], epoch_s)
+    )
     for at in kill_at:
         await asyncio.sleep(max(0.0, t0 + at - time.time()))
         await _ingesting(nodes["killed"], stores[1], partner)  # each kill hits a node that is ingesting
@@ -237,7 +305,9 @@ async def _scenario(tmp: Path, sim: Any, nats_url: str, db: str, uid: str, seed:
     counts = {name: node.stop() for name, node in nodes.items()}
     for (_, stream, _), bus, store, name in zip(runs.values(), buses, stores, runs, strict=True):
         stored = [r.message_id for r in store.iter_records()]
-        assert len(stored) == len(set(stored)) == len(ids) and set(stored) == ids, name  # nothing lost or twice
+        assert len(stored) == len(set(stored)) == len(ids) and set(stored) == ids, (
+            name
+        )  # nothing lost or twice
         info = await bus._js.consumer_info(stream, "node-east")
         assert (info.num_pending, info.num_ack_pending) == (0, 0), name  # everything delivered was acked
         print(f"kill test {name}: {info.num_redelivered} messages delivered again")
@@ -248,11 +318,17 @@ async def _scenario(tmp: Path, sim: Any, nats_url: str, db: str, uid: str, seed:
         await bus.delete_stream()
         await bus.close()
     clean, killed = _final(tmp / "clean-warnings.jsonl"), _final(tmp / "killed-warnings.jsonl")
-    sr1 = [w for w in clean.values() if abs(w["launch_lat_deg"] - 34.0) < 1.0 and abs(w["launch_lon_deg"] - 36.0) < 1.0]
+    sr1 = [
+        w
+        for w in clean.values()
+        if abs(w["launch_lat_deg"] - 34.0) < 1.0 and abs(w["launch_lon_deg"] - 36.0) < 1.0
+    ]
     assert sr1, clean  # the uninterrupted node warns of SR1 (truth: launched at 34.0 N 36.0 E)
-    print(f"kill test: {len(ids)} messages, kills at {[round(a - LEAD_S, 1) for a in kill_at]} s into the "
-          f"window, restored {counts['killed']['restored']}, redelivered {counts['killed']['rejected']}, "
-          f"events {sorted(clean)}")
+    print(
+        f"kill test: {len(ids)} messages, kills at {[round(a - LEAD_S, 1) for a in kill_at]} s into the "
+        f"window, restored {counts['killed']['restored']}, redelivered {counts['killed']['rejected']}, "
+        f"events {sorted(clean)}"
+    )
     assert killed == clean
     assert nodes["killed"].starts == KILLS + 1 and counts["killed"]["restored"] > 0, counts["killed"]
     for store in stores:
@@ -268,16 +344,27 @@ def _sqlite(tmp: Path, name: str, schema: str) -> Store:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_kill_9_during_ingest_then_restart_loses_nothing_duplicates_nothing_and_warns_the_same_sqlite(
-        sim: Any, tmp_path: Path, nats_url: str, uid: str) -> None:
+    sim: Any, tmp_path: Path, nats_url: str, uid: str
+) -> None:
     asyncio.run(_scenario(tmp_path, sim, nats_url, "", uid, 16, _sqlite))
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_kill_9_during_ingest_then_restart_loses_nothing_duplicates_nothing_and_warns_the_same_postgres(
-        sim: Any, tmp_path: Path, nats_url: str, pg_dsn: str, uid: str) -> None:
-    asyncio.run(_scenario(tmp_path, sim, nats_url, pg_dsn, uid, 17,
-                          lambda tmp, name, schema: PostgresStore(pg_dsn, schema=schema)))
+    sim: Any, tmp_path: Path, nats_url: str, pg_dsn: str, uid: str
+) -> None:
+    asyncio.run(
+        _scenario(
+            tmp_path,
+            sim,
+            nats_url,
+            pg_dsn,
+            uid,
+            17,
+            lambda tmp, name, schema: PostgresStore(pg_dsn, schema=schema),
+        )
+    )
 
 
 # --- the same windows, deterministic: a node that dies before its commit, or between commit and ack ---------
@@ -296,7 +383,9 @@ class _DiesAtCommit(SqliteStore):
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
-def test_a_node_killed_around_its_commit_stores_and_audits_each_message_once(tmp_path: Path, when: str) -> None:
+def test_a_node_killed_around_its_commit_stores_and_audits_each_message_once(
+    tmp_path: Path, when: str
+) -> None:
     from vigil.sharing.audit import AuditLog, MemoryAuditSink, verify_entries
     from vigil.sharing.bus_memory import MemoryBus
     from vigil.sharing.node import Node
@@ -309,7 +398,9 @@ def test_a_node_killed_around_its_commit_stores_and_audits_each_message_once(tmp
     sink, db = MemoryAuditSink(), tmp_path / "east.db"
 
     def node(store: Store) -> Node:  # a (re)started process: the audit chain and the store persist
-        n = Node("east", EAST, registry(), [AGREEMENT], bus, store, EPOCH, AuditLog(sink, EAST, clock=lambda: NOW))
+        n = Node(
+            "east", EAST, registry(), [AGREEMENT], bus, store, EPOCH, AuditLog(sink, EAST, clock=lambda: NOW)
+        )
         n.advance(NOW)
         return n
 
@@ -333,7 +424,9 @@ def test_a_node_killed_around_its_commit_stores_and_audits_each_message_once(tmp
     bus = MemoryBus(ack_wait_s=0.2)
     restarted = asyncio.run(run())
     receipts = [e["detail"]["msg_id"] for e in sink.entries if e["kind"] == "receipt"]
-    rejections = [(e["detail"]["kind"], e["detail"]["msg_id"]) for e in sink.entries if e["kind"] == "rejection"]
+    rejections = [
+        (e["detail"]["kind"], e["detail"]["msg_id"]) for e in sink.entries if e["kind"] == "rejection"
+    ]
     assert sorted(receipts) == sorted(env.msg_id for env in good)  # each once, though judged twice
     assert rejections == [("payload", bad.msg_id), ("replay", good[0].msg_id)]  # the bad one once; the replay
     assert restarted.store.count() == len(good) and verify_entries(sink.entries, EAST.public_key).ok

@@ -25,8 +25,14 @@ TRACK_TIME_TEXT = f'"time":{int(T0 - 30)}'  # the track's time as canonical JSON
 
 
 def make_receiver(audit: AuditLog | None = None, seen: Any = None) -> Receiver:
-    return Receiver("east", registry(), [AGREEMENT], seen if seen is not None else MemorySeenIds(),
-                    clock=lambda: NOW, audit=audit)
+    return Receiver(
+        "east",
+        registry(),
+        [AGREEMENT],
+        seen if seen is not None else MemorySeenIds(),
+        clock=lambda: NOW,
+        audit=audit,
+    )
 
 
 def good(kind: str = "track", payload: dict | None = None, at: float = T0) -> dict[str, Any]:
@@ -92,12 +98,26 @@ BAD: list[tuple[str, Callable[[], bytes], str, str]] = [
     ("truncated json", lambda: canonical_bytes(good())[:-7], "json", "malformed JSON"),
     ("deeply nested", lambda: b"[" * 100_000 + b"]" * 100_000, "json", "nested too deeply"),
     ("duplicate key", lambda: text_with('"v":1', '"v":1,"v":1'), "duplicate_key", "'v' appears twice"),
-    ("NaN literal", lambda: text_with(TRACK_TIME_TEXT, '"time":NaN'), "non_finite", "NaN is not a JSON number"),
+    (
+        "NaN literal",
+        lambda: text_with(TRACK_TIME_TEXT, '"time":NaN'),
+        "non_finite",
+        "NaN is not a JSON number",
+    ),
     ("Infinity literal", lambda: text_with(TRACK_TIME_TEXT, '"time":-Infinity'), "non_finite", "-Infinity"),
-    ("overflowing number", lambda: text_with(TRACK_TIME_TEXT, '"time":1e400'), "non_finite", "overflows a double"),
+    (
+        "overflowing number",
+        lambda: text_with(TRACK_TIME_TEXT, '"time":1e400'),
+        "non_finite",
+        "overflows a double",
+    ),
     ("top-level array", lambda: b"[1, 2]", "not_object", "top level is a list"),
-    ("missing signature", lambda: canonical_bytes({k: v for k, v in good().items() if k != "sig"}),
-     "missing_signature", "no 'sig'"),
+    (
+        "missing signature",
+        lambda: canonical_bytes({k: v for k, v in good().items() if k != "sig"}),
+        "missing_signature",
+        "no 'sig'",
+    ),
     ("missing msg_id", lambda: without("msg_id"), "schema", "envelope.msg_id: Field required"),
     ("missing payload", lambda: without("payload"), "schema", "envelope.payload: Field required"),
     ("wrong version", lambda: resign(good(), v=2), "schema", "envelope.v: Input should be 1"),
@@ -105,43 +125,115 @@ BAD: list[tuple[str, Callable[[], bytes], str, str]] = [
     ("bad msg_id", lambda: resign(good(), msg_id="x" * 32), "schema", "envelope.msg_id: String should match"),
     ("unknown type", lambda: resign(good(), record_type="rumour"), "schema", "envelope.record_type"),
     ("string time", lambda: resign(good(), created_at="now"), "schema", "envelope.created_at"),
-    ("non-object payload", lambda: resign(good(), payload=[1, 2]), "schema", "envelope.payload: Input should be"),
-    ("integer beyond 2**53", lambda: text_with('"track_id":"T1"', '"track_id":1152921504606846976'), "schema",
-     "exceeds safe integer"),
-    ("unknown sender", lambda: resign(good(), STRANGER, sender="west", key_id=STRANGER.key_id), "unknown_sender",
-     "'west'"),
-    ("unknown key id", lambda: resign(good(), NORTH_SPARE, key_id=NORTH_SPARE.key_id), "unknown_key",
-     "is not registered for 'north'"),
-    ("garbage signature", lambda: canonical_bytes(good() | {"sig": "not*base64"}), "bad_signature", "64 bytes"),
-    ("short signature", lambda: canonical_bytes(good() | {"sig": b64url(b"\0" * 63)}), "bad_signature", "64 bytes"),
+    (
+        "non-object payload",
+        lambda: resign(good(), payload=[1, 2]),
+        "schema",
+        "envelope.payload: Input should be",
+    ),
+    (
+        "integer beyond 2**53",
+        lambda: text_with('"track_id":"T1"', '"track_id":1152921504606846976'),
+        "schema",
+        "exceeds safe integer",
+    ),
+    (
+        "unknown sender",
+        lambda: resign(good(), STRANGER, sender="west", key_id=STRANGER.key_id),
+        "unknown_sender",
+        "'west'",
+    ),
+    (
+        "unknown key id",
+        lambda: resign(good(), NORTH_SPARE, key_id=NORTH_SPARE.key_id),
+        "unknown_key",
+        "is not registered for 'north'",
+    ),
+    (
+        "garbage signature",
+        lambda: canonical_bytes(good() | {"sig": "not*base64"}),
+        "bad_signature",
+        "64 bytes",
+    ),
+    (
+        "short signature",
+        lambda: canonical_bytes(good() | {"sig": b64url(b"\0" * 63)}),
+        "bad_signature",
+        "64 bytes",
+    ),
     ("signed by another node's key", lambda: resign(good(), THIRD), "bad_signature", "does not verify"),
-    ("tampered payload", lambda: tampered(("payload", "pos_ecef_m"), [0.0, 0.0, 7e6]), "bad_signature",
-     "does not verify"),
+    (
+        "tampered payload",
+        lambda: tampered(("payload", "pos_ecef_m"), [0.0, 0.0, 7e6]),
+        "bad_signature",
+        "does not verify",
+    ),
     ("tampered header", lambda: tampered(("created_at",), T0 - 5), "bad_signature", "does not verify"),
     ("wrong recipient", lambda: resign(good(), recipient="third"), "wrong_recipient", "addressed to 'third'"),
-    ("no agreement", lambda: resign(good(), THIRD, sender="third", key_id=THIRD.key_id), "no_agreement",
-     "no agreement between 'third'"),
-    ("expired agreement", lambda: resign(good(), created_at=1_900_000_000.0, release_at=1_900_000_000.0),
-     "expired", "expired at 2030-01-01"),
-    ("not yet valid agreement", lambda: resign(good(), created_at=1_700_000_000.0, release_at=1_700_000_000.0),
-     "not_yet_valid", "valid from 2026-01-01"),
-    ("type not agreed", lambda: resign(good(), record_type="notification"), "type_not_agreed",
-     "releases notification records"),
-    ("field not released", lambda: with_payload(truth_launch_id="L1"), "field_not_released",
-     "payload.truth_launch_id"),
+    (
+        "no agreement",
+        lambda: resign(good(), THIRD, sender="third", key_id=THIRD.key_id),
+        "no_agreement",
+        "no agreement between 'third'",
+    ),
+    (
+        "expired agreement",
+        lambda: resign(good(), created_at=1_900_000_000.0, release_at=1_900_000_000.0),
+        "expired",
+        "expired at 2030-01-01",
+    ),
+    (
+        "not yet valid agreement",
+        lambda: resign(good(), created_at=1_700_000_000.0, release_at=1_700_000_000.0),
+        "not_yet_valid",
+        "valid from 2026-01-01",
+    ),
+    (
+        "type not agreed",
+        lambda: resign(good(), record_type="notification"),
+        "type_not_agreed",
+        "releases notification records",
+    ),
+    (
+        "field not released",
+        lambda: with_payload(truth_launch_id="L1"),
+        "field_not_released",
+        "payload.truth_launch_id",
+    ),
     ("invalid record", lambda: with_payload(pos_ecef_m=[1.0, 2.0]), "payload", "payload.pos_ecef_m"),
-    ("boolean coordinate", lambda: with_payload(pos_ecef_m=[True, 0.0, 0.0]), "payload", "payload.pos_ecef_m.0"),
+    (
+        "boolean coordinate",
+        lambda: with_payload(pos_ecef_m=[True, 0.0, 0.0]),
+        "payload",
+        "payload.pos_ecef_m.0",
+    ),
     ("line of sight not unit", _obs_not_unit, "payload", "payload.los_ecef: is not a unit vector"),
-    ("region violation", lambda: with_payload(pos_ecef_m=[-4_000_000.0, 1_000_000.0, -3_000_000.0]), "region",
-     "outside the agreed region"),
-    ("precision violation", lambda: with_payload(pos_ecef_m=[2_051_000.5, 4_078_000.0, 4_582_000.0]), "precision",
-     "pos_ecef_m is finer than the 1000 m grid"),
+    (
+        "region violation",
+        lambda: with_payload(pos_ecef_m=[-4_000_000.0, 1_000_000.0, -3_000_000.0]),
+        "region",
+        "outside the agreed region",
+    ),
+    (
+        "precision violation",
+        lambda: with_payload(pos_ecef_m=[2_051_000.5, 4_078_000.0, 4_582_000.0]),
+        "precision",
+        "pos_ecef_m is finer than the 1000 m grid",
+    ),
     ("no los quantum", _obs_without_quantum, "precision", "los_quantum_rad is missing"),
     ("released early", lambda: resign(good(), release_at=T0 - 1.0), "early_release", "delay is 0 s"),
-    ("future timestamp", lambda: resign(good(), created_at=NOW + 60, release_at=NOW + 60), "future",
-     "ahead of this node's clock"),
-    ("stale timestamp", lambda: resign(good(), created_at=NOW - 1000, release_at=NOW - 1000), "stale",
-     "s old (limit 300 s)"),
+    (
+        "future timestamp",
+        lambda: resign(good(), created_at=NOW + 60, release_at=NOW + 60),
+        "future",
+        "ahead of this node's clock",
+    ),
+    (
+        "stale timestamp",
+        lambda: resign(good(), created_at=NOW - 1000, release_at=NOW - 1000),
+        "stale",
+        "s old (limit 300 s)",
+    ),
 ]
 
 
@@ -153,8 +245,14 @@ def test_corpus_has_at_least_25_distinct_rejections():
 @pytest.mark.parametrize(("name", "make", "kind", "reason"), BAD, ids=[b[0] for b in BAD])
 def test_bad_message_is_rejected_for_its_reason_and_the_next_good_one_is_accepted(name, make, kind, reason):
     sink = MemoryAuditSink()
-    receiver = Receiver("east", registry(), [AGREEMENT], MemorySeenIds(), clock=lambda: NOW,
-                        audit=AuditLog(sink, EAST, clock=lambda: NOW))
+    receiver = Receiver(
+        "east",
+        registry(),
+        [AGREEMENT],
+        MemorySeenIds(),
+        clock=lambda: NOW,
+        audit=AuditLog(sink, EAST, clock=lambda: NOW),
+    )
     result = receiver.accept(make())
     assert isinstance(result, Rejected), name
     assert (result.kind, reason in result.reason) == (kind, True), result
@@ -209,7 +307,9 @@ def test_on_accept_failure_propagates_and_leaves_the_message_unseen():
         if len(calls) == 1:
             raise OSError("disk full")
 
-    receiver = Receiver("east", registry(), [AGREEMENT], MemorySeenIds(), clock=lambda: NOW, on_accept=flaky_store)
+    receiver = Receiver(
+        "east", registry(), [AGREEMENT], MemorySeenIds(), clock=lambda: NOW, on_accept=flaky_store
+    )
     raw = canonical_bytes(good())
     with pytest.raises(OSError):
         receiver.accept(raw)

@@ -82,7 +82,9 @@ def test_observation_missing_the_earth_is_inside_global_only():
     up = observation()
     up["los_ecef"] = (np.array(up["sensor_pos_ecef_m"]) / np.linalg.norm(up["sensor_pos_ecef_m"])).tolist()
     assert isinstance(Releaser(agreement(), "north", NORTH).release("observation", up, T0), list)
-    denial = Releaser(agreement(region=box(-180, -90, 180, 90)), "north", NORTH).release("observation", up, T0)
+    denial = Releaser(agreement(region=box(-180, -90, 180, 90)), "north", NORTH).release(
+        "observation", up, T0
+    )
     assert denial.clause == "region" and "misses the Earth" in denial.reason
 
 
@@ -121,6 +123,7 @@ def test_releaser_refuses_a_non_party_or_someone_elses_key():
 
 # ---- the property: release -> sign -> receive -> check against independent truth ---------------------------
 
+
 @st.composite
 def regions(draw):
     if draw(st.booleans()):
@@ -129,8 +132,10 @@ def regions(draw):
     n = draw(st.integers(3, 9))
     angles = sorted(2 * math.pi * (k + draw(st.floats(0.1, 0.9))) / n for k in range(n))  # one per sector
     radii = draw(st.lists(st.floats(5, 60), min_size=n, max_size=n))
-    ring = [[lon0 + r * math.cos(t), max(-89.0, min(89.0, lat0 + r * math.sin(t)))]
-            for t, r in zip(angles, radii, strict=True)]
+    ring = [
+        [lon0 + r * math.cos(t), max(-89.0, min(89.0, lat0 + r * math.sin(t)))]
+        for t, r in zip(angles, radii, strict=True)
+    ]
     return {"type": "Polygon", "coordinates": [ring + ring[:1]]}
 
 
@@ -138,8 +143,12 @@ def regions(draw):
 def agreements(draw) -> Agreement:
     types = draw(st.lists(st.sampled_from(RECORD_TYPES), min_size=1, max_size=4, unique=True))
     try:
-        return agreement(types=types, region=draw(regions()),
-                         precision_m=draw(st.floats(MIN_PRECISION_M, 300_000.0)), delay_s=draw(st.floats(0, 600)))
+        return agreement(
+            types=types,
+            region=draw(regions()),
+            precision_m=draw(st.floats(MIN_PRECISION_M, 300_000.0)),
+            delay_s=draw(st.floats(0, 600)),
+        )
     except ConfigError:
         assume(False)
         raise
@@ -209,20 +218,26 @@ def _assert_no_finer_than(kind: str, payload: dict[str, Any], p: float) -> None:
 
 
 @given(agreements(), st.data())
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 def test_partner_never_receives_a_type_region_or_precision_not_released(agreed, data):
     d = agreed.direction("north", "east")
     if d.region == "global":
         batch = data.draw(st.lists(records(0.0, 0.0, 180.0), min_size=1, max_size=4))
     else:  # around the polygon, so that records fall inside, outside and across its edges
         lons, lats = zip(*d.region["coordinates"][0][:-1], strict=True)
-        batch = data.draw(st.lists(records(float(np.mean(lats)), float(np.mean(lons)), 50.0), min_size=1, max_size=4))
+        batch = data.draw(
+            st.lists(records(float(np.mean(lats)), float(np.mean(lons)), 50.0), min_size=1, max_size=4)
+        )
     releaser = Releaser(agreed, "north", NORTH)
     receiver = Receiver("east", registry(), [agreed], MemorySeenIds(), clock=lambda: T0 + d.delay_s + 1.0)
     for kind, rec in batch:
         out = releaser.release(kind, rec, T0)
-        event(f"{kind} {'global' if d.region == 'global' else 'polygon'}: "
-              f"{out.clause if isinstance(out, Denial) else 'released'}")
+        event(
+            f"{kind} {'global' if d.region == 'global' else 'polygon'}: "
+            f"{out.clause if isinstance(out, Denial) else 'released'}"
+        )
         if isinstance(out, Denial):
             assert out.clause in ("types", "region"), out
             assert out.clause != "types" or kind not in d.types
@@ -239,5 +254,6 @@ def test_partner_never_receives_a_type_region_or_precision_not_released(agreed, 
             ring = d.region["coordinates"][0][:-1]
             points = _independent_points(kind, payload)
             assert any(ray_cast_inside(lat, lon, ring) for lat, lon in points) or any(
-                min(abs(lat - y) for _, y in ring) < 1e-6 for lat, _ in points)  # on the edge: shapely says in
+                min(abs(lat - y) for _, y in ring) < 1e-6 for lat, _ in points
+            )  # on the edge: shapely says in
         _assert_no_finer_than(kind, payload, d.precision_m)

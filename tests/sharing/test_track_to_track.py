@@ -39,20 +39,41 @@ from vigil.warning.records import Sources, Warning
 
 from .policykit import NORTH, agreement, box
 
-WARNINGS_ONLY = parse_agreement({
-    "name": "warnings-only", "parties": ["north", "east"],
-    "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z",
-    "directions": {"north->east": {"types": ["track", "warning"], "region": "global", "precision_m": 1000.0}}})
-CORRELATED = parse_agreement({  # north's warnings hold east's detections: correlated with east's own estimate
-    "name": "correlated", "parties": ["north", "east"],
-    "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z",
-    "directions": {"north->east": {"types": ["track", "warning"], "region": "global", "precision_m": 1.0},
-                   "east->north": {"types": ["observation"], "region": "global", "precision_m": 1.0}}})
-TRACKS_ONLY = parse_agreement({
-    "name": "tracks-only", "parties": ["north", "east"],
-    "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z",
-    "directions": {"north->east": {"types": ["track"], "region": "global", "precision_m": 1000.0}}})
-INSIDE = 0.999  # the truth must lie inside this ellipse (a consistent 2-D estimate misses it 0.1 % of the time)
+WARNINGS_ONLY = parse_agreement(
+    {
+        "name": "warnings-only",
+        "parties": ["north", "east"],
+        "valid_from": "2026-01-01T00:00:00Z",
+        "valid_until": "2030-01-01T00:00:00Z",
+        "directions": {
+            "north->east": {"types": ["track", "warning"], "region": "global", "precision_m": 1000.0}
+        },
+    }
+)
+CORRELATED = parse_agreement(
+    {  # north's warnings hold east's detections: correlated with east's own estimate
+        "name": "correlated",
+        "parties": ["north", "east"],
+        "valid_from": "2026-01-01T00:00:00Z",
+        "valid_until": "2030-01-01T00:00:00Z",
+        "directions": {
+            "north->east": {"types": ["track", "warning"], "region": "global", "precision_m": 1.0},
+            "east->north": {"types": ["observation"], "region": "global", "precision_m": 1.0},
+        },
+    }
+)
+TRACKS_ONLY = parse_agreement(
+    {
+        "name": "tracks-only",
+        "parties": ["north", "east"],
+        "valid_from": "2026-01-01T00:00:00Z",
+        "valid_until": "2030-01-01T00:00:00Z",
+        "directions": {"north->east": {"types": ["track"], "region": "global", "precision_m": 1000.0}},
+    }
+)
+INSIDE = (
+    0.999  # the truth must lie inside this ellipse (a consistent 2-D estimate misses it 0.1 % of the time)
+)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +98,9 @@ def test_received_warnings_are_fused_by_ci_never_optimistic(scenario, seed: int)
         w = next(f for f in finals if f.event_id == eid)
         if "north" not in w.sources.partners or not w.sources.sensors:
             continue
-        mine = min(own.values(), key=lambda o: _km(o, w))  # the own event the view fused (nearest: same launch)
+        mine = min(
+            own.values(), key=lambda o: _km(o, w)
+        )  # the own event the view fused (nearest: same launch)
         theirs = min(partner, key=lambda o: _km(o, w))
         p, pa, pb = (ellipse_cov_km2(x.launch_ellipse, x.containment) for x in (w, mine, theirs))
         assert _km(w, mine) > 1e-6, lid  # fused: not the own estimate (north's where east's is mono: ω = 0)
@@ -117,7 +140,9 @@ def test_ci_of_correlated_estimates_is_never_tighter_than_the_joint_fit(scenario
 
 
 def _km(a, b) -> float:
-    return float(np.hypot(*tangent_km(a.launch_lat_deg, a.launch_lon_deg, b.launch_lat_deg, b.launch_lon_deg)))
+    return float(
+        np.hypot(*tangent_km(a.launch_lat_deg, a.launch_lon_deg, b.launch_lat_deg, b.launch_lon_deg))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +188,10 @@ def test_received_tracks_are_fused_by_ci_never_optimistic_and_beat_own_alone(tra
             checked += 1
     assert checked >= 3
     assert np.median(shared_km) < np.median(alone_km), (shared_km, alone_km)
-    print(f"tracks only, {len(shared_km)} launches: launch error median alone {np.median(alone_km):.3f} km, "
-          f"shared {np.median(shared_km):.3f} km")
+    print(
+        f"tracks only, {len(shared_km)} launches: launch error median alone {np.median(alone_km):.3f} km, "
+        f"shared {np.median(shared_km):.3f} km"
+    )
 
 
 def test_a_partner_event_is_used_once_whether_its_warning_or_its_track_came() -> None:
@@ -192,11 +219,19 @@ def test_tracks_and_warnings_of_one_event_are_fused_as_the_warnings_alone(tracks
     view ends with exactly the launch points and ellipses of a run where north releases warnings only — each
     partner estimate used once (fusing the track's copy of the estimate as well would move the points)."""
     sim, _ = tracks_only[7]
-    warnings_only = parse_agreement({
-        "name": "warnings-no-tracks", "parties": ["north", "east"],
-        "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z",
-        "directions": {"north->east": {"types": ["warning"], "region": "global", "precision_m": 1000.0}}})
-    runs = [run_network(scenario, simulation=sim, agreements=[a]).partners["east"] for a in (WARNINGS_ONLY, warnings_only)]
+    warnings_only = parse_agreement(
+        {
+            "name": "warnings-no-tracks",
+            "parties": ["north", "east"],
+            "valid_from": "2026-01-01T00:00:00Z",
+            "valid_until": "2030-01-01T00:00:00Z",
+            "directions": {"north->east": {"types": ["warning"], "region": "global", "precision_m": 1000.0}},
+        }
+    )
+    runs = [
+        run_network(scenario, simulation=sim, agreements=[a]).partners["east"]
+        for a in (WARNINGS_ONLY, warnings_only)
+    ]
     assert runs[0].received_tracks and not runs[1].received_tracks
     both, alone = ({w.event_id: _point(w) for w in final_versions(r.shared)} for r in runs)
     assert both == alone and any("north" in w.sources.partners and w.sources.sensors for w in runs[0].shared)
@@ -232,8 +267,10 @@ def test_monte_carlo_nees_of_ci_fused_launch_points_is_within_the_chi2_bound(rho
     assert np.mean(nees_a <= k95) >= 0.95 - 3.0 * math.sqrt(0.95 * 0.05 / n), np.mean(nees_a <= k95)
     if rho >= 0.9:
         assert np.mean(naive) > 2.0 + 3.0 * 2.0 / math.sqrt(n), np.mean(naive)  # independence: optimistic
-    print(f"rho {rho}: CI mean NEES {nees_a.mean():.2f}, inside 95 % {np.mean(nees_a <= k95):.3f}; "
-          f"as independent: mean NEES {np.mean(naive):.2f}")
+    print(
+        f"rho {rho}: CI mean NEES {nees_a.mean():.2f}, inside 95 % {np.mean(nees_a <= k95):.3f}; "
+        f"as independent: mean NEES {np.mean(naive):.2f}"
+    )
 
 
 def test_a_released_track_carries_its_events_launch_point_as_the_warning_does() -> None:
@@ -243,8 +280,13 @@ def test_a_released_track_carries_its_events_launch_point_as_the_warning_does() 
     partner's estimate of that event (same id and version, times back on its epoch, no sensors)."""
     w = _estimate("E4", 3, 45.123456, 63.654321, (30.0, 3.0, 1.0), sensors=("north-1", "north-2"))
     epoch_s = posix_s("2026-03-01T12:00:00Z")
-    state = TrackState(330.0, np.array([1.9e6, 4.0e6, 4.8e6]), np.array([900.0, 1200.0, 2500.0]),
-                       np.diag([4e4] * 3 + [100.0] * 3), "boost")
+    state = TrackState(
+        330.0,
+        np.array([1.9e6, 4.0e6, 4.8e6]),
+        np.array([900.0, 1200.0, 2500.0]),
+        np.diag([4e4] * 3 + [100.0] * 3),
+        "boost",
+    )
     releaser = Releaser(agreement(precision_m=1000.0), "north", NORTH)
     envs = releaser.release("track", track_record(w, state, epoch_s), epoch_s + 331.0)
     wenvs = releaser.release("warning", warning_record(w, epoch_s), epoch_s + 331.0)
@@ -252,12 +294,22 @@ def test_a_released_track_carries_its_events_launch_point_as_the_warning_does() 
     trk, wrn = envs[0].payload, wenvs[0].payload
     assert (trk["launch_lat_deg"], trk["launch_lon_deg"]) == (wrn["launch_lat_deg"], wrn["launch_lon_deg"])
     assert trk["launch_ellipse"] == wrn["launch_ellipse"] and trk["launch_ellipse"][1] > 3.0
-    assert _site_km(_estimate("x", 1, trk["launch_lat_deg"], trk["launch_lon_deg"], (0, 0, 0)),
-                    {"lat_deg": w.launch_lat_deg, "lon_deg": w.launch_lon_deg}) > 1e-3  # coarsened
+    assert (
+        _site_km(
+            _estimate("x", 1, trk["launch_lat_deg"], trk["launch_lon_deg"], (0, 0, 0)),
+            {"lat_deg": w.launch_lat_deg, "lon_deg": w.launch_lon_deg},
+        )
+        > 1e-3
+    )  # coarsened
     assert trk["cov"][0][0] == pytest.approx(4e4 + 1000.0**2 / 6.0)
     assert precision_violations("track", [trk], 1000.0) == [None]
     got = warning_from_track("north", trk, "2026-03-01T12:10:00Z", "2026-03-01T12:05:31Z")
-    assert (got.event_id, got.version, got.sources.sensors, got.sources.partners) == ("north:E4", 3, (), ("north",))
+    assert (got.event_id, got.version, got.sources.sensors, got.sources.partners) == (
+        "north:E4",
+        3,
+        (),
+        ("north",),
+    )
     assert got.launch_time_s == pytest.approx(w.launch_time_s - 600.0)
     assert got.launch_ellipse == tuple(trk["launch_ellipse"])
     # the region clause judges a track by its launch point too: a box holding the launch point only lets it out
@@ -268,12 +320,24 @@ def test_a_released_track_carries_its_events_launch_point_as_the_warning_does() 
     assert not isinstance(denied, list) and denied.clause == "region", denied
 
 
-def _estimate(eid: str, version: int, lat: float, lon: float, ellipse, sensors: tuple[str, ...] = ()) -> Warning:
+def _estimate(
+    eid: str, version: int, lat: float, lon: float, ellipse, sensors: tuple[str, ...] = ()
+) -> Warning:
     partners = () if ":" not in eid else (eid.split(":")[0],)
-    return Warning(event_id=eid, version=version, issued_at="2026-03-01T12:06:00Z", class_="ballistic",
-                   launch_time_s=300.0, launch_time_sigma_s=2.0, launch_lat_deg=lat, launch_lon_deg=lon,
-                   launch_ellipse=tuple(ellipse), azimuth_deg=40.0, azimuth_sigma_deg=1.0,
-                   sources=Sources(sensors, partners))
+    return Warning(
+        event_id=eid,
+        version=version,
+        issued_at="2026-03-01T12:06:00Z",
+        class_="ballistic",
+        launch_time_s=300.0,
+        launch_time_sigma_s=2.0,
+        launch_lat_deg=lat,
+        launch_lon_deg=lon,
+        launch_ellipse=tuple(ellipse),
+        azimuth_deg=40.0,
+        azimuth_sigma_deg=1.0,
+        sources=Sources(sensors, partners),
+    )
 
 
 def _point(w: Warning) -> tuple[float, float, tuple | None]:

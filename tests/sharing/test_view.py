@@ -17,9 +17,18 @@ AT = "2026-03-01T12:06:00.000000Z"
 
 
 def _w(event, lat, lon, t=300.0, ellipse=(40.0, 6.0, 1.0), partners=("east",), sensors=("e1", "e2")):  # noqa: PLR0913
-    return Warning(event_id=event, version=1, issued_at=AT, class_="ballistic", launch_time_s=t,
-                   launch_time_sigma_s=2.0, launch_lat_deg=lat, launch_lon_deg=lon, launch_ellipse=ellipse,
-                   sources=Sources(sensors, partners))
+    return Warning(
+        event_id=event,
+        version=1,
+        issued_at=AT,
+        class_="ballistic",
+        launch_time_s=t,
+        launch_time_sigma_s=2.0,
+        launch_lat_deg=lat,
+        launch_lon_deg=lon,
+        launch_ellipse=ellipse,
+        sources=Sources(sensors, partners),
+    )
 
 
 def test_gate_cost_is_the_scoring_gate():
@@ -35,14 +44,22 @@ def test_partner_warning_inside_the_gate_is_fused_outside_it_stands_alone():
     assert first.event_id == "east-7" and first.version == 1 and first.sources.partners == ("east",)
     near = from_tangent_km(45.0, 63.3, [20.0, -10.0])
     far = from_tangent_km(45.0, 63.3, [150.0, 0.0])
-    got = view.received([_w("north:n1", *near, ellipse=(130.0, 5.0, 1.5), partners=("north",), sensors=()),
-                         _w("north:n2", *far, partners=("north",), sensors=())])
+    got = view.received(
+        [
+            _w("north:n1", *near, ellipse=(130.0, 5.0, 1.5), partners=("north",), sensors=()),
+            _w("north:n2", *far, partners=("north",), sensors=()),
+        ]
+    )
     by_id = {w.event_id: w for w in got}
     assert set(by_id) == {"east-7", "north:n2"}
     fused = by_id["east-7"]
     assert fused.version == 2 and fused.sources.partners == ("east", "north")
-    expect = fuse_warnings(own, _w("north:n1", *near, ellipse=(130.0, 5.0, 1.5), partners=("north",)), "north")
-    assert (fused.launch_lat_deg, fused.launch_lon_deg) == pytest.approx((expect.launch_lat_deg, expect.launch_lon_deg))
+    expect = fuse_warnings(
+        own, _w("north:n1", *near, ellipse=(130.0, 5.0, 1.5), partners=("north",)), "north"
+    )
+    assert (fused.launch_lat_deg, fused.launch_lon_deg) == pytest.approx(
+        (expect.launch_lat_deg, expect.launch_lon_deg)
+    )
     assert by_id["north:n2"].sources.partners == ("north",)  # as received
     # a new own version is fused with the associated partner estimate again
     [again] = view.own([dataclasses.replace(own, version=2, launch_lat_deg=45.01)])
@@ -85,8 +102,12 @@ def test_no_two_view_events_share_an_id_when_a_partner_event_loses_its_associati
     view.received([_w("east:A", *near, partners=("east",), sensors=())])  # joins E1
     # east's sibling event of the same launch wins the one-to-one assignment; A, still in E1's gate, stays E1's
     closer = from_tangent_km(45.0, 63.3, [2.0, 0.0])
-    got = view.received([_w("east:B", *closer, partners=("east",), sensors=()),
-                         _w("east:A", *near, t=301.0, partners=("east",), sensors=())])
+    got = view.received(
+        [
+            _w("east:B", *closer, partners=("east",), sensors=()),
+            _w("east:A", *near, t=301.0, partners=("east",), sensors=()),
+        ]
+    )
     assert {w.event_id for w in got} == {"E1"} and all(w.sources.sensors == ("n1", "n2") for w in got)
     # A moves out of every gate: it stands alone, under an id of its own, and E1's latest version stays E1's
     far = from_tangent_km(45.0, 63.3, [400.0, 0.0])
@@ -113,6 +134,7 @@ def test_a_partner_rooted_event_keeps_its_id_and_the_partner_event_is_renamed_wh
     [again] = view.own([_w("east-1", 45.06, 63.25)])
     assert again.event_id == "north:n1" and again.sources.sensors == ("e1", "e2")
 
+
 @pytest.mark.parametrize("rho", [0.0, 0.6, 0.95])
 def test_fused_view_error_stays_inside_its_stated_ellipse_over_draws(rho):
     """Own and partner estimates of one true launch point drawn from their stated ellipses, their errors
@@ -129,8 +151,14 @@ def test_fused_view_error_stays_inside_its_stated_ellipse_over_draws(rho):
         zb = rho * z1 + math.sqrt(1.0 - rho * rho) * z2
         ea, eb = la @ z1[:2], lb @ zb[:2]
         own = _w("east-1", *from_tangent_km(truth[0], truth[1], ea), t=truth[2] + 2.0 * z1[2])
-        other = _w("north:n1", *from_tangent_km(truth[0], truth[1], eb), t=truth[2] + 2.0 * zb[2],
-                   ellipse=(130.0, 5.0, 1.5), partners=("north",), sensors=())
+        other = _w(
+            "north:n1",
+            *from_tangent_km(truth[0], truth[1], eb),
+            t=truth[2] + 2.0 * zb[2],
+            ellipse=(130.0, 5.0, 1.5),
+            partners=("north",),
+            sensors=(),
+        )
         view = SharedView()
         view.own([own])
         [fused] = view.received([other])

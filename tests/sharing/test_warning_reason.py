@@ -29,10 +29,22 @@ REASON = "within 1100 m/s of a circular orbit by 4.9 sigma after a burn over 360
 
 
 def _warning(reason: str = REASON) -> Warning:
-    return Warning(event_id="E0007", version=3, issued_at=ISSUED, class_="space_launch",
-                   launch_time_s=60.0, launch_time_sigma_s=1.0, launch_lat_deg=45.3, launch_lon_deg=63.3,
-                   launch_ellipse=(30.0, 3.0, 1.0), azimuth_deg=88.0, azimuth_sigma_deg=0.3,
-                   sources=Sources(("north-1", "north-2"), ("north",)), confidence=0.9, class_reason=reason)
+    return Warning(
+        event_id="E0007",
+        version=3,
+        issued_at=ISSUED,
+        class_="space_launch",
+        launch_time_s=60.0,
+        launch_time_sigma_s=1.0,
+        launch_lat_deg=45.3,
+        launch_lon_deg=63.3,
+        launch_ellipse=(30.0, 3.0, 1.0),
+        azimuth_deg=88.0,
+        azimuth_sigma_deg=0.3,
+        sources=Sources(("north-1", "north-2"), ("north",)),
+        confidence=0.9,
+        class_reason=reason,
+    )
 
 
 def test_the_reason_survives_signing_the_receiver_and_the_store() -> None:

@@ -36,8 +36,16 @@ def geo_partner(pid: str, lons, **signal) -> Partner:
     return Partner(pid, constellation(pid, sats), sensor, sig)
 
 
-def rising_flight(launch_id: str, lat_deg: float, lon_deg: float, t0_s: float, burn_s: float = 200.0,
-                  coast_s: float = 100.0, intensity_w_sr: float = 1e6, step_s: float = 1.0) -> Trajectory:
+def rising_flight(
+    launch_id: str,
+    lat_deg: float,
+    lon_deg: float,
+    t0_s: float,
+    burn_s: float = 200.0,
+    coast_s: float = 100.0,
+    intensity_w_sr: float = 1e6,
+    step_s: float = 1.0,
+) -> Trajectory:
     """A synthetic ascent: up 15 τ² m and east 8 τ² m from the site (τ s after lift-off), lit until burnout."""
     east, _north, up = enu_basis(np.radians(lat_deg), np.radians(lon_deg))
     tau = np.arange(0.0, burn_s + coast_s + step_s / 2, step_s)
@@ -47,8 +55,14 @@ def rising_flight(launch_id: str, lat_deg: float, lon_deg: float, t0_s: float, b
     a = np.tile(30.0 * up + 16.0 * east, (len(tau), 1))
     lit = tau <= burn_s
     return Trajectory(
-        launch_id=launch_id, kind="ballistic", t_s=t0_s + tau, r_ecef_m=r, v_ecef_m_s=v, a_ecef_m_s2=a,
-        stage=np.where(lit, 0, -1), intensity_w_sr=np.where(lit, intensity_w_sr, 0.0),
+        launch_id=launch_id,
+        kind="ballistic",
+        t_s=t0_s + tau,
+        r_ecef_m=r,
+        v_ecef_m_s=v,
+        a_ecef_m_s2=a,
+        stage=np.where(lit, 0, -1),
+        intensity_w_sr=np.where(lit, intensity_w_sr, 0.0),
         events={"liftoff": t0_s, "burnout": t0_s + burn_s},
     )
 
@@ -56,12 +70,21 @@ def rising_flight(launch_id: str, lat_deg: float, lon_deg: float, t0_s: float, b
 def omm_record(num: int, lon_deg: float) -> dict:
     """An OMM JSON record of :func:`geo_over` (same elements), for scenario files."""
     return {
-        "OBJECT_NAME": f"GEO {num}", "OBJECT_ID": f"2026-001{chr(64 + num % 26)}", "EPOCH": "2026-03-01T00:00:00",
-        "MEAN_MOTION": 1440.0 / SIDEREAL_DAY_MIN, "ECCENTRICITY": 0.0001, "INCLINATION": 0.01,
-        "RA_OF_ASC_NODE": 0.0, "ARG_OF_PERICENTER": 0.0,
-        "MEAN_ANOMALY": (lon_deg + _gmst_deg(SATREC_EPOCH)) % 360.0, "NORAD_CAT_ID": 90000 + num,
-        "BSTAR": 0.0, "MEAN_MOTION_DOT": 0.0, "MEAN_MOTION_DDOT": 0.0, "EPHEMERIS_TYPE": 0,
-        "CLASSIFICATION_TYPE": "U", "ELEMENT_SET_NO": 999, "REV_AT_EPOCH": 1,
+        "OBJECT_NAME": f"GEO {num}",
+        "OBJECT_ID": f"2026-001{chr(64 + num % 26)}",
+        "EPOCH": "2026-03-01T00:00:00",
+        "MEAN_MOTION": 1440.0 / SIDEREAL_DAY_MIN,
+        "ECCENTRICITY": 0.0001,
+        "INCLINATION": 0.01,
+        "RA_OF_ASC_NODE": 0.0,
+        "ARG_OF_PERICENTER": 0.0,
+        "MEAN_ANOMALY": (lon_deg + _gmst_deg(SATREC_EPOCH)) % 360.0,
+        "NORAD_CAT_ID": 90000 + num,
+        "BSTAR": 0.0,
+        "MEAN_MOTION_DOT": 0.0,
+        "MEAN_MOTION_DDOT": 0.0,
+        "EPHEMERIS_TYPE": 0,
+        "CLASSIFICATION_TYPE": "U",
+        "ELEMENT_SET_NO": 999,
+        "REV_AT_EPOCH": 1,
     }
-
-

@@ -26,10 +26,21 @@ def _app() -> typer.Typer:
 
 def _scenario(tmp_path, omm_file) -> Path:
     data = {
-        "epoch": "2026-03-01T12:00:00Z", "duration_s": 400, "seed": 3,
-        "partners": [{"id": "north", "constellation": omm_file.name, "sensor": {"false_alarms_per_frame": 0.05}}],
-        "launches": [{"id": "SR", "site": {"lat_deg": 35.0, "lon_deg": 60.0}, "time": "2026-03-01T12:01:00Z",
-                      "azimuth_deg": 45, "vehicle": "notional-srbm-1stage"}],
+        "epoch": "2026-03-01T12:00:00Z",
+        "duration_s": 400,
+        "seed": 3,
+        "partners": [
+            {"id": "north", "constellation": omm_file.name, "sensor": {"false_alarms_per_frame": 0.05}}
+        ],
+        "launches": [
+            {
+                "id": "SR",
+                "site": {"lat_deg": 35.0, "lon_deg": 60.0},
+                "time": "2026-03-01T12:01:00Z",
+                "azimuth_deg": 45,
+                "vehicle": "notional-srbm-1stage",
+            }
+        ],
     }
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -61,7 +72,9 @@ def test_jsonl_format_reads_back_equal_to_parquet(tmp_path, omm_file):
     a, _ = run_simulate(scenario, tmp_path / "p", seed=1, show_progress=False)
     run_simulate(scenario, tmp_path / "j", seed=1, fmt="jsonl", show_progress=False)
     j = read_observations(tmp_path / "j" / "observations.jsonl")
-    assert np.array_equal(j.los_ecef, a.observations.los_ecef) and np.array_equal(j.time_s, a.observations.time_s)
+    assert np.array_equal(j.los_ecef, a.observations.los_ecef) and np.array_equal(
+        j.time_s, a.observations.time_s
+    )
 
 
 def test_cli_reports_a_bad_scenario_in_one_line(tmp_path):
@@ -78,7 +91,9 @@ def test_cli_reports_a_bad_scenario_in_one_line(tmp_path):
 def shipped_runs(tmp_path_factory):
     """Every shipped scenario, simulated once for the module: name -> SimulationResult."""
     out = tmp_path_factory.mktemp("shipped")
-    return {p.name: run_simulate(p, out / p.stem, show_progress=False)[0] for p in sorted(EXAMPLES.glob("*.yaml"))}
+    return {
+        p.name: run_simulate(p, out / p.stem, show_progress=False)[0] for p in sorted(EXAMPLES.glob("*.yaml"))
+    }
 
 
 def test_every_shipped_scenario_runs_and_detects_every_launch(shipped_runs):
@@ -94,7 +109,10 @@ def test_two_partner_has_mixed_classes_a_falcon9_replay_and_a_salvo(shipped_runs
     truth = {t["id"]: t for t in result.truth}
     assert len(truth) >= 6
     assert {t["class"] for t in truth.values()} == {"ballistic", "space_launch"}
-    assert truth["F9"]["source"] == "telemetry:spacex-crs-8.csv" and truth["F9"]["orbit"]["perigee_alt_m"] > 150e3
+    assert (
+        truth["F9"]["source"] == "telemetry:spacex-crs-8.csv"
+        and truth["F9"]["orbit"]["perigee_alt_m"] > 150e3
+    )
     salvo = sorted(t["launch_time_s"] for k, t in truth.items() if k.startswith("S") and k[1:].isdigit())
     assert len(salvo) == 3 and salvo[-1] - salvo[0] < 300.0
     detected = {la["id"] for la in result.summary["launches"] if la["detections"] > 0}

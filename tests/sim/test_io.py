@@ -18,17 +18,26 @@ def _batch(n=50, seed=0) -> ObservationBatch:
     rng = np.random.default_rng(seed)
     u = rng.standard_normal((n, 3))
     return ObservationBatch(
-        "2026-03-01T12:00:00Z", np.arange(n, dtype=np.int64), np.array([f"north-{i % 3 + 1}" for i in range(n)], object),
-        np.array(["north"] * n, object), np.sort(rng.uniform(0, 100, n)), rng.standard_normal((n, 3)) * 4e7,
-        u / np.linalg.norm(u, axis=-1, keepdims=True), np.full(n, 2e-5), rng.uniform(6, 50, n),
-        rng.uniform(1e5, 1e7, n), rng.integers(0, 100, n),
+        "2026-03-01T12:00:00Z",
+        np.arange(n, dtype=np.int64),
+        np.array([f"north-{i % 3 + 1}" for i in range(n)], object),
+        np.array(["north"] * n, object),
+        np.sort(rng.uniform(0, 100, n)),
+        rng.standard_normal((n, 3)) * 4e7,
+        u / np.linalg.norm(u, axis=-1, keepdims=True),
+        np.full(n, 2e-5),
+        rng.uniform(6, 50, n),
+        rng.uniform(1e5, 1e7, n),
+        rng.integers(0, 100, n),
     )
 
 
 def _same(a: ObservationBatch, b: ObservationBatch) -> bool:
     from vigil.records import OBSERVATION_FIELDS
 
-    return a.epoch == b.epoch and all(np.array_equal(getattr(a, f), getattr(b, f)) for f in OBSERVATION_FIELDS)
+    return a.epoch == b.epoch and all(
+        np.array_equal(getattr(a, f), getattr(b, f)) for f in OBSERVATION_FIELDS
+    )
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
@@ -80,7 +89,9 @@ def test_wrong_schema_missing_column_and_foreign_files_are_rejected(tmp_path):
     pq.write_table(table.drop_columns(["snr"]), tmp_path / "missing.parquet")
     with pytest.raises(DataError, match="column 'snr' is missing"):
         read_observations(tmp_path / "missing.parquet")
-    cast = table.set_column(table.column_names.index("frame_id"), "frame_id", table.column("frame_id").cast(pa.float64()))
+    cast = table.set_column(
+        table.column_names.index("frame_id"), "frame_id", table.column("frame_id").cast(pa.float64())
+    )
     pq.write_table(cast, tmp_path / "cast.parquet")
     with pytest.raises(DataError, match="column 'frame_id' has type double, expected int64"):
         read_observations(tmp_path / "cast.parquet")

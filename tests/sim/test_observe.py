@@ -25,7 +25,9 @@ from .simkit import EPOCH, geo_partner, rising_flight
 
 
 def _run(partners, trajs, seed=1, duration_s=900.0):
-    return observe_all(EPOCH, duration_s, partners, trajs, [t.launch_id for t in trajs], np.random.default_rng(seed))
+    return observe_all(
+        EPOCH, duration_s, partners, trajs, [t.launch_id for t in trajs], np.random.default_rng(seed)
+    )
 
 
 def _independent_emission(traj, t_rx, r_sat):
@@ -35,8 +37,13 @@ def _independent_emission(traj, t_rx, r_sat):
         r, _ = traj.state_at(np.array([te]))
         return teme_to_ecef(r, np.array([OMEGA_EARTH_RAD_S * (t_rx - te)]))[0]
 
-    te = brentq(lambda te: te - t_rx + np.linalg.norm(seen(te) - r_sat) / C_LIGHT_M_S, t_rx - 0.5, t_rx,
-                xtol=1e-14, rtol=1e-15)
+    te = brentq(
+        lambda te: te - t_rx + np.linalg.norm(seen(te) - r_sat) / C_LIGHT_M_S,
+        t_rx - 0.5,
+        t_rx,
+        xtol=1e-14,
+        rtol=1e-15,
+    )
     return te, seen(te)
 
 
@@ -49,7 +56,9 @@ def test_noise_free_los_points_at_the_plume_at_the_light_time_corrected_instant(
     by_id = {t.launch_id: t for t in trajs}
     worst, worst_dt = 0.0, 0.0
     for i in range(0, len(obs), 7):
-        te, r_plume = _independent_emission(by_id[res.truth_launch[i]], obs.time_s[i], obs.sensor_pos_ecef_m[i])
+        te, r_plume = _independent_emission(
+            by_id[res.truth_launch[i]], obs.time_s[i], obs.sensor_pos_ecef_m[i]
+        )
         u = (r_plume - obs.sensor_pos_ecef_m[i]) / np.linalg.norm(r_plume - obs.sensor_pos_ecef_m[i])
         worst = max(worst, np.linalg.norm(np.cross(u, obs.los_ecef[i])))
         worst_dt = max(worst_dt, abs(te - res.t_emit_s[i]))
@@ -69,9 +78,12 @@ def test_sensor_positions_are_sgp4_at_the_frame_instants():
 
 def test_los_noise_per_axis_matches_sigma_over_10000_detections():
     sigma_urad = 25.0
-    partner = geo_partner("n", [50.0, 80.0, 20.0, 65.0], frame_s=0.1, los_sigma_urad=sigma_urad,
-                          false_alarms_per_frame=0.0)
-    res = _run([partner], [rising_flight("A", 45.0, 63.3, 100.0, burn_s=300.0, coast_s=5.0)], duration_s=500.0)
+    partner = geo_partner(
+        "n", [50.0, 80.0, 20.0, 65.0], frame_s=0.1, los_sigma_urad=sigma_urad, false_alarms_per_frame=0.0
+    )
+    res = _run(
+        [partner], [rising_flight("A", 45.0, 63.3, 100.0, burn_s=300.0, coast_s=5.0)], duration_s=500.0
+    )
     obs = res.observations
     assert len(obs) >= 10_000
     traj = rising_flight("A", 45.0, 63.3, 100.0, burn_s=300.0, coast_s=5.0)
@@ -146,7 +158,9 @@ def test_weak_plume_detection_fraction_matches_pd():
     traj = rising_flight("A", 45.0, 63.3, 100.0, burn_s=300.0, intensity_w_sr=1e4)
     res = _run([partner], [traj], duration_s=500.0)
     # the same frame clock as the run: the partner's child generator draws the phases first
-    frames = satellite_frames(partner.constellation, "n", 0.1, EPOCH, 500.0, np.random.default_rng(1).spawn(1)[0])[0]
+    frames = satellite_frames(
+        partner.constellation, "n", 0.1, EPOCH, 500.0, np.random.default_rng(1).spawn(1)[0]
+    )[0]
     assert np.array_equal(frames.t_s[res.observations.frame_id], res.observations.time_s)
     view = view_plumes(frames, PlumeStack.build([traj]), partner.sensor, partner.signal)
     rng_m = np.linalg.norm(view.r_plume_rx_m - frames.r_ecef_m[view.frame], axis=-1)
@@ -157,8 +171,11 @@ def test_weak_plume_detection_fraction_matches_pd():
 
 
 def test_plume_stack_matches_each_trajectory():
-    trajs = [rising_flight("A", 45.0, 63.3, 100.0), rising_flight("B", -10.0, 20.0, 37.5, step_s=0.7),
-             rising_flight("C", 5.0, -60.0, 400.0, burn_s=50.0)]
+    trajs = [
+        rising_flight("A", 45.0, 63.3, 100.0),
+        rising_flight("B", -10.0, 20.0, 37.5, step_s=0.7),
+        rising_flight("C", 5.0, -60.0, 400.0, burn_s=50.0),
+    ]
     stack = PlumeStack.build(trajs)
     rng = np.random.default_rng(2)
     launch = rng.integers(0, 3, 5000)
@@ -170,7 +187,9 @@ def test_plume_stack_matches_each_trajectory():
         r_ref, _ = traj.state_at(t[sel])
         assert np.array_equal(np.isnan(r[sel]), np.isnan(r_ref))
         assert np.nanmax(np.abs(r[sel] - r_ref)) < 1e-6
-        assert np.array_equal(inten[sel], np.where(t[sel] > traj.events["burnout"], 0.0, traj.intensity_at(t[sel])))
+        assert np.array_equal(
+            inten[sel], np.where(t[sel] > traj.events["burnout"], 0.0, traj.intensity_at(t[sel]))
+        )
 
 
 def test_salvo_of_three_launches_is_detected_for_each():
@@ -179,7 +198,10 @@ def test_salvo_of_three_launches_is_detected_for_each():
     res = _run([partner], trajs)
     for s in res.summary["launches"]:
         assert s["detections"] > 100
-        assert s["first_stereo_visible_s"] is not None and s["first_stereo_visible_s"] <= s["first_detection_s"] + 1
+        assert (
+            s["first_stereo_visible_s"] is not None
+            and s["first_stereo_visible_s"] <= s["first_detection_s"] + 1
+        )
     assert {"S0", "S1", "S2", CLUTTER} == set(res.truth_launch)
 
 

@@ -15,7 +15,9 @@ ONE_METRE_KM = 1e-3
 
 
 def test_circle_gap_of_a_point_is_arc_length_minus_radius():
-    assert circle_gap_km(0.0, 0.0, None, 0.0, 1.0, 100.0) == pytest.approx(KM_PER_DEG - 100.0, abs=ONE_METRE_KM)
+    assert circle_gap_km(0.0, 0.0, None, 0.0, 1.0, 100.0) == pytest.approx(
+        KM_PER_DEG - 100.0, abs=ONE_METRE_KM
+    )
     assert circle_gap_km(10.0, 20.0, None, 12.0, 20.0, 500.0) == 0.0
 
 
@@ -54,11 +56,14 @@ def test_polygon_gap_with_ellipse_reaching_the_edge():
     assert polygon_gap_km(0.0, 0.0, (90.0, KM_PER_DEG + 1.0, 1.0), poly) == 0.0
     assert polygon_gap_km(0.0, 0.0, (90.0, KM_PER_DEG - 1.0, 1.0), poly) == pytest.approx(1.0, abs=0.01)
     # gnomonic plane scale error 1/cos²(1°) - 1 = 3e-4 away from the estimate (documented in areas.py)
-    assert polygon_gap_km(0.0, 0.0, (0.0, KM_PER_DEG + 1.0, 1.0), poly) == pytest.approx(KM_PER_DEG - 1.0, rel=5e-4)
+    assert polygon_gap_km(0.0, 0.0, (0.0, KM_PER_DEG + 1.0, 1.0), poly) == pytest.approx(
+        KM_PER_DEG - 1.0, rel=5e-4
+    )
 
 
 @pytest.mark.parametrize(
-    ("azimuth", "expected"), [(355.0, 0.0), (0.0, 0.0), (10.0, 0.0), (12.5, 2.5), (340.0, 10.0), (180.0, 170.0)]
+    ("azimuth", "expected"),
+    [(355.0, 0.0), (0.0, 0.0), (10.0, 0.0), (12.5, 2.5), (340.0, 10.0), (180.0, 170.0)],
 )
 def test_sector_gap_wraps_through_north(azimuth, expected):
     assert sector_gap_deg(azimuth, 350.0, 10.0) == pytest.approx(expected)

@@ -35,8 +35,13 @@ def circle(lat, lon, radius_km):
 
 def note(nid="N1", cls="ballistic", start=0, end=1800, launch=None, sector=(20, 60), **extra):
     item = {
-        "notification_id": nid, "partner_id": "north", "class": cls, "window_start": iso(start),
-        "window_end": iso(end), "launch_area": launch or circle(*SITE, 50.0), **extra,
+        "notification_id": nid,
+        "partner_id": "north",
+        "class": cls,
+        "window_start": iso(start),
+        "window_end": iso(end),
+        "launch_area": launch or circle(*SITE, 50.0),
+        **extra,
     }
     if sector is not None:
         item["azimuth_sector_deg"] = list(sector)
@@ -44,8 +49,19 @@ def note(nid="N1", cls="ballistic", start=0, end=1800, launch=None, sector=(20, 
 
 
 def warn(eid="E1", t=900.0, sigma=0.0, lat=SITE[0], lon=SITE[1], az=40.0, cls="ballistic", **extra):
-    return Warning(eid, extra.pop("version", 1), "2026-03-01T12:20:00Z", cls, t, sigma, lat, lon,
-                   azimuth_deg=az, azimuth_sigma_deg=0.0 if az is not None else None, **extra)
+    return Warning(
+        eid,
+        extra.pop("version", 1),
+        "2026-03-01T12:20:00Z",
+        cls,
+        t,
+        sigma,
+        lat,
+        lon,
+        azimuth_deg=az,
+        azimuth_sigma_deg=0.0 if az is not None else None,
+        **extra,
+    )
 
 
 def outcome(warnings, notes, policy=POLICY):
@@ -54,7 +70,13 @@ def outcome(warnings, notes, policy=POLICY):
 
 @pytest.mark.parametrize(
     ("t", "expected"),
-    [(1800 + 5 - 1, "N1"), (1800 + 5 + 1, UNANNOUNCED), (0 - 5 + 1, "N1"), (0 - 5 - 1, UNANNOUNCED), (900, "N1")],
+    [
+        (1800 + 5 - 1, "N1"),
+        (1800 + 5 + 1, UNANNOUNCED),
+        (0 - 5 + 1, "N1"),
+        (0 - 5 - 1, UNANNOUNCED),
+        (900, "N1"),
+    ],
 )
 def test_window_edges_with_one_second_margins(t, expected):
     assert outcome([warn(t=t)], [note()]).notification_of("E1") == expected
@@ -99,8 +121,9 @@ def test_azimuth_sector_wrapping_through_north(az, expected):
 
 @pytest.mark.parametrize(("impact_bearing", "expected"), [(40.0, "N1"), (90.0, UNANNOUNCED)])
 def test_azimuth_from_launch_to_impact_when_not_stated(impact_bearing, expected):
-    lat, lon = great_circle_destination(math.radians(SITE[0]), math.radians(SITE[1]),
-                                        math.radians(impact_bearing), 8.0e6)
+    lat, lon = great_circle_destination(
+        math.radians(SITE[0]), math.radians(SITE[1]), math.radians(impact_bearing), 8.0e6
+    )
     w = warn(az=None, impact_lat_deg=math.degrees(lat), impact_lon_deg=math.degrees(lon))
     result = outcome([w], [note()])
     assert result.notification_of("E1") == expected
@@ -113,13 +136,17 @@ def test_impact_area_is_checked_only_when_the_event_has_an_impact():
     inside = warn("E1", impact_lat_deg=56.0, impact_lon_deg=-178.0)
     outside = warn("E2", t=5000, impact_lat_deg=40.0, impact_lon_deg=-178.0)
     early = warn("E3", t=20000)
-    result = outcome([inside, outside, early], [n, note("N2", start=19000, end=21000, sector=None,
-                                                        impact_area=circle(55.0, -178.0, 300.0))])
+    result = outcome(
+        [inside, outside, early],
+        [n, note("N2", start=19000, end=21000, sector=None, impact_area=circle(55.0, -178.0, 300.0))],
+    )
     assert [e.notification for e in result.events] == ["N1", UNANNOUNCED, "N2"]
     assert "impact" in result.events[0].checked and "impact" not in result.events[2].checked
 
 
-@pytest.mark.parametrize(("cls", "expected"), [("space_launch", UNANNOUNCED), ("unknown", "N1"), ("ballistic", "N1")])
+@pytest.mark.parametrize(
+    ("cls", "expected"), [("space_launch", UNANNOUNCED), ("unknown", "N1"), ("ballistic", "N1")]
+)
 def test_class_must_be_consistent(cls, expected):
     assert outcome([warn(cls=cls)], [note()]).notification_of("E1") == expected
 
@@ -212,7 +239,9 @@ def area_around(lat, lon, radius_km, sides):
     return {"polygon": [[float(x), float(y)] for x, y in zip(np.degrees(lo), np.degrees(la), strict=True)]}
 
 
-centres = st.tuples(st.floats(-65, 65), st.floats(-180, 180), st.floats(5, 500), st.sampled_from([0, 3, 4, 7]))
+centres = st.tuples(
+    st.floats(-65, 65), st.floats(-180, 180), st.floats(5, 500), st.sampled_from([0, 3, 4, 7])
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -227,15 +256,35 @@ centres = st.tuples(st.floats(-65, 65), st.floats(-180, 180), st.floats(5, 500),
     cls=st.sampled_from(["ballistic", "space_launch"]),
     unknown=st.booleans(),
 )
-def test_warning_at_the_centre_always_matches(launch, impact, start, length, sector, sigma, ellipse, cls, unknown):
+def test_warning_at_the_centre_always_matches(
+    launch, impact, start, length, sector, sigma, ellipse, cls, unknown
+):
     lo, width = sector
-    n = note(cls=cls, start=start, end=start + length, launch=area_around(*launch),
-             sector=(lo, (lo + width) % 360.0), impact_area=area_around(*impact))
+    n = note(
+        cls=cls,
+        start=start,
+        end=start + length,
+        launch=area_around(*launch),
+        sector=(lo, (lo + width) % 360.0),
+        impact_area=area_around(*impact),
+    )
     bearing, a_km, ratio = ellipse
-    w = Warning("P", 1, "2026-03-01T12:00:00Z", "unknown" if unknown else cls, start + length / 2, sigma,
-                launch[0], launch[1], launch_ellipse=(bearing, a_km, a_km * ratio),
-                azimuth_deg=(lo + width / 2) % 360.0, azimuth_sigma_deg=1.0,
-                impact_lat_deg=impact[0], impact_lon_deg=impact[1], impact_ellipse=(bearing, a_km, a_km * ratio))
+    w = Warning(
+        "P",
+        1,
+        "2026-03-01T12:00:00Z",
+        "unknown" if unknown else cls,
+        start + length / 2,
+        sigma,
+        launch[0],
+        launch[1],
+        launch_ellipse=(bearing, a_km, a_km * ratio),
+        azimuth_deg=(lo + width / 2) % 360.0,
+        azimuth_sigma_deg=1.0,
+        impact_lat_deg=impact[0],
+        impact_lon_deg=impact[1],
+        impact_ellipse=(bearing, a_km, a_km * ratio),
+    )
     result = match([w], [n], EPOCH)
     assert result.notification_of("P") == "N1"
     assert result.events[0].checked == ("class", "time", "launch", "impact", "azimuth")

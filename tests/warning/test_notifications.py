@@ -47,7 +47,9 @@ def test_bad_notification_fails_in_one_line_naming_key_and_reason(path):
 
 def test_yaml_datetimes_and_offsets_become_utc():
     item = {
-        "notification_id": "T1", "partner_id": "north", "class": "space_launch",
+        "notification_id": "T1",
+        "partner_id": "north",
+        "class": "space_launch",
         "window_start": dt.datetime(2026, 3, 1, 12, 0),  # naive, as PyYAML may give: taken as UTC
         "window_end": "2026-03-01T15:30:00+03:00",
         "launch_area": {"circle": {"lat_deg": 0, "lon_deg": 0, "radius_km": 1}},

@@ -141,11 +141,28 @@ def test_document_carries_epoch_once_and_round_trips():
 def test_stored_form_takes_the_fast_path_and_normalises_as_the_converting_path():
     from vigil.warning import records
 
-    fields = dict(event_id="E1", version=3, issued_at="2026-03-01T12:07:31.500000Z", class_="ballistic",
-                  launch_time_s=300.25, launch_time_sigma_s=1.5, launch_lat_deg=45.0, launch_lon_deg=-180.0,
-                  launch_ellipse=(-0.0, 4.0, 1.5), azimuth_deg=360.0, azimuth_sigma_deg=0.8, burnout_time_s=480.0,
-                  impact_time_s=2100.0, impact_lat_deg=-90.0, impact_lon_deg=180.0, impact_ellipse=(200.0, 4.0, 4.0),
-                  containment=0.95, sources=Sources(("s1",), ("p",)), confidence=1.0, mono=False)
+    fields = dict(
+        event_id="E1",
+        version=3,
+        issued_at="2026-03-01T12:07:31.500000Z",
+        class_="ballistic",
+        launch_time_s=300.25,
+        launch_time_sigma_s=1.5,
+        launch_lat_deg=45.0,
+        launch_lon_deg=-180.0,
+        launch_ellipse=(-0.0, 4.0, 1.5),
+        azimuth_deg=360.0,
+        azimuth_sigma_deg=0.8,
+        burnout_time_s=480.0,
+        impact_time_s=2100.0,
+        impact_lat_deg=-90.0,
+        impact_lon_deg=180.0,
+        impact_ellipse=(200.0, 4.0, 4.0),
+        containment=0.95,
+        sources=Sources(("s1",), ("p",)),
+        confidence=1.0,
+        mono=False,
+    )
     fast = Warning(**fields)
     converted = Warning(**{k: (np.float64(v) if type(v) is float else v) for k, v in fields.items()})
     assert fast == converted and fast.to_dict() == converted.to_dict()
@@ -153,10 +170,19 @@ def test_stored_form_takes_the_fast_path_and_normalises_as_the_converting_path()
     assert str(fast.launch_ellipse[0]) == str(converted.launch_ellipse[0]) == "0.0"
     assert records._check_stored(fast)
     # every check still applies to records in stored form (the fast path hands them to the converting one)
-    for name, value in [("launch_lat_deg", 90.5), ("launch_time_s", float("inf")), ("azimuth_sigma_deg", -0.1),
-                        ("impact_lon_deg", None), ("launch_ellipse", (0.0, 1.0, 2.0)), ("confidence", 1.01),
-                        ("containment", 0.0), ("issued_at", "2026-02-30T00:00:00Z"), ("version", True),
-                        ("notification", ""), ("mono", 0)]:
+    for name, value in [
+        ("launch_lat_deg", 90.5),
+        ("launch_time_s", float("inf")),
+        ("azimuth_sigma_deg", -0.1),
+        ("impact_lon_deg", None),
+        ("launch_ellipse", (0.0, 1.0, 2.0)),
+        ("confidence", 1.01),
+        ("containment", 0.0),
+        ("issued_at", "2026-02-30T00:00:00Z"),
+        ("version", True),
+        ("notification", ""),
+        ("mono", 0),
+    ]:
         with pytest.raises(DataError, match=name.split("_deg")[0] if name != "impact_lon_deg" else "impact"):
             Warning(**{**fields, name: value})
 

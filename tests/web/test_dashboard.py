@@ -118,7 +118,9 @@ def test_dashboard_renders_the_globe_lists_every_event_and_stays_on_loopback(ser
     events = {w["event_id"] for w in source.view(None).warnings}
     requests: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--use-angle=swiftshader"])
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--use-angle=swiftshader"]
+        )
         page = browser.new_page(viewport=VIEWPORT)
         page.on("request", lambda r: requests.append(r.url))
         errors: list[str] = []
@@ -128,16 +130,21 @@ def test_dashboard_renders_the_globe_lists_every_event_and_stays_on_loopback(ser
         page.wait_for_function("window.vigil.streamState === 'connected'", timeout=TIMEOUT_S * 1000)
         before = page.evaluate("[...window.vigil.events.values()].reduce((n, v) => n + v.length, 0)")
         clock.release()  # the rest of the run is issued while the page listens
-        page.wait_for_function(f"document.querySelectorAll('#warnings li').length >= {len(events)}",
-                               timeout=TIMEOUT_S * 1000)
+        page.wait_for_function(
+            f"document.querySelectorAll('#warnings li').length >= {len(events)}", timeout=TIMEOUT_S * 1000
+        )
         page.wait_for_function("window.vigil.viewer.scene.globe.tilesLoaded", timeout=TIMEOUT_S * 1000)
         total = len(source.view(None).warnings)  # the replay ends: every version has reached the page
-        page.wait_for_function(f"[...window.vigil.events.values()].reduce((n, v) => n + v.length, 0) >= {total}",
-                               timeout=TIMEOUT_S * 1000)
+        page.wait_for_function(
+            f"[...window.vigil.events.values()].reduce((n, v) => n + v.length, 0) >= {total}",
+            timeout=TIMEOUT_S * 1000,
+        )
         listed = set(page.eval_on_selector_all("#warnings li", "els => els.map(e => e.dataset.eventId)"))
         reasons = page.eval_on_selector_all(  # the class reason under each card's class line, as text
-            "#warnings li", "els => Object.fromEntries(els.map(e => [e.dataset.eventId, "
-            "(e.querySelector('.reason') || {textContent: ''}).textContent]))")
+            "#warnings li",
+            "els => Object.fromEntries(els.map(e => [e.dataset.eventId, "
+            "(e.querySelector('.reason') || {textContent: ''}).textContent]))",
+        )
         streamed = page.evaluate("window.vigil.streamed")
         tracks = page.evaluate("window.vigil.visibleTracks()")
         page.wait_for_timeout(1000)  # a few frames with the last versions drawn
@@ -157,17 +164,24 @@ def test_dashboard_renders_the_globe_lists_every_event_and_stays_on_loopback(ser
     latest_reason = {w["event_id"]: w.get("class_reason", "") for w in source.view(None).warnings}
     assert reasons == latest_reason and any(reasons.values())
     assert 0 < before < len(source.view(None).warnings)
-    assert streamed == len(source.view(None).warnings) - before  # every later version came over /api/v1/stream
+    assert (
+        streamed == len(source.view(None).warnings) - before
+    )  # every later version came over /api/v1/stream
     assert drawn_fraction(globe_png) > 0.10
     expected = latest_tracks(source)
     assert all(n >= 2 for n in expected.values()), expected  # the run's own fusion gives every event a track
     assert {t["id"].split("/")[1]: t["samples"] for t in tracks} == expected
-    assert len(tracks) == len(expected)  # one per event: older versions' tracks are not shown at the live edge
+    assert len(tracks) == len(
+        expected
+    )  # one per event: older versions' tracks are not shown at the live edge
     track_pixels = changed_pixels(globe_png, no_tracks_png)
     print(f"track pixels: {track_pixels}, drawn fraction {drawn_fraction(globe_png):.3f}")
     assert track_pixels > TRACK_MIN_PIXELS, track_pixels
     assert legend is not None and legend["x"] >= 0 and legend["y"] >= 0
-    assert legend["x"] + legend["width"] <= VIEWPORT["width"] and legend["y"] + legend["height"] <= VIEWPORT["height"]
+    assert (
+        legend["x"] + legend["width"] <= VIEWPORT["width"]
+        and legend["y"] + legend["height"] <= VIEWPORT["height"]
+    )
     hosts = {urlsplit(u).netloc for u in requests if not u.startswith(("data:", "blob:"))}
     assert hosts == {urlsplit(base).netloc}, hosts
     assert not any("ion" in urlsplit(u).netloc or "cesium.com" in u for u in requests)

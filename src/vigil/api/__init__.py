@@ -6,5 +6,15 @@ from .source import NodeView, RunSource, Source
 from .storesource import StoreSource, open_source
 from .tokens import TokenTable, load_tokens, parse_tokens
 
-__all__ = ["NodeView", "ReplayClock", "RunSource", "Source", "StoreSource", "TokenTable", "create_app",
-           "load_tokens", "open_source", "parse_tokens"]
+__all__ = [
+    "NodeView",
+    "ReplayClock",
+    "RunSource",
+    "Source",
+    "StoreSource",
+    "TokenTable",
+    "create_app",
+    "load_tokens",
+    "open_source",
+    "parse_tokens",
+]

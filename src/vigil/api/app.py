@@ -70,9 +70,14 @@ class Error(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Error, "description": text} for code, text in (
-        (400, "Bad request"), (401, "Missing or unknown bearer token"), (404, "Not in your view"),
-        (422, "A parameter is invalid"))}
+    code: {"model": Error, "description": text}
+    for code, text in (
+        (400, "Bad request"),
+        (401, "Missing or unknown bearer token"),
+        (404, "Not in your view"),
+        (422, "A parameter is invalid"),
+    )
+}
 
 
 class Health(BaseModel):
@@ -86,14 +91,15 @@ def _public(w: dict[str, Any]) -> dict[str, Any]:
 
 
 def _page(items: list[dict[str, Any]], offset: int, limit: int) -> Page:
-    return Page(total=len(items), offset=offset, limit=limit, items=items[offset:offset + limit])
+    return Page(total=len(items), offset=offset, limit=limit, items=items[offset : offset + limit])
 
 
 class Console:
     """The app's state: source, tokens, replay clock; resolves a request to its node's visible records."""
 
-    def __init__(self, source: Source, tokens: TokenTable | None, clock: ReplayClock,
-                 stream_max_s: float | None) -> None:
+    def __init__(
+        self, source: Source, tokens: TokenTable | None, clock: ReplayClock, stream_max_s: float | None
+    ) -> None:
         self.source, self.tokens, self.clock, self.stream_max_s = source, tokens, clock, stream_max_s
         self._czml: dict[frozenset[str], list[dict[str, Any]]] = {}
         self._coverage: dict[tuple[str | None, frozenset[str]], ViewCoverage] = {}
@@ -138,11 +144,12 @@ class Console:
 
     def visible(self, view: NodeView) -> list[dict[str, Any]]:
         """The view's warning versions issued by the replay clock's instant."""
-        return view.warnings[:self.visible_count(view)]
+        return view.warnings[: self.visible_count(view)]
 
 
-def _node(request: Request,
-          credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> NodeView:
+def _node(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> NodeView:
     """The caller's node view (the dependency every ``/api/v1`` route takes)."""
     console: Console = request.app.state.console
     return console.source.view(console.partner(credentials))
@@ -161,8 +168,12 @@ def _last_event_id(text: str | None) -> int | None:
     return int(text)
 
 
-def create_app(source: Source, tokens: TokenTable | None = None, clock: ReplayClock | None = None,
-               stream_max_s: float | None = None) -> FastAPI:
+def create_app(
+    source: Source,
+    tokens: TokenTable | None = None,
+    clock: ReplayClock | None = None,
+    stream_max_s: float | None = None,
+) -> FastAPI:
     """The console app over ``source``; ``tokens=None`` serves the whole run without authentication."""
     console = Console(source, tokens, clock or ReplayClock(), stream_max_s)
     app = FastAPI(title="Vigil console API", version="1", description=__doc__, responses=ERRORS)
@@ -190,26 +201,37 @@ def _event_routes(app: FastAPI, console: Console) -> None:
         for w in console.visible(view):
             count = latest.get(w["event_id"], (0, w))[0]
             latest[w["event_id"]] = (count + 1, w)
-        items = [EventSummary(event_id=k, versions=n, latest=_public(w)).model_dump()
-                 for k, (n, w) in sorted(latest.items())]
+        items = [
+            EventSummary(event_id=k, versions=n, latest=_public(w)).model_dump()
+            for k, (n, w) in sorted(latest.items())
+        ]
         return _page(items, offset, limit)
 
     @app.get("/api/v1/events/{event_id}", response_model=EventDetail)
-    def event(view: View, event_id: Annotated[str, PathParam(pattern=EVENT_ID_PATTERN, max_length=80)]
-              ) -> EventDetail:
+    def event(
+        view: View, event_id: Annotated[str, PathParam(pattern=EVENT_ID_PATTERN, max_length=80)]
+    ) -> EventDetail:
         versions = [_public(w) for w in console.visible(view) if w["event_id"] == event_id]
         if not versions:
             raise HTTPException(404, f"event_id: no event {event_id!r} in your view")
         return EventDetail(event_id=event_id, versions=versions)
 
     @app.get("/api/v1/warnings", response_model=Page)
-    def warnings(view: View, since: Annotated[AwareDatetime | None, Query(
-                 description="RFC 3339 date-time with offset (e.g. 2026-03-01T12:05:00Z): versions issued at "
-                             "or after")] = None,
-                 offset: Offset = 0, limit: Limit = 100) -> Page:
+    def warnings(
+        view: View,
+        since: Annotated[
+            AwareDatetime | None,
+            Query(
+                description="RFC 3339 date-time with offset (e.g. 2026-03-01T12:05:00Z): versions issued at "
+                "or after"
+            ),
+        ] = None,
+        offset: Offset = 0,
+        limit: Limit = 100,
+    ) -> Page:
         upto = console.visible_count(view)
         first = 0 if since is None else min(bisect.bisect_left(view.issued_s, since.timestamp()), upto)
-        page = view.warnings[first + offset:min(first + offset + limit, upto)]
+        page = view.warnings[first + offset : min(first + offset + limit, upto)]
         return Page(total=upto - first, offset=offset, limit=limit, items=[_public(w) for w in page])
 
 
@@ -230,8 +252,7 @@ def _view_routes(app: FastAPI, console: Console) -> None:
         found = console.coverage(view)
         return view.coverage if found is None else {**view.coverage, **found.summary}
 
-    @app.get("/api/v1/coverage.png", response_class=Response,
-             responses={200: {"content": {"image/png": {}}}})
+    @app.get("/api/v1/coverage.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
     def coverage_png(view: View) -> Response:
         """The view's stereo coverage (fraction of time seen by ≥ 2 satellites) as a globe overlay."""
         found = console.coverage(view)
@@ -247,22 +268,36 @@ def _view_routes(app: FastAPI, console: Console) -> None:
 def _stream_routes(app: FastAPI, console: Console) -> None:
     """The live parts: Server-Sent Events of new versions, the satellites as CZML."""
 
-    @app.get("/api/v1/stream", response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}}}})
+    @app.get(
+        "/api/v1/stream",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
     async def stream(request: Request, view: View) -> StreamingResponse:
         """Server-Sent Events: ``event: warning`` per new version. A ``Last-Event-ID`` header (the last
         ``id`` received) resumes after it; without it the stream starts with the next new version."""
         last = _last_event_id(request.headers.get("last-event-id"))
         first = console.visible_count(view) if last is None else last + 1
-        body = stream_versions(console.sse(view), view.issued_s, console.clock, first, request.is_disconnected,
-                               max_s=console.stream_max_s)
-        return StreamingResponse(body, media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        body = stream_versions(
+            console.sse(view),
+            view.issued_s,
+            console.clock,
+            first,
+            request.is_disconnected,
+            max_s=console.stream_max_s,
+        )
+        return StreamingResponse(
+            body,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
     @app.get("/api/v1/satellites.czml")
     def satellites(view: View) -> list[dict[str, Any]]:
         """CZML of the satellites in your view (yours and those whose data was released to you)."""
-        return console.czml({s["partner_id"] for s in view.sensors} | ({view.partner} if view.partner else set()))
+        return console.czml(
+            {s["partner_id"] for s in view.sensors} | ({view.partner} if view.partner else set())
+        )
 
 
 def _handlers(app: FastAPI) -> None:
@@ -279,8 +314,9 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse({"detail": " ".join(str(exc.detail).split())}, status_code=exc.status_code,
-                            headers=headers)
+        return JSONResponse(
+            {"detail": " ".join(str(exc.detail).split())}, status_code=exc.status_code, headers=headers
+        )
 
 
 def _web(app: FastAPI) -> None:

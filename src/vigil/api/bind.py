@@ -21,8 +21,10 @@ def check_bind(host: str, tokens: Path | None) -> str:
     except ValueError:
         loopback = False
     if not loopback:
-        raise ConfigError(f"--host {host}: without --tokens the console serves every record unauthenticated, "
-                          f"so it binds to a loopback address only (use --host {LOOPBACK} or give --tokens)")
+        raise ConfigError(
+            f"--host {host}: without --tokens the console serves every record unauthenticated, "
+            f"so it binds to a loopback address only (use --host {LOOPBACK} or give --tokens)"
+        )
     return host
 
 
@@ -31,5 +33,7 @@ def format_banner(host: str, port: int, partners: list[str], tokens: bool) -> st
     url = f"http://{host}:{port}/"
     if tokens:
         return f"console at {url} (bearer tokens for {', '.join(partners)}; each sees its own node only)"
-    return (f"console at {url} — no --tokens: bound to {host} only, the whole run is served without "
-            f"authentication (nodes: {', '.join(partners) or 'none'})")
+    return (
+        f"console at {url} — no --tokens: bound to {host} only, the whole run is served without "
+        f"authentication (nodes: {', '.join(partners) or 'none'})"
+    )

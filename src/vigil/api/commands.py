@@ -16,14 +16,29 @@ LIVE_SPEED = 10.0
 
 
 def serve(
-    target: Annotated[str, typer.Argument(help="A run directory (vigil run / vigil demo), sqlite:///PATH or postgresql://…?schema=NAME of a node's store, "
-                                               "or a scenario YAML to run live.")],
-    host: Annotated[str, typer.Option("--host", help="Interface to bind (loopback only without --tokens).")] = LOOPBACK,
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A run directory (vigil run / vigil demo), sqlite:///PATH or postgresql://…?schema=NAME of a node's store, "
+            "or a scenario YAML to run live."
+        ),
+    ],
+    host: Annotated[
+        str, typer.Option("--host", help="Interface to bind (loopback only without --tokens).")
+    ] = LOOPBACK,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8080,
-    tokens: Annotated[Path | None, typer.Option("--tokens", help="YAML file of bearer tokens per partner.")] = None,
-    replay: Annotated[float | None, typer.Option("--replay", min=0.01, max=1e6,
-                                                 help="Replay the run's warnings (or run a scenario live) at this many "
-                                                      "times real time.")] = None,
+    tokens: Annotated[
+        Path | None, typer.Option("--tokens", help="YAML file of bearer tokens per partner.")
+    ] = None,
+    replay: Annotated[
+        float | None,
+        typer.Option(
+            "--replay",
+            min=0.01,
+            max=1e6,
+            help="Replay the run's warnings (or run a scenario live) at this many times real time.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the operators' console (REST API, SSE stream, offline 3-D globe) over a run or a node's store."""
     import uvicorn
@@ -37,8 +52,10 @@ def serve(
     table = load_tokens(tokens) if tokens is not None else None
     if target.endswith((".yaml", ".yml")):
         if table is not None:
-            raise ConfigError("--tokens: live mode serves the whole scenario; per-partner views need a run "
-                              "directory (vigil run SCENARIO --out DIR, then vigil serve DIR --tokens ...)")
+            raise ConfigError(
+                "--tokens: live mode serves the whole scenario; per-partner views need a run "
+                "directory (vigil run SCENARIO --out DIR, then vigil serve DIR --tokens ...)"
+            )
         from .live import serve_scenario
 
         serve_scenario(target, port, replay if replay is not None else LIVE_SPEED, bind, option="--replay")

@@ -40,7 +40,9 @@ def view_coverage(scenario_path: Path, own: str | None, partners: set[str]) -> V
     chosen = [Partner(p.id, p.constellation, p.sensor) for p in scenario.partners if p.id in partners]
     result = compute_coverage(chosen, Grid.global_(GRID_DEG), scenario.epoch, scenario.duration_s, STEP_S)
     summary: dict[str, Any] = {
-        "partners": sorted(partners), "grid_deg": GRID_DEG, "step_s": STEP_S,
+        "partners": sorted(partners),
+        "grid_deg": GRID_DEG,
+        "step_s": STEP_S,
         "duration_s": scenario.duration_s,
         "per_partner": {name: _fractions(m) for name, m in result.partners.items()},
         "view": _fractions(result.joint),

@@ -28,8 +28,9 @@ KEEPALIVE_S = 15.0
 class ReplayClock:
     """Simulated time of a replay; ``speed=None`` means the run is finished and everything is visible."""
 
-    def __init__(self, speed: float | None = None, start_s: float = 0.0,
-                 wall: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, speed: float | None = None, start_s: float = 0.0, wall: Callable[[], float] = time.monotonic
+    ) -> None:
         self.speed, self.start_s, self._wall = speed, start_s, wall
         self._wall0 = wall()
 
@@ -55,9 +56,15 @@ def sse_messages(versions: Sequence[dict[str, Any]]) -> list[str]:
     return [sse_message(i, _public(v)) for i, v in enumerate(versions)]
 
 
-async def stream_versions(messages: Sequence[str], issued_s: Sequence[float], clock: ReplayClock, first: int,
-                          is_disconnected: Callable[[], Any], poll_s: float = POLL_S,
-                          max_s: float | None = None) -> AsyncIterator[str]:
+async def stream_versions(
+    messages: Sequence[str],
+    issued_s: Sequence[float],
+    clock: ReplayClock,
+    first: int,
+    is_disconnected: Callable[[], Any],
+    poll_s: float = POLL_S,
+    max_s: float | None = None,
+) -> AsyncIterator[str]:
     """The SSE text of each version (``messages[i]`` issued at ``issued_s[i]``) from index ``first`` on,
     as each becomes visible; ends when the client leaves or after ``max_s`` wall seconds (``None``: never)."""
     sent = max(first, 0)

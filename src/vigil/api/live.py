@@ -26,8 +26,13 @@ from .source import NodeView, Source
 class LiveSource(Source):
     """A scenario fused live (module docstring); ``done`` is set when fusion has finished."""
 
-    def __init__(self, scenario_path: str | Path, speed: float = 10.0, seed: int | None = None,
-                 option: str = "--replay") -> None:
+    def __init__(
+        self,
+        scenario_path: str | Path,
+        speed: float = 10.0,
+        seed: int | None = None,
+        option: str = "--replay",
+    ) -> None:
         from vigil.sim import load_scenario
         from vigil.sim.commands import DEFAULT_SEED
 
@@ -38,7 +43,11 @@ class LiveSource(Source):
         self.epoch = self.scenario.epoch_iso
         self.partners = [p.id for p in self.scenario.partners]
         self.speed = speed
-        self.seed = seed if seed is not None else (self.scenario.seed if self.scenario.seed is not None else DEFAULT_SEED)
+        self.seed = (
+            seed
+            if seed is not None
+            else (self.scenario.seed if self.scenario.seed is not None else DEFAULT_SEED)
+        )
         self._view = NodeView(None, [], coverage={"partners": self.partners})
         self._view.sensors = []
         self.done = threading.Event()
@@ -57,8 +66,10 @@ class LiveSource(Source):
         obs = result.observations
         ids, counts = np.unique(obs.sensor_id.astype(str), return_counts=True)
         partner_of = dict(zip(obs.sensor_id.astype(str), obs.partner_id.astype(str), strict=False))
-        self._view.sensors = [{"sensor_id": str(s), "partner_id": partner_of[str(s)], "detections": int(n)}
-                              for s, n in zip(ids, counts, strict=True)]
+        self._view.sensors = [
+            {"sensor_id": str(s), "partner_id": partner_of[str(s)], "detections": int(n)}
+            for s, n in zip(ids, counts, strict=True)
+        ]
         self._thread = threading.Thread(target=self._fuse, args=(obs,), name="vigil-live-fusion", daemon=True)
         self._thread.start()
 
@@ -78,12 +89,20 @@ class LiveSource(Source):
             self.done.set()
 
     def _publish(self, record: dict[str, Any], epoch_s: float) -> None:
-        issued = parse_utc(record["issued_at"], "issued_at").timestamp() if record.get("issued_at") else epoch_s
+        issued = (
+            parse_utc(record["issued_at"], "issued_at").timestamp() if record.get("issued_at") else epoch_s
+        )
         self._view.publish({**record, "issued_s": issued})
 
 
-def serve_scenario(scenario: str | Path, port: int, speed: float, host: str = "127.0.0.1", seed: int | None = None,
-                   option: str = "--speed") -> None:
+def serve_scenario(
+    scenario: str | Path,
+    port: int,
+    speed: float,
+    host: str = "127.0.0.1",
+    seed: int | None = None,
+    option: str = "--speed",
+) -> None:
     """Run ``scenario`` live at ``speed`` × real time and serve the console on ``host:port`` (loopback only:
     live mode has no tokens) until interrupted; what ``vigil run SCENARIO --serve PORT`` does."""
     import typer

@@ -63,8 +63,13 @@ class NodeConsole:
         from .bind import format_banner
 
         self.source = NodeSource(node_id, epoch)
-        config = uvicorn.Config(create_app(self.source), host=self.host, port=self.port, log_level="warning",
-                                timeout_graceful_shutdown=int(STOP_S))
+        config = uvicorn.Config(
+            create_app(self.source),
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            timeout_graceful_shutdown=int(STOP_S),
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="vigil-node-console", daemon=True)
         self._thread.start()
@@ -72,8 +77,10 @@ class NodeConsole:
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > end:
                 self.stop()
-                raise ServiceError(f"--serve {self.port}: cannot listen on {self.host}:{self.port} "
-                                   f"(port in use or not allowed)")
+                raise ServiceError(
+                    f"--serve {self.port}: cannot listen on {self.host}:{self.port} "
+                    f"(port in use or not allowed)"
+                )
             time.sleep(0.02)  # readiness poll of the server thread
         return format_banner(self.host, self.port, [node_id], False)
 

@@ -101,7 +101,9 @@ class Source(ABC):
 
     def _check(self, partner: str | None) -> None:
         if partner is not None and partner not in self.partners:
-            raise ConfigError(f"partner {partner!r}: not a node of this run (nodes: {', '.join(self.partners)})")
+            raise ConfigError(
+                f"partner {partner!r}: not a node of this run (nodes: {', '.join(self.partners)})"
+            )
 
 
 def _read_json(path: Path) -> Any:
@@ -133,7 +135,10 @@ def _with_finals(versions_path: Path, finals: list[dict[str, Any]]) -> list[dict
     if not versions_path.is_file():
         return finals
     final = {(w["event_id"], int(w["version"])): w for w in finals}
-    return [final.get((w["event_id"], int(w["version"])), w) for w in _versions(_read_json(versions_path), versions_path)]
+    return [
+        final.get((w["event_id"], int(w["version"])), w)
+        for w in _versions(_read_json(versions_path), versions_path)
+    ]
 
 
 def _own_only(warnings: Iterable[dict[str, Any]], partner: str) -> list[dict[str, Any]]:
@@ -146,7 +151,9 @@ class RunSource(Source):
     def __init__(self, run_dir: str | Path) -> None:
         self.root = Path(run_dir)
         if not (self.root / WARNINGS_FILE).is_file():
-            raise ConfigError(f"{self.root}: not a run directory (no {WARNINGS_FILE}; write one with vigil run)")
+            raise ConfigError(
+                f"{self.root}: not a run directory (no {WARNINGS_FILE}; write one with vigil run)"
+            )
         doc = _read_json(self.root / WARNINGS_FILE)
         self.epoch = str(doc.get("epoch", ""))
         self.joint = _with_finals(self.root / VERSIONS_FILE, _versions(doc, self.root / WARNINGS_FILE))
@@ -169,14 +176,18 @@ class RunSource(Source):
         nodes = self.root / NODES_DIR
         if partner is None:
             audit = [e for p in self.partners for e in read_audit(nodes / f"{p}-audit.jsonl")]
-            return NodeView(None, self.joint, self.notifications, self.sensors, {"partners": self.partners}, audit)
+            return NodeView(
+                None, self.joint, self.notifications, self.sensors, {"partners": self.partners}, audit
+            )
         path = nodes / f"{partner}-warnings.json"
         warnings = _versions(_read_json(path), path) if path.is_file() else _own_only(self.joint, partner)
         senders = _observation_senders(nodes / f"{partner}.db", partner)
         sensors = [s for s in self.sensors if s["partner_id"] == partner or s["partner_id"] in senders]
         notes = [n for n in self.notifications if n.get("partner_id") == partner]
         coverage = {"partners": sorted({partner, *senders})}
-        return NodeView(partner, warnings, notes, sensors, coverage, read_audit(nodes / f"{partner}-audit.jsonl"))
+        return NodeView(
+            partner, warnings, notes, sensors, coverage, read_audit(nodes / f"{partner}-audit.jsonl")
+        )
 
 
 def _sensors(root: Path) -> list[dict[str, Any]]:
@@ -189,11 +200,19 @@ def _sensors(root: Path) -> list[dict[str, Any]]:
 
     table = pq.read_table(path, columns=["sensor_id", "partner_id", "time_s"])
     grouped = table.group_by(["sensor_id", "partner_id"]).aggregate(
-        [("time_s", "count"), ("time_s", "min"), ("time_s", "max")])
+        [("time_s", "count"), ("time_s", "min"), ("time_s", "max")]
+    )
     order = pc.sort_indices(grouped, [("sensor_id", "ascending")])
-    return [{"sensor_id": str(r["sensor_id"]), "partner_id": str(r["partner_id"]),
-             "detections": int(r["time_s_count"]), "first_s": float(r["time_s_min"]),
-             "last_s": float(r["time_s_max"])} for r in grouped.take(order).to_pylist()]
+    return [
+        {
+            "sensor_id": str(r["sensor_id"]),
+            "partner_id": str(r["partner_id"]),
+            "detections": int(r["time_s_count"]),
+            "first_s": float(r["time_s_min"]),
+            "last_s": float(r["time_s_max"]),
+        }
+        for r in grouped.take(order).to_pylist()
+    ]
 
 
 def _notifications(scenario_path: Path | None) -> list[dict[str, Any]]:

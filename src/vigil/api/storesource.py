@@ -93,7 +93,9 @@ class StoreSource(Source):
                     view.publish(w)
                 view.notifications += notes
                 known = {s["sensor_id"] for s in view.sensors}
-                view.sensors += [{"sensor_id": k, "partner_id": p} for k, p in sorted(sensors.items()) if k not in known]
+                view.sensors += [
+                    {"sensor_id": k, "partner_id": p} for k, p in sorted(sensors.items()) if k not in known
+                ]
 
     def view(self, partner: str | None) -> NodeView:
         self._check(partner)
@@ -102,8 +104,13 @@ class StoreSource(Source):
                 warnings, notes, sensors = _contents(self.records, partner)
                 audit = [e for e in self.audit if partner is None or e.get("node") in (partner, None)]
                 self._views[partner] = NodeView(
-                    partner, warnings, notes, [{"sensor_id": s, "partner_id": p} for s, p in sorted(sensors.items())],
-                    {}, audit)
+                    partner,
+                    warnings,
+                    notes,
+                    [{"sensor_id": s, "partner_id": p} for s, p in sorted(sensors.items())],
+                    {},
+                    audit,
+                )
             return self._views[partner]
 
     def close(self) -> None:
@@ -113,7 +120,9 @@ class StoreSource(Source):
         self._store.close()
 
 
-def _contents(records: list[Any], partner: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
+def _contents(
+    records: list[Any], partner: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
     """(warning versions ordered by arrival instant, notifications, sensor → sender) of the records
     ``partner`` sent or received (all for ``None``)."""
     warnings: list[dict[str, Any]] = []
@@ -140,9 +149,14 @@ def _stored_warning(sender: str, rec: dict[str, Any], created_at: float) -> dict
     import datetime as dt
 
     issued = dt.datetime.fromtimestamp(created_at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return {**rec, "event_id": f"{sender}:{rec.get('event_id')}", "version": int(rec.get("version") or 1),
-            "issued_at": issued, "issued_s": float(created_at),
-            "sources": {"sensors": [], "partners": sorted({sender, *(rec.get("sources") or [])})}}
+    return {
+        **rec,
+        "event_id": f"{sender}:{rec.get('event_id')}",
+        "version": int(rec.get("version") or 1),
+        "issued_at": issued,
+        "issued_s": float(created_at),
+        "sources": {"sensors": [], "partners": sorted({sender, *(rec.get("sources") or [])})},
+    }
 
 
 def _open_store(url: str) -> tuple[Any, Path | None]:
@@ -166,8 +180,9 @@ def _open_store(url: str) -> tuple[Any, Path | None]:
         dsn = urlunsplit(parts._replace(query=urlencode(query)))
         _check_postgres_store(url, dsn, schema)
         return PostgresStore(dsn, schema=schema), None
-    raise ConfigError(f"{url!r}: expected a run directory, sqlite:///PATH or postgresql://…[?schema=NAME] "
-                      "of a node's store")
+    raise ConfigError(
+        f"{url!r}: expected a run directory, sqlite:///PATH or postgresql://…[?schema=NAME] of a node's store"
+    )
 
 
 def _check_sqlite_store(url: str, path: Path) -> None:
@@ -190,10 +205,13 @@ def _check_postgres_store(url: str, dsn: str, schema: str) -> None:
 
     try:
         with psycopg.connect(dsn, connect_timeout=5) as conn:
-            found = conn.execute("SELECT to_regclass(%s), to_regclass(%s)",
-                                 (f"{schema}.records", f"{schema}.audit")).fetchone()
+            found = conn.execute(
+                "SELECT to_regclass(%s), to_regclass(%s)", (f"{schema}.records", f"{schema}.audit")
+            ).fetchone()
     except psycopg.Error as err:
-        raise ConfigError(f"{url}: cannot connect ({str(err).splitlines()[0] if str(err) else err})") from None
+        raise ConfigError(
+            f"{url}: cannot connect ({str(err).splitlines()[0] if str(err) else err})"
+        ) from None
     if found is None or None in found:
         raise ConfigError(f"{url}: schema {schema!r} holds no node's store (no records and audit tables)")
 

@@ -49,11 +49,14 @@ def demo(
         f"east={_example(examples, 'constellations/east.json')}",
     ]
     partners = load_partners(specs, SensorModel(min_elevation_deg=5.0), DEMO_START)
-    console.rule(f"Vigil demo: coverage and the value of sharing (24 h, {COVERAGE_CELL_DEG:g}° grid, "
-                 f"{COVERAGE_STEP_S:g} s step, min elevation 5°)")
+    console.rule(
+        f"Vigil demo: coverage and the value of sharing (24 h, {COVERAGE_CELL_DEG:g}° grid, "
+        f"{COVERAGE_STEP_S:g} s step, min elevation 5°)"
+    )
     with progress_bar("coverage") as advance:
-        result = compute_coverage(partners, Grid.global_(COVERAGE_CELL_DEG), DEMO_START, 86400.0, COVERAGE_STEP_S,
-                                  progress=advance)
+        result = compute_coverage(
+            partners, Grid.global_(COVERAGE_CELL_DEG), DEMO_START, 86400.0, COVERAGE_STEP_S, progress=advance
+        )
     console.print(format_sharing_table(result))
     png = out / "coverage.png"
     plot_coverage(result, png)
@@ -64,8 +67,10 @@ def demo(
     print_run(console, run.score)
     console.print(f"score, warnings and observations written to {out / 'run'}")
     console.print(f"hand-over report: vigil report {out / 'run'} --out {out / 'report.html'}", soft_wrap=True)
-    console.print(f"open the operators' console: vigil serve {out / 'run'}   (then http://127.0.0.1:8080/)",
-                  soft_wrap=True)  # the last line: how to open the console (issue 12)
+    console.print(
+        f"open the operators' console: vigil serve {out / 'run'}   (then http://127.0.0.1:8080/)",
+        soft_wrap=True,
+    )  # the last line: how to open the console (issue 12)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,8 +11,13 @@ import typer
 
 def node_command(
     config: Path = typer.Option(..., "--config", help="Node configuration YAML (see examples/nodes/)."),
-    serve: int | None = typer.Option(None, "--serve", min=1, max=65535,
-                                     help="Serve the node's console (API, SSE, globe) on 127.0.0.1:PORT."),
+    serve: int | None = typer.Option(
+        None,
+        "--serve",
+        min=1,
+        max=65535,
+        help="Serve the node's console (API, SSE, globe) on 127.0.0.1:PORT.",
+    ),
 ) -> None:
     """Run one partner's node until SIGTERM/SIGINT: own observations and partners' releases in, fusion,
     releases out, store, audit. Prints 'ready' once started and its counts as one JSON line at the end."""
@@ -41,7 +46,9 @@ def node_command(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         fusion = FusionConfig(tracks=True) if console else None  # served: the globe draws the tracks
-        return await run_node(cfg, stop, ready=ready, fusion=fusion, on_warnings=console.publish if console else None)
+        return await run_node(
+            cfg, stop, ready=ready, fusion=fusion, on_warnings=console.publish if console else None
+        )
 
     try:
         counts = asyncio.run(main())

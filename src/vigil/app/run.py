@@ -44,8 +44,15 @@ RUN_FUSION = FusionConfig(tracks=True)
 ``vigil fuse`` and the benches leave them out (:attr:`FusionConfig.tracks`, no sampling cost)."""
 
 
-def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_progress: bool = True,
-               bus: str = "memory://", db: str = "sqlite://", force: bool = False):
+def run_scored(
+    scenario_path: Path,
+    out: Path,
+    seed: int | None = None,
+    show_progress: bool = True,
+    bus: str = "memory://",
+    db: str = "sqlite://",
+    force: bool = False,
+):
     """Simulate, fuse, match and score a scenario; write the simulation files, score.json, warnings.json.
 
     When the scenario lists agreements, the partners' nodes also run on ``bus`` / ``db`` (embedded by
@@ -57,14 +64,20 @@ def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_pro
 
     check_urls(bus, db)  # given flags are checked even when the scenario has no agreements to use them
     if not scenario.agreements and (bus, db) != ("memory://", "sqlite://"):
-        raise ConfigError(f"--bus/--db: {scenario_path} lists no agreements, so no partner node runs and "
-                          f"nothing would use {bus if bus != 'memory://' else db}; drop the flags or add agreements")
+        raise ConfigError(
+            f"--bus/--db: {scenario_path} lists no agreements, so no partner node runs and "
+            f"nothing would use {bus if bus != 'memory://' else db}; drop the flags or add agreements"
+        )
     chosen = seed if seed is not None else (scenario.seed if scenario.seed is not None else DEFAULT_SEED)
     rng = np.random.default_rng(chosen)
     if show_progress:
         with progress_bar(f"simulating {scenario.name}") as advance:
             result = simulate(scenario, rng, progress=advance)
-        label = "fusing" if _kernels_cached() else "fusing (first run: compiling numba kernels, ~1 min; cached after)"
+        label = (
+            "fusing"
+            if _kernels_cached()
+            else "fusing (first run: compiling numba kernels, ~1 min; cached after)"
+        )
         with progress_bar(label) as advance:
             run = score_result(scenario, result, RUN_FUSION, progress=advance)
     else:
@@ -74,12 +87,16 @@ def run_scored(scenario_path: Path, out: Path, seed: int | None = None, show_pro
     run.score["scenario"] = scenario.name
     with output_folder(out) as tmp:
         if scenario.agreements:  # the nodes' stores go in the folder that replaces --out
-            run.score["sharing"] = _value_of_sharing(scenario, run.result, bus, db, show_progress, tmp / "nodes")
+            run.score["sharing"] = _value_of_sharing(
+                scenario, run.result, bus, db, show_progress, tmp / "nodes"
+            )
         write_result(run.result, tmp)
         write_json(run.score, tmp / "score.json")
         write_json(warnings_to_document(run.finals, run.result.epoch), tmp / "warnings.json")
         write_json(warnings_to_document(run.versions, run.result.epoch), tmp / "versions.json")
-        write_json({"scenario": str(Path(scenario_path).resolve()), "epoch": run.result.epoch}, tmp / "run.json")
+        write_json(
+            {"scenario": str(Path(scenario_path).resolve()), "epoch": run.result.epoch}, tmp / "run.json"
+        )
     return run
 
 
@@ -90,8 +107,14 @@ def _value_of_sharing(scenario, result, bus: str, db: str, show_progress: bool, 
     from ..sharing.network import run_network, sharing_summary
 
     keep = db == "sqlite://"
-    kwargs = {"simulation": result, "bus": bus, "db": db, "workdir": nodes if keep else None, "keep": keep,
-              "fusion": RUN_FUSION}
+    kwargs = {
+        "simulation": result,
+        "bus": bus,
+        "db": db,
+        "workdir": nodes if keep else None,
+        "keep": keep,
+        "fusion": RUN_FUSION,
+    }
     if show_progress:
         with progress_bar("partner nodes") as advance:
             network = run_network(scenario, progress=advance, **kwargs)
@@ -107,20 +130,39 @@ def format_sharing(sharing: dict) -> Table:
     """Per partner: alone vs with its partners' releases (events seen, triangulated, latency, launch-point,
     azimuth and impact errors, launch error over the joint geometry's CRLB)."""
     table = Table(title=f"Value of sharing ({sharing['bus']}, {sharing['db']})")
-    table.caption = ("medians over launches; 'stereo': launches triangulated from two or more satellites; "
-                     "'/CRLB': launch error over the Cramér–Rao bound of both partners' sensors together")
-    for col in ("partner", "view", "seen", "stereo", "1st warning s", "launch err km", "/CRLB", "az err °",
-                "impact err km", "msgs in/rej"):
+    table.caption = (
+        "medians over launches; 'stereo': launches triangulated from two or more satellites; "
+        "'/CRLB': launch error over the Cramér–Rao bound of both partners' sensors together"
+    )
+    for col in (
+        "partner",
+        "view",
+        "seen",
+        "stereo",
+        "1st warning s",
+        "launch err km",
+        "/CRLB",
+        "az err °",
+        "impact err km",
+        "msgs in/rej",
+    ):
         table.add_column(col, justify="left" if col in ("partner", "view") else "right")
     for pid, part in sharing["partners"].items():
         for view in ("alone", "shared"):
             b = part[view]
             msgs = part["messages"]
-            table.add_row(pid if view == "alone" else "", view, f"{b['events_seen']} / {sharing['launches']}",
-                          str(b["triangulated"]), _fmt(b["first_warning_latency_s"], ".1f"),
-                          _fmt(b["launch_error_km"], ".2f"), _fmt(b.get("launch_error_crlb"), ".2f"),
-                          _fmt(b.get("azimuth_error_deg"), ".2f"), _fmt(b.get("impact_error_km"), ".1f"),
-                          f"{msgs['received']} / {msgs['rejected']}" if view == "shared" else "")
+            table.add_row(
+                pid if view == "alone" else "",
+                view,
+                f"{b['events_seen']} / {sharing['launches']}",
+                str(b["triangulated"]),
+                _fmt(b["first_warning_latency_s"], ".1f"),
+                _fmt(b["launch_error_km"], ".2f"),
+                _fmt(b.get("launch_error_crlb"), ".2f"),
+                _fmt(b.get("azimuth_error_deg"), ".2f"),
+                _fmt(b.get("impact_error_km"), ".1f"),
+                f"{msgs['received']} / {msgs['rejected']}" if view == "shared" else "",
+            )
     return table
 
 
@@ -138,19 +180,33 @@ def print_run(console: Console, score: dict) -> None:
 
 def run_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder (required unless --serve).")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, max=MAX_SEED, help="Random seed (default: the scenario's).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (required unless --serve).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, max=MAX_SEED, help="Random seed (default: the scenario's).")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print score.json instead of the table.")] = False,
     bus: Annotated[str, typer.Option("--bus", help="memory:// or nats://[user:pw@]host:port")] = "memory://",
-    db: Annotated[str, typer.Option("--db", help="sqlite:// (temporary), sqlite:///DIR or postgresql://…")] = (
-        "sqlite://"
-    ),
+    db: Annotated[
+        str, typer.Option("--db", help="sqlite:// (temporary), sqlite:///DIR or postgresql://…")
+    ] = ("sqlite://"),
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")] = False,
-    serve: Annotated[int | None, typer.Option("--serve", min=1, max=65535, metavar="PORT",
-                                              help="Run live instead: fuse in simulated time and serve the console "
-                                                   "on 127.0.0.1:PORT, streaming warnings as they are issued.")] = None,
-    speed: Annotated[float, typer.Option("--speed", min=0.01, max=1e6,
-                                         help="With --serve: simulated seconds per wall second.")] = 10.0,
+    serve: Annotated[
+        int | None,
+        typer.Option(
+            "--serve",
+            min=1,
+            max=65535,
+            metavar="PORT",
+            help="Run live instead: fuse in simulated time and serve the console "
+            "on 127.0.0.1:PORT, streaming warnings as they are issued.",
+        ),
+    ] = None,
+    speed: Annotated[
+        float,
+        typer.Option("--speed", min=0.01, max=1e6, help="With --serve: simulated seconds per wall second."),
+    ] = 10.0,
 ) -> None:
     """Simulate + fuse + score a scenario: per-launch table, DIR/score.json and DIR/warnings.json."""
     if serve is not None:

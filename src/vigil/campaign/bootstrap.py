@@ -50,8 +50,9 @@ def interval(matrix: np.ndarray, reducer: Reducer, idx: np.ndarray, level: float
     return _interval(estimate, boot, int(np.isfinite(matrix).sum()), level)
 
 
-def difference(after: np.ndarray, before: np.ndarray, reducer: Reducer, idx: np.ndarray,
-               level: float = LEVEL) -> dict:
+def difference(
+    after: np.ndarray, before: np.ndarray, reducer: Reducer, idx: np.ndarray, level: float = LEVEL
+) -> dict:
     """``reducer(after) - reducer(before)`` with a paired interval: both resampled by the same seeds."""
     estimate = float(_reduce(reducer, after.reshape(-1)) - _reduce(reducer, before.reshape(-1)))
     b = idx.shape[0]

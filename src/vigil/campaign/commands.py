@@ -24,14 +24,22 @@ from .spec import load_campaign
 
 
 @contextmanager
-def campaign_progress(label: str, console: Console | None = None) -> Iterator[Callable[[int, int, int], None]]:
+def campaign_progress(
+    label: str, console: Console | None = None
+) -> Iterator[Callable[[int, int, int], None]]:
     """Yield ``update(done, failed, total)``: a bar of tasks done / total, failed count and ETA on stderr."""
     console = console or Console(stderr=True)
     if not console.is_terminal:  # a log file gets the closing lines only
         yield lambda done, failed, total: None
         return
-    columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("[red]{task.fields[failed]} failed"), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[red]{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(label, total=None, failed=0)
 
@@ -44,8 +52,10 @@ def campaign_progress(label: str, console: Console | None = None) -> Iterator[Ca
 def format_result(run: CampaignRun, outputs: CampaignOutputs) -> str:
     """The closing lines: what ran, what failed, where the results are."""
     s = outputs.summary
-    lines = [f"{s['campaign']}: {s['ok']} / {s['tasks']} tasks ok ({run.skipped} already stored, {run.ran} run now "
-             f"on {run.workers} workers in {run.wall_s:.1f} s; {len(s['failed'])} failed, {s['missing']} missing)"]
+    lines = [
+        f"{s['campaign']}: {s['ok']} / {s['tasks']} tasks ok ({run.skipped} already stored, {run.ran} run now "
+        f"on {run.workers} workers in {run.wall_s:.1f} s; {len(s['failed'])} failed, {s['missing']} missing)"
+    ]
     lines += [f"  failed {f['key']}: {f['error']}" for f in s["failed"]]
     wrote = [outputs.launches, outputs.sharing, outputs.summary_path, outputs.report]
     lines.append("wrote " + ", ".join(str(p) for p in wrote if p is not None))
@@ -54,10 +64,18 @@ def format_result(run: CampaignRun, outputs: CampaignOutputs) -> str:
 
 def campaign_command(
     campaign: Annotated[Path, typer.Argument(help="Campaign YAML file (scenario × seeds × variants).")],
-    out: Annotated[Path, typer.Option("--out", help="Output folder (tasks/, tables, summary.json, report.html).")],
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="tcp://HOST:8786 of a running Dask scheduler "
-                                                  "(default: a local cluster).")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="Local worker processes (default: one per core).")] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Output folder (tasks/, tables, summary.json, report.html).")
+    ],
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler", help="tcp://HOST:8786 of a running Dask scheduler (default: a local cluster)."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Local worker processes (default: one per core).")
+    ] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
 ) -> None:
     """Run a Monte Carlo campaign (resumable: finished tasks in DIR/tasks are skipped) and summarise it."""

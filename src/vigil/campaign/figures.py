@@ -46,10 +46,14 @@ def by_class(runs: list[dict]) -> dict:
             "launches": len(found),
             "launch_error_km": _median([r["launch_error_km"] for r in found]),
             "launch_crlb_km": _median([r["launch_crlb_km"] for r in found]),
-            "launch_error_over_crlb": _median([_ratio(r, "launch_error_km", "launch_crlb_km") for r in found]),
+            "launch_error_over_crlb": _median(
+                [_ratio(r, "launch_error_km", "launch_crlb_km") for r in found]
+            ),
             "launch_rms_ratio": _rms_ratio(found, "launch_error_km", "launch_crlb_km"),
             "azimuth_error_deg": _median([r["azimuth_error_deg"] for r in found]),
-            "impact_error_over_crlb": _median([_ratio(r, "impact_error_km", "impact_crlb_km") for r in found]),
+            "impact_error_over_crlb": _median(
+                [_ratio(r, "impact_error_km", "impact_crlb_km") for r in found]
+            ),
             "impact_rms_ratio": _rms_ratio(found, "impact_error_km", "impact_crlb_km"),
         }
     return out
@@ -79,7 +83,9 @@ def summarize(runs: list[dict]) -> dict:
         "impact_error_over_crlb": _median([_ratio(r, "impact_error_km", "impact_crlb_km") for r in found]),
         "impact_rms_ratio": _rms_ratio(found, "impact_error_km", "impact_crlb_km"),
         "by_class": by_class(runs),
-        "classification_rate": (sum(r["class_est"] == r["class_true"] for r in found) / len(found)) if found else None,
+        "classification_rate": (sum(r["class_est"] == r["class_true"] for r in found) / len(found))
+        if found
+        else None,
         "false_events_total": sum(run["false_events"] for run in runs),
         "runs_with_false_events": sum(run["false_events"] > 0 for run in runs),
         "fusion_wall_s": _median([p["fusion_wall_s"] for p in proc]),
@@ -96,15 +102,21 @@ def per_launch(runs: list[dict]) -> list[dict]:
     for lid in ids:
         recs = [r for run in runs for r in run["launches"] if r["id"] == lid]
         found = [r for r in recs if r["detected"]]
-        rows.append({
-            "id": lid, "class_true": recs[0]["class_true"], "detected": len(found) / len(recs),
-            "latency_from_stereo_s": _median([r["latency_from_stereo_s"] for r in found]),
-            "launch_error_km": _median([r["launch_error_km"] for r in found]),
-            "launch_crlb_km": _median([r["launch_crlb_km"] for r in found]),
-            "launch_rms_ratio": _rms_ratio(found, "launch_error_km", "launch_crlb_km"),
-            "azimuth_error_deg": _median([r["azimuth_error_deg"] for r in found]),
-            "impact_error_km": _median([r["impact_error_km"] for r in found]),
-            "impact_rms_ratio": _rms_ratio(found, "impact_error_km", "impact_crlb_km"),
-            "classified": (sum(r["class_est"] == r["class_true"] for r in found) / len(found)) if found else None,
-        })
+        rows.append(
+            {
+                "id": lid,
+                "class_true": recs[0]["class_true"],
+                "detected": len(found) / len(recs),
+                "latency_from_stereo_s": _median([r["latency_from_stereo_s"] for r in found]),
+                "launch_error_km": _median([r["launch_error_km"] for r in found]),
+                "launch_crlb_km": _median([r["launch_crlb_km"] for r in found]),
+                "launch_rms_ratio": _rms_ratio(found, "launch_error_km", "launch_crlb_km"),
+                "azimuth_error_deg": _median([r["azimuth_error_deg"] for r in found]),
+                "impact_error_km": _median([r["impact_error_km"] for r in found]),
+                "impact_rms_ratio": _rms_ratio(found, "impact_error_km", "impact_crlb_km"),
+                "classified": (sum(r["class_est"] == r["class_true"] for r in found) / len(found))
+                if found
+                else None,
+            }
+        )
     return rows

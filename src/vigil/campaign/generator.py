@@ -101,6 +101,7 @@ def _within(lo: float, hi: float):
         if a < lo or b > hi:
             raise ValueError(f"[{a:g}, {b:g}] is outside [{lo:g}, {hi:g}]")
         return d
+
     return AfterValidator(check)
 
 
@@ -180,7 +181,9 @@ class GeneratorSpec(_Strict):
         for i, v in enumerate(self.vehicles):
             for x in v.sites or ():
                 if x not in labels:
-                    raise ValueError(f"vehicles[{i}].sites: no site {x!r} (sites: {', '.join(filter(None, labels))})")
+                    raise ValueError(
+                        f"vehicles[{i}].sites: no site {x!r} (sites: {', '.join(filter(None, labels))})"
+                    )
         return self
 
 
@@ -274,12 +277,16 @@ def reach_km(vehicle: str) -> tuple[float, float]:
 
 def _check_reach(name: str, vehicle, dist: Dist, where: str) -> None:
     if vehicle.kind != "ballistic":
-        raise ConfigError(f"{where}: only for ballistic vehicles ({vehicle.name} is a {vehicle.kind} vehicle)")
+        raise ConfigError(
+            f"{where}: only for ballistic vehicles ({vehicle.name} is a {vehicle.kind} vehicle)"
+        )
     short, long = reach_km(name)
     lo, hi = dist.support
     if lo < short * (1.0 + REACH_MARGIN) or hi > long * (1.0 - REACH_MARGIN):
-        raise ConfigError(f"{where}: [{lo:g}, {hi:g}] km is outside what {vehicle.name} reaches from every site and "
-                          f"azimuth ([{short * (1 + REACH_MARGIN):.0f}, {long * (1 - REACH_MARGIN):.0f}] km)")
+        raise ConfigError(
+            f"{where}: [{lo:g}, {hi:g}] km is outside what {vehicle.name} reaches from every site and "
+            f"azimuth ([{short * (1 + REACH_MARGIN):.0f}, {long * (1 - REACH_MARGIN):.0f}] km)"
+        )
 
 
 def _source(v: VehicleDraw, i: int, labels: list[str], base: Path, where: str) -> Source:
@@ -299,16 +306,24 @@ def bind_generator(spec: GeneratorSpec, duration_s: float, base: Path, where: st
     ConfigError line naming ``where`` and the key on a fault."""
     lo, hi = spec.window_s if spec.window_s is not None else (0.0, duration_s)
     if not 0.0 <= lo < hi <= duration_s:
-        raise ConfigError(f"{where}.window_s: [{lo:g}, {hi:g}] is not an interval inside the scenario's "
-                          f"[0, {duration_s:g}] s")
+        raise ConfigError(
+            f"{where}.window_s: [{lo:g}, {hi:g}] is not an interval inside the scenario's "
+            f"[0, {duration_s:g}] s"
+        )
     labels = [s.label or f"site-{i}" for i, s in enumerate(spec.sites)]
-    sites = tuple(Site(label, *(PADS[s.pad] if s.pad else (s.lat_deg, s.lon_deg)), s.weight, s.azimuth_deg)
-                  for label, s in zip(labels, spec.sites, strict=True))
+    sites = tuple(
+        Site(label, *(PADS[s.pad] if s.pad else (s.lat_deg, s.lon_deg)), s.weight, s.azimuth_deg)
+        for label, s in zip(labels, spec.sites, strict=True)
+    )
     sources = tuple(_source(v, i, labels, base, where) for i, v in enumerate(spec.vehicles))
-    gen = LaunchGenerator(spec.count, spec.rate_per_hour, (float(lo), float(hi)), spec.azimuth_deg, sites, sources)
+    gen = LaunchGenerator(
+        spec.count, spec.rate_per_hour, (float(lo), float(hi)), spec.azimuth_deg, sites, sources
+    )
     if gen.expected_launches > MAX_EXPECTED_LAUNCHES:
-        raise ConfigError(f"{where}.rate_per_hour: {gen.expected_launches:.0f} launches expected per seed over the "
-                          f"window, more than {MAX_EXPECTED_LAUNCHES}")
+        raise ConfigError(
+            f"{where}.rate_per_hour: {gen.expected_launches:.0f} launches expected per seed over the "
+            f"window, more than {MAX_EXPECTED_LAUNCHES}"
+        )
     return gen
 
 
@@ -346,21 +361,44 @@ def draw_launches(gen: LaunchGenerator, seed: int) -> tuple[tuple[Launch, ...], 
         site = gen.sites[src.sites[_pick(rng, [gen.sites[j].weight for j in src.sites])]]
         az = (site.azimuth or gen.azimuth).draw(rng) % 360.0
         az = 0.0 if az >= 360.0 else az  # -1e-17 % 360 is 360.0
-        label, telemetry = src.profiles[int(rng.integers(len(src.profiles)))] if src.profiles else (src.label, None)
+        label, telemetry = (
+            src.profiles[int(rng.integers(len(src.profiles)))] if src.profiles else (src.label, None)
+        )
         loft = src.loft.draw(rng) if src.loft is not None else None
         range_km = src.range_km.draw(rng) if src.range_km is not None else None
         target = None
         if range_km is not None:
             from ..frames import great_circle_destination
 
-            lat2, lon2 = great_circle_destination(math.radians(site.lat_deg), math.radians(site.lon_deg),
-                                                  math.radians(az), range_km * 1e3)
+            lat2, lon2 = great_circle_destination(
+                math.radians(site.lat_deg), math.radians(site.lon_deg), math.radians(az), range_km * 1e3
+            )
             target = (math.degrees(float(lat2)), math.degrees(float(lon2)))
         lid = f"G{i:03d}"
-        launches.append(Launch(lid, site.lat_deg, site.lon_deg, float(t), src.vehicle,
-                               None if target else az, loft, target, None if telemetry is None else Path(telemetry)))
-        rows.append({"id": lid, "source": label, "site": site.name, "site_lat_deg": site.lat_deg,
-                     "site_lon_deg": site.lon_deg, "time_s": float(t), "azimuth_deg": az, "loft_deg": loft,
-                     "range_km": range_km})
+        launches.append(
+            Launch(
+                lid,
+                site.lat_deg,
+                site.lon_deg,
+                float(t),
+                src.vehicle,
+                None if target else az,
+                loft,
+                target,
+                None if telemetry is None else Path(telemetry),
+            )
+        )
+        rows.append(
+            {
+                "id": lid,
+                "source": label,
+                "site": site.name,
+                "site_lat_deg": site.lat_deg,
+                "site_lon_deg": site.lon_deg,
+                "time_s": float(t),
+                "azimuth_deg": az,
+                "loft_deg": loft,
+                "range_km": range_km,
+            }
+        )
     return tuple(launches), rows
-

@@ -38,8 +38,9 @@ def write_outputs(campaign: Campaign, out: Path, report: bool = True) -> Campaig
     schema = GENERATED_SCHEMA if campaign.generator is not None else LAUNCH_SCHEMA
     launches_path = write_table(launches, schema, out / "launches.parquet")
     sharing_path = write_table(shared, SHARING_SCHEMA, out / "sharing.parquet") if campaign.sharing else None
-    summary = campaign_summary(campaign.name, [v.name for v in campaign.variants], records, launches, shared,
-                               len(tasks))
+    summary = campaign_summary(
+        campaign.name, [v.name for v in campaign.variants], records, launches, shared, len(tasks)
+    )
     summary_path = out / "summary.json"
     tmp = summary_path.with_name(".summary.json.tmp")
     tmp.write_text(json.dumps(summary, indent=1, sort_keys=False), encoding="utf-8")

@@ -36,7 +36,9 @@ from .work import failed_record, one_line, run_task
 TaskFn = Callable[[Task], dict]
 TARGET_BATCH_S = 0.25  # a batch of short tasks is sized to about this long, so the engine's cost per
 MAX_BATCH = 64  # batch (~5 ms on the loaded 2-core box) stays a few per cent of it
-IN_FLIGHT_PER_WORKER = 8  # batches submitted per worker thread (2: 9.7 ms per unbatched no-op, 8: 5.0, 32: 4.1)
+IN_FLIGHT_PER_WORKER = (
+    8  # batches submitted per worker thread (2: 9.7 ms per unbatched no-op, 8: 5.0, 32: 4.1)
+)
 SPREAD_PER_WORKER = 2  # the last batches shrink so that each worker thread still gets this many
 WORKERS_CHECK_S = 5.0
 Progress = Callable[[int, int, int], None]  # (done, failed, total)
@@ -52,9 +54,13 @@ RESULT_TIMEOUT_S = 120.0  # fetching one finished batch's records (kilobytes) ov
 # task: +3.7 % user and 3.8x the system CPU, about +1 s per 4 tasks); local workers keep glibc's default and
 # Dask's one thread per numerical library.
 WORKER_ENVIRON = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
-QUIET_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
-                "distributed.admin.tick.limit": "30s", "distributed.admin.system-monitor.interval": "5s",
-                "distributed.nanny.pre-spawn-environ": WORKER_ENVIRON}
+QUIET_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.tick.limit": "30s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.nanny.pre-spawn-environ": WORKER_ENVIRON,
+}
 
 
 @dataclass(frozen=True)
@@ -89,9 +95,17 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
             yield client
         return
     n = workers or os.cpu_count() or 1
-    with dask.config.set(QUIET_CONFIG), LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
-            silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    with (
+        dask.config.set(QUIET_CONFIG),
+        LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address="127.0.0.1:0",
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         yield client
 
 
@@ -146,9 +160,15 @@ def _fetch(future) -> tuple[dict | None, str]:
         return None, f"result not fetched: {one_line(err)}"
 
 
-def run_tasks(client, tasks: list[Task], store: TaskStore, task_fn: TaskFn = run_task,
-              on_record: Callable[[dict], None] | None = None, stats: dict | None = None,
-              max_batch: int = MAX_BATCH) -> int:
+def run_tasks(
+    client,
+    tasks: list[Task],
+    store: TaskStore,
+    task_fn: TaskFn = run_task,
+    on_record: Callable[[dict], None] | None = None,
+    stats: dict | None = None,
+    max_batch: int = MAX_BATCH,
+) -> int:
     """Run ``tasks`` on ``client`` in batches of whole :func:`seed_groups` (:mod:`vigil.campaign.batch`), keeping
     :data:`IN_FLIGHT_PER_WORKER` batches per worker thread submitted; store each record as its batch
     completes; the number that failed. ``max_batch`` 1 sends every task as a Dask task of its own. ``stats`` (a dict) receives the batches' count, sizes, and summed
@@ -158,7 +178,9 @@ def run_tasks(client, tasks: list[Task], store: TaskStore, task_fn: TaskFn = run
     token = uuid.uuid4().hex[:8]  # keys of their own: a shared cluster may hold another run's tasks
     queue, sizer, left = seed_groups(tasks), _Sizer([], max_batch), len(tasks)
     running: dict[str, list[Task]] = {}
-    done = as_completed()  # results fetched below, on this thread: a failed fetch is a failed batch, never a hang
+    done = (
+        as_completed()
+    )  # results fetched below, on this thread: a failed fetch is a failed batch, never a hang
     threads, checked = _threads(client), time.monotonic()
     tally = {"batches": 0, "sizes": [], "worker_wall_s": 0.0, "worker_cpu_s": 0.0}
 
@@ -168,8 +190,9 @@ def run_tasks(client, tasks: list[Task], store: TaskStore, task_fn: TaskFn = run
         while queue and (not batch or len(batch) + len(queue[0]) <= size):  # whole groups, at least one
             batch += queue.popleft()
         left -= len(batch)
-        future = client.submit(run_batch, task_fn, batch, key=f"vigil-{token}-{batch[0].key}-n{len(batch)}",
-                               pure=False)
+        future = client.submit(
+            run_batch, task_fn, batch, key=f"vigil-{token}-{batch[0].key}-n{len(batch)}", pure=False
+        )
         running[future.key] = batch
         done.add(future)
         tally["sizes"].append(len(batch))
@@ -203,8 +226,14 @@ def run_tasks(client, tasks: list[Task], store: TaskStore, task_fn: TaskFn = run
     return failed
 
 
-def run_campaign(campaign: Campaign, out: Path, scheduler: str | None = None, workers: int | None = None,
-                 progress: Progress | None = None, task_fn: TaskFn = run_task) -> CampaignRun:
+def run_campaign(
+    campaign: Campaign,
+    out: Path,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    task_fn: TaskFn = run_task,
+) -> CampaignRun:
     """Run every task of ``campaign`` not yet stored under ``out/tasks``; see the module docstring."""
     start = time.perf_counter()
     store = TaskStore(Path(out) / "tasks")
@@ -228,4 +257,6 @@ def run_campaign(campaign: Campaign, out: Path, scheduler: str | None = None, wo
             failed = run_tasks(client, pending, store, task_fn, on_record)
     else:
         failed = 0
-    return CampaignRun(len(tasks), len(done_keys), len(pending), failed, n_workers, time.perf_counter() - start)
+    return CampaignRun(
+        len(tasks), len(done_keys), len(pending), failed, n_workers, time.perf_counter() - start
+    )

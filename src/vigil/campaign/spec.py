@@ -81,7 +81,10 @@ class VariantSpec(_Strict):
 class CampaignSpec(_Strict):
     name: Identifier = "campaign"
     scenario: str
-    seeds: Annotated[int, Field(ge=1, le=MAX_SEEDS)] | Annotated[list[Annotated[int, Field(ge=0, le=MAX_SEED)]], Field(min_length=1)]
+    seeds: (
+        Annotated[int, Field(ge=1, le=MAX_SEEDS)]
+        | Annotated[list[Annotated[int, Field(ge=0, le=MAX_SEED)]], Field(min_length=1)]
+    )
     first_seed: Annotated[int, Field(ge=0)] = 0
     sharing: bool = False
     variants: Annotated[list[VariantSpec], Field(min_length=1)] = [VariantSpec(name="baseline")]
@@ -139,7 +142,9 @@ def _merge_partners(partners: Any, override: Any, where: str) -> Any:
     ids = [p.get("id") for p in partners if isinstance(p, dict)]
     for pid in override:
         if pid not in ids:
-            raise ConfigError(f"{where}.partners.{pid}: no partner {pid!r} in the scenario (has {', '.join(map(str, ids))})")
+            raise ConfigError(
+                f"{where}.partners.{pid}: no partner {pid!r} in the scenario (has {', '.join(map(str, ids))})"
+            )
     return [_merge(p, override[p["id"]]) if p.get("id") in override else p for p in partners]
 
 
@@ -150,9 +155,14 @@ def _absolute(doc: dict[str, Any], base: Path) -> dict[str, Any]:
         if isinstance(out.get(key), list):
             out[key] = [str((base / p).resolve()) if isinstance(p, str) else p for p in out[key]]
     if isinstance(out.get("partners"), dict):
-        out["partners"] = {pid: ({**p, "constellation": str((base / p["constellation"]).resolve())}
-                                 if isinstance(p, dict) and isinstance(p.get("constellation"), str) else p)
-                           for pid, p in out["partners"].items()}
+        out["partners"] = {
+            pid: (
+                {**p, "constellation": str((base / p["constellation"]).resolve())}
+                if isinstance(p, dict) and isinstance(p.get("constellation"), str)
+                else p
+            )
+            for pid, p in out["partners"].items()
+        }
     return out
 
 
@@ -160,14 +170,19 @@ def _scenario_doc(base_doc: dict[str, Any], v: VariantSpec, campaign_dir: Path, 
     override = _absolute(v.scenario, campaign_dir)
     doc = dict(base_doc)
     for key, value in override.items():
-        doc[key] = (_merge_partners(doc.get(key), value, where) if key == "partners"
-                    else _merge(doc.get(key), value))
+        doc[key] = (
+            _merge_partners(doc.get(key), value, where) if key == "partners" else _merge(doc.get(key), value)
+        )
     if v.sensor and isinstance(doc.get("partners"), list):
-        doc["partners"] = [_merge(p, {"sensor": v.sensor}) if isinstance(p, dict) else p for p in doc["partners"]]
+        doc["partners"] = [
+            _merge(p, {"sensor": v.sensor}) if isinstance(p, dict) else p for p in doc["partners"]
+        ]
     return doc
 
 
-def _agreement_docs(paths: tuple[Path, ...], override: AgreementOverride, where: str) -> tuple[dict[str, Any], ...]:
+def _agreement_docs(
+    paths: tuple[Path, ...], override: AgreementOverride, where: str
+) -> tuple[dict[str, Any], ...]:
     from ..sharing.agreement import parse_agreement
 
     clauses = override.model_dump(exclude_none=True)
@@ -182,8 +197,15 @@ def _agreement_docs(paths: tuple[Path, ...], override: AgreementOverride, where:
     return tuple(docs)
 
 
-def _variant(v: VariantSpec, i: int, base_doc: dict[str, Any], scenario_path: Path, source: str,
-             campaign_dir: Path, sharing: bool) -> Variant:
+def _variant(
+    v: VariantSpec,
+    i: int,
+    base_doc: dict[str, Any],
+    scenario_path: Path,
+    source: str,
+    campaign_dir: Path,
+    sharing: bool,
+) -> Variant:
     where = f"{source}: variants[{i}]"
     doc = _scenario_doc(base_doc, v, campaign_dir, where)
     scenario = resolve(parse_scenario(doc, f"{where}.scenario"), scenario_path)
@@ -211,11 +233,18 @@ def parse_campaign(data: object, path: Path) -> Campaign:
     base_doc = read_yaml(scenario_path, "scenario")
     if not isinstance(base_doc, dict):
         raise ConfigError(f"{scenario_path.name}: the scenario must be a mapping of keys")
-    base_doc = {k: (v.isoformat() if isinstance(v, dt.datetime | dt.date) else v) for k, v in base_doc.items()}
-    seeds = (tuple(range(spec.first_seed, spec.first_seed + spec.seeds)) if isinstance(spec.seeds, int)
-             else tuple(spec.seeds))
-    variants = tuple(_variant(v, i, base_doc, scenario_path, source, path.parent, spec.sharing)
-                     for i, v in enumerate(spec.variants))
+    base_doc = {
+        k: (v.isoformat() if isinstance(v, dt.datetime | dt.date) else v) for k, v in base_doc.items()
+    }
+    seeds = (
+        tuple(range(spec.first_seed, spec.first_seed + spec.seeds))
+        if isinstance(spec.seeds, int)
+        else tuple(spec.seeds)
+    )
+    variants = tuple(
+        _variant(v, i, base_doc, scenario_path, source, path.parent, spec.sharing)
+        for i, v in enumerate(spec.variants)
+    )
     generator = None
     if spec.generator is not None:
         duration_s = min(parse_scenario(v.scenario_doc).duration_s for v in variants)

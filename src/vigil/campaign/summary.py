@@ -18,10 +18,21 @@ from . import bootstrap
 from .figures import summarize
 
 _TIMING_KEYS = ("fusion_wall_s", "simulated_s", "max_step_wall_s")
-_MEDIANS = ("latency_s", "latency_from_stereo_s", "launch_error_km", "launch_error_over_crlb",
-            "azimuth_error_deg", "impact_error_km", "impact_error_over_crlb")
-SHARING_METRICS = {"seen_rate": np.nanmean, "triangulated_rate": np.nanmean,
-                   "latency_s": np.nanmedian, "launch_error_km": np.nanmedian}
+_MEDIANS = (
+    "latency_s",
+    "latency_from_stereo_s",
+    "launch_error_km",
+    "launch_error_over_crlb",
+    "azimuth_error_deg",
+    "impact_error_km",
+    "impact_error_over_crlb",
+)
+SHARING_METRICS = {
+    "seen_rate": np.nanmean,
+    "triangulated_rate": np.nanmean,
+    "latency_s": np.nanmedian,
+    "launch_error_km": np.nanmedian,
+}
 
 
 def _value(row: dict, metric: str) -> float:
@@ -57,7 +68,9 @@ def warning_intervals(rows: Sequence[dict], idx: np.ndarray, seeds: list[int]) -
     out = {}
     for metric in ("detection_rate", "classification_rate", *_MEDIANS):
         reducer = np.nanmean if metric.endswith("_rate") else np.nanmedian
-        out[metric] = bootstrap.interval(_matrix(rows, seeds, ids, lambda r, m=metric: _value(r, m)), reducer, idx)
+        out[metric] = bootstrap.interval(
+            _matrix(rows, seeds, ids, lambda r, m=metric: _value(r, m)), reducer, idx
+        )
     return out
 
 
@@ -78,15 +91,23 @@ def sharing_intervals(rows: Sequence[dict], idx: np.ndarray, seeds: list[int]) -
         views = {}
         for view in ("alone", "shared"):
             mine = [r for r in rows if r["partner"] == pid and r["view"] == view]
-            views[view] = {m: _matrix(mine, seeds, ids, lambda r, m=m: _sharing_value(r, m)) for m in SHARING_METRICS}
-        out[pid] = {view: {m: bootstrap.interval(mat, SHARING_METRICS[m], idx) for m, mat in views[view].items()}
-                    for view in views}
+            views[view] = {
+                m: _matrix(mine, seeds, ids, lambda r, m=m: _sharing_value(r, m)) for m in SHARING_METRICS
+            }
+        out[pid] = {
+            view: {m: bootstrap.interval(mat, SHARING_METRICS[m], idx) for m, mat in views[view].items()}
+            for view in views
+        }
         out[pid]["shared_minus_alone"] = {
-            m: bootstrap.difference(views["shared"][m], views["alone"][m], red, idx) for m, red in SHARING_METRICS.items()}
+            m: bootstrap.difference(views["shared"][m], views["alone"][m], red, idx)
+            for m, red in SHARING_METRICS.items()
+        }
     return out
 
 
-def variant_summary(records: Sequence[dict], launch_rows: Sequence[dict], sharing_rows: Sequence[dict]) -> dict:
+def variant_summary(
+    records: Sequence[dict], launch_rows: Sequence[dict], sharing_rows: Sequence[dict]
+) -> dict:
     """The summary of one variant from its ok records and its table rows."""
     runs = [r["score"] for r in records]
     seeds = sorted(r["seed"] for r in records)
@@ -94,15 +115,25 @@ def variant_summary(records: Sequence[dict], launch_rows: Sequence[dict], sharin
     processing = {k: figures.pop(k) for k in _TIMING_KEYS}
     processing["task_wall_s"] = statistics.median(r["wall_s"] for r in records) if records else None
     idx = bootstrap.draws(len(seeds)) if seeds else np.zeros((bootstrap.RESAMPLES, 0), dtype=np.int64)
-    out = {"seeds": len(seeds), "figures": figures,
-           "intervals": warning_intervals(launch_rows, idx, seeds) if seeds else {}, "processing": processing}
+    out = {
+        "seeds": len(seeds),
+        "figures": figures,
+        "intervals": warning_intervals(launch_rows, idx, seeds) if seeds else {},
+        "processing": processing,
+    }
     if sharing_rows:
         out["sharing"] = sharing_intervals(sharing_rows, idx, seeds)
     return out
 
 
-def campaign_summary(name: str, variants: Sequence[str], records: Sequence[dict], launch_rows: Sequence[dict],
-                     sharing_rows: Sequence[dict], n_tasks: int) -> dict:
+def campaign_summary(
+    name: str,
+    variants: Sequence[str],
+    records: Sequence[dict],
+    launch_rows: Sequence[dict],
+    sharing_rows: Sequence[dict],
+    n_tasks: int,
+) -> dict:
     """``summary.json``: the campaign's counts, its failed tasks (key and one-line error) and each variant."""
     ok = [r for r in records if r["status"] == "ok"]
     return {
@@ -111,9 +142,19 @@ def campaign_summary(name: str, variants: Sequence[str], records: Sequence[dict]
         "ok": len(ok),
         "failed": [{"key": r["key"], "error": r["error"]} for r in records if r["status"] != "ok"],
         "missing": n_tasks - len(records),
-        "bootstrap": {"resamples": bootstrap.RESAMPLES, "level": bootstrap.LEVEL, "unit": "seed",
-                      "method": "percentile", "seed": bootstrap.BOOTSTRAP_SEED},
-        "variants": {v: variant_summary([r for r in ok if r["variant"] == v],
-                                        [r for r in launch_rows if r["variant"] == v],
-                                        [r for r in sharing_rows if r["variant"] == v]) for v in variants},
+        "bootstrap": {
+            "resamples": bootstrap.RESAMPLES,
+            "level": bootstrap.LEVEL,
+            "unit": "seed",
+            "method": "percentile",
+            "seed": bootstrap.BOOTSTRAP_SEED,
+        },
+        "variants": {
+            v: variant_summary(
+                [r for r in ok if r["variant"] == v],
+                [r for r in launch_rows if r["variant"] == v],
+                [r for r in sharing_rows if r["variant"] == v],
+            )
+            for v in variants
+        },
     }

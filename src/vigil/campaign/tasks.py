@@ -40,6 +40,17 @@ def task_key(variant: str, seed: int) -> str:
 
 def expand(campaign: Campaign) -> list[Task]:
     """Every task of ``campaign``: variants in file order, seeds in campaign order within each."""
-    return [Task(v.name, seed, str(campaign.scenario_path), v.scenario_doc, v.agreement_docs, campaign.sharing,
-                 v.late, campaign.generator)
-            for v in campaign.variants for seed in campaign.seeds]
+    return [
+        Task(
+            v.name,
+            seed,
+            str(campaign.scenario_path),
+            v.scenario_doc,
+            v.agreement_docs,
+            campaign.sharing,
+            v.late,
+            campaign.generator,
+        )
+        for v in campaign.variants
+        for seed in campaign.seeds
+    ]

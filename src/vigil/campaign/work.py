@@ -75,13 +75,17 @@ def alone_key(scenario: Scenario, result) -> bytes:
     """What every partner's alone view depends on: the observations (every field), the epoch, the
     duration and the partners. Variants that change only agreements share it (common random numbers)."""
     obs = result.observations
-    digest = hashlib.sha256(_canonical([result.epoch, scenario.duration_s, [p.id for p in scenario.partners]]).encode())
+    digest = hashlib.sha256(
+        _canonical([result.epoch, scenario.duration_s, [p.id for p in scenario.partners]]).encode()
+    )
     for f in dataclasses.fields(obs):
         value = getattr(obs, f.name)
         if isinstance(value, np.ndarray):
             arr = np.ascontiguousarray(value)
             digest.update(f"{f.name}:{arr.dtype.str}:{arr.shape}".encode())
-            digest.update(_canonical(arr.ravel().tolist()).encode() if arr.dtype.kind == "O" else arr.tobytes())
+            digest.update(
+                _canonical(arr.ravel().tolist()).encode() if arr.dtype.kind == "O" else arr.tobytes()
+            )
         else:
             digest.update(f"{f.name}={value!r}".encode())
     return digest.digest()
@@ -95,8 +99,9 @@ def _sharing_rows(scenario: Scenario, result, agreements) -> list[dict]:
 
     key = alone_key(scenario, result)
     cached = _ALONE.get(key)
-    network = run_network(scenario, simulation=result, agreements=agreements, db=MEMORY_DB, audit=False,
-                          alone=cached is None)
+    network = run_network(
+        scenario, simulation=result, agreements=agreements, db=MEMORY_DB, audit=False, alone=cached is None
+    )
     if cached is None:
         cached = {pid: tuple(part.alone) for pid, part in network.partners.items()}
         _ALONE[key] = cached
@@ -109,9 +114,17 @@ def _sharing_rows(scenario: Scenario, result, agreements) -> list[dict]:
     for pid, part in network.partners.items():
         for view, warnings in (("alone", cached[pid]), ("shared", part.shared)):
             for lid, r in launch_view(warnings, truths, network.epoch).items():
-                rows.append({"partner": pid, "view": view, "id": lid, "seen": r["seen"],
-                             "triangulated": r["triangulated"], "latency_s": r["latency_s"],
-                             "launch_error_km": r["launch_error_km"]})
+                rows.append(
+                    {
+                        "partner": pid,
+                        "view": view,
+                        "id": lid,
+                        "seen": r["seen"],
+                        "triangulated": r["triangulated"],
+                        "latency_s": r["latency_s"],
+                        "launch_error_km": r["launch_error_km"],
+                    }
+                )
     return rows
 
 
@@ -131,8 +144,16 @@ def one_line(err: BaseException) -> str:
 
 def failed_record(task: Task, error: str, wall_s: float | None = None) -> dict:
     """The stored record of a task that raised (or whose worker could not finish it)."""
-    return {"key": task.key, "variant": task.variant, "seed": task.seed, "status": "failed", "error": error,
-            "score": None, "sharing": None, "wall_s": wall_s}
+    return {
+        "key": task.key,
+        "variant": task.variant,
+        "seed": task.seed,
+        "status": "failed",
+        "error": error,
+        "score": None,
+        "sharing": None,
+        "wall_s": wall_s,
+    }
 
 
 def run_task(task: Task) -> dict:
@@ -145,15 +166,27 @@ def run_task(task: Task) -> dict:
         arrival = None
         if task.late is not None:  # (its own draw: the simulation's is the in-order arm's)
             fraction, low, high = task.late
-            arrival = late_arrivals(result.observations.time_s, fraction, (low, high),
-                                    np.random.default_rng([task.seed, LATE_STREAM]))
+            arrival = late_arrivals(
+                result.observations.time_s,
+                fraction,
+                (low, high),
+                np.random.default_rng([task.seed, LATE_STREAM]),
+            )
         scored = score_result(scenario, result, arrival_s=arrival).score
         sharing = _sharing_rows(scenario, result, _agreements(task)) if task.sharing else None
     except Exception as err:  # one failing seed is a finding to report, not a reason to stop the campaign
         return failed_record(task, one_line(err), time.perf_counter() - start)
     scored["seed"] = task.seed
-    record = {"key": task.key, "variant": task.variant, "seed": task.seed, "status": "ok", "error": None,
-              "score": scored, "sharing": sharing, "wall_s": time.perf_counter() - start}
+    record = {
+        "key": task.key,
+        "variant": task.variant,
+        "seed": task.seed,
+        "status": "ok",
+        "error": None,
+        "score": scored,
+        "sharing": sharing,
+        "wall_s": time.perf_counter() - start,
+    }
     if task.generator is not None:  # what the generator drew, for the launch table and for the reader
         record["launches"] = draw_launches(task.generator, task.seed)[1]
     return record

@@ -75,13 +75,17 @@ class CoverageOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     hours: Annotated[float, within(0.0, MAX_HOURS, lo_open=True)] = Field(alias="--hours")
     step_s: Positive = Field(alias="--step-s")
-    min_elevation_deg: Annotated[float, within(-90.0, 90.0, hi_open=True)] = Field(alias="--min-elevation-deg")
+    min_elevation_deg: Annotated[float, within(-90.0, 90.0, hi_open=True)] = Field(
+        alias="--min-elevation-deg"
+    )
 
     @model_validator(mode="after")
     def _step_inside_span(self) -> CoverageOptions:
         if self.step_s > self.hours * 3600.0:
-            raise ValueError(f"--step-s: {self.step_s:g} is longer than the span (--hours × 3600 = "
-                             f"{self.hours * 3600.0:g} s)")
+            raise ValueError(
+                f"--step-s: {self.step_s:g} is longer than the span (--hours × 3600 = "
+                f"{self.hours * 3600.0:g} s)"
+            )
         return self
 
 
@@ -92,10 +96,17 @@ def _check_coverage_memory(grid: Grid, partners: list[Partner], hours: float, st
     n_t = hours * 3600.0 / step_s
     n_sat = sum(len(p.constellation) for p in partners)
     cells = float(grid.size)
-    need = (cells * (BYTES_PER_CELL + BYTES_PER_CELL_GROUP * (len(partners) + 1)) + n_t * BYTES_PER_INSTANT
-            + min(n_t, TIME_CHUNK) * n_sat * 3 * 8 * 2)
-    check_memory(need, "--grid-deg/--hours/--step-s", f"{cells:.3g} cells, {n_t:.3g} instants",
-                 "use a coarser --grid-deg or a longer --step-s")
+    need = (
+        cells * (BYTES_PER_CELL + BYTES_PER_CELL_GROUP * (len(partners) + 1))
+        + n_t * BYTES_PER_INSTANT
+        + min(n_t, TIME_CHUNK) * n_sat * 3 * 8 * 2
+    )
+    check_memory(
+        need,
+        "--grid-deg/--hours/--step-s",
+        f"{cells:.3g} cells, {n_t:.3g} instants",
+        "use a coarser --grid-deg or a longer --step-s",
+    )
 
 
 def coverage(
@@ -113,18 +124,25 @@ def coverage(
 ) -> None:
     """Coverage by ≥1 and ≥2 satellites per partner and jointly, with the value-of-sharing table."""
     t0 = parse_utc(start, "--start")
-    check_options(CoverageOptions, **{"--hours": hours, "--step-s": step_s, "--min-elevation-deg": min_elevation_deg})
+    check_options(
+        CoverageOptions, **{"--hours": hours, "--step-s": step_s, "--min-elevation-deg": min_elevation_deg}
+    )
     sensor = SensorModel(min_elevation_deg=min_elevation_deg)
     grid = Grid.global_(grid_deg, altitude_km * 1e3)
     partners = load_partners(constellation, sensor, t0)
     _check_coverage_memory(grid, partners, hours, step_s)
     inputs = [parse_constellation_option(c)[1] for c in constellation]
-    outputs = [(json_out, "--json"), (png_out, "--png")] + ([(gap_map_path(png_out), "--png")] if png_out else [])
+    outputs = [(json_out, "--json"), (png_out, "--png")] + (
+        [(gap_map_path(png_out), "--png")] if png_out else []
+    )
     for path, option in outputs:
         if path is not None:
             check_output(path, option, inputs, force)
-    if json_out is not None and png_out is not None and {json_out.resolve()} & {png_out.resolve(),
-                                                                              gap_map_path(png_out).resolve()}:
+    if (
+        json_out is not None
+        and png_out is not None
+        and {json_out.resolve()} & {png_out.resolve(), gap_map_path(png_out).resolve()}
+    ):
         raise ConfigError(f"--json/--png: {json_out} would be written twice; give two different files")
     console = Console(stderr=True, quiet=quiet)
     with progress_bar("coverage", console=console) as advance:
@@ -158,8 +176,12 @@ def plot_coverage(result: CoverageResult, path: Path) -> None:
     try:
         gaps = [(f"{name}: longest gap (h), ≥ 1", maps.longest_gap_s / 3600.0) for name, maps in views]
         with atomic_file(path, "--png") as tmp, atomic_file(gap_map_path(path), "--png") as tmp_gaps:
-            plot_coverage_maps(result.grid.lat_deg, result.grid.lon_deg, panels, tmp, f"Fraction of time seen, {span}")
-            plot_gap_map(result.grid.lat_deg, result.grid.lon_deg, gaps, tmp_gaps, f"Longest gap, {span}", ncols=1)
+            plot_coverage_maps(
+                result.grid.lat_deg, result.grid.lon_deg, panels, tmp, f"Fraction of time seen, {span}"
+            )
+            plot_gap_map(
+                result.grid.lat_deg, result.grid.lon_deg, gaps, tmp_gaps, f"Longest gap, {span}", ncols=1
+            )
     except OSError as err:
         raise ConfigError(f"{path}: cannot write ({err.strerror})") from None
 

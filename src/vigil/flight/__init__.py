@@ -19,7 +19,21 @@ from vigil.flight.trajectory import Trajectory
 from vigil.flight.vehicle import Stage, Vehicle, builtin_vehicles, load_vehicle
 
 __all__ = [
-    "EomOptions", "Stage", "Trajectory", "Vehicle", "apsides_radii_m", "builtin_vehicles", "coast", "fly",
-    "fly_to_target", "inertial_velocity", "jacobi_energy", "load_vehicle", "perigee_altitude_m",
-    "read_telemetry", "replay", "solve_min_energy", "summarize",
+    "EomOptions",
+    "Stage",
+    "Trajectory",
+    "Vehicle",
+    "apsides_radii_m",
+    "builtin_vehicles",
+    "coast",
+    "fly",
+    "fly_to_target",
+    "inertial_velocity",
+    "jacobi_energy",
+    "load_vehicle",
+    "perigee_altitude_m",
+    "read_telemetry",
+    "replay",
+    "solve_min_energy",
+    "summarize",
 ]

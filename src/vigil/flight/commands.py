@@ -53,7 +53,9 @@ def fly_command(
     lat_deg: float = typer.Option(..., "--lat", help="launch site geodetic latitude (deg)"),
     lon_deg: float = typer.Option(..., "--lon", help="launch site longitude (deg)"),
     azimuth_deg: float | None = typer.Option(None, "--azimuth", help="launch azimuth (deg from north)"),
-    loft_deg: float | None = typer.Option(None, "--loft", help="pitch-over angle (deg); default the vehicle's"),
+    loft_deg: float | None = typer.Option(
+        None, "--loft", help="pitch-over angle (deg); default the vehicle's"
+    ),
     target: str | None = typer.Option(None, "--target", help="LAT,LON (deg): minimum-energy flight to it"),
     json_out: Path | None = typer.Option(None, "--json", help="write the figures as JSON here"),
     quiet: bool = typer.Option(False, "--quiet", help="no table"),
@@ -68,8 +70,17 @@ def fly_command(
             tlat, tlon = (float(x) for x in target.split(","))
         except ValueError:
             raise ConfigError(f"--target: {target!r} is not LAT,LON in degrees") from None
-    o = check_options(SiteOptions, **{"--lat": lat_deg, "--lon": lon_deg, "--azimuth": azimuth_deg,
-                                      "--loft": loft_deg, "--target latitude": tlat, "--target longitude": tlon})
+    o = check_options(
+        SiteOptions,
+        **{
+            "--lat": lat_deg,
+            "--lon": lon_deg,
+            "--azimuth": azimuth_deg,
+            "--loft": loft_deg,
+            "--target latitude": tlat,
+            "--target longitude": tlon,
+        },
+    )
     if json_out:
         check_output(json_out, "--json", [Path(vehicle)], force)
     if o.target_lat_deg is not None and o.target_lon_deg is not None:

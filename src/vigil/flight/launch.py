@@ -83,24 +83,40 @@ def _orbit_cut_event(target_radius_m: float):
 
 def integrate(y0, t0, t1, phase, opts, rtol=RTOL, extra_events=(), dense=True):
     """One phase with :func:`solve_ivp`; stops at impact (and ``extra_events``)."""
-    return solve_ivp(derivatives, (t0, t1), y0, method="DOP853", rtol=rtol, atol=ATOL,
-                     events=[_impact_event, *extra_events], dense_output=dense, args=(phase, opts))
+    return solve_ivp(
+        derivatives,
+        (t0, t1),
+        y0,
+        method="DOP853",
+        rtol=rtol,
+        atol=ATOL,
+        events=[_impact_event, *extra_events],
+        dense_output=dense,
+        args=(phase, opts),
+    )
 
 
 def _stage_phases(vehicle: Vehicle, k: int, up, horiz, kick_rad: float) -> list[tuple[float, Phase]]:
     """(duration, phase) list of stage ``k``'s burn: vertical, pitch-over, then turn or guidance."""
     s = vehicle.stages[k]
-    common = dict(thrust_vac_n=s.thrust_vac_n, thrust_sl_n=s.thrust_sl_n, mdot_kg_s=s.mdot_kg_s,
-                  area_m2=s.reference_area_m2, cd=s.cd)
+    common = dict(
+        thrust_vac_n=s.thrust_vac_n,
+        thrust_sl_n=s.thrust_sl_n,
+        mdot_kg_s=s.mdot_kg_s,
+        area_m2=s.reference_area_m2,
+        cd=s.cd,
+    )
     if k > 0:
         steer = "orbit" if vehicle.guidance == "orbit_insertion" else "velocity"
         return [(s.burn_time_s, Phase(steer=steer, target_alt_m=vehicle.target_orbit_alt_m, **common))]
     pitched = tuple(math.cos(kick_rad) * up + math.sin(kick_rad) * horiz)
     t_v = min(vehicle.vertical_rise_s, s.burn_time_s)
     t_p = min(vehicle.pitch_over_s, s.burn_time_s - t_v)
-    return [(t_v, Phase(steer="fixed", direction=tuple(up), **common)),
-            (t_p, Phase(steer="fixed", direction=pitched, **common)),
-            (s.burn_time_s - t_v - t_p, Phase(steer="velocity", direction=pitched, **common))]
+    return [
+        (t_v, Phase(steer="fixed", direction=tuple(up), **common)),
+        (t_p, Phase(steer="fixed", direction=pitched, **common)),
+        (s.burn_time_s - t_v - t_p, Phase(steer="velocity", direction=pitched, **common)),
+    ]
 
 
 def _run(flight: Flight, y, t, duration, phase, opts, rtol, stage, intensity, dense, events=()):
@@ -113,9 +129,17 @@ def _run(flight: Flight, y, t, duration, phase, opts, rtol, stage, intensity, de
     return float(sol.t[-1]), sol.y[:, -1].copy(), hit
 
 
-def simulate(vehicle: Vehicle, lat_rad: float, lon_rad: float, azimuth_rad: float, kick_rad: float,
-             cut_s: float | None = None, opts: EomOptions = EomOptions(), rtol: float = RTOL,
-             dense: bool = True) -> Flight:
+def simulate(
+    vehicle: Vehicle,
+    lat_rad: float,
+    lon_rad: float,
+    azimuth_rad: float,
+    kick_rad: float,
+    cut_s: float | None = None,
+    opts: EomOptions = EomOptions(),
+    rtol: float = RTOL,
+    dense: bool = True,
+) -> Flight:
     """Fly ``vehicle`` from the site (on the ellipsoid); times are seconds from lift-off."""
     east, north, up = enu_basis(lat_rad, lon_rad)
     horiz = math.sin(azimuth_rad) * east + math.cos(azimuth_rad) * north
@@ -126,12 +150,24 @@ def simulate(vehicle: Vehicle, lat_rad: float, lon_rad: float, azimuth_rad: floa
     for k, stage in enumerate(vehicle.stages):
         if k > 0:
             flight.events[f"staging_{k}"] = t
-            y[6] = vehicle.payload_mass_kg + sum(s.dry_mass_kg + s.propellant_mass_kg
-                                                 for s in vehicle.stages[k:])
+            y[6] = vehicle.payload_mass_kg + sum(
+                s.dry_mass_kg + s.propellant_mass_kg for s in vehicle.stages[k:]
+            )
         for duration, phase in _stage_phases(vehicle, k, up, horiz, kick_rad):
             events = orbit_cut if phase.steer == "orbit" else ()
-            t, y, hit = _run(flight, y, t, min(duration, cut - t), phase, opts, rtol, k,
-                             stage.plume_intensity_w_sr, dense, events)
+            t, y, hit = _run(
+                flight,
+                y,
+                t,
+                min(duration, cut - t),
+                phase,
+                opts,
+                rtol,
+                k,
+                stage.plume_intensity_w_sr,
+                dense,
+                events,
+            )
             if hit is not None or t >= cut:
                 return _coast(flight, vehicle, y, t, opts, rtol, dense, crashed=hit == 0)
         if k + 1 < len(vehicle.stages) and stage.coast_after_s > 0.0:
@@ -177,21 +213,37 @@ def to_trajectory(flight: Flight, launch_time_s: float, opts: EomOptions, launch
         stages.append(np.full(len(t), seg.stage))
         intens.append(np.full(len(t), seg.intensity_w_sr))
         # one physics implementation: the acceleration is the right-hand side at each sample
-        accs.append(np.array([derivatives(tt, yy, seg.phase, opts)[3:6] for tt, yy in zip(t, y, strict=True)]))
+        accs.append(
+            np.array([derivatives(tt, yy, seg.phase, opts)[3:6] for tt, yy in zip(t, y, strict=True)])
+        )
     t_all, y_all = np.concatenate(ts), np.concatenate(ys)
     keep = np.concatenate([[True], np.diff(t_all) > 1e-9])  # zero-length phases leave duplicates
     kind = "space_launch" if flight.outcome == "orbit" else "ballistic"
     return Trajectory(
-        launch_id=launch_id, kind=kind, t_s=launch_time_s + t_all[keep], r_ecef_m=y_all[keep, :3],
-        v_ecef_m_s=y_all[keep, 3:6], a_ecef_m_s2=np.concatenate(accs)[keep],
-        stage=np.concatenate(stages)[keep].astype(int), intensity_w_sr=np.concatenate(intens)[keep],
+        launch_id=launch_id,
+        kind=kind,
+        t_s=launch_time_s + t_all[keep],
+        r_ecef_m=y_all[keep, :3],
+        v_ecef_m_s=y_all[keep, 3:6],
+        a_ecef_m_s2=np.concatenate(accs)[keep],
+        stage=np.concatenate(stages)[keep].astype(int),
+        intensity_w_sr=np.concatenate(intens)[keep],
         events={k: launch_time_s + v for k, v in flight.events.items()},
     )
 
 
-def fly(vehicle, site_lat_deg: float, site_lon_deg: float, launch_time_s: float, azimuth_deg: float,
-        loft: float | None = None, *, cut_s: float | None = None, opts: EomOptions = EomOptions(),
-        launch_id: str = "") -> Trajectory:
+def fly(
+    vehicle,
+    site_lat_deg: float,
+    site_lon_deg: float,
+    launch_time_s: float,
+    azimuth_deg: float,
+    loft: float | None = None,
+    *,
+    cut_s: float | None = None,
+    opts: EomOptions = EomOptions(),
+    launch_id: str = "",
+) -> Trajectory:
     """Launch ``vehicle`` (name, path or :class:`Vehicle`) and return its sampled :class:`Trajectory`.
 
     ``loft``: pitch-over angle from the vertical (deg); default the vehicle's ``pitch_kick_deg``.
@@ -199,21 +251,36 @@ def fly(vehicle, site_lat_deg: float, site_lon_deg: float, launch_time_s: float,
     """
     v = load_vehicle(vehicle)
     kick = math.radians(v.pitch_kick_deg if loft is None else loft)
-    flight = simulate(v, math.radians(site_lat_deg), math.radians(site_lon_deg), math.radians(azimuth_deg),
-                      kick, cut_s, opts)
+    flight = simulate(
+        v,
+        math.radians(site_lat_deg),
+        math.radians(site_lon_deg),
+        math.radians(azimuth_deg),
+        kick,
+        cut_s,
+        opts,
+    )
     return to_trajectory(flight, launch_time_s, opts, launch_id or v.name)
 
 
-def coast(r0_ecef_m, v0_ecef_m_s, duration_s: float, opts: EomOptions = EomOptions(), t0_s: float = 0.0,
-          ballistic_coefficient_kg_m2: float = math.inf, rtol: float = RTOL) -> Trajectory:
+def coast(
+    r0_ecef_m,
+    v0_ecef_m_s,
+    duration_s: float,
+    opts: EomOptions = EomOptions(),
+    t0_s: float = 0.0,
+    ballistic_coefficient_kg_m2: float = math.inf,
+    rtol: float = RTOL,
+) -> Trajectory:
     """Free flight of a state for ``duration_s`` or until impact (kind ``ballistic``, stage -1).
 
     ``ballistic_coefficient_kg_m2`` = m / (Cd A) sets the drag (inf: none).
     """
     beta = ballistic_coefficient_kg_m2
     phase = Phase(area_m2=0.0 if math.isinf(beta) else 1.0, cd=1.0)
-    y0 = np.concatenate([np.asarray(r0_ecef_m, float), np.asarray(v0_ecef_m_s, float),
-                         [1.0 if math.isinf(beta) else beta]])
+    y0 = np.concatenate(
+        [np.asarray(r0_ecef_m, float), np.asarray(v0_ecef_m_s, float), [1.0 if math.isinf(beta) else beta]]
+    )
     flight = Flight(events={})
     t, _, hit = _run(flight, y0, 0.0, duration_s, phase, opts, rtol, -1, 0.0, True)
     if hit is not None:

@@ -98,8 +98,10 @@ def _validate(path: Path, data: np.ndarray, header: list[str], first_line: int) 
     if np.any(dt <= 0):
         raise DataError(f"{path}:{first_line + 1 + int(np.argmax(dt <= 0))}: time_s does not increase")
     if np.ptp(dt) > UNIFORM_TOL_S:
-        raise DataError(f"{path}:{first_line + 1 + int(np.argmax(np.abs(dt - dt[0]) > UNIFORM_TOL_S))}: "
-                        "time_s is not uniformly sampled")
+        raise DataError(
+            f"{path}:{first_line + 1 + int(np.argmax(np.abs(dt - dt[0]) > UNIFORM_TOL_S))}: "
+            "time_s is not uniformly sampled"
+        )
     for name in ("downrange_m", "altitude_m"):
         low = np.flatnonzero(data[:, header.index(name)] < MIN_VALUE_M)
         if low.size:
@@ -122,9 +124,17 @@ def place_profile(lat_rad: float, lon_rad: float, azimuth_rad: float, altitude_m
     return geodetic_to_ecef(lat2, lon2, altitude_m)
 
 
-def replay(csv_path, site_lat_deg: float, site_lon_deg: float, launch_time_s: float, azimuth_deg: float,
-           *, vehicle="notional-launcher-2stage", downrange_at_altitude: bool = True,
-           launch_id: str = "") -> Trajectory:
+def replay(
+    csv_path,
+    site_lat_deg: float,
+    site_lon_deg: float,
+    launch_time_s: float,
+    azimuth_deg: float,
+    *,
+    vehicle="notional-launcher-2stage",
+    downrange_at_altitude: bool = True,
+    launch_id: str = "",
+) -> Trajectory:
     """Replay a telemetry CSV from a site along an azimuth as a ``space_launch`` :class:`Trajectory`."""
     cols, events = read_telemetry(csv_path)
     t, h, s = cols["time_s"], cols["altitude_m"], cols["downrange_m"]
@@ -137,8 +147,9 @@ def replay(csv_path, site_lat_deg: float, site_lon_deg: float, launch_time_s: fl
     a = savgol_filter(r, window, SG_POLYORDER, deriv=2, delta=dt, axis=0)
     stage = _stage_of(t, events)
     stages = load_vehicle(vehicle).stages
-    intensity = np.array([stages[min(k, len(stages) - 1)].plume_intensity_w_sr if k >= 0 else 0.0
-                          for k in stage])
+    intensity = np.array(
+        [stages[min(k, len(stages) - 1)].plume_intensity_w_sr if k >= 0 else 0.0 for k in stage]
+    )
     out_events = {"liftoff": 0.0, **events}
     if "meco" in events:
         out_events["staging_1"] = events["meco"]
@@ -147,7 +158,13 @@ def replay(csv_path, site_lat_deg: float, site_lon_deg: float, launch_time_s: fl
         if perigee_altitude_m(r[-1], v[-1]) > ORBIT_MIN_PERIGEE_ALT_M:
             out_events["orbit"] = events["seco1"]
     return Trajectory(
-        launch_id=launch_id or Path(csv_path).stem, kind="space_launch", t_s=launch_time_s + t, r_ecef_m=r,
-        v_ecef_m_s=v, a_ecef_m_s2=a, stage=stage, intensity_w_sr=intensity,
+        launch_id=launch_id or Path(csv_path).stem,
+        kind="space_launch",
+        t_s=launch_time_s + t,
+        r_ecef_m=r,
+        v_ecef_m_s=v,
+        a_ecef_m_s2=a,
+        stage=stage,
+        intensity_w_sr=intensity,
         events={k: launch_time_s + x for k, x in out_events.items()},
     )

@@ -50,8 +50,12 @@ def _range_m(vehicle: Vehicle, lat: float, lon: float, az: float, loft_deg: floa
 
 def max_range(vehicle, lat, lon, az, cut_s, bounds=LOFT_BOUNDS_DEG) -> tuple[float, float]:
     """(loft_deg, range_m) maximising the range at thrust cut-off ``cut_s``."""
-    res = minimize_scalar(lambda q: -_range_m(vehicle, lat, lon, az, q, cut_s)[0], bounds=bounds,
-                          method="bounded", options={"xatol": LOFT_XATOL_DEG})
+    res = minimize_scalar(
+        lambda q: -_range_m(vehicle, lat, lon, az, q, cut_s)[0],
+        bounds=bounds,
+        method="bounded",
+        options={"xatol": LOFT_XATOL_DEG},
+    )
     return float(res.x), -float(res.fun)
 
 
@@ -75,8 +79,10 @@ def solve_min_energy(vehicle, site, target_lat_deg: float, target_lon_deg: float
     full = sum(s.burn_time_s + s.coast_after_s for s in v.stages) - v.stages[-1].coast_after_s
     loft, r_max = max_range(v, lat, lon, az, None)
     if r_star > r_max * (1.0 + FULL_BURN_TOL):
-        raise ConfigError(f"target {target_lat_deg:g}, {target_lon_deg:g}: {r_star / 1e3:.0f} km is beyond "
-                          f"the {r_max / 1e3:.0f} km reach of {v.name}")
+        raise ConfigError(
+            f"target {target_lat_deg:g}, {target_lon_deg:g}: {r_star / 1e3:.0f} km is beyond "
+            f"the {r_max / 1e3:.0f} km reach of {v.name}"
+        )
     cut = None
     if r_star < r_max * (1.0 - FULL_BURN_TOL):
         cut_lo = v.vertical_rise_s + v.pitch_over_s + 1.0
@@ -87,8 +93,10 @@ def solve_min_energy(vehicle, site, target_lat_deg: float, target_lon_deg: float
             return lofts[c][1] - r_star
 
         if excess(cut_lo) >= 0.0:
-            raise ConfigError(f"target {target_lat_deg:g}, {target_lon_deg:g}: {r_star / 1e3:.0f} km is "
-                              f"closer than the shortest controlled flight of {v.name}")
+            raise ConfigError(
+                f"target {target_lat_deg:g}, {target_lon_deg:g}: {r_star / 1e3:.0f} km is "
+                f"closer than the shortest controlled flight of {v.name}"
+            )
         cut = brentq(excess, cut_lo, full, xtol=CUT_XTOL_S)
         loft = lofts[cut][0] if cut in lofts else max_range(v, lat, lon, az, cut)[0]
     return _correct_azimuth(v, lat, lon, tlat, tlon, az, loft, cut, full, r_star, r_max)
@@ -118,12 +126,19 @@ def _correct_azimuth(v, lat, lon, tlat, tlon, az, loft, cut, full, r_star, r_max
         az += (d_az + math.pi) % (2.0 * math.pi) - math.pi
         if cut is not None:
             cut = _solve_cut(v, lat, lon, az, loft, full, r_star)
-    return {"loft_deg": loft, "cut_s": math.nan if cut is None else cut, "azimuth_deg": math.degrees(az) % 360.0,
-            "range_max_m": r_max, "target_range_m": r_star, "miss_m": miss}
+    return {
+        "loft_deg": loft,
+        "cut_s": math.nan if cut is None else cut,
+        "azimuth_deg": math.degrees(az) % 360.0,
+        "range_max_m": r_max,
+        "target_range_m": r_star,
+        "miss_m": miss,
+    }
 
 
-def fly_to_target(vehicle, site, launch_time_s: float, target_lat_deg: float, target_lon_deg: float,
-                  launch_id: str = "") -> Trajectory:
+def fly_to_target(
+    vehicle, site, launch_time_s: float, target_lat_deg: float, target_lon_deg: float, launch_id: str = ""
+) -> Trajectory:
     """Minimum-energy flight of ``vehicle`` from ``site`` ((lat_deg, lon_deg) or a mapping) to the target.
 
     The solution is in ``trajectory.events`` only through its times; :func:`solve_min_energy` returns the
@@ -133,5 +148,6 @@ def fly_to_target(vehicle, site, launch_time_s: float, target_lat_deg: float, ta
     sol = solve_min_energy(v, site, target_lat_deg, target_lon_deg)
     lat, lon = _site(site)
     cut = None if math.isnan(sol["cut_s"]) else sol["cut_s"]
-    return fly(v, lat, lon, launch_time_s, sol["azimuth_deg"], sol["loft_deg"], cut_s=cut,
-               launch_id=launch_id)
+    return fly(
+        v, lat, lon, launch_time_s, sol["azimuth_deg"], sol["loft_deg"], cut_s=cut, launch_id=launch_id
+    )

@@ -139,15 +139,22 @@ def _stage(where: str, raw: object, index: int) -> Stage:
     prop = float(d["propellant_mass_kg"])
     if ("thrust_vac_n" in d) == ("burn_time_s" in d):
         raise ConfigError(f"{where}: give exactly one of 'thrust_vac_n' and 'burn_time_s'")
-    thrust = float(d["thrust_vac_n"]) if "thrust_vac_n" in d else prop * isp * G0_M_S2 / float(d["burn_time_s"])
+    thrust = (
+        float(d["thrust_vac_n"]) if "thrust_vac_n" in d else prop * isp * G0_M_S2 / float(d["burn_time_s"])
+    )
     thrust_sl = float(d.get("thrust_sl_n", thrust))
     if thrust_sl > thrust:
         raise ConfigError(f"{where}.thrust_sl_n: {thrust_sl:g} exceeds thrust_vac_n {thrust:g}")
     return Stage(
-        name=str(d.get("name", f"stage {index + 1}")), dry_mass_kg=float(d["dry_mass_kg"]),
-        propellant_mass_kg=prop, thrust_vac_n=thrust, isp_vac_s=isp,
-        reference_area_m2=float(d["reference_area_m2"]), cd=float(d["cd"]),
-        plume_intensity_w_sr=float(d["plume_intensity_w_sr"]), thrust_sl_n=thrust_sl,
+        name=str(d.get("name", f"stage {index + 1}")),
+        dry_mass_kg=float(d["dry_mass_kg"]),
+        propellant_mass_kg=prop,
+        thrust_vac_n=thrust,
+        isp_vac_s=isp,
+        reference_area_m2=float(d["reference_area_m2"]),
+        cd=float(d["cd"]),
+        plume_intensity_w_sr=float(d["plume_intensity_w_sr"]),
+        thrust_sl_n=thrust_sl,
         coast_after_s=float(d.get("coast_after_s", 0.0)),
     )
 
@@ -168,10 +175,16 @@ def vehicle_from_dict(data: object, source: str = "<vehicle>") -> Vehicle:
     stages = tuple(_stage(f"{top}stages[{i}]", s, i) for i, s in enumerate(d["stages"]))
     p = _check(f"{top}payload", d["payload"], _PAYLOAD_FIELDS)
     return Vehicle(
-        name=d["name"], kind=d["kind"], stages=stages, payload_mass_kg=float(p["mass_kg"]),
-        payload_area_m2=float(p["reference_area_m2"]), payload_cd=float(p["cd"]),
-        vertical_rise_s=float(d["vertical_rise_s"]), pitch_over_s=float(d["pitch_over_s"]),
-        pitch_kick_deg=float(d["pitch_kick_deg"]), guidance=guidance,
+        name=d["name"],
+        kind=d["kind"],
+        stages=stages,
+        payload_mass_kg=float(p["mass_kg"]),
+        payload_area_m2=float(p["reference_area_m2"]),
+        payload_cd=float(p["cd"]),
+        vertical_rise_s=float(d["vertical_rise_s"]),
+        pitch_over_s=float(d["pitch_over_s"]),
+        pitch_kick_deg=float(d["pitch_kick_deg"]),
+        guidance=guidance,
         target_orbit_alt_m=1e3 * float(d.get("target_orbit_alt_km", 0.0)),
     )
 

@@ -26,8 +26,9 @@ from vigil.warning import warnings_to_document
 from vigil.warning.records import Warning
 
 
-def fuse_file(obs_path: Path, out: Path, show_progress: bool = True,
-              force: bool = False) -> tuple[list[Warning], dict]:
+def fuse_file(
+    obs_path: Path, out: Path, show_progress: bool = True, force: bool = False
+) -> tuple[list[Warning], dict]:
     """Read observations, fuse them, write the final warnings to ``out``; ``(finals, split)`` where
     ``split`` has the ``observations`` fused and the ``fusion_wall_s`` it took.
     ``out`` must not exist unless ``force``, and is never the input (nor inside an input folder)."""
@@ -40,12 +41,15 @@ def fuse_file(obs_path: Path, out: Path, show_progress: bool = True,
             finals, wall_s = final_warnings(batch, progress=advance)
     else:
         finals, wall_s = final_warnings(batch)
-    write_text_atomic(out, json.dumps(warnings_to_document(finals, batch.epoch), indent=1, allow_nan=False) + "\n")
+    write_text_atomic(
+        out, json.dumps(warnings_to_document(finals, batch.epoch), indent=1, allow_nan=False) + "\n"
+    )
     return finals, {"observations": len(batch), "fusion_wall_s": wall_s}
 
 
-def final_warnings(batch: ObservationBatch,
-                   progress: Callable[[int, int], None] | None = None) -> tuple[list[Warning], float]:
+def final_warnings(
+    batch: ObservationBatch, progress: Callable[[int, int], None] | None = None
+) -> tuple[list[Warning], float]:
     """Fuse ``batch`` with the default engine; the latest version of each event (the last issued of its
     highest version), sorted by launch time then event id, and the wall seconds the fusion took."""
     duration_s = float(batch.time_s.max()) if len(batch) else 0.0
@@ -62,7 +66,9 @@ def final_warnings(batch: ObservationBatch,
 
 
 def fuse_command(
-    obs: Annotated[Path, typer.Argument(help="Observation file (.parquet / .jsonl) or a `vigil simulate` folder.")],
+    obs: Annotated[
+        Path, typer.Argument(help="Observation file (.parquet / .jsonl) or a `vigil simulate` folder.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Warnings JSON file to write.")] = Path("warnings.json"),
     json_out: Annotated[bool, typer.Option("--json", help="Print the warnings document as JSON.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
@@ -72,8 +78,10 @@ def fuse_command(
     if json_out:
         typer.echo(out.read_text(encoding="utf-8"))
         return
-    typer.echo(f"{len(finals)} events from {split['observations']} observations "
-               f"(fusion {split['fusion_wall_s']:.2f} s wall); wrote {out}")
+    typer.echo(
+        f"{len(finals)} events from {split['observations']} observations "
+        f"(fusion {split['fusion_wall_s']:.2f} s wall); wrote {out}"
+    )
 
 
 def register(app: typer.Typer) -> None:

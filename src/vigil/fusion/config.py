@@ -21,6 +21,12 @@ class FusionConfig:
     jerk_psd_m2_s5: float = JERK_PSD_M2_S5
     launch_window_s: float = ASCENT_WINDOW_S
     light_time: bool = True  # correct detections to emission time and axes (lighttime.py)
-    lag_horizon_s: float = 120.0  # late detections up to this much before the processed time are fused (oosm.py)
-    snapshot_interval_s: float = 10.0  # engine state kept for re-processing every this much data time (oosm.py)
-    tracks: bool = False  # record each warning's fitted track (trajectory.py) for the console: served or run output
+    lag_horizon_s: float = (
+        120.0  # late detections up to this much before the processed time are fused (oosm.py)
+    )
+    snapshot_interval_s: float = (
+        10.0  # engine state kept for re-processing every this much data time (oosm.py)
+    )
+    tracks: bool = (
+        False  # record each warning's fitted track (trajectory.py) for the console: served or run output
+    )

@@ -53,25 +53,41 @@ class FusionEngine(EventAssembly):
     """Iterator of ``(time_s, warnings)`` over time-ordered observations (see module docstring); the event
     bookkeeping (attach, pair, mono, merge) is inherited from :class:`~vigil.fusion.events.assembly.EventAssembly`."""
 
-    def __init__(self, config: FusionConfig | None = None, stringer: Stringer | None = None,
-                 associator: Associator | None = None, launch_estimator: LaunchEstimator | None = None,
-                 impact_predictor: ImpactPredictor | None = None, classifier: Classifier | None = None) -> None:
+    def __init__(
+        self,
+        config: FusionConfig | None = None,
+        stringer: Stringer | None = None,
+        associator: Associator | None = None,
+        launch_estimator: LaunchEstimator | None = None,
+        impact_predictor: ImpactPredictor | None = None,
+        classifier: Classifier | None = None,
+    ) -> None:
         config = config or FusionConfig()
-        super().__init__(stringer or GatedAssignmentStringer(), associator or MissDistanceAssociator(), config)
+        super().__init__(
+            stringer or GatedAssignmentStringer(), associator or MissDistanceAssociator(), config
+        )
         self.launch_estimator = launch_estimator or AscentBackFitEstimator(self.config.launch_window_s)
         self.impact_predictor = impact_predictor or UnscentedImpactPredictor()
         self.classifier = classifier or EnergyClassifier()
         self._latest_s = -math.inf  # the latest detection time of all chunks so far (s)
-        self._span_start: dict[str, tuple[int, float]] = {}  # event id -> (strings, their earliest first time)
+        self._span_start: dict[
+            str, tuple[int, float]
+        ] = {}  # event id -> (strings, their earliest first time)
         self.epoch = "1970-01-01T00:00:00Z"
         self.counts = IngestCounts()
         self._next_chunk = -math.inf  # index of the first chunk not yet processed
-        self._history = History(self.config.lag_horizon_s, self.config.snapshot_interval_s, self.config.chunk_s)
+        self._history = History(
+            self.config.lag_horizon_s, self.config.snapshot_interval_s, self.config.chunk_s
+        )
         self._issued: dict = {}  # event id -> its latest issued Warning (versions continue across re-runs)
-        self._retro = PendingRefits()  # events whose fits lack late rows placed in their strings (retrodict.py)
+        self._retro = (
+            PendingRefits()
+        )  # events whose fits lack late rows placed in their strings (retrodict.py)
 
     # --- the loop --------------------------------------------------------------------------------
-    def run(self, observations: ObservationBatch | Iterable[ObservationBatch]) -> Iterator[tuple[float, list]]:
+    def run(
+        self, observations: ObservationBatch | Iterable[ObservationBatch]
+    ) -> Iterator[tuple[float, list]]:
         """Consume one batch or a stream of batches (each through :meth:`ingest`); yield ``(time_s, warnings)``
         per chunk. One batch cannot be followed by late rows: no history is kept for it."""
         single = isinstance(observations, ObservationBatch)
@@ -91,8 +107,9 @@ class FusionEngine(EventAssembly):
             out += warnings
         return out
 
-    def _ingest_chunks(self, batch: ObservationBatch, keep: bool, now_s: float | None = None
-                       ) -> Iterator[tuple[float, list]]:
+    def _ingest_chunks(
+        self, batch: ObservationBatch, keep: bool, now_s: float | None = None
+    ) -> Iterator[tuple[float, list]]:
         """:meth:`ingest` chunk by chunk; ``keep``: hold rows and snapshots for later late rows."""
         self.epoch = batch.epoch
         self.counts.rows += len(batch)
@@ -138,8 +155,9 @@ class FusionEngine(EventAssembly):
         self._issued.update((w.event_id, w) for w in warnings)
         return warnings
 
-    def _process(self, batch: ObservationBatch, keep: bool, issue: bool = True,
-                 complete: float = math.inf) -> Iterator[tuple[float, list]]:
+    def _process(
+        self, batch: ObservationBatch, keep: bool, issue: bool = True, complete: float = math.inf
+    ) -> Iterator[tuple[float, list]]:
         """Step through the chunks of time-ordered rows of chunks not yet processed; ``issue=False``: a re-run,
         whose warnings are not issued (:func:`~vigil.fusion.oosm.buffer.changed_versions` issues what changed). ``complete``: a re-run's
         last chunk of late rows; after it one snapshot only, before the next chunk (the next late rows of the
@@ -155,12 +173,17 @@ class FusionEngine(EventAssembly):
         for lo, hi in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(edges)].tolist(), strict=True):
             due = history.snapshot_due(edges[lo]) if edges[lo] <= complete else not after
             if keep and due:
-                history.keep(self._next_chunk if not history.snapshots else edges[lo], self._state(),
-                             immutable_parts(self.events))
+                history.keep(
+                    self._next_chunk if not history.snapshots else edges[lo],
+                    self._state(),
+                    immutable_parts(self.events),
+                )
                 after = after or edges[lo] > complete
             rows = slice(lo, hi)  # views, not copies: the chunk's arrays are only read
             now = (edges[lo] + 1) * self.config.chunk_s
-            warnings = self.step(emitted.take(rows), now, frame_key=batch.time_s[rows], sensor_code=(code[rows], names))
+            warnings = self.step(
+                emitted.take(rows), now, frame_key=batch.time_s[rows], sensor_code=(code[rows], names)
+            )
             self._next_chunk = edges[lo] + 1
             if keep and issue:
                 self._issued.update((w.event_id, w) for w in warnings)
@@ -174,8 +197,9 @@ class FusionEngine(EventAssembly):
         the counts, the issued versions and the event id counter (ids are never reused)."""
         return {k: v for k, v in vars(self).items() if k not in _NOT_STATE}
 
-    def _reprocess(self, late: ObservationBatch | None, now_s: float | None,
-                   start_s: float = math.inf) -> tuple[float, list]:
+    def _reprocess(
+        self, late: ObservationBatch | None, now_s: float | None, start_s: float = math.inf
+    ) -> tuple[float, list]:
         """Re-run from the latest snapshot before the earliest late row (and ``start_s``), late rows merged in
         (None: rows already held, from ``start_s``); return ``(now, new versions of the events the re-run changed)``."""
         first_s = start_s if late is None else min(late.time_s[0], start_s)
@@ -193,11 +217,17 @@ class FusionEngine(EventAssembly):
         if late is None:
             redo = None if rows is None else rows.sorted_by_time()  # (held in the order added)
         else:
-            redo = late if rows is None else ObservationBatch.concatenate(late.epoch, [rows, late]).sorted_by_time()
+            redo = (
+                late
+                if rows is None
+                else ObservationBatch.concatenate(late.epoch, [rows, late]).sorted_by_time()
+            )
         if redo is None:
             return now, []
         end = self._next_chunk
-        vars(self).update(copy.deepcopy(snapshot.state, {id(o): o for o in immutable_parts(snapshot.state['events'])}))
+        vars(self).update(
+            copy.deepcopy(snapshot.state, {id(o): o for o in immutable_parts(snapshot.state["events"])})
+        )
         self._filter_states = None  # (the copy's filters hold their own arrays: a new store at the next step)
         complete = float(np.floor((first_s if late is None else late.time_s[-1]) / self.config.chunk_s))
         for _ in self._process(redo, keep=True, issue=False, complete=complete):
@@ -205,7 +235,9 @@ class FusionEngine(EventAssembly):
         self._next_chunk = max(self._next_chunk, end)
         carry_identity(before, self.events)
         self._span_start.clear()  # (a cache by event id: ids were carried over)
-        return now, self._issue(changed_versions(self.events, self._issued, self.epoch, now, self.config.containment))
+        return now, self._issue(
+            changed_versions(self.events, self._issued, self.epoch, now, self.config.containment)
+        )
 
     def step(self, chunk: ObservationBatch, now: float, frame_key=None, sensor_code=None) -> list:
         """Process one chunk of (light-time corrected) detections at reception time ``now`` (s); return the
@@ -213,11 +245,24 @@ class FusionEngine(EventAssembly):
         ``sensor_code``: the rows' :func:`~vigil.fusion.strings.stringer.sensor_codes` (default: computed per chunk)."""
         if len(chunk):
             self._latest_s = max(self._latest_s, float(np.fmax.reduce(chunk.time_s)))  # (NaN times: none)
-        predictor = filter_los_predictor(self._live(), self._owner, self.config.jerk_psd_m2_s5, self._filter_states)
-        self._filter_states = predictor.states if predictor is not None else None  # (kept if _filter keeps them)
-        changed = self.stringer.update(chunk.obs_id, chunk.sensor_id, chunk.partner_id, chunk.time_s,
-                                       chunk.sensor_pos_ecef_m, chunk.los_ecef, chunk.los_sigma_rad,
-                                       frame_key=frame_key, predictor=predictor, sensor_code=sensor_code)
+        predictor = filter_los_predictor(
+            self._live(), self._owner, self.config.jerk_psd_m2_s5, self._filter_states
+        )
+        self._filter_states = (
+            predictor.states if predictor is not None else None
+        )  # (kept if _filter keeps them)
+        changed = self.stringer.update(
+            chunk.obs_id,
+            chunk.sensor_id,
+            chunk.partner_id,
+            chunk.time_s,
+            chunk.sensor_pos_ecef_m,
+            chunk.los_ecef,
+            chunk.los_sigma_rad,
+            frame_key=frame_key,
+            predictor=predictor,
+            sensor_code=sensor_code,
+        )
         self._filter(chunk, changed, predictor)
         self.stringer.prune(now)
         free = self._free_strings()
@@ -247,8 +292,12 @@ class FusionEngine(EventAssembly):
         return self._issue(self._estimate(now, final=False))
 
     # --- stages ----------------------------------------------------------------------------------
-    def _filter(self, chunk: ObservationBatch, changed: list[SensorString],
-                predictor: FilterLosPredictor | None = None) -> None:
+    def _filter(
+        self,
+        chunk: ObservationBatch,
+        changed: list[SensorString],
+        predictor: FilterLosPredictor | None = None,
+    ) -> None:
         """Run each live event's filter through its new detections of this chunk (one compiled call for all
         events, each in time order: :func:`~vigil.fusion.boost.filterrows.filter_rows`); cut strings whose latest
         detections the filter keeps rejecting (:meth:`_count_rejections`). ``predictor``: this step's
@@ -259,7 +308,9 @@ class FusionEngine(EventAssembly):
         if not sid.size:
             return
         live = self._live(stereo_only=False)
-        shared = predictor if predictor is not None and len(predictor.live) == len(live) else None  # (a sub-list)
+        shared = (
+            predictor if predictor is not None and len(predictor.live) == len(live) else None
+        )  # (a sub-list)
         ids = self.stringer.changed_ids(changed)
         event_of = lookup(shared.slot if shared is not None else self._owner.live_rows(live), ids)
         k, stops, number, taken, which = filter_rows(sid, row, ids, event_of, chunk.time_s, RECENT_RAYS)
@@ -267,8 +318,14 @@ class FusionEngine(EventAssembly):
             return
         events = [live[e] for e in number.tolist()]
         rays = LosRays(chunk.time_s, chunk.sensor_pos_ecef_m, chunk.los_ecef, chunk.los_sigma_rad)
-        ok = run_filters([e.filter for e in events], stops, rays, store=shared.states.arrays if shared is not None else None,
-                         rows=shared.states.rows[number] if shared is not None else None, take=k)  # (shared: in the store)
+        ok = run_filters(
+            [e.filter for e in events],
+            stops,
+            rays,
+            store=shared.states.arrays if shared is not None else None,
+            rows=shared.states.rows[number] if shared is not None else None,
+            take=k,
+        )  # (shared: in the store)
         if shared is None:  # (the filters took new arrays: the kept states are no longer theirs)
             self._filter_states = None
         for event, t_last in zip(events, chunk.time_s[k[stops - 1]].tolist(), strict=True):
@@ -276,8 +333,16 @@ class FusionEngine(EventAssembly):
                 event.last_detection_s = t_last
         self._count_rejections(events, stops, changed, taken, which, ok, ids)
 
-    def _count_rejections(self, events: list[FusedEvent], stops: np.ndarray, changed: list[SensorString],
-                          taken: np.ndarray, which: np.ndarray, accepted: np.ndarray, ids: np.ndarray) -> None:
+    def _count_rejections(
+        self,
+        events: list[FusedEvent],
+        stops: np.ndarray,
+        changed: list[SensorString],
+        taken: np.ndarray,
+        which: np.ndarray,
+        accepted: np.ndarray,
+        ids: np.ndarray,
+    ) -> None:
         """Count each string's consecutive rejected detections (rows grouped by event up to ``stops``, in time
         order; row ``k`` is of string ``changed[taken[which[k]]]``, id ``ids[taken[which[k]]]``); a string reaching
         :data:`CUT_REJECTIONS` while its event's filter accepts other detections of the chunk is cut before them
@@ -288,7 +353,9 @@ class FusionEngine(EventAssembly):
         table = self.stringer.rejections
         if table is not None:
             sids = ids[taken]
-            count, cut_events, cut_strings = rejection_counts(which, accepted, table[sids], stops, CUT_REJECTIONS)
+            count, cut_events, cut_strings = rejection_counts(
+                which, accepted, table[sids], stops, CUT_REJECTIONS
+            )
             table[sids] = count
         else:
             strings = [changed[j] for j in taken.tolist()]
@@ -315,14 +382,18 @@ class FusionEngine(EventAssembly):
                     shared = None
                     if not event.mono and not event.launch_final:
                         shared = self.launch_fit(event, final=True)
-                    estimate_burnout(event, self.classifier, self.impact_predictor, self.config.containment, shared)
+                    estimate_burnout(
+                        event, self.classifier, self.impact_predictor, self.config.containment, shared
+                    )
                     event.dirty = True
                 elif not event.mono and not event.launch_final and self._refit_due(event):
                     self.launch_fit(event)
                 if event.burnout is None and event.class_ == "unknown":
                     classify_live(event, self.classifier)  # (a launcher is called before its cutoff)
             if event.held is not None:
-                confirm_held(event, now, final)  # (a ballistic call once dark long enough, or at the end of data)
+                confirm_held(
+                    event, now, final
+                )  # (a ballistic call once dark long enough, or at the end of data)
             if event.dirty and event.launch is not None:
                 event.version += 1
                 event.last_issue_s = now
@@ -338,22 +409,25 @@ class FusionEngine(EventAssembly):
         """Drop the cached earliest first time of event ``event_id``'s strings (a late row moved one)."""
         self._span_start.pop(event_id, None)
 
-    def launch_fit(self, event: FusedEvent, final: bool = False, data_only: bool = False
-                   ) -> tuple[Detections, Seeds] | None:
+    def launch_fit(
+        self, event: FusedEvent, final: bool = False, data_only: bool = False
+    ) -> tuple[Detections, Seeds] | None:
         """:func:`~vigil.fusion.events.launchrefit.refit_launch` of ``event`` with the engine's estimator and
         :data:`CLOSING_STARTS`."""
         return refit_launch(event, self.launch_estimator, self.config, CLOSING_STARTS, final, data_only)
 
 
-_NOT_STATE = frozenset({"config", "stringer_settings", "_history", "counts", "_issued", "_ids", "epoch", "_retro"})
+_NOT_STATE = frozenset(
+    {"config", "stringer_settings", "_history", "counts", "_issued", "_ids", "epoch", "_retro"}
+)
 
 
-def fuse(observations: ObservationBatch | Iterable[ObservationBatch], config: FusionConfig | None = None) -> list:
+def fuse(
+    observations: ObservationBatch | Iterable[ObservationBatch], config: FusionConfig | None = None
+) -> list:
     """Run the engine to the end; return the latest :class:`~vigil.warning.records.Warning` of each event."""
     latest = {}
     for _, warnings in FusionEngine(config).run(observations):
         for w in warnings:
             latest[w.event_id] = w
     return sorted(latest.values(), key=lambda w: w.launch_time_s)
-
-

@@ -46,9 +46,15 @@ def _dateline_safe_line(ax: Any, start: tuple[float, float], end: tuple[float, f
     (each leaves the map at its edge) instead of a line across the whole map."""
     (lon0, lat0), (lon1, lat1) = start, end
     shift = 0.0 if abs(lon1 - lon0) <= 180.0 else 360.0 * np.sign(lon0 - lon1)
-    for offset in ((0.0,) if shift == 0.0 else (0.0, -shift)):
-        ax.plot([lon0 + offset, lon1 + shift + offset], [lat0, lat1], color=color, linewidth=0.6,
-                linestyle="--", zorder=3)
+    for offset in (0.0,) if shift == 0.0 else (0.0, -shift):
+        ax.plot(
+            [lon0 + offset, lon1 + shift + offset],
+            [lat0, lat1],
+            color=color,
+            linewidth=0.6,
+            linestyle="--",
+            zorder=3,
+        )
 
 
 def map_figure(warnings: Sequence[dict[str, Any]], truths: Sequence[dict[str, Any]]) -> Figure:
@@ -58,20 +64,32 @@ def map_figure(warnings: Sequence[dict[str, Any]], truths: Sequence[dict[str, An
     draw_basemap(ax)
     for t in truths:
         ax.plot(t["site"]["lon_deg"], t["site"]["lat_deg"], "x", color="black", markersize=7, zorder=5)
-        ax.annotate(t["id"], (t["site"]["lon_deg"], t["site"]["lat_deg"]), fontsize=7, xytext=(4, 4),
-                    textcoords="offset points", zorder=6)
+        ax.annotate(
+            t["id"],
+            (t["site"]["lon_deg"], t["site"]["lat_deg"]),
+            fontsize=7,
+            xytext=(4, 4),
+            textcoords="offset points",
+            zorder=6,
+        )
     for w in warnings:
         color = "#d62728" if w.get("class") == "ballistic" else "#1f77b4"
         ax.plot(w["launch_lon_deg"], w["launch_lat_deg"], "^", color=color, markersize=6, zorder=4)
         if w.get("impact_lat_deg") is not None:
-            _dateline_safe_line(ax, (w["launch_lon_deg"], w["launch_lat_deg"]),
-                                (w["impact_lon_deg"], w["impact_lat_deg"]), color)
+            _dateline_safe_line(
+                ax,
+                (w["launch_lon_deg"], w["launch_lat_deg"]),
+                (w["impact_lon_deg"], w["impact_lat_deg"]),
+                color,
+            )
             ax.plot(w["impact_lon_deg"], w["impact_lat_deg"], "o", color=color, markersize=4, zorder=4)
             if w.get("impact_ellipse"):
                 lon, lat = ellipse_lonlat(w["impact_lat_deg"], w["impact_lon_deg"], w["impact_ellipse"])
                 ax.plot(lon, lat, color=color, linewidth=1.0, zorder=4)
-    ax.set_title("Launch points (▲ estimated, × true) and impact ellipses (red ballistic, blue space launch)",
-                 fontsize=9)
+    ax.set_title(
+        "Launch points (▲ estimated, × true) and impact ellipses (red ballistic, blue space launch)",
+        fontsize=9,
+    )
     fig.tight_layout()
     return fig
 
@@ -102,11 +120,18 @@ def latency_figure(launches: Sequence[dict[str, Any]], truths: Sequence[dict[str
 def crlb_figure(launches: Sequence[dict[str, Any]]) -> Figure:
     """Launch-point and impact error against their Cramér–Rao bounds (log–log, y = x dashed)."""
     fig = _figure(10.0, 4.0)
-    for k, (what, err_key, bound_key) in enumerate((("launch point", "launch_error_km", "launch_crlb_km"),
-                                                    ("impact point", "impact_error_km", "impact_crlb_km"))):
+    for k, (what, err_key, bound_key) in enumerate(
+        (
+            ("launch point", "launch_error_km", "launch_crlb_km"),
+            ("impact point", "impact_error_km", "impact_crlb_km"),
+        )
+    ):
         ax = fig.add_subplot(1, 2, k + 1)
-        pts = [(r[bound_key], r[err_key], r["id"]) for r in launches
-               if r.get(err_key) is not None and r.get(bound_key)]
+        pts = [
+            (r[bound_key], r[err_key], r["id"])
+            for r in launches
+            if r.get(err_key) is not None and r.get(bound_key)
+        ]
         if pts:
             x = np.array([p[0] for p in pts])
             y = np.array([p[1] for p in pts])
@@ -128,9 +153,12 @@ def crlb_figure(launches: Sequence[dict[str, Any]]) -> Figure:
 
 def sharing_figure(sharing: dict[str, Any]) -> Figure:
     """Per partner, alone vs with sharing: events seen, triangulated, first-warning latency, launch error."""
-    metrics = (("events_seen", "events seen"), ("triangulated", "triangulated (stereo)"),
-               ("first_warning_latency_s", "median first warning (s)"),
-               ("launch_error_km", "median launch error (km)"))
+    metrics = (
+        ("events_seen", "events seen"),
+        ("triangulated", "triangulated (stereo)"),
+        ("first_warning_latency_s", "median first warning (s)"),
+        ("launch_error_km", "median launch error (km)"),
+    )
     partners = list(sharing.get("partners", {}))
     fig = _figure(10.0, 3.2)
     x = np.arange(len(partners))
@@ -139,8 +167,7 @@ def sharing_figure(sharing: dict[str, Any]) -> Figure:
         for j, view in enumerate(("alone", "shared")):
             values = [sharing["partners"][p][view].get(key) for p in partners]
             heights = [np.nan if v is None else float(v) for v in values]
-            ax.bar(x + (j - 0.5) * 0.38, heights, width=0.36, label=view,
-                   color=("#9aa5b1", "#1f77b4")[j])
+            ax.bar(x + (j - 0.5) * 0.38, heights, width=0.36, label=view, color=("#9aa5b1", "#1f77b4")[j])
         ax.set_xticks(x, partners, fontsize=8)
         ax.set_title(label, fontsize=8)
         ax.tick_params(labelsize=7)

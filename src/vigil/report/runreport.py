@@ -29,11 +29,19 @@ th{background:#f0f0f0} td:first-child{text-align:left} .missed{color:#b00;font-w
 img{max-width:100%} figure{margin:0;page-break-inside:avoid;break-inside:avoid}
 @media print{body{margin:0} h2{page-break-after:avoid}}
 """
-COLUMNS = (("id", "launch"), ("class_true", "class"), ("class_est", "est. class"), ("latency_s", "latency s"),
-           ("latency_from_stereo_s", "from stereo s"), ("launch_error_km", "launch err km"),
-           ("launch_crlb_km", "CRLB km"), ("azimuth_error_deg", "azimuth err °"),
-           ("impact_error_km", "impact err km"), ("impact_crlb_km", "impact CRLB km"),
-           ("notification", "notification"))
+COLUMNS = (
+    ("id", "launch"),
+    ("class_true", "class"),
+    ("class_est", "est. class"),
+    ("latency_s", "latency s"),
+    ("latency_from_stereo_s", "from stereo s"),
+    ("launch_error_km", "launch err km"),
+    ("launch_crlb_km", "CRLB km"),
+    ("azimuth_error_deg", "azimuth err °"),
+    ("impact_error_km", "impact err km"),
+    ("impact_crlb_km", "impact CRLB km"),
+    ("notification", "notification"),
+)
 
 
 def _load(run_dir: Path, name: str) -> Any:
@@ -41,7 +49,9 @@ def _load(run_dir: Path, name: str) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
-        raise ConfigError(f"{path}: cannot read ({err.strerror or err}); is {run_dir} a vigil run folder?") from None
+        raise ConfigError(
+            f"{path}: cannot read ({err.strerror or err}); is {run_dir} a vigil run folder?"
+        ) from None
     except ValueError as err:
         raise DataError(f"{path}: not valid JSON ({err})") from None
 
@@ -67,12 +77,16 @@ def score_table(score: dict[str, Any]) -> str:
     rows = []
     for rec in score.get("launches", []):
         if not rec.get("detected"):
-            rows.append(f"<tr><td>{html.escape(rec['id'])}</td><td class='missed' colspan='{len(COLUMNS) - 1}'>"
-                        "MISSED</td></tr>")
+            rows.append(
+                f"<tr><td>{html.escape(rec['id'])}</td><td class='missed' colspan='{len(COLUMNS) - 1}'>"
+                "MISSED</td></tr>"
+            )
             continue
         rows.append("<tr>" + "".join(f"<td>{_cell(rec.get(key))}</td>" for key, _ in COLUMNS) + "</tr>")
-    foot = (f"<p>events: {score.get('events', '?')}; false events: {score.get('false_events', '?')}; "
-            f"matches: {html.escape(json.dumps(score.get('matches', {})))}</p>")
+    foot = (
+        f"<p>events: {score.get('events', '?')}; false events: {score.get('false_events', '?')}; "
+        f"matches: {html.escape(json.dumps(score.get('matches', {})))}</p>"
+    )
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>{foot}"
 
 
@@ -87,22 +101,29 @@ def build_report(run_dir: str | Path) -> str:
     launches = score.get("launches", [])
     truths = truth.get("launches", [])
     name = score.get("scenario", run_dir.name)
-    parts = [f"<h1>Vigil run report: {html.escape(str(name))}</h1>",
-             f"<p>epoch {html.escape(str(truth.get('epoch', '')))}; seed {score.get('seed', '?')}; "
-             f"{len(truths)} launches; {len(warnings.get('warnings', []))} events (final versions)</p>",
-             "<h2>Scored warnings</h2>", score_table(score),
-             _figure_html("Launch points and impact ellipses", map_figure(warnings.get("warnings", []), truths)),
-             _figure_html("Latency timeline", latency_figure(launches, truths)),
-             _figure_html("Error against the Cramér–Rao bound", crlb_figure(launches))]
+    parts = [
+        f"<h1>Vigil run report: {html.escape(str(name))}</h1>",
+        f"<p>epoch {html.escape(str(truth.get('epoch', '')))}; seed {score.get('seed', '?')}; "
+        f"{len(truths)} launches; {len(warnings.get('warnings', []))} events (final versions)</p>",
+        "<h2>Scored warnings</h2>",
+        score_table(score),
+        _figure_html("Launch points and impact ellipses", map_figure(warnings.get("warnings", []), truths)),
+        _figure_html("Latency timeline", latency_figure(launches, truths)),
+        _figure_html("Error against the Cramér–Rao bound", crlb_figure(launches)),
+    ]
     if score.get("sharing"):
         parts.append(_figure_html("Value of sharing", sharing_figure(score["sharing"])))
     for png in sorted({*run_dir.glob("coverage*.png"), *run_dir.parent.glob("coverage*.png")}):
         data = base64.b64encode(png.read_bytes()).decode("ascii")
-        parts.append(f"<h2>Coverage: {html.escape(png.name)}</h2><figure><img alt='{html.escape(png.name)}' "
-                     f"src='data:image/png;base64,{data}'></figure>")
+        parts.append(
+            f"<h2>Coverage: {html.escape(png.name)}</h2><figure><img alt='{html.escape(png.name)}' "
+            f"src='data:image/png;base64,{data}'></figure>"
+        )
     body = "\n".join(parts)
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Vigil report {html.escape(str(name))}"
-            f"</title><style>{CSS}</style></head><body>{body}</body></html>")
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Vigil report {html.escape(str(name))}"
+        f"</title><style>{CSS}</style></head><body>{body}</body></html>"
+    )
 
 
 def write_report(run_dir: str | Path, out: str | Path) -> Path:

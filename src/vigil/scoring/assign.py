@@ -52,8 +52,14 @@ def launch_distance_km(w: Warning, truth: Mapping) -> float:
     """Great-circle distance (km) from the warning's launch point to the true site."""
     r = math.radians
     site = truth["site"]
-    return float(great_circle_distance_m(r(w.launch_lat_deg), r(w.launch_lon_deg),
-                                         r(site["lat_deg"]), r(site["lon_deg"]))) / 1000.0
+    return (
+        float(
+            great_circle_distance_m(
+                r(w.launch_lat_deg), r(w.launch_lon_deg), r(site["lat_deg"]), r(site["lon_deg"])
+            )
+        )
+        / 1000.0
+    )
 
 
 def cost_matrix(events: Sequence[Warning], truths: Sequence[Mapping], gate: Gate) -> np.ndarray:
@@ -67,7 +73,9 @@ def cost_matrix(events: Sequence[Warning], truths: Sequence[Mapping], gate: Gate
     return cost
 
 
-def assign_events(events: Sequence[Warning], truths: Sequence[Mapping], gate: Gate | None = None) -> Assignment:
+def assign_events(
+    events: Sequence[Warning], truths: Sequence[Mapping], gate: Gate | None = None
+) -> Assignment:
     """Assign final warnings (one per event) to truth launches (``{"id", "site", "launch_time_s"}``)."""
     gate = gate or Gate()
     cost = cost_matrix(events, truths, gate)
@@ -86,5 +94,6 @@ def assign_events(events: Sequence[Warning], truths: Sequence[Mapping], gate: Ga
         if admissible[i].any():
             j = int(np.argmin(np.where(admissible[i], cost[i], np.inf)))
             duplicates.setdefault(str(truths[j]["id"]), []).append(events[i].event_id)
-    return Assignment(event_of, tuple(events[i].event_id for i in free),
-                      {k: tuple(v) for k, v in duplicates.items()})
+    return Assignment(
+        event_of, tuple(events[i].event_id for i in free), {k: tuple(v) for k, v in duplicates.items()}
+    )

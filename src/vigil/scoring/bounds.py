@@ -36,8 +36,13 @@ from ..fusion.lighttime import correct_light_time
 
 MIN_SENSORS = 2  # distinct sensors needed before a bound is reported
 WINDOW_TOL_S = 1e-6  # detections at the window's ends (same float arithmetic as the engine's) are inside
-_NO_BOUND = {"launch_crlb_km": None, "azimuth_crlb_deg": None, "time_crlb_s": None, "launch_crlb_n": None,
-             "impact_crlb_km": None}
+_NO_BOUND = {
+    "launch_crlb_km": None,
+    "azimuth_crlb_deg": None,
+    "time_crlb_s": None,
+    "launch_crlb_n": None,
+    "impact_crlb_km": None,
+}
 
 
 def fit_true_phi(model: AscentModel, t_s: np.ndarray, r_true_m: np.ndarray) -> np.ndarray:
@@ -72,8 +77,9 @@ def launch_data(times, estimate: LaunchEstimate | None = None):
     return model, keep, rule.prior_for(times[keep])
 
 
-def launch_bound(traj: Trajectory, times, t_emit_s, pos, sigma, sensor_ids,
-                 estimate: LaunchEstimate | None = None) -> dict | None:
+def launch_bound(
+    traj: Trajectory, times, t_emit_s, pos, sigma, sensor_ids, estimate: LaunchEstimate | None = None
+) -> dict | None:
     """Launch CRLB of one launch: ``{"launch_crlb_km", "azimuth_crlb_deg", "time_crlb_s", "launch_crlb_n"}``
     or None.
 
@@ -97,7 +103,9 @@ def launch_bound(traj: Trajectory, times, t_emit_s, pos, sigma, sensor_ids,
         return None
     return {
         "launch_crlb_km": rms_m / 1000.0,
-        "azimuth_crlb_deg": None if bound.azimuth_sigma_rad is None else math.degrees(bound.azimuth_sigma_rad),
+        "azimuth_crlb_deg": None
+        if bound.azimuth_sigma_rad is None
+        else math.degrees(bound.azimuth_sigma_rad),
         "time_crlb_s": bound.time_sigma_s,
         "launch_crlb_n": int(keep.sum()),
     }
@@ -111,8 +119,9 @@ def impact_bound_km(traj: Trajectory, times, t_emit_s, pos, sigma, sensor_ids) -
     truth_points = traj.state_at(t_emit_s)[0]
     r_end, v_end = traj.state_at(t_emit_s[np.argmax(times)])
     try:
-        bound = crlb.impact_crlb(times, np.asarray(pos, dtype=float), np.asarray(sigma, dtype=float), truth_points,
-                                 r_end, v_end)
+        bound = crlb.impact_crlb(
+            times, np.asarray(pos, dtype=float), np.asarray(sigma, dtype=float), truth_points, r_end, v_end
+        )
     except np.linalg.LinAlgError:
         return None
     if bound is None:
@@ -121,8 +130,9 @@ def impact_bound_km(traj: Trajectory, times, t_emit_s, pos, sigma, sensor_ids) -
     return rms_m / 1000.0 if math.isfinite(rms_m) else None
 
 
-def simulation_bounds(result, estimates: dict[str, LaunchEstimate | None] | None = None,
-                      light_time: bool = True) -> dict[str, dict]:
+def simulation_bounds(
+    result, estimates: dict[str, LaunchEstimate | None] | None = None, light_time: bool = True
+) -> dict[str, dict]:
     """Launch id → ``{"launch_crlb_km", "azimuth_crlb_deg", "time_crlb_s", "impact_crlb_km", …}`` (None where
     unknown) for every launch of a :class:`vigil.sim.SimulationResult`.
 
@@ -140,7 +150,13 @@ def simulation_bounds(result, estimates: dict[str, LaunchEstimate | None] | None
         if not len(rows):
             continue
         mine = correct_light_time(obs.take(rows)) if light_time else obs.take(rows)
-        cols = (mine.time_s, result.t_emit_s[rows], mine.sensor_pos_ecef_m, mine.los_sigma_rad, mine.sensor_id)
+        cols = (
+            mine.time_s,
+            result.t_emit_s[rows],
+            mine.sensor_pos_ecef_m,
+            mine.los_sigma_rad,
+            mine.sensor_id,
+        )
         out[launch_id].update(launch_bound(traj, *cols, estimate=estimates.get(launch_id)) or {})
         if launch_id in ballistic:
             out[launch_id]["impact_crlb_km"] = impact_bound_km(traj, *cols)

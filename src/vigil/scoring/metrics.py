@@ -29,9 +29,20 @@ from ..warning.records import Warning
 from .assign import Assignment, Gate, assign_events, launch_distance_km
 
 IMPACT_AFTER_BURNOUT_S = 60.0  # the impact estimate is judged as it stands this long after true burnout
-LAUNCH_KEYS = ("id", "detected", "class_true", "class_est", "latency_s", "latency_from_stereo_s",
-               "launch_error_km", "launch_crlb_km", "azimuth_error_deg", "impact_error_km", "impact_crlb_km",
-               "notification")
+LAUNCH_KEYS = (
+    "id",
+    "detected",
+    "class_true",
+    "class_est",
+    "latency_s",
+    "latency_from_stereo_s",
+    "launch_error_km",
+    "launch_crlb_km",
+    "azimuth_error_deg",
+    "impact_error_km",
+    "impact_crlb_km",
+    "notification",
+)
 
 
 def issued_s(w: Warning, epoch: dt.datetime) -> float:
@@ -71,8 +82,14 @@ def impact_version(versions: Sequence[Warning], at_s: float, epoch: dt.datetime)
 def impact_error_km(w: Warning, impact: Mapping) -> float:
     """Great-circle distance (km) between the stated and the true impact point."""
     r = math.radians
-    return float(great_circle_distance_m(r(w.impact_lat_deg), r(w.impact_lon_deg),
-                                         r(impact["lat_deg"]), r(impact["lon_deg"]))) / 1000.0
+    return (
+        float(
+            great_circle_distance_m(
+                r(w.impact_lat_deg), r(w.impact_lon_deg), r(impact["lat_deg"]), r(impact["lon_deg"])
+            )
+        )
+        / 1000.0
+    )
 
 
 def _undetected(truth: Mapping, bound: Mapping) -> dict:
@@ -82,8 +99,13 @@ def _undetected(truth: Mapping, bound: Mapping) -> dict:
     return rec
 
 
-def launch_record(truth: Mapping, stereo_s: float | None, versions: Sequence[Warning] | None,
-                  epoch: dt.datetime, bound: Mapping | None = None) -> dict:
+def launch_record(
+    truth: Mapping,
+    stereo_s: float | None,
+    versions: Sequence[Warning] | None,
+    epoch: dt.datetime,
+    bound: Mapping | None = None,
+) -> dict:
     """The scores of one launch (keys :data:`LAUNCH_KEYS`); ``versions`` of its event, or None if undetected."""
     bound = bound or {}
     rec = _undetected(truth, bound)
@@ -91,9 +113,14 @@ def launch_record(truth: Mapping, stereo_s: float | None, versions: Sequence[War
         return rec
     first, final = versions[0], versions[-1]
     t_first = issued_s(first, epoch)
-    rec.update(detected=True, class_est=final.class_, latency_s=t_first - float(truth["launch_time_s"]),
-               latency_from_stereo_s=None if stereo_s is None else t_first - float(stereo_s),
-               launch_error_km=launch_distance_km(final, truth), notification=final.notification)
+    rec.update(
+        detected=True,
+        class_est=final.class_,
+        latency_s=t_first - float(truth["launch_time_s"]),
+        latency_from_stereo_s=None if stereo_s is None else t_first - float(stereo_s),
+        launch_error_km=launch_distance_km(final, truth),
+        notification=final.notification,
+    )
     if final.azimuth_deg is not None and truth.get("azimuth_deg") is not None:
         rec["azimuth_error_deg"] = angle_difference_deg(final.azimuth_deg, float(truth["azimuth_deg"]))
     if truth.get("impact"):
@@ -103,8 +130,14 @@ def launch_record(truth: Mapping, stereo_s: float | None, versions: Sequence[War
     return rec
 
 
-def score(warnings: Iterable[Warning], truths: Sequence[Mapping], stereo_s: Mapping[str, float | None],
-          epoch: str | dt.datetime, bounds: Mapping[str, Mapping] | None = None, gate: Gate | None = None) -> dict:
+def score(
+    warnings: Iterable[Warning],
+    truths: Sequence[Mapping],
+    stereo_s: Mapping[str, float | None],
+    epoch: str | dt.datetime,
+    bounds: Mapping[str, Mapping] | None = None,
+    gate: Gate | None = None,
+) -> dict:
     """Score a run: ``{"launches": [...], "false_events": N, "duplicate_events": N, "events": N, "matches": …}``.
 
     ``warnings``: every issued version (the latest of each event is what is matched); ``truths`` the launch
@@ -118,8 +151,13 @@ def score(warnings: Iterable[Warning], truths: Sequence[Mapping], stereo_s: Mapp
     assignment: Assignment = assign_events(finals, truths, gate)
     bounds = bounds or {}
     launches = [
-        launch_record(t, stereo_s.get(str(t["id"])), versions.get(assignment.event_of.get(str(t["id"]), "")),
-                      base, bounds.get(str(t["id"])))
+        launch_record(
+            t,
+            stereo_s.get(str(t["id"])),
+            versions.get(assignment.event_of.get(str(t["id"]), "")),
+            base,
+            bounds.get(str(t["id"])),
+        )
         for t in truths
     ]
     return {

@@ -42,10 +42,14 @@ class ScoredRun:
     score: dict
 
 
-def timed_fusion(batch: ObservationBatch, duration_s: float, config: FusionConfig | None = None,
-                 progress: Progress | None = None,
-                 launches: dict[str, LaunchEstimate | None] | None = None,
-                 arrival_s: np.ndarray | None = None) -> tuple[list[Warning], dict]:
+def timed_fusion(
+    batch: ObservationBatch,
+    duration_s: float,
+    config: FusionConfig | None = None,
+    progress: Progress | None = None,
+    launches: dict[str, LaunchEstimate | None] | None = None,
+    arrival_s: np.ndarray | None = None,
+) -> tuple[list[Warning], dict]:
     """Fuse ``batch``; return every issued version and the processing split (wall s vs simulated s).
 
     ``launches``: if given, filled with event id → the engine's final :class:`LaunchEstimate` of that
@@ -56,7 +60,7 @@ def timed_fusion(batch: ObservationBatch, duration_s: float, config: FusionConfi
     longest, start = 0.0, time.perf_counter()
     last = start
     engine = FusionEngine(config)
-    for now, issued in (engine.run(batch) if arrival_s is None else _arrivals(engine, batch, arrival_s)):
+    for now, issued in engine.run(batch) if arrival_s is None else _arrivals(engine, batch, arrival_s):
         versions += issued
         tick = time.perf_counter()
         longest, last = max(longest, tick - last), tick
@@ -88,22 +92,34 @@ def _stereo_times(summary: dict) -> dict[str, float | None]:
     return {la["id"]: la["first_stereo_visible_s"] for la in summary.get("launches", [])}
 
 
-def score_scenario(scenario: Scenario, rng: np.random.Generator, trajectories: Sequence[Trajectory] | None = None,
-                   config: FusionConfig | None = None, notifications: Sequence | None = None,
-                   progress: Progress | None = None) -> ScoredRun:
+def score_scenario(
+    scenario: Scenario,
+    rng: np.random.Generator,
+    trajectories: Sequence[Trajectory] | None = None,
+    config: FusionConfig | None = None,
+    notifications: Sequence | None = None,
+    progress: Progress | None = None,
+) -> ScoredRun:
     """Simulate ``scenario`` with ``rng`` (reusing ``trajectories`` if given), then :func:`score_result`."""
     result = simulate(scenario, rng, trajectories=trajectories)
     return score_result(scenario, result, config, notifications, progress)
 
 
-def score_result(scenario: Scenario, result: SimulationResult, config: FusionConfig | None = None,
-                 notifications: Sequence | None = None, progress: Progress | None = None,
-                 arrival_s: np.ndarray | None = None) -> ScoredRun:
+def score_result(
+    scenario: Scenario,
+    result: SimulationResult,
+    config: FusionConfig | None = None,
+    notifications: Sequence | None = None,
+    progress: Progress | None = None,
+    arrival_s: np.ndarray | None = None,
+) -> ScoredRun:
     """Fuse a simulation, match the scenario's notifications (or ``notifications``) and score it; the
     score carries the processing split, the notification statuses and the stereo-visible launches.
     ``arrival_s``: the observations' arrival times (out-of-sequence delivery: :func:`timed_fusion`)."""
     estimates: dict[str, LaunchEstimate | None] = {}
-    versions, split = timed_fusion(result.observations, scenario.duration_s, config, progress, estimates, arrival_s)
+    versions, split = timed_fusion(
+        result.observations, scenario.duration_s, config, progress, estimates, arrival_s
+    )
     if notifications is None:
         notifications = [n for path in scenario.notifications for n in load_notifications(path)]
     matched = match(final_versions(versions), notifications, result.epoch)
@@ -114,8 +130,10 @@ def score_result(scenario: Scenario, result: SimulationResult, config: FusionCon
     bounds = simulation_bounds(result, {lid: estimates.get(eid) for lid, eid in matches.items()}, light_time)
     scored = score(versions, result.truth, stereo, result.epoch, bounds)
     scored["processing"] = split
-    scored["notifications"] = [{"notification_id": n.notification_id, "status": n.status,
-                                "event_ids": list(n.event_ids)} for n in matched.notifications]
+    scored["notifications"] = [
+        {"notification_id": n.notification_id, "status": n.status, "event_ids": list(n.event_ids)}
+        for n in matched.notifications
+    ]
     scored["stereo_visible"] = [k for k, v in stereo.items() if v is not None]
     return ScoredRun(result, versions, final_versions(versions), matched, scored)
 

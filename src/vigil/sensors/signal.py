@@ -183,6 +183,8 @@ def sample_visible_cap(r_sat_m, min_elevation_deg: float, field_of_regard_deg: f
     phi = rng.random(norm.shape) * 2.0 * np.pi
     nadir = r_sat / norm[..., None]
     e1, e2 = tangent_basis(nadir)
-    d = cos_lam[..., None] * nadir + sin_lam[..., None] * (np.cos(phi)[..., None] * e1 + np.sin(phi)[..., None] * e2)
+    d = cos_lam[..., None] * nadir + sin_lam[..., None] * (
+        np.cos(phi)[..., None] * e1 + np.sin(phi)[..., None] * e2
+    )
     rho = 1.0 / np.sqrt((d[..., 0] ** 2 + d[..., 1] ** 2) / WGS84_A_M**2 + d[..., 2] ** 2 / WGS84_B_M**2)
     return d * rho[..., None]

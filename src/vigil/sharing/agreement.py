@@ -57,7 +57,9 @@ def _geometry(obj: Any) -> shapely.Geometry:
     if kind == "Feature":
         return _geometry(obj.get("geometry"))
     if kind not in _GEOJSON_AREAS:
-        raise ValueError(f"GeoJSON type {kind!r} is not one of Polygon, MultiPolygon, Feature, FeatureCollection")
+        raise ValueError(
+            f"GeoJSON type {kind!r} is not one of Polygon, MultiPolygon, Feature, FeatureCollection"
+        )
     _check_rings_closed(kind, obj.get("coordinates"))
     try:
         geom = shape(obj)
@@ -80,7 +82,9 @@ def _check_rings_closed(kind: str, coordinates: Any) -> None:
         for r, ring in enumerate(rings):
             if not isinstance(ring, list) or len(ring) < 4 or ring[0] != ring[-1]:
                 where = f"ring {r}" if kind == "Polygon" else f"polygon {p} ring {r}"
-                raise ValueError(f"{kind} {where} is not closed (RFC 7946: >= 4 positions, the last equal to the first)")
+                raise ValueError(
+                    f"{kind} {where} is not closed (RFC 7946: >= 4 positions, the last equal to the first)"
+                )
 
 
 class Direction(BaseModel):
@@ -188,9 +192,11 @@ class Agreement(BaseModel):
         span_s = (self.valid_until - self.valid_from).total_seconds()
         for key, clause in self.directions.items():
             if clause.delay_s >= span_s:  # data made in the window is released only after the window closes
-                raise ValueError(f"directions.{key}.delay_s: {clause.delay_s:g} s is not shorter than the "
-                                 f"validity span ({span_s:g} s from valid_from to valid_until), so nothing "
-                                 f"could ever be released")
+                raise ValueError(
+                    f"directions.{key}.delay_s: {clause.delay_s:g} s is not shorter than the "
+                    f"validity span ({span_s:g} s from valid_from to valid_until), so nothing "
+                    f"could ever be released"
+                )
         return self
 
     def direction(self, sender: str, recipient: str) -> Direction | None:

@@ -173,8 +173,14 @@ class AuditLog:
         """Append one entry of ``kind`` (release|denial|receipt|rejection); returns it."""
         if kind not in AUDIT_KINDS:
             raise ValueError(f"audit kind {kind!r} is not one of {AUDIT_KINDS}")
-        entry: dict[str, Any] = {"seq": self.seq + 1, "time": float(self.clock()), "node": self.signer.node_id,
-                                 "kind": kind, "detail": dict(detail), "prev_hash": self.head}
+        entry: dict[str, Any] = {
+            "seq": self.seq + 1,
+            "time": float(self.clock()),
+            "node": self.signer.node_id,
+            "kind": kind,
+            "detail": dict(detail),
+            "prev_hash": self.head,
+        }
         entry["hash"] = entry_hash(entry)
         entry["signature"] = b64url(self.signer.sign(bytes.fromhex(entry["hash"])))
         self.sink.append_audit(entry)
@@ -216,8 +222,9 @@ def _entry_problem(entry: dict[str, Any] | str, seq: int, prev: str, key: Ed2551
     return None
 
 
-def verify_entries(entries: Iterable[dict[str, Any] | str], public_key: Ed25519PublicKey,
-                   expected_head: str | None = None) -> VerifyResult:
+def verify_entries(
+    entries: Iterable[dict[str, Any] | str], public_key: Ed25519PublicKey, expected_head: str | None = None
+) -> VerifyResult:
     """Check a chain in order; a ``str`` item stands for an unreadable entry (its reason)."""
     seq, head = 0, GENESIS_HASH
     for entry in entries:
@@ -228,8 +235,13 @@ def verify_entries(entries: Iterable[dict[str, Any] | str], public_key: Ed25519P
     if expected_head is not None and seq == 0:
         return VerifyResult(False, 1, "the log is empty, so the expected head hash is not there", 0, head)
     if expected_head is not None and head != expected_head.lower():
-        return VerifyResult(False, seq + 1, f"chain ends at seq {seq} but the expected head hash is not there "
-                                            "(entries removed from the end)", seq, head)
+        return VerifyResult(
+            False,
+            seq + 1,
+            f"chain ends at seq {seq} but the expected head hash is not there (entries removed from the end)",
+            seq,
+            head,
+        )
     return VerifyResult(True, None, "ok", seq, head)
 
 

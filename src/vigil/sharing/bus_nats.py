@@ -142,8 +142,10 @@ class NatsBus(Bus):
             except nats.js.errors.APIError as err:
                 hint = ""
                 if "stream not found" in str(err.description or err):
-                    hint = (f" (stream {self.stream} does not exist: the broker's operator creates it, see"
-                            " docs/deployment.md, or connect once with create_stream)")
+                    hint = (
+                        f" (stream {self.stream} does not exist: the broker's operator creates it, see"
+                        " docs/deployment.md, or connect once with create_stream)"
+                    )
                 raise ServiceError(f"nats {what}: {err.description or err}{hint}") from err
 
     def _raise_if_denied(self, what: str) -> None:

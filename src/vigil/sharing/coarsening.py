@@ -63,20 +63,33 @@ class ReleasedErrorModel:
         self.clock_sigma_s = clock_sigma_s
         self._hist: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # sensor → (t, los, pos)
 
-    def sigma(self, sensor: np.ndarray, t_s: np.ndarray, los: np.ndarray, pos: np.ndarray, stated: np.ndarray,
-              q: np.ndarray, precision_m: np.ndarray) -> np.ndarray:
+    def sigma(
+        self,
+        sensor: np.ndarray,
+        t_s: np.ndarray,
+        los: np.ndarray,
+        pos: np.ndarray,
+        stated: np.ndarray,
+        q: np.ndarray,
+        precision_m: np.ndarray,
+    ) -> np.ndarray:
         """The LOS sigma (rad) to fuse each released row with (module docstring); rows need not be sorted."""
         out = np.array(stated, dtype=float)
         for name in np.unique(sensor):
             rows = np.flatnonzero(sensor == name)
             rows = rows[np.argsort(t_s[rows], kind="stable")]
-            out[rows] = self._sensor_sigma(str(name), t_s[rows], los[rows], pos[rows], out[rows], q[rows],
-                                           precision_m[rows])
+            out[rows] = self._sensor_sigma(
+                str(name), t_s[rows], los[rows], pos[rows], out[rows], q[rows], precision_m[rows]
+            )
         return out
 
     def _sensor_sigma(self, name, t, los, pos, stated, q, p) -> np.ndarray:
         old_t, old_los, old_pos = self._hist.get(name, (np.empty(0), np.empty((0, 3)), np.empty((0, 3))))
-        all_t, all_los, all_pos = np.concatenate([old_t, t]), np.concatenate([old_los, los]), np.concatenate([old_pos, pos])
+        all_t, all_los, all_pos = (
+            np.concatenate([old_t, t]),
+            np.concatenate([old_los, los]),
+            np.concatenate([old_pos, pos]),
+        )
         keep = all_t >= all_t.max() - HISTORY_S
         self._hist[name] = (all_t[keep], all_los[keep], all_pos[keep])
         n_old = len(old_t)
@@ -84,7 +97,7 @@ class ReleasedErrorModel:
         step = np.full((len(t), 2), np.nan)  # |Δ elevation|, |Δ azimuth| cos(el) to the previous frame (rad)
         move = np.full((len(t), 3), np.nan)  # |Δ position| per ECEF axis (m)
         for i in range(len(t)):
-            j = _previous(all_t[:n_old + i], all_los[:n_old + i], t[i], los[i])
+            j = _previous(all_t[: n_old + i], all_los[: n_old + i], t[i], los[i])
             if j < 0:
                 continue
             dt[i] = t[i] - all_t[j]
@@ -97,10 +110,16 @@ class ReleasedErrorModel:
         """Each rounding per grid axis, over the ``M`` rows of one sensor in a fit: variance ``M g`` per row with
         ``g`` = :func:`held_fraction` of the cells crossed per frame; the LOS grid's two angles and the position
         grid's three axes averaged (no motion known: held, ``g = 1``)."""
-        frames = np.maximum(np.where(np.isfinite(dt) & (dt > 0), ASCENT_WINDOW_S / np.where(dt > 0, dt, 1.0),
-                                     ASCENT_WINDOW_S), 1.0)
+        frames = np.maximum(
+            np.where(
+                np.isfinite(dt) & (dt > 0), ASCENT_WINDOW_S / np.where(dt > 0, dt, 1.0), ASCENT_WINDOW_S
+            ),
+            1.0,
+        )
         with np.errstate(divide="ignore", invalid="ignore"):
-            los_cells = np.where(np.isfinite(step) & (q[:, None] > 0), step / q[:, None], 0.0)  # no LOS grid: none
+            los_cells = np.where(
+                np.isfinite(step) & (q[:, None] > 0), step / q[:, None], 0.0
+            )  # no LOS grid: none
             pos_cells = np.where(np.isfinite(move) & (p[:, None] > 0), move / p[:, None], 0.0)
         m = np.rint(frames).astype(np.int64)
         n_los = frames * held_fraction(los_cells, m).mean(axis=1)
@@ -109,8 +128,13 @@ class ReleasedErrorModel:
         noise2 = np.maximum(stated**2 - cell, 0.0)
         rho = dither_fraction(np.sqrt(noise2), q)
         clock = np.where(np.isfinite(rate), rate, 0.0) * self.clock_sigma_s
-        var = noise2 + (1.0 - rho) * cell + rho * np.maximum(n_los, 1.0) * cell + np.maximum(n_pos, 1.0) * cell \
+        var = (
+            noise2
+            + (1.0 - rho) * cell
+            + rho * np.maximum(n_los, 1.0) * cell
+            + np.maximum(n_pos, 1.0) * cell
             + frames * clock * clock
+        )
         return np.sqrt(var)
 
 

@@ -10,7 +10,9 @@ from ..errors import DataError
 from .audit import VerifyResult, verify
 from .keys import Signer, check_node_id, load_public_key, write_key_files
 
-audit_app = typer.Typer(help="Audit logs of releases, denials, receipts and rejections.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="Audit logs of releases, denials, receipts and rejections.", no_args_is_help=True
+)
 keys_app = typer.Typer(help="Node signing keys (Ed25519).", no_args_is_help=True)
 sharing_app = typer.Typer(help="Studies of sharing agreements.", no_args_is_help=True)
 
@@ -34,7 +36,9 @@ def format_verify(log: Path, result: VerifyResult) -> str:
 def audit_verify(
     log: Path = typer.Argument(..., help="Audit log, JSON lines."),
     key: Path = typer.Option(..., "--key", help="The node's public key (PEM)."),
-    head: str | None = typer.Option(None, "--head", help="Expected head hash, kept elsewhere: detects truncation."),
+    head: str | None = typer.Option(
+        None, "--head", help="Expected head hash, kept elsewhere: detects truncation."
+    ),
 ) -> None:
     """Check the hash chain and signatures; exit 1 naming the first bad entry."""
     result = verify(log, load_public_key(key), head)
@@ -74,8 +78,10 @@ def sharing_sweep(
     from . import sweep as sw
     from .agreement import MIN_PRECISION_M, load_agreement
 
-    delays, precisions = sw.parse_values(delay_s, "--delay-s", 0.0), sw.parse_values(precision_m, "--precision-m",
-                                                                                   MIN_PRECISION_M)
+    delays, precisions = (
+        sw.parse_values(delay_s, "--delay-s", 0.0),
+        sw.parse_values(precision_m, "--precision-m", MIN_PRECISION_M),
+    )
     spec = load_scenario(scenario)
     accords = [load_agreement(a) for a in agreement] or [load_agreement(Path(a)) for a in spec.agreements]
     inputs = [scenario, *agreement, *(Path(a) for a in spec.agreements)]  # the scenario's own agreements too
@@ -84,8 +90,16 @@ def sharing_sweep(
         rows = sw.sweep(spec, delays, precisions, accords, progress=advance)
     with output_folder(out) as tmp:
         sw.write_csv(rows, tmp / "sweep.csv")
-        sw.write_json(rows, {"scenario": str(scenario), "delays_s": delays, "precisions_m": precisions,
-                             "agreements": [a.name for a in accords]}, tmp / "sweep.json")
+        sw.write_json(
+            rows,
+            {
+                "scenario": str(scenario),
+                "delays_s": delays,
+                "precisions_m": precisions,
+                "agreements": [a.name for a in accords],
+            },
+            tmp / "sweep.json",
+        )
         sw.write_plot(rows, tmp / "sweep.png")
     Console().print(sw.format_sweep(rows, len(spec.launches)))
     typer.echo(f"wrote {out / 'sweep.csv'}, {out / 'sweep.json'} and {out / 'sweep.png'}")

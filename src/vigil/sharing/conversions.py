@@ -29,7 +29,9 @@ from ..timescale import parse_utc
 from ..warning.records import Sources, Warning
 from .coarsening import ReleasedErrorModel
 
-DEFAULT_RECEIVED_SIGMA_RAD = 1e-4  # a released detection without los_sigma_rad (optional in the record): 100 µrad
+DEFAULT_RECEIVED_SIGMA_RAD = (
+    1e-4  # a released detection without los_sigma_rad (optional in the record): 100 µrad
+)
 _OPTIONAL_OBS = ("los_sigma_rad", "snr", "intensity_w_sr")
 
 
@@ -48,20 +50,31 @@ def observation_records(batch: ObservationBatch, epoch_s: float) -> list[dict[st
     """One observation record per row (``time`` = UTC POSIX s, ``epoch_s`` = POSIX s of the batch epoch)."""
     out = []
     for i in range(len(batch)):
-        out.append({
-            "obs_id": int(batch.obs_id[i]), "time": epoch_s + float(batch.time_s[i]),
-            "sensor_id": str(batch.sensor_id[i]), "partner_id": str(batch.partner_id[i]),
-            "sensor_pos_ecef_m": [float(x) for x in batch.sensor_pos_ecef_m[i]],
-            "los_ecef": [float(x) for x in batch.los_ecef[i] / np.linalg.norm(batch.los_ecef[i])],
-            "los_sigma_rad": float(batch.los_sigma_rad[i]), "snr": float(batch.snr[i]),
-            "intensity_w_sr": float(batch.intensity_w_sr[i]), "frame_id": int(batch.frame_id[i]),
-        })
+        out.append(
+            {
+                "obs_id": int(batch.obs_id[i]),
+                "time": epoch_s + float(batch.time_s[i]),
+                "sensor_id": str(batch.sensor_id[i]),
+                "partner_id": str(batch.partner_id[i]),
+                "sensor_pos_ecef_m": [float(x) for x in batch.sensor_pos_ecef_m[i]],
+                "los_ecef": [float(x) for x in batch.los_ecef[i] / np.linalg.norm(batch.los_ecef[i])],
+                "los_sigma_rad": float(batch.los_sigma_rad[i]),
+                "snr": float(batch.snr[i]),
+                "intensity_w_sr": float(batch.intensity_w_sr[i]),
+                "frame_id": int(batch.frame_id[i]),
+            }
+        )
     return out
 
 
-def observations_from_records(records: Sequence[tuple[str, dict[str, Any]]], epoch: str, first_id: int,
-                              own_sensors: frozenset[str] = frozenset(), model: ReleasedErrorModel | None = None,
-                              precision_m: dict[str, float] | None = None) -> ObservationBatch:
+def observations_from_records(
+    records: Sequence[tuple[str, dict[str, Any]]],
+    epoch: str,
+    first_id: int,
+    own_sensors: frozenset[str] = frozenset(),
+    model: ReleasedErrorModel | None = None,
+    precision_m: dict[str, float] | None = None,
+) -> ObservationBatch:
     """``(sender, record)`` pairs → a batch with local ids ``first_id…``; a partner's sensor whose name
     clashes with one of ``own_sensors`` is renamed ``<sender>/<name>``. Missing optionals become NaN / -1.
 
@@ -76,7 +89,9 @@ def observations_from_records(records: Sequence[tuple[str, dict[str, Any]]], epo
     for sender, rec in records:
         name = str(rec.get("sensor_id") or f"{sender}/unnamed")
         sensors.append(f"{sender}/{name}" if name in own_sensors else name)
-    cols = {k: np.array([np.nan if r.get(k) is None else float(r[k]) for _, r in records]) for k in _OPTIONAL_OBS}
+    cols = {
+        k: np.array([np.nan if r.get(k) is None else float(r[k]) for _, r in records]) for k in _OPTIONAL_OBS
+    }
     q = np.array([float(r.get("los_quantum_rad") or 0.0) for _, r in records])
     t_s = np.array([relative_s(r["time"], e) for _, r in records])
     pos = np.array([r["sensor_pos_ecef_m"] for _, r in records], dtype=float)
@@ -86,30 +101,53 @@ def observations_from_records(records: Sequence[tuple[str, dict[str, Any]]], epo
     stated = np.where(np.isfinite(cols["los_sigma_rad"]), cols["los_sigma_rad"], DEFAULT_RECEIVED_SIGMA_RAD)
     cols["los_sigma_rad"] = (model or ReleasedErrorModel()).sigma(sensor_ids, t_s, los, pos, stated, q, grid)
     return ObservationBatch(
-        epoch, np.arange(first_id, first_id + len(records), dtype=np.int64), sensor_ids,
-        np.array([str(r.get("partner_id") or s) for s, r in records], dtype=object), t_s, pos, los,
-        cols["los_sigma_rad"], cols["snr"], cols["intensity_w_sr"],
-        np.array([-1 if r.get("frame_id") is None else int(r["frame_id"]) for _, r in records], dtype=np.int64),
+        epoch,
+        np.arange(first_id, first_id + len(records), dtype=np.int64),
+        sensor_ids,
+        np.array([str(r.get("partner_id") or s) for s, r in records], dtype=object),
+        t_s,
+        pos,
+        los,
+        cols["los_sigma_rad"],
+        cols["snr"],
+        cols["intensity_w_sr"],
+        np.array(
+            [-1 if r.get("frame_id") is None else int(r["frame_id"]) for _, r in records], dtype=np.int64
+        ),
     )
 
 
 # --- warnings ---------------------------------------------------------------------------------------
 def warning_record(w: Warning, epoch_s: float) -> dict[str, Any]:
     """The sharing warning record of a Warning (times → UTC POSIX s; ``sources`` → partner ids)."""
+
     def abs_s(t: float | None) -> float | None:
         return None if t is None else epoch_s + t
 
-    rec = {"event_id": w.event_id, "version": w.version, "issued_at": w.issued_at, "class": w.class_,
-           "class_reason": w.class_reason or None,
-           "launch_time": abs_s(w.launch_time_s), "launch_time_sigma_s": w.launch_time_sigma_s,
-           "launch_lat_deg": w.launch_lat_deg, "launch_lon_deg": w.launch_lon_deg,
-           "launch_ellipse": None if w.launch_ellipse is None else list(w.launch_ellipse),
-           "azimuth_deg": w.azimuth_deg, "azimuth_sigma_deg": w.azimuth_sigma_deg,
-           "burnout_time": abs_s(w.burnout_time_s), "burnout_alt_m": w.burnout_alt_m,
-           "burnout_speed_m_s": w.burnout_speed_m_s, "impact_time": abs_s(w.impact_time_s),
-           "impact_lat_deg": w.impact_lat_deg, "impact_lon_deg": w.impact_lon_deg,
-           "impact_ellipse": None if w.impact_ellipse is None else list(w.impact_ellipse),
-           "notification": w.notification, "sources": list(w.sources.partners), "confidence": w.confidence}
+    rec = {
+        "event_id": w.event_id,
+        "version": w.version,
+        "issued_at": w.issued_at,
+        "class": w.class_,
+        "class_reason": w.class_reason or None,
+        "launch_time": abs_s(w.launch_time_s),
+        "launch_time_sigma_s": w.launch_time_sigma_s,
+        "launch_lat_deg": w.launch_lat_deg,
+        "launch_lon_deg": w.launch_lon_deg,
+        "launch_ellipse": None if w.launch_ellipse is None else list(w.launch_ellipse),
+        "azimuth_deg": w.azimuth_deg,
+        "azimuth_sigma_deg": w.azimuth_sigma_deg,
+        "burnout_time": abs_s(w.burnout_time_s),
+        "burnout_alt_m": w.burnout_alt_m,
+        "burnout_speed_m_s": w.burnout_speed_m_s,
+        "impact_time": abs_s(w.impact_time_s),
+        "impact_lat_deg": w.impact_lat_deg,
+        "impact_lon_deg": w.impact_lon_deg,
+        "impact_ellipse": None if w.impact_ellipse is None else list(w.impact_ellipse),
+        "notification": w.notification,
+        "sources": list(w.sources.partners),
+        "confidence": w.confidence,
+    }
     return {k: v for k, v in rec.items() if v is not None}
 
 
@@ -127,18 +165,29 @@ def warning_from_record(sender: str, rec: dict[str, Any], epoch: str, received_a
 
     try:
         return Warning(
-            event_id=f"{sender}:{rec['event_id']}", version=int(rec.get("version") or 1), issued_at=received_at,
-            class_=rec.get("class") or "unknown", launch_time_s=rel("launch_time") or 0.0,
+            event_id=f"{sender}:{rec['event_id']}",
+            version=int(rec.get("version") or 1),
+            issued_at=received_at,
+            class_=rec.get("class") or "unknown",
+            launch_time_s=rel("launch_time") or 0.0,
             launch_time_sigma_s=float(rec.get("launch_time_sigma_s") or 0.0),
-            launch_lat_deg=rec["launch_lat_deg"], launch_lon_deg=rec["launch_lon_deg"],
-            launch_ellipse=_ellipse(rec.get("launch_ellipse")), impact_ellipse=_ellipse(rec.get("impact_ellipse")),
-            azimuth_deg=rec.get("azimuth_deg"), azimuth_sigma_deg=rec.get("azimuth_sigma_deg"),
-            burnout_time_s=rel("burnout_time"), burnout_alt_m=rec.get("burnout_alt_m"),
-            burnout_speed_m_s=rec.get("burnout_speed_m_s"), impact_time_s=rel("impact_time"),
-            impact_lat_deg=rec.get("impact_lat_deg"), impact_lon_deg=rec.get("impact_lon_deg"),
-            notification=rec.get("notification"), class_reason=rec.get("class_reason") or "",
+            launch_lat_deg=rec["launch_lat_deg"],
+            launch_lon_deg=rec["launch_lon_deg"],
+            launch_ellipse=_ellipse(rec.get("launch_ellipse")),
+            impact_ellipse=_ellipse(rec.get("impact_ellipse")),
+            azimuth_deg=rec.get("azimuth_deg"),
+            azimuth_sigma_deg=rec.get("azimuth_sigma_deg"),
+            burnout_time_s=rel("burnout_time"),
+            burnout_alt_m=rec.get("burnout_alt_m"),
+            burnout_speed_m_s=rec.get("burnout_speed_m_s"),
+            impact_time_s=rel("impact_time"),
+            impact_lat_deg=rec.get("impact_lat_deg"),
+            impact_lon_deg=rec.get("impact_lon_deg"),
+            notification=rec.get("notification"),
+            class_reason=rec.get("class_reason") or "",
             sources=Sources((), tuple(sorted({sender, *(rec.get("sources") or [])}))),
-            confidence=float(rec["confidence"]) if rec.get("confidence") is not None else 1.0)
+            confidence=float(rec["confidence"]) if rec.get("confidence") is not None else 1.0,
+        )
     except (KeyError, TypeError, ValueError) as err:
         raise DataError(f"warning from {sender}: {type(err).__name__}: {err}") from None
 
@@ -164,12 +213,22 @@ def event_state(events: Iterable[Any], event_id: str) -> TrackState | None:
         return None
     b, f = event.burnout, event.filter
     if b is not None and np.all(np.isfinite(b.r)):
-        return TrackState(float(b.time_s), np.asarray(b.r, float), np.asarray(b.v, float), np.asarray(b.cov6, float),
-                          "coast")
+        return TrackState(
+            float(b.time_s),
+            np.asarray(b.r, float),
+            np.asarray(b.v, float),
+            np.asarray(b.cov6, float),
+            "coast",
+        )
     if f is None:
         return None
-    return TrackState(float(f.t), np.asarray(f.x[:3], float), np.asarray(f.x[3:6], float),
-                      np.asarray(f.P[:6, :6], float), "boost")
+    return TrackState(
+        float(f.t),
+        np.asarray(f.x[:3], float),
+        np.asarray(f.x[3:6], float),
+        np.asarray(f.P[:6, :6], float),
+        "boost",
+    )
 
 
 def track_record(w: Warning, state: TrackState | None, epoch_s: float) -> dict[str, Any]:
@@ -180,11 +239,18 @@ def track_record(w: Warning, state: TrackState | None, epoch_s: float) -> dict[s
         r = geodetic_to_ecef(math.radians(w.launch_lat_deg), math.radians(w.launch_lon_deg), 0.0)
         state = TrackState(w.launch_time_s, np.asarray(r, float), None, None, "boost")
     rec: dict[str, Any] = {
-        "track_id": w.event_id, "version": w.version, "time": epoch_s + state.time_s,
-        "pos_ecef_m": [float(x) for x in state.r_m], "phase": state.phase,
-        "sensor_ids": list(w.sources.sensors), "partner_ids": list(w.sources.partners),
-        "launch_lat_deg": w.launch_lat_deg, "launch_lon_deg": w.launch_lon_deg,
-        "launch_time": epoch_s + w.launch_time_s, "launch_time_sigma_s": w.launch_time_sigma_s}
+        "track_id": w.event_id,
+        "version": w.version,
+        "time": epoch_s + state.time_s,
+        "pos_ecef_m": [float(x) for x in state.r_m],
+        "phase": state.phase,
+        "sensor_ids": list(w.sources.sensors),
+        "partner_ids": list(w.sources.partners),
+        "launch_lat_deg": w.launch_lat_deg,
+        "launch_lon_deg": w.launch_lon_deg,
+        "launch_time": epoch_s + w.launch_time_s,
+        "launch_time_sigma_s": w.launch_time_sigma_s,
+    }
     if state.v_m_s is not None:
         rec["vel_ecef_m_s"] = [float(x) for x in state.v_m_s]
     if state.cov6 is not None and np.all(np.isfinite(state.cov6)):
@@ -201,22 +267,30 @@ def warning_from_track(sender: str, rec: dict[str, Any], epoch: str, received_at
     it), issued when received, class unknown, no sensors (as a received warning). DataError without a launch
     estimate (a track with no ``launch_*`` fields is stored only)."""
     if rec.get("launch_lat_deg") is None or rec.get("launch_time") is None:
-        raise DataError(f"track from {sender}: track {str(rec.get('track_id'))[:64]!r} carries no launch estimate")
+        raise DataError(
+            f"track from {sender}: track {str(rec.get('track_id'))[:64]!r} carries no launch estimate"
+        )
     e = posix_s(epoch)
     try:
         return Warning(
-            event_id=f"{sender}:{rec['track_id']}", version=int(rec.get("version") or 1), issued_at=received_at,
-            class_="unknown", launch_time_s=relative_s(rec["launch_time"], e),
+            event_id=f"{sender}:{rec['track_id']}",
+            version=int(rec.get("version") or 1),
+            issued_at=received_at,
+            class_="unknown",
+            launch_time_s=relative_s(rec["launch_time"], e),
             launch_time_sigma_s=float(rec.get("launch_time_sigma_s") or 0.0),
-            launch_lat_deg=rec["launch_lat_deg"], launch_lon_deg=rec["launch_lon_deg"],
+            launch_lat_deg=rec["launch_lat_deg"],
+            launch_lon_deg=rec["launch_lon_deg"],
             launch_ellipse=_ellipse(rec.get("launch_ellipse")),
-            sources=Sources((), tuple(sorted({sender, *(rec.get("partner_ids") or [])}))))
+            sources=Sources((), tuple(sorted({sender, *(rec.get("partner_ids") or [])}))),
+        )
     except (KeyError, TypeError, ValueError) as err:
         raise DataError(f"track from {sender}: {type(err).__name__}: {err}") from None
 
 
-def partner_estimates(record_type: str, sender: str, records: Iterable[dict[str, Any]], epoch: str,
-                      received_posix_s: float) -> list[Warning]:
+def partner_estimates(
+    record_type: str, sender: str, records: Iterable[dict[str, Any]], epoch: str, received_posix_s: float
+) -> list[Warning]:
     """A partner's received warning or track records as estimates of its events (issued at the instant
     received, UTC POSIX s); a record that is no launch estimate (a track without one) is left out: it is
     stored and audited as received, not fused."""

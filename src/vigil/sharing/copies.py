@@ -24,7 +24,9 @@ from typing import Any
 
 import numpy as np
 
-POSITION_SLACK_M = 1.0  # float slack on the position test (the grids are whole multiples of precision_m ≥ 1 m)
+POSITION_SLACK_M = (
+    1.0  # float slack on the position test (the grids are whole multiples of precision_m ≥ 1 m)
+)
 LOS_SLACK_RAD = 1e-7  # and on the line-of-sight test (10× the engine's duplicate key)
 
 
@@ -36,13 +38,19 @@ class CopyScreen:
     def __init__(self) -> None:
         self._held: dict[tuple[str, int], list[tuple[np.ndarray, np.ndarray, float, float]]] = {}
 
-    def hold_own(self, sensor_id: Sequence[Any] | np.ndarray, time_s: np.ndarray, pos: np.ndarray, los: np.ndarray) -> None:
+    def hold_own(
+        self, sensor_id: Sequence[Any] | np.ndarray, time_s: np.ndarray, pos: np.ndarray, los: np.ndarray
+    ) -> None:
         """Hold the node's own detections (exact: no grid)."""
         for name, t, p, u in zip(sensor_id, time_s, pos, los, strict=True):
             self._add(str(name), float(t), np.asarray(p, dtype=float), _unit(u), 0.0, 0.0)
 
-    def screen(self, rows: Sequence[tuple[str, dict[str, Any]]], time_s: Sequence[float],
-               precision_m: dict[str, float]) -> tuple[list[int], list[int], list[int]]:
+    def screen(
+        self,
+        rows: Sequence[tuple[str, dict[str, Any]]],
+        time_s: Sequence[float],
+        precision_m: dict[str, float],
+    ) -> tuple[list[int], list[int], list[int]]:
         """``(kept, copies, unnamed)``: indices into ``rows`` (``(sender, record)``; ``time_s`` its times from the
         node's epoch). Kept rows are held, so a later copy of one of them — in this call too — is a copy."""
         kept, copies, unnamed = [], [], []

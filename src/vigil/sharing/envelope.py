@@ -43,7 +43,15 @@ SIGNATURE_BYTES = 64  # Ed25519, RFC 8032 §5.1.6
 MAX_RECORDS = 512  # records per batch envelope: 512 observations ≈ 230 kB, well under NATS's 1 MB max_payload
 _TAIL = b',"v":1}'  # the canonical envelope's last member: "v" sorts after every other key
 _SIGNED_TAIL = re.compile(rb',"sig":"([A-Za-z0-9_-]{1,200})","v":1}\Z')
-__all__ = ["Envelope", "b64url", "b64url_decode", "canonical_bytes", "new_msg_id", "sign_envelope", "split_signed"]
+__all__ = [
+    "Envelope",
+    "b64url",
+    "b64url_decode",
+    "canonical_bytes",
+    "new_msg_id",
+    "sign_envelope",
+    "split_signed",
+]
 
 
 class Envelope(BaseModel):
@@ -67,7 +75,9 @@ class Envelope(BaseModel):
     @model_validator(mode="after")
     def _one_body(self) -> Envelope:
         if (self.payload is None) == (self.records is None):
-            raise ValueError("carries either 'payload' (one record) or 'records' (a batch), exactly one of them")
+            raise ValueError(
+                "carries either 'payload' (one record) or 'records' (a batch), exactly one of them"
+            )
         return self
 
     @model_serializer(mode="wrap")

@@ -77,8 +77,9 @@ class Signer:
     _key_id: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        seed = self.private_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                              serialization.NoEncryption())
+        seed = self.private_key.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
         object.__setattr__(self, "_nacl", SigningKey(seed))
         object.__setattr__(self, "_key_id", key_id_for(self.node_id, self.public_key))
 
@@ -126,7 +127,9 @@ def write_key_files(signer: Signer, out_dir: Path) -> tuple[Path, Path]:
     with os.fdopen(fd, "wb") as handle:
         handle.write(private_pem)
     pub_path.write_bytes(
-        signer.public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        signer.public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
     return key_path, pub_path
 

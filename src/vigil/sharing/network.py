@@ -59,7 +59,11 @@ def check_urls(bus: str, db: str) -> None:
     """ConfigError (one line) for a bus or database URL this module cannot open, before any work is done."""
     if bus != "memory://" and not bus.startswith(("nats://", "tls://")):
         raise ConfigError(f"--bus {bus!r}: expected memory:// or nats://host:port")
-    if not (db in ("sqlite://", MEMORY_DB) or db.startswith(("sqlite:///", "postgresql://", "postgres://")) or "dbname=" in db):
+    if not (
+        db in ("sqlite://", MEMORY_DB)
+        or db.startswith(("sqlite:///", "postgresql://", "postgres://"))
+        or "dbname=" in db
+    ):
         raise ConfigError(f"--db {db!r}: expected sqlite://, sqlite:///DIR or postgresql://…")
     if not db.startswith("sqlite://"):
         from .node_config import postgres_url_problem
@@ -117,8 +121,13 @@ def _chunks(obs: ObservationBatch, partner: str, chunk_s: float) -> dict[int, Ob
     return {int(k): mine.take(keys == k) for k in np.unique(keys)}
 
 
-async def _tick(nodes: list[Node], expected: dict[str, int], own: dict[str, dict[int, ObservationBatch]],
-                k: int, now_s: float) -> None:
+async def _tick(
+    nodes: list[Node],
+    expected: dict[str, int],
+    own: dict[str, dict[int, ObservationBatch]],
+    k: int,
+    now_s: float,
+) -> None:
     for node in nodes:
         node.advance(now_s)
         chunk = own[node.node_id].get(k)
@@ -149,16 +158,28 @@ def _simulation_identity(simulation: SimulationResult) -> bytes:
     return digest.digest()
 
 
-async def run_network_async(scenario: Scenario, rng_or_seed: np.random.Generator | int | None = None, *,
-                            agreements: Sequence[Agreement | str | Path] | None = None, bus: str = "memory://",
-                            db: str = "sqlite://", simulation: SimulationResult | None = None,
-                            fusion: FusionConfig | None = None, workdir: Path | None = None, keep: bool = False,
-                            progress: Progress | None = None, alone: bool = True,
-                            audit: bool = True) -> NetworkResult:
+async def run_network_async(
+    scenario: Scenario,
+    rng_or_seed: np.random.Generator | int | None = None,
+    *,
+    agreements: Sequence[Agreement | str | Path] | None = None,
+    bus: str = "memory://",
+    db: str = "sqlite://",
+    simulation: SimulationResult | None = None,
+    fusion: FusionConfig | None = None,
+    workdir: Path | None = None,
+    keep: bool = False,
+    progress: Progress | None = None,
+    alone: bool = True,
+    audit: bool = True,
+) -> NetworkResult:
     """See :func:`run_network`."""
     if simulation is None:
-        rng = rng_or_seed if isinstance(rng_or_seed, np.random.Generator) else np.random.default_rng(
-            scenario.seed if rng_or_seed is None else rng_or_seed)
+        rng = (
+            rng_or_seed
+            if isinstance(rng_or_seed, np.random.Generator)
+            else np.random.default_rng(scenario.seed if rng_or_seed is None else rng_or_seed)
+        )
         simulation = simulate(scenario, rng)
     fusion = fusion or FusionConfig()
     run_id = uuid.uuid4().hex[:10]
@@ -177,20 +198,51 @@ async def run_network_async(scenario: Scenario, rng_or_seed: np.random.Generator
         nodes = []
         for n in ids:
             stores[n] = _open_store(db, n, run_id, work)
-            log = AuditLog(JsonlAuditSink(work / f"{n}-audit.jsonl", fsync=False), signers[n]) if audit else None
-            nodes.append(Node(n, signers[n], keys, accords, the_bus, stores[n][0], simulation.epoch, log,
-                              subject_root=root, fusion=fusion, fuse_alone=alone))
+            log = (
+                AuditLog(JsonlAuditSink(work / f"{n}-audit.jsonl", fsync=False), signers[n])
+                if audit
+                else None
+            )
+            nodes.append(
+                Node(
+                    n,
+                    signers[n],
+                    keys,
+                    accords,
+                    the_bus,
+                    stores[n][0],
+                    simulation.epoch,
+                    log,
+                    subject_root=root,
+                    fusion=fusion,
+                    fuse_alone=alone,
+                )
+            )
         for node in nodes:
             await node.start()
         await _drive(nodes, simulation, scenario.duration_s, fusion.chunk_s, progress)
-        result = NetworkResult(simulation.epoch, {
-            node.node_id: PartnerResult(node.node_id, node.alone_warnings, node.fused_warnings,
-                                        node.received_warnings, node.counts, signers[node.node_id].public_key,
-                                        None if (temp and not keep) or not audit
-                                        else work / f"{node.node_id}-audit.jsonl",
-                                        node.audit.head if node.audit else "", node.shared_warnings,
-                                        node.received_tracks)
-            for node in nodes}, simulation, bus, db, {n: s[1] for n, s in stores.items()})
+        result = NetworkResult(
+            simulation.epoch,
+            {
+                node.node_id: PartnerResult(
+                    node.node_id,
+                    node.alone_warnings,
+                    node.fused_warnings,
+                    node.received_warnings,
+                    node.counts,
+                    signers[node.node_id].public_key,
+                    None if (temp and not keep) or not audit else work / f"{node.node_id}-audit.jsonl",
+                    node.audit.head if node.audit else "",
+                    node.shared_warnings,
+                    node.received_tracks,
+                )
+                for node in nodes
+            },
+            simulation,
+            bus,
+            db,
+            {n: s[1] for n, s in stores.items()},
+        )
         for node in nodes:
             await node.close()
         return result
@@ -198,8 +250,13 @@ async def run_network_async(scenario: Scenario, rng_or_seed: np.random.Generator
         await _cleanup(stores, the_bus, keep, work if temp else None)
 
 
-async def _drive(nodes: list[Node], simulation: SimulationResult, duration_s: float, chunk_s: float,
-                 progress: Progress | None) -> None:
+async def _drive(
+    nodes: list[Node],
+    simulation: SimulationResult,
+    duration_s: float,
+    chunk_s: float,
+    progress: Progress | None,
+) -> None:
     own = {node.node_id: _chunks(simulation.observations, node.node_id, chunk_s) for node in nodes}
     epoch_s = parse_utc(simulation.epoch, "epoch").timestamp()
     expected: dict[str, int] = {}
@@ -213,8 +270,9 @@ async def _drive(nodes: list[Node], simulation: SimulationResult, duration_s: fl
     await _exchange(nodes, expected)
 
 
-async def _cleanup(stores: dict[str, tuple[Store, str, Callable[[], None]]], bus: Bus, keep: bool,
-                   temp: Path | None) -> None:
+async def _cleanup(
+    stores: dict[str, tuple[Store, str, Callable[[], None]]], bus: Bus, keep: bool, temp: Path | None
+) -> None:
     for store, _, close in stores.values():
         if not keep and hasattr(store, "drop_schema"):
             store.drop_schema()
@@ -226,11 +284,21 @@ async def _cleanup(stores: dict[str, tuple[Store, str, Callable[[], None]]], bus
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def run_network(scenario: Scenario, rng_or_seed: np.random.Generator | int | None = None, *,
-                agreements: Sequence[Agreement | str | Path] | None = None, bus: str = "memory://",
-                db: str = "sqlite://", simulation: SimulationResult | None = None,
-                fusion: FusionConfig | None = None, workdir: Path | None = None, keep: bool = False,
-                progress: Progress | None = None, alone: bool = True, audit: bool = True) -> NetworkResult:
+def run_network(
+    scenario: Scenario,
+    rng_or_seed: np.random.Generator | int | None = None,
+    *,
+    agreements: Sequence[Agreement | str | Path] | None = None,
+    bus: str = "memory://",
+    db: str = "sqlite://",
+    simulation: SimulationResult | None = None,
+    fusion: FusionConfig | None = None,
+    workdir: Path | None = None,
+    keep: bool = False,
+    progress: Progress | None = None,
+    alone: bool = True,
+    audit: bool = True,
+) -> NetworkResult:
     """Run every partner of ``scenario`` as a node in this process (module docstring) and return, per
     partner, the warnings alone and with sharing.
 
@@ -246,11 +314,31 @@ def run_network(scenario: Scenario, rng_or_seed: np.random.Generator | int | Non
     logs (nothing in the result depends on them; a campaign does not read them). Must not be called from a
     running event loop: use :func:`run_network_async` there.
     """
-    return asyncio.run(run_network_async(scenario, rng_or_seed, agreements=agreements, bus=bus, db=db,
-                                         simulation=simulation, fusion=fusion, workdir=workdir, keep=keep,
-                                         progress=progress, alone=alone, audit=audit))
+    return asyncio.run(
+        run_network_async(
+            scenario,
+            rng_or_seed,
+            agreements=agreements,
+            bus=bus,
+            db=db,
+            simulation=simulation,
+            fusion=fusion,
+            workdir=workdir,
+            keep=keep,
+            progress=progress,
+            alone=alone,
+            audit=audit,
+        )
+    )
 
 
 from .value import launch_view, sharing_summary  # noqa: E402  (the value of sharing, re-exported)
 
-__all__ = ["NetworkResult", "PartnerResult", "launch_view", "run_network", "run_network_async", "sharing_summary"]
+__all__ = [
+    "NetworkResult",
+    "PartnerResult",
+    "launch_view",
+    "run_network",
+    "run_network_async",
+    "sharing_summary",
+]

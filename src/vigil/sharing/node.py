@@ -104,7 +104,9 @@ class NodeCounts:
     late: int = 0  # detections fused by re-processing (earlier than a processed chunk, inside the horizon)
     too_late: int = 0  # detections older than the shared engine's lag horizon: audited, not fused
     duplicate: int = 0  # detections equal to one already fused (same sensor, time, LOS): audited, fused once
-    copies: int = 0  # received copies of detections held (own or another partner's, re-gridded): audited, not fused
+    copies: int = (
+        0  # received copies of detections held (own or another partner's, re-gridded): audited, not fused
+    )
     unknown_sensor: int = 0  # received detections naming no sensor (cannot be strung): audited, not fused
     ingest: IngestStats = field(default_factory=IngestStats)
     restored: int = 0  # records stored before a restart, handed to fusion again by :meth:`Node.restore`
@@ -116,11 +118,24 @@ class Node:
     (1 … MAX_RECORDS, default 1: one record per envelope) packs up to that many released detections of
     one :meth:`observe` call into one envelope signed once (docs/sharing.md, "Batch envelopes")."""
 
-    def __init__(self, node_id: str, signer: Signer, keys: KeyRegistry, agreements: Sequence[Agreement],
-                 bus: Bus, store: Store, epoch: str, audit: AuditLog | None = None, *,
-                 subject_root: str = SUBJECT_ROOT, fusion: FusionConfig | None = None,
-                 clock: Callable[[], float] | None = None, new_id: Callable[[], str] | None = None,
-                 batch_records: int = 1, fuse_alone: bool = True) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        signer: Signer,
+        keys: KeyRegistry,
+        agreements: Sequence[Agreement],
+        bus: Bus,
+        store: Store,
+        epoch: str,
+        audit: AuditLog | None = None,
+        *,
+        subject_root: str = SUBJECT_ROOT,
+        fusion: FusionConfig | None = None,
+        clock: Callable[[], float] | None = None,
+        new_id: Callable[[], str] | None = None,
+        batch_records: int = 1,
+        fuse_alone: bool = True,
+    ) -> None:
         self.node_id, self.bus, self.store, self.audit, self.epoch = node_id, bus, store, audit, epoch
         if not 1 <= batch_records <= MAX_RECORDS:
             raise ConfigError(f"node {node_id}: batch_records {batch_records} is not in 1..{MAX_RECORDS}")
@@ -130,7 +145,11 @@ class Node:
         self.clock = clock or (lambda: self.now_s)
         mine = [a for a in agreements if node_id in a.parties]
         extra = {"new_id": new_id} if new_id is not None else {}
-        self.releasers = [Releaser(a, node_id, signer, audit, **extra) for a in mine if a.direction(node_id, a.other(node_id))]
+        self.releasers = [
+            Releaser(a, node_id, signer, audit, **extra)
+            for a in mine
+            if a.direction(node_id, a.other(node_id))
+        ]
         self.receiver = Receiver(node_id, keys, mine, store, self.clock, audit)
         self.shared = FusionEngine(fusion)
         self.shared.epoch = epoch
@@ -237,13 +256,21 @@ class Node:
             misrouted.add(i)  # not used; the receiver forgets its id so a correctly addressed copy passes
             self.counts.rejected["subject"] = self.counts.rejected.get("subject", 0) + 1
             if self.audit is not None:
-                self.audit.append("rejection", {"kind": "subject", "msg_id": env.msg_id, "sender": env.sender,
-                                                "reason": f"came on {subject[:120]!r}, not its own subject"})
+                self.audit.append(
+                    "rejection",
+                    {
+                        "kind": "subject",
+                        "msg_id": env.msg_id,
+                        "sender": env.sender,
+                        "reason": f"came on {subject[:120]!r}, not its own subject",
+                    },
+                )
             return False
 
         out: list[StoredRecord | None] = []
-        outcomes = self.receiver.accept_many([m.data for m in messages], on_its_subject,
-                                             [m.delivery > 1 for m in messages])
+        outcomes = self.receiver.accept_many(
+            [m.data for m in messages], on_its_subject, [m.delivery > 1 for m in messages]
+        )
         for i, outcome in enumerate(outcomes):
             if isinstance(outcome, Rejected):
                 self.counts.rejected[outcome.kind] = self.counts.rejected.get(outcome.kind, 0) + 1
@@ -252,8 +279,16 @@ class Node:
                 continue
             env = outcome.envelope
             self._accepted.append(outcome)
-            out.append(StoredRecord(env.msg_id, env.sender, env.recipient, env.record_type, env.created_at,
-                                    outcome.raw.decode("utf-8")))
+            out.append(
+                StoredRecord(
+                    env.msg_id,
+                    env.sender,
+                    env.recipient,
+                    env.record_type,
+                    env.created_at,
+                    outcome.raw.decode("utf-8"),
+                )
+            )
         return out
 
     async def receive_batch(self, timeout_s: float = 0.5) -> int:
@@ -262,10 +297,19 @@ class Node:
             raise MessageError(f"node {self.node_id}: receive before start()")
         self._accepted = []
         try:
-            fetched = await ingest_batch(self._sub, self.store, None, self.counts.ingest, FETCH_BATCH, timeout_s,
-                                         handle_many=self._handle_many)
+            fetched = await ingest_batch(
+                self._sub,
+                self.store,
+                None,
+                self.counts.ingest,
+                FETCH_BATCH,
+                timeout_s,
+                handle_many=self._handle_many,
+            )
         except BaseException:
-            self.receiver.forget(a.envelope.msg_id for a in self._accepted)  # not stored: redelivery must pass
+            self.receiver.forget(
+                a.envelope.msg_id for a in self._accepted
+            )  # not stored: redelivery must pass
             raise
         for accepted in self._accepted:
             self._use(accepted)
@@ -281,8 +325,10 @@ class Node:
         while self.counts.ingest.fetched < expected:
             n = await self.receive_batch(timeout_s)
             if n == 0:
-                raise MessageError(f"node {self.node_id}: {expected - self.counts.ingest.fetched} expected "
-                                   f"messages did not arrive within {timeout_s:g} s")
+                raise MessageError(
+                    f"node {self.node_id}: {expected - self.counts.ingest.fetched} expected "
+                    f"messages did not arrive within {timeout_s:g} s"
+                )
             got += n
         return got
 
@@ -291,7 +337,9 @@ class Node:
         if env.record_type == "observation":
             self._received_obs.extend((env.sender, record) for record in accepted.records)
         elif env.record_type in ("warning", "track"):
-            usable = partner_estimates(env.record_type, env.sender, accepted.records, self.epoch, self.clock())
+            usable = partner_estimates(
+                env.record_type, env.sender, accepted.records, self.epoch, self.clock()
+            )
             (self.received_warnings if env.record_type == "warning" else self.received_tracks).extend(usable)
             self.view.received(usable, from_tracks=env.record_type == "track")
 
@@ -318,8 +366,14 @@ class Node:
         """Fuse what came since the last step at the node's current instant; offer new shared warnings."""
         now = self.time_s
         own = ObservationBatch.concatenate(self.epoch, self._own)
-        received = observations_from_records(self._screened(self._received_obs), self.epoch, self._next_local_id,
-                                             frozenset(self._own_sensors), self._error_model, self._precision_m)
+        received = observations_from_records(
+            self._screened(self._received_obs),
+            self.epoch,
+            self._next_local_id,
+            frozenset(self._own_sensors),
+            self._error_model,
+            self._precision_m,
+        )
         self._next_local_id += len(received)
         self.counts.fused_received += len(received)
         self._own, self._received_obs = [], []
@@ -343,8 +397,10 @@ class Node:
             for i in index:
                 by_sender[rows[i][0]] = by_sender.get(rows[i][0], 0) + 1
             for sender, n in sorted(by_sender.items()):
-                self.audit.append("rejection", {"kind": "copy" if kind == "copies" else kind, "sender": sender,
-                                                "detections": n})
+                self.audit.append(
+                    "rejection",
+                    {"kind": "copy" if kind == "copies" else kind, "sender": sender, "detections": n},
+                )
         self._copies.prune(self.time_s - self.shared.config.lag_horizon_s - 2.0 * self.shared.config.chunk_s)
         return [rows[i] for i in kept]
 
@@ -358,8 +414,10 @@ class Node:
                 continue
             setattr(self.counts, kind, now_n)
             if self.audit is not None:
-                self.audit.append("rejection", {"kind": kind, "detections": new,
-                                                "lag_horizon_s": self.shared.config.lag_horizon_s})
+                self.audit.append(
+                    "rejection",
+                    {"kind": kind, "detections": new, "lag_horizon_s": self.shared.config.lag_horizon_s},
+                )
         self.counts.late = fused.late
 
     def finish(self) -> list[Warning]:
@@ -383,7 +441,9 @@ class Node:
         for w in warnings:
             self.offer("warning", warning_record(w, self.epoch_s))
             if tracks:
-                self.offer("track", track_record(w, event_state(self.shared.events, w.event_id), self.epoch_s))
+                self.offer(
+                    "track", track_record(w, event_state(self.shared.events, w.event_id), self.epoch_s)
+                )
         return warnings
 
     @property

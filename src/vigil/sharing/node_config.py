@@ -54,7 +54,6 @@ RECEIVE_POLL_S = 0.5
 """Seconds one fetch of the live receive loop waits; bounds how long a stop takes to be noticed."""
 
 
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -146,13 +145,19 @@ def load_node_config(path: str | Path) -> NodeConfig:
     if db.startswith("sqlite:///"):  # SQLAlchemy spelling: sqlite:///relative.db, sqlite:////absolute.db
         db = "sqlite://" + _resolve(base, db.removeprefix("sqlite:///"))
     obs = cfg.observations
-    resolved = cfg.model_copy(update={
-        "key": _resolve(base, cfg.key), "partner_keys": _resolve(base, cfg.partner_keys),
-        "agreements": [_resolve(base, a) for a in cfg.agreements], "db": db,
-        "audit_log": _resolve(base, cfg.audit_log),
-        "warnings_out": None if cfg.warnings_out is None else _resolve(base, cfg.warnings_out),
-        "observations": None if obs is None else obs.model_copy(update={"path": _resolve(base, obs.path)}),
-    })
+    resolved = cfg.model_copy(
+        update={
+            "key": _resolve(base, cfg.key),
+            "partner_keys": _resolve(base, cfg.partner_keys),
+            "agreements": [_resolve(base, a) for a in cfg.agreements],
+            "db": db,
+            "audit_log": _resolve(base, cfg.audit_log),
+            "warnings_out": None if cfg.warnings_out is None else _resolve(base, cfg.warnings_out),
+            "observations": None
+            if obs is None
+            else obs.model_copy(update={"path": _resolve(base, obs.path)}),
+        }
+    )
     _check_outputs(resolved, path)
     return resolved
 
@@ -161,11 +166,19 @@ def _check_outputs(cfg: NodeConfig, path: Path) -> None:
     """What the node appends to (audit log, warnings, SQLite file) is none of what it reads, nor each other."""
     from ..outputs import check_not_input
 
-    inputs = [Path(path), Path(cfg.key), *map(Path, cfg.agreements), *sorted(Path(cfg.partner_keys).glob("*.pub"))]
+    inputs = [
+        Path(path),
+        Path(cfg.key),
+        *map(Path, cfg.agreements),
+        *sorted(Path(cfg.partner_keys).glob("*.pub")),
+    ]
     if cfg.observations is not None:
         inputs.append(Path(cfg.observations.path))
-    named = [("audit_log", cfg.audit_log), ("warnings_out", cfg.warnings_out),
-             ("db", cfg.db.removeprefix("sqlite://") if cfg.db.startswith("sqlite://") else None)]
+    named = [
+        ("audit_log", cfg.audit_log),
+        ("warnings_out", cfg.warnings_out),
+        ("db", cfg.db.removeprefix("sqlite://") if cfg.db.startswith("sqlite://") else None),
+    ]
     outputs = [(key, Path(value)) for key, value in named if value and value != ":memory:"]
     for i, (key, out) in enumerate(outputs):
         check_not_input(out, f"{path}: {key}", inputs + [o for _, o in outputs[:i]])
@@ -179,9 +192,16 @@ async def open_bus(cfg: NodeConfig) -> Bus:
 
     prefix = b.inbox_prefix or (f"_INBOX_{cfg.node}" if b.user else "_INBOX")
     create = b.create_stream if b.create_stream is not None else b.user is None
-    return await NatsBus.connect(b.url, stream=b.stream, subject_root=b.subject_root, user=b.user,
-                                 password=b.password, inbox_prefix=prefix, create_stream=create,
-                                 ack_wait_s=b.ack_wait_s)
+    return await NatsBus.connect(
+        b.url,
+        stream=b.stream,
+        subject_root=b.subject_root,
+        user=b.user,
+        password=b.password,
+        inbox_prefix=prefix,
+        create_stream=create,
+        ack_wait_s=b.ack_wait_s,
+    )
 
 
 def _replay(cfg: NodeConfig, start_s: float) -> tuple[str, ObservationBatch | None]:
@@ -222,8 +242,13 @@ async def _receive_loop(node: Node, stop: asyncio.Event) -> None:
         await node.receive_batch(RECEIVE_POLL_S)
 
 
-async def _fuse_loop(node: Node, own: ObservationBatch | None, stop: asyncio.Event, chunk_s: float,
-                     emit: Callable[[list], None]) -> None:
+async def _fuse_loop(
+    node: Node,
+    own: ObservationBatch | None,
+    stop: asyncio.Event,
+    chunk_s: float,
+    emit: Callable[[list], None],
+) -> None:
     keys = np.floor(own.time_s / chunk_s) if own is not None else np.zeros(0)
     k = max(int(np.floor(node.time_s / chunk_s)), int(keys.min()) if len(keys) else 0)
     if own is not None:  # chunks whose time has passed (a restart): fused at the first step, not released
@@ -246,8 +271,9 @@ def _check_partners(cfg: NodeConfig, keys: KeyRegistry, agreements: list[Any]) -
             raise ConfigError(f"{path}: node {cfg.node!r} is not a party ({', '.join(agreement.parties)})")
         partner = agreement.other(cfg.node)
         if not keys.knows(partner):
-            raise ConfigError(f"partner_keys: {cfg.partner_keys} has no {partner}.pub for partner {partner!r} "
-                              f"of {path}")
+            raise ConfigError(
+                f"partner_keys: {cfg.partner_keys} has no {partner}.pub for partner {partner!r} of {path}"
+            )
 
 
 def _check_in_force(cfg: NodeConfig, agreements: list[Any], now_s: float) -> None:
@@ -255,8 +281,10 @@ def _check_in_force(cfg: NodeConfig, agreements: list[Any], now_s: float) -> Non
     nothing under it, and running as if shared would mislead its operators (docs/hardening.md)."""
     for path, agreement in zip(cfg.agreements, agreements, strict=True):
         if now_s >= agreement.valid_until.timestamp():
-            raise ConfigError(f"{path}: valid_until: {agreement.valid_until.isoformat()} is in the past (now "
-                              f"{_iso(now_s)}); the agreement has expired: renew it or remove it from agreements")
+            raise ConfigError(
+                f"{path}: valid_until: {agreement.valid_until.isoformat()} is in the past (now "
+                f"{_iso(now_s)}); the agreement has expired: renew it or remove it from agreements"
+            )
 
 
 def _appendable(path: Path, key: str) -> None:
@@ -271,8 +299,11 @@ def _repair(path: Path, key: str) -> None:
     """A last line torn by a kill is moved to ``<path>.torn`` (:func:`vigil.outputs.cut_torn_tail`)."""
     cut = cut_torn_tail(path)
     if cut:
-        print(f"warning: {key}: {path}: its last line was torn ({cut} bytes, written when the node was "
-              f"killed); moved to {path.name}.torn", file=sys.stderr)
+        print(
+            f"warning: {key}: {path}: its last line was torn ({cut} bytes, written when the node was "
+            f"killed); moved to {path.name}.torn",
+            file=sys.stderr,
+        )
 
 
 def open_audit(cfg: NodeConfig, signer: Signer) -> AuditLog:
@@ -289,9 +320,13 @@ def open_audit(cfg: NodeConfig, signer: Signer) -> AuditLog:
     return AuditLog(JsonlAuditSink(path), signer)
 
 
-async def run_node(cfg: NodeConfig, stop: asyncio.Event, ready: Callable[[Node], None] | None = None,
-                   fusion: FusionConfig | None = None,
-                   on_warnings: Callable[[list], None] | None = None) -> dict[str, Any]:
+async def run_node(
+    cfg: NodeConfig,
+    stop: asyncio.Event,
+    ready: Callable[[Node], None] | None = None,
+    fusion: FusionConfig | None = None,
+    on_warnings: Callable[[list], None] | None = None,
+) -> dict[str, Any]:
     """Run one node live until ``stop`` is set; return its counts (the JSON line ``vigil node`` prints).
     Keys, agreements, audit log and store are checked first: any unusable one stops it in one line.
     ``on_warnings`` gets each chunk's new warning versions too (``vigil node --serve``'s console)."""
@@ -312,8 +347,19 @@ async def run_node(cfg: NodeConfig, stop: asyncio.Event, ready: Callable[[Node],
     bus: Bus | None = None
     try:
         bus = await open_bus(cfg)
-        node = Node(cfg.node, signer, keys, agreements, bus, store, epoch, audit,
-                    subject_root=cfg.bus.subject_root, fusion=fusion, clock=time.time)
+        node = Node(
+            cfg.node,
+            signer,
+            keys,
+            agreements,
+            bus,
+            store,
+            epoch,
+            audit,
+            subject_root=cfg.bus.subject_root,
+            fusion=fusion,
+            clock=time.time,
+        )
         node.restore(store.iter_records(since=node.epoch_s))  # a restart: what was stored goes to fusion
         await node.start()
         if ready is not None:

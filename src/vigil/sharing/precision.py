@@ -28,7 +28,9 @@ import numpy as np
 
 from ..frames import WGS84_A_M, WGS84_B_M, WGS84_E2, ecef_to_geodetic
 
-VELOCITY_CELL_S = 60.0  # a released velocity is on a grid of precision_m / 60 s: it moves a position cell a minute
+VELOCITY_CELL_S = (
+    60.0  # a released velocity is on a grid of precision_m / 60 s: it moves a position cell a minute
+)
 SNR_STEP_DB = 1.0  # released SNR in whole decibels: with ±0.5 dB the range it implies is uncertain by ±6 %
 WITHHELD_OBSERVATION_FIELDS = ("intensity_w_sr",)  # the sender's intensity estimate with the SNR gives range
 GRID_TOL = 1e-6  # allowed distance from a grid node, in grid steps (float rounding is ~1e-8 steps at GEO)
@@ -157,8 +159,9 @@ def _snap_unit(u: Sequence[float], q: float) -> list[float]:
     return [math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)]
 
 
-def coarsen_los(r_m: Sequence[float], u: Sequence[float], precision_m: float,
-                floor_m: float | None = None) -> tuple[np.ndarray, float]:
+def coarsen_los(
+    r_m: Sequence[float], u: Sequence[float], precision_m: float, floor_m: float | None = None
+) -> tuple[np.ndarray, float]:
     """Line of sight ``u`` (3,) from the coarsened sensor position ``r_m`` rounded to precision_m / range.
 
     Returns the rounded unit vector and its quantum ``q`` (rad) with ``q >= precision_m / range(rounded)``.
@@ -177,8 +180,9 @@ def coarsen_los(r_m: Sequence[float], u: Sequence[float], precision_m: float,
     return np.array(_snap_unit(u, q)), q
 
 
-def los_violation(r_m: Sequence[float], u: Sequence[float], q: float, precision_m: float,
-                  floor_m: float | None = None) -> str | None:
+def los_violation(
+    r_m: Sequence[float], u: Sequence[float], q: float, precision_m: float, floor_m: float | None = None
+) -> str | None:
     """Why the line of sight ``u`` with quantum ``q`` is finer than ``precision_m``, or None when it is not."""
     needed = precision_m / earth_range_m(r_m, u, floor_m)
     if q < needed * (1.0 - QUANTUM_REL_TOL):
@@ -208,8 +212,12 @@ def _snap_area(area: dict[str, Any], p: float) -> dict[str, Any]:
     return {"lat_deg": lat_s, "lon_deg": lon_s, "radius_km": radius_km}
 
 
-def coarsen_records(record_type: str, payloads: Sequence[dict[str, Any]], precision_m: float,
-                    offsets: Sequence[Sequence[float]] | None = None) -> list[dict[str, Any] | str]:
+def coarsen_records(
+    record_type: str,
+    payloads: Sequence[dict[str, Any]],
+    precision_m: float,
+    offsets: Sequence[Sequence[float]] | None = None,
+) -> list[dict[str, Any] | str]:
     """Copies of a batch of *valid* records with every position snapped to the grids of ``precision_m``: each
     coarsened copy, or the reason (str) it cannot be (an observation's sensor not above the ellipsoid). Sensor
     heights are computed in one vectorised call for the whole batch. Uncertainties grow by the variance of
@@ -223,8 +231,10 @@ def coarsen_records(record_type: str, payloads: Sequence[dict[str, Any]], precis
     point is coarsened as a warning's (shifted, snapped, its ellipse grown by the cell diagonal)."""
     if record_type != "observation":
         zero = (0.0, 0.0, 0.0)
-        return [_coarsen_other(record_type, payload, precision_m, zero if offsets is None else offsets[i])
-                for i, payload in enumerate(payloads)]
+        return [
+            _coarsen_other(record_type, payload, precision_m, zero if offsets is None else offsets[i])
+            for i, payload in enumerate(payloads)
+        ]
     if not payloads:
         return []
     p = precision_m
@@ -284,7 +294,9 @@ def _coarsen_track(payload: dict[str, Any], p: float, offset: Sequence[float]) -
     return out
 
 
-def _coarsen_point(payload: dict[str, Any], out: dict[str, Any], key: str, p: float, offset: Sequence[float]) -> None:
+def _coarsen_point(
+    payload: dict[str, Any], out: dict[str, Any], key: str, p: float, offset: Sequence[float]
+) -> None:
     """``<key>_lat_deg/_lon_deg`` shifted by the offset, snapped, and ``<key>_ellipse`` grown by the cell
     diagonal (written into ``out``)."""
     lat = payload[f"{key}_lat_deg"] + offset[0] * lat_step_deg(p)
@@ -305,7 +317,9 @@ def _coarsen_warning(payload: dict[str, Any], p: float, offset: Sequence[float])
     return out
 
 
-def _coarsen_other(record_type: str, payload: dict[str, Any], p: float, offset: Sequence[float]) -> dict[str, Any]:
+def _coarsen_other(
+    record_type: str, payload: dict[str, Any], p: float, offset: Sequence[float]
+) -> dict[str, Any]:
     out = dict(payload)
     if record_type == "track":
         out = _coarsen_track(payload, p, offset)
@@ -324,7 +338,9 @@ def _area_on_grid(area: dict[str, Any], p: float) -> bool:
     return latlon_on_grid(area["lat_deg"], area["lon_deg"], p)
 
 
-def precision_violations(record_type: str, payloads: Sequence[dict[str, Any]], precision_m: float) -> list[str | None]:
+def precision_violations(
+    record_type: str, payloads: Sequence[dict[str, Any]], precision_m: float
+) -> list[str | None]:
     """Per *valid* record: None when every position is on the grids of ``precision_m``, else why not (sensor
     heights in one vectorised call for the batch)."""
     p = precision_m
@@ -344,11 +360,16 @@ def precision_violations(record_type: str, payloads: Sequence[dict[str, Any]], p
         else:
             on_grid.append(i)
     if on_grid:
-        heights = heights_m(np.array([payloads[i]["sensor_pos_ecef_m"] for i in on_grid], dtype=float)).tolist()
+        heights = heights_m(
+            np.array([payloads[i]["sensor_pos_ecef_m"] for i in on_grid], dtype=float)
+        ).tolist()
         for i, h in zip(on_grid, heights, strict=True):
             r, payload = payloads[i]["sensor_pos_ecef_m"], payloads[i]
-            out[i] = ("sensor_pos_ecef_m is not above the WGS84 ellipsoid" if not h > 0.0 else
-                      los_violation(r, payload["los_ecef"], payload["los_quantum_rad"], p, h))
+            out[i] = (
+                "sensor_pos_ecef_m is not above the WGS84 ellipsoid"
+                if not h > 0.0
+                else los_violation(r, payload["los_ecef"], payload["los_quantum_rad"], p, h)
+            )
     return out
 
 

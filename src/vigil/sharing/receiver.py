@@ -139,8 +139,9 @@ def parse_message(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as err:
         raise _Reject("encoding", f"not UTF-8 at byte {err.start}") from None
     try:
-        obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant,
-                         parse_float=_finite_float)
+        obj = json.loads(
+            text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant, parse_float=_finite_float
+        )
     except json.JSONDecodeError as err:
         raise _Reject("json", f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
     except RecursionError:
@@ -153,10 +154,18 @@ def parse_message(raw: bytes) -> dict[str, Any]:
 class Receiver:
     """Verifies messages addressed to ``node_id``; ``clock()`` gives UTC POSIX seconds."""
 
-    def __init__(self, node_id: str, keys: KeyRegistry, agreements: Iterable[Agreement],
-                 seen_ids: SeenIds | None, clock: Callable[[], float], audit: AuditLog | None = None,
-                 on_accept: Callable[[Accepted], None] | None = None,
-                 max_age_s: float = DEFAULT_MAX_AGE_S, max_skew_s: float = DEFAULT_MAX_SKEW_S) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        keys: KeyRegistry,
+        agreements: Iterable[Agreement],
+        seen_ids: SeenIds | None,
+        clock: Callable[[], float],
+        audit: AuditLog | None = None,
+        on_accept: Callable[[Accepted], None] | None = None,
+        max_age_s: float = DEFAULT_MAX_AGE_S,
+        max_skew_s: float = DEFAULT_MAX_SKEW_S,
+    ) -> None:
         self.node_id, self.keys, self.agreements = node_id, keys, list(agreements)
         self.seen_ids, self.clock, self.audit, self.on_accept = seen_ids, clock, audit, on_accept
         self.max_age_s, self.max_skew_s = max_age_s, max_skew_s
@@ -166,8 +175,12 @@ class Receiver:
         """Verify one message (bytes as they came off the bus)."""
         return self.accept_many([raw])[0]
 
-    def accept_many(self, raws: Sequence[bytes], vet: Callable[[int, Accepted], bool] | None = None,
-                    redelivered: Sequence[bool] | None = None) -> list[Accepted | Rejected]:
+    def accept_many(
+        self,
+        raws: Sequence[bytes],
+        vet: Callable[[int, Accepted], bool] | None = None,
+        redelivered: Sequence[bool] | None = None,
+    ) -> list[Accepted | Rejected]:
         """Verify a batch of messages; outcomes in order. Replay is checked once for the batch.
 
         ``vet(index, accepted)``, if given, runs right after each acceptance (as a caller's own check
@@ -193,8 +206,12 @@ class Receiver:
                 outcomes.append(self._rejected("internal", f"{type(err).__name__}: {err}", obj, raw, repeat))
         return self._replay_checked(outcomes, vet, again)
 
-    def _replay_checked(self, outcomes: list[Accepted | Rejected], vet: Callable[[int, Accepted], bool] | None,
-                        again: list[bool]) -> list[Accepted | Rejected]:
+    def _replay_checked(
+        self,
+        outcomes: list[Accepted | Rejected],
+        vet: Callable[[int, Accepted], bool] | None,
+        again: list[bool],
+    ) -> list[Accepted | Rejected]:
         ids = [o.envelope.msg_id for o in outcomes if isinstance(o, Accepted)]
         stored = self._seen_many(ids) if ids else set()
         batch: set[str] = set()
@@ -205,12 +222,18 @@ class Receiver:
             if again[i] and (env.msg_id in batch or env.msg_id in stored or env.msg_id in self._recent):
                 # the bus's own second delivery (its ack wait ran out, even while this batch was being
                 # fetched: then both copies come in one batch), not a partner's replay
-                outcomes[i] = Rejected("redelivered", f"message id {env.msg_id} is stored already",
-                                       env.msg_id, env.sender)
+                outcomes[i] = Rejected(
+                    "redelivered", f"message id {env.msg_id} is stored already", env.msg_id, env.sender
+                )
                 continue
             if env.msg_id in self._recent or env.msg_id in stored or env.msg_id in batch:
-                outcomes[i] = self._rejected("replay", f"message id {env.msg_id} was received before",
-                                             {"msg_id": env.msg_id, "sender": env.sender}, outcome.raw, again[i])
+                outcomes[i] = self._rejected(
+                    "replay",
+                    f"message id {env.msg_id} was received before",
+                    {"msg_id": env.msg_id, "sender": env.sender},
+                    outcome.raw,
+                    again[i],
+                )
                 continue
             batch.add(env.msg_id)
             if self.on_accept is not None:
@@ -218,8 +241,15 @@ class Receiver:
             self._remember(env)
             sha = _sha(outcome.raw)
             if self.audit is not None and not (again[i] and self.audit.judged_as(sha) == "receipt"):
-                self.audit.append("receipt", {"msg_id": env.msg_id, "sender": env.sender,
-                                              "record_type": env.record_type, "raw_sha256": sha})
+                self.audit.append(
+                    "receipt",
+                    {
+                        "msg_id": env.msg_id,
+                        "sender": env.sender,
+                        "record_type": env.record_type,
+                        "raw_sha256": sha,
+                    },
+                )
             if vet is not None and not vet(i, outcome):
                 self.forget([env.msg_id])
                 batch.discard(env.msg_id)
@@ -292,7 +322,9 @@ class Receiver:
         except ValueError as err:  # integers beyond 2**53 have no canonical form
             raise _Reject("schema", f"envelope: {err}") from None
         if canonical == signed or not verify_signature(key, sig, canonical):
-            raise _Reject("bad_signature", f"signature does not verify with {env.key_id} over the canonical form")
+            raise _Reject(
+                "bad_signature", f"signature does not verify with {env.key_id} over the canonical form"
+            )
 
     def _direction(self, env: Envelope) -> tuple[Agreement, Direction]:
         pair = {env.sender, self.node_id}
@@ -307,8 +339,10 @@ class Receiver:
             direction = agreement.direction(env.sender, self.node_id)
             if direction is not None and env.record_type in direction.types:
                 return agreement, direction
-        raise _Reject("type_not_agreed", f"no agreement in force releases {env.record_type} records "
-                                         f"{env.sender}->{self.node_id}")
+        raise _Reject(
+            "type_not_agreed",
+            f"no agreement in force releases {env.record_type} records {env.sender}->{self.node_id}",
+        )
 
     @staticmethod
     def _check_payload(env: Envelope, d: Direction) -> None:
@@ -317,34 +351,43 @@ class Receiver:
             claimed = record.get("partner_id") if isinstance(record, dict) else None
             if claimed is not None and claimed != env.sender:
                 name = "payload" if env.payload is not None else f"records[{i}]"
-                raise _Reject("partner", f"{name}.partner_id: {str(claimed)[:64]!r} is not the signer "
-                                         f"{env.sender!r}")
+                raise _Reject(
+                    "partner", f"{name}.partner_id: {str(claimed)[:64]!r} is not the signer {env.sender!r}"
+                )
         names = ["payload"] if env.payload is not None else [f"records[{i}]" for i in range(len(records))]
         allowed = released_fields(env.record_type)
         for name, record in zip(names, records, strict=True):
             extra = sorted(set(record) - allowed)
             if extra:
-                raise _Reject("field_not_released",
-                              f"{name}.{extra[0][:60]}: not a releasable {env.record_type} field")
+                raise _Reject(
+                    "field_not_released", f"{name}.{extra[0][:60]}: not a releasable {env.record_type} field"
+                )
             reason = validate_record(env.record_type, record)
             if reason is not None:
                 raise _Reject("payload", name + reason.removeprefix("payload"))
             reason = d.region_violation(env.record_type, record)
             if reason is not None:
                 raise _Reject("region", reason if len(records) == 1 else f"{name}: {reason}")
-        for name, reason in zip(names, precision_violations(env.record_type, records, d.precision_m), strict=True):
+        for name, reason in zip(
+            names, precision_violations(env.record_type, records, d.precision_m), strict=True
+        ):
             if reason is not None:
                 raise _Reject("precision", reason if len(records) == 1 else f"{name}: {reason}")
         if env.release_at < env.created_at + d.delay_s:
-            raise _Reject("early_release", f"release_at is {env.release_at - env.created_at:g} s after created_at, "
-                                           f"the agreement's delay is {d.delay_s:g} s")
+            raise _Reject(
+                "early_release",
+                f"release_at is {env.release_at - env.created_at:g} s after created_at, "
+                f"the agreement's delay is {d.delay_s:g} s",
+            )
 
     def _check_time(self, env: Envelope, delay_s: float) -> None:
         """``release_at`` and ``created_at`` against this node's clock: no future beyond the skew, no older
         than ``max_age_s`` (``created_at``: plus the agreed delay, which it legitimately precedes release by)."""
         now = self.clock()
-        for name, t, age_limit in (("release_at", env.release_at, self.max_age_s),
-                                   ("created_at", env.created_at, self.max_age_s + delay_s)):
+        for name, t, age_limit in (
+            ("release_at", env.release_at, self.max_age_s),
+            ("created_at", env.created_at, self.max_age_s + delay_s),
+        ):
             if t > now + self.max_skew_s:
                 raise _Reject("future", f"{name} is {t - now:.3f} s ahead of this node's clock")
             if now - t > age_limit:
@@ -366,11 +409,16 @@ class Receiver:
             if t > env.created_at + self.max_skew_s:
                 raise _Reject("future", f"{name}: data time is {t - env.created_at:.3f} s after created_at")
             if env.release_at < t + delay_s:
-                raise _Reject("early_release", f"{name}: released {env.release_at - t:g} s after the data's own "
-                                               f"time, the agreement's delay is {delay_s:g} s")
+                raise _Reject(
+                    "early_release",
+                    f"{name}: released {env.release_at - t:g} s after the data's own "
+                    f"time, the agreement's delay is {delay_s:g} s",
+                )
             if now - t > self.max_age_s + delay_s:
-                raise _Reject("stale", f"{name}: data time is {now - t:.3f} s old "
-                                       f"(limit {self.max_age_s + delay_s:g} s)")
+                raise _Reject(
+                    "stale",
+                    f"{name}: data time is {now - t:.3f} s old (limit {self.max_age_s + delay_s:g} s)",
+                )
 
     def _remember(self, env: Envelope) -> None:
         self._recent[env.msg_id] = env.release_at
@@ -378,19 +426,30 @@ class Receiver:
             horizon = self.clock() - self.max_age_s - self.max_skew_s
             self._recent = {k: t for k, t in self._recent.items() if t >= horizon}
 
-    def _rejected(self, kind: str, reason: str, obj: dict[str, Any] | None, raw: bytes,
-                  redelivered: bool = False) -> Rejected:
+    def _rejected(
+        self, kind: str, reason: str, obj: dict[str, Any] | None, raw: bytes, redelivered: bool = False
+    ) -> Rejected:
         """A Rejected and its audit entry (none for a redelivery the log already holds as rejected the same
         way); ``obj`` only lends its msg_id and sender."""
         reason = " ".join(reason.split())[:MAX_REASON_CHARS]
         msg_id = obj.get("msg_id") if obj is not None else None
         sender = obj.get("sender") if obj is not None else None
-        rejected = Rejected(kind, reason, msg_id if isinstance(msg_id, str) else None,
-                            sender if isinstance(sender, str) else None)
+        rejected = Rejected(
+            kind,
+            reason,
+            msg_id if isinstance(msg_id, str) else None,
+            sender if isinstance(sender, str) else None,
+        )
         sha = _sha(raw)
         if self.audit is not None and not (redelivered and self.audit.judged_as(sha) == kind):
-            detail = {"kind": kind, "reason": reason, "raw_sha256": sha, "size": len(raw),
-                      "msg_id": (rejected.msg_id or "")[:64], "sender": (rejected.sender or "")[:64]}
+            detail = {
+                "kind": kind,
+                "reason": reason,
+                "raw_sha256": sha,
+                "size": len(raw),
+                "msg_id": (rejected.msg_id or "")[:64],
+                "sender": (rejected.sender or "")[:64],
+            }
             self.audit.append("rejection", detail)
         return rejected
 

@@ -141,7 +141,9 @@ class TrackRecord(_Record):
             raise ValueError("must be a 6x6 array")
         if any(v[i][i] < 0.0 for i in range(6)):
             raise ValueError("has a negative variance on its diagonal")
-        if any(abs(v[i][j] - v[j][i]) > 1e-9 * (abs(v[i][j]) + abs(v[j][i])) for i in range(6) for j in range(i)):
+        if any(
+            abs(v[i][j] - v[j][i]) > 1e-9 * (abs(v[i][j]) + abs(v[j][i])) for i in range(6) for j in range(i)
+        ):
             raise ValueError("is not symmetric")
         return v
 
@@ -149,9 +151,14 @@ class TrackRecord(_Record):
     def _launch(self) -> TrackRecord:
         if (self.launch_lat_deg is None) != (self.launch_lon_deg is None):
             raise ValueError("launch_lat_deg and launch_lon_deg go together")
-        if self.launch_lat_deg is None and (self.launch_ellipse, self.launch_time, self.launch_time_sigma_s) != (
-                None, None, None):
-            raise ValueError("launch_ellipse, launch_time and launch_time_sigma_s need launch_lat_deg/launch_lon_deg")
+        if self.launch_lat_deg is None and (
+            self.launch_ellipse,
+            self.launch_time,
+            self.launch_time_sigma_s,
+        ) != (None, None, None):
+            raise ValueError(
+                "launch_ellipse, launch_time and launch_time_sigma_s need launch_lat_deg/launch_lon_deg"
+            )
         return self
 
 
@@ -202,9 +209,9 @@ class Area(_Record):
     lat_deg: Lat | None = None
     lon_deg: Lon | None = None
     radius_km: Annotated[float, Field(gt=0.0)] | None = None
-    polygon: Annotated[list[Annotated[list[float], Field(min_length=2, max_length=2)]], Field(min_length=3)] | None = (
-        None
-    )
+    polygon: (
+        Annotated[list[Annotated[list[float], Field(min_length=2, max_length=2)]], Field(min_length=3)] | None
+    ) = None
 
     @model_validator(mode="after")
     def _one_form(self) -> Area:
@@ -213,7 +220,9 @@ class Area(_Record):
             raise ValueError("needs lat_deg, lon_deg and radius_km, or a polygon")
         if self.polygon is not None and circle != (None, None, None):
             raise ValueError("is either a circle or a polygon, not both")
-        if self.polygon is not None and not all(-90 <= lat <= 90 and -180 <= lon <= 180 for lon, lat in self.polygon):
+        if self.polygon is not None and not all(
+            -90 <= lat <= 90 and -180 <= lon <= 180 for lon, lat in self.polygon
+        ):
             raise ValueError("polygon vertices must be [lon_deg, lat_deg] within range")
         if self.polygon is not None:
             problem = spherical_polygon_problem(self.polygon)

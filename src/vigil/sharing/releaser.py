@@ -107,7 +107,9 @@ class Releaser:
         only the signer can compute it and a restarted node keeps it."""
         key = (record_type, str(item_id))
         if key not in self._offsets:
-            digest = hashlib.sha256(self.signer.sign(f"vigil.coarsen-offset|{self.recipient}|{key}".encode())).digest()
+            digest = hashlib.sha256(
+                self.signer.sign(f"vigil.coarsen-offset|{self.recipient}|{key}".encode())
+            ).digest()
             fractions = (int.from_bytes(digest[8 * k : 8 * k + 8], "big") / 2.0**64 - 0.5 for k in range(3))
             self._offsets[key] = tuple(fractions)  # type: ignore[assignment]
         return self._offsets[key]

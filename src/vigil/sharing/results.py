@@ -31,7 +31,9 @@ class PartnerResult:
     audit_path: Path | None = None
     audit_head: str = ""
     view: list[Warning] | None = None
-    received_tracks: list[Warning] = field(default_factory=list)  # partners' tracks, as their launch estimates
+    received_tracks: list[Warning] = field(
+        default_factory=list
+    )  # partners' tracks, as their launch estimates
 
     @property
     def shared(self) -> list[Warning]:

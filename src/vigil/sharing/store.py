@@ -180,7 +180,7 @@ class SqlStore(Store):
         def work(cur: Any) -> set[str]:
             found: set[str] = set()
             for start in range(0, len(ids), _SEEN_CHUNK):
-                chunk = ids[start:start + _SEEN_CHUNK]
+                chunk = ids[start : start + _SEEN_CHUNK]
                 marks = ", ".join("?" * len(chunk))
                 cur.execute(self._sql(f"SELECT message_id FROM records WHERE message_id IN ({marks})"), chunk)
                 found.update(row[0] for row in cur.fetchall())

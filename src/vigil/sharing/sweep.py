@@ -28,9 +28,20 @@ from .agreement import Agreement, parse_agreement
 from .network import run_network
 from .value import launch_view, sharing_summary
 
-COLUMNS = ("delay_s", "precision_m", "partner", "view", "events_seen", "triangulated", "first_warning_latency_s",
-           "first_triangulated_latency_s", "launch_error_km", "launch_error_crlb", "azimuth_error_deg",
-           "impact_error_km")
+COLUMNS = (
+    "delay_s",
+    "precision_m",
+    "partner",
+    "view",
+    "events_seen",
+    "triangulated",
+    "first_warning_latency_s",
+    "first_triangulated_latency_s",
+    "launch_error_km",
+    "launch_error_crlb",
+    "azimuth_error_deg",
+    "impact_error_km",
+)
 _METRICS = COLUMNS[4:]
 
 
@@ -58,9 +69,14 @@ def with_terms(agreement: Agreement, delay_s: float, precision_m: float) -> Agre
     return parse_agreement(data, f"agreement {agreement.name or ''} (sweep)")
 
 
-def sweep(scenario: Scenario, delays_s: Sequence[float], precisions_m: Sequence[float],
-          agreements: Sequence[Agreement], simulation: SimulationResult | None = None,
-          progress: Callable[[int, int], None] | None = None) -> list[dict]:
+def sweep(
+    scenario: Scenario,
+    delays_s: Sequence[float],
+    precisions_m: Sequence[float],
+    agreements: Sequence[Agreement],
+    simulation: SimulationResult | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict]:
     """Rows of :data:`COLUMNS`, one per (delay, precision, partner, view), each with ``launches``: launch id →
     its :func:`vigil.sharing.value.launch_view` row (in sweep.json, not in the CSV)."""
     if not agreements:
@@ -73,14 +89,24 @@ def sweep(scenario: Scenario, delays_s: Sequence[float], precisions_m: Sequence[
     cells = [(d, p) for d in delays_s for p in precisions_m]
     rows = []
     for k, (d, p) in enumerate(cells):
-        result = run_network(scenario, simulation=simulation, agreements=[with_terms(a, d, p) for a in agreements])
+        result = run_network(
+            scenario, simulation=simulation, agreements=[with_terms(a, d, p) for a in agreements]
+        )
         summary = sharing_summary(result, bounds=bounds)
         for pid, part in summary["partners"].items():
             for view in ("alone", "shared"):
                 warnings = getattr(result.partners[pid], view)
                 per_launch = launch_view(warnings, list(simulation.truth), result.epoch, bounds=bounds)
-                rows.append({"delay_s": d, "precision_m": p, "partner": pid, "view": view,
-                             **{m: part[view][m] for m in _METRICS}, "launches": per_launch})
+                rows.append(
+                    {
+                        "delay_s": d,
+                        "precision_m": p,
+                        "partner": pid,
+                        "view": view,
+                        **{m: part[view][m] for m in _METRICS},
+                        "launches": per_launch,
+                    }
+                )
         if progress is not None:
             progress(k + 1, len(cells))
     return rows
@@ -95,12 +121,16 @@ def write_csv(rows: Sequence[dict], path: Path) -> None:
 
 
 def write_json(rows: Sequence[dict], settings: dict, path: Path) -> None:
-    path.write_text(json.dumps({**settings, "rows": list(rows)}, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps({**settings, "rows": list(rows)}, indent=1, allow_nan=False) + "\n", encoding="utf-8"
+    )
 
 
 def _series(rows: Sequence[dict], partner: str, view: str, key: str, along: str, fixed: str, value: float):
-    sel = sorted((r for r in rows if r["partner"] == partner and r["view"] == view and r[fixed] == value),
-                 key=lambda r: r[along])
+    sel = sorted(
+        (r for r in rows if r["partner"] == partner and r["view"] == view and r[fixed] == value),
+        key=lambda r: r[along],
+    )
     return [r[along] for r in sel], [np.nan if r[key] is None else r[key] for r in sel]
 
 
@@ -116,16 +146,39 @@ def write_plot(rows: Sequence[dict], path: Path) -> None:
     for i, pid in enumerate(partners):
         for j, p in enumerate(precisions):
             x, y = _series(rows, pid, "shared", "first_warning_latency_s", "delay_s", "precision_m", p)
-            ax_lat.plot(x, y, marker="o", color=f"C{i}", alpha=1.0 - 0.6 * j / max(1, len(precisions) - 1),
-                        label=f"{pid}, {p:g} m")
+            ax_lat.plot(
+                x,
+                y,
+                marker="o",
+                color=f"C{i}",
+                alpha=1.0 - 0.6 * j / max(1, len(precisions) - 1),
+                label=f"{pid}, {p:g} m",
+            )
         for j, d in enumerate(delays):
             x, y = _series(rows, pid, "shared", "launch_error_km", "precision_m", "delay_s", d)
-            ax_err.plot(x, y, marker="o", color=f"C{i}", alpha=1.0 - 0.6 * j / max(1, len(delays) - 1),
-                        label=f"{pid}, {d:g} s")
-        for ax, key, xs in ((ax_lat, "first_warning_latency_s", delays), (ax_err, "launch_error_km", precisions)):
-            alone = [r[key] for r in rows if r["partner"] == pid and r["view"] == "alone" and r[key] is not None]
+            ax_err.plot(
+                x,
+                y,
+                marker="o",
+                color=f"C{i}",
+                alpha=1.0 - 0.6 * j / max(1, len(delays) - 1),
+                label=f"{pid}, {d:g} s",
+            )
+        for ax, key, xs in (
+            (ax_lat, "first_warning_latency_s", delays),
+            (ax_err, "launch_error_km", precisions),
+        ):
+            alone = [
+                r[key] for r in rows if r["partner"] == pid and r["view"] == "alone" and r[key] is not None
+            ]
             if alone:
-                ax.plot([xs[0], xs[-1]], [float(np.median(alone))] * 2, ls="--", color=f"C{i}", label=f"{pid} alone")
+                ax.plot(
+                    [xs[0], xs[-1]],
+                    [float(np.median(alone))] * 2,
+                    ls="--",
+                    color=f"C{i}",
+                    label=f"{pid} alone",
+                )
     ax_lat.set(xlabel="agreement delay_s (s)", ylabel="first warning latency, median (s)")
     ax_err.set(xlabel="agreement precision_m (m)", ylabel="launch-point error, median (km)", xscale="log")
     for ax in (ax_lat, ax_err):
@@ -143,17 +196,40 @@ def format_sweep(rows: Sequence[dict], launches: int):
     from rich.table import Table
 
     table = Table(title="Agreement sweep (medians over launches)")
-    table.caption = ("stereo: triangulated by own fusion; 1st / 1st stereo: first (triangulated) warning after "
-                     "launch; /CRLB: launch error over the joint geometry's bound")
-    for col in ("partner", "delay s", "prec m", "view", "seen", "stereo", "1st s", "1st stereo s", "launch km",
-                "/CRLB", "az °", "impact km"):
+    table.caption = (
+        "stereo: triangulated by own fusion; 1st / 1st stereo: first (triangulated) warning after "
+        "launch; /CRLB: launch error over the joint geometry's bound"
+    )
+    for col in (
+        "partner",
+        "delay s",
+        "prec m",
+        "view",
+        "seen",
+        "stereo",
+        "1st s",
+        "1st stereo s",
+        "launch km",
+        "/CRLB",
+        "az °",
+        "impact km",
+    ):
         table.add_column(col, justify="left" if col in ("partner", "view") else "right")
     for r in rows:
         shared = r["view"] == "shared"
-        table.add_row("" if shared else r["partner"], "" if shared else f"{r['delay_s']:g}",
-                      "" if shared else f"{r['precision_m']:g}", r["view"], f"{r['events_seen']}/{launches}",
-                      str(r["triangulated"]), _fmt(r["first_warning_latency_s"], ".1f"),
-                      _fmt(r["first_triangulated_latency_s"], ".1f"), _fmt(r["launch_error_km"], ".3f"),
-                      _fmt(r["launch_error_crlb"], ".2f"), _fmt(r["azimuth_error_deg"], ".2f"),
-                      _fmt(r["impact_error_km"], ".1f"), end_section=shared)
+        table.add_row(
+            "" if shared else r["partner"],
+            "" if shared else f"{r['delay_s']:g}",
+            "" if shared else f"{r['precision_m']:g}",
+            r["view"],
+            f"{r['events_seen']}/{launches}",
+            str(r["triangulated"]),
+            _fmt(r["first_warning_latency_s"], ".1f"),
+            _fmt(r["first_triangulated_latency_s"], ".1f"),
+            _fmt(r["launch_error_km"], ".3f"),
+            _fmt(r["launch_error_crlb"], ".2f"),
+            _fmt(r["azimuth_error_deg"], ".2f"),
+            _fmt(r["impact_error_km"], ".1f"),
+            end_section=shared,
+        )
     return table

@@ -34,8 +34,13 @@ def _median(values: list[float]) -> float | None:
     return float(statistics.median(values)) if values else None
 
 
-def launch_view(warnings: Sequence[Warning], truths: Sequence[dict], epoch: str, gate: Gate | None = None,
-                bounds: dict[str, dict] | None = None) -> dict:
+def launch_view(
+    warnings: Sequence[Warning],
+    truths: Sequence[dict],
+    epoch: str,
+    gate: Gate | None = None,
+    bounds: dict[str, dict] | None = None,
+) -> dict:
     """Per true launch: ``seen`` (an event inside the gate), ``triangulated`` (one of the node's own fusion,
     not mono; received warnings name no sensors), the first
     warning latency (earliest issue among its events − launch time, s), the first triangulated warning's (a
@@ -49,7 +54,9 @@ def launch_view(warnings: Sequence[Warning], truths: Sequence[dict], epoch: str,
     cost = cost_matrix(finals, truths, gate) if finals and truths else np.zeros((len(finals), len(truths)))
     base = parse_utc(epoch, "epoch")
     first_issue: dict[str, float] = {}
-    first_stereo: dict[str, float] = {}  # event id -> earliest issue of a version triangulated by >= 2 sensors
+    first_stereo: dict[
+        str, float
+    ] = {}  # event id -> earliest issue of a version triangulated by >= 2 sensors
     for w in warnings:
         first_issue[w.event_id] = min(first_issue.get(w.event_id, np.inf), issued_s(w, base))
         if not w.mono and len(w.sources.sensors) >= 2:
@@ -64,18 +71,28 @@ def launch_view(warnings: Sequence[Warning], truths: Sequence[dict], epoch: str,
         out[lid] = {
             "seen": bool(near),
             "triangulated": any(not w.mono and w.sources.sensors for w in near),
-            "latency_s": min(first_issue[w.event_id] for w in near) - float(truth["launch_time_s"]) if near else None,
+            "latency_s": min(first_issue[w.event_id] for w in near) - float(truth["launch_time_s"])
+            if near
+            else None,
             "triangulated_latency_s": _first(first_stereo, near, float(truth["launch_time_s"])),
-            **_errors(assigned, versions.get(assigned.event_id, []) if assigned else [], truth, base,
-                      (bounds or {}).get(lid, {}).get("launch_crlb_km")),
+            **_errors(
+                assigned,
+                versions.get(assigned.event_id, []) if assigned else [],
+                truth,
+                base,
+                (bounds or {}).get(lid, {}).get("launch_crlb_km"),
+            ),
         }
     return out
 
 
-def _errors(assigned: Warning | None, versions: list[Warning], truth: dict, base, crlb_km: float | None) -> dict:
+def _errors(
+    assigned: Warning | None, versions: list[Warning], truth: dict, base, crlb_km: float | None
+) -> dict:
     """Launch error (km), its ratio to the CRLB, azimuth error (deg), impact error (km) of an assigned event."""
-    out: dict[str, float | None] = dict.fromkeys(("launch_error_km", "launch_error_crlb", "azimuth_error_deg",
-                                                  "impact_error_km"))
+    out: dict[str, float | None] = dict.fromkeys(
+        ("launch_error_km", "launch_error_crlb", "azimuth_error_deg", "impact_error_km")
+    )
     if assigned is None:
         return out
     out["launch_error_km"] = err = launch_distance_km(assigned, truth)
@@ -100,16 +117,23 @@ def _block(view: dict) -> dict:
         "events_seen": sum(r["seen"] for r in rows),
         "triangulated": sum(r["triangulated"] for r in rows),
         "first_warning_latency_s": _median([r["latency_s"] for r in rows if r["latency_s"] is not None]),
-        "first_triangulated_latency_s": _median([r["triangulated_latency_s"] for r in rows
-                                                 if r["triangulated_latency_s"] is not None]),
-        **{key: _median([r[key] for r in rows if r[key] is not None])
-           for key in ("launch_error_km", "launch_error_crlb", "azimuth_error_deg", "impact_error_km")},
+        "first_triangulated_latency_s": _median(
+            [r["triangulated_latency_s"] for r in rows if r["triangulated_latency_s"] is not None]
+        ),
+        **{
+            key: _median([r[key] for r in rows if r[key] is not None])
+            for key in ("launch_error_km", "launch_error_crlb", "azimuth_error_deg", "impact_error_km")
+        },
         "seen_ids": sorted(k for k, r in view.items() if r["seen"]),
     }
 
 
-def sharing_summary(result: NetworkResult, truth: Sequence[dict] | None = None, gate: Gate | None = None,
-                    bounds: dict[str, dict] | None = None) -> dict:
+def sharing_summary(
+    result: NetworkResult,
+    truth: Sequence[dict] | None = None,
+    gate: Gate | None = None,
+    bounds: dict[str, dict] | None = None,
+) -> dict:
     """The ``sharing`` block of ``score.json``: per partner, ``alone`` vs ``shared`` (see docs/sharing.md).
 
     ``truth``: the simulation's launch truth dicts (default: ``result.simulation.truth``); ``bounds``: launch
@@ -127,13 +151,21 @@ def sharing_summary(result: NetworkResult, truth: Sequence[dict] | None = None, 
         shared = launch_view(part.shared, truths, result.epoch, gate, bounds)
         c = part.counts
         partners[pid] = {
-            "alone": _block(alone), "shared": _block(shared),
+            "alone": _block(alone),
+            "shared": _block(shared),
             "gained": sorted(k for k in shared if shared[k]["seen"] and not alone[k]["seen"]),
-            "gained_triangulation": sorted(k for k in shared if shared[k]["triangulated"]
-                                           and not alone[k]["triangulated"]),
-            "messages": {"released": c.released, "denied": c.denied, "published": c.published,
-                         "received": c.received, "rejected": sum(c.rejected.values()),
-                         "received_detections": c.fused_received, "received_warnings": len(part.received),
-                         "received_tracks": len(part.received_tracks)},
+            "gained_triangulation": sorted(
+                k for k in shared if shared[k]["triangulated"] and not alone[k]["triangulated"]
+            ),
+            "messages": {
+                "released": c.released,
+                "denied": c.denied,
+                "published": c.published,
+                "received": c.received,
+                "rejected": sum(c.rejected.values()),
+                "received_detections": c.fused_received,
+                "received_warnings": len(part.received),
+                "received_tracks": len(part.received_tracks),
+            },
         }
     return {"launches": len(truths), "bus": result.bus, "db": result.db, "partners": partners}

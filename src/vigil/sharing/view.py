@@ -48,8 +48,14 @@ _INADMISSIBLE = 1e9
 def gate_cost(a: Warning, b: Warning, gate: Gate) -> float:
     """The scoring gate's normalised squared distance between two warnings' launch points and times."""
     r = math.radians
-    d_km = float(great_circle_distance_m(r(a.launch_lat_deg), r(a.launch_lon_deg), r(b.launch_lat_deg),
-                                         r(b.launch_lon_deg))) / 1000.0
+    d_km = (
+        float(
+            great_circle_distance_m(
+                r(a.launch_lat_deg), r(a.launch_lon_deg), r(b.launch_lat_deg), r(b.launch_lon_deg)
+            )
+        )
+        / 1000.0
+    )
     return (d_km / gate.distance_km) ** 2 + ((a.launch_time_s - b.launch_time_s) / gate.time_s) ** 2
 
 
@@ -80,8 +86,10 @@ class SharedView:
         for w in warnings:
             self._own[w.event_id] = w
         assoc = self._associate()
-        return [self._emit_own(e, assoc.get(e, []), self._own[e].issued_at)
-                for e in dict.fromkeys(w.event_id for w in warnings)]
+        return [
+            self._emit_own(e, assoc.get(e, []), self._own[e].issued_at)
+            for e in dict.fromkeys(w.event_id for w in warnings)
+        ]
 
     def received(self, warnings: list[Warning], from_tracks: bool = False) -> list[Warning]:
         """New versions of partners' events (event ids ``<partner>:<id>``, issued when received): from their
@@ -125,7 +133,9 @@ class SharedView:
         if not own_ids:
             return out
         for qs in by_partner.values():
-            cost = np.array([[gate_cost(self._own[e], self._partner[q], self.gate) for q in qs] for e in own_ids])
+            cost = np.array(
+                [[gate_cost(self._own[e], self._partner[q], self.gate) for q in qs] for e in own_ids]
+            )
             rows, cols = linear_sum_assignment(np.where(cost <= 1.0, cost, _INADMISSIBLE))
             for i, j in zip(rows, cols, strict=True):
                 if cost[i, j] <= 1.0:
@@ -153,7 +163,9 @@ class SharedView:
     def _emit_own(self, event_id: str, partners: list[str], issued_at: str) -> Warning:
         own = fused = self._own[event_id]
         for q in sorted(partners):
-            if partner_of(q) not in own.sources.partners:  # its detections are not in own's fit: new information
+            if (
+                partner_of(q) not in own.sources.partners
+            ):  # its detections are not in own's fit: new information
                 fused = fuse_warnings(fused, self._partner[q], partner_of(q))
         self.fused += fused is not own
         return self._emit(event_id, partners, fused, issued_at)
@@ -161,7 +173,11 @@ class SharedView:
     def _emit(self, member: str, partners: list[str], w: Warning, issued_at: str) -> Warning:
         if member not in self._view_id:  # a launch first known from a partner keeps the partner's id
             owned = {self._view_id[e] for e in self._own if e != member and e in self._view_id}
-            known = [self._view_id[q] for q in sorted(partners) if q in self._view_id and self._view_id[q] not in owned]
+            known = [
+                self._view_id[q]
+                for q in sorted(partners)
+                if q in self._view_id and self._view_id[q] not in owned
+            ]
             self._view_id[member] = known[0] if known else member
         vid = self._view_id[member]
         for q in partners:

@@ -25,15 +25,22 @@ def write_result(result: SimulationResult, out: Path, fmt: str = "parquet") -> d
     obs = result.observations
     return {
         "observations": write_observations(obs, out / obs_name, fmt),
-        "truth_associations": write_associations(obs.obs_id, result.truth_launch, result.t_emit_s,
-                                                 out / "truth_associations.parquet"),
+        "truth_associations": write_associations(
+            obs.obs_id, result.truth_launch, result.t_emit_s, out / "truth_associations.parquet"
+        ),
         "truth": write_json({"epoch": result.epoch, "launches": result.truth}, out / "truth.json"),
         "summary": write_json(result.summary, out / "summary.json"),
     }
 
 
-def run_simulate(scenario_path: Path, out: Path, seed: int | None = None, fmt: str = "parquet",
-                 show_progress: bool = True, force: bool = False) -> tuple[SimulationResult, dict[str, Path]]:
+def run_simulate(
+    scenario_path: Path,
+    out: Path,
+    seed: int | None = None,
+    fmt: str = "parquet",
+    show_progress: bool = True,
+    force: bool = False,
+) -> tuple[SimulationResult, dict[str, Path]]:
     """Load, simulate and write; the seed is ``seed``, else the scenario's, else :data:`DEFAULT_SEED`.
     ``out`` must not exist (or be an empty folder) unless ``force``; it appears whole or not at all."""
     if fmt not in ("parquet", "jsonl"):
@@ -62,22 +69,30 @@ def run_simulate(scenario_path: Path, out: Path, seed: int | None = None, fmt: s
 
 def format_summary(summary: dict) -> str:
     """A few lines for the terminal: observations, false alarms, first detection per launch."""
-    lines = [f"{summary['observations']} observations, {summary['false_alarms']} false alarms "
-             f"from {len(summary['sensors'])} sensors"]
+    lines = [
+        f"{summary['observations']} observations, {summary['false_alarms']} false alarms "
+        f"from {len(summary['sensors'])} sensors"
+    ]
     for la in summary["launches"]:
         first = la["first_detection_s"]
         stereo = la["first_stereo_visible_s"]
-        lines.append(f"  {la['id']}: {la['detections']} detections, first at "
-                     f"{'-' if first is None else f'{first:.1f} s'}, stereo-visible from "
-                     f"{'-' if stereo is None else f'{stereo:.0f} s'}")
+        lines.append(
+            f"  {la['id']}: {la['detections']} detections, first at "
+            f"{'-' if first is None else f'{first:.1f} s'}, stereo-visible from "
+            f"{'-' if stereo is None else f'{stereo:.0f} s'}"
+        )
     return "\n".join(lines)
 
 
 def simulate_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    seed: Annotated[int | None, typer.Option("--seed", min=0, max=MAX_SEED, help="Random seed (default: the scenario's).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="Observation file format: parquet or jsonl.")] = "parquet",
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, max=MAX_SEED, help="Random seed (default: the scenario's).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Observation file format: parquet or jsonl.")
+    ] = "parquet",
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")] = False,
 ) -> None:

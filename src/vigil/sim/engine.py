@@ -52,17 +52,40 @@ def fly_launch(launch: Launch) -> Trajectory:
     from ..flight.targeting import fly_to_target
 
     if launch.telemetry is not None:
-        return replay(launch.telemetry, launch.site_lat_deg, launch.site_lon_deg, launch.time_s,
-                      launch.azimuth_deg, launch_id=launch.id)
+        return replay(
+            launch.telemetry,
+            launch.site_lat_deg,
+            launch.site_lon_deg,
+            launch.time_s,
+            launch.azimuth_deg,
+            launch_id=launch.id,
+        )
     if launch.target is not None:
-        return fly_to_target(launch.vehicle, (launch.site_lat_deg, launch.site_lon_deg), launch.time_s,
-                               launch.target[0], launch.target[1], launch_id=launch.id)
-    return fly(launch.vehicle, launch.site_lat_deg, launch.site_lon_deg, launch.time_s,
-               launch.azimuth_deg, launch.loft_deg, launch_id=launch.id)
+        return fly_to_target(
+            launch.vehicle,
+            (launch.site_lat_deg, launch.site_lon_deg),
+            launch.time_s,
+            launch.target[0],
+            launch.target[1],
+            launch_id=launch.id,
+        )
+    return fly(
+        launch.vehicle,
+        launch.site_lat_deg,
+        launch.site_lon_deg,
+        launch.time_s,
+        launch.azimuth_deg,
+        launch.loft_deg,
+        launch_id=launch.id,
+    )
 
 
-def simulate(scenario: Scenario, rng: np.random.Generator, progress: Progress | None = None,
-             trajectories: Sequence[Trajectory] | None = None) -> SimulationResult:
+def simulate(
+    scenario: Scenario,
+    rng: np.random.Generator,
+    progress: Progress | None = None,
+    trajectories: Sequence[Trajectory] | None = None,
+) -> SimulationResult:
     """Simulate ``scenario``; ``trajectories`` (one per launch, same order) skips flying them."""
     trajs = list(trajectories) if trajectories is not None else [fly_launch(la) for la in scenario.launches]
     ids = [la.id for la in scenario.launches] if trajectories is None else [t.launch_id for t in trajs]
@@ -82,17 +105,28 @@ def _launch_specs(scenario: Scenario, ids: list[str]) -> list[Launch | None]:
 def _source(launch: Launch | None) -> str:
     if launch is None:
         return "given"
-    return f"telemetry:{launch.telemetry.name}" if launch.telemetry is not None else f"vehicle:{launch.vehicle}"
+    return (
+        f"telemetry:{launch.telemetry.name}" if launch.telemetry is not None else f"vehicle:{launch.vehicle}"
+    )
 
 
-def observe_all(epoch: dt.datetime, duration_s: float, partners: Sequence[Partner], trajectories: list[Trajectory],
-                launch_ids: list[str], rng: np.random.Generator, progress: Progress | None = None) -> SimulationResult:
+def observe_all(
+    epoch: dt.datetime,
+    duration_s: float,
+    partners: Sequence[Partner],
+    trajectories: list[Trajectory],
+    launch_ids: list[str],
+    rng: np.random.Generator,
+    progress: Progress | None = None,
+) -> SimulationResult:
     """Observations of ``trajectories`` by every satellite of ``partners`` over ``[0, duration_s)``."""
     stack = PlumeStack.build(trajectories)
     total = sum(len(p.constellation) for p in partners)
     parts, sensors, done = [], [], 0
     for partner, child in zip(partners, rng.spawn(len(partners)), strict=True):
-        frames = satellite_frames(partner.constellation, partner.id, partner.sensor.frame_s, epoch, duration_s, child)
+        frames = satellite_frames(
+            partner.constellation, partner.id, partner.sensor.frame_s, epoch, duration_s, child
+        )
         for sat, streams in zip(frames, child.spawn(len(frames)), strict=True):
             plume_rng, clutter_rng = streams.spawn(2)
             hits = detect_plumes(sat, stack, partner.sensor, partner.signal, plume_rng)
@@ -106,7 +140,9 @@ def observe_all(epoch: dt.datetime, duration_s: float, partners: Sequence[Partne
     batch, launch_index, t_emit = _assemble(epoch_iso, parts)
     names = np.array(list(launch_ids) + [CLUTTER], dtype=object)
     truth_launch = names[launch_index]  # -1 picks CLUTTER
-    result = SimulationResult(epoch_iso, batch, truth_launch, t_emit, dict(zip(launch_ids, trajectories, strict=True)))
+    result = SimulationResult(
+        epoch_iso, batch, truth_launch, t_emit, dict(zip(launch_ids, trajectories, strict=True))
+    )
     result.summary = _summary(result, launch_index, sensors, stack, launch_ids, partners, epoch, duration_s)
     return result
 
@@ -123,9 +159,16 @@ def _assemble(epoch_iso: str, parts: list[dict]) -> tuple[ObservationBatch, np.n
     return batch, cols["launch"].astype(np.int64), cols["t_emit_s"]
 
 
-def _summary(result: SimulationResult, launch_index: np.ndarray, sensors: list[tuple[SensorFrames, int, int]],
-             stack: PlumeStack, launch_ids: list[str], partners: Sequence[Partner], epoch: dt.datetime,
-             duration_s: float) -> dict:
+def _summary(
+    result: SimulationResult,
+    launch_index: np.ndarray,
+    sensors: list[tuple[SensorFrames, int, int]],
+    stack: PlumeStack,
+    launch_ids: list[str],
+    partners: Sequence[Partner],
+    epoch: dt.datetime,
+    duration_s: float,
+) -> dict:
     obs = result.observations
     first_seen = first_visible_times(stack, partners, epoch, duration_s)
     names, sensor_index = np.unique(obs.sensor_id.astype(str), return_inverse=True)
@@ -134,22 +177,30 @@ def _summary(result: SimulationResult, launch_index: np.ndarray, sensors: list[t
         mine = launch_index == i
         counts = np.bincount(sensor_index[mine], minlength=len(names))
         per_sensor = {str(k): int(v) for k, v in zip(names, counts, strict=True) if v}
-        launches.append({
-            "id": lid,
-            "detections": int(mine.sum()),
-            "detections_per_sensor": per_sensor,
-            "first_detection_s": float(obs.time_s[mine].min()) if mine.any() else None,
-            "first_visible_s": first_seen["first_visible_s"][i],
-            "first_stereo_visible_s": first_seen["first_stereo_visible_s"][i],
-        })
+        launches.append(
+            {
+                "id": lid,
+                "detections": int(mine.sum()),
+                "detections_per_sensor": per_sensor,
+                "first_detection_s": float(obs.time_s[mine].min()) if mine.any() else None,
+                "first_visible_s": first_seen["first_visible_s"][i],
+                "first_stereo_visible_s": first_seen["first_stereo_visible_s"][i],
+            }
+        )
     return {
         "epoch": result.epoch,
         "duration_s": duration_s,
         "observations": len(obs),
         "false_alarms": int((result.truth_launch == CLUTTER).sum()),
         "sensors": [
-            {"sensor_id": s.sensor_id, "partner_id": s.partner_id, "satellite": s.satellite, "frames": len(s.t_s),
-             "detections": n_hit, "false_alarms": n_fa}
+            {
+                "sensor_id": s.sensor_id,
+                "partner_id": s.partner_id,
+                "satellite": s.satellite,
+                "frames": len(s.t_s),
+                "detections": n_hit,
+                "false_alarms": n_fa,
+            }
             for s, n_hit, n_fa in sensors
         ],
         "launches": launches,

@@ -111,7 +111,9 @@ def _read_jsonl(path: Path) -> tuple[pa.Table, str]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text at byte {err.start} (observation files are UTF-8 only)") from None
+        raise DataError(
+            f"{path}: not UTF-8 text at byte {err.start} (observation files are UTF-8 only)"
+        ) from None
     except OSError as err:
         raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
     for n, line in enumerate(lines, start=1):
@@ -127,7 +129,9 @@ def _read_jsonl(path: Path) -> tuple[pa.Table, str]:
             got = sorted(row) if isinstance(row, dict) else type(row).__name__
             raise DataError(f"{path}:{n}: expected the keys epoch + {list(OBSERVATION_FIELDS)}, got {got}")
         for key, value in row.items():  # Arrow would read true as 1.0: a boolean is not a number
-            if isinstance(value, bool) or (isinstance(value, list) and any(isinstance(x, bool) for x in value)):
+            if isinstance(value, bool) or (
+                isinstance(value, list) and any(isinstance(x, bool) for x in value)
+            ):
                 raise DataError(f"{path}:{n}: {key} is a boolean, not a number")
         epoch = row.pop("epoch")
         if not isinstance(epoch, str):
@@ -148,7 +152,9 @@ def _from_table(table: pa.Table, epoch: str, path: Path) -> ObservationBatch:
         if f not in table.column_names:
             raise DataError(f"{path}: column {f!r} is missing")
         if not table.schema.field(f).type.equals(_TYPES[f]):
-            raise DataError(f"{path}: column {f!r} has type {table.schema.field(f).type}, expected {_TYPES[f]}")
+            raise DataError(
+                f"{path}: column {f!r} has type {table.schema.field(f).type}, expected {_TYPES[f]}"
+            )
         if table.column(f).null_count:
             raise DataError(f"{path}: column {f!r} has null values")
     extra = sorted(set(table.column_names) - set(OBSERVATION_FIELDS))
@@ -183,17 +189,23 @@ def check_observations(batch: ObservationBatch, path: object = "<observations>")
     too_wide = batch.los_sigma_rad > MAX_LOS_SIGMA_RAD
     if too_wide.any():
         row = int(np.argmax(too_wide))
-        raise DataError(f"{path} record {row}: los_sigma_rad = {batch.los_sigma_rad[row]:g}, "
-                        f"must be <= {MAX_LOS_SIGMA_RAD:g}")
+        raise DataError(
+            f"{path} record {row}: los_sigma_rad = {batch.los_sigma_rad[row]:g}, "
+            f"must be <= {MAX_LOS_SIGMA_RAD:g}"
+        )
     far = np.linalg.norm(batch.sensor_pos_ecef_m, axis=-1) > MAX_SENSOR_RADIUS_M
     if far.any():
         row = int(np.argmax(far))
-        raise DataError(f"{path} record {row}: sensor_pos_ecef_m is farther than {MAX_SENSOR_RADIUS_M:g} m "
-                        "from the Earth's centre")
+        raise DataError(
+            f"{path} record {row}: sensor_pos_ecef_m is farther than {MAX_SENSOR_RADIUS_M:g} m "
+            "from the Earth's centre"
+        )
     norm_err = np.abs(1.0 - np.linalg.norm(batch.los_ecef, axis=-1))
     if (norm_err > UNIT_TOLERANCE).any():
         row = int(np.argmax(norm_err > UNIT_TOLERANCE))
-        raise DataError(f"{path} record {row}: los_ecef is not a unit vector (|1 - norm| = {norm_err[row]:.3g})")
+        raise DataError(
+            f"{path} record {row}: los_ecef is not a unit vector (|1 - norm| = {norm_err[row]:.3g})"
+        )
     back = np.diff(batch.time_s) < 0
     if back.any():
         row = int(np.argmax(back)) + 1
@@ -202,13 +214,17 @@ def check_observations(batch: ObservationBatch, path: object = "<observations>")
         raise DataError(f"{path}: obs_id values are not unique")
 
 
-def write_associations(obs_id: np.ndarray, truth_launch: np.ndarray, t_emit_s: np.ndarray, path: str | Path) -> Path:
+def write_associations(
+    obs_id: np.ndarray, truth_launch: np.ndarray, t_emit_s: np.ndarray, path: str | Path
+) -> Path:
     """Truth association per observation (``obs_id``, ``launch_id`` or ``clutter``, ``t_emit_s``) as Parquet."""
-    table = pa.table({
-        "obs_id": pa.array(np.asarray(obs_id), pa.int64()),
-        "launch_id": pa.array([str(x) for x in truth_launch], pa.string()),
-        "t_emit_s": pa.array(np.asarray(t_emit_s, float), pa.float64()),
-    })
+    table = pa.table(
+        {
+            "obs_id": pa.array(np.asarray(obs_id), pa.int64()),
+            "launch_id": pa.array([str(x) for x in truth_launch], pa.string()),
+            "t_emit_s": pa.array(np.asarray(t_emit_s, float), pa.float64()),
+        }
+    )
     pq.write_table(table, Path(path))
     return Path(path)
 
@@ -216,7 +232,10 @@ def write_associations(obs_id: np.ndarray, truth_launch: np.ndarray, t_emit_s: n
 def read_associations(path: str | Path) -> dict[str, np.ndarray]:
     """The columns of a truth association file as arrays."""
     t = pq.read_table(Path(path))
-    return {c: np.asarray(t.column(c).to_pylist(), dtype=object if c == "launch_id" else None) for c in t.column_names}
+    return {
+        c: np.asarray(t.column(c).to_pylist(), dtype=object if c == "launch_id" else None)
+        for c in t.column_names
+    }
 
 
 def write_json(data: object, path: str | Path) -> Path:

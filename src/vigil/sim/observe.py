@@ -66,11 +66,15 @@ def satellite_frames(
         eph = propagate_ecef(one, TimeGrid.from_offsets(epoch, t), workers=1)
         ok = eph.ok[:, 0]
         frame_id = np.arange(len(t), dtype=np.int64)
-        out.append(SensorFrames(f"{partner_id}-{i + 1}", partner_id, name, t[ok], eph.r_ecef_m[ok, 0], frame_id[ok]))
+        out.append(
+            SensorFrames(f"{partner_id}-{i + 1}", partner_id, name, t[ok], eph.r_ecef_m[ok, 0], frame_id[ok])
+        )
     return out
 
 
-def candidate_pairs(t_frames: np.ndarray, lo_s: np.ndarray, hi_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def candidate_pairs(
+    t_frames: np.ndarray, lo_s: np.ndarray, hi_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """All (frame, launch) index pairs with ``lo[l] ≤ t[f] ≤ hi[l]`` for sorted ``t_frames``: ``(f (P,), l (P,))``."""
     i0 = np.searchsorted(t_frames, lo_s, side="left")
     i1 = np.searchsorted(t_frames, hi_s, side="right")
@@ -92,7 +96,9 @@ class PlumeView:
     visible: np.ndarray  # (P,) bool: lit, above the cloud tops, seen by the sensor
 
 
-def view_plumes(frames: SensorFrames, stack: PlumeStack, sensor: SensorModel, signal: SignalModel) -> PlumeView:
+def view_plumes(
+    frames: SensorFrames, stack: PlumeStack, sensor: SensorModel, signal: SignalModel
+) -> PlumeView:
     """Light-time-corrected plume geometry and visibility for every lit (frame, launch) pair of a satellite."""
     hi = np.minimum(stack.t_dark_s, stack.t_last_s) + LIGHT_TIME_MARGIN_S
     f, lau = candidate_pairs(frames.t_s, stack.t_first_s, hi)
@@ -106,7 +112,9 @@ def view_plumes(frames: SensorFrames, stack: PlumeStack, sensor: SensorModel, si
     return PlumeView(f, lau, t_emit, r_rx, intensity, visible & np.isfinite(t_emit))
 
 
-def detect_plumes(frames: SensorFrames, stack: PlumeStack, sensor: SensorModel, signal: SignalModel, rng) -> dict:
+def detect_plumes(
+    frames: SensorFrames, stack: PlumeStack, sensor: SensorModel, signal: SignalModel, rng
+) -> dict:
     """Detections of plumes by one satellite: dict of columns (see :func:`detection_columns`) plus ``launch``
     (M,) and ``t_emit_s`` (M,). Random draws, in order: measured SNR of visible pairs, then LOS noise."""
     view = view_plumes(frames, stack, sensor, signal)
@@ -120,8 +128,9 @@ def detect_plumes(frames: SensorFrames, stack: PlumeStack, sensor: SensorModel, 
     los = d[hit] / rng_m[hit, None]
     if sensor.los_sigma_rad > 0.0:
         los = perturb_los(los, sensor.los_sigma_rad, rng)
-    cols = detection_columns(frames, f[hit], los, measured[hit], measured[hit] * signal.nei_w_m2 * rng_m[hit] ** 2,
-                             sensor)
+    cols = detection_columns(
+        frames, f[hit], los, measured[hit], measured[hit] * signal.nei_w_m2 * rng_m[hit] ** 2, sensor
+    )
     cols["launch"] = view.launch[sel][hit]
     cols["t_emit_s"] = view.t_emit_s[sel][hit]
     return cols

@@ -60,7 +60,9 @@ SHIPPED_TELEMETRY_PREFIX = "falcon9/"  # `telemetry: falcon9/<name>` names vigil
 
 _within = within
 # YAML reads unquoted timestamps as datetimes; keep them as ISO text, parsed once by parse_utc
-Instant = Annotated[str, BeforeValidator(lambda v: v.isoformat() if isinstance(v, dt.datetime | dt.date) else v)]
+Instant = Annotated[
+    str, BeforeValidator(lambda v: v.isoformat() if isinstance(v, dt.datetime | dt.date) else v)
+]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 
@@ -112,7 +114,9 @@ class LaunchSpec(_Strict):
     def _one_mode(self) -> LaunchSpec:
         if self.telemetry is not None:
             if self.vehicle is not None or self.target is not None or self.loft_deg is not None:
-                raise ValueError("telemetry: a replay takes site, time and azimuth_deg only (no vehicle/target/loft)")
+                raise ValueError(
+                    "telemetry: a replay takes site, time and azimuth_deg only (no vehicle/target/loft)"
+                )
             if self.azimuth_deg is None:
                 raise ValueError("azimuth_deg: required with telemetry")
             return self
@@ -203,7 +207,9 @@ def resolve(spec: ScenarioSpec, path: Path) -> Scenario:
     _unique([launch.id for launch in spec.launches], f"{source}: launches", "id")
     partners = tuple(_partner(p, i, base, source) for i, p in enumerate(spec.partners))
     _check_memory(partners, spec.duration_s, source)
-    launches = tuple(_launch(la, i, base, source, epoch, spec.duration_s) for i, la in enumerate(spec.launches))
+    launches = tuple(
+        _launch(la, i, base, source, epoch, spec.duration_s) for i, la in enumerate(spec.launches)
+    )
     return Scenario(
         name=spec.name,
         path=path,
@@ -213,7 +219,9 @@ def resolve(spec: ScenarioSpec, path: Path) -> Scenario:
         partners=partners,
         launches=launches,
         agreements=tuple(_file(base, f, f"{source}: agreements[{i}]") for i, f in enumerate(spec.agreements)),
-        notifications=tuple(_file(base, f, f"{source}: notifications[{i}]") for i, f in enumerate(spec.notifications)),
+        notifications=tuple(
+            _file(base, f, f"{source}: notifications[{i}]") for i, f in enumerate(spec.notifications)
+        ),
     )
 
 
@@ -224,18 +232,25 @@ def _check_memory(partners: tuple[Partner, ...], duration_s: float, source: str)
     per_sat = [duration_s / p.sensor.frame_s for p in partners]
     frames = [n * len(p.constellation) for n, p in zip(per_sat, partners, strict=True)]
     alarms = [f * p.signal.false_alarms_per_frame for f, p in zip(frames, partners, strict=True)]
-    worst = max(range(len(partners)), key=lambda i: per_sat[i] * BYTES_PER_FRAME + alarms[i] * BYTES_PER_OBSERVATION)
+    worst = max(
+        range(len(partners)), key=lambda i: per_sat[i] * BYTES_PER_FRAME + alarms[i] * BYTES_PER_OBSERVATION
+    )
     peak = max(per_sat) * BYTES_PER_FRAME + sum(alarms) * BYTES_PER_OBSERVATION
-    check_memory(peak, f"{source}: partners[{worst}].sensor",
-                 f"{sum(frames):.3g} frames, {sum(alarms):.3g} expected false alarms",
-                 "raise frame_s or lower false_alarms_per_frame or duration_s")
+    check_memory(
+        peak,
+        f"{source}: partners[{worst}].sensor",
+        f"{sum(frames):.3g} frames, {sum(alarms):.3g} expected false alarms",
+        "raise frame_s or lower false_alarms_per_frame or duration_s",
+    )
 
 
 def _parse_time(text: str, where: str) -> dt.datetime:
     try:
         return parse_utc(text)
     except ConfigError:
-        raise ConfigError(f"{where}: {text!r} is not an ISO 8601 date-time (e.g. 2026-03-01T12:00:00Z)") from None
+        raise ConfigError(
+            f"{where}: {text!r} is not an ISO 8601 date-time (e.g. 2026-03-01T12:00:00Z)"
+        ) from None
 
 
 def _unique(ids: list[str], where: str, key: str) -> None:
@@ -286,8 +301,17 @@ def _launch(la: LaunchSpec, i: int, base: Path, source: str, epoch: dt.datetime,
     if vehicle is not None:
         vehicle = _vehicle(vehicle, base, f"{where}.vehicle")
     target = None if la.target is None else (la.target.lat_deg, la.target.lon_deg)
-    return Launch(la.id, la.site.lat_deg, la.site.lon_deg, time_s, vehicle, la.azimuth_deg, la.loft_deg,
-                  target, telemetry)
+    return Launch(
+        la.id,
+        la.site.lat_deg,
+        la.site.lon_deg,
+        time_s,
+        vehicle,
+        la.azimuth_deg,
+        la.loft_deg,
+        target,
+        telemetry,
+    )
 
 
 def _vehicle(name: str, base: Path, where: str) -> str:

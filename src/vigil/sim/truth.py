@@ -71,8 +71,12 @@ def launch_truth(
     lat0, lon0, _ = _geodetic_deg(traj.r_ecef_m[0])
     end = _ending(traj)
     if azimuth_deg is None and "impact" in end:
-        az = initial_azimuth_rad(np.radians(lat0), np.radians(lon0), np.radians(end["impact"]["lat_deg"]),
-                                 np.radians(end["impact"]["lon_deg"]))
+        az = initial_azimuth_rad(
+            np.radians(lat0),
+            np.radians(lon0),
+            np.radians(end["impact"]["lat_deg"]),
+            np.radians(end["impact"]["lon_deg"]),
+        )
         azimuth_deg = float(np.degrees(az))
     t_bo = burnout_time_s(traj)
     return {

@@ -23,7 +23,9 @@ from .plumes import PlumeStack
 VISIBILITY_GRID_S = 1.0  # resolution of the first-visibility times (s)
 
 
-def visible_counts(stack: PlumeStack, partners: Sequence, grid: TimeGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def visible_counts(
+    stack: PlumeStack, partners: Sequence, grid: TimeGrid
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Number of satellites that could see each lit (grid instant, launch) pair: ``(t_index, launch, count)``."""
     t = grid.offsets_s
     f, lau = candidate_pairs(t, stack.t_first_s, np.minimum(stack.t_dark_s, stack.t_last_s))

@@ -161,7 +161,9 @@ def polygon_gap_km(lat_deg, lon_deg, ellipse, polygon_lonlat) -> float:
         return EARTH_RADIUS_KM * math.atan(region_gap_km(region, plane) / EARTH_RADIUS_KM)
     # ellipse vertices at arc distance r along their bearing sit at gnomonic radius R·tan(r/R)
     r = np.linalg.norm(region, axis=-1, keepdims=True)
-    stretch = EARTH_RADIUS_KM * np.tan(np.minimum(r / EARTH_RADIUS_KM, _MAX_ELLIPSE_ARC_RAD)) / np.maximum(r, 1e-12)
+    stretch = (
+        EARTH_RADIUS_KM * np.tan(np.minimum(r / EARTH_RADIUS_KM, _MAX_ELLIPSE_ARC_RAD)) / np.maximum(r, 1e-12)
+    )
     return region_gap_km(region * stretch, plane)
 
 

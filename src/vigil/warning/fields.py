@@ -24,7 +24,6 @@ def as_float(label: str, value: Any) -> float:
     return number
 
 
-
 def ellipse(label: str, value: Any) -> tuple[float, float, float] | None:
     if value is None:
         return None
@@ -39,8 +38,16 @@ def ellipse(label: str, value: Any) -> tuple[float, float, float] | None:
 
 def stored_ellipse(e: Any) -> bool:
     """A 3-tuple of finite floats with ``0 <= b_km <= a_km`` (the checks of :func:`ellipse`)."""
-    return (type(e) is tuple and len(e) == 3 and type(e[0]) is float and e[0] - e[0] == 0.0
-            and type(e[1]) is float and e[1] - e[1] == 0.0 and type(e[2]) is float and 0.0 <= e[2] <= e[1])
+    return (
+        type(e) is tuple
+        and len(e) == 3
+        and type(e[0]) is float
+        and e[0] - e[0] == 0.0
+        and type(e[1]) is float
+        and e[1] - e[1] == 0.0
+        and type(e[2]) is float
+        and 0.0 <= e[2] <= e[1]
+    )
 
 
 MAX_TRACK_SAMPLES = 2000
@@ -52,9 +59,18 @@ def stored_track(track: Any) -> bool:
         return False
     last = -math.inf
     for s in track:
-        if not (type(s) is tuple and len(s) == 4 and type(s[0]) is float and last <= s[0] < math.inf
-                and type(s[1]) is float and -90.0 <= s[1] <= 90.0 and type(s[2]) is float and -180.0 <= s[2] <= 180.0
-                and type(s[3]) is float and s[3] - s[3] == 0.0):
+        if not (
+            type(s) is tuple
+            and len(s) == 4
+            and type(s[0]) is float
+            and last <= s[0] < math.inf
+            and type(s[1]) is float
+            and -90.0 <= s[1] <= 90.0
+            and type(s[2]) is float
+            and -180.0 <= s[2] <= 180.0
+            and type(s[3]) is float
+            and s[3] - s[3] == 0.0
+        ):
             return False
         last = s[0]
     return True

@@ -176,8 +176,13 @@ def _azimuth(w: Warning) -> tuple[float, float] | None:
     if not w.has_impact:
         return None
     r = np.radians
-    az = math.degrees(float(initial_azimuth_rad(r(w.launch_lat_deg), r(w.launch_lon_deg),
-                                                r(w.impact_lat_deg), r(w.impact_lon_deg))))
+    az = math.degrees(
+        float(
+            initial_azimuth_rad(
+                r(w.launch_lat_deg), r(w.launch_lon_deg), r(w.impact_lat_deg), r(w.impact_lon_deg)
+            )
+        )
+    )
     span_km = sum(e[1] for e in (w.launch_ellipse, w.impact_ellipse) if e is not None)
     dist_km = max(_distance_km(w.launch_lat_deg, w.launch_lon_deg, w.impact_lat_deg, w.impact_lon_deg), 1e-9)
     return az % 360.0, math.degrees(math.atan2(span_km, dist_km))

@@ -264,8 +264,10 @@ def _validate_converting(w: Warning) -> None:
     if not isinstance(w.class_reason, str):
         raise DataError(f"{_label(w, 'class_reason')}: expected a string, got {w.class_reason!r}")
     if len(w.class_reason) > MAX_REASON_CHARS or not w.class_reason.isprintable():
-        raise DataError(f"{_label(w, 'class_reason')}: expected one line of printable text, at most "
-                        f"{MAX_REASON_CHARS} characters")
+        raise DataError(
+            f"{_label(w, 'class_reason')}: expected one line of printable text, at most "
+            f"{MAX_REASON_CHARS} characters"
+        )
     if w.notification is not None and (not isinstance(w.notification, str) or not w.notification):
         raise DataError(f"{_label(w, 'notification')}: expected an id, 'UNANNOUNCED' or null")
     if isinstance(w.sources, Mapping):
@@ -286,27 +288,75 @@ def _check_stored(w: Warning) -> bool:
     raises). One expression over the fields read at once (a ``float`` is finite iff ``x - x == 0.0``: inf - inf
     and nan - nan are nan; ~2x cheaper than a loop per check). Normalisation (azimuth mod 360°, ellipse bearing
     mod 180°) only once all checks passed, and only where it changes something (in range: ``x % m == x``)."""
-    (event_id, version, issued_at, class_, t_s, t_sigma, lat, lon, l_ell, az, az_sigma, bo_t, bo_alt, bo_speed,
-     i_t, i_lat, i_lon, i_ell, containment, notification, sources, confidence, mono,
-     reason) = _STORED_FIELDS(w.__dict__)
-    if not (type(event_id) is str and event_id and type(version) is int and version >= 1
-            and type(issued_at) is str and parses_as_utc(issued_at) and class_ in WARNING_CLASSES
-            and type(mono) is bool and type(sources) is Sources
-            and type(reason) is str and len(reason) <= MAX_REASON_CHARS and reason.isprintable()
-            and (notification is None or type(notification) is str and notification)
-            and type(containment) is float and 0.0 < containment < 1.0
-            and type(confidence) is float and 0.0 <= confidence <= 1.0
-            and type(t_s) is float and t_s - t_s == 0.0 and type(t_sigma) is float and 0.0 <= t_sigma < math.inf
-            and type(lat) is float and -90.0 <= lat <= 90.0 and type(lon) is float and -180.0 <= lon <= 180.0
-            and (az is None or type(az) is float and 0.0 <= az <= 360.0)
-            and (az_sigma is None or type(az_sigma) is float and 0.0 <= az_sigma < math.inf)
-            and (bo_t is None or type(bo_t) is float and bo_t - bo_t == 0.0)
-            and (bo_alt is None or type(bo_alt) is float and bo_alt - bo_alt == 0.0)
-            and (bo_speed is None or type(bo_speed) is float and 0.0 <= bo_speed < math.inf)
-            and (i_t is None or type(i_t) is float and i_t - i_t == 0.0)
-            and (i_lat is None and i_lon is None or type(i_lat) is float and -90.0 <= i_lat <= 90.0
-                 and type(i_lon) is float and -180.0 <= i_lon <= 180.0)
-            and (l_ell is None or stored_ellipse(l_ell)) and (i_ell is None or stored_ellipse(i_ell))):
+    (
+        event_id,
+        version,
+        issued_at,
+        class_,
+        t_s,
+        t_sigma,
+        lat,
+        lon,
+        l_ell,
+        az,
+        az_sigma,
+        bo_t,
+        bo_alt,
+        bo_speed,
+        i_t,
+        i_lat,
+        i_lon,
+        i_ell,
+        containment,
+        notification,
+        sources,
+        confidence,
+        mono,
+        reason,
+    ) = _STORED_FIELDS(w.__dict__)
+    if not (
+        type(event_id) is str
+        and event_id
+        and type(version) is int
+        and version >= 1
+        and type(issued_at) is str
+        and parses_as_utc(issued_at)
+        and class_ in WARNING_CLASSES
+        and type(mono) is bool
+        and type(sources) is Sources
+        and type(reason) is str
+        and len(reason) <= MAX_REASON_CHARS
+        and reason.isprintable()
+        and (notification is None or type(notification) is str and notification)
+        and type(containment) is float
+        and 0.0 < containment < 1.0
+        and type(confidence) is float
+        and 0.0 <= confidence <= 1.0
+        and type(t_s) is float
+        and t_s - t_s == 0.0
+        and type(t_sigma) is float
+        and 0.0 <= t_sigma < math.inf
+        and type(lat) is float
+        and -90.0 <= lat <= 90.0
+        and type(lon) is float
+        and -180.0 <= lon <= 180.0
+        and (az is None or type(az) is float and 0.0 <= az <= 360.0)
+        and (az_sigma is None or type(az_sigma) is float and 0.0 <= az_sigma < math.inf)
+        and (bo_t is None or type(bo_t) is float and bo_t - bo_t == 0.0)
+        and (bo_alt is None or type(bo_alt) is float and bo_alt - bo_alt == 0.0)
+        and (bo_speed is None or type(bo_speed) is float and 0.0 <= bo_speed < math.inf)
+        and (i_t is None or type(i_t) is float and i_t - i_t == 0.0)
+        and (
+            i_lat is None
+            and i_lon is None
+            or type(i_lat) is float
+            and -90.0 <= i_lat <= 90.0
+            and type(i_lon) is float
+            and -180.0 <= i_lon <= 180.0
+        )
+        and (l_ell is None or stored_ellipse(l_ell))
+        and (i_ell is None or stored_ellipse(i_ell))
+    ):
         return False
     d = w.__dict__
     if d.get("track") is not None and not stored_track(d["track"]):
@@ -338,8 +388,10 @@ def _validate_identity(w: Warning) -> None:
 # --- documents -------------------------------------------------------------------------------
 def warnings_to_document(warnings: Iterable[Warning], epoch: str) -> dict[str, Any]:
     """``{"epoch": ISO, "warnings": [...]}``: the JSON document that carries the epoch once."""
-    return {"epoch": parse_utc(epoch, "epoch").strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "warnings": [w.to_dict() for w in warnings]}
+    return {
+        "epoch": parse_utc(epoch, "epoch").strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "warnings": [w.to_dict() for w in warnings],
+    }
 
 
 def warnings_from_document(doc: Mapping[str, Any], where: str = "warnings") -> tuple[str, list[Warning]]:

@@ -14,10 +14,12 @@ from .cutscenario import cut_scenario
 
 ROOT = Path(__file__).resolve().parents[3]
 TOKENS = {"north": "north-token-0123456789", "east": "east-token-0123456789ab"}
-SCENARIO = cut_scenario("console-cut", f"""notifications: [{ROOT}/examples/notifications/north.yaml, {ROOT}/examples/notifications/east.yaml]
+SCENARIO = cut_scenario(
+    "console-cut",
+    f"""notifications: [{ROOT}/examples/notifications/north.yaml, {ROOT}/examples/notifications/east.yaml]
 agreements: [{ROOT}/examples/agreements/north-east.yaml]
-""")
-
+""",
+)
 
 
 def make_console_run(base: Path) -> Path:

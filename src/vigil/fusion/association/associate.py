@@ -30,8 +30,12 @@ GATE_CHI2_MEAN = 9.0  # mean normalised miss² accepted (true pairs average 1; 9
 MIN_OVERLAP = 2  # common instants needed before two strings may be paired
 MIN_RANGE_M = 1.0e6  # a closest approach nearer than this to a sensor (or behind it) is not a target
 
-Detections = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # (t (T,) s, pos (T, 3) m, los (T, 3), σ (T,) rad)
-Seeds = tuple[np.ndarray, np.ndarray | None]  # triangulated (times (K,) s, points (K, 3) m; None: not triangulated)
+Detections = tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray
+]  # (t (T,) s, pos (T, 3) m, los (T, 3), σ (T,) rad)
+Seeds = tuple[
+    np.ndarray, np.ndarray | None
+]  # triangulated (times (K,) s, points (K, 3) m; None: not triangulated)
 
 
 def pair_cost(a: SensorString, b: SensorString) -> float:
@@ -65,7 +69,9 @@ def _cost_matrix(t, p, u, sigma, starts, stops, ia, ib, gate):
         a0, a1 = starts[ia[i]], stops[ia[i]]
         for j in range(ib.size):
             b0, b1 = starts[ib[j]], stops[ib[j]]
-            c = _pair_cost(t[a0:a1], p[a0:a1], u[a0:a1], sigma[a0:a1], t[b0:b1], p[b0:b1], u[b0:b1], sigma[b1 - 1])
+            c = _pair_cost(
+                t[a0:a1], p[a0:a1], u[a0:a1], sigma[a0:a1], t[b0:b1], p[b0:b1], u[b0:b1], sigma[b1 - 1]
+            )
             cost[i, j] = c if c <= gate else FORBIDDEN
     return cost
 
@@ -144,15 +150,20 @@ def detections_and_seeds(strings: list[SensorString], triangulate: bool = True) 
         base = pool.t
         ref_string, longest = strings[0], -1
         for s in strings:
-            if s.t_rows.base is not base:  # not a block of the pool's current arrays (a string pruned before it moved)
+            if (
+                s.t_rows.base is not base
+            ):  # not a block of the pool's current arrays (a string pruned before it moved)
                 break
             if s.count > longest:  # (the first longest: max(strings, key=len))
                 ref_string, longest = s, s.count
         else:
             ref_sensor = ref_string.sensor_id
-            rows = np.array([(s.block_start, s.count, s.sensor_id != ref_sensor) for s in strings], dtype=np.int64)
-            detections, times, points = _pooled_sorted_and_seeds(base, pool.p, pool.u, pool.s, rows,
-                                                                 strings.index(ref_string), triangulate)
+            rows = np.array(
+                [(s.block_start, s.count, s.sensor_id != ref_sensor) for s in strings], dtype=np.int64
+            )
+            detections, times, points = _pooled_sorted_and_seeds(
+                base, pool.p, pool.u, pool.s, rows, strings.index(ref_string), triangulate
+            )
             return detections, (times, points if triangulate else None)
     parts = [s.arrays() for s in strings]
     sizes = [a[0].size for a in parts]
@@ -161,9 +172,16 @@ def detections_and_seeds(strings: list[SensorString], triangulate: bool = True) 
     ref_sensor = ref_string.sensor_id
     other = np.array([s is not ref_string and s.sensor_id != ref_sensor for s in strings])
     t, p, u, sigma = zip(*parts, strict=True)
-    detections, times, points = _sorted_and_seeds(np.concatenate(t), np.concatenate(p), np.concatenate(u),
-                                                  np.concatenate(sigma), np.array(list(accumulate(sizes))), ref,
-                                                  other, triangulate)
+    detections, times, points = _sorted_and_seeds(
+        np.concatenate(t),
+        np.concatenate(p),
+        np.concatenate(u),
+        np.concatenate(sigma),
+        np.array(list(accumulate(sizes))),
+        ref,
+        other,
+        triangulate,
+    )
     return detections, (times, points if triangulate else None)
 
 

@@ -89,8 +89,9 @@ def _seeded_run(seed_times, seed_points, min_acc_span, p0, q, rays, tune):
     if rays.time_s.size:
         e1, e2 = tangent_basis_rows(rays.los)
         accepted = np.zeros(rays.time_s.size, dtype=np.bool_)
-        t = ekf_in_place(x, p, t0, q, TangentRays(rays.time_s, rays.pos, e1, e2, rays.sigma), tune, accepted,
-                          ekf_work())
+        t = ekf_in_place(
+            x, p, t0, q, TangentRays(rays.time_s, rays.pos, e1, e2, rays.sigma), tune, accepted, ekf_work()
+        )
     return t, x, p
 
 
@@ -98,22 +99,39 @@ def _contiguous(rays: LosRays) -> LosRays:
     return LosRays(*(np.ascontiguousarray(a, dtype=float) for a in rays))
 
 
-def start_filter(seed_times, seed_points, min_acc_span: float, p0, jerk_psd: float, rays: LosRays,
-                 nis_max: float = NIS_REJECT) -> LosExtendedKalmanFilter:
+def start_filter(
+    seed_times,
+    seed_points,
+    min_acc_span: float,
+    p0,
+    jerk_psd: float,
+    rays: LosRays,
+    nis_max: float = NIS_REJECT,
+) -> LosExtendedKalmanFilter:
     """A :class:`LosExtendedKalmanFilter` started at the first seed time from a polynomial through the seeds
     (degree 2 over ``min_acc_span`` s or more, 1 over less, 0 for one instant), covariance ``p0``, then
     :meth:`~LosExtendedKalmanFilter.run` through the time-ordered detections ``rays``: the same numbers, bit
     for bit, from one compiled call instead of ~10 numpy calls (the filter (re)starts of every pairing and
     merge)."""
-    t, x, p = _seeded_run(np.ascontiguousarray(seed_times, dtype=float), np.ascontiguousarray(seed_points, dtype=float),
-                          float(min_acc_span), p0, float(jerk_psd), _contiguous(rays), tuning(nis_max))
-    f = LosExtendedKalmanFilter.__new__(LosExtendedKalmanFilter)  # (the arrays are the kernel's own: no copies)
+    t, x, p = _seeded_run(
+        np.ascontiguousarray(seed_times, dtype=float),
+        np.ascontiguousarray(seed_points, dtype=float),
+        float(min_acc_span),
+        p0,
+        float(jerk_psd),
+        _contiguous(rays),
+        tuning(nis_max),
+    )
+    f = LosExtendedKalmanFilter.__new__(
+        LosExtendedKalmanFilter
+    )  # (the arrays are the kernel's own: no copies)
     f.t, f.x, f.P, f.q = t, x, p, jerk_psd
     return f
 
 
-def run_filters(filters, stops, rays: LosRays, nis_max: float = NIS_REJECT, store=None, rows=None,
-                take=None) -> np.ndarray:
+def run_filters(
+    filters, stops, rays: LosRays, nis_max: float = NIS_REJECT, store=None, rows=None, take=None
+) -> np.ndarray:
     """:meth:`LosExtendedKalmanFilter.run` of many filters in one compiled call: ``filters[k]`` takes the
     time-ordered detections ``stops[k-1]:stops[k]`` of the concatenated ``rays`` (:class:`LosRays`, N rows).
     Returns the ``(N,)`` mask of detections applied. ``take`` (N,): the detections are rows ``take`` of the
@@ -127,8 +145,12 @@ def run_filters(filters, stops, rays: LosRays, nis_max: float = NIS_REJECT, stor
         return np.zeros(0, dtype=bool)
     gathered = store is None
     if gathered:
-        store = (np.array([f.x for f in filters]), np.array([f.P for f in filters]),
-                 np.array([f.t for f in filters], dtype=float), np.array([f.q for f in filters], dtype=float))
+        store = (
+            np.array([f.x for f in filters]),
+            np.array([f.P for f in filters]),
+            np.array([f.t for f in filters], dtype=float),
+            np.array([f.q for f in filters], dtype=float),
+        )
         rows = np.arange(len(filters))
     bank = FilterBank(*store)
     rows, stops = np.asarray(rows, dtype=np.int64), np.asarray(stops, dtype=np.int64)
@@ -137,8 +159,9 @@ def run_filters(filters, stops, rays: LosRays, nis_max: float = NIS_REJECT, stor
         accepted = _ekf_batch_take(bank, rows, stops, np.asarray(take, dtype=np.int64), rays, tuning(nis_max))
     else:
         e1, e2 = tangent_basis(rays.los)
-        accepted = _ekf_batch(bank, rows, stops, TangentRays(rays.time_s, rays.pos, e1, e2, rays.sigma),
-                              tuning(nis_max))
+        accepted = _ekf_batch(
+            bank, rows, stops, TangentRays(rays.time_s, rays.pos, e1, e2, rays.sigma), tuning(nis_max)
+        )
     if gathered:
         for f, x, p, t in zip(filters, bank.x, bank.P, bank.t.tolist(), strict=True):
             f.x, f.P, f.t = x, p, t

@@ -33,8 +33,16 @@ def ekf_predict(x, p, dt, q):
     f = np.eye(9)
     qm = np.zeros((9, 9))
     adt = abs(dt)
-    q1 = np.array([[adt**5 / 20, adt**4 / 8, adt**3 / 6], [adt**4 / 8, adt**3 / 3, adt**2 / 2],
-                   [adt**3 / 6, adt**2 / 2, adt]]) * q
+    q1 = (
+        np.array(
+            [
+                [adt**5 / 20, adt**4 / 8, adt**3 / 6],
+                [adt**4 / 8, adt**3 / 3, adt**2 / 2],
+                [adt**3 / 6, adt**2 / 2, adt],
+            ]
+        )
+        * q
+    )
     for k in range(3):
         f[k, 3 + k] = dt
         f[k, 6 + k] = 0.5 * dt * dt
@@ -113,8 +121,15 @@ def _update_in_place(x, p, pos, e1, e2, sigma, nis_max, ph, kg):
         ks0 = kg[i, 0] * s00 + kg[i, 1] * s10
         ks1 = kg[i, 0] * s01 + kg[i, 1] * s11
         for j in range(i, 9):
-            v = (p[i, j] - kg[i, 0] * ph[j, 0] - kg[i, 1] * ph[j, 1] - ph[i, 0] * kg[j, 0] - ph[i, 1] * kg[j, 1]
-                 + ks0 * kg[j, 0] + ks1 * kg[j, 1])
+            v = (
+                p[i, j]
+                - kg[i, 0] * ph[j, 0]
+                - kg[i, 1] * ph[j, 1]
+                - ph[i, 0] * kg[j, 0]
+                - ph[i, 1] * kg[j, 1]
+                + ks0 * kg[j, 0]
+                + ks1 * kg[j, 1]
+            )
             p[i, j] = v
             p[j, i] = v
     return True
@@ -188,11 +203,13 @@ def transition(dt: float) -> np.ndarray:
 
 def process_noise(dt: float, q: float) -> np.ndarray:
     """Process noise ``Q(dt)`` (9×9) of white jerk with spectral density ``q`` (m²/s⁵)."""
-    q1 = q * np.array([
-        [dt**5 / 20, dt**4 / 8, dt**3 / 6],
-        [dt**4 / 8, dt**3 / 3, dt**2 / 2],
-        [dt**3 / 6, dt**2 / 2, dt],
-    ])
+    q1 = q * np.array(
+        [
+            [dt**5 / 20, dt**4 / 8, dt**3 / 6],
+            [dt**4 / 8, dt**3 / 3, dt**2 / 2],
+            [dt**3 / 6, dt**2 / 2, dt],
+        ]
+    )
     return np.kron(q1, np.eye(3))
 
 
@@ -290,8 +307,9 @@ class LosExtendedKalmanFilter(BoostFilter):
             return np.zeros(0, dtype=bool)
         e1, e2 = tangent_basis(np.asarray(los, dtype=float))
         rays = TangentRays(np.asarray(times, float), np.asarray(pos, float), e1, e2, np.asarray(sigma, float))
-        self.x, self.P, self.t, accepted = _ekf_sequence(self.x, self.P, self.t, float(self.q), rays,
-                                                         tuning(nis_max))
+        self.x, self.P, self.t, accepted = _ekf_sequence(
+            self.x, self.P, self.t, float(self.q), rays, tuning(nis_max)
+        )
         return accepted
 
     def state_at(self, t_s: float) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,9 @@ class FilterStore:
     def __init__(self, capacity: int = 64) -> None:
         self.x, self.cov = np.zeros((capacity, 9)), np.zeros((capacity, 9, 9))
         self.t, self.q = np.zeros(capacity), np.zeros(capacity)
-        self._row: dict[int, int] = {}  # id(filter) -> row (the filter is held in _held: its id is not reused)
+        self._row: dict[
+            int, int
+        ] = {}  # id(filter) -> row (the filter is held in _held: its id is not reused)
         self._held: list[BoostFilter | None] = [None] * capacity
         self._free = list(range(capacity - 1, -1, -1))  # (popped from the end: low rows first)
 

@@ -33,8 +33,9 @@ from vigil.fusion.launch.backfit import LaunchEstimate, fit_ascent, summarize
 PSEUDO_TRUE_ITERATIONS = 500  # Levenberg-Marquardt iterations for the noise-free fit (then polished)
 
 
-def launch_crlb(model: AscentModel, phi_true, times, pos, sigma,
-                prior_time_sigma_s: float | None = None) -> LaunchEstimate:
+def launch_crlb(
+    model: AscentModel, phi_true, times, pos, sigma, prior_time_sigma_s: float | None = None
+) -> LaunchEstimate:
     """Bound on the launch estimate: :class:`LaunchEstimate` whose σ's and covariance are the CRLB.
 
     ``phi_true``: the model's parameters for the true trajectory (:func:`pseudo_true_phi`);
@@ -48,8 +49,16 @@ def launch_crlb(model: AscentModel, phi_true, times, pos, sigma,
     return summarize(model, np.asarray(phi_true, dtype=float), scaled_inverse(fisher))
 
 
-def pseudo_true_phi(model: AscentModel, phi0, times, pos, sigma, r_true_m, prior_time_s: float = 0.0,
-                    prior_time_sigma_s: float | None = None) -> np.ndarray:
+def pseudo_true_phi(
+    model: AscentModel,
+    phi0,
+    times,
+    pos,
+    sigma,
+    r_true_m,
+    prior_time_s: float = 0.0,
+    prior_time_sigma_s: float | None = None,
+) -> np.ndarray:
     """The parameters the estimator converges to without noise: its own objective (LOS residuals + the
     ``t_L`` prior) minimised on noise-free LOS to the true positions ``r_true_m`` ``(T, 3)`` (ECEF, m).
 
@@ -59,8 +68,17 @@ def pseudo_true_phi(model: AscentModel, phi0, times, pos, sigma, r_true_m, prior
     ``phi0``: a start (e.g. a least-squares fit to ``r_true_m``)."""
     r_true_m, pos = np.asarray(r_true_m, dtype=float), np.asarray(pos, dtype=float)
     los = (r_true_m - pos) / np.linalg.norm(r_true_m - pos, axis=-1, keepdims=True)
-    phi, _, _ = fit_ascent(model, times, pos, los, sigma, phi0, prior_time_s, prior_time_sigma_s,
-                           max_iterations=PSEUDO_TRUE_ITERATIONS)
+    phi, _, _ = fit_ascent(
+        model,
+        times,
+        pos,
+        los,
+        sigma,
+        phi0,
+        prior_time_s,
+        prior_time_sigma_s,
+        max_iterations=PSEUDO_TRUE_ITERATIONS,
+    )
     return phi
 
 
@@ -75,14 +93,17 @@ def burnout_crlb(times, pos, sigma, truth_points) -> np.ndarray:
     keep, degree = burnout_model(times)
     t_ref = float(times.max())
     theta = initial_theta(times[keep], np.asarray(truth_points)[keep], degree, t_ref)
-    fisher = poly_information(theta, t_ref, degree, times[keep], np.asarray(pos)[keep], np.asarray(sigma)[keep])
+    fisher = poly_information(
+        theta, t_ref, degree, times[keep], np.asarray(pos)[keep], np.asarray(sigma)[keep]
+    )
     track = PolyTrack(theta, np.linalg.inv(fisher), t_ref, degree, float(times[keep].min()), t_ref)
     jac = track.state_jacobian(t_ref)
     return jac @ track.cov @ jac.T
 
 
-def impact_crlb(times, pos, sigma, truth_points, r_burnout_m, v_burnout_m_s,
-                predictor: ImpactPredictor | None = None) -> ImpactPrediction | None:
+def impact_crlb(
+    times, pos, sigma, truth_points, r_burnout_m, v_burnout_m_s, predictor: ImpactPredictor | None = None
+) -> ImpactPrediction | None:
     """Bound on the impact point: the burnout bound (:func:`burnout_crlb`) carried through the impact map
     by the same unscented transform as the estimator, about the true burnout state ``(r, v)`` (ECEF m, m/s).
 

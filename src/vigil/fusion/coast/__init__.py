@@ -5,5 +5,12 @@ from vigil.fusion.coast.classify import Classifier, ThresholdEnergyClassifier
 from vigil.fusion.coast.classify_sigma import EnergyClassifier
 from vigil.fusion.coast.impact import ImpactPrediction, ImpactPredictor, UnscentedImpactPredictor
 
-__all__ = ["Classifier", "EnergyClassifier", "ImpactPrediction", "ImpactPredictor", "ThresholdEnergyClassifier",
-           "UnscentedImpactPredictor", "smooth_burnout"]
+__all__ = [
+    "Classifier",
+    "EnergyClassifier",
+    "ImpactPrediction",
+    "ImpactPredictor",
+    "ThresholdEnergyClassifier",
+    "UnscentedImpactPredictor",
+    "smooth_burnout",
+]

@@ -83,8 +83,16 @@ def smooth_burnout(times, pos, los, sigma, x9, seeds=None):
         in_fit = np.asarray(seeds[0]) >= t_lo
         if in_fit.sum() >= 2 * (degree + 1):
             theta0 = initial_theta(np.asarray(seeds[0])[in_fit], np.asarray(seeds[1])[in_fit], degree, t_b)
-    theta, cov = _fit_final_stage(np.array(theta0, dtype=float), t_b, degree, times, np.asarray(pos, dtype=float),
-                                  np.asarray(los, dtype=float), np.asarray(sigma, dtype=float), keep)
+    theta, cov = _fit_final_stage(
+        np.array(theta0, dtype=float),
+        t_b,
+        degree,
+        times,
+        np.asarray(pos, dtype=float),
+        np.asarray(los, dtype=float),
+        np.asarray(sigma, dtype=float),
+        keep,
+    )
     cov6 = cov[:6, :6]  # (r, v) at τ = 0 are the first two coefficient triples
     if not np.all(np.isfinite(cov6)):
         return None

@@ -29,7 +29,9 @@ from vigil.frames import GM_EARTH_M3_S2, OMEGA_EARTH_RAD_S, WGS84_A_M, ecef_to_g
 PERIGEE_MIN_ALT_M = 150e3  # lowest perigee that survives a revolution (drag); a common orbital threshold
 INSERTION_MAX_GAMMA_DEG = 5.0  # |flight-path angle| of an orbital insertion (measured: ≤ 1° for the launchers
 #   and Falcon 9 replays; ≥ 15° for the ICBMs, ~30° IRBMs, ~45° SRBMs)
-INSERTION_MIN_SPEED_RATIO = 0.97  # inertial speed / circular speed (measured: 1.00–1.03 orbital, ≤ 0.94 ICBMs)
+INSERTION_MIN_SPEED_RATIO = (
+    0.97  # inertial speed / circular speed (measured: 1.00–1.03 orbital, ≤ 0.94 ICBMs)
+)
 
 
 @dataclass(frozen=True)
@@ -91,11 +93,16 @@ class ThresholdEnergyClassifier(Classifier):
         v_in = v + np.cross([0.0, 0.0, OMEGA_EARTH_RAD_S], r)
         rn, vn = np.linalg.norm(r), np.linalg.norm(v_in)
         gamma = np.degrees(np.arcsin(np.clip(v_in @ r / (rn * vn), -1.0, 1.0)))
-        return bool(ecef_to_geodetic(r)[2] > self.perigee_min_alt_m and abs(gamma) < INSERTION_MAX_GAMMA_DEG
-                    and vn / np.sqrt(GM_EARTH_M3_S2 / rn) >= INSERTION_MIN_SPEED_RATIO)
+        return bool(
+            ecef_to_geodetic(r)[2] > self.perigee_min_alt_m
+            and abs(gamma) < INSERTION_MAX_GAMMA_DEG
+            and vn / np.sqrt(GM_EARTH_M3_S2 / rn) >= INSERTION_MIN_SPEED_RATIO
+        )
 
 
-DECISION_MARGIN_M = 100.0  # perigee this far from the threshold: the scalar test decides (round-off < 1 m, circular)
+DECISION_MARGIN_M = (
+    100.0  # perigee this far from the threshold: the scalar test decides (round-off < 1 m, circular)
+)
 DECISION_MARGIN_REL = 1e-9  # relative margin on the insertion ratios (round-off ~1e-15)
 
 
@@ -126,6 +133,7 @@ def _clear_class(r_ecef_m, v_ecef_m_s, perigee_min_alt_m: float) -> str | None:
     speed_ratio = vn / math.sqrt(GM_EARTH_M3_S2 / rn)
     sin_gamma = (vx * x + vy * y + vz * z) / (rn * vn)
     if speed_ratio < INSERTION_MIN_SPEED_RATIO * (1.0 - DECISION_MARGIN_REL) or (
-            abs(sin_gamma) > math.sin(math.radians(INSERTION_MAX_GAMMA_DEG)) * (1.0 + DECISION_MARGIN_REL)):
+        abs(sin_gamma) > math.sin(math.radians(INSERTION_MAX_GAMMA_DEG)) * (1.0 + DECISION_MARGIN_REL)
+    ):
         return "ballistic"  # not an insertion: one of its conditions clearly fails
     return None

@@ -58,7 +58,9 @@ K_SIGMA = 3.0  # decide only this many σ from a boundary
 DV_BOUNDARY_M_S = 1100.0  # between 620 m/s (worst launcher at its last sample) and 2,079 m/s (missiles)
 GAMMA_BOUNDARY_DEG = 9.0  # between 6.1° (launcher cut 90 s early) and 11.9° (depressed ICBM)
 ALT_BOUNDARY_M = 100e3  # the Kármán line: between 56 km (depressed missiles) and 164 km (launchers)
-BURN_BOUNDARY_S = 360.0  # above the longest ballistic-missile burn (Titan II, two stages ~336 s; notional ICBM
+BURN_BOUNDARY_S = (
+    360.0  # above the longest ballistic-missile burn (Titan II, two stages ~336 s; notional ICBM
+)
 #   186 s), below a launcher cut 90 s early (422 s)
 _FD_STEP = np.array([1.0, 1.0, 1.0, 1e-3, 1e-3, 1e-3])  # central-difference steps (m, m/s): quantities are
 #   near-linear on these scales (round-off ~1e-9 relative)
@@ -102,14 +104,25 @@ class ClassEvidence:
     reason: str = ""
 
 
-_UNDECIDED = ClassEvidence(*(math.nan,) * 3, (math.nan,) * 3, math.nan, math.nan, math.nan, "unknown", math.nan,
-                           reason="no finite state")
+_UNDECIDED = ClassEvidence(
+    *(math.nan,) * 3,
+    (math.nan,) * 3,
+    math.nan,
+    math.nan,
+    math.nan,
+    "unknown",
+    math.nan,
+    reason="no finite state",
+)
 
 
-def class_evidence(r_ecef_m, v_ecef_m_s, cov6=None, k_sigma: float = K_SIGMA,
-                   cues: AscentCues | None = None) -> ClassEvidence:
+def class_evidence(
+    r_ecef_m, v_ecef_m_s, cov6=None, k_sigma: float = K_SIGMA, cues: AscentCues | None = None
+) -> ClassEvidence:
     """The k-σ decision of one coast state (module docstring); ``cov6`` None = exact state."""
-    x = np.concatenate([np.asarray(r_ecef_m, dtype=float).ravel(), np.asarray(v_ecef_m_s, dtype=float).ravel()])
+    x = np.concatenate(
+        [np.asarray(r_ecef_m, dtype=float).ravel(), np.asarray(v_ecef_m_s, dtype=float).ravel()]
+    )
     if x.shape != (6,) or not np.all(np.isfinite(x)):
         return _UNDECIDED
     steps = np.diag(_FD_STEP)
@@ -135,35 +148,65 @@ def class_evidence(r_ecef_m, v_ecef_m_s, cov6=None, k_sigma: float = K_SIGMA,
         z_burn = (cues.burn_s - BURN_BOUNDARY_S) / max(cues.burn_sigma_s, tiny)
     cls, reason = _decide(k_sigma, z_dv, z_g, z_p, z_alt, z_burn, z_fall, cues is not None and cues.thrusting)
     p_sl = 0.5 * math.erfc(z_dv / math.sqrt(2.0))
-    return ClassEvidence(float(q0[0]), float(q0[1]), float(q0[2]), (float(sig[0]), float(sig[1]), float(sig[2])),
-                         float(z_dv), float(z_g), float(z_p), cls, p_sl, alt, float(z_alt), float(z_burn),
-                         float(z_fall), reason)
+    return ClassEvidence(
+        float(q0[0]),
+        float(q0[1]),
+        float(q0[2]),
+        (float(sig[0]), float(sig[1]), float(sig[2])),
+        float(z_dv),
+        float(z_g),
+        float(z_p),
+        cls,
+        p_sl,
+        alt,
+        float(z_alt),
+        float(z_burn),
+        float(z_fall),
+        reason,
+    )
 
 
-def _decide(k: float, z_dv: float, z_g: float, z_p: float, z_alt: float, z_burn: float, z_fall: float,
-            thrusting: bool) -> tuple[str, str]:
+def _decide(
+    k: float, z_dv: float, z_g: float, z_p: float, z_alt: float, z_burn: float, z_fall: float, thrusting: bool
+) -> tuple[str, str]:
     """``(class, reason)`` from the margins in σ (module docstring's rules, in that order). ``z_burn`` NaN (no
     cue): the near-orbit rule on Δv alone, no burn rule."""
     long_burn = z_burn >= k or (math.isnan(z_burn) and z_dv <= -k)
     if z_p >= k:
         return "space_launch", f"perigee above {PERIGEE_MIN_ALT_M / 1e3:.0f} km by {z_p:.1f} sigma"
     if z_dv <= -k and long_burn:
-        return "space_launch", f"within {DV_BOUNDARY_M_S:.0f} m/s of a circular orbit by {-z_dv:.1f} sigma" + (
-            "" if math.isnan(z_burn) else f" after a burn over {BURN_BOUNDARY_S:.0f} s ({z_burn:.1f} sigma)")
+        return (
+            "space_launch",
+            f"within {DV_BOUNDARY_M_S:.0f} m/s of a circular orbit by {-z_dv:.1f} sigma"
+            + (
+                ""
+                if math.isnan(z_burn)
+                else f" after a burn over {BURN_BOUNDARY_S:.0f} s ({z_burn:.1f} sigma)"
+            ),
+        )
     if z_g <= -k and z_alt >= k and z_burn >= k:
-        return "space_launch", (f"level flight above {ALT_BOUNDARY_M / 1e3:.0f} km after a burn over "
-                                f"{BURN_BOUNDARY_S:.0f} s (margins {-z_g:.1f}, {z_alt:.1f}, {z_burn:.1f} sigma)")
+        return "space_launch", (
+            f"level flight above {ALT_BOUNDARY_M / 1e3:.0f} km after a burn over "
+            f"{BURN_BOUNDARY_S:.0f} s (margins {-z_g:.1f}, {z_alt:.1f}, {z_burn:.1f} sigma)"
+        )
     climbing = z_dv >= k and z_g >= k
     short_fall = z_burn <= -k and z_fall >= k  # (NaN burn: False)
     if climbing or short_fall:
         if thrusting:
             return "unknown", "still thrusting: never ballistic on one state"
         if climbing:
-            return "ballistic", (f"climbing (gamma over {GAMMA_BOUNDARY_DEG:.0f} deg by {z_g:.1f} sigma) "
-                                 f"{DV_BOUNDARY_M_S:.0f} m/s or more short of orbit ({z_dv:.1f} sigma)")
-        return "ballistic", (f"burn under {BURN_BOUNDARY_S:.0f} s ({-z_burn:.1f} sigma) ending on a trajectory "
-                             f"into the ground (perigee {z_fall:.1f} sigma below the surface)")
-    return "unknown", f"within {k:g} sigma of a boundary (dv {z_dv:+.1f}, gamma {z_g:+.1f}, burn {z_burn:+.1f} sigma)"
+            return "ballistic", (
+                f"climbing (gamma over {GAMMA_BOUNDARY_DEG:.0f} deg by {z_g:.1f} sigma) "
+                f"{DV_BOUNDARY_M_S:.0f} m/s or more short of orbit ({z_dv:.1f} sigma)"
+            )
+        return "ballistic", (
+            f"burn under {BURN_BOUNDARY_S:.0f} s ({-z_burn:.1f} sigma) ending on a trajectory "
+            f"into the ground (perigee {z_fall:.1f} sigma below the surface)"
+        )
+    return (
+        "unknown",
+        f"within {k:g} sigma of a boundary (dv {z_dv:+.1f}, gamma {z_g:+.1f}, burn {z_burn:+.1f} sigma)",
+    )
 
 
 class EnergyClassifier(Classifier):

@@ -130,9 +130,13 @@ def _propagate(r_all, v_all, h, max_s):
             # the ellipsoid lies inside the sphere of radius a: above it the altitude is positive (skip it)
             above = x1[0, i] * x1[0, i] + x1[1, i] * x1[1, i] + x1[2, i] * x1[2, i] > WGS84_A_M * WGS84_A_M
             if flying[i] and not above and geodetic_altitude(x1[:3, i].copy()) <= 0.0:
-                s_hit = _ground_crossing(x[:3, i].copy(), x[3:, i].copy(), x1[:3, i].copy(), x1[3:, i].copy(), h)
+                s_hit = _ground_crossing(
+                    x[:3, i].copy(), x[3:, i].copy(), x1[:3, i].copy(), x1[3:, i].copy(), h
+                )
                 t_hit[i] = t + s_hit * h
-                r_hit[i] = _hermite(x[:3, i].copy(), x[3:, i].copy(), x1[:3, i].copy(), x1[3:, i].copy(), h, s_hit)
+                r_hit[i] = _hermite(
+                    x[:3, i].copy(), x[3:, i].copy(), x1[:3, i].copy(), x1[3:, i].copy(), h, s_hit
+                )
                 flying[i] = False
                 n_flying -= 1
         x, x1 = x1, x
@@ -217,7 +221,9 @@ def _ut_root(cov, kappa: float):
     try:
         eye = _EYE6 if n == 6 else np.eye(n)
         return np.linalg.cholesky((n + kappa) * (cov + 1e-9 * eye))  # jitter: keeps semi-definite P usable
-    except np.linalg.LinAlgError:  # indefinite (round-off of an ill-conditioned fit): clip negative eigenvalues
+    except (
+        np.linalg.LinAlgError
+    ):  # indefinite (round-off of an ill-conditioned fit): clip negative eigenvalues
         vals, vecs = np.linalg.eigh(cov)
         return vecs * np.sqrt((n + kappa) * np.maximum(vals, 0.0))  # root @ root.T = (n + κ) cov
 
@@ -282,9 +288,14 @@ def ellipse_from_cov(cov_en_m2, containment: float = DEFAULT_CONTAINMENT) -> tup
             (small, large), (v0, v1) = ((c, a), (1.0, 0.0)) if c < a else ((a, c), (0.0, 1.0))
         else:
             vals, vecs = np.linalg.eigh(cov)
-            (small, large), (v0, v1) = (float(vals[0]), float(vals[1])), (float(vecs[0, 1]), float(vecs[1, 1]))
+            (small, large), (v0, v1) = (
+                (float(vals[0]), float(vals[1])),
+                (float(vecs[0, 1]), float(vecs[1, 1])),
+            )
         major, minor = k * math.sqrt(max(large, 0.0)) / 1e3, k * math.sqrt(max(small, 0.0)) / 1e3
-    bearing = math.degrees(float(np.arctan2(v0, v1))) % 180.0  # numpy's arctan2 (≠ math.atan2 in the last bit)
+    bearing = (
+        math.degrees(float(np.arctan2(v0, v1))) % 180.0
+    )  # numpy's arctan2 (≠ math.atan2 in the last bit)
     return bearing, major, minor
 
 
@@ -350,7 +361,9 @@ def _ellipse_axes(a, b, c, k):
     if not (regular and abs(b) > _EIGH2_MIN_OFF_DIAGONAL * math.sqrt(abs(a) * abs(c))):
         return False, 0.0, 0.0, 0.0, 0.0
     (small, large), (v0, v1) = _eigh2_compiled(a, b, c)
-    large = 0.0 if 0.0 > large else large  # max(large, 0.0), Python's (first argument unless the second is greater)
+    large = (
+        0.0 if 0.0 > large else large
+    )  # max(large, 0.0), Python's (first argument unless the second is greater)
     small = 0.0 if 0.0 > small else small
     return True, v0, v1, k * math.sqrt(large) / 1e3, k * math.sqrt(small) / 1e3
 
@@ -359,8 +372,9 @@ class ImpactPredictor(ABC):
     """Base of impact predictors: coast state + covariance → :class:`ImpactPrediction` or None (orbital)."""
 
     @abstractmethod
-    def predict(self, t_s: float, r, v, cov6, containment: float = DEFAULT_CONTAINMENT) -> ImpactPrediction | None:
-        ...
+    def predict(
+        self, t_s: float, r, v, cov6, containment: float = DEFAULT_CONTAINMENT
+    ) -> ImpactPrediction | None: ...
 
 
 class UnscentedImpactPredictor(ImpactPredictor):
@@ -375,8 +389,9 @@ class UnscentedImpactPredictor(ImpactPredictor):
         points, same impacts); the statistics by plain numpy operations (the same BLAS calls as the reference)."""
         x = np.concatenate([r, v]).astype(float, copy=False)
         w = _ut_weights(len(x), self.kappa)
-        tof, hit, landed = _propagate_sigma(x, _ut_root(np.asarray(cov6), self.kappa), float(self.step_s),
-                                            MAX_FLIGHT_S)
+        tof, hit, landed = _propagate_sigma(
+            x, _ut_root(np.asarray(cov6), self.kappa), float(self.step_s), MAX_FLIGHT_S
+        )
         if not landed:
             return None
         mean = w @ hit
@@ -389,5 +404,12 @@ class UnscentedImpactPredictor(ImpactPredictor):
         cov_en = (w[:, None] * en).T @ en
         t_mean = float(w @ tof)
         t_sigma = float(np.sqrt(max(w @ (tof - t_mean) ** 2, 0.0)))
-        return ImpactPrediction(t_s + t_mean, t_sigma, float(lat), float(lon),
-                                ellipse_from_cov(cov_en, containment), containment, cov_en)
+        return ImpactPrediction(
+            t_s + t_mean,
+            t_sigma,
+            float(lat),
+            float(lon),
+            ellipse_from_cov(cov_en, containment),
+            containment,
+            cov_en,
+        )

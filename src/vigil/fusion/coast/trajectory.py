@@ -53,8 +53,14 @@ def ascent_samples(launch: LaunchEstimate) -> list[Sample]:
     if phi is None or degree is None or t_last is None or not t_last > launch.time_s:
         return [_rounded(pad)]
     first_horizontal = 2 * degree + 4 - len(phi)  # AscentModel.size solved for it (2 or 3)
-    rows = _ascent_rows(np.asarray(phi, dtype=float), int(degree), int(first_horizontal), float(launch.time_s),
-                        float(t_last), ASCENT_STEP_S)
+    rows = _ascent_rows(
+        np.asarray(phi, dtype=float),
+        int(degree),
+        int(first_horizontal),
+        float(launch.time_s),
+        float(t_last),
+        ASCENT_STEP_S,
+    )
     return [_rounded(pad), *map(tuple, rows.tolist())]
 
 
@@ -68,8 +74,13 @@ def _ascent_rows(phi, degree, k0, t0, t_last, step):
     return _rounded_rows(times, _ascent_points(phi, degree, k0, times))
 
 
-def boost_samples(after_s: float, seed_times: np.ndarray, seed_points: np.ndarray | None,
-                  burnout_s: float, r_burnout: np.ndarray) -> list[Sample]:
+def boost_samples(
+    after_s: float,
+    seed_times: np.ndarray,
+    seed_points: np.ndarray | None,
+    burnout_s: float,
+    r_burnout: np.ndarray,
+) -> list[Sample]:
     """Part 2: triangulated points later than ``after_s`` (one per :data:`BOOST_STEP_S`), then burnout."""
     out: list[Sample] = []
     if seed_points is not None and len(seed_times):
@@ -93,7 +104,9 @@ def coast_samples(burnout_s: float, r: np.ndarray, v: np.ndarray, impact: Impact
     x0 = np.concatenate([np.asarray(r, dtype=float), np.asarray(v, dtype=float)])
     out: list[Sample] = []
     if np.all(np.isfinite(x0)):
-        t, pos = _coast(x0, float(RK4_STEP_S), COAST_SAMPLE_STEPS, float(min(MAX_FLIGHT_S, impact.time_s - burnout_s)))
+        t, pos = _coast(
+            x0, float(RK4_STEP_S), COAST_SAMPLE_STEPS, float(min(MAX_FLIGHT_S, impact.time_s - burnout_s))
+        )
         keep = burnout_s + t < impact.time_s
         out = _geodetic(burnout_s + t[keep], pos[keep])
     end = (impact.time_s, math.degrees(impact.lat_rad), math.degrees(impact.lon_rad), 0.0)
@@ -157,8 +170,10 @@ def _coast(x0, h, every, max_s):
 
 def _geodetic(times: np.ndarray, r_ecef_m: np.ndarray) -> list[Sample]:
     """Rounded samples of ECEF points at ``times`` (one compiled call: :func:`_rounded_rows`)."""
-    rows = _rounded_rows(np.ascontiguousarray(np.asarray(times, dtype=float)),
-                         np.ascontiguousarray(np.asarray(r_ecef_m, dtype=float).reshape(-1, 3)))
+    rows = _rounded_rows(
+        np.ascontiguousarray(np.asarray(times, dtype=float)),
+        np.ascontiguousarray(np.asarray(r_ecef_m, dtype=float).reshape(-1, 3)),
+    )
     return list(map(tuple, rows.tolist()))
 
 

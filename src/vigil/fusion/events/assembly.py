@@ -32,8 +32,12 @@ from vigil.fusion.strings.base import Stringer
 from vigil.fusion.strings.sensorstring import SensorString
 
 MERGE_DISTANCE_M = 50_000.0  # two live events whose filters are this close are tested as one object
-REIGNITE_MAX_S = 300.0  # a plume this soon after an event's burnout, on its coast, is the same object lit again
-REIGNITE_GATE_M = 20_000.0  # its first ray passes this close to the coast prediction (burnout σ_v 30 m/s × 60 s:
+REIGNITE_MAX_S = (
+    300.0  # a plume this soon after an event's burnout, on its coast, is the same object lit again
+)
+REIGNITE_GATE_M = (
+    20_000.0  # its first ray passes this close to the coast prediction (burnout σ_v 30 m/s × 60 s:
+)
 #   2 km; Coriolis and the new burn's first seconds: < 1 km; other launches are hundreds of km away)
 
 
@@ -47,7 +51,9 @@ class EventAssembly:
         self.events: list[FusedEvent] = []
         self._owner = Owners()  # string_id -> event (with an array mirror)
         self._ids = itertools.count(1)
-        self._filter_states: FilterStates | None = None  # the live events' filters as arrays (the engine's step)
+        self._filter_states: FilterStates | None = (
+            None  # the live events' filters as arrays (the engine's step)
+        )
 
     def owner_of(self, string_id: int) -> FusedEvent | None:
         """The event that owns string ``string_id`` (None: no event does)."""
@@ -55,7 +61,11 @@ class EventAssembly:
 
     def _live(self, stereo_only: bool = True) -> list[FusedEvent]:
         """Events with a running filter and no burnout yet (stereo only by default)."""
-        return [e for e in self.events if e.filter is not None and e.burnout is None and not (stereo_only and e.mono)]
+        return [
+            e
+            for e in self.events
+            if e.filter is not None and e.burnout is None and not (stereo_only and e.mono)
+        ]
 
     def _free_strings(self) -> list[SensorString]:
         """Confirmed strings no event owns, in the stringer's order
@@ -102,9 +112,16 @@ class EventAssembly:
 
     def _pair(self, free: list[SensorString]) -> None:
         for group in self.associator.pair(free):
-            owners = {id(self._owner[s.string_id]): self._owner[s.string_id] for s in group if s.string_id in self._owner}
-            event = next(iter(owners.values())) if owners else (
-                self._consistent_event(group) or self._reignited(group) or self._new_event())
+            owners = {
+                id(self._owner[s.string_id]): self._owner[s.string_id]
+                for s in group
+                if s.string_id in self._owner
+            }
+            event = (
+                next(iter(owners.values()))
+                if owners
+                else (self._consistent_event(group) or self._reignited(group) or self._new_event())
+            )
             event.mono = False
             for s in group:
                 if s.string_id not in self._owner:
@@ -146,8 +163,10 @@ class EventAssembly:
             b = event.burnout
             if b is None or event.mono or event.filter is None or not np.all(np.isfinite(b.r)):
                 continue
-            if all(b.time_s < s.first_time <= b.time_s + REIGNITE_MAX_S and on_coast(b.time_s, b.r, b.v, s)
-                   for s in group):
+            if all(
+                b.time_s < s.first_time <= b.time_s + REIGNITE_MAX_S and on_coast(b.time_s, b.r, b.v, s)
+                for s in group
+            ):
                 gap = min(s.first_time for s in group) - b.time_s
                 event.burnout, event.impact, event.held = None, None, None
                 event.class_, event.class_checked_s = "unknown", -np.inf
@@ -162,8 +181,11 @@ class EventAssembly:
     def _mono(self, now: float) -> None:
         """Strings no event owns with enough detections over a long enough span become mono events."""
         for s in self._unowned_strings(self.config.mono_min_detections):
-            if (s.string_id in self._owner or len(s) < self.config.mono_min_detections
-                    or now - s.first_time < self.config.mono_after_s):
+            if (
+                s.string_id in self._owner
+                or len(s) < self.config.mono_min_detections
+                or now - s.first_time < self.config.mono_after_s
+            ):
                 continue
             event = self._new_event()
             event.mono = True
@@ -180,8 +202,10 @@ class EventAssembly:
         if len(live) < 2:
             return
         gone: set[int] = set()
-        for i, j in zip(*(k.tolist() for k in latest_close_pairs(self._stored_states(live), MERGE_DISTANCE_M)),
-                        strict=True):
+        for i, j in zip(
+            *(k.tolist() for k in latest_close_pairs(self._stored_states(live), MERGE_DISTANCE_M)),
+            strict=True,
+        ):
             a, b = live[i], live[j]
             if id(a) in gone or id(b) in gone:
                 continue
@@ -235,8 +259,11 @@ class EventAssembly:
         return event
 
     def _attach(self, event: FusedEvent, s: SensorString) -> None:
-        if event.launch_final and event.strings and s.first_time <= (
-                min(x.first_time for x in event.strings) + self.config.launch_window_s):
+        if (
+            event.launch_final
+            and event.strings
+            and s.first_time <= (min(x.first_time for x in event.strings) + self.config.launch_window_s)
+        ):
             event.launch_final = False  # (its closing fit lacks this string's window data: redone at burnout)
         event.strings.append(s)
         self._owner[s.string_id] = event

@@ -62,13 +62,17 @@ class FusedEvent:
     class_: str = "unknown"
     class_reason: str = "not classified yet"  # why the class is what it is (one line; the flip's reason)
     class_checked_s: float = -math.inf  # filter time of the last in-flight classification (classify_live)
-    held: tuple[str, str] | None = None  # (class, reason) decided on the coast state, issued once dark long enough
+    held: tuple[str, str] | None = (
+        None  # (class, reason) decided on the coast state, issued once dark long enough
+    )
     mono: bool = False
     version: int = 0
     dirty: bool = False
     launch_final: bool = False
     fitted_span_s: float = -1.0  # data span (s) of the last launch fit
-    cut_s: float = -math.inf  # latest detection time when one of its strings was cut (late rows before it re-run)
+    cut_s: float = (
+        -math.inf
+    )  # latest detection time when one of its strings was cut (late rows before it re-run)
     last_detection_s: float = -math.inf
     last_issue_s: float = -math.inf
     # (launch estimate, containment, its ellipse) of the last warning: versions that keep the estimate (burnout,
@@ -76,7 +80,9 @@ class FusedEvent:
     launch_ellipse_of: tuple | None = field(default=None, repr=False, compare=False)
     # (strings, their Sources, number of sensors) of the last warning: reused while the strings are the same objects
     sources_of: tuple | None = field(default=None, repr=False, compare=False)
-    next_refit_s: tuple | None = field(default=None, repr=False, compare=False)  # (fitted span, next refit mark)
+    next_refit_s: tuple | None = field(
+        default=None, repr=False, compare=False
+    )  # (fitted span, next refit mark)
     # the warning's track (vigil.fusion.coast.trajectory): "ascent" (launch estimate, samples), "tail" (samples from
     # burnout on), "track" (ascent samples, tail, the joined track): reused while the estimates are the same
     track_of: dict = field(default_factory=dict, repr=False, compare=False)
@@ -123,22 +129,32 @@ def live_filters(events: list[FusedEvent]) -> list[BoostFilter]:
 _INIT_P0 = np.diag(np.repeat([INIT_POS_SIGMA_M, INIT_VEL_SIGMA_M_S, INIT_ACC_SIGMA_M_S2], 3) ** 2)
 
 
-def init_filter(event: FusedEvent, seed_times, seed_points, jerk_psd: float,
-                detections=None) -> LosExtendedKalmanFilter:
+def init_filter(
+    event: FusedEvent, seed_times, seed_points, jerk_psd: float, detections=None
+) -> LosExtendedKalmanFilter:
     """Start the boost filter at the first seed from a polynomial through the seeds, then run all detections
     (``detections``: the event's :meth:`FusedEvent.detections` where the caller has them already); one
     compiled call (:func:`~vigil.fusion.boost.batch.start_filter`)."""
     times, pos, los, sigma = event.detections() if detections is None else detections
-    return start_filter(seed_times, seed_points, INIT_ACC_MIN_SPAN_S, _INIT_P0, jerk_psd, LosRays(times, pos, los, sigma))
+    return start_filter(
+        seed_times, seed_points, INIT_ACC_MIN_SPAN_S, _INIT_P0, jerk_psd, LosRays(times, pos, los, sigma)
+    )
 
 
-def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: ImpactPredictor,
-                     containment: float, detections_seeds: tuple[Detections, Seeds] | None = None) -> None:
+def estimate_burnout(
+    event: FusedEvent,
+    classifier: Classifier,
+    predictor: ImpactPredictor,
+    containment: float,
+    detections_seeds: tuple[Detections, Seeds] | None = None,
+) -> None:
     """Burnout at the last detection (end of the plume): state, class and, if ballistic, impact.
     ``detections_seeds``: :func:`~vigil.fusion.association.associate.detections_and_seeds` of the event's strings (with
     points) where the caller has them already."""
     if event.filter is None:
-        event.burnout = BurnoutState(event.last_detection_s, np.full(3, np.nan), np.full(3, np.nan), np.eye(6))
+        event.burnout = BurnoutState(
+            event.last_detection_s, np.full(3, np.nan), np.full(3, np.nan), np.eye(6)
+        )
         return
     f = event.filter
     if detections_seeds is None:
@@ -154,9 +170,17 @@ def estimate_burnout(event: FusedEvent, classifier: Classifier, predictor: Impac
     event.held = None
     if decision.class_ == "ballistic":  # held until dark for CLASS_HOLD_S: a stage may light again
         event.held = (decision.class_, decision.reason)
-        event.class_, event.class_reason = "unknown", f"ballistic on its coast state unless it lights again: {decision.reason}"
-    elif decision.class_ != "unknown" or event.class_ == "unknown":  # (a class decided in flight stays when the
-        event.class_, event.class_reason = decision.class_, decision.reason  # coast state alone cannot decide)
+        event.class_, event.class_reason = (
+            "unknown",
+            f"ballistic on its coast state unless it lights again: {decision.reason}",
+        )
+    elif (
+        decision.class_ != "unknown" or event.class_ == "unknown"
+    ):  # (a class decided in flight stays when the
+        event.class_, event.class_reason = (
+            decision.class_,
+            decision.reason,
+        )  # coast state alone cannot decide)
     if event.class_ == "space_launch" and event.launch is not None and np.all(np.isfinite(b.r)):
         event.launch = track_azimuth(event.launch, b.r, b.cov6[:3, :3])
     event.impact = None
@@ -194,8 +218,13 @@ def classify_live(event: FusedEvent, classifier: Classifier) -> bool:
     object is never called ballistic). Only ``unknown`` → ``space_launch``; True (and the event dirty: a new
     version with the reason) when the class changed."""
     f = event.filter
-    if (f is None or event.mono or event.launch is None or event.class_ != "unknown"
-            or f.t - event.class_checked_s < LIVE_CLASS_INTERVAL_S):
+    if (
+        f is None
+        or event.mono
+        or event.launch is None
+        or event.class_ != "unknown"
+        or f.t - event.class_checked_s < LIVE_CLASS_INTERVAL_S
+    ):
         return False
     event.class_checked_s = f.t
     decision = classifier.decide(f.x[:3], f.x[3:6], f.P[:6, :6], _cues(event, f.t, thrusting=True))
@@ -242,7 +271,9 @@ def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) 
         launch_lon_deg=math.degrees(launch.lon_rad),
         launch_ellipse=_launch_ellipse(event, containment),
         azimuth_deg=None if launch.azimuth_rad is None else math.degrees(launch.azimuth_rad),
-        azimuth_sigma_deg=None if launch.azimuth_sigma_rad is None else math.degrees(launch.azimuth_sigma_rad),
+        azimuth_sigma_deg=None
+        if launch.azimuth_sigma_rad is None
+        else math.degrees(launch.azimuth_sigma_rad),
         burnout_time_s=burnout_time,
         burnout_alt_m=burnout_alt,
         burnout_speed_m_s=burnout_speed,
@@ -253,7 +284,9 @@ def to_warning(event: FusedEvent, epoch: str, now_s: float, containment: float) 
         containment=float(containment),
         notification=None,
         sources=sources,
-        confidence=CONFIDENCE_MONO if event.mono else (CONFIDENCE_MULTI if n_sensors > 2 else CONFIDENCE_STEREO),
+        confidence=CONFIDENCE_MONO
+        if event.mono
+        else (CONFIDENCE_MULTI if n_sensors > 2 else CONFIDENCE_STEREO),
         mono=event.mono,
         class_reason=event.class_reason[:MAX_REASON_CHARS],
         track=_track(event) if event.tracked else None,
@@ -282,7 +315,9 @@ def _sources(event: FusedEvent) -> tuple[Sources, int]:
     one object serves every version it is true of)."""
     strings = tuple(event.strings)
     cached = event.sources_of
-    if cached is not None and cached[0] == strings:  # SensorString has no __eq__: identity, element by element
+    if (
+        cached is not None and cached[0] == strings
+    ):  # SensorString has no __eq__: identity, element by element
         return cached[1], cached[2]
     sensors = tuple(sorted({s.sensor_id for s in strings}))
     partners = tuple(sorted({s.partner_id for s in strings}))

@@ -114,7 +114,9 @@ def _latest_close_pairs(x, t, rows, limit2):
     return _close_pairs(pos, limit2)
 
 
-def near(strings: list[SensorString], events: list[FusedEvent], states: FilterStates | None = None) -> np.ndarray:
+def near(
+    strings: list[SensorString], events: list[FusedEvent], states: FilterStates | None = None
+) -> np.ndarray:
     """``(S, E)`` mask: the last ray of each string passes within :data:`PREGATE_M` of each event's
     predicted position, ahead of the sensor (a cheap pre-gate before :func:`track_cost`; compiled).
     ``states``: as for :func:`latest_positions`."""
@@ -163,13 +165,18 @@ def overlapping(a: FusedEvent, b: FusedEvent) -> bool:
     time-disjoint strings of one sensor are a string that broke (a gap, a crossing) and may be one object."""
     for sa in a.strings:
         for sb in b.strings:
-            if sa.sensor_id == sb.sensor_id and sa.first_time <= sb.last_time and sb.first_time <= sa.last_time:
+            if (
+                sa.sensor_id == sb.sensor_id
+                and sa.first_time <= sb.last_time
+                and sb.first_time <= sa.last_time
+            ):
                 return True
     return False
 
 
-def filter_los_predictor(live: list[FusedEvent], owner: Owners, jerk_psd: float,
-                         states: FilterStates | None = None) -> FilterLosPredictor | None:
+def filter_los_predictor(
+    live: list[FusedEvent], owner: Owners, jerk_psd: float, states: FilterStates | None = None
+) -> FilterLosPredictor | None:
     """String continuation by the events' filters (see :meth:`GatedAssignmentStringer.update`): a string of a
     live stereo event (``live``; ``owner``: string id → event) is continued where its event's filter predicts
     the object, not where the string's own 2-point extrapolation points — two plumes crossing in one sensor's
@@ -188,8 +195,9 @@ class FilterLosPredictor(LosPredictor):
     (:attr:`states`, rows of a :class:`~vigil.fusion.boost.filterstore.FilterStore` whose arrays it reads: ``x``,
     ``cov``, ``t_f``; the engine's filter stage then runs the filters in place there)."""
 
-    def __init__(self, live: list[FusedEvent], owner: Owners, jerk_psd: float,
-                 states: FilterStates | None = None) -> None:
+    def __init__(
+        self, live: list[FusedEvent], owner: Owners, jerk_psd: float, states: FilterStates | None = None
+    ) -> None:
         self.live = live
         self.slot = owner.live_rows(live)  # string id -> row of `live` (-1: none)
         filters = live_filters(live)
@@ -203,8 +211,11 @@ class FilterLosPredictor(LosPredictor):
 
     def __call__(self, ids: np.ndarray, t: float, sensor_pos: np.ndarray) -> Prediction:
         """See :meth:`LosPredictor.__call__`."""
-        return self.per_string(ids, np.full(ids.size, float(t)),
-                               np.repeat(np.asarray(sensor_pos, dtype=float).reshape(1, 3), ids.size, axis=0))
+        return self.per_string(
+            ids,
+            np.full(ids.size, float(t)),
+            np.repeat(np.asarray(sensor_pos, dtype=float).reshape(1, 3), ids.size, axis=0),
+        )
 
     def frames(self, ids: np.ndarray, stops: np.ndarray, t: np.ndarray, sensor_pos: np.ndarray) -> Prediction:
         """See :meth:`LosPredictor.frames`: one compiled call for all the frames' strings (:meth:`per_string`)."""
@@ -213,7 +224,9 @@ class FilterLosPredictor(LosPredictor):
     def per_string(self, ids: np.ndarray, t: np.ndarray, sensor_pos: np.ndarray) -> Prediction:
         """The prediction of strings ``ids`` at times ``t`` (S,) s from sensor positions ``sensor_pos`` (S, 3) m."""
         which = lookup(self.slot, ids)
-        u_all, cov_all = _predict_los(self.x, self.cov, self.t_f, self.rows, which, t, sensor_pos, self.jerk_psd)
+        u_all, cov_all = _predict_los(
+            self.x, self.cov, self.t_f, self.rows, which, t, sensor_pos, self.jerk_psd
+        )
         return which >= 0, u_all, cov_all
 
 

@@ -28,8 +28,9 @@ REFIT_SPANS_S = (3.0, 10.0, 20.0)
 DEGRADE_FACTOR = 4.0  # a refit whose launch covariance grows this much is a side minimum: keep the old
 
 
-def refit_due(event: FusedEvent, config: FusionConfig, latest_s: float,
-              span_start: dict[str, tuple[int, float]]) -> bool:
+def refit_due(
+    event: FusedEvent, config: FusionConfig, latest_s: float, span_start: dict[str, tuple[int, float]]
+) -> bool:
     """A launch refit is due when the event's data span passed the next of :data:`REFIT_SPANS_S` or the final
     span (launch window + update interval), or when it has no launch estimate yet. Called per event per chunk:
     the next mark after the fitted span is cached on the event (:attr:`FusedEvent.next_refit_s`, recomputed
@@ -41,9 +42,11 @@ def refit_due(event: FusedEvent, config: FusionConfig, latest_s: float,
     fitted = event.fitted_span_s
     cached = event.next_refit_s
     if cached is None or cached[0] != fitted:
-        marks = [m for m in (*REFIT_SPANS_S, config.launch_window_s + config.update_interval_s)
-                 if fitted < m]
-        cached = event.next_refit_s = (fitted, min(marks) if marks else float("nan"))  # NaN: none (<= is False)
+        marks = [m for m in (*REFIT_SPANS_S, config.launch_window_s + config.update_interval_s) if fitted < m]
+        cached = event.next_refit_s = (
+            fitted,
+            min(marks) if marks else float("nan"),
+        )  # NaN: none (<= is False)
     strings = event.strings
     start = span_start.get(event.event_id)
     if start is None or start[0] != len(strings):
@@ -53,8 +56,14 @@ def refit_due(event: FusedEvent, config: FusionConfig, latest_s: float,
     return cached[1] <= max([s.last_time for s in strings]) - start[1]
 
 
-def refit_launch(event: FusedEvent, estimator: LaunchEstimator, config: FusionConfig, closing_starts: str,
-                 final: bool = False, data_only: bool = False) -> tuple[Detections, Seeds] | None:
+def refit_launch(
+    event: FusedEvent,
+    estimator: LaunchEstimator,
+    config: FusionConfig,
+    closing_starts: str,
+    final: bool = False,
+    data_only: bool = False,
+) -> tuple[Detections, Seeds] | None:
     """Refit the event's launch; returns :func:`detections_and_seeds` of its strings where it triangulated
     them (None otherwise). ``final``: the refit before the burnout estimate, which takes them from here.
     ``data_only``: a closing fit whose starts are the seed scan and the estimator's own (never the previous
@@ -69,8 +78,7 @@ def refit_launch(event: FusedEvent, estimator: LaunchEstimator, config: FusionCo
     previous = event.launch
     # a warm start needs the seeds' times only (their points only if its fit fails: then triangulated), unless
     # the burnout estimate that follows needs them (the same values: one concatenation instead of two)
-    warm = (previous is not None and previous.phi is not None and estimator.takes_starts
-            and not data_only)
+    warm = previous is not None and previous.phi is not None and estimator.takes_starts and not data_only
     closing = final or closes(event, config)
     cold_start = not warm or (closing and closing_starts != "warm")
     triangulate = final or cold_start
@@ -85,7 +93,9 @@ def refit_launch(event: FusedEvent, estimator: LaunchEstimator, config: FusionCo
     if len(times) >= 3:
         cold = seed_start_for(estimator, t, times, points) if cold_start else None
         start = cold if data_only or previous is None or previous.phi is None else previous
-        extra: dict[str, Any] = {"also": cold} if warm and cold is not None and closing_starts == "both" else {}
+        extra: dict[str, Any] = (
+            {"also": cold} if warm and cold is not None and closing_starts == "both" else {}
+        )
         if closing and warm and cold is not None and closing_starts == "cold":
             start, extra = cold, {"also": previous, "lowest": False}  # (the warm start if the cold one fails)
         est = estimator.estimate(t, p, u, sigma, times, seed_points, previous=start, **extra)
@@ -119,8 +129,11 @@ def seed_start_for(estimator: LaunchEstimator, t, seed_times, seed_points) -> La
     in_window = seed_times <= model.t_last
     if in_window.sum() < max(3, model.degree):  # the scan solves for `degree` coefficients per lag
         return None
-    return LaunchStart(seed_start(model.degree, model.first_horizontal, seed_times[in_window], seed_points[in_window],
-                             TL_GRID_S))
+    return LaunchStart(
+        seed_start(
+            model.degree, model.first_horizontal, seed_times[in_window], seed_points[in_window], TL_GRID_S
+        )
+    )
 
 
 def canonical(strings: list[SensorString]) -> list[SensorString]:

@@ -31,7 +31,9 @@ class Owners(dict):
             k = self._number[id(event)] = len(self._events)
             self._events.append(event)
         if string_id >= self.row.size - 1:  # (the last entry stays -1: ids beyond the array map to it)
-            self.row = np.concatenate([self.row, np.full(max(self.row.size, string_id + 2), -1, dtype=np.int64)])
+            self.row = np.concatenate(
+                [self.row, np.full(max(self.row.size, string_id + 2), -1, dtype=np.int64)]
+            )
         self.row[string_id] = k
         self._changes += 1
 
@@ -53,13 +55,19 @@ class Owners(dict):
         owner (−1: none, or not in ``live``). The array of the last call is returned again (read only) while
         neither the map nor the events of ``live`` changed (most chunks: the engine asks once per stage)."""
         cached = self._cached
-        if (cached is not None and cached[0] == self._changes and len(cached[1]) == len(live)
-                and all(map(operator.is_, cached[1], live))):
+        if (
+            cached is not None
+            and cached[0] == self._changes
+            and len(cached[1]) == len(live)
+            and all(map(operator.is_, cached[1], live))
+        ):
             return cached[2]
         none = len(self._events)
         live_of = np.full(none + 1, -1, dtype=np.int64)  # event number -> position (last: none)
         get = self._number.get
-        live_of[[get(id(e), none) for e in live]] = np.arange(len(live))  # (distinct events, distinct numbers;
+        live_of[[get(id(e), none) for e in live]] = np.arange(
+            len(live)
+        )  # (distinct events, distinct numbers;
         live_of[none] = -1  # the events never numbered all land on the last entry: reset)
         out = live_of[self.row]
         self._cached = (self._changes, list(live), out)

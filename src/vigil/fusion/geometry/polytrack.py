@@ -94,7 +94,9 @@ def los_design(theta, t_ref, degree, times, pos, los_meas):
     r = b @ np.asarray(theta).reshape(degree + 1, 3)
     z, g1, g2 = _residual_gradients(r, pos, los_meas)
     n = len(b)
-    return z, np.vstack([(b[:, :, None] * g1[:, None, :]).reshape(n, -1), (b[:, :, None] * g2[:, None, :]).reshape(n, -1)])
+    return z, np.vstack(
+        [(b[:, :, None] * g1[:, None, :]).reshape(n, -1), (b[:, :, None] * g2[:, None, :]).reshape(n, -1)]
+    )
 
 
 def information(theta, t_ref, degree, times, pos, sigma, los_meas=None) -> np.ndarray:
@@ -174,8 +176,9 @@ def normal_equations(theta, t_ref, degree, t, pos, e1, e2, w):
         m = min(2, t.size - i0)
         for j in range(m):
             i = i0 + j
-            z[2 * j], z[2 * j + 1] = _detection_rows(theta, degree, t[i] - t_ref, pos[i], e1[i], e2[i], b,
-                                                    rows[2 * j], rows[2 * j + 1])
+            z[2 * j], z[2 * j + 1] = _detection_rows(
+                theta, degree, t[i] - t_ref, pos[i], e1[i], e2[i], b, rows[2 * j], rows[2 * j + 1]
+            )
             chi2[i] = 0.0
             chi2[i] += w[i] * z[2 * j] * z[2 * j]
             chi2[i] += w[i] * z[2 * j + 1] * z[2 * j + 1]

@@ -131,7 +131,7 @@ class History:
         older = [k for k, s in enumerate(self.snapshots) if s.chunk <= chunk and not s.stale]
         if not older:
             return None
-        self.snapshots = self.snapshots[:older[-1] + 1]
+        self.snapshots = self.snapshots[: older[-1] + 1]
         return self.snapshots[-1]
 
     def placed(self, chunk: float) -> None:
@@ -148,7 +148,7 @@ class History:
         older = [k for k, s in enumerate(self.snapshots) if s.chunk <= start and not s.stale]
         if not older or older[-1] == 0:
             return
-        self.snapshots = self.snapshots[older[-1]:]
+        self.snapshots = self.snapshots[older[-1] :]
         first = self.snapshots[0].chunk
         if self.rows is not None and math.isfinite(first):
             gone = np.floor(self.rows.time_s / self.chunk_s) < first
@@ -158,8 +158,12 @@ class History:
                 self._keys.difference_update(row_keys(old).tolist())
 
 
-_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB),
-        np.uint64(0xD6E8FEB86659FD93))
+_MIX = (
+    np.uint64(0x9E3779B97F4A7C15),
+    np.uint64(0xBF58476D1CE4E5B9),
+    np.uint64(0x94D049BB133111EB),
+    np.uint64(0xD6E8FEB86659FD93),
+)
 
 
 def row_keys(batch: ObservationBatch) -> np.ndarray:
@@ -170,7 +174,12 @@ def row_keys(batch: ObservationBatch) -> np.ndarray:
     h = np.array([zlib.crc32(str(n).encode()) for n in names.tolist()], dtype=np.uint64)[code]
     q = np.round(batch.los_ecef * 10.0**DUPLICATE_LOS_DECIMALS).astype(np.int64).view(np.uint64)
     with np.errstate(over="ignore"):
-        for part in (np.ascontiguousarray(batch.time_s, dtype=float).view(np.uint64), q[:, 0], q[:, 1], q[:, 2]):
+        for part in (
+            np.ascontiguousarray(batch.time_s, dtype=float).view(np.uint64),
+            q[:, 0],
+            q[:, 1],
+            q[:, 2],
+        ):
             h = (h ^ part) * _MIX[0]
             h = (h ^ (h >> np.uint64(30))) * _MIX[1]
             h = (h ^ (h >> np.uint64(27))) * _MIX[2]
@@ -193,8 +202,9 @@ def arrival_ticks(batch: ObservationBatch, arrival_s: np.ndarray, tick_s: float 
         yield (tick[lo] + 1.0) * tick_s, batch.take(order[lo:hi])
 
 
-def late_arrivals(time_s: np.ndarray, fraction: float, lag_s: tuple[float, float],
-                  rng: np.random.Generator) -> np.ndarray:
+def late_arrivals(
+    time_s: np.ndarray, fraction: float, lag_s: tuple[float, float], rng: np.random.Generator
+) -> np.ndarray:
     """Arrival times of detections of which a random ``fraction`` (each row independently) arrive late by a
     lag drawn uniformly in ``lag_s = (low, high)`` s; the others arrive at their time."""
     time_s = np.asarray(time_s, dtype=float)
@@ -208,7 +218,11 @@ def immutable_parts(events) -> list:
     copy's misses and is rebuilt)."""
     out: list = []
     for e in events:
-        out += [x for x in (e.launch, e.impact, e.launch_ellipse_of, e.sources_of, e.next_refit_s) if x is not None]
+        out += [
+            x
+            for x in (e.launch, e.impact, e.launch_ellipse_of, e.sources_of, e.next_refit_s)
+            if x is not None
+        ]
     return out
 
 

@@ -61,10 +61,14 @@ if TYPE_CHECKING:
 SETTLE_S = 5.0  # a touched event refits once no late row joined it for this long (s) ...
 MAX_WAIT_S = 30.0  # ... or once its oldest unfitted late row waited this long (s) ...
 REFIT_FRACTION = 0.1  # ... or at once when the unfitted late rows are this fraction of its detections
-OUTSIDE_FRAMES = 3.0  # a row before or after a string's span extends it only within this many of its end frames
+OUTSIDE_FRAMES = (
+    3.0  # a row before or after a string's span extends it only within this many of its end frames
+)
 LOOSE_GAP_S = 3.0  # two late rows continuing no string, this close in time (and in gate), start one: re-run
 MIN_FRAME_S = 0.05  # rows of one sensor closer in time than this are of one frame
-SAME_FRAME = 0.5  # a row this fraction of the string's frame spacing from one of its detections is of its frame
+SAME_FRAME = (
+    0.5  # a row this fraction of the string's frame spacing from one of its detections is of its frame
+)
 NEAR_GATES = 30.0  # a row not placed but within this many gates of a string's LOS is the stringer's to decide
 
 
@@ -115,8 +119,10 @@ def _gate_kernel(pooled, blocks, sids, late, max_gap):
             angle = math.acos(min(1.0, max(-1.0, dot / math.sqrt(norm))))
             near = i0 if abs(t - t0) <= abs(t - t1) else i1
             dt = abs(t - pt[k0 + near])
-            gate = GATE_SIGMAS * PREDICTION_SIGMA_GROWTH * max(rs[r], ps[k0 + near]) * max(1.0, dt) \
+            gate = (
+                GATE_SIGMAS * PREDICTION_SIGMA_GROWTH * max(rs[r], ps[k0 + near]) * max(1.0, dt)
                 + MAX_ANGULAR_ACCEL_RAD_S2 * dt * dt
+            )
             side = 0 if 0 < i < k else 1
             close[r] |= angle <= NEAR_GATES * gate
             if angle > gate or (side == 1 and dt > OUTSIDE_FRAMES * (t1 - t0)):
@@ -136,12 +142,18 @@ def _gate_kernel(pooled, blocks, sids, late, max_gap):
 
 def _late_rows(rows: ObservationBatch) -> DetectionRows:
     """Late rows as the pool's kernels take them (contiguous, the observation id as the row's index)."""
-    return DetectionRows(rows.time_s, np.ascontiguousarray(rows.sensor_pos_ecef_m), np.ascontiguousarray(rows.los_ecef),
-                         rows.los_sigma_rad, rows.obs_id.astype(np.int64))
+    return DetectionRows(
+        rows.time_s,
+        np.ascontiguousarray(rows.sensor_pos_ecef_m),
+        np.ascontiguousarray(rows.los_ecef),
+        rows.los_sigma_rad,
+        rows.obs_id.astype(np.int64),
+    )
 
 
-def placements(stringer: Stringer, rows: ObservationBatch
-               ) -> tuple[np.ndarray, list[SensorString], np.ndarray, np.ndarray] | None:
+def placements(
+    stringer: Stringer, rows: ObservationBatch
+) -> tuple[np.ndarray, list[SensorString], np.ndarray, np.ndarray] | None:
     """Where ``rows`` (light-time corrected) go: ``(placed, strings, sids)`` — the rows each continuing one
     known string, sorted by string then time, those strings (one per placed row) and their ids — and the
     ``rest`` (rows that continue none) as ``(placed, strings, sids, rest)``; None when a row is ambiguous (two
@@ -162,12 +174,15 @@ def placements(stringer: Stringer, rows: ObservationBatch
         if not strings:
             continue
         sids = np.array([s.string_id for s in strings], dtype=np.int64)
-        count, best, same, near = _gate_kernel(pool.rows(), pool.blocks(), sids, _late_rows(rows.take(mine)),
-                                               float(stringer.max_gap_s))
+        count, best, same, near = _gate_kernel(
+            pool.rows(), pool.blocks(), sids, _late_rows(rows.take(mine)), float(stringer.max_gap_s)
+        )
         if np.any(count > 1):
             return None
         hit = (count == 1) & ~same  # (a row in a frame of its string: a second object or clutter, loose)
-        if np.any(near & ~hit):  # (near a string but not placed: the stringer's gate of its event's filter decides)
+        if np.any(
+            near & ~hit
+        ):  # (near a string but not placed: the stringer's gate of its event's filter decides)
             return None
         chosen[mine[hit]] = sids[best[hit]]
         owners.update((int(sids[j]), strings[j]) for j in np.unique(best[hit]).tolist())
@@ -177,7 +192,9 @@ def placements(stringer: Stringer, rows: ObservationBatch
     if placed.size > 1:
         t = rows.time_s[placed]
         pair = sid[1:] == sid[:-1]
-        if pair.any():  # two late rows of one string closer than its frames: one frame (second object, clutter)
+        if (
+            pair.any()
+        ):  # two late rows of one string closer than its frames: one frame (second object, clutter)
             spacing = np.array([np.min(np.diff(owners[int(j)].times)) for j in sid[1:][pair].tolist()])
             if np.any(np.diff(t)[pair] < SAME_FRAME * spacing):
                 return None
@@ -254,13 +271,21 @@ class PendingRefits:
             return float(raw.time_s.min())
         placed, strings, sids, rest = found
         owners = [engine.owner_of(int(j)) for j in np.unique(sids).tolist()]
-        if any(e is None or e.mono for e in owners):  # (a free or mono string's pairing and joining: in time order)
+        if any(
+            e is None or e.mono for e in owners
+        ):  # (a free or mono string's pairing and joining: in time order)
             return float(raw.time_s.min())
-        if placed.size and any(engine.owner_of(s.string_id).cut_s >= t
-                               for s, t in zip(strings, rows.time_s[placed].tolist(), strict=True)):
+        if placed.size and any(
+            engine.owner_of(s.string_id).cut_s >= t
+            for s, t in zip(strings, rows.time_s[placed].tolist(), strict=True)
+        ):
             return float(raw.time_s.min())  # (a string of its event was cut on data that lacked the row)
-        if placed.size and _mono_overlaps(engine, float(rows.time_s[placed].min()), float(rows.time_s[placed].max())):
-            return float(raw.time_s.min())  # (a mono event decided without the rows may have paired with them)
+        if placed.size and _mono_overlaps(
+            engine, float(rows.time_s[placed].min()), float(rows.time_s[placed].max())
+        ):
+            return float(
+                raw.time_s.min()
+            )  # (a mono event decided without the rows may have paired with them)
         if rest.size:
             partner = self._partner(rows.take(rest))
             if partner is not None:
@@ -281,10 +306,16 @@ class PendingRefits:
         raw = np.r_[np.full(len(rest), np.inf), self.loose_raw_s]
         dt = np.abs(rest.time_s[:, None] - pool.time_s[None, :])
         angle = np.arccos(np.clip(rest.los_ecef @ pool.los_ecef.T, -1.0, 1.0))
-        gate = GATE_SIGMAS * np.maximum(rest.los_sigma_rad[:, None], pool.los_sigma_rad[None, :]) \
+        gate = (
+            GATE_SIGMAS * np.maximum(rest.los_sigma_rad[:, None], pool.los_sigma_rad[None, :])
             + MAX_ANGULAR_RATE_RAD_S * dt
-        pair = ((rest.sensor_id[:, None] == pool.sensor_id[None, :]) & (dt >= MIN_FRAME_S) & (dt <= LOOSE_GAP_S)
-                & (angle <= gate))
+        )
+        pair = (
+            (rest.sensor_id[:, None] == pool.sensor_id[None, :])
+            & (dt >= MIN_FRAME_S)
+            & (dt <= LOOSE_GAP_S)
+            & (angle <= gate)
+        )
         if not pair.any():
             return None
         cols = np.nonzero(pair)[1]
@@ -324,7 +355,7 @@ class PendingRefits:
             event = engine.owner_of(strings[k].string_id)
             if event is None:
                 continue
-            tk = t[k:k + m]
+            tk = t[k : k + m]
             engine.forget_span_start(event.event_id)  # (a string's first time may have moved)
             if event.burnout is None:
                 event.last_detection_s = max(event.last_detection_s, float(tk.max()))
@@ -347,8 +378,12 @@ class PendingRefits:
         for eid, p in list(self.events.items()):
             event = p.event
             n = sum(len(s) for s in event.strings)
-            due = (everything or now - p.last_s >= SETTLE_S or now - p.first_s >= MAX_WAIT_S
-                   or p.rows >= REFIT_FRACTION * n)
+            due = (
+                everything
+                or now - p.last_s >= SETTLE_S
+                or now - p.first_s >= MAX_WAIT_S
+                or p.rows >= REFIT_FRACTION * n
+            )
             if not due:
                 continue
             del self.events[eid]

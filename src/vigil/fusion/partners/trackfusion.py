@@ -50,9 +50,14 @@ def _logdet_fused(omega: float, ia: np.ndarray, ib: np.ndarray) -> float:
 def ci_omega(pa: np.ndarray, pb: np.ndarray) -> float:
     """The ω in [0, 1] minimising ``det P`` of the CI of covariances ``pa`` and ``pb`` (any dimension)."""
     ia, ib = np.linalg.inv(pa), np.linalg.inv(pb)
-    best = minimize_scalar(_logdet_fused, bounds=(0.0, 1.0), args=(ia, ib), method="bounded",
-                           options={"xatol": 1e-10})
-    candidates = [(float(best.fun), float(best.x)), (_logdet_fused(0.0, ia, ib), 0.0), (_logdet_fused(1.0, ia, ib), 1.0)]
+    best = minimize_scalar(
+        _logdet_fused, bounds=(0.0, 1.0), args=(ia, ib), method="bounded", options={"xatol": 1e-10}
+    )
+    candidates = [
+        (float(best.fun), float(best.x)),
+        (_logdet_fused(0.0, ia, ib), 0.0),
+        (_logdet_fused(1.0, ia, ib), 1.0),
+    ]
     return min(candidates)[1]
 
 
@@ -77,13 +82,15 @@ def ci_omega_2d(pa: np.ndarray, pb: np.ndarray) -> float:
 def fast_ci_omega(pa: np.ndarray, pb: np.ndarray) -> float:
     """Franken & Hüpper's improved fast CI weight (no search), clipped to [0, 1]::
 
-        ω = (det(Pa⁻¹ + Pb⁻¹) − det(Pb⁻¹) + det(Pa⁻¹)) / (2 det(Pa⁻¹ + Pb⁻¹))"""
+    ω = (det(Pa⁻¹ + Pb⁻¹) − det(Pb⁻¹) + det(Pa⁻¹)) / (2 det(Pa⁻¹ + Pb⁻¹))"""
     ia, ib = np.linalg.inv(pa), np.linalg.inv(pb)
     both = float(np.linalg.det(ia + ib))
     return min(1.0, max(0.0, (both - float(np.linalg.det(ib)) + float(np.linalg.det(ia))) / (2.0 * both)))
 
 
-def covariance_intersection(xa, pa, xb, pb, omega: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+def covariance_intersection(
+    xa, pa, xb, pb, omega: float | None = None
+) -> tuple[np.ndarray, np.ndarray, float]:
     """``(x, P, ω)``: the CI of ``(xa, pa)`` and ``(xb, pb)``; ``omega`` None → :func:`ci_omega`."""
     xa, xb = np.asarray(xa, dtype=float), np.asarray(xb, dtype=float)
     pa, pb = np.asarray(pa, dtype=float), np.asarray(pb, dtype=float)
@@ -115,21 +122,31 @@ def cov_ellipse(cov_km2: np.ndarray, containment: float) -> tuple[float, float, 
     vals, vecs = np.linalg.eigh(np.asarray(cov_km2, dtype=float))
     k = chi2_2dof_scale(containment)
     east, north = float(vecs[0, 1]), float(vecs[1, 1])
-    return (math.degrees(math.atan2(east, north)) % 180.0, k * math.sqrt(max(float(vals[1]), 0.0)),
-            k * math.sqrt(max(float(vals[0]), 0.0)))
+    return (
+        math.degrees(math.atan2(east, north)) % 180.0,
+        k * math.sqrt(max(float(vals[1]), 0.0)),
+        k * math.sqrt(max(float(vals[0]), 0.0)),
+    )
 
 
 def tangent_km(lat0_deg: float, lon0_deg: float, lat_deg: float, lon_deg: float) -> np.ndarray:
     """(east, north) km of a point on the local tangent plane at ``(lat0, lon0)`` (azimuthal equidistant)."""
     p0, l0, p1, l1 = map(math.radians, (lat0_deg, lon0_deg, lat_deg, lon_deg))
-    c = math.acos(max(-1.0, min(1.0, math.sin(p0) * math.sin(p1) + math.cos(p0) * math.cos(p1) * math.cos(l1 - l0))))
+    c = math.acos(
+        max(-1.0, min(1.0, math.sin(p0) * math.sin(p1) + math.cos(p0) * math.cos(p1) * math.cos(l1 - l0)))
+    )
     if c < 1e-15:
         return np.zeros(2)
-    az = math.atan2(math.sin(l1 - l0) * math.cos(p1), math.cos(p0) * math.sin(p1) - math.sin(p0) * math.cos(p1) * math.cos(l1 - l0))
+    az = math.atan2(
+        math.sin(l1 - l0) * math.cos(p1),
+        math.cos(p0) * math.sin(p1) - math.sin(p0) * math.cos(p1) * math.cos(l1 - l0),
+    )
     return EARTH_RADIUS_KM * c * np.array([math.sin(az), math.cos(az)])
 
 
-def from_tangent_km(lat0_deg: float, lon0_deg: float, en_km: Sequence[float] | np.ndarray) -> tuple[float, float]:
+def from_tangent_km(
+    lat0_deg: float, lon0_deg: float, en_km: Sequence[float] | np.ndarray
+) -> tuple[float, float]:
     """Inverse of :func:`tangent_km`: the (lat, lon) degrees of an east/north offset."""
     e, n = float(en_km[0]), float(en_km[1])
     c = math.hypot(e, n) / EARTH_RADIUS_KM
@@ -158,30 +175,60 @@ def _fuse_launch(own: Warning, other: Warning) -> dict:
         return {}
     x, p, _ = covariance_intersection(a[0], a[1], b[0], b[1])
     lat, lon = from_tangent_km(lat0, lon0, x[:2])
-    return {"launch_lat_deg": lat, "launch_lon_deg": lon, "launch_time_s": float(x[2]),
-            "launch_time_sigma_s": math.sqrt(p[2, 2]), "launch_ellipse": cov_ellipse(p[:2, :2], own.containment)}
+    return {
+        "launch_lat_deg": lat,
+        "launch_lon_deg": lon,
+        "launch_time_s": float(x[2]),
+        "launch_time_sigma_s": math.sqrt(p[2, 2]),
+        "launch_ellipse": cov_ellipse(p[:2, :2], own.containment),
+    }
 
 
 def _fuse_impact(own: Warning, other: Warning) -> dict:
-    if (own.impact_lat_deg is None or own.impact_lon_deg is None or other.impact_lat_deg is None
-            or other.impact_lon_deg is None or not own.impact_ellipse or not other.impact_ellipse):
-        return {} if own.has_impact or not other.has_impact else {
-            k: getattr(other, k) for k in ("impact_lat_deg", "impact_lon_deg", "impact_time_s", "impact_ellipse")}
+    if (
+        own.impact_lat_deg is None
+        or own.impact_lon_deg is None
+        or other.impact_lat_deg is None
+        or other.impact_lon_deg is None
+        or not own.impact_ellipse
+        or not other.impact_ellipse
+    ):
+        return (
+            {}
+            if own.has_impact or not other.has_impact
+            else {
+                k: getattr(other, k)
+                for k in ("impact_lat_deg", "impact_lon_deg", "impact_time_s", "impact_ellipse")
+            }
+        )
     lat0, lon0 = own.impact_lat_deg, own.impact_lon_deg
     xb = tangent_km(lat0, lon0, other.impact_lat_deg, other.impact_lon_deg)
-    pa, pb = ellipse_cov_km2(own.impact_ellipse, own.containment), ellipse_cov_km2(other.impact_ellipse, other.containment)
+    pa, pb = (
+        ellipse_cov_km2(own.impact_ellipse, own.containment),
+        ellipse_cov_km2(other.impact_ellipse, other.containment),
+    )
     x, p, w = covariance_intersection(np.zeros(2), pa, xb, pb)
     lat, lon = from_tangent_km(lat0, lon0, x)
-    t = own.impact_time_s if other.impact_time_s is None or own.impact_time_s is None else (
-        w * own.impact_time_s + (1.0 - w) * other.impact_time_s)
-    return {"impact_lat_deg": lat, "impact_lon_deg": lon, "impact_ellipse": cov_ellipse(p, own.containment),
-            "impact_time_s": t}
+    t = (
+        own.impact_time_s
+        if other.impact_time_s is None or own.impact_time_s is None
+        else (w * own.impact_time_s + (1.0 - w) * other.impact_time_s)
+    )
+    return {
+        "impact_lat_deg": lat,
+        "impact_lon_deg": lon,
+        "impact_ellipse": cov_ellipse(p, own.containment),
+        "impact_time_s": t,
+    }
 
 
 def _fuse_azimuth(own: Warning, other: Warning) -> dict:
     if own.azimuth_deg is None or own.azimuth_sigma_deg is None:
-        return {} if other.azimuth_deg is None else {"azimuth_deg": other.azimuth_deg,
-                                                     "azimuth_sigma_deg": other.azimuth_sigma_deg}
+        return (
+            {}
+            if other.azimuth_deg is None
+            else {"azimuth_deg": other.azimuth_deg, "azimuth_sigma_deg": other.azimuth_sigma_deg}
+        )
     if other.azimuth_deg is None or other.azimuth_sigma_deg is None:
         return {}
     diff = (other.azimuth_deg - own.azimuth_deg + 180.0) % 360.0 - 180.0  # the other's heading, unwrapped

@@ -6,4 +6,11 @@ from vigil.fusion.strings.sensorstring import SensorString
 from vigil.fusion.strings.stringer import GatedAssignmentStringer
 from vigil.fusion.strings.stringpool import StringPool
 
-__all__ = ["GatedAssignmentStringer", "LosPredictor", "SensorString", "StringPool", "Stringer", "sensor_codes"]
+__all__ = [
+    "GatedAssignmentStringer",
+    "LosPredictor",
+    "SensorString",
+    "StringPool",
+    "Stringer",
+    "sensor_codes",
+]

@@ -17,7 +17,9 @@ from vigil.fusion.strings.stringpool import StringPool
 MAX_GAP_S = 20.0  # a string survives missed detections (and staging) for this long
 
 
-Prediction = tuple[np.ndarray, np.ndarray, np.ndarray]  # (mask (S,), unit LOS (S, 3), angular covariance (S, 3, 3))
+Prediction = tuple[
+    np.ndarray, np.ndarray, np.ndarray
+]  # (mask (S,), unit LOS (S, 3), angular covariance (S, 3, 3))
 
 
 class LosPredictor(ABC):
@@ -64,8 +66,19 @@ class Stringer(ABC):
     max_gap_s: float = MAX_GAP_S  # a string survives missed detections (and staging) for this long (s)
 
     @abstractmethod
-    def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None,
-               predictor: LosPredictor | None = None, sensor_code=None) -> list[SensorString]:
+    def update(
+        self,
+        index,
+        sensor_id,
+        partner_id,
+        time_s,
+        pos,
+        los,
+        sigma,
+        frame_key=None,
+        predictor: LosPredictor | None = None,
+        sensor_code=None,
+    ) -> list[SensorString]:
         """Add detections (parallel arrays of one chunk); return the strings that changed.
 
         ``frame_key`` (optional, parallel) groups detections into one sensor frame (default: ``time_s``; the
@@ -84,12 +97,18 @@ class Stringer(ABC):
         """The ids of ``changed`` (the last :meth:`update`'s return), in that order."""
         return np.array([s.string_id for s in changed], dtype=np.int64)
 
-    def appended(self, obs_id: np.ndarray, changed: list[SensorString], recent: int) -> tuple[np.ndarray, np.ndarray]:
+    def appended(
+        self, obs_id: np.ndarray, changed: list[SensorString], recent: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The last :meth:`update`'s appends in append order: string ids and rows of its arrays (``obs_id``: the
         chunk's). Default: each changed string's last ``recent`` detections found among ``obs_id``."""
         index = {int(i): k for k, i in enumerate(obs_id)}
-        pairs = [(s.string_id, index[i]) for s in changed for i in s.obs_index[-recent:].tolist() if i in index]
-        return np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64)
+        pairs = [
+            (s.string_id, index[i]) for s in changed for i in s.obs_index[-recent:].tolist() if i in index
+        ]
+        return np.array([p[0] for p in pairs], dtype=np.int64), np.array(
+            [p[1] for p in pairs], dtype=np.int64
+        )
 
     @property
     def rejections(self) -> np.ndarray | None:

@@ -28,7 +28,9 @@ def cumulative_stops(sizes) -> np.ndarray:
     return np.array([0, *itertools.accumulate(sizes)], dtype=np.int64)
 
 
-def sensor_frames(sensor_id: np.ndarray, frame_key: np.ndarray, sensor_code=None) -> tuple[np.ndarray, list[int], list[str]]:
+def sensor_frames(
+    sensor_id: np.ndarray, frame_key: np.ndarray, sensor_code=None
+) -> tuple[np.ndarray, list[int], list[str]]:
     """A chunk's sensor frames, by key then sensor name: ``(order, starts, sensors)`` — frame ``f`` is rows
     ``order[starts[f]:starts[f + 1]]`` of sensor ``sensors[f]``. ``sensor_code``: the rows' :func:`sensor_codes`
     (computed here if None). One compiled call (:func:`_frame_starts`) on the integer codes."""
@@ -39,8 +41,9 @@ def sensor_frames(sensor_id: np.ndarray, frame_key: np.ndarray, sensor_code=None
 def frame_table(sensor_id, frame_key, sensor_code):
     """:func:`sensor_frames` with ``starts`` as an array (the stringer slices it per segment of frames)."""
     code, names = sensor_codes(sensor_id) if sensor_code is None else sensor_code
-    order, starts, first = _frame_starts(np.ascontiguousarray(code, dtype=np.int64),
-                                         np.ascontiguousarray(frame_key, dtype=float))
+    order, starts, first = _frame_starts(
+        np.ascontiguousarray(code, dtype=np.int64), np.ascontiguousarray(frame_key, dtype=float)
+    )
     return order, starts, [names[k] for k in first.tolist()]
 
 
@@ -51,7 +54,9 @@ def _frame_starts(code, key):
     n = key.size
     ordered = True
     for k in range(n):  # (a NaN key: sorted, last, as lexsort puts it)
-        if key[k] != key[k] or (k and (key[k] < key[k - 1] or (key[k] == key[k - 1] and code[k] < code[k - 1]))):
+        if key[k] != key[k] or (
+            k and (key[k] < key[k - 1] or (key[k] == key[k - 1] and code[k] < code[k - 1]))
+        ):
             ordered = False
             break
     if ordered:
@@ -69,7 +74,7 @@ def _frame_starts(code, key):
             first[m] = code[r]
             m += 1
     starts[m] = n
-    return order, starts[:m + 1], first[:m]
+    return order, starts[: m + 1], first[:m]
 
 
 class ChunkArrays:

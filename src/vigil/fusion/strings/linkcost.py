@@ -19,7 +19,9 @@ import numba
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-MAX_ANGULAR_RATE_RAD_S = 1.0e-3  # gate for a 1-detection string: 36 km/s across the line of sight at GEO range
+MAX_ANGULAR_RATE_RAD_S = (
+    1.0e-3  # gate for a 1-detection string: 36 km/s across the line of sight at GEO range
+)
 GATE_SIGMAS = 6.0  # gate half-width in LOS standard deviations around the predicted LOS
 PREDICTION_SIGMA_GROWTH = 3.0  # 1σ of a 2-point linear LOS prediction one frame ahead is ≈ √5·σ; rounded up
 MAX_ANGULAR_ACCEL_RAD_S2 = 2.0e-5  # LOS acceleration margin (plume accel + HEO sensor motion), generous
@@ -73,7 +75,10 @@ def _predict_unmasked(pt, pu, ps, a, n, sids, t, mask):
             u[j, c] /= norm
         dt = abs(t - t1)
         if n[sids[j]] >= 2:
-            gate[j] = GATE_SIGMAS * PREDICTION_SIGMA_GROWTH * ps[k1] * max(1.0, dt) + MAX_ANGULAR_ACCEL_RAD_S2 * dt**2
+            gate[j] = (
+                GATE_SIGMAS * PREDICTION_SIGMA_GROWTH * ps[k1] * max(1.0, dt)
+                + MAX_ANGULAR_ACCEL_RAD_S2 * dt**2
+            )
         else:
             gate[j] = GATE_SIGMAS * ps[k1] + MAX_ANGULAR_RATE_RAD_S * dt
     return u, gate
@@ -86,8 +91,15 @@ def link_costs(u, gate, los, sigma, predicted) -> np.ndarray:
     mask, up, cov = predicted if predicted is not None else (None, None, None)
     if mask is None or not np.any(mask):
         mask, up, cov = np.zeros(len(u), dtype=np.bool_), np.zeros((1, 3)), np.zeros((1, 3, 3))
-    return _cost_kernel(los, sigma, u, gate, np.asarray(mask, dtype=np.bool_), np.ascontiguousarray(up),
-                        np.ascontiguousarray(cov))
+    return _cost_kernel(
+        los,
+        sigma,
+        u,
+        gate,
+        np.asarray(mask, dtype=np.bool_),
+        np.ascontiguousarray(up),
+        np.ascontiguousarray(cov),
+    )
 
 
 @numba.njit(cache=True)
@@ -118,7 +130,9 @@ def _cost_edges(los, sigma, u, gate, mask, up, cov):
     hi = np.empty(n_s, dtype=np.int64)
     for j in range(n_s):
         if mask[j]:
-            sin2 = PREDICTED_NIS_GATE * (abs(cov[j, 0, 0]) + abs(cov[j, 1, 1]) + abs(cov[j, 2, 2]) + 2.0 * var_max)
+            sin2 = PREDICTED_NIS_GATE * (
+                abs(cov[j, 0, 0]) + abs(cov[j, 1, 1]) + abs(cov[j, 2, 2]) + 2.0 * var_max
+            )
             lo[j], hi[j] = _window(xs, up[j, 0], math.asin(math.sqrt(sin2)) if sin2 < 1.0 else 2.0)
         else:
             lo[j], hi[j] = _window(xs, u[j, 0], gate[j])
@@ -132,7 +146,7 @@ def _cost_edges(los, sigma, u, gate, mask, up, cov):
     m = 0
     for j in range(n_s):
         if mask[j]:
-            m = _predicted_column(los, sigma, up[j], cov[j], j, order[lo[j]:hi[j]], edges, m)
+            m = _predicted_column(los, sigma, up[j], cov[j], j, order[lo[j] : hi[j]], edges, m)
             continue
         sp = gate[j] / GATE_SIGMAS
         cos_gate = math.cos(min(gate[j], math.pi))
@@ -158,7 +172,9 @@ def _window(xs, x, angle):
     return np.searchsorted(xs, x - w), np.searchsorted(xs, x + w, side="right")
 
 
-@numba.njit(cache=True, inline="always")  # (inlined per column, as _window: a third of the frame's cost was calls)
+@numba.njit(
+    cache=True, inline="always"
+)  # (inlined per column, as _window: a third of the frame's cost was calls)
 def _predicted_column(los, sigma, u, cov, j, candidates, edges, m):
     """Column ``j`` of :func:`_cost_kernel` for a filter-predicted LOS ``u`` (3,) with covariance ``cov``
     (3, 3) rad²: NIS + ln det(S/σ²), gated at :data:`PREDICTED_NIS_GATE` and to the hemisphere ahead, for the
@@ -282,20 +298,21 @@ def segment_links(pool, blocks, sids, sid_stops, ts, chunk, rows, row_stops, pre
         s0, s1, r0, r1 = sid_stops[f], sid_stops[f + 1], row_stops[f], row_stops[f + 1]
         if s1 > s0:
             ahead = Predicted(predicted.mask[s0:s1], predicted.los[s0:s1], predicted.cov[s0:s1])
-            edge_i, edge_j, edge_c, pr, pc, lab, multi = frame_costs(pool, blocks, sids[s0:s1], ts[f], chunk,
-                                                                     rows[r0:r1], ahead)
+            edge_i, edge_j, edge_c, pr, pc, lab, multi = frame_costs(
+                pool, blocks, sids[s0:s1], ts[f], chunk, rows[r0:r1], ahead
+            )
             for k in range(pr.size):
                 ri[m], ci[m] = pr[k], pc[k]
                 m += 1
             if multi:
                 n_multi[f] = multi
-                label[r0:r1] = lab[:r1 - r0]
+                label[r0:r1] = lab[: r1 - r0]
                 if n_e + edge_i.size > ei.size:
                     size = max(2 * ei.size, n_e + edge_i.size)
                     ei, ej, ec = _grown(ei, size, n_e), _grown(ej, size, n_e), _grown(ec, size, n_e)
-                ei[n_e:n_e + edge_i.size] = edge_i
-                ej[n_e:n_e + edge_i.size] = edge_j
-                ec[n_e:n_e + edge_i.size] = edge_c
+                ei[n_e : n_e + edge_i.size] = edge_i
+                ej[n_e : n_e + edge_i.size] = edge_j
+                ec[n_e : n_e + edge_i.size] = edge_c
                 n_e += edge_i.size
         pair_stops[f + 1] = m
         edge_stops[f + 1] = n_e

@@ -40,18 +40,44 @@ class SensorString:
     :class:`~vigil.fusion.strings.stringpool.StringPool` whose rows from ``block_start`` on those arrays are.
     """
 
-    __slots__ = ("string_id", "sensor_id", "partner_id", "_rej", "first_time", "last_time", "count", "t_rows",
-                 "p_rows", "u_rows", "s_rows", "i_rows", "pool", "block_start", "_views")
+    __slots__ = (
+        "string_id",
+        "sensor_id",
+        "partner_id",
+        "_rej",
+        "first_time",
+        "last_time",
+        "count",
+        "t_rows",
+        "p_rows",
+        "u_rows",
+        "s_rows",
+        "i_rows",
+        "pool",
+        "block_start",
+        "_views",
+    )
 
-    def __init__(self, string_id: int, sensor_id: str, partner_id: str, obs_index=(), times=(), positions=(),
-                 los=(), sigmas=()) -> None:
+    def __init__(
+        self,
+        string_id: int,
+        sensor_id: str,
+        partner_id: str,
+        obs_index=(),
+        times=(),
+        positions=(),
+        los=(),
+        sigmas=(),
+    ) -> None:
         self.string_id = string_id
         self.sensor_id = sensor_id
         self.partner_id = partner_id
         self._rej = 0
         n = len(times)
         cap = max(INITIAL_CAPACITY, n)
-        self.pool: Any = None  # None, or the StringPool holding this string's block, which starts at row `block_start`
+        self.pool: Any = (
+            None  # None, or the StringPool holding this string's block, which starts at row `block_start`
+        )
         self.block_start = 0
         self._views = None
         self.count = n
@@ -74,15 +100,29 @@ class SensorString:
         The scalars are assigned one by one (a snapshot copies a few hundred strings: no generic machinery)."""
         out = SensorString.__new__(SensorString)
         memo[id(self)] = out
-        out.string_id, out.sensor_id, out.partner_id, out._rej = self.string_id, self.sensor_id, self.partner_id, \
-            self._rej
-        out.first_time, out.last_time, out.count, out.block_start, out._views = self.first_time, self.last_time, \
-            self.count, self.block_start, None
+        out.string_id, out.sensor_id, out.partner_id, out._rej = (
+            self.string_id,
+            self.sensor_id,
+            self.partner_id,
+            self._rej,
+        )
+        out.first_time, out.last_time, out.count, out.block_start, out._views = (
+            self.first_time,
+            self.last_time,
+            self.count,
+            self.block_start,
+            None,
+        )
         pool = self.pool
         if pool is None:
             out.pool = None
-            out.t_rows, out.p_rows, out.u_rows, out.s_rows, out.i_rows = self.t_rows.copy(), self.p_rows.copy(), \
-                self.u_rows.copy(), self.s_rows.copy(), self.i_rows.copy()
+            out.t_rows, out.p_rows, out.u_rows, out.s_rows, out.i_rows = (
+                self.t_rows.copy(),
+                self.p_rows.copy(),
+                self.u_rows.copy(),
+                self.s_rows.copy(),
+                self.i_rows.copy(),
+            )
             return out
         copied = memo.get(id(pool))
         out.pool = copied = copy.deepcopy(pool, memo) if copied is None else copied
@@ -90,21 +130,43 @@ class SensorString:
         b = a + self.t_rows.shape[0]
         mine = (self.t_rows, self.p_rows, self.u_rows, self.s_rows, self.i_rows)
         theirs = (pool.t, pool.p, pool.u, pool.s, pool.i)
-        if (mine[0].base is theirs[0] and mine[1].base is theirs[1] and mine[2].base is theirs[2]
-                and mine[3].base is theirs[3] and mine[4].base is theirs[4]):  # (the common case: views of the pool)
-            out.t_rows, out.p_rows, out.u_rows, out.s_rows, out.i_rows = copied.t[a:b], copied.p[a:b], copied.u[a:b], \
-                copied.s[a:b], copied.i[a:b]
+        if (
+            mine[0].base is theirs[0]
+            and mine[1].base is theirs[1]
+            and mine[2].base is theirs[2]
+            and mine[3].base is theirs[3]
+            and mine[4].base is theirs[4]
+        ):  # (the common case: views of the pool)
+            out.t_rows, out.p_rows, out.u_rows, out.s_rows, out.i_rows = (
+                copied.t[a:b],
+                copied.p[a:b],
+                copied.u[a:b],
+                copied.s[a:b],
+                copied.i[a:b],
+            )
             return out
-        for name, m, t, c in zip(("t_rows", "p_rows", "u_rows", "s_rows", "i_rows"), mine, theirs,
-                                 (copied.t, copied.p, copied.u, copied.s, copied.i), strict=True):
-            setattr(out, name, c[a:a + m.shape[0]] if m.base is t else m.copy())
+        for name, m, t, c in zip(
+            ("t_rows", "p_rows", "u_rows", "s_rows", "i_rows"),
+            mine,
+            theirs,
+            (copied.t, copied.p, copied.u, copied.s, copied.i),
+            strict=True,
+        ):
+            setattr(out, name, c[a : a + m.shape[0]] if m.base is t else m.copy())
         return out
 
     @classmethod
     def pooled(cls, string_id: int, sensor_id: str, partner_id: str, pool: Any) -> SensorString:
         """An empty string of ``pool`` with no rows yet (the pool gives it a block: :meth:`use_block`)."""
         s = cls.__new__(cls)
-        s.string_id, s.sensor_id, s.partner_id, s._rej, s.pool, s.count = string_id, sensor_id, partner_id, 0, pool, 0
+        s.string_id, s.sensor_id, s.partner_id, s._rej, s.pool, s.count = (
+            string_id,
+            sensor_id,
+            partner_id,
+            0,
+            pool,
+            0,
+        )
         s.first_time = s.last_time = math.nan
         return s
 
@@ -199,7 +261,7 @@ class SensorString:
             self.pool.move(self, max(k, INITIAL_CAPACITY))
         else:
             for name in ("t_rows", "p_rows", "u_rows", "s_rows", "i_rows"):
-                setattr(self, name, getattr(self, name)[:max(k, INITIAL_CAPACITY)].copy())
+                setattr(self, name, getattr(self, name)[: max(k, INITIAL_CAPACITY)].copy())
             self._views = None
         self._ends()
 

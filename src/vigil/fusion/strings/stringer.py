@@ -59,8 +59,9 @@ def _predictions(strings: list[SensorString], t: float) -> tuple[np.ndarray, np.
     return extrapolated_los(pt, pu, ps, a, n, np.arange(len(strings)), float(t))
 
 
-def link_cost(strings: list[SensorString], t: float, los, sigma, predictor: LosPredictor | None = None,
-              sensor_pos=None) -> np.ndarray:
+def link_cost(
+    strings: list[SensorString], t: float, los, sigma, predictor: LosPredictor | None = None, sensor_pos=None
+) -> np.ndarray:
     """``(D, S)`` cost of linking detections (unit ``los`` ``(D, 3)``, noise ``sigma`` ``(D,)``) to strings at
     ``t``: the negative log-likelihood ``NIS + ln det(S/σ²)`` of the detection under each string's predicted
     LOS (covariance ``S``), :data:`FORBIDDEN` outside the gate. The determinant term makes a stale string
@@ -75,7 +76,10 @@ def link_cost(strings: list[SensorString], t: float, los, sigma, predictor: LosP
 
 
 _NO_IDS = np.zeros(0, dtype=np.int64)
-_NOT_OPEN: tuple[np.ndarray, list[SensorString]] = (_NO_IDS, [])  # (a sensor's open strings before its first frame; never modified)
+_NOT_OPEN: tuple[np.ndarray, list[SensorString]] = (
+    _NO_IDS,
+    [],
+)  # (a sensor's open strings before its first frame; never modified)
 
 
 def _segment_predicted(predictor: LosPredictor | None, sids, sid_stops, st, spos) -> Prediction:
@@ -86,8 +90,11 @@ def _segment_predicted(predictor: LosPredictor | None, sids, sid_stops, st, spos
         n = sids.size
         return np.zeros(n, dtype=np.bool_), np.zeros((n, 3)), np.zeros((n, 3, 3))
     mask, up, cov = predictor.frames(sids, sid_stops, st, spos)
-    return (np.asarray(mask, dtype=np.bool_), np.ascontiguousarray(up, dtype=float),
-            np.ascontiguousarray(cov, dtype=float))
+    return (
+        np.asarray(mask, dtype=np.bool_),
+        np.ascontiguousarray(up, dtype=float),
+        np.ascontiguousarray(cov, dtype=float),
+    )
 
 
 @numba.njit(cache=True)
@@ -198,7 +205,9 @@ class GatedAssignmentStringer(Stringer):
         ids = self._changed_ids
         return ids if len(ids) == len(changed) else super().changed_ids(changed)
 
-    def appended(self, obs_id: np.ndarray, changed: list[SensorString], recent: int) -> tuple[np.ndarray, np.ndarray]:
+    def appended(
+        self, obs_id: np.ndarray, changed: list[SensorString], recent: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """See :meth:`Stringer.appended` (kept by the last update: every append, not only the last ``recent``)."""
         return self._appends
 
@@ -220,8 +229,19 @@ class GatedAssignmentStringer(Stringer):
         for _, group in self._open.values():
             yield from group
 
-    def update(self, index, sensor_id, partner_id, time_s, pos, los, sigma, frame_key=None,
-               predictor: LosPredictor | None = None, sensor_code=None) -> list[SensorString]:
+    def update(
+        self,
+        index,
+        sensor_id,
+        partner_id,
+        time_s,
+        pos,
+        los,
+        sigma,
+        frame_key=None,
+        predictor: LosPredictor | None = None,
+        sensor_code=None,
+    ) -> list[SensorString]:
         """See :meth:`Stringer.update`. ``predictor`` (optional, a :class:`LosPredictor`: the engine passes its
         events' filters) predicts the LOS of the strings open in a frame better than the strings' own
         extrapolation (:meth:`LosPredictor.frames` of a segment's frames at once). The strings are returned in the order they were first appended to in this
@@ -234,12 +254,19 @@ class GatedAssignmentStringer(Stringer):
         order, starts, sensors = frame_table(np.asarray(sensor_id), frame_key, sensor_code)
         chunk = ChunkArrays(index, time_s, pos, los, sigma)
         self._stamp += 1
-        log: tuple[list, list, list, list] = ([], [], [], [])  # string ids and rows of every append; strings in the order first appended to, ids
+        log: tuple[list, list, list, list] = (
+            [],
+            [],
+            [],
+            [],
+        )  # string ids and rows of every append; strings in the order first appended to, ids
         partners = np.asarray(partner_id)[order[starts[:-1]]].tolist()
         lo, seen = 0, set[str]()  # frames lo.. of distinct sensors: independent, linked together
         for f, sensor in enumerate(sensors):
             if sensor in seen:
-                self._link_segment(chunk, order, starts[lo:f + 1], sensors[lo:f], partners[lo:f], predictor, log)
+                self._link_segment(
+                    chunk, order, starts[lo : f + 1], sensors[lo:f], partners[lo:f], predictor, log
+                )
                 lo, seen = f, set()
             seen.add(sensor)
         self._link_segment(chunk, order, starts[lo:], sensors[lo:], partners[lo:], predictor, log)
@@ -255,13 +282,14 @@ class GatedAssignmentStringer(Stringer):
         opened = [self._open.get(sensor, _NOT_OPEN) for sensor in sensors]
         ids_all = np.concatenate([o[0] for o in opened])
         id_stops = cumulative_stops(o[0].size for o in opened)
-        alive, n_dead, *columns = _open_heads(self._pool.last, ids_all, id_stops, chunk.t, chunk.pos, rows, row_stops,
-                                              self.max_gap_s)
+        alive, n_dead, *columns = _open_heads(
+            self._pool.last, ids_all, id_stops, chunk.t, chunk.pos, rows, row_stops, self.max_gap_s
+        )
         heads = opened
         for f, dead in enumerate(n_dead.tolist()):
             if dead:
                 ids, group = opened[f]
-                keep = alive[id_stops[f]:id_stops[f + 1]]
+                keep = alive[id_stops[f] : id_stops[f + 1]]
                 heads[f] = ids[keep], list(itertools.compress(group, keep.tolist()))
         return heads, columns
 
@@ -275,26 +303,39 @@ class GatedAssignmentStringer(Stringer):
         the strings first appended to in this update and their ids to the last two."""
         pool = self._pool
         first = int(stops[0])
-        rows, row_stops = order[first:stops[-1]], stops - first if first else stops
+        rows, row_stops = order[first : stops[-1]], stops - first if first else stops
         heads, (sids, all_cols, sid_stops, ts, st, spos) = self._open_columns(chunk, rows, row_stops, sensors)
         mask, up, cov = _segment_predicted(predictor, sids, sid_stops, st, spos)
         ri, ci, pair_stops, n_multi, edges, edge_stops, label = segment_links(
-            pool.rows(), pool.blocks(), sids, sid_stops, ts, chunk_rows(chunk), rows, row_stops, Predicted(mask, up, cov))
+            pool.rows(),
+            pool.blocks(),
+            sids,
+            sid_stops,
+            ts,
+            chunk_rows(chunk),
+            rows,
+            row_stops,
+            Predicted(mask, up, cov),
+        )
         if n_multi.any():  # (rare) components for the solver: their frames' pairs replaced
             pairs = []
             for f, multi in enumerate(n_multi.tolist()):
-                r, c = ri[pair_stops[f]:pair_stops[f + 1]], ci[pair_stops[f]:pair_stops[f + 1]]
+                r, c = ri[pair_stops[f] : pair_stops[f + 1]], ci[pair_stops[f] : pair_stops[f + 1]]
                 if multi:
                     e = slice(edge_stops[f], edge_stops[f + 1])
                     edge_i, edge_j, edge_c = (a[e] for a in edges)
-                    r, c = solve_components(edge_i, edge_j, edge_c, r, c, label[row_stops[f]:row_stops[f + 1]],
-                                            multi)
+                    r, c = solve_components(
+                        edge_i, edge_j, edge_c, r, c, label[row_stops[f] : row_stops[f + 1]], multi
+                    )
                 pairs.append((r, c))
             ri, ci = np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
             pair_stops = cumulative_stops(p[0].size for p in pairs)
-        app_rows, app_ids, app_pos, n_linked = _placements(ri, ci, pair_stops, rows, row_stops, sids, all_cols,
-                                                           sid_stops)
-        app_strings, created = self._place_frames(sensors, partners, heads, row_stops, n_linked, app_ids, app_pos)
+        app_rows, app_ids, app_pos, n_linked = _placements(
+            ri, ci, pair_stops, rows, row_stops, sids, all_cols, sid_stops
+        )
+        app_strings, created = self._place_frames(
+            sensors, partners, heads, row_stops, n_linked, app_ids, app_pos
+        )
         log[0].append(app_ids)
         log[1].append(app_rows)
         fresh, fresh_ids = pool.scatter(app_ids, app_strings, app_rows, chunk, self._stamp)
@@ -310,9 +351,11 @@ class GatedAssignmentStringer(Stringer):
         app_strings, created = [], []
         pos = app_pos.tolist()
         stops = row_stops.tolist()
-        for f, (sensor, (ids, group), linked) in enumerate(zip(sensors, heads, n_linked.tolist(), strict=True)):
+        for f, (sensor, (ids, group), linked) in enumerate(
+            zip(sensors, heads, n_linked.tolist(), strict=True)
+        ):
             k, hi = stops[f] + linked, stops[f + 1]
-            app_strings.extend(map(group.__getitem__, pos[stops[f]:k]))
+            app_strings.extend(map(group.__getitem__, pos[stops[f] : k]))
             if k < hi:
                 new_ids = list(itertools.islice(self._ids, hi - k))
                 strings = self._pool.new_strings(new_ids, sensor, str(partners[f]))
@@ -334,19 +377,24 @@ class GatedAssignmentStringer(Stringer):
         if m > POOL_BLOCK:
             self._pool.move(tail, m)
         for name in ("t_rows", "p_rows", "u_rows", "s_rows", "i_rows"):
-            getattr(tail, name)[:m] = getattr(s, name)[k:k + m]
+            getattr(tail, name)[:m] = getattr(s, name)[k : k + m]
         tail.set_count(m)
         s.truncate(k)
         s.rejections = 0
         ids, group = self._open.get(s.sensor_id, (_NO_IDS, []))
         keep = ids != s.string_id
-        self._open[s.sensor_id] = (np.r_[ids[keep], tail.string_id], [o for o in group if o is not s] + [tail])
+        self._open[s.sensor_id] = (
+            np.r_[ids[keep], tail.string_id],
+            [o for o in group if o is not s] + [tail],
+        )
         return tail
 
     def prune(self, now_s: float) -> None:
         """Forget unconfirmed strings that can no longer grow (keeps memory bounded on long runs)."""
         pool = self._pool
-        for k in _forget(pool.known, pool.n, pool.last, float(now_s), float(self.max_gap_s), MIN_CONFIRMED).tolist():
+        for k in _forget(
+            pool.known, pool.n, pool.last, float(now_s), float(self.max_gap_s), MIN_CONFIRMED
+        ).tolist():
             del self.strings[k]
 
     def confirmed_ids(self) -> np.ndarray:

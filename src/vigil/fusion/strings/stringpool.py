@@ -22,7 +22,9 @@ from vigil.fusion.strings.sensorstring import SensorString
 if TYPE_CHECKING:
     from vigil.fusion.strings.chunkframes import ChunkArrays
 
-POOL_BLOCK = 128  # rows of a stringer string's first block (a 1 Hz boost string runs 60-300 detections: moving
+POOL_BLOCK = (
+    128  # rows of a stringer string's first block (a 1 Hz boost string runs 60-300 detections: moving
+)
 # a block costs ~15 µs of Python, keeping 128 rows ~10 kB)
 _ROWS = frozenset("tpusi")  # the detection arrays (rows of blocks), as opposed to the per-string-id ones
 
@@ -64,7 +66,9 @@ class StringPool:
                 rows[:used] = value[:used]
                 setattr(out, name, rows)
             else:
-                setattr(out, name, value.copy() if isinstance(value, np.ndarray) else copy.deepcopy(value, memo))
+                setattr(
+                    out, name, value.copy() if isinstance(value, np.ndarray) else copy.deepcopy(value, memo)
+                )
         out._live = copy.deepcopy(self._live, memo)
         return out
 
@@ -92,13 +96,19 @@ class StringPool:
         """Give ``s`` a fresh block of ``cap`` rows holding its detections."""
         start = self._reserve(cap)
         n = s.count
-        for dst, src in ((self.t, s.t_rows), (self.p, s.p_rows), (self.u, s.u_rows), (self.s, s.s_rows),
-                         (self.i, s.i_rows)):
-            dst[start:start + n] = src[:n]
+        for dst, src in (
+            (self.t, s.t_rows),
+            (self.p, s.p_rows),
+            (self.u, s.u_rows),
+            (self.s, s.s_rows),
+            (self.i, s.i_rows),
+        ):
+            dst[start : start + n] = src[:n]
         self._place(s, start, cap)
 
-    def scatter(self, sids, strings: list[SensorString], rows, chunk: ChunkArrays,
-                stamp: int) -> tuple[list[SensorString], np.ndarray]:
+    def scatter(
+        self, sids, strings: list[SensorString], rows, chunk: ChunkArrays, stamp: int
+    ) -> tuple[list[SensorString], np.ndarray]:
         """Append detection ``rows[k]`` of ``chunk`` to string ``sids[k]`` (``strings[k]``; each at most once);
         return the strings not yet appended to under ``stamp`` (one per update), in order, and their ids (all of
         them, ``strings`` and ``sids`` themselves, in an update's first segment of frames: the common case)."""
@@ -125,8 +135,14 @@ class StringPool:
 
     def _place(self, s: SensorString, start: int, cap: int) -> None:
         end = start + cap
-        s.use_block(start, self.t[start:end], self.p[start:end], self.u[start:end], self.s[start:end],
-                    self.i[start:end])
+        s.use_block(
+            start,
+            self.t[start:end],
+            self.p[start:end],
+            self.u[start:end],
+            self.s[start:end],
+            self.i[start:end],
+        )
         self.a[s.string_id] = start
         self.cap[s.string_id] = cap
 
@@ -136,13 +152,18 @@ class StringPool:
             live = {id(s): s for s in self._live() if s.pool is self}.values()
             size = max(2 * (sum(s.t_rows.size for s in live) + rows), self.min_rows)
             old = (self.t, self.p, self.u, self.s, self.i)
-            self.t, self.p, self.u, self.s = np.empty(size), np.empty((size, 3)), np.empty((size, 3)), np.empty(size)
+            self.t, self.p, self.u, self.s = (
+                np.empty(size),
+                np.empty((size, 3)),
+                np.empty((size, 3)),
+                np.empty(size),
+            )
             self.i = np.empty(size, dtype=np.int64)
             self.used = 0
             for s in live:
                 a, n, cap = s.block_start, s.count, s.t_rows.size
                 for dst, src in zip((self.t, self.p, self.u, self.s, self.i), old, strict=True):
-                    dst[self.used:self.used + n] = src[a:a + n]
+                    dst[self.used : self.used + n] = src[a : a + n]
                 self._place(s, self.used, cap)
                 self.used += cap
         start = self.used
