@@ -29,8 +29,8 @@ _HEADER = ("# Entry kernels of a cold `vigil demo`: module:function <TAB> compil
 
 
 def encode_type(ty) -> str:
-    """A numba argument type as the expression :func:`decode_types` reads (arrays, scalars, tuples, None,
-    other kernels passed as arguments); ``ValueError`` for any other type."""
+    """A numba argument type as the expression :func:`decode_types` reads (arrays, scalars, tuples, named
+    tuples, None, other kernels passed as arguments); ``ValueError`` for any other type."""
     from numba.core import types
 
     if isinstance(ty, types.Array):
@@ -38,6 +38,8 @@ def encode_type(ty) -> str:
         return f"Array({encode_type(ty.dtype)}, {ty.ndim}, {ty.layout!r}{ro})"
     if isinstance(ty, types.Boolean | types.Integer | types.Float) and not isinstance(ty, types.Literal):
         return "boolean" if isinstance(ty, types.Boolean) else ty.name
+    if isinstance(ty, types.BaseNamedTuple):  # (homogeneous or not: decoded by their class and field types)
+        return f"NamedTuple({_qualified(ty.instance_class)!r}, " + ", ".join(encode_type(t) for t in ty.types) + ")"
     if isinstance(ty, types.UniTuple):
         return f"UniTuple({encode_type(ty.dtype)}, {ty.count})"
     if isinstance(ty, types.Tuple):
@@ -45,9 +47,13 @@ def encode_type(ty) -> str:
     if isinstance(ty, types.NoneType):
         return "none"
     if isinstance(ty, types.Dispatcher):
-        fn = ty.dispatcher.py_func
-        return f"Dispatcher({fn.__module__ + ':' + fn.__qualname__!r})"
+        return f"Dispatcher({_qualified(ty.dispatcher.py_func)!r})"
     raise ValueError(f"{ty}: no manifest form for numba type {type(ty).__name__}")
+
+
+def _qualified(obj) -> str:
+    """``module:qualname`` of a function or class (read back by :func:`_resolve`)."""
+    return f"{obj.__module__}:{obj.__qualname__}"
 
 
 def decode_types(text: str) -> tuple:
@@ -73,13 +79,18 @@ def _decode(node):
             return types.Dispatcher(_resolve(args[0]))
         if node.func.id == "Tuple":
             return types.Tuple(args)
+        if node.func.id == "NamedTuple":
+            cls = _resolve(args[0])
+            if not (isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields")):
+                raise ValueError(f"{args[0]}: not a named-tuple class")
+            return types.BaseTuple.from_types(args[1:], cls)
         if node.func.id in ("Array", "UniTuple"):
             return getattr(types, node.func.id)(*args, **kwargs)
     raise ValueError(f"{ast.unparse(node)}: not a manifest type")
 
 
 def _resolve(name: str):
-    """The dispatcher ``module:qualname``."""
+    """The dispatcher (or named-tuple class) ``module:qualname``."""
     module, qualname = name.split(":")
     obj = importlib.import_module(module)
     for part in qualname.split("."):
@@ -91,8 +102,7 @@ def write_manifest(entries: Iterable[tuple[object, tuple, float]], path: Path = 
     """Write ``(dispatcher, argument types, CPU s)`` entries (one per signature, in call order) to ``path``."""
     lines = []
     for dispatcher, args, seconds in entries:
-        fn = dispatcher.py_func
-        lines.append(f"{fn.__module__}:{fn.__qualname__}\t{seconds:.2f}\t"
+        lines.append(f"{_qualified(dispatcher.py_func)}\t{seconds:.2f}\t"
                      + ", ".join(encode_type(t) for t in args) + "\n")
     path.write_text(_HEADER + "".join(lines), encoding="utf-8")
     return path
