@@ -9,11 +9,14 @@ import numba
 import numpy as np
 from fusion_truth import boost_truth, observe, sensors
 
+from vigil import warmup
 from vigil.frames import WGS84_A_M, WGS84_E2
 from vigil.fusion.geometry.triangulate import tangent_basis
 from vigil.fusion.launch.ascentdata import Detections, Objective
-from vigil.fusion.launch.ascentfit import LM_CHI2_TOL, LM_LAMBDA0, _lm
+from vigil.fusion.launch.ascentfit import LM_CHI2_TOL, LM_LAMBDA0, _lm, window_data
+from vigil.fusion.launch.ascentmodel import AscentModel
 from vigil.fusion.launch.ascentnormal import BLOCK, _site_frame, chi2_below, normal_equations
+from vigil.fusion.launch.backfit import CONTROLS, _objective
 
 
 @numba.njit(cache=True)
@@ -262,3 +265,14 @@ def test_levenberg_marquardt_equals_the_plain_kernels_fit_bit_for_bit():
             args = (Objective(degree, k0, det.t.min() - 60.0, prior_w), det, 60)
             for g, x in zip(_lm(phi, *args), _plain_lm(phi, *args), strict=True):
                 np.testing.assert_array_equal(g, x)
+
+
+def test_the_warmup_manifest_has_the_signature_the_estimator_calls_backfit_with():
+    """``vigil warmup`` compiles backfit for the argument types the estimator passes (named structures)."""
+    det = _data(6)
+    window, t_first, t_last = window_data(det.t, det.pos, np.ones_like(det.pos) / math.sqrt(3.0), 1 / np.sqrt(det.w),
+                                          40.0)
+    args = (np.zeros(9), _objective(AscentModel(4, t_last), t_first - 40.0, 15.0), window, CONTROLS, t_last)
+    lines = [sig for name, _, sigs in warmup.read_manifest() if name == "vigil.fusion.launch.ascentfit:backfit"
+             for sig in sigs]
+    assert [warmup.decode_types(sig) for sig in lines] == [tuple(numba.typeof(a) for a in args)]
