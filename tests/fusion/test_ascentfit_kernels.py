@@ -9,15 +9,21 @@ import numba
 import numpy as np
 from fusion_truth import boost_truth, observe, sensors
 
+from vigil import warmup
 from vigil.frames import WGS84_A_M, WGS84_E2
 from vigil.fusion.geometry.triangulate import tangent_basis
-from vigil.fusion.launch.ascentfit import LM_CHI2_TOL, LM_LAMBDA0, _lm
+from vigil.fusion.launch.ascentdata import Detections, Objective
+from vigil.fusion.launch.ascentfit import LM_CHI2_TOL, LM_LAMBDA0, _lm, window_data
+from vigil.fusion.launch.ascentmodel import AscentModel
 from vigil.fusion.launch.ascentnormal import BLOCK, _site_frame, chi2_below, normal_equations
+from vigil.fusion.launch.backfit import CONTROLS, _objective
 
 
 @numba.njit(cache=True)
-def _plain_normal_equations(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w):
+def _plain_normal_equations(phi, objective, det):
     """The detection-by-detection loop that ascentnormal.normal_equations replaced (its reference)."""
+    degree, k0, prior_t, prior_w = objective
+    t, pos, e1, e2, w = det
     n_par = phi.size
     nh = degree - 1
     t_l = phi[2]
@@ -95,8 +101,10 @@ def _plain_normal_equations(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w
 
 
 @numba.njit(cache=True)
-def _plain_chi2_below(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, limit):
+def _plain_chi2_below(phi, objective, det, limit):
     """The plain χ² pre-test (reference of ascentnormal.chi2_below)."""
+    degree, k0, prior_t, prior_w = objective
+    t, pos, e1, e2, w = det
     nh = degree - 1
     t_l = phi[2]
     _, _, _, _, _, _, up, _, rg, along = _site_frame(phi)
@@ -131,10 +139,10 @@ def _plain_chi2_below(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, limi
 
 
 @numba.njit(cache=True)
-def _plain_lm(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations):
+def _plain_lm(phi0, objective, det, max_iterations):
     """The Levenberg–Marquardt loop on the plain kernels."""
     phi = phi0.copy()
-    jtj, jtz, chi2 = _plain_normal_equations(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w)
+    jtj, jtz, chi2 = _plain_normal_equations(phi, objective, det)
     lam = LM_LAMBDA0
     n = phi.size
     iterations = 0
@@ -155,9 +163,9 @@ def _plain_lm(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterati
         trial = np.empty(n)
         for k in range(n):
             trial[k] = phi[k] + -x[k] / d[k]
-        chi22 = _plain_chi2_below(trial, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, chi2)
+        chi22 = _plain_chi2_below(trial, objective, det, chi2)
         if np.isfinite(chi22) and chi22 < chi2:
-            jtj2, jtz2, chi22 = _plain_normal_equations(trial, degree, k0, t, pos, e1, e2, w, prior_t, prior_w)
+            jtj2, jtz2, chi22 = _plain_normal_equations(trial, objective, det)
         if np.isfinite(chi22) and chi22 < chi2:
             done = chi2 - chi22 < LM_CHI2_TOL
             phi, jtj, jtz, chi2 = trial, jtj2, jtz2, chi22
@@ -177,7 +185,7 @@ def _data(seed, n=None):
     keep = np.flatnonzero(b.time_s < b.time_s.min() + 40.0)[:n]
     t, p, u, s = b.time_s[keep], b.sensor_pos_ecef_m[keep], b.los_ecef[keep], b.los_sigma_rad[keep]
     e1, e2 = (np.ascontiguousarray(a) for a in tangent_basis(u))
-    return t, np.ascontiguousarray(p), e1, e2, 1 / s**2
+    return Detections(t, np.ascontiguousarray(p), e1, e2, 1 / s**2)
 
 
 def _phis(rng, t, degree, k0, count):
@@ -195,10 +203,10 @@ def test_normal_equations_equal_the_plain_loop_bit_for_bit():
     """Block sizes around BLOCK (a partial last block, an odd last detection) and every model shape."""
     rng = np.random.default_rng(11)
     for n in (1, 2, BLOCK - 1, BLOCK, BLOCK + 1, 2 * BLOCK + 3, None):
-        t, p, e1, e2, w = _data(3, n)
+        det = _data(3, n)
         for degree, k0, prior_w in CASES:
-            for phi in _phis(rng, t, degree, k0, 4):
-                args = (degree, k0, t, p, e1, e2, w, t.min() - 60.0, prior_w)
+            for phi in _phis(rng, det.t, degree, k0, 4):
+                args = (Objective(degree, k0, det.t.min() - 60.0, prior_w), det)
                 got, want = normal_equations(phi, *args), _plain_normal_equations(phi, *args)
                 for g, x in zip(got, want, strict=True):
                     np.testing.assert_array_equal(g, x)
@@ -210,11 +218,12 @@ def test_normal_equations_equal_the_plain_loop_bit_for_bit():
 def test_normal_equations_match_the_residuals_written_out():
     """The normal equations against z and J written out in numpy from the model (finite differences of z
     for J), to 1e-12 for z-based sums and the precision of the differences for J."""
-    t, p, e1, e2, w = _data(4)
+    det = _data(4)
+    t, p, e1, e2, w = det
     rng = np.random.default_rng(12)
     for degree, k0, prior_w in CASES[:4]:
         for phi in _phis(rng, t, degree, k0, 2):
-            jtj, jtz, chi2 = normal_equations(phi, degree, k0, t, p, e1, e2, w, t.min() - 60.0, prior_w)
+            jtj, jtz, chi2 = normal_equations(phi, Objective(degree, k0, t.min() - 60.0, prior_w), det)
             z = _residuals(phi, degree, k0, t, p, e1, e2)
             r_t = phi[2] - (t.min() - 60.0)
             ww = np.concatenate([w, w])
@@ -249,10 +258,21 @@ def _residuals(phi, degree, k0, t, p, e1, e2):
 
 def test_levenberg_marquardt_equals_the_plain_kernels_fit_bit_for_bit():
     """Whole fits (iteration cap included) on the new kernels and on the plain ones: identical."""
-    t, p, e1, e2, w = _data(5)
+    det = _data(5)
     rng = np.random.default_rng(13)
     for degree, k0, prior_w in CASES[:4]:
-        for phi in _phis(rng, t, degree, k0, 3):
-            args = (degree, k0, t, p, e1, e2, w, t.min() - 60.0, prior_w, 60)
+        for phi in _phis(rng, det.t, degree, k0, 3):
+            args = (Objective(degree, k0, det.t.min() - 60.0, prior_w), det, 60)
             for g, x in zip(_lm(phi, *args), _plain_lm(phi, *args), strict=True):
                 np.testing.assert_array_equal(g, x)
+
+
+def test_the_warmup_manifest_has_the_signature_the_estimator_calls_backfit_with():
+    """``vigil warmup`` compiles backfit for the argument types the estimator passes (named structures)."""
+    det = _data(6)
+    window, t_first, t_last = window_data(det.t, det.pos, np.ones_like(det.pos) / math.sqrt(3.0), 1 / np.sqrt(det.w),
+                                          40.0)
+    args = (np.zeros(9), _objective(AscentModel(4, t_last), t_first - 40.0, 15.0), window, CONTROLS, t_last)
+    lines = [sig for name, _, sigs in warmup.read_manifest() if name == "vigil.fusion.launch.ascentfit:backfit"
+             for sig in sigs]
+    assert [warmup.decode_types(sig) for sig in lines] == [tuple(numba.typeof(a) for a in args)]

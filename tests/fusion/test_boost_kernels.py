@@ -195,6 +195,7 @@ def test_closed_form_azimuth_baseline_equals_the_model_displacement():
 def test_chi2_pretest_equals_the_normal_equations_chi2_bit_for_bit():
     """The LM rejection pre-test (ascentnormal.chi2_below) must give exactly the χ² of the normal equations (same
     accept/reject decisions), and stop early only once the partial sum has reached the limit."""
+    from vigil.fusion.launch.ascentdata import Detections, Objective
     from vigil.fusion.launch.ascentnormal import chi2_below
     from vigil.fusion.launch.ascentnormal import normal_equations as ascent_normal_equations
 
@@ -203,6 +204,7 @@ def test_chi2_pretest_equals_the_normal_equations_chi2_bit_for_bit():
     keep = b.time_s < b.time_s.min() + 40.0
     t, p, u, s = b.time_s[keep], b.sensor_pos_ecef_m[keep], b.los_ecef[keep], b.los_sigma_rad[keep]
     e1, e2 = (np.ascontiguousarray(a) for a in tangent_basis(u))
+    det = Detections(t, p, e1, e2, 1 / s**2)
     rng = np.random.default_rng(6)
     for degree, k0, prior_w in ((3, 2, 0.0), (4, 2, 0.04), (4, 3, 0.01)):
         for _ in range(20):
@@ -210,11 +212,12 @@ def test_chi2_pretest_equals_the_normal_equations_chi2_bit_for_bit():
             phi = np.r_[math.radians(28.5) + rng.normal(0, 1e-3), math.radians(-80.6) + rng.normal(0, 1e-3),
                         t.min() - 60.0 + rng.normal(0, 5), rng.uniform(0, 2 * math.pi),
                         rng.uniform(5, 30, n_h) / 10 ** np.arange(n_h), rng.uniform(0, 5, n_s) / 10 ** np.arange(n_s)]
-            full = ascent_normal_equations(phi, degree, k0, t, p, e1, e2, 1 / s**2, t.min() - 60.0, prior_w)[2]
-            below = chi2_below(phi, degree, k0, t, p, e1, e2, 1 / s**2, t.min() - 60.0, prior_w, np.inf)
+            objective = Objective(degree, k0, t.min() - 60.0, prior_w)
+            full = ascent_normal_equations(phi, objective, det)[2]
+            below = chi2_below(phi, objective, det, np.inf)
             assert below == pytest.approx(full, rel=1e-13)  # see the note on multiply-add contraction above
             limit = 0.3 * full
-            part = chi2_below(phi, degree, k0, t, p, e1, e2, 1 / s**2, t.min() - 60.0, prior_w, limit)
+            part = chi2_below(phi, objective, det, limit)
             assert limit <= part <= full
 
 

@@ -15,6 +15,7 @@ from vigil.fusion.coast.impact import (
     geodetic_altitude,
 )
 from vigil.fusion.geometry.polytrack import los_residuals
+from vigil.fusion.launch.ascentdata import Detections, Objective
 from vigil.fusion.launch.ascentmodel import AscentModel, information
 from vigil.fusion.launch.ascentnormal import normal_equations
 from vigil.fusion.lighttime import correct_light_time
@@ -59,7 +60,7 @@ def test_compiled_normal_equations_match_the_numpy_model():
     from vigil.fusion.geometry.triangulate import tangent_basis
 
     e1, e2 = tangent_basis(u)
-    jtj, jtz, chi2 = normal_equations(phi, 4, 3, t, p, e1, e2, 1 / s**2, 0.0, 0.0)
+    jtj, jtz, chi2 = normal_equations(phi, Objective(4, 3, 0.0, 0.0), Detections(t, p, e1, e2, 1 / s**2))
     z, h = los_residuals(model.position(t, phi), model.jacobian(t, phi), p, u)
     w = np.concatenate([1 / s**2] * 2)
     np.testing.assert_allclose(jtj, information(model, phi, t, p, s, u), rtol=1e-8)

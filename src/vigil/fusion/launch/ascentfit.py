@@ -15,14 +15,14 @@ import numpy as np
 from vigil.fusion.geometry.lapack import pivots
 from vigil.fusion.geometry.lapack import solve as lapack_solve
 from vigil.fusion.geometry.triangulate import tangent_basis_rows
+from vigil.fusion.launch.ascentdata import Detections
 from vigil.fusion.launch.ascentnormal import (
     FACTORIALS,
-    blocked_data,
+    blocks,
     chi2_pass,
     normal_pass,
     normal_pass_into,
     normal_scratch,
-    workspace,
 )
 
 LM_MAX_ITERATIONS = 60
@@ -33,22 +33,21 @@ LM_CHI2_TOL = 1e-4  # stop when χ² improves by less than this. Along the flat 
 
 
 @numba.njit(cache=True)
-def _lm(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations):
-    """Levenberg–Marquardt: minimise χ² from ``phi0``; returns ``(φ, JᵀWJ, JᵀWz at φ, χ², iterations)``."""
-    data = blocked_data(t, pos, e1, e2, w)
-    ws = workspace(degree, phi0.size, data)
-    return _lm_blocked(phi0, degree, k0, t.size, data, ws, prior_t, prior_w, max_iterations)
+def _lm(phi0, objective, det, max_iterations):
+    """Levenberg–Marquardt: minimise the χ² of ``objective`` (:class:`~vigil.fusion.launch.ascentdata.Objective`)
+    on ``det`` (``Detections``) from ``phi0``; returns ``(φ, JᵀWJ, JᵀWz at φ, χ², iterations)``."""
+    return _lm_blocked(phi0, objective, blocks(det, objective.degree, phi0.size), max_iterations)
 
 
 @numba.njit(cache=True)
-def _lm_blocked(phi0, degree, k0, n_det, data, ws, prior_t, prior_w, max_iterations):
-    """:func:`_lm` on the blocked data (:func:`blocked_data`) and scratch of its ``n_det`` detections."""
+def _lm_blocked(phi0, objective, blocked, max_iterations):
+    """:func:`_lm` on the blocked detections and scratch ``blocked`` (:class:`~vigil.fusion.launch.ascentdata.Blocks`)."""
     phi = phi0.copy()
     n = phi.size
-    chi2 = chi2_pass(phi, degree, k0, n_det, data, prior_t, prior_w, np.nan, ws)
+    chi2 = chi2_pass(phi, objective, blocked, np.nan)
     scratch = normal_scratch(n)
     jtj, jtz, jtj2, jtz2 = np.empty((n, n)), np.empty(n), np.empty((n, n)), np.empty(n)  # current, trial
-    normal_pass_into(phi, degree, k0, n_det, data, prior_t, prior_w, ws, scratch, jtj, jtz)
+    normal_pass_into(phi, objective, blocked, scratch, jtj, jtz)
     lam = LM_LAMBDA0
     iterations = 0
     # the scaled system in place: d = sqrt(max(diag JᵀWJ, 1e-300)), a = JᵀWJ / (d dᵀ) + λI, b = JᵀWz / d, step =
@@ -76,9 +75,9 @@ def _lm_blocked(phi0, degree, k0, n_det, data, ws, prior_t, prior_w, max_iterati
         lapack_solve(a, b, lu, x, ipiv)
         for k in range(n):
             trial[k] = phi[k] + -x[k] / d[k]
-        chi22 = chi2_pass(trial, degree, k0, n_det, data, prior_t, prior_w, chi2, ws)
+        chi22 = chi2_pass(trial, objective, blocked, chi2)
         if np.isfinite(chi22) and chi22 < chi2:  # (it ran to the end: ws holds every detection's terms)
-            normal_pass_into(trial, degree, k0, n_det, data, prior_t, prior_w, ws, scratch, jtj2, jtz2)
+            normal_pass_into(trial, objective, blocked, scratch, jtj2, jtz2)
             done = chi2 - chi22 < LM_CHI2_TOL
             phi, trial, jtj, jtj2, jtz, jtz2 = trial, phi, jtj2, jtj, jtz2, jtz
             chi2 = chi22
@@ -93,19 +92,19 @@ def _lm_blocked(phi0, degree, k0, n_det, data, ws, prior_t, prior_w, max_iterati
 
 
 @numba.njit(cache=True)
-def gauss_newton_polish(phi, info, jtz, chi2, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, steps, tol):
-    """Undamped Gauss–Newton steps from a Levenberg–Marquardt solution while χ² decreases: ``(φ, JᵀWJ, χ²)``.
+def gauss_newton_polish(phi, info, jtz, chi2, objective, det, steps, tol):
+    """Undamped Gauss–Newton steps from a Levenberg–Marquardt solution ``(φ, JᵀWJ, JᵀWz, χ²)`` while χ²
+    decreases, at most ``steps``, until it improves by less than ``tol``: ``(φ, JᵀWJ, χ²)``.
 
     Why: LM's damping (λ ≥ 1e-3 of the scaled diagonal) shrinks steps along the weak ``t_L`` direction
     (scaled eigenvalue ~1e-8) and its stop rule (Δχ² < 0.01) then ends the fit near its start. Measured
     on the reference ICBM-1 (200 noise draws): RMS launch error / bound 0.82 with LM alone, 0.87 polished."""
-    data = blocked_data(t, pos, e1, e2, w)
-    ws = workspace(degree, phi.size, data)
-    return gauss_newton_polish_blocked(phi, info, jtz, chi2, degree, k0, t.size, data, ws, prior_t, prior_w, steps, tol)
+    return gauss_newton_polish_blocked(phi, info, jtz, chi2, objective, blocks(det, objective.degree, phi.size),
+                                       steps, tol)
 
 
 @numba.njit(cache=True)
-def gauss_newton_polish_blocked(phi, info, jtz, chi2, degree, k0, n_det, data, ws, prior_t, prior_w, steps, tol):
+def gauss_newton_polish_blocked(phi, info, jtz, chi2, objective, blocked, steps, tol):
     """:func:`gauss_newton_polish` on blocked data and scratch (:func:`_lm_blocked`'s). The step ``-solve(info / (d dᵀ),
     jtz / d) / d`` element by element into buffers (the array expressions' operations: same values; the solve
     :func:`~vigil.fusion.geometry.lapack.solve`, the dgesv of np.linalg.solve with its checks and errors)."""
@@ -134,10 +133,10 @@ def gauss_newton_polish_blocked(phi, info, jtz, chi2, degree, k0, n_det, data, w
         trial = np.empty(n)
         for k in range(n):
             trial[k] = phi[k] + -x[k] / d[k]
-        chi22 = chi2_pass(trial, degree, k0, n_det, data, prior_t, prior_w, chi2, ws)
+        chi22 = chi2_pass(trial, objective, blocked, chi2)
         if not chi22 < chi2:
             break  # (NaN compares false: rejected too)
-        info2, jtz2, chi22 = normal_pass(trial, degree, k0, n_det, data, prior_t, prior_w, chi22, ws)
+        info2, jtz2, chi22 = normal_pass(trial, objective, blocked, chi22)
         if not (np.isfinite(chi22) and chi22 < chi2):
             break
         done = chi2 - chi22 < tol
@@ -177,7 +176,7 @@ def profile_at(phi, degree, k0, tau):
 @numba.njit(cache=True)
 def window_data(times, pos, los, sigma, window_s):
     """The back-fit's data in one call: the detections within ``window_s`` of the first (in their order) as
-    `backfit` takes them, ``(t, pos, e1, e2, w, t_first, t_last)`` (tangent bases of the LOS, weights 1/σ²).
+    `backfit` takes them, ``(Detections, t_first, t_last)`` (tangent bases of the LOS, weights 1/σ²).
     Same values as the mask, the copies, :func:`~vigil.fusion.geometry.triangulate.tangent_basis` and ``1/σ**2`` done
     one by one in numpy (the engine refits ~400 times a salvo; each of those steps cost a few µs of Python)."""
     t_first = np.min(times)
@@ -202,22 +201,23 @@ def window_data(times, pos, los, sigma, window_s):
             t_last = max(t_last, times[i])
             k += 1
     e1, e2 = tangent_basis_rows(u)
-    return t, p, e1, e2, w, t_first, t_last
+    return Detections(t, p, e1, e2, w), t_first, t_last
 
 
 @numba.njit(cache=True)
-def backfit(phi0, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, max_iterations, polish_steps, polish_tol, t_last):
-    """One compiled back-fit (Levenberg–Marquardt, Gauss–Newton polish, heading of travel, covariance) and what
-    its caller checks and reports: ``(φ, covariance (P, P), χ², usable, φ finite, h, s)``; ``φ[3]`` in [0, 2π)
-    and the along-track terms signed so that the object moves along ``+az`` at ``t_last`` (``(az, s)`` and
-    ``(az + π, -s)`` are the same track); usable: covariance and χ² finite; ``(h, s)``: :func:`profile_at` at
-    ``t_last`` (the azimuth baseline). The one compiled fit: every caller takes its results (a second kernel
+def backfit(phi0, objective, det, controls, t_last):
+    """One compiled back-fit (Levenberg–Marquardt, Gauss–Newton polish, heading of travel, covariance) of
+    ``objective`` on ``det`` (:class:`~vigil.fusion.launch.ascentdata.Objective`, ``Detections``), stopped by
+    ``controls`` (``FitControls``), and what its caller checks and reports: ``(φ, covariance (P, P), χ², usable,
+    φ finite, h, s)``; ``φ[3]`` in [0, 2π) and the along-track terms signed so that the object moves along
+    ``+az`` at ``t_last`` (``(az, s)`` and ``(az + π, -s)`` are the same track); usable: covariance and χ²
+    finite; ``(h, s)``: :func:`profile_at` at ``t_last`` (the azimuth baseline). The one compiled fit: every caller takes its results (a second kernel
     for the first three would compile, and cache, the whole fit again)."""
-    data = blocked_data(t, pos, e1, e2, w)  # one blocked copy and scratch for both stages
-    ws = workspace(degree, phi0.size, data)
-    phi, info, jtz, chi2, _ = _lm_blocked(phi0, degree, k0, t.size, data, ws, prior_t, prior_w, max_iterations)
-    phi, info, chi2 = gauss_newton_polish_blocked(phi, info, jtz, chi2, degree, k0, t.size, data, ws, prior_t, prior_w,
-                                      polish_steps, polish_tol)
+    degree, k0 = objective.degree, objective.k0
+    blocked = blocks(det, degree, phi0.size)  # one blocked copy and scratch for both stages
+    phi, info, jtz, chi2, _ = _lm_blocked(phi0, objective, blocked, controls.lm_iterations)
+    phi, info, chi2 = gauss_newton_polish_blocked(phi, info, jtz, chi2, objective, blocked, controls.polish_steps,
+                                                  controls.polish_tol)
     phi = phi.copy()
     _, s_last = profile_at(phi, degree, k0, max(t_last - phi[2], 0.0))
     if s_last < 0.0:

@@ -19,6 +19,7 @@ import numba
 import numpy as np
 
 from vigil.frames import WGS84_A_M, WGS84_E2
+from vigil.fusion.launch.ascentdata import Blocks, PadFrame
 
 FACTORIALS = np.array([float(math.factorial(k)) for k in range(12)])
 
@@ -43,14 +44,14 @@ def _site_frame(phi):
 
 @numba.njit(cache=True, inline="always")
 def pad_up_along(phi):
-    """``(pad ECEF, up, along-track unit)`` of :func:`_site_frame` as 9 scalars: its expressions, without its
-    array (the χ² pass needs only these, and runs ~20,000 times a salvo)."""
+    """``(pad ECEF, up, along-track unit)`` of :func:`_site_frame` as 9 scalars (:class:`PadFrame`): its
+    expressions, without its array (the χ² pass needs only these, and runs ~20,000 times a salvo)."""
     lat, lon, az = phi[0], phi[1], phi[3]
     sl, cl, so, co = math.sin(lat), math.cos(lat), math.sin(lon), math.cos(lon)
     sa, ca = math.sin(az), math.cos(az)
     nr = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sl * sl)
-    return (nr * cl * co, nr * cl * so, nr * (1.0 - WGS84_E2) * sl, cl * co, cl * so, sl,
-            sa * -so + ca * (-sl * co), sa * co + ca * (-sl * so), sa * 0.0 + ca * cl)
+    return PadFrame(nr * cl * co, nr * cl * so, nr * (1.0 - WGS84_E2) * sl, cl * co, cl * so, sl,
+                    sa * -so + ca * (-sl * co), sa * co + ca * (-sl * so), sa * 0.0 + ca * cl)
 
 
 LANES = 4  # each JᵀWJ row is updated from the chunk of this many columns that holds its diagonal on
@@ -62,10 +63,12 @@ _H, _S, _RHO, _U, _Z, _TAU, _DS, _G, _J = 0, 1, 2, 3, 6, 8, 9, 10, 16
 
 
 @numba.njit(cache=True)
-def blocked_data(t, pos, e1, e2, w):
-    """The detections in blocks of :data:`BLOCK` ``(blocks, DATA_ROWS, BLOCK)``, one quantity per row (the
-    last block padded with copies of the last detection, computed but never summed): the kernels' loops
-    over a block run from 0 with unit stride: no index needs a sign check, and they vectorise."""
+def blocked_data(det):
+    """The :class:`~vigil.fusion.launch.ascentdata.Detections` in blocks of :data:`BLOCK` ``(blocks, DATA_ROWS,
+    BLOCK)``, one quantity per row (the last block padded with copies of the last detection, computed but never
+    summed): the kernels' loops over a block run from 0 with unit stride: no index needs a sign check, and they
+    vectorise."""
+    t, pos, e1, e2, w = det
     n = t.size
     d = np.empty(((n + BLOCK - 1) // BLOCK, DATA_ROWS, BLOCK))
     for k in range(d.shape[0] * BLOCK):
@@ -86,35 +89,43 @@ def workspace(degree, n_par, data):
 
 
 @numba.njit(cache=True)
-def normal_equations(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w):
-    """``(JᵀWJ (P,P), JᵀWz (P,), χ²)`` of the ascent model at ``phi`` (see module docstring)."""
-    data = blocked_data(t, pos, e1, e2, w)
-    ws = workspace(degree, phi.size, data)
-    chi2 = chi2_pass(phi, degree, k0, t.size, data, prior_t, prior_w, np.nan, ws)  # NaN: never stops early
-    return normal_pass(phi, degree, k0, t.size, data, prior_t, prior_w, chi2, ws)
+def blocks(det, degree, n_par):
+    """The :class:`~vigil.fusion.launch.ascentdata.Blocks` of ``det`` for a model of ``n_par`` parameters."""
+    data = blocked_data(det)
+    return Blocks(det.t.size, data, workspace(degree, n_par, data))
 
 
 @numba.njit(cache=True)
-def chi2_below(phi, degree, k0, t, pos, e1, e2, w, prior_t, prior_w, limit):
+def normal_equations(phi, objective, det):
+    """``(JᵀWJ (P,P), JᵀWz (P,), χ²)`` of the ascent model at ``phi`` (see module docstring), ``objective`` and
+    ``det``: :class:`~vigil.fusion.launch.ascentdata.Objective` and ``Detections``."""
+    blocked = blocks(det, objective.degree, phi.size)
+    chi2 = chi2_pass(phi, objective, blocked, np.nan)  # NaN: never stops early
+    return normal_pass(phi, objective, blocked, chi2)
+
+
+@numba.njit(cache=True)
+def chi2_below(phi, objective, det, limit):
     """``χ²`` of :func:`normal_equations` (same expressions, same order: bit-identical) without ``JᵀWJ``, stopping
     as soon as the partial sum reaches ``limit`` (its terms are ≥ 0, so the total would too); returns the total,
     or a partial sum ≥ ``limit``. A rejected Levenberg–Marquardt trial (45 % of them on the 100-launch salvo)
     then costs a fraction of the normal equations."""
-    data = blocked_data(t, pos, e1, e2, w)
-    return chi2_pass(phi, degree, k0, t.size, data, prior_t, prior_w, limit, workspace(degree, phi.size, data))
+    return chi2_pass(phi, objective, blocks(det, objective.degree, phi.size), limit)
 
 
 @numba.njit(cache=True)
-def chi2_pass(phi, degree, k0, n, data, prior_t, prior_w, limit, ws):
-    """:func:`chi2_below` of the ``n`` detections in ``data`` (:func:`blocked_data`), block by block; when it
-    returns the total, ``ws`` holds every detection's residual terms (the normal equations of an accepted
-    trial reuse them). ``limit`` NaN: no early stop."""
-    r0, r1, r2, v0, v1, v2, a0, a1, a2 = pad_up_along(phi)
+def chi2_pass(phi, objective, blocked, limit):
+    """:func:`chi2_below` of the detections in ``blocked`` (:class:`~vigil.fusion.launch.ascentdata.Blocks`), block
+    by block; when it returns the total, ``blocked.ws`` holds every detection's residual terms (the normal equations
+    of an accepted trial reuse them). ``limit`` NaN: no early stop."""
+    degree, k0, prior_t, prior_w = objective
+    n, data, ws = blocked
+    frame = pad_up_along(phi)
     b = degree + 1
     chi2 = 0.0
     for blk in range(data.shape[0]):
         d, s = data[blk], ws[blk]
-        _residual_terms(phi, degree, k0, d, s, r0, r1, r2, v0, v1, v2, a0, a1, a2)
+        _residual_terms(phi, degree, k0, d, s, frame)
         for i in range(min(BLOCK, n - blk * BLOCK)):  # per detection, in order (the sum is sequential)
             chi2 += d[10, i] * s[b + _Z, i] * s[b + _Z, i]
             chi2 += d[10, i] * s[b + _Z + 1, i] * s[b + _Z + 1, i]
@@ -127,11 +138,13 @@ def chi2_pass(phi, degree, k0, n, data, prior_t, prior_w, limit, ws):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _residual_terms(phi, degree, k0, d, s, r0, r1, r2, v0, v1, v2, a0, a1, a2):
+def _residual_terms(phi, degree, k0, d, s, frame):
     """Residual terms of one block ``d`` into its scratch ``s``: ``τ^k/k!``, ``h, s, ρ, û, z`` (rows above).
     Each quantity over the block's detections in turn: loops the compiler vectorises (divisions and square
-    roots four at a time; the frame ``rg, up, along`` in scalars so that no load needs an alias check); per
-    detection the plain loop's expressions in its order (kept in tests/fusion, compared bit for bit)."""
+    roots four at a time; the frame ``rg, up, along``: :class:`~vigil.fusion.launch.ascentdata.PadFrame`, in
+    scalars so that no load needs an alias check); per detection the plain loop's expressions in its order
+    (kept in tests/fusion, compared bit for bit)."""
+    r0, r1, r2, v0, v1, v2, a0, a1, a2 = frame
     nb = s.shape[1]  # BLOCK (from the array: a constant trip count would be unrolled, not vectorised)
     nh = degree - 1
     t_l = phi[2]
@@ -231,13 +244,13 @@ def _jacobian_terms(degree, k0, s, cl, f):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def normal_pass(phi, degree, k0, n, data, prior_t, prior_w, chi2, ws):
-    """``(JᵀWJ, JᵀWz, χ²)`` at ``phi`` once :func:`chi2_pass` ran to the end on ``ws`` (``chi2``: its total):
+def normal_pass(phi, objective, blocked, chi2):
+    """``(JᵀWJ, JᵀWz, χ²)`` at ``phi`` once :func:`chi2_pass` ran to the end on ``blocked`` (``chi2``: its total):
     :func:`normal_pass_into` new arrays."""
     n_par = phi.size
     jtj = np.empty((n_par, n_par))
     jtz = np.empty(n_par)
-    normal_pass_into(phi, degree, k0, n, data, prior_t, prior_w, ws, normal_scratch(n_par), jtj, jtz)
+    normal_pass_into(phi, objective, blocked, normal_scratch(n_par), jtj, jtz)
     return jtj, jtz, chi2
 
 
@@ -250,14 +263,16 @@ def normal_scratch(n_par):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def normal_pass_into(phi, degree, k0, n, data, prior_t, prior_w, ws, scratch, jtj, jtz):
-    """``JᵀWJ`` into ``jtj`` and ``JᵀWz`` into ``jtz`` at ``phi`` once :func:`chi2_pass` ran to the end on ``ws``
+def normal_pass_into(phi, objective, blocked, scratch, jtj, jtz):
+    """``JᵀWJ`` into ``jtj`` and ``JᵀWz`` into ``jtz`` at ``phi`` once :func:`chi2_pass` ran to the end on ``blocked``
     (``scratch``: :func:`normal_scratch`; the Levenberg–Marquardt loop reuses its buffers across iterations).
     Per element of ``JᵀWJ`` and ``JᵀWz``: detection by detection, axis 0 then axis 1, a product then an
     addition (the plain loop's order: bit-identical), laid out like
     :func:`vigil.fusion.geometry.polytrack.normal_equations`: rows updated from their first :data:`LANES`-chunk over
     zero-padded columns (vectorised), two detections per pass over the matrix (~30 % faster than the
     plain loop, and an accepted trial no longer recomputes the residuals of its χ² pre-test)."""
+    degree, k0, prior_t, prior_w = objective
+    n, data, ws = blocked
     n_par = phi.size
     sl, cl, sa, ca, east, north, up, nr, _, along = _site_frame(phi)
     mr = WGS84_A_M * (1.0 - WGS84_E2) / (1.0 - WGS84_E2 * sl * sl) ** 1.5
@@ -282,8 +297,8 @@ def normal_pass_into(phi, degree, k0, n, data, prior_t, prior_w, ws, scratch, jt
             for c in range(n_par):
                 rows[0, c], rows[1, c] = s[j0 + 2 * c, i0], s[j0 + 2 * c + 1, i0]
                 rows[2, c], rows[3, c] = s[j0 + 2 * c, i1], s[j0 + 2 * c + 1, i1]
-            _accumulate(acc, jtz, rows, d[10, i0], d[10, i1], s[b + _Z, i0], s[b + _Z + 1, i0], s[b + _Z, i1],
-                        s[b + _Z + 1, i1], i1 > i0)
+            _accumulate(acc, jtz, rows, (d[10, i0], d[10, i1]),
+                        (s[b + _Z, i0], s[b + _Z + 1, i0], s[b + _Z, i1], s[b + _Z + 1, i1]), i1 > i0)
     for c in range(n_par):
         for c2 in range(c, n_par):
             jtj[c, c2] = acc[c, c2]
@@ -294,9 +309,12 @@ def normal_pass_into(phi, degree, k0, n, data, prior_t, prior_w, ws, scratch, jt
 
 
 @numba.njit(cache=True, inline="always")
-def _accumulate(acc, jtz, rows, wa, wb, za, zb, zc, zd, two):
+def _accumulate(acc, jtz, rows, w, z, two):
     """Add one detection's (``rows[0:2]``) or two detections' (``two``) terms to ``JᵀWJ`` (upper part of
-    ``acc``: each row from its first :data:`LANES`-chunk on) and ``JᵀWz``."""
+    ``acc``: each row from its first :data:`LANES`-chunk on) and ``JᵀWz``: ``w = (w_a, w_b)`` the pair's
+    weights, ``z = (z_a0, z_a1, z_b0, z_b1)`` its residuals (detection, axis)."""
+    wa, wb = w
+    za, zb, zc, zd = z
     width = acc.shape[1]
     for c in range(jtz.size):
         a0, a1, b0, b1 = wa * rows[0, c], wa * rows[1, c], wb * rows[2, c], wb * rows[3, c]

@@ -37,6 +37,7 @@ from vigil.frames import (
 )
 from vigil.fusion.geometry.polytrack import least_squares
 from vigil.fusion.geometry.triangulate import tangent_basis
+from vigil.fusion.launch.ascentdata import Detections, FitControls, Objective
 from vigil.fusion.launch.ascentfit import backfit, profile_at, window_data
 from vigil.fusion.launch.ascentmodel import AscentModel
 
@@ -57,6 +58,7 @@ TIME_TO_VISIBLE_SIGMA_S = 15.0
 POLISH_STEPS = 8  # Gauss-Newton steps after Levenberg-Marquardt (it stops early where the valley is flat)
 POLISH_CHI2_TOL = 1e-6  # polishing stops when χ² improves by less than this
 TRACK_AZIMUTH_MIN_M = 100_000.0  # ground baseline below which the track azimuth is not used (σ > ~0.5°)
+CONTROLS = FitControls(LM_MAX_ITERATIONS, POLISH_STEPS, POLISH_CHI2_TOL)
 
 
 @dataclass(frozen=True)
@@ -184,16 +186,22 @@ def fit_ascent(model: AscentModel, times, pos, los, sigma, phi0, prior_time_s: f
     is non-linear in ``t_L``. ``prior_time_*``: optional Gaussian prior on ``t_L`` (s); the covariance then
     includes it.
     """
-    return fit_prepared(model, _prepare(times, pos, los, sigma, prior_time_s, prior_time_sigma_s), phi0,
+    return fit_prepared(model, _prepare(model, times, pos, los, sigma, prior_time_s, prior_time_sigma_s), phi0,
                         max_iterations)
 
 
-def _prepare(times, pos, los, sigma, prior_time_s, prior_time_sigma_s) -> tuple:
-    """The compiled fit's data arguments (tangent bases and weights computed once for all starts)."""
+def _prepare(model: AscentModel, times, pos, los, sigma, prior_time_s,
+             prior_time_sigma_s) -> tuple[Objective, Detections]:
+    """The compiled fit's objective and data (tangent bases and weights computed once for all starts)."""
     times, pos, los, sigma = (np.ascontiguousarray(a, dtype=float) for a in (times, pos, los, sigma))
     e1, e2 = tangent_basis(los)
-    return (times, pos, np.ascontiguousarray(e1), np.ascontiguousarray(e2), 1.0 / sigma**2, float(prior_time_s),
-            _prior_weight(prior_time_sigma_s))
+    return (_objective(model, float(prior_time_s), prior_time_sigma_s),
+            Detections(times, pos, np.ascontiguousarray(e1), np.ascontiguousarray(e2), 1.0 / sigma**2))
+
+
+def _objective(model: AscentModel, prior_time_s: float, prior_time_sigma_s: float | None) -> Objective:
+    """The compiled fit's :class:`~vigil.fusion.launch.ascentdata.Objective`: ``model``'s shape and the prior."""
+    return Objective(model.degree, model.first_horizontal, prior_time_s, _prior_weight(prior_time_sigma_s))
 
 
 def _prior_weight(sigma_s: float | None) -> float:
@@ -201,10 +209,11 @@ def _prior_weight(sigma_s: float | None) -> float:
     return 0.0 if sigma_s is None else 1.0 / sigma_s**2
 
 
-def fit_prepared(model: AscentModel, data: tuple, phi0, max_iterations: int = LM_MAX_ITERATIONS):
-    """:func:`fit_ascent` on data from :func:`_prepare`: ``(φ, covariance, χ²)``."""
-    phi, cov, chi2 = backfit(np.array(phi0, dtype=float), model.degree, model.first_horizontal, *data,
-                             max_iterations, POLISH_STEPS, POLISH_CHI2_TOL, float(model.t_last))[:3]
+def fit_prepared(model: AscentModel, data: tuple[Objective, Detections], phi0,
+                 max_iterations: int = LM_MAX_ITERATIONS):
+    """:func:`fit_ascent` on the objective and data from :func:`_prepare`: ``(φ, covariance, χ²)``."""
+    phi, cov, chi2 = backfit(np.array(phi0, dtype=float), *data, CONTROLS._replace(lm_iterations=max_iterations),
+                             float(model.t_last))[:3]
     return phi, cov, float(chi2)
 
 
@@ -280,7 +289,7 @@ class AscentBackFitEstimator(LaunchEstimator):
         if len(times) == 0 or len(seed_times) < 3:
             return None
         arrays = (np.asarray(a, dtype=float) for a in (times, pos, los, sigma))
-        t, pos_w, e1, e2, w, t_first, t_last = window_data(*arrays, float(self.window_s))
+        det, t_first, t_last = window_data(*arrays, float(self.window_s))
         model = self._model(t_first, t_last)
         if model is None:
             return None
@@ -289,7 +298,7 @@ class AscentBackFitEstimator(LaunchEstimator):
         if np.count_nonzero(in_window) < 3:
             return None
         prior = self._prior(t_first)
-        prior_w = _prior_weight(prior[1])
+        objective = _objective(model, float(prior[0]), prior[1])
 
         def starts():  # lazily: the seed scan costs more than a warm-started fit
             if previous is not None and previous.phi is not None:
@@ -302,11 +311,10 @@ class AscentBackFitEstimator(LaunchEstimator):
                 yield phi0 + np.eye(phi0.size)[2] * shift
 
         best = None
-        dof = max(2 * t.size - model.size, 1)
+        dof = max(2 * det.t.size - model.size, 1)
         given = int(previous is not None and previous.phi is not None) + int(also is not None and lowest)
         for k, start in enumerate(starts()):
-            out = backfit(np.asarray(start, dtype=float), model.degree, model.first_horizontal, t, pos_w, e1, e2, w,
-                          float(prior[0]), prior_w, LM_MAX_ITERATIONS, POLISH_STEPS, POLISH_CHI2_TOL, t_last)
+            out = backfit(np.asarray(start, dtype=float), objective, det, CONTROLS, t_last)
             if out[3] and (best is None or out[2] < best[2]):  # usable: finite covariance and χ²
                 best = out
             if best is not None and best[2] / dof <= MAX_REDUCED_CHI2 and k + 1 >= given:
@@ -318,7 +326,7 @@ class AscentBackFitEstimator(LaunchEstimator):
             return None
         if chi2 / dof > MAX_REDUCED_CHI2:
             return None  # not converged, or the track is not an ascent from rest: keep the previous estimate
-        return _summary(phi, cov, h, s, t_first_s=t_first, t_last_s=t_last, n_detections=int(t.size),
+        return _summary(phi, cov, h, s, t_first_s=t_first, t_last_s=t_last, n_detections=int(det.t.size),
                         degree=model.degree, prior_time_s=prior[0], prior_time_sigma_s=prior[1])
 
 
