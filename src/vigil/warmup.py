@@ -24,8 +24,10 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 MANIFEST = Path(__file__).parent / "data" / "warmup-kernels.txt"
-_HEADER = ("# Entry kernels of a cold `vigil demo`: module:function <TAB> compile CPU s <TAB> argument types.\n"
-           "# Written by `bench/bench_compile.py --record`; read by `vigil warmup` (src/vigil/warmup.py).\n")
+_HEADER = (
+    "# Entry kernels of a cold `vigil demo`: module:function <TAB> compile CPU s <TAB> argument types.\n"
+    "# Written by `bench/bench_compile.py --record`; read by `vigil warmup` (src/vigil/warmup.py).\n"
+)
 
 
 def encode_type(ty) -> str:
@@ -39,7 +41,11 @@ def encode_type(ty) -> str:
     if isinstance(ty, types.Boolean | types.Integer | types.Float) and not isinstance(ty, types.Literal):
         return "boolean" if isinstance(ty, types.Boolean) else ty.name
     if isinstance(ty, types.BaseNamedTuple):  # (homogeneous or not: decoded by their class and field types)
-        return f"NamedTuple({_qualified(ty.instance_class)!r}, " + ", ".join(encode_type(t) for t in ty.types) + ")"
+        return (
+            f"NamedTuple({_qualified(ty.instance_class)!r}, "
+            + ", ".join(encode_type(t) for t in ty.types)
+            + ")"
+        )
     if isinstance(ty, types.UniTuple):
         return f"UniTuple({encode_type(ty.dtype)}, {ty.count})"
     if isinstance(ty, types.Tuple):
@@ -102,8 +108,11 @@ def write_manifest(entries: Iterable[tuple[object, tuple, float]], path: Path = 
     """Write ``(dispatcher, argument types, CPU s)`` entries (one per signature, in call order) to ``path``."""
     lines = []
     for dispatcher, args, seconds in entries:
-        lines.append(f"{_qualified(dispatcher.py_func)}\t{seconds:.2f}\t"
-                     + ", ".join(encode_type(t) for t in args) + "\n")
+        lines.append(
+            f"{_qualified(dispatcher.py_func)}\t{seconds:.2f}\t"
+            + ", ".join(encode_type(t) for t in args)
+            + "\n"
+        )
     path.write_text(_HEADER + "".join(lines), encoding="utf-8")
     return path
 
@@ -150,8 +159,13 @@ def warm_up(jobs: int | None = None, path: Path = MANIFEST, progress=None) -> di
                 errors[name] = error
             if progress is not None:
                 progress(done, len(kernels))
-    return {"kernels": len(kernels), "jobs": jobs, "wall_s": time.perf_counter() - t0, "cpu_s": cpu,
-            "errors": errors}
+    return {
+        "kernels": len(kernels),
+        "jobs": jobs,
+        "wall_s": time.perf_counter() - t0,
+        "cpu_s": cpu,
+        "errors": errors,
+    }
 
 
 def warmup(jobs: int = 0) -> None:
@@ -160,14 +174,18 @@ def warmup(jobs: int = 0) -> None:
 
     from .progress import progress_bar
 
-    typer.echo(f"compiling the numba kernels of {MANIFEST.name} in {jobs or len(os.sched_getaffinity(0))} "
-               "processes (once per install; numba's cache files, reused by every run)")
+    typer.echo(
+        f"compiling the numba kernels of {MANIFEST.name} in {jobs or len(os.sched_getaffinity(0))} "
+        "processes (once per install; numba's cache files, reused by every run)"
+    )
     with progress_bar("compiling numba kernels") as advance:
         out = warm_up(jobs or None, progress=advance)
     for name, error in out["errors"].items():
         typer.echo(f"warning: {name} not compiled ({error}); it compiles on first use", err=True)
-    typer.echo(f"compiled {out['kernels'] - len(out['errors'])} of {out['kernels']} kernels in {out['jobs']} "
-               f"processes: {out['wall_s']:.1f} s wall, {out['cpu_s']:.1f} s CPU")
+    typer.echo(
+        f"compiled {out['kernels'] - len(out['errors'])} of {out['kernels']} kernels in {out['jobs']} "
+        f"processes: {out['wall_s']:.1f} s wall, {out['cpu_s']:.1f} s CPU"
+    )
 
 
 def register(app) -> None:

@@ -191,9 +191,14 @@ def _data(seed, n=None):
 def _phis(rng, t, degree, k0, count):
     for _ in range(count):
         n_h, n_s = degree - 1, degree - k0 + 1
-        yield np.r_[math.radians(28.5) + rng.normal(0, 1e-3), math.radians(-80.6) + rng.normal(0, 1e-3),
-                    t.min() - 60.0 + rng.normal(0, 5), rng.uniform(0, 2 * math.pi),
-                    rng.uniform(5, 30, n_h) / 10 ** np.arange(n_h), rng.uniform(0, 5, n_s) / 10 ** np.arange(n_s)]
+        yield np.r_[
+            math.radians(28.5) + rng.normal(0, 1e-3),
+            math.radians(-80.6) + rng.normal(0, 1e-3),
+            t.min() - 60.0 + rng.normal(0, 5),
+            rng.uniform(0, 2 * math.pi),
+            rng.uniform(5, 30, n_h) / 10 ** np.arange(n_h),
+            rng.uniform(0, 5, n_s) / 10 ** np.arange(n_s),
+        ]
 
 
 CASES = ((3, 2, 0.0), (3, 3, 0.01), (4, 2, 0.04), (4, 3, 0.0044), (5, 3, 0.01))
@@ -231,8 +236,10 @@ def test_normal_equations_match_the_residuals_written_out():
             jac = np.empty((z.size, phi.size))
             for k in range(phi.size):
                 h = 1e-6 * max(abs(phi[k]), 1e-3)
-                jac[:, k] = (_residuals(phi + np.eye(phi.size)[k] * h, degree, k0, t, p, e1, e2)
-                             - _residuals(phi - np.eye(phi.size)[k] * h, degree, k0, t, p, e1, e2)) / (2 * h)
+                jac[:, k] = (
+                    _residuals(phi + np.eye(phi.size)[k] * h, degree, k0, t, p, e1, e2)
+                    - _residuals(phi - np.eye(phi.size)[k] * h, degree, k0, t, p, e1, e2)
+                ) / (2 * h)
             want = jac.T @ (ww[:, None] * jac)
             want[2, 2] += prior_w
             scale = np.sqrt(np.outer(np.diag(want), np.diag(want)))
@@ -270,9 +277,14 @@ def test_levenberg_marquardt_equals_the_plain_kernels_fit_bit_for_bit():
 def test_the_warmup_manifest_has_the_signature_the_estimator_calls_backfit_with():
     """``vigil warmup`` compiles backfit for the argument types the estimator passes (named structures)."""
     det = _data(6)
-    window, t_first, t_last = window_data(det.t, det.pos, np.ones_like(det.pos) / math.sqrt(3.0), 1 / np.sqrt(det.w),
-                                          40.0)
+    window, t_first, t_last = window_data(
+        det.t, det.pos, np.ones_like(det.pos) / math.sqrt(3.0), 1 / np.sqrt(det.w), 40.0
+    )
     args = (np.zeros(9), _objective(AscentModel(4, t_last), t_first - 40.0, 15.0), window, CONTROLS, t_last)
-    lines = [sig for name, _, sigs in warmup.read_manifest() if name == "vigil.fusion.launch.ascentfit:backfit"
-             for sig in sigs]
+    lines = [
+        sig
+        for name, _, sigs in warmup.read_manifest()
+        if name == "vigil.fusion.launch.ascentfit:backfit"
+        for sig in sigs
+    ]
     assert [warmup.decode_types(sig) for sig in lines] == [tuple(numba.typeof(a) for a in args)]

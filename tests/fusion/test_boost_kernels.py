@@ -108,8 +108,10 @@ def test_compiled_link_cost_equals_the_written_out_likelihood():
     predicted = (mask, up, cov)
     own = link_cost(strings, 13.0, los, sigma)
     both = link_cost(strings, 13.0, los, sigma, lambda *_: predicted, np.zeros(3))
-    for fast, ref in ((own, _plain_cost(strings, 13.0, los, sigma)),
-                      (both, _plain_cost(strings, 13.0, los, sigma, predicted))):
+    for fast, ref in (
+        (own, _plain_cost(strings, 13.0, los, sigma)),
+        (both, _plain_cost(strings, 13.0, los, sigma, predicted)),
+    ):
         np.testing.assert_array_equal(fast >= FORBIDDEN, ref >= FORBIDDEN)
         assert (ref < FORBIDDEN).sum() > 5
         np.testing.assert_allclose(fast[ref < FORBIDDEN], ref[ref < FORBIDDEN], rtol=1e-9, atol=1e-9)
@@ -128,7 +130,7 @@ def test_compiled_polynomial_normal_equations_equal_the_design_matrix():
     w = np.concatenate([1 / s**2] * 2)
     np.testing.assert_allclose(info, h.T @ (w[:, None] * h), rtol=1e-9, atol=1e-12 * np.abs(info).max())
     np.testing.assert_allclose(jtz, h.T @ (w * z), rtol=1e-8, atol=1e-10 * np.abs(jtz).max())
-    np.testing.assert_allclose(chi2, (z[: t.size] ** 2 + z[t.size:] ** 2) / s**2, rtol=1e-10)
+    np.testing.assert_allclose(chi2, (z[: t.size] ** 2 + z[t.size :] ** 2) / s**2, rtol=1e-10)
     # the outlier test's χ²-only kernel equals the normal equations' χ² (same smoother decisions); 1e-13, not
     # bit for bit: two compiled kernels may contract multiply-adds differently on another CPU
     np.testing.assert_allclose(chi2_per_detection(theta, 185.0, 3, t, p, e1, e2, 1 / s**2), chi2, rtol=1e-13)
@@ -172,7 +174,9 @@ def test_padded_paired_normal_equations_equal_the_plain_accumulation(degree, n):
     b = observe([truth], sensors(), np.random.default_rng(3))
     t, p, u, s = b.time_s[:n], b.sensor_pos_ecef_m[:n], b.los_ecef[:n], b.los_sigma_rad[:n]
     r, v = truth.state([t[-1]])
-    theta = np.concatenate([r[0] + 300.0, v[0], [10.0, 5.0, 20.0], [0.1, 0.0, 0.2], [0.01, 0.0, 0.0]])[: 3 * degree + 3]
+    theta = np.concatenate([r[0] + 300.0, v[0], [10.0, 5.0, 20.0], [0.1, 0.0, 0.2], [0.01, 0.0, 0.0]])[
+        : 3 * degree + 3
+    ]
     e1, e2 = tangent_basis(u)
     fast = normal_equations(theta, float(t[-1]), degree, t, p, e1, e2, 1 / s**2)
     plain = _plain_normal_equations(theta, float(t[-1]), degree, t, p, e1, e2, 1 / s**2)
@@ -209,9 +213,14 @@ def test_chi2_pretest_equals_the_normal_equations_chi2_bit_for_bit():
     for degree, k0, prior_w in ((3, 2, 0.0), (4, 2, 0.04), (4, 3, 0.01)):
         for _ in range(20):
             n_h, n_s = degree - 1, degree - k0 + 1
-            phi = np.r_[math.radians(28.5) + rng.normal(0, 1e-3), math.radians(-80.6) + rng.normal(0, 1e-3),
-                        t.min() - 60.0 + rng.normal(0, 5), rng.uniform(0, 2 * math.pi),
-                        rng.uniform(5, 30, n_h) / 10 ** np.arange(n_h), rng.uniform(0, 5, n_s) / 10 ** np.arange(n_s)]
+            phi = np.r_[
+                math.radians(28.5) + rng.normal(0, 1e-3),
+                math.radians(-80.6) + rng.normal(0, 1e-3),
+                t.min() - 60.0 + rng.normal(0, 5),
+                rng.uniform(0, 2 * math.pi),
+                rng.uniform(5, 30, n_h) / 10 ** np.arange(n_h),
+                rng.uniform(0, 5, n_s) / 10 ** np.arange(n_s),
+            ]
             objective = Objective(degree, k0, t.min() - 60.0, prior_w)
             full = ascent_normal_equations(phi, objective, det)[2]
             below = chi2_below(phi, objective, det, np.inf)
@@ -232,7 +241,9 @@ def test_compiled_filter_los_prediction_equals_the_numpy_form():
     for _ in range(4):
         a = rng.normal(size=(9, 9))
         x = np.r_[rng.normal(0, 1e6, 3) + [6.4e6, 0, 0], rng.normal(0, 2e3, 3), rng.normal(0, 30, 3)]
-        live.append(SimpleNamespace(filter=LosExtendedKalmanFilter(100.0 + rng.uniform(0, 2), x, a @ a.T * 1e4)))
+        live.append(
+            SimpleNamespace(filter=LosExtendedKalmanFilter(100.0 + rng.uniform(0, 2), x, a @ a.T * 1e4))
+        )
     strings = np.arange(7, dtype=np.int64)
     for k in range(5):
         owner[k] = live[k % 4]
@@ -248,7 +259,9 @@ def test_compiled_filter_los_prediction_equals_the_numpy_form():
         rho = np.linalg.norm(d)
         proj = np.eye(3) - np.outer(d, d) / rho**2
         np.testing.assert_allclose(u[k], d / rho, rtol=0, atol=1e-14)
-        np.testing.assert_allclose(cov[k], proj @ p_pos @ proj / rho**2, rtol=1e-9, atol=1e-12 * np.abs(cov[k]).max())
+        np.testing.assert_allclose(
+            cov[k], proj @ p_pos @ proj / rho**2, rtol=1e-9, atol=1e-12 * np.abs(cov[k]).max()
+        )
     assert not u[5:].any() and not cov[5:].any()
 
 
@@ -264,8 +277,13 @@ def test_seed_precheck_never_skips_a_filter_start():
             start = 10.0 + rng.integers(0, 12) * 0.5
             for i in range(int(rng.integers(0 if k else 1, 8))):
                 u = rng.normal(size=3)
-                s.append(i, start + 0.5 * i + (0.1 if case % 4 == 0 else 0.0), rng.normal(0.0, 7e6, 3),
-                         u / np.linalg.norm(u), SIGMA)
+                s.append(
+                    i,
+                    start + 0.5 * i + (0.1 if case % 4 == 0 else 0.0),
+                    rng.normal(0.0, 7e6, 3),
+                    u / np.linalg.norm(u),
+                    SIGMA,
+                )
             strings.append(s)
         seeds = detections_and_seeds(strings)[1][0]
         if not _may_seed(strings):

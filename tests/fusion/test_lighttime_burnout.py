@@ -36,12 +36,25 @@ def test_light_time_correction_puts_the_emitting_plume_on_the_ray():
     t_emit, r_emit, r_rx = light_time_solve(t_rx, sat, _plume)  # the simulator's physics (independent)
     u = (r_rx - sat) / np.linalg.norm(r_rx - sat, axis=1, keepdims=True)
     n = len(t_rx)
-    batch = ObservationBatch("2026-03-01T00:00:00Z", np.arange(n), np.full(n, "s", object), np.full(n, "p", object),
-                             t_rx, sat.copy(), u, np.full(n, 20e-6), np.ones(n), np.ones(n), np.arange(n))
+    batch = ObservationBatch(
+        "2026-03-01T00:00:00Z",
+        np.arange(n),
+        np.full(n, "s", object),
+        np.full(n, "p", object),
+        t_rx,
+        sat.copy(),
+        u,
+        np.full(n, 20e-6),
+        np.ones(n),
+        np.ones(n),
+        np.arange(n),
+    )
     out = correct_light_time(batch)
     assert np.abs(out.time_s - t_emit).max() < 2e-3  # s: range to the 50 km shell vs to the plume at 120 km
-    for p, los, r_true in ((batch.sensor_pos_ecef_m, batch.los_ecef, _plume(batch.time_s)),
-                           (out.sensor_pos_ecef_m, out.los_ecef, _plume(out.time_s))):
+    for p, los, r_true in (
+        (batch.sensor_pos_ecef_m, batch.los_ecef, _plume(batch.time_s)),
+        (out.sensor_pos_ecef_m, out.los_ecef, _plume(out.time_s)),
+    ):
         d = r_true - p
         miss = np.linalg.norm(d - np.einsum("ti,ti->t", d, los)[:, None] * los, axis=1)
         if p is batch.sensor_pos_ecef_m:
@@ -56,7 +69,9 @@ def test_compiled_normal_equations_match_the_numpy_model():
     keep = b.time_s <= b.time_s.min() + 30
     t, p, u, s = b.time_s[keep], b.sensor_pos_ecef_m[keep], b.los_ecef[keep], b.los_sigma_rad[keep]
     model = AscentModel(4, float(t.max()))
-    phi = np.array([truth.lat_rad + 1e-4, truth.lon_rad - 1e-4, truth.launch_time_s + 3, 0.6, 20, 0.4, 0.01, 1.0, 0.02])
+    phi = np.array(
+        [truth.lat_rad + 1e-4, truth.lon_rad - 1e-4, truth.launch_time_s + 3, 0.6, 20, 0.4, 0.01, 1.0, 0.02]
+    )
     from vigil.fusion.geometry.triangulate import tangent_basis
 
     e1, e2 = tangent_basis(u)
@@ -80,7 +95,9 @@ def test_compiled_coast_kernels_match_numpy():
         np.testing.assert_allclose(out[3:], coast_acceleration(r[None], v[None])[0], rtol=1e-12)
         assert geodetic_altitude(r) == pytest.approx(float(ecef_to_geodetic(r)[2]), abs=1e-3)
         many = np.empty((6, 5))
-        coast_derivatives(np.repeat(np.concatenate([r, v])[:, None], 5, axis=1), many)  # the batched form: same bits
+        coast_derivatives(
+            np.repeat(np.concatenate([r, v])[:, None], 5, axis=1), many
+        )  # the batched form: same bits
         np.testing.assert_array_equal(many, np.repeat(out[:, None], 5, axis=1))
 
 
@@ -88,8 +105,11 @@ def _smoothed(seed, sigma=20e-6):
     truth = boost_truth()
     b = observe([truth], sensors(), np.random.default_rng(seed), sigma=sigma)
     r0, v0 = truth.state(b.time_s[:1])
-    f = LosExtendedKalmanFilter(b.time_s[0], np.concatenate([r0[0], v0[0], np.zeros(3)]),
-                                np.diag([1e3] * 3 + [1e2] * 3 + [30.0] * 3) ** 2)
+    f = LosExtendedKalmanFilter(
+        b.time_s[0],
+        np.concatenate([r0[0], v0[0], np.zeros(3)]),
+        np.diag([1e3] * 3 + [1e2] * 3 + [30.0] * 3) ** 2,
+    )
     f.run(b.time_s, b.sensor_pos_ecef_m, b.los_ecef, b.los_sigma_rad)
     out = smooth_burnout(b.time_s, b.sensor_pos_ecef_m, b.los_ecef, b.los_sigma_rad, f.x)
     return truth, b, f, out
@@ -102,8 +122,15 @@ def test_burnout_smoother_removes_the_filter_lag():
         v_true = truth.state(np.array([t_b]))[1][0]
         smooth_err.append(np.linalg.norm(v) - np.linalg.norm(v_true))
         ekf_err.append(np.linalg.norm(f.x[3:6]) - np.linalg.norm(v_true))
-        bounds.append(np.sqrt(np.trace(burnout_crlb(b.time_s, b.sensor_pos_ecef_m, b.los_sigma_rad,
-                                                    truth.state(b.time_s)[0])[3:, 3:])))
+        bounds.append(
+            np.sqrt(
+                np.trace(
+                    burnout_crlb(b.time_s, b.sensor_pos_ecef_m, b.los_sigma_rad, truth.state(b.time_s)[0])[
+                        3:, 3:
+                    ]
+                )
+            )
+        )
         assert np.linalg.norm(v - v_true) <= 3.0 * np.sqrt(np.trace(cov6[3:, 3:]))
     assert np.mean(ekf_err) < -50.0  # the constant-acceleration filter lags (measured ~-100 m/s here)
     # this profile ends at 8.5 g with acceleration ∝ 1/(τ - t): the quartic still lags (measured -78 m/s,

@@ -3,4 +3,11 @@
 from vigil.fusion.launch.backfit import AscentBackFitEstimator, AscentModel, LaunchEstimate, LaunchEstimator
 from vigil.fusion.launch.mono import mono_launch, point_launch
 
-__all__ = ["AscentBackFitEstimator", "AscentModel", "LaunchEstimate", "LaunchEstimator", "mono_launch", "point_launch"]
+__all__ = [
+    "AscentBackFitEstimator",
+    "AscentModel",
+    "LaunchEstimate",
+    "LaunchEstimator",
+    "mono_launch",
+    "point_launch",
+]

@@ -92,20 +92,14 @@ def _lm_blocked(phi0, objective, blocked, max_iterations):
 
 
 @numba.njit(cache=True)
-def gauss_newton_polish(phi, info, jtz, chi2, objective, det, steps, tol):
+def gauss_newton_polish_blocked(phi, info, jtz, chi2, objective, blocked, steps, tol):
     """Undamped Gauss–Newton steps from a Levenberg–Marquardt solution ``(φ, JᵀWJ, JᵀWz, χ²)`` while χ²
-    decreases, at most ``steps``, until it improves by less than ``tol``: ``(φ, JᵀWJ, χ²)``.
+    decreases, at most ``steps``, until it improves by less than ``tol``: ``(φ, JᵀWJ, χ²)``, on blocked data and
+    scratch (:func:`_lm_blocked`'s).
 
     Why: LM's damping (λ ≥ 1e-3 of the scaled diagonal) shrinks steps along the weak ``t_L`` direction
     (scaled eigenvalue ~1e-8) and its stop rule (Δχ² < 0.01) then ends the fit near its start. Measured
-    on the reference ICBM-1 (200 noise draws): RMS launch error / bound 0.82 with LM alone, 0.87 polished."""
-    return gauss_newton_polish_blocked(phi, info, jtz, chi2, objective, blocks(det, objective.degree, phi.size),
-                                       steps, tol)
-
-
-@numba.njit(cache=True)
-def gauss_newton_polish_blocked(phi, info, jtz, chi2, objective, blocked, steps, tol):
-    """:func:`gauss_newton_polish` on blocked data and scratch (:func:`_lm_blocked`'s). The step ``-solve(info / (d dᵀ),
+    on the reference ICBM-1 (200 noise draws): RMS launch error / bound 0.82 with LM alone, 0.87 polished. The step ``-solve(info / (d dᵀ),
     jtz / d) / d`` element by element into buffers (the array expressions' operations: same values; the solve
     :func:`~vigil.fusion.geometry.lapack.solve`, the dgesv of np.linalg.solve with its checks and errors)."""
     n = phi.size
@@ -216,8 +210,9 @@ def backfit(phi0, objective, det, controls, t_last):
     degree, k0 = objective.degree, objective.k0
     blocked = blocks(det, degree, phi0.size)  # one blocked copy and scratch for both stages
     phi, info, jtz, chi2, _ = _lm_blocked(phi0, objective, blocked, controls.lm_iterations)
-    phi, info, chi2 = gauss_newton_polish_blocked(phi, info, jtz, chi2, objective, blocked, controls.polish_steps,
-                                                  controls.polish_tol)
+    phi, info, chi2 = gauss_newton_polish_blocked(
+        phi, info, jtz, chi2, objective, blocked, controls.polish_steps, controls.polish_tol
+    )
     phi = phi.copy()
     _, s_last = profile_at(phi, degree, k0, max(t_last - phi[2], 0.0))
     if s_last < 0.0:

@@ -44,8 +44,10 @@ class AscentModel:
         tau = np.maximum(np.atleast_1d(np.asarray(t_s, dtype=float)) - phi[2], 0.0)
         nh = self.degree - 1
         h = sum(phi[4 + j] * tau ** (j + 2) / math.factorial(j + 2) for j in range(nh))
-        s = sum(phi[4 + nh + j] * tau ** (k) / math.factorial(k)
-                for j, k in enumerate(range(self.first_horizontal, self.degree + 1)))
+        s = sum(
+            phi[4 + nh + j] * tau ** (k) / math.factorial(k)
+            for j, k in enumerate(range(self.first_horizontal, self.degree + 1))
+        )
         east, north, up = enu_basis(phi[0], phi[1])
         along = math.sin(phi[3]) * east + math.cos(phi[3]) * north
         return geodetic_to_ecef(phi[0], phi[1], 0.0) + np.outer(h, up) + np.outer(s, along)
@@ -58,10 +60,13 @@ class AscentModel:
         nh, k0 = self.degree - 1, self.first_horizontal
         hk = np.stack([tau ** (j + 2) / math.factorial(j + 2) for j in range(nh)], -1)
         sk = np.stack([tau**k / math.factorial(k) for k in range(k0, self.degree + 1)], -1)
-        h_coef, s_coef = phi[4:4 + nh], phi[4 + nh:]
+        h_coef, s_coef = phi[4 : 4 + nh], phi[4 + nh :]
         h, s = hk @ h_coef, sk @ s_coef
         dh = np.stack([tau ** (j + 1) / math.factorial(j + 1) for j in range(nh)], -1) @ h_coef
-        ds = np.stack([tau ** (k - 1) / math.factorial(k - 1) for k in range(k0, self.degree + 1)], -1) @ s_coef
+        ds = (
+            np.stack([tau ** (k - 1) / math.factorial(k - 1) for k in range(k0, self.degree + 1)], -1)
+            @ s_coef
+        )
         east, north, up = enu_basis(phi[0], phi[1])
         sl, cl, sa, ca = math.sin(phi[0]), math.cos(phi[0]), math.sin(phi[3]), math.cos(phi[3])
         along = sa * east + ca * north
@@ -75,15 +80,19 @@ class AscentModel:
         out[:, :, 1] = n_rad * cl * east + np.outer(h, cl * east) + np.outer(s, d_along_lon)
         out[:, :, 2] = -(np.outer(dh, up) + np.outer(ds, along))
         out[:, :, 3] = np.outer(s, ca * east - sa * north)
-        out[:, :, 4:4 + nh] = hk[:, None, :] * up[None, :, None]
-        out[:, :, 4 + nh:] = sk[:, None, :] * along[None, :, None]
+        out[:, :, 4 : 4 + nh] = hk[:, None, :] * up[None, :, None]
+        out[:, :, 4 + nh :] = sk[:, None, :] * along[None, :, None]
         return out
 
     def metric(self, phi) -> np.ndarray:
         """``(m per rad of lat, m per rad of lon)`` at ``φ``: converts the lat/lon covariance to m²."""
         s2 = math.sin(phi[0]) ** 2
-        return np.array([WGS84_A_M * (1 - WGS84_E2) / (1 - WGS84_E2 * s2) ** 1.5,
-                         WGS84_A_M / math.sqrt(1 - WGS84_E2 * s2) * math.cos(phi[0])])
+        return np.array(
+            [
+                WGS84_A_M * (1 - WGS84_E2) / (1 - WGS84_E2 * s2) ** 1.5,
+                WGS84_A_M / math.sqrt(1 - WGS84_E2 * s2) * math.cos(phi[0]),
+            ]
+        )
 
 
 def information(model: AscentModel, phi, times, pos, sigma, los_meas=None) -> np.ndarray:

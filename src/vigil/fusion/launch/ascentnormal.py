@@ -32,7 +32,9 @@ def _site_frame(phi):
     sl, cl, so, co = math.sin(lat), math.cos(lat), math.sin(lon), math.cos(lon)
     sa, ca = math.sin(az), math.cos(az)
     nr = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sl * sl)
-    f = np.empty((5, 3))  # one allocation (this runs once per χ² evaluation): rows east, north, up, pad, along
+    f = np.empty(
+        (5, 3)
+    )  # one allocation (this runs once per χ² evaluation): rows east, north, up, pad, along
     f[0, 0], f[0, 1], f[0, 2] = -so, co, 0.0
     f[1, 0], f[1, 1], f[1, 2] = -sl * co, -sl * so, cl
     f[2, 0], f[2, 1], f[2, 2] = cl * co, cl * so, sl
@@ -50,8 +52,17 @@ def pad_up_along(phi):
     sl, cl, so, co = math.sin(lat), math.cos(lat), math.sin(lon), math.cos(lon)
     sa, ca = math.sin(az), math.cos(az)
     nr = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sl * sl)
-    return PadFrame(nr * cl * co, nr * cl * so, nr * (1.0 - WGS84_E2) * sl, cl * co, cl * so, sl,
-                    sa * -so + ca * (-sl * co), sa * co + ca * (-sl * so), sa * 0.0 + ca * cl)
+    return PadFrame(
+        nr * cl * co,
+        nr * cl * so,
+        nr * (1.0 - WGS84_E2) * sl,
+        cl * co,
+        cl * so,
+        sl,
+        sa * -so + ca * (-sl * co),
+        sa * co + ca * (-sl * so),
+        sa * 0.0 + ca * cl,
+    )
 
 
 LANES = 4  # each JᵀWJ row is updated from the chunk of this many columns that holds its diagonal on
@@ -218,11 +229,31 @@ def _jacobian_terms(degree, k0, s, cl, f):
     nh = degree - 1
     b = degree + 1
     j0 = b + _J
-    m0, m1, m2, l0, l1, l2, n0, n1, n2 = f[0, 0], f[0, 1], f[0, 2], f[2, 0], f[2, 1], f[2, 2], f[5, 0], f[5, 1], f[5, 2]
+    m0, m1, m2, l0, l1, l2, n0, n1, n2 = (
+        f[0, 0],
+        f[0, 1],
+        f[0, 2],
+        f[2, 0],
+        f[2, 1],
+        f[2, 2],
+        f[5, 0],
+        f[5, 1],
+        f[5, 2],
+    )
     for i in range(nb):  # ∂/∂lat
         h, sa = s[b + _H, i], s[b + _S, i]
         _put_rows(s, j0, b, i, m0 + h * n0 + sa * l0, m1 + h * n1 + sa * l1, m2 + h * n2 + sa * l2)
-    m0, m1, m2, l0, l1, l2, n0, n1, n2 = f[1, 0], f[1, 1], f[1, 2], f[3, 0], f[3, 1], f[3, 2], f[6, 0], f[6, 1], f[6, 2]
+    m0, m1, m2, l0, l1, l2, n0, n1, n2 = (
+        f[1, 0],
+        f[1, 1],
+        f[1, 2],
+        f[3, 0],
+        f[3, 1],
+        f[3, 2],
+        f[6, 0],
+        f[6, 1],
+        f[6, 2],
+    )
     for i in range(nb):  # ∂/∂lon
         hcl, sa = s[b + _H, i] * cl, s[b + _S, i]
         _put_rows(s, j0 + 2, b, i, m0 + hcl * n0 + sa * l0, m1 + hcl * n1 + sa * l1, m2 + hcl * n2 + sa * l2)
@@ -276,7 +307,9 @@ def normal_pass_into(phi, objective, blocked, scratch, jtj, jtz):
     n_par = phi.size
     sl, cl, sa, ca, east, north, up, nr, _, along = _site_frame(phi)
     mr = WGS84_A_M * (1.0 - WGS84_E2) / (1.0 - WGS84_E2 * sl * sl) ** 1.5
-    acc, rows, f = scratch  # f: see _jacobian_terms; rows (axis 0, axis 1) of a detection, then of the next one
+    acc, rows, f = (
+        scratch  # f: see _jacobian_terms; rows (axis 0, axis 1) of a detection, then of the next one
+    )
     for c in range(3):
         f[0, c], f[1, c], f[2, c] = mr * north[c], nr * cl * east[c], -ca * up[c]
         f[3, c] = sa * (sl * north[c] - cl * up[c]) - ca * sl * east[c]
@@ -297,8 +330,14 @@ def normal_pass_into(phi, objective, blocked, scratch, jtj, jtz):
             for c in range(n_par):
                 rows[0, c], rows[1, c] = s[j0 + 2 * c, i0], s[j0 + 2 * c + 1, i0]
                 rows[2, c], rows[3, c] = s[j0 + 2 * c, i1], s[j0 + 2 * c + 1, i1]
-            _accumulate(acc, jtz, rows, (d[10, i0], d[10, i1]),
-                        (s[b + _Z, i0], s[b + _Z + 1, i0], s[b + _Z, i1], s[b + _Z + 1, i1]), i1 > i0)
+            _accumulate(
+                acc,
+                jtz,
+                rows,
+                (d[10, i0], d[10, i1]),
+                (s[b + _Z, i0], s[b + _Z + 1, i0], s[b + _Z, i1], s[b + _Z + 1, i1]),
+                i1 > i0,
+            )
     for c in range(n_par):
         for c2 in range(c, n_par):
             jtj[c, c2] = acc[c, c2]

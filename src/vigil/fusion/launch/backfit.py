@@ -113,13 +113,25 @@ def _summary(phi: np.ndarray, cov, h: float, s: float, **used) -> LaunchEstimate
     (c00, c01), (c10, c11) = cov[:2, :2].tolist()
     a00, a01 = 0.0 * c00 + m_lon * c10, 0.0 * c01 + m_lon * c11  # J C
     a10, a11 = m_lat * c00 + 0.0 * c10, m_lat * c01 + 0.0 * c11
-    cov_en = np.array([[a00 * 0.0 + a01 * m_lon, a00 * m_lat + a01 * 0.0],  # (J C) Jᵀ
-                       [a10 * 0.0 + a11 * m_lon, a10 * m_lat + a11 * 0.0]])
+    cov_en = np.array(
+        [
+            [a00 * 0.0 + a01 * m_lon, a00 * m_lat + a01 * 0.0],  # (J C) Jᵀ
+            [a10 * 0.0 + a11 * m_lon, a10 * m_lat + a11 * 0.0],
+        ]
+    )
     az_ok = math.hypot(h, s) >= MIN_AZIMUTH_BASELINE_M
     lat, lon = wrap_lat_lon(lat0, float(phi[1]))
-    return LaunchEstimate(float(phi[2]), float(np.sqrt(cov[2, 2])), lat, lon, cov_en,
-                          float(phi[3] % (2 * np.pi)) if az_ok else None,
-                          float(np.sqrt(cov[3, 3])) if az_ok else None, phi=phi, **used)
+    return LaunchEstimate(
+        float(phi[2]),
+        float(np.sqrt(cov[2, 2])),
+        lat,
+        lon,
+        cov_en,
+        float(phi[3] % (2 * np.pi)) if az_ok else None,
+        float(np.sqrt(cov[3, 3])) if az_ok else None,
+        phi=phi,
+        **used,
+    )
 
 
 def track_azimuth(launch: LaunchEstimate, r_end_m, cov_end_m2) -> LaunchEstimate:
@@ -160,7 +172,9 @@ def initial_phi(model: AscentModel, seed_times, seed_points) -> np.ndarray | Non
     for lag in TL_GRID_S:
         t_l = seed_times.min() - lag
         tau = seed_times - t_l
-        a = np.stack([np.ones_like(tau)] + [tau**k / math.factorial(k) for k in range(2, model.degree + 1)], -1)
+        a = np.stack(
+            [np.ones_like(tau)] + [tau**k / math.factorial(k) for k in range(2, model.degree + 1)], -1
+        )
         coef = least_squares(a, seed_points)
         lat, lon, alt = ecef_to_geodetic(coef[0])
         resid = np.sum((a @ coef - seed_points) ** 2) + float(alt) ** 2
@@ -176,9 +190,18 @@ def initial_phi(model: AscentModel, seed_times, seed_points) -> np.ndarray | Non
     return np.concatenate([[lat, lon, t_l, az], coef @ up, (coef @ along)[k0:]])
 
 
-def fit_ascent(model: AscentModel, times, pos, los, sigma, phi0, prior_time_s: float = 0.0,
-               prior_time_sigma_s: float | None = None, max_iterations: int = LM_MAX_ITERATIONS):
-    """Levenberg–Marquardt fit of ``model`` to LOS detections, then Gauss–Newton polishing (:func:`~vigil.fusion.launch.ascentfit.gauss_newton_polish`);
+def fit_ascent(
+    model: AscentModel,
+    times,
+    pos,
+    los,
+    sigma,
+    phi0,
+    prior_time_s: float = 0.0,
+    prior_time_sigma_s: float | None = None,
+    max_iterations: int = LM_MAX_ITERATIONS,
+):
+    """Levenberg–Marquardt fit of ``model`` to LOS detections, then Gauss–Newton polishing (:func:`~vigil.fusion.launch.ascentfit.gauss_newton_polish_blocked`);
     returns ``(φ, covariance, χ²)``.
 
     One compiled call (:func:`vigil.fusion.launch.ascentfit.backfit`). Plain Gauss–Newton overshoots from a rough start:
@@ -186,17 +209,21 @@ def fit_ascent(model: AscentModel, times, pos, los, sigma, phi0, prior_time_s: f
     is non-linear in ``t_L``. ``prior_time_*``: optional Gaussian prior on ``t_L`` (s); the covariance then
     includes it.
     """
-    return fit_prepared(model, _prepare(model, times, pos, los, sigma, prior_time_s, prior_time_sigma_s), phi0,
-                        max_iterations)
+    return fit_prepared(
+        model, _prepare(model, times, pos, los, sigma, prior_time_s, prior_time_sigma_s), phi0, max_iterations
+    )
 
 
-def _prepare(model: AscentModel, times, pos, los, sigma, prior_time_s,
-             prior_time_sigma_s) -> tuple[Objective, Detections]:
+def _prepare(
+    model: AscentModel, times, pos, los, sigma, prior_time_s, prior_time_sigma_s
+) -> tuple[Objective, Detections]:
     """The compiled fit's objective and data (tangent bases and weights computed once for all starts)."""
     times, pos, los, sigma = (np.ascontiguousarray(a, dtype=float) for a in (times, pos, los, sigma))
     e1, e2 = tangent_basis(los)
-    return (_objective(model, float(prior_time_s), prior_time_sigma_s),
-            Detections(times, pos, np.ascontiguousarray(e1), np.ascontiguousarray(e2), 1.0 / sigma**2))
+    return (
+        _objective(model, float(prior_time_s), prior_time_sigma_s),
+        Detections(times, pos, np.ascontiguousarray(e1), np.ascontiguousarray(e2), 1.0 / sigma**2),
+    )
 
 
 def _objective(model: AscentModel, prior_time_s: float, prior_time_sigma_s: float | None) -> Objective:
@@ -209,11 +236,16 @@ def _prior_weight(sigma_s: float | None) -> float:
     return 0.0 if sigma_s is None else 1.0 / sigma_s**2
 
 
-def fit_prepared(model: AscentModel, data: tuple[Objective, Detections], phi0,
-                 max_iterations: int = LM_MAX_ITERATIONS):
+def fit_prepared(
+    model: AscentModel, data: tuple[Objective, Detections], phi0, max_iterations: int = LM_MAX_ITERATIONS
+):
     """:func:`fit_ascent` on the objective and data from :func:`_prepare`: ``(φ, covariance, χ²)``."""
-    phi, cov, chi2 = backfit(np.array(phi0, dtype=float), *data, CONTROLS._replace(lm_iterations=max_iterations),
-                             float(model.t_last))[:3]
+    phi, cov, chi2 = backfit(
+        np.array(phi0, dtype=float),
+        *data,
+        CONTROLS._replace(lm_iterations=max_iterations),
+        float(model.t_last),
+    )[:3]
     return phi, cov, float(chi2)
 
 
@@ -224,11 +256,14 @@ class LaunchEstimator(ABC):
     so with :attr:`takes_starts`, and one with a polynomial ascent model gives it in :meth:`model_for` (the
     engine then hands it the batched seed scan's start, :func:`~vigil.fusion.launch.seedscan.seed_start`)."""
 
-    takes_starts = False  # True: estimate() starts from ``previous`` / ``also`` (objects with ``phi``) when given
+    takes_starts = (
+        False  # True: estimate() starts from ``previous`` / ``also`` (objects with ``phi``) when given
+    )
 
     @abstractmethod
-    def estimate(self, times, pos, los, sigma, seed_times, seed_points, previous=None,
-                 also=None, lowest: bool = True) -> LaunchEstimate | None:
+    def estimate(
+        self, times, pos, los, sigma, seed_times, seed_points, previous=None, also=None, lowest: bool = True
+    ) -> LaunchEstimate | None:
         """``seed_*``: rough 3-D points (e.g. triangulations) to start the fit; ``previous``, ``also``,
         ``lowest``: starts (see :class:`AscentBackFitEstimator`), ignored unless :attr:`takes_starts`."""
 
@@ -244,9 +279,13 @@ class AscentBackFitEstimator(LaunchEstimator):
 
     takes_starts = True
 
-    def __init__(self, window_s: float = ASCENT_WINDOW_S, quartic_min_span_s: float = QUARTIC_MIN_SPAN_S,
-                 time_to_visible_s: float = TIME_TO_VISIBLE_S,
-                 time_to_visible_sigma_s: float | None = TIME_TO_VISIBLE_SIGMA_S):
+    def __init__(
+        self,
+        window_s: float = ASCENT_WINDOW_S,
+        quartic_min_span_s: float = QUARTIC_MIN_SPAN_S,
+        time_to_visible_s: float = TIME_TO_VISIBLE_S,
+        time_to_visible_sigma_s: float | None = TIME_TO_VISIBLE_SIGMA_S,
+    ):
         self.window_s = window_s
         self.quartic_min_span_s = quartic_min_span_s
         self.time_to_visible_s = time_to_visible_s
@@ -274,8 +313,9 @@ class AscentBackFitEstimator(LaunchEstimator):
         """:meth:`prior_for` detections from ``t_first`` (s) on."""
         return t_first - self.time_to_visible_s, self.time_to_visible_sigma_s
 
-    def estimate(self, times, pos, los, sigma, seed_times, seed_points, previous=None,
-                 also=None, lowest: bool = True) -> LaunchEstimate | None:
+    def estimate(
+        self, times, pos, los, sigma, seed_times, seed_points, previous=None, also=None, lowest: bool = True
+    ) -> LaunchEstimate | None:
         """``previous``: an earlier :class:`LaunchEstimate` of this estimator, used as the first start.
         ``seed_points`` may be a function returning them: it is called only if the seed scan runs (a
         warm-started fit that fails). ``also``: a second start (an object with ``phi``, e.g. the seed scan's)
@@ -326,8 +366,18 @@ class AscentBackFitEstimator(LaunchEstimator):
             return None
         if chi2 / dof > MAX_REDUCED_CHI2:
             return None  # not converged, or the track is not an ascent from rest: keep the previous estimate
-        return _summary(phi, cov, h, s, t_first_s=t_first, t_last_s=t_last, n_detections=int(det.t.size),
-                        degree=model.degree, prior_time_s=prior[0], prior_time_sigma_s=prior[1])
+        return _summary(
+            phi,
+            cov,
+            h,
+            s,
+            t_first_s=t_first,
+            t_last_s=t_last,
+            n_detections=int(det.t.size),
+            degree=model.degree,
+            prior_time_s=prior[0],
+            prior_time_sigma_s=prior[1],
+        )
 
 
 def _resize(phi, model: AscentModel) -> np.ndarray:
@@ -339,6 +389,6 @@ def _resize(phi, model: AscentModel) -> np.ndarray:
     nh_old = old_degree - 1
     h = np.zeros(model.degree - 1)
     s_ = np.zeros(model.degree - 2)
-    h[:nh_old] = phi[4:4 + nh_old]
-    s_[:old_degree - 2] = phi[4 + nh_old:]
+    h[:nh_old] = phi[4 : 4 + nh_old]
+    s_[: old_degree - 2] = phi[4 + nh_old :]
     return np.concatenate([phi[:4], h, s_])

@@ -17,7 +17,9 @@ import numpy as np
 from vigil.frames import ecef_to_geodetic
 from vigil.fusion.launch.backfit import LaunchEstimate
 
-FIRST_DETECTION_ALT_M = 10_000.0  # default plume visibility altitude (cloud tops), as in docs/design.md "Signal"
+FIRST_DETECTION_ALT_M = (
+    10_000.0  # default plume visibility altitude (cloud tops), as in docs/design.md "Signal"
+)
 TIME_TO_VISIBLE_S = 40.0  # typical liftoff-to-10-km time of a ballistic missile or launcher (30–60 s)
 TIME_SIGMA_S = 15.0  # spread of that time across vehicles
 LAUNCH_SIGMA_M = 15_000.0  # see module docstring
@@ -41,8 +43,13 @@ def ray_altitude_point(sensor_pos_m, los, altitude_m: float) -> np.ndarray | Non
     return p + s * u
 
 
-def mono_launch(t_first: float, sensor_pos_m, los, altitude_m: float = FIRST_DETECTION_ALT_M,
-                time_to_visible_s: float = TIME_TO_VISIBLE_S) -> LaunchEstimate | None:
+def mono_launch(
+    t_first: float,
+    sensor_pos_m,
+    los,
+    altitude_m: float = FIRST_DETECTION_ALT_M,
+    time_to_visible_s: float = TIME_TO_VISIBLE_S,
+) -> LaunchEstimate | None:
     """Mono launch estimate from the first detection of a string (see module docstring)."""
     x = ray_altitude_point(sensor_pos_m, los, altitude_m)
     if x is None:
@@ -53,5 +60,13 @@ def mono_launch(t_first: float, sensor_pos_m, los, altitude_m: float = FIRST_DET
 def point_launch(t_first: float, r_first_m, time_to_visible_s: float = TIME_TO_VISIBLE_S) -> LaunchEstimate:
     """Launch estimate from a first 3-D position: the ground point below it, with the mono uncertainties."""
     lat, lon, _ = ecef_to_geodetic(np.asarray(r_first_m, dtype=float))
-    return LaunchEstimate(t_first - time_to_visible_s, TIME_SIGMA_S, float(lat), float(lon),
-                          np.eye(2) * LAUNCH_SIGMA_M**2, None, None, method="assumed-ascent")
+    return LaunchEstimate(
+        t_first - time_to_visible_s,
+        TIME_SIGMA_S,
+        float(lat),
+        float(lon),
+        np.eye(2) * LAUNCH_SIGMA_M**2,
+        None,
+        None,
+        method="assumed-ascent",
+    )

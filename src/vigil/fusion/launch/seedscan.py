@@ -57,7 +57,9 @@ def seed_start(degree: int, first_horizontal: int, seed_times, seed_points, lags
     return _seed_phi(coef[k, 1:], *_enu(lat, lon), lat, lon, float(t_l[lags[k]]), first_horizontal)
 
 
-SCAN_MARGIN = 1e-4  # relative score band re-scored exactly (approximate scores: within 1e-8 over 500 random scans)
+SCAN_MARGIN = (
+    1e-4  # relative score band re-scored exactly (approximate scores: within 1e-8 over 500 random scans)
+)
 
 
 @numba.njit(cache=True, inline="always")
@@ -152,8 +154,8 @@ def _seed_phi(coef, east, north, up, lat, lon, t_l, first_horizontal):
     k0 = first_horizontal - 2
     phi = np.empty(4 + n + n - k0)
     phi[0], phi[1], phi[2], phi[3] = lat, lon, t_l, az
-    phi[4:4 + n] = vertical
-    phi[4 + n:] = horizontal[k0:]
+    phi[4 : 4 + n] = vertical
+    phi[4 + n :] = horizontal[k0:]
     return phi
 
 
