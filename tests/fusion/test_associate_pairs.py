@@ -17,7 +17,7 @@ from vigil.fusion.association.associate import (
     _stacked,
     pair_cost,
 )
-from vigil.fusion.coast.impact import (
+from vigil.fusion.coast.ellipse import (
     _EIGH2_MAX,
     _EIGH2_MIN,
     _EIGH2_MIN_OFF_DIAGONAL,

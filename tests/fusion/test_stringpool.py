@@ -257,16 +257,16 @@ class _PlainCounts(GatedAssignmentStringer):
     rejections = None
 
 
-def test_engine_rejection_counts_in_the_pool_array_equal_the_per_string_ones():
+def test_rejection_counts_in_the_pool_array_equal_the_per_string_ones():
     from types import SimpleNamespace
 
-    from vigil.fusion.engine import CUT_REJECTIONS, FusionEngine
+    from vigil.fusion.events.owners import Owners
+    from vigil.fusion.events.rejections import CUT_REJECTIONS, count_rejections
 
     outcomes = []
     for stringer_type in (GatedAssignmentStringer, _PlainCounts):
         stringer, _ = _salvo_stringer(min_rows=1 << 16)
         stringer.__class__ = stringer_type
-        engine = FusionEngine(stringer=stringer)
         strings = [x for x in stringer.strings.values() if len(x) > 70][:3]
         ids = np.array([x.string_id for x in strings], dtype=np.int64)
         strings[2].rejections = 1
@@ -277,7 +277,7 @@ def test_engine_rejection_counts_in_the_pool_array_equal_the_per_string_ones():
         accepted = np.array([False] * CUT_REJECTIONS + [True, False])
         stops = np.array([CUT_REJECTIONS + 1, CUT_REJECTIONS + 2])
         before = [len(x) for x in strings]
-        engine._count_rejections(events, stops, strings, np.arange(3), which, accepted, ids)
+        count_rejections(stringer, Owners(), events, stops, strings, np.arange(3), which, accepted, ids)
         outcomes.append(
             (
                 [len(x) for x in strings],

@@ -11,15 +11,15 @@ from vigil.fusion.strings.base import LosPredictor, Stringer
 from vigil.fusion.strings.poolarrays import Blocks, DetectionRows
 from vigil.fusion.strings.stringer import (
     GatedAssignmentStringer,
-    _open_heads,
     _segment_predicted,
+    open_heads,
 )
 from vigil.fusion.strings.stringpool import _scatter
 from vigil.records import ObservationBatch
 
 
 def _plain_heads(last, ids, id_stops, ct, cpos, rows, row_stops, max_gap):
-    """:func:`_open_heads` written with numpy and Python lists (the form before it took the chunk arrays)."""
+    """:func:`open_heads` written with numpy and Python lists (the form before it took the chunk arrays)."""
     ts = ct[rows[row_stops[:-1]]]
     alive = np.zeros(ids.size, dtype=bool)
     n_dead, sids, cols, counts = [], [], [], []
@@ -51,7 +51,7 @@ def _plain_heads(last, ids, id_stops, ct, cpos, rows, row_stops, max_gap):
     )
 
 
-def test_open_heads_equal_the_numpy_form():
+def testopen_heads_equal_the_numpy_form():
     rng = np.random.default_rng(7)
     for _ in range(200):
         n_rows, n_f = int(rng.integers(1, 30)), int(rng.integers(1, 5))
@@ -67,7 +67,7 @@ def test_open_heads_equal_the_numpy_form():
         last = np.round(rng.uniform(70.0, 105.0, 60), 1)
         ids = rng.integers(0, 60, int(rng.integers(0, 40)))
         id_stops = np.r_[0, np.sort(rng.integers(0, ids.size + 1, n_f - 1)), ids.size]
-        got = _open_heads(last, ids, id_stops, ct, cpos, rows, row_stops, 20.0)
+        got = open_heads(last, ids, id_stops, ct, cpos, rows, row_stops, 20.0)
         for a, b in zip(got, _plain_heads(last, ids, id_stops, ct, cpos, rows, row_stops, 20.0), strict=True):
             assert a.dtype == b.dtype and a.shape == b.shape
             assert np.array_equal(a, b)

@@ -24,7 +24,7 @@ import numpy as np
 
 from vigil.fusion.association.associate import Associator, Detections, MissDistanceAssociator, Seeds
 from vigil.fusion.boost.batch import run_filters
-from vigil.fusion.boost.filterrows import filter_rows, rejection_counts
+from vigil.fusion.boost.filterrows import filter_rows
 from vigil.fusion.boost.rays import LosRays
 from vigil.fusion.coast.classify import Classifier
 from vigil.fusion.coast.classify_sigma import EnergyClassifier
@@ -35,6 +35,7 @@ from vigil.fusion.events.event import FusedEvent, classify_live, confirm_held, e
 from vigil.fusion.events.gating import RECENT_RAYS, FilterLosPredictor, filter_los_predictor
 from vigil.fusion.events.launchrefit import refit_due, refit_launch
 from vigil.fusion.events.owners import lookup
+from vigil.fusion.events.rejections import count_rejections
 from vigil.fusion.launch.backfit import AscentBackFitEstimator, LaunchEstimator
 from vigil.fusion.lighttime import correct_light_time
 from vigil.fusion.oosm.buffer import History, IngestCounts, carry_identity, changed_versions, immutable_parts
@@ -46,7 +47,6 @@ from vigil.fusion.strings.stringer import GatedAssignmentStringer
 from vigil.records import ObservationBatch
 
 CLOSING_STARTS = "warm"  # the closing fit's starts: "warm" (the previous fit), "cold" (the seed scan), "both"
-CUT_REJECTIONS = 3  # a string whose last detections are this many consecutive filter rejections is cut there
 
 
 class FusionEngine(EventAssembly):
@@ -300,7 +300,7 @@ class FusionEngine(EventAssembly):
     ) -> None:
         """Run each live event's filter through its new detections of this chunk (one compiled call for all
         events, each in time order: :func:`~vigil.fusion.boost.filterrows.filter_rows`); cut strings whose latest
-        detections the filter keeps rejecting (:meth:`_count_rejections`). ``predictor``: this step's
+        detections the filter keeps rejecting (:func:`~vigil.fusion.events.rejections.count_rejections`). ``predictor``: this step's
         :func:`~vigil.fusion.events.gating.filter_los_predictor`; where its events are all the live ones (no mono
         event has a filter), its string → event array serves here too, and the filters run in place in the
         :class:`~vigil.fusion.boost.filterstore.FilterStore` of its states."""
@@ -331,46 +331,7 @@ class FusionEngine(EventAssembly):
         for event, t_last in zip(events, chunk.time_s[k[stops - 1]].tolist(), strict=True):
             if t_last > event.last_detection_s:  # (max(), without the call)
                 event.last_detection_s = t_last
-        self._count_rejections(events, stops, changed, taken, which, ok, ids)
-
-    def _count_rejections(
-        self,
-        events: list[FusedEvent],
-        stops: np.ndarray,
-        changed: list[SensorString],
-        taken: np.ndarray,
-        which: np.ndarray,
-        accepted: np.ndarray,
-        ids: np.ndarray,
-    ) -> None:
-        """Count each string's consecutive rejected detections (rows grouped by event up to ``stops``, in time
-        order; row ``k`` is of string ``changed[taken[which[k]]]``, id ``ids[taken[which[k]]]``); a string reaching
-        :data:`CUT_REJECTIONS` while its event's filter accepts other detections of the chunk is cut before them
-        (it jumped to another object). The tail is a free string: it may join another event, pair, or die. Where
-        the stringer keeps the counts in an array by id
-        (:attr:`~vigil.fusion.strings.stringer.GatedAssignmentStringer.rejections`), they are read and written there
-        at once (no per-string Python but for the cuts)."""
-        table = self.stringer.rejections
-        if table is not None:
-            sids = ids[taken]
-            count, cut_events, cut_strings = rejection_counts(
-                which, accepted, table[sids], stops, CUT_REJECTIONS
-            )
-            table[sids] = count
-        else:
-            strings = [changed[j] for j in taken.tolist()]
-            old = np.array([s.rejections for s in strings], dtype=np.int64)
-            count, cut_events, cut_strings = rejection_counts(which, accepted, old, stops, CUT_REJECTIONS)
-            for j in np.flatnonzero(count != old).tolist():
-                strings[j].rejections = int(count[j])
-        for e, j in zip(cut_events.tolist(), cut_strings.tolist(), strict=True):
-            s = changed[int(taken[j])]
-            if len(s) > s.rejections:
-                events[e].cut_s = max(events[e].cut_s, float(s.last_time))  # (decided on the data so far)
-                tail = self.stringer.split(s, len(s) - s.rejections)
-                events[e].dirty = True
-                if len(tail) and tail.string_id in self._owner:
-                    del self._owner[tail.string_id]
+        count_rejections(self.stringer, self._owner, events, stops, changed, taken, which, ok, ids)
 
     def _estimate(self, now: float, final: bool) -> list:
         out = []

@@ -19,10 +19,7 @@ import numba
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from vigil.fusion.association.rays import Rays, SolveWork
-from vigil.fusion.geometry.lapack import pivots
-from vigil.fusion.geometry.lapack import solve as lapack_solve
-from vigil.fusion.geometry.triangulate import RANGE_PASSES
+from vigil.fusion.association.rays import triangulate_instants
 from vigil.fusion.strings.linkcost import FORBIDDEN
 from vigil.fusion.strings.stringer import SensorString, interpolate_rays
 
@@ -254,7 +251,7 @@ def _ref_seeds(t, p, u, sigma, starts, stops, ref, other, triangulate):
             ip[m], iu[m] = interpolate_rays(t[lo:hi], p[lo:hi], u[lo:hi], tr)
             osig[m] = sigma[hi - 1]
             m += 1
-    pts, keep = _triangulate_instants(pr, ur, sr, ip, iu, osig, triangulate)  # none kept without others
+    pts, keep = triangulate_instants(pr, ur, sr, ip, iu, osig, triangulate)  # none kept without others
     return tr[keep], pts[keep]
 
 
@@ -271,69 +268,7 @@ def _seeds(t, p, u, sigma, ot, op, ou, osig, stops):
         hi = stops[j]
         ip[j], iu[j] = interpolate_rays(ot[lo:hi], op[lo:hi], ou[lo:hi], t)
         lo = hi
-    return _triangulate_instants(p, u, sigma, ip, iu, osig, True)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _triangulate_instants(p, u, sigma, ip, iu, osig, solve):
-    """Each instant ``k``'s ray ``(p[k], u[k], sigma[k])`` with the other strings' rays interpolated to it
-    (``ip, iu`` ``(S, T, 3)``, NaN where a string does not cover it; σ ``osig``) triangulated when ≥ 2 rays:
-    ``(points (T, 3), keep (T,))``; ``solve`` False: ``keep`` only (points zero). One set of work buffers for
-    all instants, rays copied element by element (per-instant allocations and row copies: 79 instants of 4
-    rays took 41 µs, now 36)."""
-    n_other = osig.size
-    pts = np.zeros((p.shape[0], 3))
-    keep = np.zeros(p.shape[0], dtype=np.bool_)
-    rays = Rays(np.empty((n_other + 1, 3)), np.empty((n_other + 1, 3)), np.empty(n_other + 1))
-    rp, ru, rs = rays
-    work = SolveWork(np.empty(n_other + 1), np.empty((3, 3)), np.empty(3), np.empty((3, 3)), pivots(3))
-    x = np.empty(3)
-    for k in range(p.shape[0]):
-        m = 1
-        for j in range(n_other):
-            if np.isfinite(iu[j, k, 0]) and np.isfinite(iu[j, k, 1]) and np.isfinite(iu[j, k, 2]):
-                if solve:
-                    for c in range(3):
-                        rp[m, c], ru[m, c] = ip[j, k, c], iu[j, k, c]
-                    rs[m] = osig[j]
-                m += 1
-        if m >= 2:
-            if solve:
-                for c in range(3):
-                    rp[0, c], ru[0, c] = p[k, c], u[k, c]
-                rs[0] = sigma[k]
-                _triangulate_one(rays, m, work, x)
-                for c in range(3):
-                    pts[k, c] = x[c]
-            keep[k] = True
-    return pts, keep
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _triangulate_one(rays, m, work, x):
-    """:func:`~vigil.fusion.geometry.triangulate.triangulate` of the first ``m`` of ``rays``
-    (:class:`~vigil.fusion.association.rays.Rays`; same passes), compiled, into ``x`` (3,) (``work``:
-    :class:`~vigil.fusion.association.rays.SolveWork`). The 3×3 solves are
-    :func:`vigil.fusion.geometry.lapack.solve` (``numpy.linalg.solve``'s LAPACK call, bit for bit, without its
-    wrapping: ~2× faster per instant)."""
-    p, u, sigma = rays
-    rng, a, b, lu, ipiv = work
-    for n in range(m):
-        rng[n] = 1.0
-    for _ in range(RANGE_PASSES):
-        a[:] = 0.0
-        b[:] = 0.0
-        for n in range(m):
-            w = 1.0 / (sigma[n] * rng[n]) ** 2
-            for i in range(3):
-                for j in range(3):
-                    pij = (1.0 if i == j else 0.0) - u[n, i] * u[n, j]
-                    a[i, j] += w * pij
-                    b[i] += w * pij * p[n, j]
-        lapack_solve(a, b, lu, x, ipiv)
-        for n in range(m):
-            rng[n] = (x[0] - p[n, 0]) * u[n, 0] + (x[1] - p[n, 1]) * u[n, 1] + (x[2] - p[n, 2]) * u[n, 2]
-    return x
+    return triangulate_instants(p, u, sigma, ip, iu, osig, True)
 
 
 class Associator(ABC):

@@ -23,7 +23,8 @@ from vigil.fusion.boost.filter import BoostFilter, LosExtendedKalmanFilter
 from vigil.fusion.boost.rays import LosRays
 from vigil.fusion.coast.burnout import smooth_burnout
 from vigil.fusion.coast.classify import AscentCues, Classifier
-from vigil.fusion.coast.impact import ImpactPrediction, ImpactPredictor, ellipse_from_cov
+from vigil.fusion.coast.ellipse import ellipse_from_cov
+from vigil.fusion.coast.impact import ImpactPrediction, ImpactPredictor
 from vigil.fusion.coast.trajectory import ascent_samples, boost_samples, coast_samples, joined
 from vigil.fusion.launch.backfit import LaunchEstimate, track_azimuth
 from vigil.fusion.strings.stringer import SensorString
@@ -330,7 +331,7 @@ def _sources(event: FusedEvent) -> tuple[Sources, int]:
 
 
 def _launch_ellipse(event: FusedEvent, containment: float) -> tuple[float, float, float]:
-    """:func:`~vigil.fusion.coast.impact.ellipse_from_cov` of the event's launch covariance, once per estimate."""
+    """:func:`~vigil.fusion.coast.ellipse.ellipse_from_cov` of the event's launch covariance, once per estimate."""
     cached = event.launch_ellipse_of
     if cached is not None and cached[0] is event.launch and cached[1] == containment:
         return cached[2]

@@ -31,6 +31,19 @@ class AscentModel:
     t_last: float
     vertical_liftoff: bool = True
 
+    def resized(self, phi) -> np.ndarray:
+        """An earlier fit's parameters for this model (a cubic's grown to a quartic with zero new terms)."""
+        phi = np.asarray(phi, dtype=float)
+        old_degree = (phi.size - 1) // 2  # size = 4 + (d-1) + (d-2) for a vertical liftoff
+        if old_degree == self.degree:
+            return phi.copy()
+        nh_old = old_degree - 1
+        h = np.zeros(self.degree - 1)
+        s_ = np.zeros(self.degree - 2)
+        h[:nh_old] = phi[4 : 4 + nh_old]
+        s_[: old_degree - 2] = phi[4 + nh_old :]
+        return np.concatenate([phi[:4], h, s_])
+
     @property
     def first_horizontal(self) -> int:
         return 3 if self.vertical_liftoff else 2

@@ -342,23 +342,17 @@ class AscentBackFitEstimator(LaunchEstimator):
 
         def starts():  # lazily: the seed scan costs more than a warm-started fit
             if previous is not None and previous.phi is not None:
-                yield _resize(previous.phi, model)
+                yield model.resized(previous.phi)
             if also is not None:
-                yield _resize(also.phi, model)
+                yield model.resized(also.phi)
             points = seed_points() if callable(seed_points) else seed_points
             phi0 = initial_phi(model, seed_times[in_window], np.asarray(points)[in_window])
             for shift in LM_START_SHIFTS_S:  # the t_L valley has side minima: start from a few launch times
                 yield phi0 + np.eye(phi0.size)[2] * shift
 
-        best = None
         dof = max(2 * det.t.size - model.size, 1)
         given = int(previous is not None and previous.phi is not None) + int(also is not None and lowest)
-        for k, start in enumerate(starts()):
-            out = backfit(np.asarray(start, dtype=float), objective, det, CONTROLS, t_last)
-            if out[3] and (best is None or out[2] < best[2]):  # usable: finite covariance and χ²
-                best = out
-            if best is not None and best[2] / dof <= MAX_REDUCED_CHI2 and k + 1 >= given:
-                break  # a good fit: the other starts are only for stuck fits
+        best = _best_fit(starts(), objective, det, t_last, dof, given)
         if best is None:
             return None
         phi, cov, chi2, _, finite, h, s = best
@@ -380,15 +374,15 @@ class AscentBackFitEstimator(LaunchEstimator):
         )
 
 
-def _resize(phi, model: AscentModel) -> np.ndarray:
-    """An earlier fit's parameters for ``model`` (a cubic's grown to a quartic with zero new terms)."""
-    phi = np.asarray(phi, dtype=float)
-    old_degree = (phi.size - 1) // 2  # size = 4 + (d-1) + (d-2) for a vertical liftoff
-    if old_degree == model.degree:
-        return phi.copy()
-    nh_old = old_degree - 1
-    h = np.zeros(model.degree - 1)
-    s_ = np.zeros(model.degree - 2)
-    h[:nh_old] = phi[4 : 4 + nh_old]
-    s_[: old_degree - 2] = phi[4 + nh_old :]
-    return np.concatenate([phi[:4], h, s_])
+def _best_fit(starts, objective, det, t_last: float, dof: int, given: int) -> tuple | None:
+    """The :func:`~vigil.fusion.launch.ascentfit.backfit` of lowest χ² over ``starts``, tried in turn until one
+    fits well (reduced χ² ≤ :data:`MAX_REDUCED_CHI2`) once the first ``given`` starts were all tried; None if none
+    is usable (finite covariance and χ²)."""
+    best = None
+    for k, start in enumerate(starts):
+        out = backfit(np.asarray(start, dtype=float), objective, det, CONTROLS, t_last)
+        if out[3] and (best is None or out[2] < best[2]):
+            best = out
+        if best is not None and best[2] / dof <= MAX_REDUCED_CHI2 and k + 1 >= given:
+            break  # a good fit: the other starts are only for stuck fits
+    return best

@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
-import numba
 import numpy as np
 
 from vigil.fusion.strings.base import MAX_GAP_S, LosPredictor, Prediction, Stringer
@@ -42,6 +41,7 @@ from vigil.fusion.strings.linkcost import (  # noqa: F401 (FORBIDDEN, PREDICTED_
     segment_links,
     solve_components,
 )
+from vigil.fusion.strings.linkstep import forget_stale, link_placements, open_heads
 from vigil.fusion.strings.poolarrays import chunk_rows
 from vigil.fusion.strings.sensorstring import INITIAL_CAPACITY, MIN_CONFIRMED, SensorString, interpolate_rays  # noqa: F401 (re-exported)
 from vigil.fusion.strings.stringpool import POOL_BLOCK, StringPool
@@ -95,87 +95,6 @@ def _segment_predicted(predictor: LosPredictor | None, sids, sid_stops, st, spos
         np.ascontiguousarray(up, dtype=float),
         np.ascontiguousarray(cov, dtype=float),
     )
-
-
-@numba.njit(cache=True)
-def _open_heads(last, ids, id_stops, ct, cpos, rows, row_stops, max_gap):
-    """Body of :meth:`GatedAssignmentStringer._open_columns`: frame ``f`` (rows ``rows[row_stops[f]:row_stops[f +
-    1]]`` of the chunk arrays ``ct, cpos``; its time ``ts[f]`` and sensor position those of its first row) has open
-    strings ``ids[id_stops[f]:id_stops[f + 1]]`` (last detection times ``last[id]``). Returns which are alive
-    (``ts[f] − last ≤ max_gap``), each frame's count of the others, the alive strings each frame may extend (last
-    detection earlier): their ids ``sids``, positions ``cols`` among the frame's alive ones, and ``sid_stops``;
-    then ``ts`` and, per string of ``sids``, its frame's time and sensor position (what the predictor takes)."""
-    n_f = row_stops.size - 1
-    ts = np.empty(n_f)
-    alive = np.empty(ids.size, dtype=np.bool_)
-    n_dead = np.zeros(n_f, dtype=np.int64)
-    sids = np.empty(ids.size, dtype=np.int64)
-    cols = np.empty(ids.size, dtype=np.int64)
-    st = np.empty(ids.size)
-    spos = np.empty((ids.size, 3))
-    sid_stops = np.zeros(n_f + 1, dtype=np.int64)
-    m = 0
-    for f in range(n_f):
-        head = rows[row_stops[f]]
-        t = ts[f] = ct[head]
-        k = 0  # position among the frame's alive strings
-        for e in range(id_stops[f], id_stops[f + 1]):
-            age = last[ids[e]]
-            alive[e] = t - age <= max_gap
-            if not alive[e]:
-                n_dead[f] += 1
-                continue
-            if age < t:
-                sids[m], cols[m], st[m] = ids[e], k, t
-                for c in range(3):
-                    spos[m, c] = cpos[head, c]
-                m += 1
-            k += 1
-        sid_stops[f + 1] = m
-    return alive, n_dead, sids[:m], cols[:m], sid_stops, ts, st[:m], spos[:m]
-
-
-@numba.njit(cache=True)
-def _forget(known, n, last, now, max_gap, min_n):
-    """Body of :meth:`GatedAssignmentStringer.prune` (one pass instead of five array operations per step): the
-    known strings with fewer than ``min_n`` detections, the last over ``max_gap`` before ``now``; unmarks
-    them in ``known`` and returns their ids, ascending."""
-    out = np.empty(known.size, dtype=np.int64)
-    m = 0
-    for k in range(known.size):
-        if known[k] and n[k] < min_n and now - last[k] > max_gap:
-            known[k] = False
-            out[m] = k
-            m += 1
-    return out[:m]
-
-
-@numba.njit(cache=True)
-def _placements(ri, ci, pair_stops, rows, row_stops, sids, cols, sid_stops):
-    """A segment's detections in the order they are appended: frame by frame, the linked ones (pairs ``ri, ci``
-    ``pair_stops[f]:pair_stops[f + 1]``: positions in the frame's rows and strings), then the rest (new
-    strings) in row order. Returns ``(rows, ids, pos, n_linked)``: chunk rows, string ids (0 for a new
-    string), positions in the frame's open strings (−1: new), and each frame's count of linked ones (frame
-    ``f``'s placements are ``row_stops[f]:row_stops[f + 1]``, as its rows)."""
-    n_f = row_stops.size - 1
-    app_rows = np.empty(rows.size, dtype=np.int64)
-    app_ids = np.zeros(rows.size, dtype=np.int64)
-    app_pos = np.full(rows.size, -1, dtype=np.int64)
-    n_linked = np.zeros(n_f, dtype=np.int64)
-    linked = np.zeros(rows.size, dtype=np.bool_)
-    for f in range(n_f):
-        m = row_stops[f]
-        for p in range(pair_stops[f], pair_stops[f + 1]):
-            r, c = row_stops[f] + ri[p], sid_stops[f] + ci[p]
-            app_rows[m], app_ids[m], app_pos[m] = rows[r], sids[c], cols[c]
-            linked[r] = True
-            m += 1
-        n_linked[f] = m - row_stops[f]
-        for r in range(row_stops[f], row_stops[f + 1]):
-            if not linked[r]:
-                app_rows[m] = rows[r]
-                m += 1
-    return app_rows, app_ids, app_pos, n_linked
 
 
 class GatedAssignmentStringer(Stringer):
@@ -276,13 +195,13 @@ class GatedAssignmentStringer(Stringer):
 
     def _open_columns(self, chunk, rows, row_stops, sensors):
         """Per frame (rows ``rows[row_stops[f]:row_stops[f + 1]]`` of sensor ``sensors[f]``) the sensor's open
-        strings still alive ``(ids, group)``, and :func:`_open_heads`' ``sids, cols, sid_stops, ts, st, spos`` (the
+        strings still alive ``(ids, group)``, and :func:`open_heads`' ``sids, cols, sid_stops, ts, st, spos`` (the
         strings each frame may extend, their frames' times and sensor positions). Ages and columns in one compiled
         call."""
         opened = [self._open.get(sensor, _NOT_OPEN) for sensor in sensors]
         ids_all = np.concatenate([o[0] for o in opened])
         id_stops = cumulative_stops(o[0].size for o in opened)
-        alive, n_dead, *columns = _open_heads(
+        alive, n_dead, *columns = open_heads(
             self._pool.last, ids_all, id_stops, chunk.t, chunk.pos, rows, row_stops, self.max_gap_s
         )
         heads = opened
@@ -330,7 +249,7 @@ class GatedAssignmentStringer(Stringer):
                 pairs.append((r, c))
             ri, ci = np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
             pair_stops = cumulative_stops(p[0].size for p in pairs)
-        app_rows, app_ids, app_pos, n_linked = _placements(
+        app_rows, app_ids, app_pos, n_linked = link_placements(
             ri, ci, pair_stops, rows, row_stops, sids, all_cols, sid_stops
         )
         app_strings, created = self._place_frames(
@@ -345,7 +264,7 @@ class GatedAssignmentStringer(Stringer):
             s.first_time = s.last_time
 
     def _place_frames(self, sensors, partners, heads, row_stops, n_linked, app_ids, app_pos):
-        """The Python part of placing a segment's detections (:func:`_placements`' order): per frame, the strings
+        """The Python part of placing a segment's detections (:func:`link_placements`' order): per frame, the strings
         of its linked detections, and new strings (ids in frame order; written to ``app_ids``) for the rest,
         which join the sensor's open strings. Returns the strings of every placement, and the new ones."""
         app_strings, created = [], []
@@ -392,7 +311,7 @@ class GatedAssignmentStringer(Stringer):
     def prune(self, now_s: float) -> None:
         """Forget unconfirmed strings that can no longer grow (keeps memory bounded on long runs)."""
         pool = self._pool
-        for k in _forget(
+        for k in forget_stale(
             pool.known, pool.n, pool.last, float(now_s), float(self.max_gap_s), MIN_CONFIRMED
         ).tolist():
             del self.strings[k]
