@@ -29,6 +29,7 @@ from vigil.fusion.events.gating import (
 from vigil.fusion.events.owners import Owners
 from vigil.fusion.launch.mono import mono_launch
 from vigil.fusion.strings.base import Stringer
+from vigil.fusion.strings.linkcost import FORBIDDEN
 from vigil.fusion.strings.sensorstring import SensorString
 
 MERGE_DISTANCE_M = 50_000.0  # two live events whose filters are this close are tested as one object
@@ -98,14 +99,14 @@ class EventAssembly:
         hit = np.asarray(close.any(axis=1)).tolist()
         for sensor in sorted({x for x, h in zip(sensors, hit, strict=True) if h}):  # (none near: none taken)
             rows = [k for k, x in enumerate(sensors) if x == sensor]
-            cost = np.full((len(rows), len(live)), 1e9)
+            cost = np.full((len(rows), len(live)), FORBIDDEN)
             ii, jj = np.nonzero(close[rows])
             for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
                 cost[i, j] = track_cost(free[rows[i]], live[j])
-            cost = np.where(cost <= TRACK_GATE_CHI2_MEAN, cost, 1e9)
+            cost = np.where(cost <= TRACK_GATE_CHI2_MEAN, cost, FORBIDDEN)
             ii, jj = linear_sum_assignment(cost)
             for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
-                if cost[i, j] < 1e9:
+                if cost[i, j] < FORBIDDEN:
                     self._attach(live[j], free[rows[i]])
                     taken.add(rows[i])
         return [s for i, s in enumerate(free) if i not in taken]
