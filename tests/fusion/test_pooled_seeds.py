@@ -5,11 +5,8 @@ import numba
 import numpy as np
 from fusion_truth import boost_truth, observe, sensors
 
-from vigil.fusion.association.associate import (
-    _triangulate_instants,
-    detections_and_seeds,
-    triangulation_seeds,
-)
+from vigil.fusion.association.associate import detections_and_seeds, triangulation_seeds
+from vigil.fusion.association.rays import triangulate_instants
 from vigil.fusion.events.event import FusedEvent
 from vigil.fusion.geometry.lapack import pivots
 from vigil.fusion.geometry.lapack import solve as lapack_solve
@@ -136,6 +133,6 @@ def test_buffered_triangulation_equals_the_allocating_one():
         iu[rng.random((n_other, 200)) < 0.3] = np.nan  # strings not covering an instant
         sigma, osig = rng.uniform(1e-5, 3e-5, 200), rng.uniform(1e-5, 3e-5, n_other)
         for solve in (True, False):
-            got = _triangulate_instants(p, u, sigma, ip, iu, osig, solve)
+            got = triangulate_instants(p, u, sigma, ip, iu, osig, solve)
             want = _triangulate_instants_allocating(p, u, sigma, ip, iu, osig, solve)
             assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
