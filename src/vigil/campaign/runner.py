@@ -160,6 +160,21 @@ def _fetch(future) -> tuple[dict | None, str]:
         return None, f"result not fetched: {one_line(err)}"
 
 
+def _batch_records(future, batch: list[Task], sizer: _Sizer, tally: dict) -> list[dict]:
+    """A completed batch's records (each task failed when the batch did), its worker times added to
+    ``tally`` and its seconds per task to ``sizer``; the future is released."""
+    result, error = _fetch(future)
+    if result is not None:
+        records = result["records"]
+        sizer.per_task_s.append(result["wall_s"] / len(batch))
+        tally["worker_wall_s"] += result["wall_s"]
+        tally["worker_cpu_s"] += result["cpu_s"]
+    else:  # the batch outlived its allowed worker failures, could not be run, or its result not fetched
+        records = [failed_record(task, error) for task in batch]
+    future.release()
+    return records
+
+
 def run_tasks(
     client,
     tasks: list[Task],
@@ -202,15 +217,7 @@ def run_tasks(
     failed = 0
     for future in done:
         batch = running.pop(future.key)
-        result, error = _fetch(future)
-        if result is not None:
-            records = result["records"]
-            sizer.per_task_s.append(result["wall_s"] / len(batch))
-            tally["worker_wall_s"] += result["wall_s"]
-            tally["worker_cpu_s"] += result["cpu_s"]
-        else:  # the batch outlived its allowed worker failures, could not be run, or its result not fetched
-            records = [failed_record(task, error) for task in batch]
-        future.release()
+        records = _batch_records(future, batch, sizer, tally)
         for record in records:
             store.write(record)
             failed += record["status"] != "ok"

@@ -25,7 +25,7 @@ _LAZY = {
     "SqliteStore": "store_sqlite",
     "PostgresStore": "store_postgres",
     "Node": "node",
-    "NodeCounts": "node",
+    "NodeCounts": "node_counts",
     "NodeConfig": "node_config",
     "load_node_config": "node_config",
     "run_node": "node_config",

@@ -175,22 +175,14 @@ async def run_network_async(
 ) -> NetworkResult:
     """See :func:`run_network`."""
     if simulation is None:
-        rng = (
-            rng_or_seed
-            if isinstance(rng_or_seed, np.random.Generator)
-            else np.random.default_rng(scenario.seed if rng_or_seed is None else rng_or_seed)
-        )
-        simulation = simulate(scenario, rng)
+        simulation = simulate(scenario, _rng(scenario, rng_or_seed))
     fusion = fusion or FusionConfig()
     run_id = uuid.uuid4().hex[:10]
     temp = workdir is None
     work = Path(tempfile.mkdtemp(prefix="vigil-run-")) if workdir is None else Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     ids = [p.id for p in scenario.partners]
-    # The simulated partners' keys derive from the simulation: a rerun releases the same coarsening offsets.
-    identity = _simulation_identity(simulation)
-    signers = {n: Signer.derived(n, identity) for n in ids}
-    keys = KeyRegistry.from_signers(*signers.values())
+    signers, keys = _keys(simulation, ids)
     accords = _agreements(scenario, agreements)
     the_bus, root = await _open_bus(bus, run_id)
     stores: dict[str, tuple[Store, str, Callable[[], None]]] = {}
@@ -198,11 +190,6 @@ async def run_network_async(
         nodes = []
         for n in ids:
             stores[n] = _open_store(db, n, run_id, work)
-            log = (
-                AuditLog(JsonlAuditSink(work / f"{n}-audit.jsonl", fsync=False), signers[n])
-                if audit
-                else None
-            )
             nodes.append(
                 Node(
                     n,
@@ -212,7 +199,7 @@ async def run_network_async(
                     the_bus,
                     stores[n][0],
                     simulation.epoch,
-                    log,
+                    _audit_log(work, signers[n]) if audit else None,
                     subject_root=root,
                     fusion=fusion,
                     fuse_alone=alone,
@@ -221,33 +208,72 @@ async def run_network_async(
         for node in nodes:
             await node.start()
         await _drive(nodes, simulation, scenario.duration_s, fusion.chunk_s, progress)
-        result = NetworkResult(
-            simulation.epoch,
-            {
-                node.node_id: PartnerResult(
-                    node.node_id,
-                    node.alone_warnings,
-                    node.fused_warnings,
-                    node.received_warnings,
-                    node.counts,
-                    signers[node.node_id].public_key,
-                    None if (temp and not keep) or not audit else work / f"{node.node_id}-audit.jsonl",
-                    node.audit.head if node.audit else "",
-                    node.shared_warnings,
-                    node.received_tracks,
-                )
-                for node in nodes
-            },
-            simulation,
-            bus,
-            db,
-            {n: s[1] for n, s in stores.items()},
+        kept_logs = None if (temp and not keep) or not audit else work
+        result = _collect(
+            nodes, signers, simulation, bus, db, {n: s[1] for n, s in stores.items()}, kept_logs
         )
         for node in nodes:
             await node.close()
         return result
     finally:
         await _cleanup(stores, the_bus, keep, work if temp else None)
+
+
+def _rng(scenario: Scenario, rng_or_seed: np.random.Generator | int | None) -> np.random.Generator:
+    """The simulation's generator: the one given, or one seeded by the seed given (default the scenario's)."""
+    if isinstance(rng_or_seed, np.random.Generator):
+        return rng_or_seed
+    return np.random.default_rng(scenario.seed if rng_or_seed is None else rng_or_seed)
+
+
+def _keys(simulation: SimulationResult, ids: list[str]) -> tuple[dict[str, Signer], KeyRegistry]:
+    """Each partner's signer and the registry of all their public keys. The simulated partners' keys derive
+    from the simulation: a rerun releases the same coarsening offsets."""
+    identity = _simulation_identity(simulation)
+    signers = {n: Signer.derived(n, identity) for n in ids}
+    return signers, KeyRegistry.from_signers(*signers.values())
+
+
+def _audit_log(work: Path, signer: Signer) -> AuditLog:
+    """The node's audit log, ``<work>/<node>-audit.jsonl``, not fsynced (a run, not a deployment)."""
+    return AuditLog(JsonlAuditSink(work / f"{signer.node_id}-audit.jsonl", fsync=False), signer)
+
+
+def _collect(
+    nodes: list[Node],
+    signers: dict[str, Signer],
+    simulation: SimulationResult,
+    bus: str,
+    db: str,
+    stores: dict[str, str],
+    audit_dir: Path | None,
+) -> NetworkResult:
+    """What the run returns: each node's result (its audit log's path in ``audit_dir``; None: not kept),
+    the simulation, the bus and store URIs, and where each node's store is."""
+    return NetworkResult(
+        simulation.epoch,
+        {node.node_id: _partner_result(node, signers[node.node_id], audit_dir) for node in nodes},
+        simulation,
+        bus,
+        db,
+        stores,
+    )
+
+
+def _partner_result(node: Node, signer: Signer, audit_dir: Path | None) -> PartnerResult:
+    """What one node of the run returns; ``audit_dir``: where its audit log stays (None: not kept)."""
+    return PartnerResult(
+        node.node_id,
+        node.alone_warnings,
+        node.fused_warnings,
+        node.received_warnings,
+        node.counts,
+        signer.public_key,
+        None if audit_dir is None else audit_dir / f"{node.node_id}-audit.jsonl",
+        node.audit.head if node.audit else "",
+        node.shared_warnings,
+        node.received_tracks,
+    )
 
 
 async def _drive(

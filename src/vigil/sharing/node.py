@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..errors import ConfigError, MessageError
@@ -52,9 +51,11 @@ from .conversions import (
 )
 from .copies import CopyScreen
 from .envelope import MAX_RECORDS, Envelope
-from .ingest import FETCH_BATCH, IngestStats, ingest_batch
+from .ingest import FETCH_BATCH, ingest_batch
 from .keys import KeyRegistry, Signer
-from .receiver import Accepted, Receiver, Rejected
+from .node_counts import NodeCounts
+from .node_inbox import stored_rows
+from .receiver import Accepted, Receiver
 from .releaser import Releaser
 from .store import Store, StoredRecord
 from .view import SharedView
@@ -85,31 +86,6 @@ class _Unfused:
 
     def finish(self, now_s: float, /) -> list[Any]:
         return []
-
-
-@dataclass
-class NodeCounts:
-    """What a node did: ``offered`` records, ``released`` / ``denied`` by the agreements, ``published``
-    envelopes; ``received`` records (accepted and stored) in ``received_messages`` envelopes, ``rejected``
-    envelopes (by kind), ``fused_received`` detections. Without batching, records = envelopes."""
-
-    offered: int = 0
-    released: int = 0
-    denied: int = 0
-    published: int = 0
-    received: int = 0
-    received_messages: int = 0
-    rejected: dict[str, int] = field(default_factory=dict)
-    fused_received: int = 0
-    late: int = 0  # detections fused by re-processing (earlier than a processed chunk, inside the horizon)
-    too_late: int = 0  # detections older than the shared engine's lag horizon: audited, not fused
-    duplicate: int = 0  # detections equal to one already fused (same sensor, time, LOS): audited, fused once
-    copies: int = (
-        0  # received copies of detections held (own or another partner's, re-gridded): audited, not fused
-    )
-    unknown_sensor: int = 0  # received detections naming no sensor (cannot be strung): audited, not fused
-    ingest: IngestStats = field(default_factory=IngestStats)
-    restored: int = 0  # records stored before a restart, handed to fusion again by :meth:`Node.restore`
 
 
 class Node:
@@ -247,49 +223,9 @@ class Node:
     # --- in -------------------------------------------------------------------------------------
     def _handle_many(self, messages: list[Message]) -> list[StoredRecord | None]:
         """Receiver on the whole fetched batch (one replay query); an envelope must come on its own subject."""
-        misrouted: set[int] = set()
-
-        def on_its_subject(i: int, accepted: Accepted) -> bool:
-            env, subject = accepted.envelope, messages[i].subject
-            if subject == share_subject(env.sender, env.recipient, env.record_type, self.subject_root):
-                return True
-            misrouted.add(i)  # not used; the receiver forgets its id so a correctly addressed copy passes
-            self.counts.rejected["subject"] = self.counts.rejected.get("subject", 0) + 1
-            if self.audit is not None:
-                self.audit.append(
-                    "rejection",
-                    {
-                        "kind": "subject",
-                        "msg_id": env.msg_id,
-                        "sender": env.sender,
-                        "reason": f"came on {subject[:120]!r}, not its own subject",
-                    },
-                )
-            return False
-
-        out: list[StoredRecord | None] = []
-        outcomes = self.receiver.accept_many(
-            [m.data for m in messages], on_its_subject, [m.delivery > 1 for m in messages]
+        return stored_rows(
+            messages, self.receiver, self.subject_root, self.counts, self.audit, self._accepted
         )
-        for i, outcome in enumerate(outcomes):
-            if isinstance(outcome, Rejected):
-                self.counts.rejected[outcome.kind] = self.counts.rejected.get(outcome.kind, 0) + 1
-            if isinstance(outcome, Rejected) or i in misrouted:
-                out.append(None)
-                continue
-            env = outcome.envelope
-            self._accepted.append(outcome)
-            out.append(
-                StoredRecord(
-                    env.msg_id,
-                    env.sender,
-                    env.recipient,
-                    env.record_type,
-                    env.created_at,
-                    outcome.raw.decode("utf-8"),
-                )
-            )
-        return out
 
     async def receive_batch(self, timeout_s: float = 0.5) -> int:
         """One fetch → verify → commit → ack round; accepted records go to fusion only after the commit."""

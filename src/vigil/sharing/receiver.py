@@ -36,13 +36,14 @@ The signature is checked over the received bytes with the ``sig`` member cut out
 the canonical way (:func:`vigil.sharing.envelope.split_signed`), and the envelope is then parsed from
 those signed bytes, so nothing is used that was not signed; otherwise (or if that fails) over the
 RFC 8785 form of what was parsed.
+
+The bytes-to-object checks live in :mod:`vigil.sharing.message`, the payload, policy and freshness checks in
+:mod:`vigil.sharing.policy_checks`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -53,10 +54,10 @@ from .agreement import Agreement, Direction
 from .audit import AuditLog
 from .envelope import SIGNATURE_BYTES, Envelope, b64url_decode, canonical_bytes, split_signed
 from .keys import KeyRegistry, verify_signature
-from .precision import precision_violations
-from .records import data_time_s, describe_validation_error, released_fields, validate_record
+from .message import MAX_MESSAGE_BYTES, Reject, parse_message
+from .policy_checks import check_data_times, check_payload, check_time
+from .records import describe_validation_error
 
-MAX_MESSAGE_BYTES = 1 << 20  # 1 MiB: far above any record (an observation is ~700 bytes signed)
 DEFAULT_MAX_AGE_S = 300.0  # a release older than this is stale: warning data is worth seconds to minutes
 DEFAULT_MAX_SKEW_S = 5.0  # tolerated clock difference between nodes (NTP keeps them within milliseconds)
 MAX_REASON_CHARS = 300
@@ -102,53 +103,6 @@ class Rejected:
     reason: str
     msg_id: str | None = None
     sender: str | None = None
-
-
-class _Reject(Exception):
-    def __init__(self, kind: str, reason: str) -> None:
-        super().__init__(kind)
-        self.kind, self.reason = kind, reason
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Reject("duplicate_key", f"key {key[:40]!r} appears twice in one object")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise _Reject("non_finite", f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _Reject("non_finite", f"number {text[:40]} overflows a double")
-    return value
-
-
-def parse_message(raw: bytes) -> dict[str, Any]:
-    """Size, UTF-8, strict JSON (no duplicate keys, no NaN/Infinity) and object checks; raises _Reject."""
-    if len(raw) > MAX_MESSAGE_BYTES:
-        raise _Reject("oversize", f"{len(raw)} bytes > {MAX_MESSAGE_BYTES}")
-    try:
-        text = bytes(raw).decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise _Reject("encoding", f"not UTF-8 at byte {err.start}") from None
-    try:
-        obj = json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant, parse_float=_finite_float
-        )
-    except json.JSONDecodeError as err:
-        raise _Reject("json", f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
-    except RecursionError:
-        raise _Reject("json", "nested too deeply") from None
-    if not isinstance(obj, dict):
-        raise _Reject("not_object", f"top level is a {type(obj).__name__}, not an object")
-    return obj
 
 
 class Receiver:
@@ -200,7 +154,7 @@ class Receiver:
             try:
                 obj, signed = self._parse(raw)
                 outcomes.append(self._verify(obj, raw, signed))
-            except _Reject as rej:
+            except Reject as rej:
                 outcomes.append(self._rejected(rej.kind, rej.reason, obj, raw, repeat))
             except (ValueError, TypeError, KeyError, ArithmeticError, RecursionError) as err:  # safety net
                 outcomes.append(self._rejected("internal", f"{type(err).__name__}: {err}", obj, raw, repeat))
@@ -277,7 +231,7 @@ class Receiver:
         if split is not None:
             try:
                 obj = parse_message(split[0])
-            except _Reject:
+            except Reject:
                 obj = None  # report the error as found in the bytes that came
             if obj is not None and "sig" not in obj:
                 obj["sig"] = split[1]
@@ -288,41 +242,41 @@ class Receiver:
         env = self._envelope(obj)
         self._check_signature(obj, env, signed)
         if env.recipient != self.node_id:
-            raise _Reject("wrong_recipient", f"addressed to {env.recipient!r}, this node is {self.node_id!r}")
+            raise Reject("wrong_recipient", f"addressed to {env.recipient!r}, this node is {self.node_id!r}")
         agreement, direction = self._direction(env)
-        self._check_payload(env, direction)
-        self._check_time(env, direction.delay_s)
-        self._check_data_times(env, agreement, direction.delay_s)
+        check_payload(env, direction)
+        check_time(env, direction.delay_s, self.clock(), self.max_age_s, self.max_skew_s)
+        check_data_times(env, agreement, direction.delay_s, self.clock(), self.max_age_s, self.max_skew_s)
         return Accepted(env, env.payload if env.payload is not None else env.contents[0], bytes(raw))
 
     @staticmethod
     def _envelope(obj: dict[str, Any]) -> Envelope:
         if "sig" not in obj:
-            raise _Reject("missing_signature", "envelope has no 'sig'")
+            raise Reject("missing_signature", "envelope has no 'sig'")
         if "payload" not in obj and "records" not in obj:
-            raise _Reject("schema", "envelope.payload: Field required")
+            raise Reject("schema", "envelope.payload: Field required")
         try:
             return Envelope.model_validate(obj)
         except ValidationError as err:
-            raise _Reject("schema", describe_validation_error(err, "envelope")) from None
+            raise Reject("schema", describe_validation_error(err, "envelope")) from None
 
     def _check_signature(self, obj: dict[str, Any], env: Envelope, signed: bytes | None) -> None:
         if not self.keys.knows(env.sender):
-            raise _Reject("unknown_sender", f"no keys registered for sender {env.sender!r}")
+            raise Reject("unknown_sender", f"no keys registered for sender {env.sender!r}")
         key = self.keys.verifier(env.sender, env.key_id)
         if key is None:
-            raise _Reject("unknown_key", f"key id {env.key_id[:80]!r} is not registered for {env.sender!r}")
+            raise Reject("unknown_key", f"key id {env.key_id[:80]!r} is not registered for {env.sender!r}")
         sig = b64url_decode(env.sig)
         if sig is None or len(sig) != SIGNATURE_BYTES:
-            raise _Reject("bad_signature", f"sig is not {SIGNATURE_BYTES} bytes of base64url")
+            raise Reject("bad_signature", f"sig is not {SIGNATURE_BYTES} bytes of base64url")
         if signed is not None and verify_signature(key, sig, signed):
             return  # the bytes as received are what was signed (and what obj was parsed from)
         try:
             canonical = canonical_bytes({k: v for k, v in obj.items() if k != "sig"})
         except ValueError as err:  # integers beyond 2**53 have no canonical form
-            raise _Reject("schema", f"envelope: {err}") from None
+            raise Reject("schema", f"envelope: {err}") from None
         if canonical == signed or not verify_signature(key, sig, canonical):
-            raise _Reject(
+            raise Reject(
                 "bad_signature", f"signature does not verify with {env.key_id} over the canonical form"
             )
 
@@ -330,95 +284,19 @@ class Receiver:
         pair = {env.sender, self.node_id}
         candidates = [a for a in self.agreements if set(a.parties) == pair]
         if not candidates:
-            raise _Reject("no_agreement", f"no agreement between {env.sender!r} and {self.node_id!r}")
+            raise Reject("no_agreement", f"no agreement between {env.sender!r} and {self.node_id!r}")
         in_force = [a for a in candidates if a.validity_violation(env.created_at) is None]
         if not in_force:
             kind, reason = candidates[0].validity_violation(env.created_at)  # type: ignore[misc]
-            raise _Reject(kind, f"{reason}; message created at {env.created_at}")
+            raise Reject(kind, f"{reason}; message created at {env.created_at}")
         for agreement in in_force:
             direction = agreement.direction(env.sender, self.node_id)
             if direction is not None and env.record_type in direction.types:
                 return agreement, direction
-        raise _Reject(
+        raise Reject(
             "type_not_agreed",
             f"no agreement in force releases {env.record_type} records {env.sender}->{self.node_id}",
         )
-
-    @staticmethod
-    def _check_payload(env: Envelope, d: Direction) -> None:
-        records = env.contents
-        for i, record in enumerate(records):  # the partner of a record is the verified signer, nothing else
-            claimed = record.get("partner_id") if isinstance(record, dict) else None
-            if claimed is not None and claimed != env.sender:
-                name = "payload" if env.payload is not None else f"records[{i}]"
-                raise _Reject(
-                    "partner", f"{name}.partner_id: {str(claimed)[:64]!r} is not the signer {env.sender!r}"
-                )
-        names = ["payload"] if env.payload is not None else [f"records[{i}]" for i in range(len(records))]
-        allowed = released_fields(env.record_type)
-        for name, record in zip(names, records, strict=True):
-            extra = sorted(set(record) - allowed)
-            if extra:
-                raise _Reject(
-                    "field_not_released", f"{name}.{extra[0][:60]}: not a releasable {env.record_type} field"
-                )
-            reason = validate_record(env.record_type, record)
-            if reason is not None:
-                raise _Reject("payload", name + reason.removeprefix("payload"))
-            reason = d.region_violation(env.record_type, record)
-            if reason is not None:
-                raise _Reject("region", reason if len(records) == 1 else f"{name}: {reason}")
-        for name, reason in zip(
-            names, precision_violations(env.record_type, records, d.precision_m), strict=True
-        ):
-            if reason is not None:
-                raise _Reject("precision", reason if len(records) == 1 else f"{name}: {reason}")
-        if env.release_at < env.created_at + d.delay_s:
-            raise _Reject(
-                "early_release",
-                f"release_at is {env.release_at - env.created_at:g} s after created_at, "
-                f"the agreement's delay is {d.delay_s:g} s",
-            )
-
-    def _check_time(self, env: Envelope, delay_s: float) -> None:
-        """``release_at`` and ``created_at`` against this node's clock: no future beyond the skew, no older
-        than ``max_age_s`` (``created_at``: plus the agreed delay, which it legitimately precedes release by)."""
-        now = self.clock()
-        for name, t, age_limit in (
-            ("release_at", env.release_at, self.max_age_s),
-            ("created_at", env.created_at, self.max_age_s + delay_s),
-        ):
-            if t > now + self.max_skew_s:
-                raise _Reject("future", f"{name} is {t - now:.3f} s ahead of this node's clock")
-            if now - t > age_limit:
-                raise _Reject("stale", f"{name} is {now - t:.3f} s old (limit {age_limit:g} s)")
-
-    def _check_data_times(self, env: Envelope, agreement: Agreement, delay_s: float) -> None:
-        """Each record's own time (:func:`data_time_s`): inside the agreement's validity, not after its
-        envelope was created (beyond the skew), released no earlier than the delay after it, and not stale."""
-        now = self.clock()
-        records = env.contents
-        for i, record in enumerate(records):
-            t = data_time_s(env.record_type, record)
-            if t is None:
-                continue
-            name = "payload" if env.payload is not None else f"records[{i}]"
-            invalid = agreement.validity_violation(t)
-            if invalid is not None:
-                raise _Reject(invalid[0], f"{name}: {invalid[1]}; the data's own time is {t:.3f}")
-            if t > env.created_at + self.max_skew_s:
-                raise _Reject("future", f"{name}: data time is {t - env.created_at:.3f} s after created_at")
-            if env.release_at < t + delay_s:
-                raise _Reject(
-                    "early_release",
-                    f"{name}: released {env.release_at - t:g} s after the data's own "
-                    f"time, the agreement's delay is {delay_s:g} s",
-                )
-            if now - t > self.max_age_s + delay_s:
-                raise _Reject(
-                    "stale",
-                    f"{name}: data time is {now - t:.3f} s old (limit {self.max_age_s + delay_s:g} s)",
-                )
 
     def _remember(self, env: Envelope) -> None:
         self._recent[env.msg_id] = env.release_at

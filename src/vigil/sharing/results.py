@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ..sim import SimulationResult
 from ..warning.records import Warning
-from .node import NodeCounts
+from .node_counts import NodeCounts
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Warning records, pre-launch notifications and their matching (docs/design.md "Records"; docs/notifications.md)."""
 
+from .documents import warnings_from_document, warnings_to_document
 from .matching import NOT_OBSERVED, OBSERVED, EventMatch, MatchPolicy, MatchResult, NotificationStatus, match
 from .notifications import (
     Area,
@@ -9,15 +10,8 @@ from .notifications import (
     load_notifications,
     parse_notifications,
 )
-from .records import (
-    DEFAULT_CONTAINMENT,
-    UNANNOUNCED,
-    WARNING_CLASSES,
-    Sources,
-    Warning,
-    warnings_from_document,
-    warnings_to_document,
-)
+from .records import DEFAULT_CONTAINMENT, UNANNOUNCED, WARNING_CLASSES, Warning
+from .sources import Sources
 
 __all__ = [
     "DEFAULT_CONTAINMENT",

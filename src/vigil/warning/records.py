@@ -7,7 +7,7 @@ Units and conventions (a warning is an *edge* record, so degrees and km appear i
 
 * times ``launch_time_s``, ``burnout_time_s``, ``impact_time_s`` are float **seconds from the
   scenario epoch**; the epoch (ISO 8601 UTC) is carried once by the containing document
-  (:func:`warnings_to_document`), as for :class:`vigil.records.ObservationBatch`. ``issued_at`` is
+  (:func:`vigil.warning.documents.warnings_to_document`), as for :class:`vigil.records.ObservationBatch`. ``issued_at`` is
   an absolute ISO 8601 UTC instant (wall clock of the issuing centre).
 * ``launch_time_sigma_s`` and ``azimuth_sigma_deg`` are one-sigma (1σ) standard deviations.
 * ellipses are ``(bearing_deg, a_km, b_km)``: bearing of the semi-major axis clockwise from true
@@ -37,13 +37,14 @@ import dataclasses
 import datetime as dt
 import math
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import DataError
 from ..timescale import parse_utc
 from .fields import as_float, ellipse, parses_as_utc, stored_ellipse, stored_track, track_samples
+from .sources import Sources, sources_from
 
 WARNING_CLASSES = ("ballistic", "space_launch", "unknown")
 UNANNOUNCED = "UNANNOUNCED"
@@ -65,24 +66,6 @@ _NON_NEGATIVE = ("launch_time_sigma_s", "azimuth_sigma_deg", "burnout_speed_m_s"
 _LATITUDES = ("launch_lat_deg", "impact_lat_deg")
 _LONGITUDES = ("launch_lon_deg", "impact_lon_deg")
 _ELLIPSES = ("launch_ellipse", "impact_ellipse")
-
-
-@dataclass(frozen=True)
-class Sources:
-    """Who contributed to an event: sensor ids and partner ids (sorted, unique)."""
-
-    sensors: tuple[str, ...] = ()
-    partners: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        for name in ("sensors", "partners"):
-            value = getattr(self, name)
-            if isinstance(value, str) or not isinstance(value, Iterable):
-                raise DataError(f"sources.{name}: expected a list of ids, got {value!r}")
-            object.__setattr__(self, name, tuple(sorted({str(v) for v in value})))
-
-    def to_dict(self) -> dict[str, list[str]]:
-        return {"sensors": list(self.sensors), "partners": list(self.partners)}
 
 
 @dataclass(frozen=True)
@@ -185,7 +168,7 @@ class Warning:  # noqa: A001 - the name docs/design.md gives the record; import 
             raise DataError(f"{where}: missing field {missing[0]!r}")
         kwargs = {names[k].name: v for k, v in data.items()}
         if isinstance(kwargs.get("sources"), Mapping):
-            kwargs["sources"] = _sources_from(kwargs["sources"], where)
+            kwargs["sources"] = sources_from(kwargs["sources"], where)
         try:
             return cls(**kwargs)
         except DataError as err:
@@ -197,16 +180,6 @@ _FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(Warning))
 
 def _is_required(f: dataclasses.Field) -> bool:
     return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-
-
-def _sources_from(data: Mapping[str, Any], where: str) -> Sources:
-    unknown = sorted(set(data) - {"sensors", "partners"})
-    if unknown:
-        raise DataError(f"{where}: unknown field 'sources.{unknown[0]}'")
-    try:
-        return Sources(data.get("sensors", ()), data.get("partners", ()))
-    except DataError as err:
-        raise DataError(f"{where} {err}") from None
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -278,42 +251,81 @@ def _validate_converting(w: Warning) -> None:
         _set(w, "track", track_samples(_label(w, "track"), w.__dict__["track"]))
 
 
-# every field but the optional track, in order (the track is checked after them: :func:`~vigil.warning.fields.stored_track`)
-_STORED_FIELDS = operator.itemgetter(*(f.name for f in dataclasses.fields(Warning) if f.name != "track"))
+# the fields every record has, and the optional ones but the track (checked after them: fields.stored_track)
+_REQUIRED_NAMES = (
+    "event_id",
+    "version",
+    "issued_at",
+    "class_",
+    "mono",
+    "sources",
+    "class_reason",
+    "notification",
+    "containment",
+    "confidence",
+    "launch_time_s",
+    "launch_time_sigma_s",
+    "launch_lat_deg",
+    "launch_lon_deg",
+)
+_OPTIONAL_NAMES = (
+    "azimuth_deg",
+    "azimuth_sigma_deg",
+    "burnout_time_s",
+    "burnout_alt_m",
+    "burnout_speed_m_s",
+    "impact_time_s",
+    "impact_lat_deg",
+    "impact_lon_deg",
+    "launch_ellipse",
+    "impact_ellipse",
+)
+assert {*_REQUIRED_NAMES, *_OPTIONAL_NAMES, "track"} == _FIELD_NAMES, "every field has its stored check"
+_REQUIRED_FIELDS = operator.itemgetter(*_REQUIRED_NAMES)
+_OPTIONAL_FIELDS = operator.itemgetter(*_OPTIONAL_NAMES)
 
 
 def _check_stored(w: Warning) -> bool:
     """True (and the record normalised) when every field already has its stored type and passes every check
     of :func:`_validate_converting`; False, with nothing changed, otherwise (that path then converts or
-    raises). One expression over the fields read at once (a ``float`` is finite iff ``x - x == 0.0``: inf - inf
-    and nan - nan are nan; ~2x cheaper than a loop per check). Normalisation (azimuth mod 360°, ellipse bearing
-    mod 180°) only once all checks passed, and only where it changes something (in range: ``x % m == x``)."""
+    raises). The checks are one expression per group of fields read at once (:func:`_stored_required`,
+    :func:`_stored_optional`; ~2x cheaper than a loop per check). Normalisation (azimuth mod 360°, ellipse
+    bearing mod 180°) only once all checks passed, and only where it changes something (in range:
+    ``x % m == x``)."""
+    d = w.__dict__  # the frozen dataclass's own storage (what ``object.__setattr__`` writes)
+    if not (_stored_required(d) and _stored_optional(d)):
+        return False
+    if d.get("track") is not None and not stored_track(d["track"]):
+        return False
+    az, l_ell, i_ell = d["azimuth_deg"], d["launch_ellipse"], d["impact_ellipse"]
+    if az is not None and not 0.0 < az < 360.0:  # 360 -> 0, -0.0 -> 0.0
+        d["azimuth_deg"] = az % 360.0
+    if l_ell is not None and not 0.0 < l_ell[0] < 180.0:
+        d["launch_ellipse"] = (l_ell[0] % 180.0, l_ell[1], l_ell[2])
+    if i_ell is not None and not 0.0 < i_ell[0] < 180.0:
+        d["impact_ellipse"] = (i_ell[0] % 180.0, i_ell[1], i_ell[2])
+    return True
+
+
+def _stored_required(d: dict[str, Any]) -> bool:
+    """The fields every record has: identity, class, sources, reason, probabilities and the launch point
+    (a ``float`` is finite iff ``x - x == 0.0``: inf - inf and nan - nan are nan)."""
     (
         event_id,
         version,
         issued_at,
         class_,
+        mono,
+        sources,
+        reason,
+        notification,
+        containment,
+        confidence,
         t_s,
         t_sigma,
         lat,
         lon,
-        l_ell,
-        az,
-        az_sigma,
-        bo_t,
-        bo_alt,
-        bo_speed,
-        i_t,
-        i_lat,
-        i_lon,
-        i_ell,
-        containment,
-        notification,
-        sources,
-        confidence,
-        mono,
-        reason,
-    ) = _STORED_FIELDS(w.__dict__)
+    ) = _REQUIRED_FIELDS(d)
     if not (
         type(event_id) is str
         and event_id
@@ -340,7 +352,17 @@ def _check_stored(w: Warning) -> bool:
         and -90.0 <= lat <= 90.0
         and type(lon) is float
         and -180.0 <= lon <= 180.0
-        and (az is None or type(az) is float and 0.0 <= az <= 360.0)
+    ):
+        return False
+    return True
+
+
+def _stored_optional(d: dict[str, Any]) -> bool:
+    """The optional fields but the track: None, or of their stored type and in range (the impact point's
+    latitude and longitude both or neither)."""
+    az, az_sigma, bo_t, bo_alt, bo_speed, i_t, i_lat, i_lon, l_ell, i_ell = _OPTIONAL_FIELDS(d)
+    if not (
+        (az is None or type(az) is float and 0.0 <= az <= 360.0)
         and (az_sigma is None or type(az_sigma) is float and 0.0 <= az_sigma < math.inf)
         and (bo_t is None or type(bo_t) is float and bo_t - bo_t == 0.0)
         and (bo_alt is None or type(bo_alt) is float and bo_alt - bo_alt == 0.0)
@@ -358,15 +380,6 @@ def _check_stored(w: Warning) -> bool:
         and (i_ell is None or stored_ellipse(i_ell))
     ):
         return False
-    d = w.__dict__
-    if d.get("track") is not None and not stored_track(d["track"]):
-        return False  # the frozen dataclass's own storage (what ``object.__setattr__`` writes)
-    if az is not None and not 0.0 < az < 360.0:  # 360 -> 0, -0.0 -> 0.0
-        d["azimuth_deg"] = az % 360.0
-    if l_ell is not None and not 0.0 < l_ell[0] < 180.0:
-        d["launch_ellipse"] = (l_ell[0] % 180.0, l_ell[1], l_ell[2])
-    if i_ell is not None and not 0.0 < i_ell[0] < 180.0:
-        d["impact_ellipse"] = (i_ell[0] % 180.0, i_ell[1], i_ell[2])
     return True
 
 
@@ -383,24 +396,3 @@ def _validate_identity(w: Warning) -> None:
         raise DataError(f"{_label(w, 'issued_at')}: {w.issued_at!r} is not an ISO 8601 date-time") from None
     if w.class_ not in WARNING_CLASSES:
         raise DataError(f"{_label(w, 'class')}: {w.class_!r} is not one of {', '.join(WARNING_CLASSES)}")
-
-
-# --- documents -------------------------------------------------------------------------------
-def warnings_to_document(warnings: Iterable[Warning], epoch: str) -> dict[str, Any]:
-    """``{"epoch": ISO, "warnings": [...]}``: the JSON document that carries the epoch once."""
-    return {
-        "epoch": parse_utc(epoch, "epoch").strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "warnings": [w.to_dict() for w in warnings],
-    }
-
-
-def warnings_from_document(doc: Mapping[str, Any], where: str = "warnings") -> tuple[str, list[Warning]]:
-    """Inverse of :func:`warnings_to_document`: ``(epoch ISO string, warnings)``."""
-    if not isinstance(doc, Mapping) or "epoch" not in doc or not isinstance(doc.get("warnings"), list):
-        raise DataError(f"{where}: expected an object with 'epoch' and a 'warnings' list")
-    try:
-        parse_utc(doc["epoch"], "epoch")
-    except Exception:
-        raise DataError(f"{where} field epoch: {doc['epoch']!r} is not an ISO 8601 date-time") from None
-    items = [Warning.from_dict(item, f"{where} record {i}") for i, item in enumerate(doc["warnings"])]
-    return str(doc["epoch"]), items
