@@ -127,6 +127,7 @@ def placements(
     sensor = rows.sensor_id
     chosen = np.full(len(rows), -1, dtype=np.int64)
     owners: dict[int, SensorString] = {}
+    late = _late_rows(rows)  # (once: each sensor's kernel call takes its rows of it)
     for name in np.unique(sensor).tolist():
         mine = np.flatnonzero(sensor == name)
         strings = by_sensor.get(name, [])
@@ -134,7 +135,11 @@ def placements(
             continue
         sids = np.array([s.string_id for s in strings], dtype=np.int64)
         count, best, same, near = _gate_kernel(
-            pool.rows(), pool.blocks(), sids, _late_rows(rows.take(mine)), float(stringer.max_gap_s)
+            pool.rows(),
+            pool.blocks(),
+            sids,
+            DetectionRows(*(column[mine] for column in late)),
+            float(stringer.max_gap_s),
         )
         if np.any(count > 1):
             return None
